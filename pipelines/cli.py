@@ -1,0 +1,174 @@
+"""``govreports`` command line: ingest, process, query.
+
+Exit codes: 0 success; 1 something was rejected (unless ``--allow-rejects``); 2 bad input or
+configuration (one line on stderr names it and the fix); 3 a storage failure worth retrying.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections import Counter
+from contextlib import contextmanager
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipelines.errors import ConfigError, GovreportsError, InputError
+from pipelines.lake import Lake
+from pipelines.process import RunResult
+from pipelines.regions import is_region_code
+
+err = Console(stderr=True)
+out = Console()
+
+LAKE_HELP = "Lake URL: a path, file:///abs/path or s3://bucket/prefix [env GOVREPORTS_LAKE; ./lake]"
+
+
+def _fail(exc: GovreportsError) -> None:
+    err.print(f"[bold red]govreports: error:[/] {exc}", highlight=False, soft_wrap=True)
+    sys.exit(3 if exc.retryable else 2)
+
+
+@contextmanager
+def _errors():
+    try:
+        yield
+    except GovreportsError as exc:
+        _fail(exc)
+
+
+@contextmanager
+def _progress(label: str, total: int | None):
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=err, transient=True)
+    with bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n=1: bar.advance(task, n)
+
+
+def _check_province(code: str | None) -> str | None:
+    if code is not None and not is_region_code(code):
+        raise ConfigError(f"--province {code!r} is not a GB/T 2260 code: use six digits such as "
+                          "220000 (吉林省) or a county code such as 530502")
+    return code
+
+
+def _summary(result: RunResult, allow_rejects: bool) -> None:
+    counts = Counter((r.province_code, r.province_name, r.report_year) for r in result.reports)
+    table = Table(title=f"{result.command}: {len(result.reports)} reports", title_justify="left")
+    for column in ("province", "name", "year", "reports"):
+        table.add_column(column, justify="right" if column == "reports" else "left")
+    for (code, name, year), n in sorted(counts.items(), key=lambda i: (i[0][0] or "~", i[0][2] or 0)):
+        table.add_row(code or "NULL", name or "", str(year) if year else "NULL", str(n))
+    out.print(table)
+    loaded = result.loaded
+    out.print(
+        f"inputs {len(result.inputs)} · reports {len(result.reports)} · rejects "
+        f"{len(result.rejects)} · partitions written {len(loaded.written)}, unchanged "
+        f"{loaded.unchanged}, removed {len(loaded.deleted)}", highlight=False)
+    for reject in result.rejects:
+        out.print(f"[red]rejected[/] {reject.url}: {reject.message} [{reject.reason}]",
+                  highlight=False, soft_wrap=True)
+    for path, why in result.skipped:
+        out.print(f"[yellow]skipped[/] {path}: {why}", highlight=False, soft_wrap=True)
+    out.print(f"lake {result.lake} · manifest {result.manifest_key}", highlight=False)
+    if result.rejects and not allow_rejects:
+        err.print(f"govreports: {len(result.rejects)} document(s) rejected (kept in raw/, "
+                  "listed in rejects/); pass --allow-rejects to exit 0 anyway", highlight=False)
+        sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="govreports")
+def main() -> None:
+    """Collect government information-disclosure annual reports into a data lake."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--lake", "lake_url", help=LAKE_HELP)
+@click.option("--province", help="GB/T 2260 region code of the inputs' issuing body, when known.")
+@click.option("--allow-rejects", is_flag=True, help="Exit 0 even if documents were rejected.")
+def ingest(paths, lake_url, province, allow_rejects):
+    """Ingest local .html/.htm/.txt/.pdf/.docx files or folders into the lake."""
+    from pipelines.ingest import collect_inputs, ingest as run_ingest
+
+    with _errors():
+        _check_province(province)
+        files, _ = collect_inputs(paths)  # fail on a missing path before touching the lake
+        lake = Lake.open(lake_url, writable=True)
+        with _progress("ingest", len(files)) as advance:
+            result = run_ingest(lake, paths, region=province, progress=advance)
+    _summary(result, allow_rejects)
+
+
+@main.command()
+@click.option("--lake", "lake_url", help=LAKE_HELP)
+@click.option("--province", help="Rebuild only this province's partitions (GB/T 2260 code).")
+@click.option("--year", type=int, help="Rebuild only this report year's partitions.")
+@click.option("--allow-rejects", is_flag=True, help="Exit 0 even if documents were rejected.")
+def process(lake_url, province, year, allow_rejects):
+    """(Re)process the raw zone into reports, idempotently.
+
+    Without filters every partition is rebuilt from the raw zone; with --province/--year the
+    matching partitions are replaced by exactly what the raw zone now yields for them.
+    """
+    from pipelines import process as stage
+
+    with _errors():
+        _check_province(province)
+        if province is not None and province[2:] != "0000":
+            raise ConfigError(f"--province {province!r} must be a province-level code "
+                              f"such as {province[:2]}0000: partitions are per province")
+        lake = Lake.open(lake_url, writable=True)
+        docs = list(lake.raw_documents())
+
+        def matches(province_code, report_year) -> bool:
+            return ((province is None or province_code == province)
+                    and (year is None or report_year == year))
+
+        result = stage.new_run("process", lake)
+        with _progress("process", len({d.doc_id for d in docs})) as advance:
+            stage.run(lake, docs, result, progress=advance,
+                      rebuild=lambda part: matches(part.province, part.year),
+                      keep=lambda r: matches(r.province_code, r.report_year))
+    _summary(result, allow_rejects)
+
+
+@main.command()
+@click.argument("sql")
+@click.option("--lake", "lake_url", help=LAKE_HELP)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="Output format.")
+def query(sql, lake_url, fmt):
+    """Run DuckDB SQL over the lake's views `reports` and `report_stats`."""
+    import duckdb
+
+    from pipelines.query import run_query
+
+    with _errors():
+        lake = Lake.open(lake_url, writable=False)
+        try:
+            columns, rows = run_query(lake, sql)
+        except duckdb.Error as exc:
+            raise InputError(f"query failed: {str(exc).splitlines()[0]}") from exc
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    elif fmt == "json":
+        json.dump([dict(zip(columns, row, strict=True)) for row in rows], sys.stdout,
+                  ensure_ascii=False, default=str, indent=1)
+        sys.stdout.write("\n")
+    else:
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*("NULL" if v is None else str(v) for v in row))
+        out.print(table)
+        out.print(f"{len(rows)} row(s)", highlight=False)
+
+

@@ -1,0 +1,43 @@
+"""Every exception govreports raises on purpose, in one place.
+
+Each class says who raises it and whether trying again can help (``retryable``). The CLI turns
+any of them into one line naming the input and what to do; a :class:`DocumentRejected` is never
+fatal to a batch: the document is recorded under ``rejects/`` with its reason and the run goes on.
+"""
+
+from __future__ import annotations
+
+
+class GovreportsError(Exception):
+    """Base class. ``retryable`` is True when the same call may succeed later."""
+
+    retryable = False
+
+
+class ConfigError(GovreportsError):
+    """Raised at start-up by :mod:`pipelines.config` and :mod:`pipelines.store` when a setting
+    (lake URL, bucket, credentials, a directory) is wrong. Retrying cannot help: fix the setting."""
+
+
+class InputError(GovreportsError):
+    """Raised by the CLI and :mod:`pipelines.ingest` for an input path that does not exist or
+    cannot be read. Retrying cannot help: fix the path."""
+
+
+class StoreError(GovreportsError):
+    """Raised by :mod:`pipelines.store` when reading or writing the lake fails for a reason
+    outside our control (network, a 5xx from S3, a full disk). Retrying may help."""
+
+    retryable = True
+
+
+class DocumentRejected(GovreportsError):
+    """Raised by a processing stage (decode, extract) for one document it cannot turn into a
+    record. ``reason`` is a stable machine key (``empty``, ``binary``, ``undecodable``, ...),
+    the message is for people. The batch records it under ``rejects/`` and continues; retrying
+    the same bytes gives the same answer, reprocessing after a code fix may not."""
+
+    def __init__(self, reason: str, message: str, *, stage: str):
+        super().__init__(message)
+        self.reason = reason
+        self.stage = stage

@@ -1,0 +1,174 @@
+"""The lake's layout: raw zone, partitioned tables, rejects and run manifests.
+
+This module is the only place that knows object keys; ``docs/lake.md`` documents the same layout
+for consumers::
+
+    raw/<sha256[:2]>/<sha256>                      bytes exactly as fetched or read
+    raw/<sha256[:2]>/<sha256>.<source_id>.json     one sidecar per source of those bytes
+    reports/province=<code>/year=<yyyy>/data.parquet
+    report_stats/province=<code>/year=<yyyy>/data.parquet
+    rejects/<doc_id>.json
+    _runs/<run_id>.json
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.records import RawDocument, Reject, Source
+from pipelines.schema import NULL_PARTITION, TABLES
+from pipelines.store import Store, lake_url_from_env, open_store
+
+PARTITION_FILE = "data.parquet"
+_PARTITION_KEY = re.compile(r"^(?P<table>[a-z_]+)/province=(?P<p>[^/]+)/year=(?P<y>[^/]+)/")
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A ``province=…/year=…`` partition; None is Hive's null partition."""
+
+    province: str | None
+    year: int | None
+
+    def prefix(self, table: str) -> str:
+        province = self.province if self.province is not None else NULL_PARTITION
+        year = str(self.year) if self.year is not None else NULL_PARTITION
+        return f"{table}/province={province}/year={year}/"
+
+    def key(self, table: str) -> str:
+        return self.prefix(table) + PARTITION_FILE
+
+    def sort_key(self) -> tuple:
+        return (self.province or "~", self.year or 0)
+
+    def label(self) -> str:
+        return f"province={self.province or 'NULL'} year={self.year or 'NULL'}"
+
+
+class Lake:
+    """A govreports lake on any :class:`~pipelines.store.Store`."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    @classmethod
+    def open(cls, url: str | None = None, *, writable: bool = False) -> Lake:
+        """Open (and check) the lake at ``url`` or ``$GOVREPORTS_LAKE`` or ``./lake``."""
+        store = open_store(lake_url_from_env(url))
+        store.check(writable=writable)
+        return cls(store)
+
+    @property
+    def url(self) -> str:
+        return self.store.url
+
+    # -- raw zone ---------------------------------------------------------------------------
+
+    @staticmethod
+    def raw_key(sha256: str) -> str:
+        return f"raw/{sha256[:2]}/{sha256}"
+
+    def put_raw(self, data: bytes, source: Source) -> tuple[RawDocument, bool]:
+        """Store bytes by content and record their source; returns the document and whether
+        anything new was written. Storing the same bytes from the same source again changes
+        nothing: the first ``fetched_at`` is kept, other sidecar fields take the latest value."""
+        sha = hashlib.sha256(data).hexdigest()
+        key = self.raw_key(sha)
+        wrote = False
+        if not self.store.exists(key):
+            self.store.write(key, data)
+            wrote = True
+        sidecar_key = f"{key}.{source.source_id}.json"
+        sidecar = {"sha256": sha, "size": len(data), **source.to_json()}
+        try:
+            old = json.loads(self.store.read(sidecar_key))
+            sidecar["fetched_at"] = min(old.get("fetched_at") or source.fetched_at,
+                                        source.fetched_at)
+        except KeyError:
+            old = None
+        if old != sidecar:
+            self.store.write(sidecar_key, _json_bytes(sidecar))
+            wrote = True
+        return RawDocument(sha, len(data), Source.from_json(sidecar)), wrote
+
+    def raw_documents(self) -> Iterator[RawDocument]:
+        """Every (bytes, source) pair in the raw zone."""
+        for key in self.store.list("raw/"):
+            if key.endswith(".json"):
+                yield self._raw_document(key)
+
+    def sources_of(self, sha256: str) -> list[RawDocument]:
+        """Every recorded source of the bytes with this sha256."""
+        prefix = self.raw_key(sha256) + "."
+        return [self._raw_document(key) for key in self.store.list(prefix) if key.endswith(".json")]
+
+    def _raw_document(self, sidecar_key: str) -> RawDocument:
+        meta = json.loads(self.store.read(sidecar_key))
+        return RawDocument(meta["sha256"], meta["size"], Source.from_json(meta))
+
+    def read_raw(self, sha256: str) -> bytes:
+        return self.store.read(self.raw_key(sha256))
+
+    # -- partitioned tables -----------------------------------------------------------------
+
+    def partitions(self, table: str) -> list[Partition]:
+        """The partitions of ``table`` that hold a data file."""
+        found = set()
+        for key in self.store.list(f"{table}/"):
+            match = _PARTITION_KEY.match(key)
+            if match and key.endswith("/" + PARTITION_FILE):
+                p, y = match["p"], match["y"]
+                found.add(Partition(None if p == NULL_PARTITION else p,
+                                    None if y == NULL_PARTITION else int(y)))
+        return sorted(found, key=Partition.sort_key)
+
+    def read_partition(self, table: str, part: Partition, columns=None) -> pa.Table | None:
+        try:
+            data = self.store.read(part.key(table))
+        except KeyError:
+            return None
+        return pq.read_table(pa.BufferReader(data), columns=columns)
+
+    def write_partition(self, table: str, part: Partition, rows: pa.Table) -> None:
+        """Replace the partition's data file in one atomic write."""
+        assert rows.schema.equals(TABLES[table]), f"{table} rows do not match the schema"
+        sink = pa.BufferOutputStream()
+        pq.write_table(rows, sink, compression="zstd")
+        self.store.write(part.key(table), sink.getvalue().to_pybytes())
+
+    def delete_partition(self, table: str, part: Partition) -> None:
+        self.store.delete(part.key(table))
+
+    # -- rejects and manifests --------------------------------------------------------------
+
+    def rejects(self) -> dict[str, dict]:
+        """Current rejects by doc_id."""
+        out = {}
+        for key in self.store.list("rejects/"):
+            if key.endswith(".json"):
+                data = json.loads(self.store.read(key))
+                out[data["doc_id"]] = data
+        return out
+
+    def put_reject(self, reject: Reject, existing: dict | None) -> None:
+        if existing != reject.to_json():
+            self.store.write(f"rejects/{reject.doc_id}.json", _json_bytes(reject.to_json()))
+
+    def delete_reject(self, doc_id: str) -> None:
+        self.store.delete(f"rejects/{doc_id}.json")
+
+    def write_manifest(self, run_id: str, manifest: dict) -> str:
+        key = f"_runs/{run_id}.json"
+        self.store.write(key, _json_bytes(manifest))
+        return key
+
+
+def _json_bytes(data: dict) -> bytes:
+    return (json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode()

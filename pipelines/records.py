@@ -1,0 +1,140 @@
+"""Typed records that flow between stages: what was fetched, and what a report became."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from pipelines.schema import REPORT_STATS_SCHEMA, REPORTS_SCHEMA, SCHEMA_VERSION
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a raw object came from: one fetch of a URL, or one read of a local file.
+
+    This is the raw zone's JSON sidecar (see ``docs/lake.md``). ``region`` is the region code the
+    caller configured (a portal's ``region`` or ``ingest --province``), the most trusted signal
+    for partitioning; ``context`` holds what the list page said about the document.
+    """
+
+    url: str  # http(s)://… or file:///…
+    kind: str  # "http" | "file"
+    fetched_at: str  # ISO 8601, UTC
+    filename: str | None = None
+    media_type: str | None = None
+    http_status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    portal_id: str | None = None
+    region: str | None = None
+    context: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def source_id(self) -> str:
+        """Identity of the source (not of the fetch): the same URL from the same portal."""
+        return hashlib.sha256(f"{self.portal_id or ''}\n{self.url}".encode()).hexdigest()[:16]
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> Source:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(frozen=True)
+class RawDocument:
+    """One stored version of one document: its bytes' address and where they came from."""
+
+    sha256: str
+    size: int
+    source: Source
+
+    @property
+    def doc_id(self) -> str:
+        """Stable report id. A web document is its URL (a changed page is a new version of the
+        same report); a local file is its content (the same file ingested from two paths is one
+        report)."""
+        basis = self.source.url if self.source.kind == "http" else f"sha256:{self.sha256}"
+        return hashlib.sha256(basis.encode()).hexdigest()[:32]
+
+
+@dataclass
+class Attachment:
+    url: str | None
+    filename: str | None
+    media_type: str | None
+    sha256: str | None
+    text: str | None
+
+
+@dataclass
+class Report:
+    """One row of ``reports``. Unknown values stay None (NULL), never guessed."""
+
+    doc_id: str
+    url: str | None
+    content_sha256: str
+    fetched_at: datetime | None
+    portal_id: str | None = None
+    title: str | None = None
+    index_no: str | None = None
+    issuing_agency: str | None = None
+    category: str | None = None
+    doc_no: str | None = None
+    written_date: date | None = None
+    published_date: date | None = None
+    report_year: int | None = None
+    province_code: str | None = None
+    province_name: str | None = None
+    city_code: str | None = None
+    county_code: str | None = None
+    region_evidence: str | None = None
+    text: str | None = None
+    encoding_declared: str | None = None
+    encoding_detected: str | None = None
+    repairs: list[str] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    template: str | None = None
+    stats_consistent: bool | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    def to_row(self) -> dict:
+        row = dataclasses.asdict(self)
+        return {name: row[name] for name in REPORTS_SCHEMA.names}
+
+
+@dataclass
+class StatCell:
+    """One row of ``report_stats``: a statistical cell of a report (filled by the stats stage)."""
+
+    doc_id: str
+    table: str
+    row_key: str
+    column_key: str
+    value: Decimal | None
+    raw: str | None
+    unit: str | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    def to_row(self) -> dict:
+        row = dataclasses.asdict(self)
+        return {name: row[name] for name in REPORT_STATS_SCHEMA.names}
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A document set aside, with the reason; stored under ``rejects/<doc_id>.json``."""
+
+    doc_id: str
+    sha256: str
+    url: str
+    stage: str
+    reason: str
+    message: str
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)

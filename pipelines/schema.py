@@ -1,0 +1,81 @@
+"""The lake's table schemas: the contract consumers read (documented in ``docs/lake.md``).
+
+Column names and types here are the contract; change them only with a ``SCHEMA_VERSION`` bump
+and a note in ``docs/lake.md``. Partition columns (``province``, ``year``) live in the object
+path (Hive style), not in the files.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+
+#: Hive's name for the partition of NULL values; DuckDB, pyarrow and Athena read it as NULL.
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+
+PARTITION_SCHEMA = pa.schema([("province", pa.string()), ("year", pa.int32())])
+
+ATTACHMENT_TYPE = pa.struct(
+    [
+        ("url", pa.string()),
+        ("filename", pa.string()),
+        ("media_type", pa.string()),
+        ("sha256", pa.string()),
+        ("text", pa.string()),
+    ]
+)
+
+REPORTS_SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.string()),  # stable id: canonical URL or content of a local file
+        ("url", pa.string()),
+        ("title", pa.string()),
+        ("index_no", pa.string()),  # 索引号
+        ("issuing_agency", pa.string()),  # 发文机构
+        ("category", pa.string()),  # 公开目录 / 主题分类
+        ("doc_no", pa.string()),  # 文号
+        ("written_date", pa.date32()),  # 成文日期
+        ("published_date", pa.date32()),  # 发布日期
+        ("report_year", pa.int32()),  # the year the report covers
+        ("province_code", pa.string()),  # GB/T 2260, 6 digits
+        ("province_name", pa.string()),
+        ("city_code", pa.string()),
+        ("county_code", pa.string()),
+        ("region_evidence", pa.string()),
+        ("text", pa.string()),
+        ("encoding_declared", pa.string()),
+        ("encoding_detected", pa.string()),
+        ("repairs", pa.list_(pa.string())),
+        ("attachments", pa.list_(ATTACHMENT_TYPE)),
+        ("template", pa.string()),  # 2021 | 2019 | pre2019 | unknown
+        ("stats_consistent", pa.bool_()),
+        ("content_sha256", pa.string()),  # sha256 of the raw bytes this row was built from
+        ("portal_id", pa.string()),
+        ("fetched_at", pa.timestamp("us", tz="UTC")),
+        ("schema_version", pa.int32()),
+    ]
+)
+
+REPORT_STATS_SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.string()),
+        ("table", pa.string()),  # 二 | 三 | 四 | pre2019
+        ("row_key", pa.string()),
+        ("column_key", pa.string()),
+        ("value", pa.decimal128(20, 4)),
+        ("raw", pa.string()),  # the cell text as found
+        ("unit", pa.string()),
+        ("schema_version", pa.int32()),
+    ]
+)
+
+TABLES: dict[str, pa.Schema] = {"reports": REPORTS_SCHEMA, "report_stats": REPORT_STATS_SCHEMA}
+
+
+def dataset_schema(table: str) -> pa.Schema:
+    """The schema a reader sees: the file columns plus the partition columns."""
+    schema = TABLES[table]
+    for field in PARTITION_SCHEMA:
+        schema = schema.append(field)
+    return schema

@@ -1,0 +1,318 @@
+"""Byte stores behind the lake: a local directory or an S3 prefix, chosen by one URL.
+
+A store knows nothing of the lake's layout (that is :mod:`pipelines.lake`); it reads, writes,
+lists and deletes objects by key (``/``-separated, relative to the lake root). Every write is
+atomic from a reader's view: locally a hidden temporary file is renamed over the target, on S3
+a PutObject is atomic by nature. Readers of the lake (DuckDB, pyarrow, Athena) skip names that
+start with ``.`` or ``_``, which is where half-written files live until their rename.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from pipelines.errors import ConfigError, StoreError
+
+DEFAULT_LAKE = "./lake"
+
+
+def lake_url_from_env(explicit: str | None = None) -> str:
+    """The lake URL to use: ``explicit`` if given, else ``$GOVREPORTS_LAKE``, else ``./lake``."""
+    return explicit or os.environ.get("GOVREPORTS_LAKE") or DEFAULT_LAKE
+
+
+def open_store(url: str) -> Store:
+    """Open the store a lake URL names: a path, ``file:///abs/path`` or ``s3://bucket/prefix``.
+
+    Raises :class:`ConfigError` for any other scheme. Nothing is touched on disk or over the
+    network until :meth:`Store.check` or the first read/write.
+    """
+    parsed = urlparse(url)
+    if parsed.scheme == "s3":
+        if not parsed.netloc:
+            raise ConfigError(f"lake URL {url!r} names no bucket: use s3://bucket/prefix")
+        return S3Store(parsed.netloc, parsed.path.strip("/"))
+    if parsed.scheme == "file":
+        if parsed.netloc not in ("", "localhost"):
+            raise ConfigError(
+                f"lake URL {url!r} names a remote host: use file:///absolute/path or a plain path"
+            )
+        return LocalStore(Path(unquote(parsed.path)))
+    # A Windows drive letter parses as a one-letter scheme; treat it as a path too.
+    if parsed.scheme == "" or len(parsed.scheme) == 1:
+        return LocalStore(Path(url))
+    raise ConfigError(
+        f"unsupported lake URL {url!r}: use a path, file:///absolute/path or s3://bucket/prefix"
+    )
+
+
+class Store:
+    """Interface shared by :class:`LocalStore` and :class:`S3Store`."""
+
+    url: str
+
+    def check(self, *, writable: bool) -> None:
+        """Fail early with a :class:`ConfigError` saying what to fix if the store is unusable."""
+        raise NotImplementedError
+
+    def read(self, key: str) -> bytes:
+        """The object's bytes; :class:`KeyError` if it does not exist."""
+        raise NotImplementedError
+
+    def write(self, key: str, data: bytes) -> None:
+        """Create or replace the object atomically."""
+        raise NotImplementedError
+
+    def exists(self, key: str) -> bool:
+        """Whether the object exists."""
+        raise NotImplementedError
+
+    def list(self, prefix: str) -> Iterator[str]:
+        """Keys under ``prefix`` (recursively), hidden (``.``-prefixed) names left out."""
+        raise NotImplementedError
+
+    def delete(self, key: str) -> None:
+        """Remove the object; no error if it is already gone."""
+        raise NotImplementedError
+
+    def arrow_filesystem(self):
+        """A ``pyarrow.fs`` filesystem and the base path of the lake root within it."""
+        raise NotImplementedError
+
+
+class LocalStore(Store):
+    """A lake in a local directory (the embedded default, ``./lake``)."""
+
+    def __init__(self, root: Path):
+        self.root = root.expanduser().absolute()
+        self.url = self.root.as_uri()
+
+    def _path(self, key: str) -> Path:
+        return self.root.joinpath(*key.split("/"))
+
+    def check(self, *, writable: bool) -> None:
+        if self.root.exists() and not self.root.is_dir():
+            raise ConfigError(f"lake {self.root} is a file, not a directory: choose another --lake")
+        if not writable:
+            return
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = self.root / f".write-probe-{uuid.uuid4().hex}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise ConfigError(
+                f"lake directory {self.root} is not writable ({exc.strerror}): "
+                "fix its permissions or choose another --lake / GOVREPORTS_LAKE"
+            ) from exc
+
+    def read(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            raise KeyError(key) from None
+
+    def write(self, key: str, data: bytes) -> None:
+        target = self._path(key)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise StoreError(f"cannot write {target}: {exc.strerror}") from exc
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list(self, prefix: str) -> Iterator[str]:
+        # A prefix is a string prefix of keys, as on S3: walk from its directory part.
+        directory = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        base = self._path(directory) if directory else self.root
+        if not base.is_dir():
+            return
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            rel = Path(dirpath).relative_to(self.root).as_posix()
+            for name in sorted(filenames):
+                key = name if rel == "." else f"{rel}/{name}"
+                if not name.startswith(".") and key.startswith(prefix):
+                    yield key
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        # Leave no empty partition directories behind: readers would see an empty partition.
+        parent = path.parent
+        while parent != self.root and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+
+    def arrow_filesystem(self):
+        from pyarrow import fs
+
+        return fs.LocalFileSystem(), self.root.as_posix()
+
+
+class S3Store(Store):
+    """A lake under ``s3://bucket/prefix``, through boto3.
+
+    Endpoint and credentials come from the standard AWS chain (``AWS_ENDPOINT_URL_S3`` /
+    ``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``…, ``AWS_PROFILE``, config files, instance roles),
+    exactly as the AWS CLI resolves them, so a lake URL works the same everywhere.
+    """
+
+    def __init__(self, bucket: str, prefix: str):
+        self.bucket = bucket
+        self.prefix = prefix
+        self.url = f"s3://{bucket}/{prefix}".rstrip("/")
+        self._client = None
+        self._session = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            self._session = boto3.session.Session()
+            self._client = self._session.client(
+                "s3",
+                config=Config(
+                    connect_timeout=5,
+                    read_timeout=60,
+                    retries={"mode": "standard", "max_attempts": 4},
+                ),
+            )
+        return self._client
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _fail(self, exc: Exception, what: str) -> Exception:
+        """Translate a botocore failure into one line that says what to fix."""
+        from botocore import exceptions as bx
+
+        endpoint = self.client.meta.endpoint_url
+        if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
+            return ConfigError(
+                f"no AWS credentials for {self.url}: set AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or configure an instance role"
+            )
+        if isinstance(exc, bx.EndpointConnectionError | bx.ConnectTimeoutError):
+            return StoreError(
+                f"cannot reach the S3 endpoint {endpoint} for {self.url}: check "
+                "AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL and that the service is up"
+            )
+        if isinstance(exc, bx.ClientError):
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in ("NoSuchBucket", "404") and what == "check":
+                return ConfigError(
+                    f"S3 bucket {self.bucket!r} does not exist at {endpoint}: create it "
+                    f"(aws s3 mb s3://{self.bucket}) or point --lake / GOVREPORTS_LAKE elsewhere"
+                )
+            if code == "NoSuchBucket":
+                return ConfigError(f"S3 bucket {self.bucket!r} does not exist at {endpoint}")
+            if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+                return ConfigError(
+                    f"access denied to {self.url} ({code}) while trying to {what}: check the "
+                    "credentials and the bucket policy"
+                )
+            if status and status >= 500:
+                return StoreError(f"S3 error {code} on {what} in {self.url}; try again later")
+            return StoreError(f"S3 error {code} on {what} in {self.url}")
+        return StoreError(f"S3 failure on {what} in {self.url}: {exc}")
+
+    def check(self, *, writable: bool) -> None:
+        # HeadBucket proves the endpoint, the credentials and the bucket in one request; a
+        # missing write permission surfaces on the first write with the same kind of message.
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except Exception as exc:
+            raise self._fail(exc, "check") from exc
+
+    def read(self, key: str) -> bytes:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise KeyError(key) from None
+            raise self._fail(exc, f"read {key}") from exc
+        except Exception as exc:
+            raise self._fail(exc, f"read {key}") from exc
+
+    def write(self, key: str, data: bytes) -> None:
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+        except Exception as exc:
+            raise self._fail(exc, f"write {key}") from exc
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return False
+            raise self._fail(exc, f"stat {key}") from exc
+        except Exception as exc:
+            raise self._fail(exc, f"stat {key}") from exc
+
+    def list(self, prefix: str) -> Iterator[str]:
+        full = self._key(prefix)
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=full
+            )
+            for page in pages:
+                for obj in page.get("Contents", []):
+                    key = obj["Key"][strip:]
+                    if not any(part.startswith(".") for part in key.split("/")):
+                        yield key
+        except Exception as exc:
+            raise self._fail(exc, f"list {prefix}") from exc
+
+    def delete(self, key: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        except Exception as exc:
+            raise self._fail(exc, f"delete {key}") from exc
+
+    def arrow_filesystem(self):
+        from pyarrow import fs
+
+        client = self.client  # resolves the session
+        creds = self._session.get_credentials()
+        if creds is None:
+            from botocore.exceptions import NoCredentialsError
+
+            raise self._fail(NoCredentialsError(), "read")
+        frozen = creds.get_frozen_credentials()
+        endpoint = urlparse(client.meta.endpoint_url)
+        s3fs = fs.S3FileSystem(
+            access_key=frozen.access_key,
+            secret_key=frozen.secret_key,
+            session_token=frozen.token,
+            region=client.meta.region_name or "us-east-1",
+            endpoint_override=endpoint.netloc,
+            scheme=endpoint.scheme,
+        )
+        base = f"{self.bucket}/{self.prefix}".rstrip("/")
+        return s3fs, base
