@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -29,7 +30,7 @@ LAKE_HELP = "Lake URL: a path, file:///abs/path or s3://bucket/prefix [env GOVRE
 
 
 def _fail(exc: GovreportsError) -> None:
-    err.print(f"[bold red]govreports: error:[/] {exc}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]govreports: error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     sys.exit(3 if exc.retryable else 2)
 
 
@@ -71,10 +72,10 @@ def _summary(result: RunResult, allow_rejects: bool) -> None:
         f"{len(result.rejects)} · partitions written {len(loaded.written)}, unchanged "
         f"{loaded.unchanged}, removed {len(loaded.deleted)}", highlight=False)
     for reject in result.rejects:
-        out.print(f"[red]rejected[/] {reject.url}: {reject.message} [{reject.reason}]",
+        out.print(f"[red]rejected[/] {escape(f'{reject.url}: {reject.message} [{reject.reason}]')}",
                   highlight=False, soft_wrap=True)
     for path, why in result.skipped:
-        out.print(f"[yellow]skipped[/] {path}: {why}", highlight=False, soft_wrap=True)
+        out.print(f"[yellow]skipped[/] {escape(f'{path}: {why}')}", highlight=False, soft_wrap=True)
     out.print(f"lake {result.lake} · manifest {result.manifest_key}", highlight=False)
     if result.rejects and not allow_rejects:
         err.print(f"govreports: {len(result.rejects)} document(s) rejected (kept in raw/, "
@@ -157,7 +158,7 @@ def query(sql, lake_url, fmt):
         except duckdb.Error as exc:
             raise InputError(f"query failed: {str(exc).splitlines()[0]}") from exc
     if fmt == "csv":
-        writer = csv.writer(sys.stdout)
+        writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)
         writer.writerows(rows)
     elif fmt == "json":

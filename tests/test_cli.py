@@ -1,0 +1,199 @@
+"""The CLI as a user runs it: ingest → query → process over a local and an S3 lake."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from tests.conftest import SEEDS
+
+
+def _rows(cli, lake_url, sql):
+    result = cli("query", "--lake", lake_url, "--format", "json", sql)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _lake_objects(lake_url, tmp_path):
+    """Every object of the lake with its bytes, wherever it lives."""
+    if lake_url.startswith("s3://"):
+        bucket, _, prefix = lake_url[5:].partition("/")
+        s3 = boto3.client("s3")
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix + "/").get("Contents", [])
+        return {o["Key"][len(prefix) + 1:]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
+                for o in listed}
+    root = tmp_path / "lake"
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in root.rglob("*") if p.is_file()} if root.exists() else {}
+
+
+def _data_objects(objects):
+    return {k: v for k, v in objects.items() if not k.startswith("_runs/")}
+
+
+def test_ingest_then_query_the_seeds(cli, lake_url):
+    result = cli("ingest", "--lake", lake_url, SEEDS)
+    assert result.returncode == 0, result.stderr
+    assert "inputs 5 · reports 5 · rejects 0" in result.stdout
+    rows = _rows(cli, lake_url, "select report_year, title, content_sha256, schema_version "
+                                "from reports order by title")
+    assert len(rows) == 5
+    assert {r["schema_version"] for r in rows} == {1}
+    assert sorted(r["report_year"] for r in rows if r["report_year"]) == [2013, 2019, 2019, 2020]
+    grouped = _rows(cli, lake_url, "select province_code, report_year, count(*) as n "
+                                   "from reports group by all")
+    assert sum(r["n"] for r in grouped) == 5
+
+
+def test_reingest_and_process_add_nothing(cli, lake_url, tmp_path):
+    assert cli("ingest", "--lake", lake_url, SEEDS).returncode == 0
+    before = _data_objects(_lake_objects(lake_url, tmp_path))
+    again = cli("ingest", "--lake", lake_url, SEEDS)
+    assert again.returncode == 0, again.stderr
+    assert "partitions written 0" in again.stdout
+    processed = cli("process", "--lake", lake_url)
+    assert processed.returncode == 0, processed.stderr
+    assert "partitions written 0" in processed.stdout
+    assert _data_objects(_lake_objects(lake_url, tmp_path)) == before
+    assert _rows(cli, lake_url, "select count(*) as n from reports") == [{"n": 5}]
+    runs = [k for k in _lake_objects(lake_url, tmp_path) if k.startswith("_runs/")]
+    assert len(runs) == 3
+
+
+def test_province_partitions_and_region_columns(cli, lake_url):
+    seed = next(SEEDS.glob("003_*.txt"))
+    assert cli("ingest", "--lake", lake_url, "--province", "530502", seed).returncode == 0
+    [row] = _rows(cli, lake_url, "select province, year, province_code, province_name, "
+                                 "city_code, county_code, region_evidence from reports")
+    assert row == {"province": "530000", "year": 2019, "province_code": "530000",
+                   "province_name": "云南省", "city_code": "530500", "county_code": "530502",
+                   "region_evidence": "configured region 530502"}
+
+
+def test_unknown_partition_reads_as_null(cli, lake_url):
+    seed = next(SEEDS.glob("001_*.txt"))  # no title, no province given
+    assert cli("ingest", "--lake", lake_url, seed).returncode == 0
+    rows = _rows(cli, lake_url, "select province, year from reports")
+    assert rows == [{"province": None, "year": None}]
+
+
+def test_process_rebuilds_a_partition_after_a_region_correction(cli, lake_url):
+    seed = next(SEEDS.glob("000_*.txt"))
+    assert cli("ingest", "--lake", lake_url, seed).returncode == 0
+    # The same file again with its region: the row moves out of the null partition.
+    assert cli("ingest", "--lake", lake_url, "--province", "220000", seed).returncode == 0
+    assert _rows(cli, lake_url, "select province, year from reports") == [
+        {"province": "220000", "year": 2019}]
+    rebuilt = cli("process", "--lake", lake_url, "--province", "220000", "--year", "2019")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert _rows(cli, lake_url, "select count(*) as n from reports") == [{"n": 1}]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "table"])
+def test_query_formats(cli, tmp_path, fmt):
+    lake = str(tmp_path / "lake")
+    cli("ingest", "--lake", lake, SEEDS)
+    result = cli("query", "--lake", lake, "--format", fmt,
+                 "select count(*) as n from reports")
+    assert result.returncode == 0, result.stderr
+    expected = {"csv": "n\n5\n", "json": '[\n {\n  "n": 5\n }\n]\n'}.get(fmt)
+    if expected:
+        assert result.stdout == expected
+    else:
+        assert "│ 5 │" in result.stdout and "1 row(s)" in result.stdout
+
+
+def test_query_on_an_empty_lake_sees_empty_tables(cli, tmp_path):
+    rows = _rows(cli, str(tmp_path / "empty"), "select count(*) as n from report_stats")
+    assert rows == [{"n": 0}]
+
+
+@pytest.mark.parametrize("command", [[], ["ingest"], ["process"], ["query"]],
+                         ids=["main", "ingest", "process", "query"])
+def test_every_command_has_help(cli, command):
+    result = cli(*command, "--help")
+    assert result.returncode == 0 and "Usage:" in result.stdout and "--help" in result.stdout
+
+
+# -- bad input: one line naming the input and the fix; nothing stored is damaged ------------
+
+def _bad_file(tmp_path, name, data):
+    path = tmp_path / "inputs" / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("empty.html", b"", "empty"),
+        ("blank.txt", b"  \n\n ", "empty"),
+        ("picture.html", b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" * 64, "binary"),
+        ("noise.txt", bytes(range(256)) * 8, "undecodable"),
+        ("broken.pdf", b"%PDF-1.7\nnot really a pdf", "corrupt_pdf"),
+        ("broken.docx", b"PK\x03\x04 not a zip", "corrupt_docx"),
+    ],
+    ids=["empty-file", "whitespace-only", "binary-as-html", "undecodable-bytes", "corrupt-pdf", "corrupt-docx"],
+)
+def test_bad_documents_are_rejected_kept_and_do_not_stop_the_batch(
+        cli, lake_url, tmp_path, name, data, reason):
+    bad = _bad_file(tmp_path, name, data)
+    good = next(SEEDS.glob("004_*.txt"))
+    result = cli("ingest", "--lake", lake_url, bad, good)
+    assert result.returncode == 1
+    assert f"rejected {bad.as_uri()}" in result.stdout and f"[{reason}]" in result.stdout
+    assert "--allow-rejects" in result.stderr
+    assert _rows(cli, lake_url, "select count(*) as n from reports") == [{"n": 1}]
+    objects = _lake_objects(lake_url, tmp_path)
+    assert data in objects.values()  # the raw bytes are kept
+    [reject_key] = [k for k in objects if k.startswith("rejects/")]
+    assert json.loads(objects[reject_key])["reason"] == reason
+    allowed = cli("ingest", "--lake", lake_url, "--allow-rejects", bad)
+    assert allowed.returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ingest", "--lake", "{lake}", "missing.html"], "input 'missing.html' does not exist"),
+        (["ingest", "--lake", "ftp://host/lake", "{seed}"], "unsupported lake URL 'ftp://host/lake'"),
+        (["ingest", "--lake", "{lake}", "--province", "12", "{seed}"], "--province '12'"),
+        (["query", "--lake", "{lake}", "select * from nowhere"], "query failed"),
+        (["ingest", "--lake", "{file}/lake", "{seed}"], "is not writable"),
+        (["ingest", "--lake", "{file}", "{seed}"], "is a file, not a directory"),
+    ],
+    ids=["missing-path", "unknown-scheme", "bad-province", "bad-sql", "unwritable-lake",
+         "lake-is-a-file"],
+)
+def test_bad_input_gets_one_clear_line(cli, tmp_path, args, message):
+    lake = tmp_path / "lake"
+    assert cli("ingest", "--lake", lake, SEEDS).returncode == 0
+    before = _lake_objects(str(lake), tmp_path)
+    a_file = _bad_file(tmp_path, "plain-file", b"x")
+    seed = next(SEEDS.glob("000_*.txt"))
+    filled = [a.format(lake=lake, seed=seed, file=a_file) for a in args]
+    result = cli(*filled)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert _lake_objects(str(lake), tmp_path) == before
+
+
+def test_missing_bucket_names_the_bucket(cli, aws_env):
+    result = cli("ingest", "--lake", "s3://no-such-bucket/lake", SEEDS)
+    assert result.returncode == 2
+    assert "bucket 'no-such-bucket' does not exist" in result.stderr
+    assert "aws s3 mb s3://no-such-bucket" in result.stderr
+
+
+def test_missing_credentials_say_what_to_set(cli, bucket, monkeypatch):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    result = cli("ingest", "--lake", f"s3://{bucket}/lake", SEEDS)
+    assert result.returncode == 2
+    assert "no AWS credentials" in result.stderr and "AWS_ACCESS_KEY_ID" in result.stderr
+    assert boto3.client("s3", aws_access_key_id="testing", aws_secret_access_key="testing"
+                        ).list_objects_v2(Bucket=bucket).get("KeyCount") == 0
