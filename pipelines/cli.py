@@ -26,11 +26,13 @@ from pipelines.regions import is_region_code
 err = Console(stderr=True)
 out = Console()
 
-LAKE_HELP = "Lake URL: a path, file:///abs/path or s3://bucket/prefix [env GOVREPORTS_LAKE; ./lake]"
+LAKE_HELP = ("Lake URL: a path, file:///abs/path or s3://bucket/prefix "
+             "[env GOVREPORTS_LAKE; default ./lake]")
 
 
 def _fail(exc: GovreportsError) -> None:
-    err.print(f"[bold red]govreports: error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]govreports: error:[/] {escape(str(exc))}", highlight=False,
+              soft_wrap=True)
     sys.exit(3 if exc.retryable else 2)
 
 
@@ -63,7 +65,8 @@ def _summary(result: RunResult, allow_rejects: bool) -> None:
     table = Table(title=f"{result.command}: {len(result.reports)} reports", title_justify="left")
     for column in ("province", "name", "year", "reports"):
         table.add_column(column, justify="right" if column == "reports" else "left")
-    for (code, name, year), n in sorted(counts.items(), key=lambda i: (i[0][0] or "~", i[0][2] or 0)):
+    ordered = sorted(counts.items(), key=lambda item: (item[0][0] or "~", item[0][2] or 0))
+    for (code, name, year), n in ordered:
         table.add_row(code or "NULL", name or "", str(year) if year else "NULL", str(n))
     out.print(table)
     loaded = result.loaded
@@ -96,7 +99,8 @@ def main() -> None:
 @click.option("--allow-rejects", is_flag=True, help="Exit 0 even if documents were rejected.")
 def ingest(paths, lake_url, province, allow_rejects):
     """Ingest local .html/.htm/.txt/.pdf/.docx files or folders into the lake."""
-    from pipelines.ingest import collect_inputs, ingest as run_ingest
+    from pipelines.ingest import collect_inputs
+    from pipelines.ingest import ingest as run_ingest
 
     with _errors():
         _check_province(province)

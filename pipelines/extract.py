@@ -74,7 +74,8 @@ def _html(html: str) -> Extracted:
     try:
         root = lxml.html.document_fromstring(html)
     except Exception as exc:  # lxml raises several unrelated types on hopeless markup
-        raise DocumentRejected("bad_html", f"the HTML cannot be parsed: {exc}", stage="extract")
+        raise DocumentRejected("bad_html", f"the HTML cannot be parsed: {exc}",
+                               stage="extract") from exc
     meta = {}
     for node in root.iter("meta"):
         name = node.get("name") or node.get("property")
@@ -103,7 +104,7 @@ def _pdf_text(data: bytes) -> str:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
         reason = "encrypted_pdf" if "password" in str(exc).lower() else "corrupt_pdf"
-        raise DocumentRejected(reason, f"the PDF cannot be opened: {exc}", stage="extract")
+        raise DocumentRejected(reason, f"the PDF cannot be opened: {exc}", stage="extract") from exc
     try:
         pages = []
         for page in pdf:
@@ -126,7 +127,8 @@ def _docx_text(data: bytes) -> str:
                                        stage="extract")
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise DocumentRejected("corrupt_docx", f"the DOCX cannot be read: {exc}", stage="extract")
+        raise DocumentRejected("corrupt_docx", f"the DOCX cannot be read: {exc}",
+                               stage="extract") from exc
     parts = [p.text for p in document.paragraphs]
     for table in document.tables:
         for row in table.rows:

@@ -42,7 +42,8 @@ def collect_inputs(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[
                 if child.suffix.lower() in EXTENSIONS:
                     files.append(child)
                 else:
-                    skipped.append((str(child), f"not a report file type ({', '.join(EXTENSIONS)})"))
+                    kinds = ", ".join(EXTENSIONS)
+                    skipped.append((str(child), f"not a report file type ({kinds})"))
         elif path.is_file():
             files.append(path)
         else:

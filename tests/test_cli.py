@@ -22,8 +22,8 @@ def _lake_objects(lake_url, tmp_path):
         bucket, _, prefix = lake_url[5:].partition("/")
         s3 = boto3.client("s3")
         listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix + "/").get("Contents", [])
-        return {o["Key"][len(prefix) + 1:]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
-                for o in listed}
+        return {o["Key"][len(prefix) + 1:]:
+                s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in listed}
     root = tmp_path / "lake"
     return {p.relative_to(root).as_posix(): p.read_bytes()
             for p in root.rglob("*") if p.is_file()} if root.exists() else {}
@@ -136,7 +136,8 @@ def _bad_file(tmp_path, name, data):
         ("broken.pdf", b"%PDF-1.7\nnot really a pdf", "corrupt_pdf"),
         ("broken.docx", b"PK\x03\x04 not a zip", "corrupt_docx"),
     ],
-    ids=["empty-file", "whitespace-only", "binary-as-html", "undecodable-bytes", "corrupt-pdf", "corrupt-docx"],
+    ids=["empty-file", "whitespace-only", "binary-as-html", "undecodable-bytes", "corrupt-pdf",
+         "corrupt-docx"],
 )
 def test_bad_documents_are_rejected_kept_and_do_not_stop_the_batch(
         cli, lake_url, tmp_path, name, data, reason):
