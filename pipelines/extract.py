@@ -92,7 +92,8 @@ def _html(html: str) -> Extracted:
         cell.tail = "\t" + (cell.tail or "")
     body = root.find("body")
     text = (body if body is not None else root).text_content()
-    lines = [re.sub(r"[ \t\xa0\u3000]+", " ", line).strip() for line in text.splitlines()]
+    # Cells stay tab-separated so that label/value pairs of a metadata table stay paired.
+    lines = [re.sub(r"[ \xa0\u3000]+", " ", line).strip(" \t") for line in text.splitlines()]
     return Extracted("html", "\n".join(line for line in lines if line), title=title or None,
                      meta=meta)
 

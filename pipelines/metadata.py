@@ -62,6 +62,9 @@ def labelled_fields(lines: list[str]) -> dict[str, str]:
     """Values of the metadata block: ``label：value`` on one line, or a label line followed by
     its value line (how table cells come out once flattened). First occurrence wins."""
     found: dict[str, str] = {}
+    for line in lines:
+        if "\t" in line:  # a table row: label cell, value cell, label cell, …
+            _pair_cells([c.strip() for c in line.split("\t")], found)
     cleaned = [_SPACES.sub("", line) for line in lines]
     for i, line in enumerate(cleaned):
         name = LABELS.get(line.rstrip(":："))
@@ -80,6 +83,20 @@ def labelled_fields(lines: list[str]) -> dict[str, str]:
         if name and name not in found:
             found[name] = value.strip() if value else ""
     return found
+
+
+def _label_of(cell: str) -> str:
+    return _SPACES.sub("", cell).rstrip(":：")
+
+
+def _pair_cells(cells: list[str], found: dict[str, str]) -> None:
+    for i, cell in enumerate(cells):
+        name = LABELS.get(_label_of(cell))
+        if name is None or name in found:
+            continue
+        value = cells[i + 1] if i + 1 < len(cells) else ""
+        label = _label_of(value)
+        found[name] = "" if label in LABELS or label in OTHER_LABELS else value
 
 
 def title_from_text(lines: list[str]) -> str | None:

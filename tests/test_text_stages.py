@@ -1,0 +1,124 @@
+"""Decode, extract and metadata as pure functions, on the seeds and on small built inputs."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+
+from pipelines.decode import declared_charset, decode
+from pipelines.errors import DocumentRejected
+from pipelines.extract import extract, sniff_kind
+from pipelines.metadata import extract_metadata, parse_date
+from tests.conftest import SEEDS
+
+TEXT = "龙潭区人民政府2013年政府信息公开工作年度报告"
+
+
+@pytest.mark.parametrize(
+    ("data", "headers", "detected", "declared"),
+    [
+        (TEXT.encode("utf-8"), None, "utf-8", None),
+        (TEXT.encode("gbk"), None, "gb18030", None),
+        (b'<meta charset="gb2312">' + TEXT.encode("gbk"), None, "gb18030", "gb2312"),
+        (TEXT.encode("gbk"), {"Content-Type": "text/html; charset=utf-8"}, "gb18030", "utf-8"),
+        (b"\xef\xbb\xbf" + TEXT.encode("utf-8"), None, "utf-8", None),
+    ],
+    ids=["utf8", "gbk-undeclared", "gbk-meta", "gbk-header-lies-utf8", "utf8-bom"],
+)
+def test_decode(data, headers, detected, declared):
+    decoded = decode(data, headers=headers)
+    assert TEXT in decoded.text
+    assert decoded.encoding_detected == detected and decoded.encoding_declared == declared
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [(b"", "empty"), (b" \r\n\t", "empty"), (b"\x00\x01\x02\x03" * 100, "binary"),
+     (bytes(range(128, 256)) * 4, "undecodable")],
+    ids=["empty", "whitespace", "control-bytes", "undecodable"],
+)
+def test_decode_rejects_non_text(data, reason):
+    with pytest.raises(DocumentRejected) as caught:
+        decode(data)
+    assert caught.value.reason == reason and caught.value.stage == "decode"
+
+
+def test_declared_charset_prefers_the_header():
+    html = b'<meta http-equiv="Content-Type" content="text/html; charset=GBK">'
+    assert declared_charset(html, {"content-type": "text/html;charset=UTF-8"}) == "utf-8"
+    assert declared_charset(html) == "gbk"
+
+
+def test_html_page_text_title_and_meta():
+    page = ("<html><head><title>站点 - 标题</title>"
+            '<meta name="ArticleTitle" content="西邑乡2019年政府信息公开年度报告">'
+            '<meta name="PubDate" content="2020-01-31 09:00">'
+            "<script>var x = '不要';</script><style>p{}</style></head>"
+            "<body><p>一、总体情况</p><table><tr><td>索引号</td><td>01525767-7-/2020-0131001</td>"
+            "</tr></table></body></html>").encode("gbk")
+    result = extract(page, filename="t.html")
+    assert result.kind == "html" and result.title == "西邑乡2019年政府信息公开年度报告"
+    assert "一、总体情况" in result.text and "不要" not in result.text and "p{}" not in result.text
+    assert "索引号\t01525767-7-/2020-0131001" in result.text
+    assert result.meta["PubDate"] == "2020-01-31 09:00"
+    meta = extract_metadata(result.text, title=result.title, meta=result.meta)
+    assert meta.published_date == date(2020, 1, 31) and meta.report_year == 2019
+
+
+def test_docx_text_includes_tables():
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("市东街道2020年政府信息公开工作年度报告")
+    table = document.add_table(rows=1, cols=2)
+    table.rows[0].cells[0].text, table.rows[0].cells[1].text = "行政许可", "42"
+    buffer = io.BytesIO()
+    document.save(buffer)
+    result = extract(buffer.getvalue(), filename="report.docx")
+    assert result.kind == "docx"
+    assert "市东街道2020年政府信息公开工作年度报告" in result.text and "行政许可\t42" in result.text
+
+
+@pytest.mark.parametrize(
+    ("head", "filename", "kind"),
+    [(b"%PDF-1.4", "a.html", "pdf"), (b"PK\x03\x04", "a.doc", "docx"),
+     (b"<!DOCTYPE html><html>", "a.txt", "html"), ("正文".encode(), "a.txt", "text"),
+     ("正文".encode(), "a.shtml", "html")],
+    ids=["pdf-misnamed", "zip", "html-misnamed", "text", "shtml-by-name"],
+)
+def test_sniff_kind_trusts_bytes_before_names(head, filename, kind):
+    assert sniff_kind(head, filename) == kind
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("2020-01-31", date(2020, 1, 31)), ("2021-01-30 21:04", date(2021, 1, 30)),
+     ("2019年12月3日", date(2019, 12, 3)), ("2020/1/5", date(2020, 1, 5)),
+     ("2020-13-01", None), ("", None), ("浏览量", None)],
+    ids=["iso", "iso-time", "chinese", "slashes", "bad-month", "empty", "no-date"],
+)
+def test_parse_date(value, expected):
+    assert parse_date(value) == expected
+
+
+SEED_EXPECTATIONS = {
+    "000": {"title": "刘房子街道2019年度政务公开工作年度报告", "report_year": 2019},
+    "001": {"title": None, "report_year": None},  # starts with its body: nothing stated
+    "002": {"title": "龙潭区人民政府2013年政府信息公开工作年度报告", "report_year": 2013},
+    "003": {"title": "西邑乡2019年政府信息公开年度报告", "report_year": 2019,
+            "index_no": "01525767-7-/2020-0131001", "issuing_agency": "隆阳区西邑乡人民政府",
+            "category": "政府信息公开年报", "doc_no": None, "published_date": date(2020, 1, 31)},
+    "004": {"title": "毕节市七星关区人民政府市东街道办事处2020年政府信息公开工作年度报告",
+            "report_year": 2020, "published_date": date(2021, 1, 30)},
+}
+
+
+@pytest.mark.parametrize("seed", sorted(SEED_EXPECTATIONS), ids=lambda s: f"seed-{s}")
+def test_seed_metadata(seed):
+    [path] = SEEDS.glob(f"{seed}_*.txt")
+    result = extract(path.read_bytes(), filename=path.name)
+    meta = extract_metadata(result.text, title=result.title, meta=result.meta)
+    for name, expected in SEED_EXPECTATIONS[seed].items():
+        assert getattr(meta, name) == expected, name
