@@ -6,6 +6,7 @@ batch: one bad document is recorded under ``rejects/`` with its reason and never
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -37,14 +38,7 @@ def build_report(raw: RawDocument, data: bytes) -> tuple[Report, list[StatCell]]
         content_sha256=raw.sha256,
         fetched_at=datetime.fromisoformat(source.fetched_at) if source.fetched_at else None,
         portal_id=source.portal_id,
-        title=meta.title,
-        index_no=meta.index_no,
-        issuing_agency=meta.issuing_agency,
-        category=meta.category,
-        doc_no=meta.doc_no,
-        written_date=meta.written_date,
-        published_date=meta.published_date,
-        report_year=meta.report_year,
+        **{f.name: getattr(meta, f.name) for f in dataclasses.fields(meta) if f.name != "raw"},
         text=extracted.text,
         encoding_declared=extracted.encoding_declared,
         encoding_detected=extracted.encoding_detected,
