@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from pipelines.decode import codec_for
 from pipelines.errors import ConfigError, GovreportsError, InputError
 from pipelines.lake import Lake
 from pipelines.process import RunResult
@@ -96,18 +97,24 @@ def main() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--lake", "lake_url", help=LAKE_HELP)
 @click.option("--province", help="GB/T 2260 region code of the inputs' issuing body, when known.")
+@click.option("--encoding", help="Charset of the inputs when known to differ from what they "
+              "declare (e.g. gbk); overrides declarations and detection.")
 @click.option("--allow-rejects", is_flag=True, help="Exit 0 even if documents were rejected.")
-def ingest(paths, lake_url, province, allow_rejects):
+def ingest(paths, lake_url, province, encoding, allow_rejects):
     """Ingest local .html/.htm/.txt/.pdf/.docx files or folders into the lake."""
     from pipelines.ingest import collect_inputs
     from pipelines.ingest import ingest as run_ingest
 
     with _errors():
         _check_province(province)
+        if encoding is not None and codec_for(encoding) is None:
+            raise ConfigError(f"--encoding {encoding!r} is not a charset Python knows: use a "
+                              "label such as utf-8, gbk, gb18030 or big5")
         files, _ = collect_inputs(paths)  # fail on a missing path before touching the lake
         lake = Lake.open(lake_url, writable=True)
         with _progress("ingest", len(files)) as advance:
-            result = run_ingest(lake, paths, region=province, progress=advance)
+            result = run_ingest(lake, paths, region=province, encoding=encoding,
+                                progress=advance)
     _summary(result, allow_rejects)
 
 

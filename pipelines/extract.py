@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from pipelines.decode import decode
 from pipelines.errors import DocumentRejected
+from pipelines.repair import repair_text
 
 #: Kinds the extract stage understands, by file extension (used by ``ingest`` to pick files).
 EXTENSIONS = {".html": "html", ".htm": "html", ".shtml": "html", ".txt": "text", ".pdf": "pdf",
@@ -31,6 +32,7 @@ class Extracted:
     encoding_declared: str | None = None
     encoding_detected: str | None = None
     repairs: list[str] = field(default_factory=list)
+    unrecoverable_chars: int = 0
 
 
 def sniff_kind(data: bytes, filename: str | None) -> str:
@@ -46,23 +48,29 @@ def sniff_kind(data: bytes, filename: str | None) -> str:
     return EXTENSIONS.get(ext, "text")
 
 
-def extract(data: bytes, *, filename: str | None = None,
-            headers: dict[str, str] | None = None) -> Extracted:
-    """Text and page metadata of one document; :class:`DocumentRejected` when there is none."""
+def extract(data: bytes, *, filename: str | None = None, headers: dict[str, str] | None = None,
+            encoding: str | None = None) -> Extracted:
+    """Text and page metadata of one document, decoded and repaired (see :mod:`pipelines.decode`
+    and :mod:`pipelines.repair`); :class:`DocumentRejected` when there is no text.
+
+    ``encoding`` overrides every declaration and detection (a portal known to lie)."""
     kind = sniff_kind(data, filename)
     if kind == "pdf":
         result = Extracted(kind, _pdf_text(data))
     elif kind == "docx":
         result = Extracted(kind, _docx_text(data))
     else:
-        decoded = decode(data, headers=headers)
-        if kind == "html":
-            result = _html(decoded.text)
-        else:
-            result = Extracted(kind, decoded.text.replace("\r\n", "\n"))
+        decoded = decode(data, headers=headers, override=encoding)
+        result = _html(decoded.text) if kind == "html" else Extracted(kind, decoded.text)
         result.encoding_declared = decoded.encoding_declared
         result.encoding_detected = decoded.encoding_detected
-        result.repairs = decoded.repairs
+        result.repairs = list(decoded.repairs)
+    repaired = repair_text(result.text)
+    result.text = repaired.text
+    result.repairs += repaired.repairs
+    result.unrecoverable_chars = repaired.unrecoverable_chars
+    if result.title:
+        result.title = repair_text(result.title).text
     if not result.text.strip():
         raise DocumentRejected("no_text", f"the {kind} document contains no text", stage="extract")
     return result

@@ -51,7 +51,8 @@ def collect_inputs(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[
     return files, skipped
 
 
-def store_file(lake: Lake, path: Path, *, region: str | None, fetched_at: str) -> RawDocument:
+def store_file(lake: Lake, path: Path, *, region: str | None, fetched_at: str,
+               encoding: str | None = None) -> RawDocument:
     """Put one local file's bytes and its sidecar into the raw zone."""
     try:
         data = path.read_bytes()
@@ -65,12 +66,14 @@ def store_file(lake: Lake, path: Path, *, region: str | None, fetched_at: str) -
         filename=path.name,
         media_type=mimetypes.guess_type(path.name)[0],
         region=region,
+        encoding=encoding,
     )
     doc, _ = lake.put_raw(data, source)
     return doc
 
 
 def ingest(lake: Lake, paths: Iterable[str | Path], *, region: str | None = None,
+           encoding: str | None = None,
            progress: process.Progress | None = None) -> process.RunResult:
     """Ingest local files into the lake; returns the run's result (manifest already written)."""
     files, skipped = collect_inputs(paths)
@@ -84,7 +87,7 @@ def ingest(lake: Lake, paths: Iterable[str | Path], *, region: str | None = None
             result.skipped.append((str(path), f"larger than {MAX_INPUT_BYTES >> 20} MiB "
                                               f"({size >> 20} MiB); split or compress it"))
             continue
-        doc = store_file(lake, path, region=region, fetched_at=fetched_at)
+        doc = store_file(lake, path, region=region, fetched_at=fetched_at, encoding=encoding)
         stored[doc.sha256] = doc
         if progress:
             progress(1)

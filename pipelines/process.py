@@ -30,7 +30,8 @@ def build_report(raw: RawDocument, data: bytes) -> tuple[Report, list[StatCell]]
     Raises :class:`DocumentRejected` when the bytes hold no usable text.
     """
     source = raw.source
-    extracted = extract(data, filename=source.filename, headers=source.headers)
+    extracted = extract(data, filename=source.filename, headers=source.headers,
+                        encoding=source.encoding)
     meta = extract_metadata(extracted.text, title=extracted.title, meta=extracted.meta)
     report = Report(
         doc_id=raw.doc_id,
@@ -43,6 +44,7 @@ def build_report(raw: RawDocument, data: bytes) -> tuple[Report, list[StatCell]]
         encoding_declared=extracted.encoding_declared,
         encoding_detected=extracted.encoding_detected,
         repairs=list(extracted.repairs),
+        unrecoverable_chars=extracted.unrecoverable_chars,
         template="unknown",
     )
     if is_region_code(source.region):

@@ -29,6 +29,7 @@ class Source:
     headers: dict[str, str] = field(default_factory=dict)
     portal_id: str | None = None
     region: str | None = None
+    encoding: str | None = None  # charset override the caller configured for this source
     context: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -97,6 +98,7 @@ class Report:
     encoding_declared: str | None = None
     encoding_detected: str | None = None
     repairs: list[str] = field(default_factory=list)
+    unrecoverable_chars: int | None = None
     attachments: list[Attachment] = field(default_factory=list)
     template: str | None = None
     stats_consistent: bool | None = None

@@ -47,6 +47,7 @@ REPORTS_SCHEMA = pa.schema(
         ("encoding_declared", pa.string()),
         ("encoding_detected", pa.string()),
         ("repairs", pa.list_(pa.string())),
+        ("unrecoverable_chars", pa.int32()),  # lost characters flagged (?, U+FFFD, 锟斤拷)
         ("attachments", pa.list_(ATTACHMENT_TYPE)),
         ("template", pa.string()),  # 2021 | 2019 | pre2019 | unknown
         ("stats_consistent", pa.bool_()),

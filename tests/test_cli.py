@@ -132,7 +132,7 @@ def _bad_file(tmp_path, name, data):
         ("empty.html", b"", "empty"),
         ("blank.txt", b"  \n\n ", "empty"),
         ("picture.html", b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" * 64, "binary"),
-        ("noise.txt", bytes(range(256)) * 8, "undecodable"),
+        ("noise.txt", bytes(range(128, 256)) * 8, "implausible"),
         ("broken.pdf", b"%PDF-1.7\nnot really a pdf", "corrupt_pdf"),
         ("broken.docx", b"PK\x03\x04 not a zip", "corrupt_docx"),
     ],

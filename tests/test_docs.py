@@ -69,7 +69,7 @@ def test_python_examples_run(lake_dir, monkeypatch, capsys, code, tmp_path):
 
 
 def _documented_columns(heading: str) -> list[str]:
-    section = DOC.split(heading, 1)[1].split("\n## ", 1)[0]
+    section = DOC.split(heading, 1)[1].split("\n#", 1)[0]
     return re.findall(r"^\| `(\w+)` \|", section, flags=re.M)
 
 

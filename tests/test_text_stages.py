@@ -36,13 +36,20 @@ def test_decode(data, headers, detected, declared):
 @pytest.mark.parametrize(
     ("data", "reason"),
     [(b"", "empty"), (b" \r\n\t", "empty"), (b"\x00\x01\x02\x03" * 100, "binary"),
-     (bytes(range(128, 256)) * 4, "undecodable")],
-    ids=["empty", "whitespace", "control-bytes", "undecodable"],
+     (bytes(range(128, 256)) * 4, "implausible"), ((TEXT.encode("gbk") + b"\xff" * 8) * 5, "undecodable")],
+    ids=["empty", "whitespace", "control-bytes", "random-hanzi", "undecodable"],
 )
 def test_decode_rejects_non_text(data, reason):
     with pytest.raises(DocumentRejected) as caught:
         decode(data)
     assert caught.value.reason == reason and caught.value.stage == "decode"
+
+
+def test_a_few_undecodable_bytes_are_counted_not_hidden():
+    data = TEXT.encode("gbk") * 20 + b"\xff" + TEXT.encode("gbk") * 20
+    decoded = decode(data)
+    assert decoded.encoding_detected == "gb18030" and decoded.undecodable_bytes == 1
+    assert decoded.repairs == ["undecodable_bytes"] and decoded.text.count("\ufffd") == 1
 
 
 def test_declared_charset_prefers_the_header():
