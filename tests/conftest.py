@@ -91,3 +91,13 @@ def cli(tmp_path, monkeypatch):
                               env=full_env, cwd=tmp_path, timeout=300)
 
     return run
+
+
+def pytest_addoption(parser):
+    parser.addoption("--regen-golden", action="store_true",
+                     help="rewrite the expected outputs of golden cases (review the diff!)")
+
+
+@pytest.fixture
+def regen_golden(request) -> bool:
+    return request.config.getoption("--regen-golden")
