@@ -18,8 +18,8 @@ _TOKENS = st.one_of(
     st.text(st.sampled_from(_HANZI), min_size=1, max_size=12),
     st.from_regex(r"[0-9]{1,6}", fullmatch=True),
     st.from_regex(r"[A-Za-z]{1,8}", fullmatch=True),
-    st.sampled_from(["，", "。", "、", "：", "；", "！", "？", "“", "”", "《", "》", "（一）", "(试行)",
-                     "(2023)", "〔2019〕48号", "%", "-", "/", "·"]),
+    st.sampled_from(["，", "。", "、", "：", "；", "！", "？", "“", "”", "《", "》", "（一）",
+                     "(试行)", "(2023)", "〔2019〕48号", "%", "-", "/", "·"]),
 )
 _LINE = st.lists(_TOKENS, min_size=1, max_size=20).map("".join)
 CLEAN = st.lists(_LINE, min_size=1, max_size=8).map("\n".join)

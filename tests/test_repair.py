@@ -21,7 +21,8 @@ MIRROR = "政務(wù)公開工作領(lǐng)導(dǎo)小組"
         (MIRROR, "政務公開工作領導小組"),
         ("的(de)工作的(de)任务的(de)", "的工作的任务的"),  # neutral tone, no mark
         ("务(wu4)公(gong1)开(kai1)", "务公开"),  # tone numbers
-        ("《条例》(试行)规定(2023)（一）第(二)项" * 3, "《条例》(试行)规定(2023)（一）第(二)项" * 3),
+        ("《条例》(试行)规定(2023)（一）第(二)项" * 3,
+         "《条例》(试行)规定(2023)（一）第(二)项" * 3),
         ("办公系统(OA)平台(App)网站(ICP)", "办公系统(OA)平台(App)网站(ICP)"),
         ("政務(wù)公開", "政務(wù)公開"),  # one annotation is not evidence of a mirror
         ("A(wù)B(wù)C(wù)", "A(wù)B(wù)C(wù)"),  # only right after a hanzi

@@ -36,7 +36,8 @@ def test_decode(data, headers, detected, declared):
 @pytest.mark.parametrize(
     ("data", "reason"),
     [(b"", "empty"), (b" \r\n\t", "empty"), (b"\x00\x01\x02\x03" * 100, "binary"),
-     (bytes(range(128, 256)) * 4, "implausible"), ((TEXT.encode("gbk") + b"\xff" * 8) * 5, "undecodable")],
+     (bytes(range(128, 256)) * 4, "implausible"),
+     ((TEXT.encode("gbk") + b"\xff" * 8) * 5, "undecodable")],
     ids=["empty", "whitespace", "control-bytes", "random-hanzi", "undecodable"],
 )
 def test_decode_rejects_non_text(data, reason):

@@ -1,4 +1,6 @@
-"""Build the encoding golden inputs from the seeds: ``python tests/golden/build_encoding_inputs.py``.
+"""Build the encoding golden inputs from the seeds.
+
+Run ``python tests/golden/build_encoding_inputs.py``.
 
 Each case is a folder ``<case>/`` with ``input.html`` or ``input.txt`` (the bytes exactly as a
 portal would serve them) and ``meta.json`` (HTTP headers, an optional charset override, what the
@@ -70,7 +72,8 @@ def main() -> None:
           about="a title and a 索引号 only, GBK, undeclared")
     traditional = opencc.OpenCC("s2tw").convert(seed("000"))
     big5_meta = '<meta http-equiv="Content-Type" content="text/html; charset=big5">\n'
-    write("big5-traditional", page(traditional, meta=big5_meta).encode("big5hkscs", "xmlcharrefreplace"),
+    write("big5-traditional",
+          page(traditional, meta=big5_meta).encode("big5hkscs", "xmlcharrefreplace"),
           about="big5.*.gov.cn/gate/big5 copy: traditional text in Big5, declared")
     write("big5-undeclared", page(traditional).encode("big5hkscs", "xmlcharrefreplace"),
           about="traditional text in Big5 with no declaration")
