@@ -7,7 +7,7 @@ GOV    := $(BIN)/govreports
 SEEDS  := tests/data/seeds
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint clean
+.PHONY: install run test bench lint clean
 
 install: $(STAMP)
 
@@ -31,8 +31,12 @@ test: install
 	$(BIN)/ruff check pipelines crawlers dags tests
 	$(BIN)/pytest
 
+# Speed and memory, each stage beside its baseline in one run (never part of `make test`).
+bench: install
+	$(BIN)/python -m tests.bench --json build/bench.json
+
 lint: install
 	$(BIN)/ruff check pipelines crawlers dags tests
 
 clean:
-	rm -rf $(VENV) lake .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) lake build .pytest_cache .ruff_cache .hypothesis

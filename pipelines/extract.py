@@ -61,7 +61,7 @@ def extract(data: bytes, *, filename: str | None = None, headers: dict[str, str]
         result = Extracted(kind, _docx_text(data))
     else:
         decoded = decode(data, headers=headers, override=encoding)
-        result = _html(decoded.text) if kind == "html" else Extracted(kind, decoded.text)
+        result = html_text(decoded.text) if kind == "html" else Extracted(kind, decoded.text)
         result.encoding_declared = decoded.encoding_declared
         result.encoding_detected = decoded.encoding_detected
         result.repairs = list(decoded.repairs)
@@ -76,7 +76,7 @@ def extract(data: bytes, *, filename: str | None = None, headers: dict[str, str]
     return result
 
 
-def _html(html: str) -> Extracted:
+def html_text(html: str) -> Extracted:
     import lxml.html
 
     try:

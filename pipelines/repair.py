@@ -22,6 +22,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from pipelines.decode import char_class
+
 _TAGS = r"(?:font|span|p|div|b|strong|em|i|u|br|a|o:p|st1:\w+|w:\w+|table|tr|td|sup|sub)"
 _RESIDUE = re.compile(
     rf"</?{_TAGS}\b[^<>\n]{{0,120}}/?>"  # a whole stray tag
@@ -35,7 +37,7 @@ _PINYIN = re.compile(rf"(?<=[{_HANZI}])[(（]([a-zA-Z\u00c0-\u024f\u0300-\u036f]
 #: A document needs this many pinyin annotations before any is removed: real reports never
 #: carry them, mirror copies carry hundreds, and a lone "(de)" may be something else.
 PINYIN_MIN = 3
-_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+_FULLWIDTH_DIGIT = re.compile("[０-９]")
 _TRAILING = re.compile(r"[ \t]+$", re.M)
 _UNRECOVERABLE = re.compile(rf"(?<=[{_HANZI}])\?+|\?+(?=[{_HANZI}])|\ufffd+|(?:锟斤拷)+")
 
@@ -89,18 +91,27 @@ def script_markers() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(trad_only), frozenset(simp_only)
 
 
+@functools.cache
+def _script_classes() -> tuple[re.Pattern, re.Pattern]:
+    trad_only, simp_only = script_markers()
+    return char_class(trad_only), char_class(simp_only)
+
+
 def is_traditional(text: str) -> bool:
     """Whether the text is predominantly traditional: at least 3 traditional-only characters
     and more than three times as many as simplified-only ones."""
-    trad_only, simp_only = script_markers()
-    trad = sum(map(trad_only.__contains__, text))
+    trad_class, simp_class = _script_classes()
+    trad = len(trad_class.findall(text))
     if trad < 3:
         return False
-    return trad > 3 * sum(map(simp_only.__contains__, text))
+    return trad > 3 * len(simp_class.findall(text))
 
 
 def strip_markup_residue(text: str) -> str:
     """Remove stray tags and decode stray entities (``&nbsp;`` becomes a space)."""
+    if ">" not in text and "&" not in text:  # every residue ends in ">" or starts with "&"
+        return text
+
     def replace(match: re.Match) -> str:
         token = match.group(0)
         if token.startswith("&"):
@@ -133,6 +144,8 @@ def to_simplified(text: str) -> str:
 
 def count_unrecoverable(text: str) -> int:
     """Characters that stand for lost text: ``?`` next to a hanzi, U+FFFD, 锟斤拷."""
+    if "?" not in text and "\ufffd" not in text and "锟" not in text:
+        return 0
     return sum(len(m.group(0)) for m in _UNRECOVERABLE.finditer(text))
 
 
@@ -140,7 +153,8 @@ STEPS = (
     ("markup_residue", strip_markup_residue),
     ("pinyin_removed", strip_pinyin),
     ("t2s", to_simplified),
-    ("fullwidth_digits", lambda text: text.translate(_FULLWIDTH_DIGITS)),
+    ("fullwidth_digits", lambda text: _FULLWIDTH_DIGIT.sub(
+        lambda m: chr(ord(m.group(0)) - 0xFEE0), text)),
     ("line_endings", lambda text: _TRAILING.sub("", text.replace("\r\n", "\n")
                                                .replace("\r", "\n"))),
 )

@@ -1,0 +1,27 @@
+"""Run every benchmark: ``python -m tests.bench [--json PATH]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from tests.bench import bench_encoding
+
+BENCHES = {"encoding": bench_encoding.run}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--only", choices=sorted(BENCHES), action="append")
+    args = parser.parse_args()
+    results = {name: bench() for name, bench in BENCHES.items()
+               if not args.only or name in args.only}
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
