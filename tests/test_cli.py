@@ -198,3 +198,30 @@ def test_missing_credentials_say_what_to_set(cli, bucket, monkeypatch):
     assert "no AWS credentials" in result.stderr and "AWS_ACCESS_KEY_ID" in result.stderr
     assert boto3.client("s3", aws_access_key_id="testing", aws_secret_access_key="testing"
                         ).list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+
+
+GOLDEN = SEEDS.parent.parent / "golden" / "encoding"
+
+
+def test_ingested_pages_carry_their_encoding_evidence(cli, lake_url):
+    pages = [GOLDEN / "mirror-pinyin" / "input.html", GOLDEN / "gbk-undeclared" / "input.html"]
+    result = cli("ingest", "--lake", lake_url, "--encoding", "big5", *pages)
+    assert result.returncode == 0, result.stderr
+    rows = _rows(cli, lake_url, "select encoding_declared, encoding_detected, repairs, "
+                                "unrecoverable_chars, text like '%政务公开%' as simplified "
+                                "from reports order by encoding_declared nulls first")
+    # A wrong override (big5) decodes neither page into plausible Chinese, so the evidence
+    # wins on both; the evidence columns say what the bytes really were.
+    assert rows == [
+        {"encoding_declared": None, "encoding_detected": "gb18030", "repairs": [],
+         "unrecoverable_chars": 0, "simplified": True},
+        {"encoding_declared": "utf-8", "encoding_detected": "utf-8",
+         "repairs": ["markup_residue", "pinyin_removed", "t2s"], "unrecoverable_chars": 3,
+         "simplified": True},
+    ]
+
+
+def test_an_unknown_encoding_label_is_refused(cli, tmp_path):
+    result = cli("ingest", "--lake", tmp_path / "lake", "--encoding", "klingon", SEEDS)
+    assert result.returncode == 2
+    assert "--encoding 'klingon'" in result.stderr and not (tmp_path / "lake").exists()
