@@ -31,7 +31,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _NON_ASCII = re.compile(r"[^\x00-\x7f\s]")
 _LATIN_RUN = re.compile(r"[\x80-\xff\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6"
                         r"\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039"
-                        r"\u203a\u20ac\u2122]{2,}")
+                        r"\u203a\u20ac\u2122]{4,}")
 # Mojibake candidates: runs of non-ASCII characters between common punctuation and spaces.
 _CJK_RUN = re.compile(r"[^\x00-\x7f\s，。：；、！？（）《》“”]{2,}")
 
@@ -286,6 +286,8 @@ def _unmojibake_scored(text: str) -> tuple[str, list[str], float]:
 
 def _gbk_read_as_latin1(match: re.Match) -> str:
     run = match.group(0)
+    if not re.search("[\u00c0-\u00ff]", run):  # GBK lead bytes are 0x81–0xFE: mostly letters
+        return run
     for codec in ("latin-1", "cp1252"):  # Latin-1 first: it maps every byte
         try:
             raw = run.encode(codec)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pipelines.decode import common_chars, decode, unmojibake
@@ -27,6 +27,7 @@ CLEAN = st.lists(_LINE, min_size=1, max_size=8).map("\n".join)
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(CLEAN)
+@example("··")  # two middle dots once read as GBK 贩 (Latin-1 bytes B7 B7)
 def test_repair_never_changes_clean_simplified_text(text):
     repaired = repair_text(text)
     assert repaired.text == text and repaired.repairs == []
