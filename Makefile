@@ -11,7 +11,15 @@ STAMP  := $(VENV)/.installed
 
 install: $(STAMP)
 
+# Debian tools the attachment readers call (Word 97-2003 / WPS files).
+DEBIAN_TOOLS := antiword catdoc
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 $(STAMP): setup.cfg pyproject.toml
+	@for tool in $(DEBIAN_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

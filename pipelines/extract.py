@@ -1,34 +1,69 @@
-"""Extract stage: a document's bytes → its text and the page's own metadata hints.
+"""Extract stage: a document's bytes → its text, the page's metadata lines and meta tags.
 
-Pure: bytes (+ filename, headers) in, :class:`Extracted` out; no network, clock or settings.
-The kind is sniffed from the bytes first (``%PDF``, a DOCX zip) and the filename second, since
-portals serve attachments under misleading names and types.
+Pure: bytes (+ filename, headers, URL) in, :class:`Extracted` out; no network, clock or settings.
+The kind is sniffed from the bytes first (``%PDF``, a zip, an OLE file) and the filename
+second, since portals serve attachments under misleading names and types.
+
+HTML: when the CMS family is recognised the report is the content container (``TRS_Editor``,
+``#zoom``, the ``ZJEG_RSS`` markers, ``#UCAP-CONTENT`` …) rendered by a small lxml walker that
+keeps table rows as tab-separated cells; otherwise trafilatura decides on the whole page. The
+metadata block is read from the whole page rendered cell by cell (``metadata_lines``), so that
+it never has to be part of the text.
 """
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from dataclasses import dataclass, field
+from urllib.parse import urljoin
 
+from pipelines import attachments
 from pipelines.decode import decode
 from pipelines.errors import DocumentRejected
 from pipelines.repair import repair_text
 
 #: Kinds the extract stage understands, by file extension (used by ``ingest`` to pick files).
 EXTENSIONS = {".html": "html", ".htm": "html", ".shtml": "html", ".txt": "text", ".pdf": "pdf",
-              ".docx": "docx"}
+              ".docx": "docx", ".doc": "doc", ".wps": "doc", ".xlsx": "xlsx", ".xls": "xls",
+              ".ofd": "ofd"}
 
-_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object")
+_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "select", "button")
+_BLOCKS = ("p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol",
+           "dl", "section", "article", "header", "footer", "blockquote", "pre", "center")
+_CELLS = ("td", "th")
+# In metadata lines inline boxes are cells too: <li><span>索引号</span><span>…</span></li>.
+_META_CELLS = ("td", "th", "span", "label", "dt", "dd", "em", "strong", "b", "font")
+
+# Content containers of the CMS families (DOMAIN.md §2), most specific first.
+_CONTAINERS = (
+    ("trs", "//div[contains(concat(' ', normalize-space(@class), ' '), ' TRS_Editor ')]"),
+    ("trs", "//*[contains(concat(' ', normalize-space(@class), ' '), ' trs_editor_view ')]"),
+    ("trs", "//*[contains(concat(' ', normalize-space(@class), ' '), ' Custom_UnionStyle ')]"),
+    ("ucap", "//*[@id='UCAP-CONTENT']"),
+    ("ucap", "//ucapcontent"),
+    ("zoom", "//*[@id='zoom']"),
+)
+_HANWEB = re.compile(r"<!--ZJEG_RSS\.content\.begin-->(.*?)<!--ZJEG_RSS\.content\.end-->",
+                     re.S | re.I)
+# Lines that are page furniture, not report text, even inside a content container.
+_FURNITURE = re.compile(
+    r"^(?:【?(?:打印本页|打印|关闭窗口|关闭|返回顶部|收藏|分享到?[:：]?.*|扫一扫.*)】?\s*)+$"
+    r"|ICP备|公网安备|网站标识码|版权所有|主办单位[:：]|技术支持[:：]"
+    r"|^字体[:：]?\s*[\[【]?\s*(?:大\s*中\s*小)?\s*[\]】]?$")
+_SPACES = re.compile(r"[ \xa0\u3000\r]+")
+_TABS = re.compile(r" *\t[\t ]*")
+_ATTACHMENT_EXT = re.compile(r"\.(pdf|docx?|wps|xlsx?|ofd|zip|rar|et)(?:$|[?#])", re.I)
 
 
 @dataclass
 class Extracted:
-    kind: str  # html | text | pdf | docx
+    kind: str  # html | text | pdf | docx | doc | xlsx | xls | ofd | json
     text: str
     title: str | None = None
     meta: dict[str, str] = field(default_factory=dict)  # <meta name=… content=…> of a page
+    metadata_lines: list[str] = field(default_factory=list)  # the page, cell by cell
+    links: list[tuple[str, str]] = field(default_factory=list)  # attachment (url, link text)
+    container: str | None = None  # CMS family whose container held the text; None: generic
     encoding_declared: str | None = None
     encoding_detected: str | None = None
     repairs: list[str] = field(default_factory=list)
@@ -36,32 +71,39 @@ class Extracted:
 
 
 def sniff_kind(data: bytes, filename: str | None) -> str:
-    """What the bytes are: ``pdf``, ``docx``, ``html`` or ``text``."""
+    """What the bytes are: ``pdf``, ``docx``, ``xlsx``, ``ofd``, ``doc``, ``xls``, ``html``,
+    ``json`` or ``text``."""
+    ext = "." + filename.rsplit(".", 1)[-1].lower() if filename and "." in filename else ""
     if data.startswith(b"%PDF-"):
         return "pdf"
     if data.startswith(b"PK\x03\x04"):
-        return "docx"
+        return attachments.zip_kind(data) or "docx"  # the DOCX reader rejects other zips
+    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):  # OLE2: .doc, .wps, .xls
+        return "xls" if ext in (".xls", ".et") else "doc"
     head = data[:2048].lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head or b"<body" in head:
         return "html"
-    ext = "." + filename.rsplit(".", 1)[-1].lower() if filename and "." in filename else ""
+    if head.startswith(b"{") and ext in (".json", ""):
+        return "json"
     return EXTENSIONS.get(ext, "text")
 
 
 def extract(data: bytes, *, filename: str | None = None, headers: dict[str, str] | None = None,
-            encoding: str | None = None) -> Extracted:
+            encoding: str | None = None, url: str | None = None) -> Extracted:
     """Text and page metadata of one document, decoded and repaired (see :mod:`pipelines.decode`
     and :mod:`pipelines.repair`); :class:`DocumentRejected` when there is no text.
 
-    ``encoding`` overrides every declaration and detection (a portal known to lie)."""
+    ``encoding`` overrides every declaration and detection (a portal known to lie); ``url``
+    resolves the page's attachment links."""
     kind = sniff_kind(data, filename)
-    if kind == "pdf":
-        result = Extracted(kind, _pdf_text(data))
-    elif kind == "docx":
-        result = Extracted(kind, _docx_text(data))
+    if kind in attachments.READERS:
+        result = Extracted(kind, attachments.READERS[kind](data))
     else:
         decoded = decode(data, headers=headers, override=encoding)
-        result = html_text(decoded.text) if kind == "html" else Extracted(kind, decoded.text)
+        if kind == "html":
+            result = parse_html(decoded.text, url=url)
+        else:
+            result = Extracted(kind, decoded.text)
         result.encoding_declared = decoded.encoding_declared
         result.encoding_detected = decoded.encoding_detected
         result.repairs = list(decoded.repairs)
@@ -71,12 +113,14 @@ def extract(data: bytes, *, filename: str | None = None, headers: dict[str, str]
     result.unrecoverable_chars = repaired.unrecoverable_chars
     if result.title:
         result.title = repair_text(result.title).text
-    if not result.text.strip():
+    result.metadata_lines = [repair_text(line).text for line in result.metadata_lines]
+    if not result.text.strip() and not result.links:
         raise DocumentRejected("no_text", f"the {kind} document contains no text", stage="extract")
     return result
 
 
-def html_text(html: str) -> Extracted:
+def parse_html(html: str, *, url: str | None = None) -> Extracted:
+    """A decoded page: its report text, title, meta tags, metadata lines and attachment links."""
     import lxml.html
 
     try:
@@ -84,62 +128,114 @@ def html_text(html: str) -> Extracted:
     except Exception as exc:  # lxml raises several unrelated types on hopeless markup
         raise DocumentRejected("bad_html", f"the HTML cannot be parsed: {exc}",
                                stage="extract") from exc
-    meta = {}
+    meta: dict[str, str] = {}
     for node in root.iter("meta"):
         name = node.get("name") or node.get("property")
         if name and node.get("content") is not None:
             meta.setdefault(name, node.get("content").strip())
     title_node = root.find(".//title")
-    title = meta.get("ArticleTitle") or (
-        title_node.text_content().strip() if title_node is not None else None)
+    page_title = title_node.text_content().strip() if title_node is not None else None
+    ucap_title = root.find(".//ucaptitle")
+    title = (meta.get("ArticleTitle") or (ucap_title.text_content().strip()
+             if ucap_title is not None else None) or clean_page_title(page_title))
     for bad in root.iter(*_DROP_TAGS):
         bad.drop_tree()
-    for block in root.iter("p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "table"):
-        block.tail = "\n" + (block.tail or "")
-    for cell in root.iter("td", "th"):
-        cell.tail = "\t" + (cell.tail or "")
+    _drop_comments(root)
+    links = _attachment_links(root, url)
+    family, container = _container(root, html)
+    if container is not None:
+        text = _render(container, cells=_CELLS)
+    else:
+        text = _trafilatura(html)
     body = root.find("body")
-    text = (body if body is not None else root).text_content()
-    # Cells stay tab-separated so that label/value pairs of a metadata table stay paired.
-    lines = [re.sub(r"[ \xa0\u3000]+", " ", line).strip(" \t") for line in text.splitlines()]
-    return Extracted("html", "\n".join(line for line in lines if line), title=title or None,
-                     meta=meta)
+    metadata_lines = _render(body if body is not None else root, cells=_META_CELLS).split("\n")
+    text = "\n".join(line for line in text.split("\n") if not _FURNITURE.search(line))
+    return Extracted("html", text, title=title or None, meta=meta, links=links,
+                     metadata_lines=metadata_lines, container=family)
 
 
-def _pdf_text(data: bytes) -> str:
-    import pypdfium2 as pdfium
-
-    try:
-        pdf = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as exc:
-        reason = "encrypted_pdf" if "password" in str(exc).lower() else "corrupt_pdf"
-        raise DocumentRejected(reason, f"the PDF cannot be opened: {exc}", stage="extract") from exc
-    try:
-        pages = []
-        for page in pdf:
-            textpage = page.get_textpage()
-            pages.append(textpage.get_text_range())
-            textpage.close()
-            page.close()
-        return "\n".join(pages).replace("\r\n", "\n")
-    finally:
-        pdf.close()
+def clean_page_title(title: str | None) -> str | None:
+    """A ``<title>`` without the site name portals append (``报告_某某人民政府``)."""
+    if not title:
+        return None
+    parts = [p.strip() for p in re.split(r"\s*[_|｜]\s*|\s+-\s+|\s*--\s*", title) if p.strip()]
+    for part in parts:
+        if re.search(r"报告|年报", part):
+            return part
+    return parts[0] if parts else None
 
 
-def _docx_text(data: bytes) -> str:
-    import docx
+def _container(root, html: str):
+    """(family, element) of the report's content container, or (None, None)."""
+    import lxml.html
 
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            if "word/document.xml" not in archive.namelist():
-                raise DocumentRejected("unsupported_zip", "a zip archive that is not a DOCX",
-                                       stage="extract")
-        document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise DocumentRejected("corrupt_docx", f"the DOCX cannot be read: {exc}",
-                               stage="extract") from exc
-    parts = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            parts.append("\t".join(cell.text for cell in row.cells))
-    return "\n".join(parts)
+    for family, xpath in _CONTAINERS:
+        found = root.xpath(xpath)
+        if found and found[0].text_content().strip():
+            return family, found[0]
+    match = _HANWEB.search(html)
+    if match and match.group(1).strip():
+        fragment = lxml.html.fragment_fromstring(match.group(1), create_parent="div")
+        _drop_comments(fragment)
+        return "hanweb", fragment
+    return None, None
+
+
+def _drop_comments(root) -> None:
+    # The text walk skips comments and would lose their tails ("12<!-- -->件").
+    for comment in root.xpath("//comment()"):
+        comment.drop_tree()
+
+
+def _render(node, *, cells) -> str:
+    """Text of an element: blocks on their own lines, table cells separated by tabs.
+
+    A walk over start/end events instead of lxml's ``text_content()``, so that separators go
+    in without copying or changing the tree."""
+    from lxml import etree
+
+    parts: list[str] = []
+    for event, element in etree.iterwalk(node, events=("start", "end")):
+        if event == "start":
+            if element.tag in _BLOCKS:
+                parts.append("\n")
+            if element.text:
+                parts.append(element.text)
+        else:
+            if element.tag in _BLOCKS:
+                parts.append("\n")
+            elif element.tag in cells:
+                parts.append("\t")
+            if element is not node and element.tail:
+                parts.append(element.tail)
+    lines = []
+    for line in "".join(parts).split("\n"):
+        line = _SPACES.sub(" ", line)
+        line = _TABS.sub("\t", line).strip(" \t")
+        if line:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def _trafilatura(html: str) -> str:
+    """The generic path: trafilatura's main-content extraction, tables kept, as text."""
+    import trafilatura
+
+    text = trafilatura.extract(html, include_tables=True, include_comments=False,
+                               output_format="txt", favor_recall=True) or ""
+    # trafilatura renders table rows as "| a | b |": keep them as tab-separated cells.
+    rows = []
+    for line in text.split("\n"):
+        if line.startswith("|") and line.endswith("|"):
+            line = "\t".join(cell.strip() for cell in line.strip("|").split("|"))
+        rows.append(line)
+    return "\n".join(rows)
+
+
+def _attachment_links(root, url: str | None) -> list[tuple[str, str]]:
+    links = []
+    for anchor in root.iter("a"):
+        href = (anchor.get("href") or "").strip()
+        if href and _ATTACHMENT_EXT.search(href):
+            links.append((urljoin(url or "", href), anchor.text_content().strip()))
+    return list(dict.fromkeys(links))

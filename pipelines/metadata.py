@@ -1,35 +1,54 @@
-"""Metadata stage: title, 索引号, agency, category, 文号, dates and report year from a document.
+"""Metadata stage: title, 索引号, agency, category, 文号, dates and report year of a document.
 
-Pure functions over extracted text and page meta tags. Each value is taken only from a place
-that states it (a labelled field, a title, a meta tag); what is not stated stays None.
+Pure functions over the extracted text, the page's metadata lines and its meta tags. Each value
+is taken from a place that states it, in order of trust (the labelled block, the standard gov
+meta tags, the signature block, the title, the opening sentence), and its raw form is kept in
+``raw``; what nothing states stays None.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 # Label variants seen on portals → field name. Labels are compared with all whitespace removed.
 LABELS = {
-    "索引号": "index_no",
+    "索引号": "index_no", "索取号": "index_no",
     "发文机构": "issuing_agency", "发布机构": "issuing_agency", "发文单位": "issuing_agency",
-    "公开责任部门": "issuing_agency",
+    "公开责任部门": "issuing_agency", "发文机关": "issuing_agency", "发布单位": "issuing_agency",
+    "信息来源": "source",
     "公开目录": "category", "主题分类": "category", "分类": "category", "组配分类": "category",
+    "信息分类": "category", "所属主题": "category", "主题词": "keywords",
     "文号": "doc_no", "发文字号": "doc_no", "文件编号": "doc_no",
-    "成文日期": "written_date", "生成日期": "written_date",
+    "成文日期": "written_date", "生成日期": "written_date", "制发日期": "written_date",
     "发布日期": "published_date", "公开日期": "published_date", "发布时间": "published_date",
     "日期": "published_date",
+    "有效性": "validity", "时效": "validity",
 }
 # Labels that carry no field of ours but end another label's value (so 文号 stays empty when
-# the next line is 浏览量).
-OTHER_LABELS = {"浏览量", "有效性", "时效", "字体", "来源", "访问量", "信息来源"}
+# the next cell is 浏览量).
+OTHER_LABELS = {"浏览量", "字体", "来源", "访问量", "浏览次数", "点击数", "标题", "名称"}
 
 _SPACES = re.compile(r"[\s\u3000\xa0]+")
-_LABEL_WITH_VALUE = re.compile(r"^(?P<label>[^:：]{1,12})[:：](?P<value>.*)$")
+_LABEL_WITH_VALUE = re.compile(r"^(?P<label>[^:：\t]{1,12})[:：](?P<value>.*)$")
 _DATE = re.compile(
     r"(?P<y>(?:19|20)\d{2})\s*(?:[-/.年])\s*(?P<m>\d{1,2})\s*(?:[-/.月])\s*(?P<d>\d{1,2})")
-_YEAR_IN_TITLE = re.compile(r"((?:19|20)\d{2})\s*年")
+_CN_DIGITS = str.maketrans("〇○零一二三四五六七八九", "00012345678" + "9")
+_CN_DATE = re.compile(r"([〇○零一二三四五六七八九]{4})年([一二三四五六七八九十]{1,2})月"
+                      r"([一二三四五六七八九十]{1,3})日")
+_YEAR_IN_TITLE = re.compile(r"((?:19|20)\d{2})\s*年度?")
+_CN_YEAR = re.compile(r"([〇○零一二三四五六七八九]{4})\s*年")
+_ORG = (r"(?:人民政府|人民政府办公室|办事处|委员会|管理委员会|街道|乡|镇|局|委|办|厅|院|署|所|中心"
+        r"|政府|办公室|分局|支队|大队|队|站|馆|社|会)")
+_AGENCY_LINE = re.compile(rf"^[\u4e00-\u9fff（）()]{{2,40}}{_ORG}$")
+_OPENING_AGENCY = re.compile(
+    rf"(?:年以来|年度|年)[,，]?\s*(?P<agency>[\u4e00-\u9fff]{{2,30}}?{_ORG})"
+    r"(?:政府信息|政务公开|信息公开|认真|深入|坚持|严格|按照|根据)")
+_PERIOD = re.compile(r"(?:统计|数据)[^。\n]{0,20}?(?:自|从|为)?\s*((?:19|20)\d{2})\s*年\s*0?1\s*月"
+                     r"\s*0?1\s*日")
+_OPENING_YEAR = re.compile(r"^[^。\n]{0,10}?((?:19|20)\d{2})\s*年(?:度|以来)")
+_ANNUAL = re.compile(r"年度报告|年报|工作报告")
 
 
 @dataclass
@@ -42,61 +61,87 @@ class Metadata:
     written_date: date | None = None
     published_date: date | None = None
     report_year: int | None = None
-    raw: dict[str, str] = field(default_factory=dict)  # each value as found, before parsing
+    report_year_evidence: str | None = None
+    raw: dict[str, str] = field(default_factory=dict)  # field → value as found, and where
 
 
 def parse_date(value: str | None) -> date | None:
-    """The first full date in ``value`` (ISO, ``/``, ``.`` or ``YYYY年M月D日``), else None."""
+    """The first full date in ``value``: ISO, ``/``, ``.``, ``YYYY年M月D日``, ``二〇二〇年一月
+    三十一日`` or a Unix timestamp (seconds or milliseconds, read in China time)."""
     if not value:
         return None
+    value = str(value).strip()
+    if re.fullmatch(r"\d{10}|\d{13}", value):
+        seconds = int(value) / (1000 if len(value) == 13 else 1)
+        return datetime.fromtimestamp(seconds, timezone(timedelta(hours=8))).date()
     match = _DATE.search(value)
-    if not match:
-        return None
+    if match:
+        y, m, d = int(match["y"]), int(match["m"]), int(match["d"])
+    else:
+        cn = _CN_DATE.search(value)
+        if not cn:
+            return None
+        y, m, d = int(cn[1].translate(_CN_DIGITS)), _cn_number(cn[2]), _cn_number(cn[3])
     try:
-        return date(int(match["y"]), int(match["m"]), int(match["d"]))
+        return date(y, m, d)
     except ValueError:
         return None
 
 
-def labelled_fields(lines: list[str]) -> dict[str, str]:
-    """Values of the metadata block: ``label：value`` on one line, or a label line followed by
-    its value line (how table cells come out once flattened). First occurrence wins."""
-    found: dict[str, str] = {}
-    for line in lines:
-        if "\t" in line:  # a table row: label cell, value cell, label cell, …
-            _pair_cells([c.strip() for c in line.split("\t")], found)
-    cleaned = [_SPACES.sub("", line) for line in lines]
-    for i, line in enumerate(cleaned):
-        name = LABELS.get(line.rstrip(":："))
-        value = None
-        if name is not None:
-            nxt = cleaned[i + 1] if i + 1 < len(cleaned) else ""
-            is_label = nxt.rstrip(":：") in LABELS or nxt.rstrip(":：") in OTHER_LABELS
-            value = "" if is_label else lines[i + 1].strip()
-        else:
-            match = _LABEL_WITH_VALUE.match(lines[i].strip())
-            if match:
-                name = LABELS.get(_SPACES.sub("", match["label"]))
-                value = match["value"].strip()
-                # A value followed by another label on the same line ("2021-01-30 字体:[]").
-                value = re.split(r"\s+(?:" + "|".join(OTHER_LABELS) + r")[:：]", value)[0]
-        if name and name not in found:
-            found[name] = value.strip() if value else ""
-    return found
+def _cn_number(text: str) -> int:
+    """一 … 三十一 → 1 … 31."""
+    digits = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+    if "十" not in text:
+        return digits.get(text, 0)
+    tens, _, ones = text.partition("十")
+    return digits.get(tens, 1) * 10 + digits.get(ones, 0)
 
 
 def _label_of(cell: str) -> str:
     return _SPACES.sub("", cell).rstrip(":：")
 
 
-def _pair_cells(cells: list[str], found: dict[str, str]) -> None:
-    for i, cell in enumerate(cells):
-        name = LABELS.get(_label_of(cell))
-        if name is None or name in found:
-            continue
-        value = cells[i + 1] if i + 1 < len(cells) else ""
-        label = _label_of(value)
-        found[name] = "" if label in LABELS or label in OTHER_LABELS else value
+def _is_label(cell: str) -> bool:
+    label = _label_of(cell)
+    return label in LABELS or label in OTHER_LABELS
+
+
+def labelled_fields(lines: list[str]) -> dict[str, str]:
+    """Values of the metadata block, first occurrence winning: table rows (``label⇥value⇥…``,
+    as :mod:`pipelines.extract` renders cells), ``label：value`` on one line, or a label line
+    followed by its value line (how flattened cells read in plain text)."""
+    found: dict[str, str] = {}
+
+    def put(name: str | None, value: str) -> None:
+        if name and name not in found:
+            found[name] = value.strip()
+
+    for i, line in enumerate(lines):
+        cells = [c.strip() for c in line.split("\t")]
+        j = 0
+        while j < len(cells):
+            cell = cells[j]
+            name = LABELS.get(_label_of(cell))
+            if name is not None:
+                nxt = cells[j + 1] if j + 1 < len(cells) else None
+                if nxt is None and len(cells) == 1:  # a label alone: its value is the next line
+                    after = lines[i + 1].strip() if i + 1 < len(lines) else ""
+                    put(name, "" if _is_label(after.split("\t")[0]) else after)
+                elif nxt is not None and not _is_label(nxt):
+                    put(name, nxt)
+                    j += 1
+                else:
+                    put(name, "")
+            else:
+                match = _LABEL_WITH_VALUE.match(cell)
+                if match:
+                    value = match["value"].strip()
+                    # A value followed by another label on the same line ("2021-01-30 字体:[]").
+                    value = re.split(r"\s+(?:" + "|".join(OTHER_LABELS | set(LABELS))
+                                     + r")\s*[:：]", value)[0]
+                    put(LABELS.get(_label_of(match["label"])), value)
+            j += 1
+    return found
 
 
 def title_from_text(lines: list[str]) -> str | None:
@@ -116,28 +161,93 @@ def title_from_text(lines: list[str]) -> str | None:
     return None
 
 
-def report_year_from_title(title: str | None) -> int | None:
-    """The covered year a title states (``2019年度…``, ``…2013年政府信息公开…``)."""
+def signature(lines: list[str]) -> tuple[str | None, str | None]:
+    """(agency, date) of the signature block at the end of a report: a short organisation
+    name followed by a date, within the last few lines."""
+    tail = [line.strip() for line in lines[-6:] if line.strip()]
+    for i in range(len(tail) - 1, 0, -1):
+        if parse_date(tail[i]) and len(tail[i]) <= 20:
+            name = tail[i - 1]
+            if _AGENCY_LINE.match(name):
+                return name, tail[i]
+            return None, tail[i]
+    return None, None
+
+
+def agency_from_title(title: str | None) -> str | None:
+    """The body a title names before its year: ``龙潭区人民政府2013年…`` → 龙潭区人民政府."""
     if not title:
         return None
-    match = _YEAR_IN_TITLE.search(title)
-    return int(match.group(1)) if match else None
+    match = re.match(rf"^([\u4e00-\u9fff（）()]{{2,40}}?{_ORG})(?:关于)?\s*(?:19|20)\d{{2}}\s*年",
+                     title)
+    return match.group(1) if match else None
 
 
-def extract_metadata(text: str, *, title: str | None = None,
-                     meta: dict[str, str] | None = None) -> Metadata:
-    """Metadata of a report from its text and (for a web page) its title and meta tags."""
+def report_year(title: str | None, text: str, published: date | None) -> tuple[int | None,
+                                                                                str | None]:
+    """(year the report covers, the evidence). From the title, then the statistics period or
+    the opening of the text; from the publication date only for a report that calls itself an
+    annual one (reports appear by 31 March of the next year)."""
+    if title:
+        match = _YEAR_IN_TITLE.search(title)
+        if match:
+            return int(match[1]), f"title: {match[0].strip()}"
+        match = _CN_YEAR.search(title)
+        if match:
+            return int(match[1].translate(_CN_DIGITS)), f"title: {match[0].strip()}"
+    opening = text[:1500]
+    match = _PERIOD.search(opening)
+    if match:
+        return int(match[1]), f"text: statistics period from {match[1]}-01-01"
+    match = _OPENING_YEAR.search(opening)
+    if match:
+        return int(match[1]), f"text: opening {match[0].strip()[-8:]}"
+    if published and (_ANNUAL.search(title or "") or _ANNUAL.search(opening)):
+        return published.year - 1, (f"published {published.isoformat()} − 1 "
+                                    "(an annual report appears the year after)")
+    return None, None
+
+
+def extract_metadata(text: str, *, title: str | None = None, meta: dict[str, str] | None = None,
+                     metadata_lines: list[str] | None = None) -> Metadata:
+    """Metadata of a report from its text and, for a web page, its title, meta tags and
+    metadata lines (the whole page cell by cell)."""
     meta = meta or {}
     lines = [line for line in text.splitlines() if line.strip()]
-    fields = labelled_fields(lines[:80])
-    result = Metadata(raw=dict(fields))
-    result.title = title or meta.get("ArticleTitle") or title_from_text(lines)
-    for name in ("index_no", "issuing_agency", "category", "doc_no"):
+    block = metadata_lines if metadata_lines else lines[:80]
+    fields = labelled_fields(block)
+    result = Metadata(raw={k: v for k, v in fields.items() if v})
+    result.title = title or title_from_text(lines)
+    for name in ("index_no", "category", "doc_no"):
         setattr(result, name, fields.get(name) or None)
-    result.written_date = parse_date(fields.get("written_date"))
-    published_raw = fields.get("published_date") or meta.get("PubDate")
+
+    signed_by, signed_on = signature(lines)
+    agency_sources = [("label", fields.get("issuing_agency")),
+                      ("meta ContentSource", meta.get("ContentSource")),
+                      ("label 信息来源", fields.get("source")),
+                      ("signature", signed_by),
+                      ("title", agency_from_title(result.title)),
+                      ("opening", _opening_agency(text))]
+    for where, value in agency_sources:
+        if value and _AGENCY_LINE.match(_SPACES.sub("", value)):
+            result.issuing_agency = _SPACES.sub("", value)
+            result.raw["issuing_agency"] = f"{value} ({where})"
+            break
+
+    written_raw = fields.get("written_date") or signed_on
+    result.written_date = parse_date(written_raw)
+    if written_raw:
+        result.raw["written_date"] = written_raw
+    published_raw = (fields.get("published_date") or meta.get("PubDate")
+                     or meta.get("publishdate") or meta.get("Maketime"))
+    result.published_date = parse_date(published_raw)
     if published_raw:
         result.raw["published_date"] = published_raw
-    result.published_date = parse_date(published_raw)
-    result.report_year = report_year_from_title(result.title)
+    result.report_year, result.report_year_evidence = report_year(
+        result.title, text, result.published_date)
     return result
+
+
+def _opening_agency(text: str) -> str | None:
+    match = _OPENING_AGENCY.search(text[:300])
+    return match.group("agency") if match else None

@@ -7,6 +7,7 @@ batch: one bad document is recorded under ``rejects/`` with its reason and never
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -14,45 +15,77 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pipelines.errors import DocumentRejected
-from pipelines.extract import extract
+from pipelines.extract import Extracted, extract
 from pipelines.lake import Lake, Partition
 from pipelines.load import LoadResult, load, partition_of
 from pipelines.metadata import extract_metadata
-from pipelines.records import RawDocument, Reject, Report, StatCell
-from pipelines.regions import PROVINCES, is_region_code, split_region
+from pipelines.records import Attachment, RawDocument, Reject, Report, StatCell
+from pipelines.regions import PROVINCES, resolve_region, split_region
 
 Progress = Callable[[int], None]
 
 
-def build_report(raw: RawDocument, data: bytes) -> tuple[Report, list[StatCell]]:
-    """The report record (and its statistical cells) of one raw document.
-
-    Raises :class:`DocumentRejected` when the bytes hold no usable text.
-    """
+def extract_document(raw: RawDocument, data: bytes) -> Extracted:
+    """Decode, extract and repair one raw document (raises :class:`DocumentRejected`)."""
     source = raw.source
-    extracted = extract(data, filename=source.filename, headers=source.headers,
-                        encoding=source.encoding)
-    meta = extract_metadata(extracted.text, title=extracted.title, meta=extracted.meta)
+    return extract(data, filename=source.filename, headers=source.headers,
+                   encoding=source.encoding, url=source.url)
+
+
+def build_report(raw: RawDocument, extracted: Extracted,
+                 attached: list[tuple[RawDocument, Extracted | None]] = ()
+                 ) -> tuple[Report, list[StatCell]]:
+    """The report record (and its statistical cells) of one extracted document and the
+    attachments its page links to. A page whose own text is only a pointer to its attachments
+    takes their text as the report's."""
+    source = raw.source
+    text = extracted.text
+    attachment_rows = [
+        Attachment(url=doc.source.url, filename=doc.source.filename or _basename(doc.source.url),
+                   media_type=doc.source.media_type or (ext.kind if ext else None),
+                   sha256=doc.sha256, text=ext.text if ext else None)
+        for doc, ext in attached]
+    attachment_text = "\n".join(a.text for a in attachment_rows if a.text)
+    if attachment_text and len(_HANZI.findall(text)) < MIN_PAGE_HANZI:
+        text = attachment_text
+    meta = extract_metadata(text, title=extracted.title, meta=extracted.meta,
+                            metadata_lines=extracted.metadata_lines)
+    fields = {f.name: getattr(meta, f.name) for f in dataclasses.fields(meta) if f.name != "raw"}
     report = Report(
         doc_id=raw.doc_id,
         url=source.url,
         content_sha256=raw.sha256,
         fetched_at=datetime.fromisoformat(source.fetched_at) if source.fetched_at else None,
         portal_id=source.portal_id,
-        **{f.name: getattr(meta, f.name) for f in dataclasses.fields(meta) if f.name != "raw"},
-        text=extracted.text,
+        **fields,
+        metadata_raw=meta.raw,
+        text=text,
         encoding_declared=extracted.encoding_declared,
         encoding_detected=extracted.encoding_detected,
         repairs=list(extracted.repairs),
         unrecoverable_chars=extracted.unrecoverable_chars,
+        attachments=attachment_rows,
         template="unknown",
     )
-    if is_region_code(source.region):
-        province, city, county = split_region(source.region)
+    region = resolve_region(
+        configured=source.region, site_id_code=extracted.meta.get("SiteIDCode"),
+        index_no=meta.index_no, agency=meta.issuing_agency,
+        context=f"{meta.title or ''}\n{text[:2000]}", year=meta.report_year)
+    if region is not None:
+        province, city, county = split_region(region.code)
         report.province_code, report.city_code, report.county_code = province, city, county
         report.province_name = PROVINCES[province]
-        report.region_evidence = f"configured region {source.region}"
+        report.region_evidence = region.evidence
     return report, []
+
+
+#: A page with fewer hanzi than this is a pointer to its attachments, not the report itself.
+MIN_PAGE_HANZI = 200
+_HANZI = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _basename(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def latest_versions(docs: Iterable[RawDocument]) -> list[RawDocument]:
@@ -130,22 +163,40 @@ def run(lake: Lake, docs: Iterable[RawDocument], result: RunResult, *,
     result.inputs = versions
     known_rejects = lake.rejects()
     stats: list[StatCell] = []
+    extracted: dict[str, Extracted | None] = {}
     for doc in versions:
         try:
-            report, cells = build_report(doc, lake.read_raw(doc.sha256))
+            extracted[doc.doc_id] = extract_document(doc, lake.read_raw(doc.sha256))
         except DocumentRejected as exc:
+            extracted[doc.doc_id] = None
             reject = Reject(doc.doc_id, doc.sha256, doc.source.url, exc.stage, exc.reason,
                             str(exc))
             lake.put_reject(reject, known_rejects.get(doc.doc_id))
             result.rejects.append(reject)
         else:
-            if keep is None or keep(report):
-                result.reports.append(report)
-                stats.extend(cells)
             if doc.doc_id in known_rejects:
                 lake.delete_reject(doc.doc_id)
         if progress:
             progress(1)
+    # Files a page of this batch links to are its attachments, not reports of their own.
+    by_url = {doc.source.url: doc for doc in versions}
+    attached_to: dict[str, list[RawDocument]] = {}
+    for doc in versions:
+        page = extracted[doc.doc_id]
+        for url, _label in page.links if page else ():
+            target = by_url.get(url)
+            if target is not None and target.doc_id != doc.doc_id:
+                attached_to.setdefault(doc.doc_id, []).append(target)
+    attachment_ids = {a.doc_id for targets in attached_to.values() for a in targets}
+    for doc in versions:
+        page = extracted[doc.doc_id]
+        if page is None or doc.doc_id in attachment_ids:
+            continue
+        attached = [(a, extracted[a.doc_id]) for a in attached_to.get(doc.doc_id, [])]
+        report, cells = build_report(doc, page, attached)
+        if keep is None or keep(report):
+            result.reports.append(report)
+            stats.extend(cells)
     result.timings["process"] = time.perf_counter() - started
     started = time.perf_counter()
     result.loaded = load(lake, result.reports, stats, rebuild=rebuild)

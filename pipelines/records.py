@@ -89,11 +89,13 @@ class Report:
     written_date: date | None = None
     published_date: date | None = None
     report_year: int | None = None
+    report_year_evidence: str | None = None
     province_code: str | None = None
     province_name: str | None = None
     city_code: str | None = None
     county_code: str | None = None
     region_evidence: str | None = None
+    metadata_raw: dict[str, str] = field(default_factory=dict)
     text: str | None = None
     encoding_declared: str | None = None
     encoding_detected: str | None = None
@@ -106,6 +108,7 @@ class Report:
 
     def to_row(self) -> dict:
         row = dataclasses.asdict(self)
+        row["metadata_raw"] = sorted(self.metadata_raw.items())  # Arrow maps take pairs
         return {name: row[name] for name in REPORTS_SCHEMA.names}
 
 

@@ -1,12 +1,15 @@
-"""Province-level divisions of GB/T 2260 and helpers to split a region code.
+"""GB/T 2260 region codes: the province table, a historical name index, and resolution.
 
-The 34 province-level codes are stable since 1997 (重庆 50 the last added); finer levels change
-over time and are resolved against a historical table by the metadata stage.
+The historical table is python-stdnum's ``cn/loc.dat`` (every code since 1980 with the years it
+was valid, e.g. 公主岭市 220381 until 2020, 220184 since). It is read once per process.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from dataclasses import dataclass
+from pathlib import Path
 
 PROVINCES = {
     "110000": "北京市", "120000": "天津市", "130000": "河北省", "140000": "山西省",
@@ -21,6 +24,26 @@ PROVINCES = {
 }
 
 _CODE = re.compile(r"^\d{6}$")
+_ENTRY = re.compile(r"^\s+(\d{4}) county=\"(.*)\"$")
+_NAME = re.compile(r"^(?:\[(\d{4})?-(\d{4})?\])?(.+)$")
+# Names that are not places: they would match everywhere.
+_GENERIC = {"市辖区", "县", "郊区", "城区", "矿区", "市区", "省直辖县级行政区划",
+            "自治区直辖县级行政区划", "省直辖行政单位", "新区", "开发区"}
+_SHORT_PROVINCE = re.compile(r"(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)$")
+
+
+@dataclass(frozen=True)
+class Place:
+    code: str  # six digits
+    name: str
+    valid_from: int | None
+    valid_to: int | None
+
+    def valid_in(self, year: int | None) -> bool:
+        if year is None:
+            return True
+        return (self.valid_from is None or self.valid_from <= year) and (
+            self.valid_to is None or year <= self.valid_to)
 
 
 def is_region_code(code: str | None) -> bool:
@@ -35,3 +58,164 @@ def split_region(code: str) -> tuple[str, str | None, str | None]:
     city = code[:4] + "00" if code[2:4] != "00" else None
     county = code if code[4:] != "00" else None
     return province, city, county
+
+
+@functools.cache
+def places() -> dict[str, list[Place]]:
+    """Name → every place that has borne it (provinces, prefectures, counties), from loc.dat.
+    Autonomous prefectures are also indexed by their short form (楚雄彝族自治州 → 楚雄州)."""
+    import stdnum
+
+    path = Path(stdnum.__file__).parent / "cn" / "loc.dat"
+    index: dict[str, list[Place]] = {}
+
+    def add(name: str, place: Place) -> None:
+        if name not in _GENERIC and len(name) >= 2:
+            index.setdefault(name, []).append(place)
+
+    province = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        if not line.startswith(" "):
+            province = line[:2]
+            name = line.split('"')[1]
+            place = Place(province + "0000", name, None, None)
+            add(name, place)
+            add(_SHORT_PROVINCE.sub("", name), place)
+            continue
+        match = _ENTRY.match(line)
+        if not match or match[1] == "0000":
+            continue
+        for part in match[2].split(","):
+            years = _NAME.match(part)
+            place = Place(province + match[1], years[3],
+                          int(years[1]) if years[1] else None, int(years[2]) if years[2] else None)
+            add(years[3], place)
+            if years[3].endswith("自治州"):
+                add(years[3][:2] + "州", place)
+    return index
+
+
+@functools.cache
+def _longest_name() -> int:
+    return max(map(len, places()))
+
+
+def find_places(text: str, *, year: int | None = None) -> list[tuple[str, list[Place]]]:
+    """Place names in ``text``, left to right, longest match first, each with the places that
+    bore the name in ``year`` (all years when None). Names of two characters are only taken
+    with their suffix (市/县/区…), since bare two-character words match too much prose."""
+    index = places()
+    longest = _longest_name()
+    found = []
+    i = 0
+    while i < len(text):
+        for size in range(min(longest, len(text) - i), 2, -1):
+            name = text[i:i + size]
+            candidates = [p for p in index.get(name, ()) if p.valid_in(year)]
+            if candidates:
+                found.append((name, candidates))
+                i += size
+                break
+        else:
+            i += 1
+    return found
+
+
+@dataclass(frozen=True)
+class Resolution:
+    code: str
+    evidence: str
+
+
+def resolve_names(primary: str | None, context: str | None = None, *,
+                  year: int | None = None, within: str | None = None) -> Resolution | None:
+    """The region that the place names in ``primary`` (an agency name) identify, else those in
+    ``context`` (title and opening of the text).
+
+    Names are read left to right, as Chinese writes places from the largest down: the first
+    name that identifies one place is kept, and later names refine it only when they lie
+    inside it (吉林市 then 龙潭区 → 220203). A name borne by several places (西湖区) decides
+    only if exactly one of them lies inside what is already known or has a parent named in
+    either string; otherwise it is passed over. ``within`` (a known region code) keeps only
+    places inside it."""
+    primary_found = find_places(primary or "", year=year)
+    context_found = find_places(context or "", year=year)
+    if within:
+        inside = _prefix(within)
+        primary_found = [(n, [p for p in c if p.code.startswith(inside)])
+                         for n, c in primary_found]
+        context_found = [(n, [p for p in c if p.code.startswith(inside)])
+                         for n, c in context_found]
+    named = {p.code for _, cands in primary_found + context_found for p in cands}
+    for source, found in (("agency", primary_found), ("text", context_found)):
+        place, names = _refine(found, named)
+        if place is not None:
+            return Resolution(place.code, f"{source} names {' '.join(names)} → {place.code}")
+    return None
+
+
+def _refine(found: list[tuple[str, list[Place]]], named: set[str]) -> tuple[Place | None, list]:
+    current: Place | None = None
+    names: list[str] = []
+    for name, candidates in found:
+        if current is not None:
+            candidates = [p for p in candidates if _inside(p.code, current.code)]
+        note = ""
+        if len(candidates) > 1:
+            note = f" (1 of {len(candidates)} so named; its parent is named too)"
+            candidates = [p for p in candidates if _parents(p.code) & named]
+        if len(candidates) == 1:
+            current = candidates[0]
+            names.append(name + note)
+    return current, names
+
+
+def _prefix(code: str) -> str:
+    return code[:2] if code[2:] == "0000" else code[:4] if code[4:] == "00" else code
+
+
+def _inside(code: str, parent: str) -> bool:
+    return code != parent and code.startswith(_prefix(parent))
+
+
+def _parents(code: str) -> set[str]:
+    return {code[:4] + "00", code[:2] + "0000"} - {code}
+
+
+# 统一社会信用代码: 2 characters, the 6-digit region, 9-character organisation code, 1 check.
+_USCC = re.compile(r"(?<![0-9A-Z])[0-9A-HJ-NP-RTUWXY]{2}(\d{6})[0-9A-HJ-NP-RTUWXY]{10}"
+                   r"(?![0-9A-Z])")
+
+
+def resolve_region(*, configured: str | None, site_id_code: str | None, index_no: str | None,
+                   agency: str | None, context: str, year: int | None) -> Resolution | None:
+    """The region of a report from its signals in order of trust: the region configured for
+    its portal (refined by the agency's place names when it is coarser), the site's
+    SiteIDCode, a 统一社会信用代码 in the 索引号, the agency's place names, then place names in
+    the title and text. The evidence says which signal decided."""
+    if is_region_code(configured):
+        finer = resolve_names(agency, context, year=year, within=configured)
+        if finer and _inside(finer.code, configured):
+            return Resolution(finer.code, f"configured region {configured}, refined: "
+                                          f"{finer.evidence}")
+        return Resolution(configured, f"configured region {configured}")
+    if site_id_code and re.fullmatch(r"\d{10}", site_id_code.strip()):
+        code = site_id_code.strip()[:6]
+        if is_region_code(code) and code in known_codes():
+            return Resolution(code, f"SiteIDCode {site_id_code.strip()} → {code}")
+    match = _USCC.search(index_no or "")
+    if match and is_region_code(match[1]) and match[1] in known_codes():
+        from stdnum.cn import uscc
+
+        checked = "valid" if uscc.is_valid(match[0]) else "check digit wrong"
+        return Resolution(match[1], f"统一社会信用代码 {match[0]} ({checked}) in 索引号 → "
+                                    f"{match[1]}")
+    return resolve_names(agency, context, year=year)
+
+
+@functools.cache
+def known_codes() -> frozenset[str]:
+    """Every code GB/T 2260 has ever used."""
+    return frozenset(p.code for found in places().values() for p in found)

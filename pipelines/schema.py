@@ -38,11 +38,13 @@ REPORTS_SCHEMA = pa.schema(
         ("written_date", pa.date32()),  # 成文日期
         ("published_date", pa.date32()),  # 发布日期
         ("report_year", pa.int32()),  # the year the report covers
+        ("report_year_evidence", pa.string()),
         ("province_code", pa.string()),  # GB/T 2260, 6 digits
         ("province_name", pa.string()),
         ("city_code", pa.string()),
         ("county_code", pa.string()),
         ("region_evidence", pa.string()),
+        ("metadata_raw", pa.map_(pa.string(), pa.string())),  # field → value as found
         ("text", pa.string()),
         ("encoding_declared", pa.string()),
         ("encoding_detected", pa.string()),

@@ -37,14 +37,23 @@ def test_ingest_then_query_the_seeds(cli, lake_url):
     result = cli("ingest", "--lake", lake_url, SEEDS)
     assert result.returncode == 0, result.stderr
     assert "inputs 5 · reports 5 · rejects 0" in result.stdout
-    rows = _rows(cli, lake_url, "select report_year, title, content_sha256, schema_version "
-                                "from reports order by title")
-    assert len(rows) == 5
-    assert {r["schema_version"] for r in rows} == {1}
-    assert sorted(r["report_year"] for r in rows if r["report_year"]) == [2013, 2019, 2019, 2020]
-    grouped = _rows(cli, lake_url, "select province_code, report_year, count(*) as n "
-                                   "from reports group by all")
-    assert sum(r["n"] for r in grouped) == 5
+    rows = _rows(cli, lake_url, "select province, year, issuing_agency, county_code, "
+                                "index_no, cast(published_date as varchar) as published, "
+                                "schema_version from reports")
+    assert {r.pop("schema_version") for r in rows} == {1}
+    assert sorted(rows, key=lambda r: (r["year"], r["issuing_agency"])) == sorted([
+        {"province": "530000", "year": 2019, "issuing_agency": "隆阳区西邑乡人民政府",
+         "county_code": "530502", "index_no": "01525767-7-/2020-0131001",
+         "published": "2020-01-31"},
+        {"province": "530000", "year": 2019, "issuing_agency": "牟定县信访局",
+         "county_code": "532323", "index_no": None, "published": None},
+        {"province": "220000", "year": 2019, "issuing_agency": "刘房子街道办事处",
+         "county_code": None, "index_no": None, "published": None},
+        {"province": "520000", "year": 2020, "issuing_agency": "七星关区人民政府市东街道办事处",
+         "county_code": "520502", "index_no": None, "published": "2021-01-30"},
+        {"province": "220000", "year": 2013, "issuing_agency": "龙潭区人民政府",
+         "county_code": "220203", "index_no": None, "published": None},
+    ], key=lambda r: (r["year"], r["issuing_agency"]))
 
 
 def test_reingest_and_process_add_nothing(cli, lake_url, tmp_path):
@@ -72,17 +81,18 @@ def test_province_partitions_and_region_columns(cli, lake_url):
                    "region_evidence": "configured region 530502"}
 
 
-def test_unknown_partition_reads_as_null(cli, lake_url):
-    seed = next(SEEDS.glob("001_*.txt"))  # no title, no province given
-    assert cli("ingest", "--lake", lake_url, seed).returncode == 0
+def test_unknown_partition_reads_as_null(cli, lake_url, tmp_path):
+    note = _bad_file(tmp_path, "note.txt",
+                     "本单位政务公开工作情况说明，未注明年份和地区。".encode())
+    assert cli("ingest", "--lake", lake_url, note).returncode == 0
     rows = _rows(cli, lake_url, "select province, year from reports")
     assert rows == [{"province": None, "year": None}]
 
 
 def test_process_rebuilds_a_partition_after_a_region_correction(cli, lake_url):
     seed = next(SEEDS.glob("000_*.txt"))
-    assert cli("ingest", "--lake", lake_url, seed).returncode == 0
-    # The same file again with its region: the row moves out of the null partition.
+    assert cli("ingest", "--lake", lake_url, "--province", "530000", seed).returncode == 0
+    # The same file again with its right region: the row moves, it is not duplicated.
     assert cli("ingest", "--lake", lake_url, "--province", "220000", seed).returncode == 0
     assert _rows(cli, lake_url, "select province, year from reports") == [
         {"province": "220000", "year": 2019}]

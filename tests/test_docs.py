@@ -13,7 +13,7 @@ import pytest
 
 from pipelines.lake import Lake
 from pipelines.load import load
-from pipelines.process import build_report
+from pipelines.process import build_report, extract_document
 from pipelines.records import RawDocument, Source, StatCell
 from pipelines.schema import REPORT_STATS_SCHEMA, REPORTS_SCHEMA
 from tests.conftest import SEEDS
@@ -26,16 +26,18 @@ PYTHON = [code for lang, code in BLOCKS if lang == "python"]
 
 @pytest.fixture(scope="module")
 def lake_dir(tmp_path_factory):
-    """A folder holding ``lake/`` with the seeds (one with a province, the rest NULL) and one
-    statistical cell, so that every example has rows to read."""
+    """A folder holding ``lake/`` with the seeds, a note of unknown region and year (the null
+    partition) and one statistical cell, so that every example has rows to read."""
     folder = tmp_path_factory.mktemp("docs")
     lake = Lake.open(str(folder / "lake"), writable=True)
+    note = folder / "note.txt"
+    note.write_text("本单位政务公开工作情况说明，未注明年份和地区。", encoding="utf-8")
     reports = []
-    for i, seed in enumerate(sorted(SEEDS.glob("*.txt"))):
-        source = Source(url=seed.as_uri(), kind="file", fetched_at="2026-01-01T00:00:00+00:00",
-                        filename=seed.name, region="530502" if i == 3 else None)
-        doc, _ = lake.put_raw(seed.read_bytes(), source)
-        reports.append(build_report(doc, seed.read_bytes())[0])
+    for path in [*sorted(SEEDS.glob("*.txt")), note]:
+        source = Source(url=path.as_uri(), kind="file", fetched_at="2026-01-01T00:00:00+00:00",
+                        filename=path.name)
+        doc, _ = lake.put_raw(path.read_bytes(), source)
+        reports.append(build_report(doc, extract_document(doc, path.read_bytes()))[0])
     cell = StatCell(reports[3].doc_id, "三", "received_new", "total", Decimal("0"), "")
     load(lake, reports, [cell])
     return folder
@@ -55,8 +57,8 @@ def test_duckdb_examples_run(lake_dir, monkeypatch, sql):
 def test_duckdb_reads_the_null_partition_as_null(lake_dir, monkeypatch):
     monkeypatch.chdir(lake_dir)
     rows = {(p, y): n for p, y, n in duckdb.sql(DUCKDB[0]).fetchall()}
-    assert rows[("530000", 2019)] == 1
-    assert sum(n for (p, _), n in rows.items() if p is None) == 4
+    assert rows == {("220000", 2013): 1, ("220000", 2019): 1, ("520000", 2020): 1,
+                    ("530000", 2019): 2, (None, None): 1}
 
 
 @pytest.mark.parametrize("code", PYTHON, ids=[f"python-{i}" for i in range(len(PYTHON))])
@@ -84,7 +86,7 @@ def test_documented_columns_match_the_schema(heading, schema):
 
 def test_athena_ddl_names_every_reports_column():
     [ddl] = [code for lang, code in BLOCKS if lang == "sql" and code.startswith("-- athena")]
-    declared = re.findall(r"(?:^|[(,])\s*(\w+) (?:string|date|int|boolean|timestamp|array)",
+    declared = re.findall(r"(?:^|[(,])\s*(\w+) (?:string|date|int|boolean|timestamp|array|map)",
                           ddl.split("PARTITIONED BY")[0], flags=re.M)
     assert declared == REPORTS_SCHEMA.names
 

@@ -71,7 +71,8 @@ def test_html_page_text_title_and_meta():
     assert "一、总体情况" in result.text and "不要" not in result.text and "p{}" not in result.text
     assert "索引号\t01525767-7-/2020-0131001" in result.text
     assert result.meta["PubDate"] == "2020-01-31 09:00"
-    meta = extract_metadata(result.text, title=result.title, meta=result.meta)
+    meta = extract_metadata(result.text, title=result.title, meta=result.meta,
+                            metadata_lines=result.metadata_lines)
     assert meta.published_date == date(2020, 1, 31) and meta.report_year == 2019
 
 
@@ -112,14 +113,18 @@ def test_parse_date(value, expected):
 
 
 SEED_EXPECTATIONS = {
-    "000": {"title": "刘房子街道2019年度政务公开工作年度报告", "report_year": 2019},
-    "001": {"title": None, "report_year": None},  # starts with its body: nothing stated
-    "002": {"title": "龙潭区人民政府2013年政府信息公开工作年度报告", "report_year": 2013},
+    "000": {"title": "刘房子街道2019年度政务公开工作年度报告", "report_year": 2019,
+            "issuing_agency": "刘房子街道办事处", "written_date": date(2020, 2, 26)},
+    # Starts with its body: no title is stated; year and agency come from the opening.
+    "001": {"title": None, "report_year": 2019, "issuing_agency": "牟定县信访局"},
+    "002": {"title": "龙潭区人民政府2013年政府信息公开工作年度报告", "report_year": 2013,
+            "issuing_agency": "龙潭区人民政府"},
     "003": {"title": "西邑乡2019年政府信息公开年度报告", "report_year": 2019,
             "index_no": "01525767-7-/2020-0131001", "issuing_agency": "隆阳区西邑乡人民政府",
             "category": "政府信息公开年报", "doc_no": None, "published_date": date(2020, 1, 31)},
     "004": {"title": "毕节市七星关区人民政府市东街道办事处2020年政府信息公开工作年度报告",
-            "report_year": 2020, "published_date": date(2021, 1, 30)},
+            "report_year": 2020, "published_date": date(2021, 1, 30),
+            "written_date": date(2021, 1, 21), "issuing_agency": "七星关区人民政府市东街道办事处"},
 }
 
 
@@ -127,6 +132,7 @@ SEED_EXPECTATIONS = {
 def test_seed_metadata(seed):
     [path] = SEEDS.glob(f"{seed}_*.txt")
     result = extract(path.read_bytes(), filename=path.name)
-    meta = extract_metadata(result.text, title=result.title, meta=result.meta)
+    meta = extract_metadata(result.text, title=result.title, meta=result.meta,
+                            metadata_lines=result.metadata_lines)
     for name, expected in SEED_EXPECTATIONS[seed].items():
         assert getattr(meta, name) == expected, name
