@@ -25,7 +25,7 @@ from pipelines.repair import repair_text
 #: Kinds the extract stage understands, by file extension (used by ``ingest`` to pick files).
 EXTENSIONS = {".html": "html", ".htm": "html", ".shtml": "html", ".txt": "text", ".pdf": "pdf",
               ".docx": "docx", ".doc": "doc", ".wps": "doc", ".xlsx": "xlsx", ".xls": "xls",
-              ".ofd": "ofd"}
+              ".ofd": "ofd", ".json": "json"}
 
 _DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "select", "button")
 _BLOCKS = ("p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol",
@@ -102,6 +102,8 @@ def extract(data: bytes, *, filename: str | None = None, headers: dict[str, str]
         decoded = decode(data, headers=headers, override=encoding)
         if kind == "html":
             result = parse_html(decoded.text, url=url)
+        elif kind == "json":
+            result = parse_gkmlpt_item(decoded.text, url=url)
         else:
             result = Extracted(kind, decoded.text)
         result.encoding_declared = decoded.encoding_declared
@@ -154,6 +156,38 @@ def parse_html(html: str, *, url: str | None = None) -> Extracted:
                      metadata_lines=metadata_lines, container=family)
 
 
+#: gkmlpt item keys → the metadata label they carry (rendered as label⇥value lines).
+_GKMLPT_FIELDS = (("identifier", "索引号"), ("publisher", "发布机构"),
+                  ("document_number", "文号"), ("classify_main_name", "分类"),
+                  ("classify_theme_name", "主题分类"), ("created_at", "成文日期"),
+                  ("written_time", "成文日期"), ("display_publish_time", "发布日期"),
+                  ("publish_time", "发布日期"), ("date", "发布日期"))
+
+
+def parse_gkmlpt_item(text: str, *, url: str | None = None) -> Extracted:
+    """One item of Guangdong's gkmlpt JSON API (``/gkmlpt/api/all/…``): its fields become
+    metadata lines, its ``content`` HTML the text, its ``attachment[]`` the links."""
+    import json
+
+    try:
+        item = json.loads(text)
+    except ValueError as exc:
+        raise DocumentRejected("bad_json", f"the JSON cannot be parsed: {exc}",
+                               stage="extract") from exc
+    if not isinstance(item, dict) or not ({"identifier", "publisher", "title"} & item.keys()):
+        raise DocumentRejected("unsupported_json", "a JSON document that is not a gkmlpt item",
+                               stage="extract")
+    lines = [f"{label}\t{item[key]}" for key, label in _GKMLPT_FIELDS
+             if item.get(key) not in (None, "")]
+    content = item.get("content") or ""
+    body = parse_html(f"<html><body>{content}</body></html>", url=url) if content else None
+    links = [(urljoin(url or "", a.get("url", "")), a.get("name", ""))
+             for a in item.get("attachment") or [] if isinstance(a, dict) and a.get("url")]
+    return Extracted("json", body.text if body else "", title=item.get("title"),
+                     metadata_lines=lines, links=links + (body.links if body else []),
+                     container="gkmlpt")
+
+
 def clean_page_title(title: str | None) -> str | None:
     """A ``<title>`` without the site name portals append (``报告_某某人民政府``)."""
     if not title:
@@ -199,15 +233,15 @@ def _render(node, *, cells) -> str:
         if event == "start":
             if element.tag in _BLOCKS:
                 parts.append("\n")
-            if element.text:
-                parts.append(element.text)
+            if element.text:  # source line breaks are only spaces in HTML
+                parts.append(element.text.replace("\n", " "))
         else:
             if element.tag in _BLOCKS:
                 parts.append("\n")
             elif element.tag in cells:
                 parts.append("\t")
             if element is not node and element.tail:
-                parts.append(element.tail)
+                parts.append(element.tail.replace("\n", " "))
     lines = []
     for line in "".join(parts).split("\n"):
         line = _SPACES.sub(" ", line)
