@@ -25,15 +25,11 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# The main job, for now: ingest the bundled sample reports (the seeds) into $(LAKE), each with
-# the region code of its issuing body, then list what landed.
+# The main job, for now: ingest the bundled sample reports (the seeds) into $(LAKE) (region,
+# year and agency are read from the reports themselves), then list what landed.
 run: install
-	$(GOV) ingest --lake $(LAKE) --province 220000 $(SEEDS)/000_755e354edfb80570.txt
-	$(GOV) ingest --lake $(LAKE) --province 532323 $(SEEDS)/001_ec53a44d14571297.txt
-	$(GOV) ingest --lake $(LAKE) --province 220203 $(SEEDS)/002_f64b17dea72e9793.txt
-	$(GOV) ingest --lake $(LAKE) --province 530502 $(SEEDS)/003_6f0460d6ccc8a243.txt
-	$(GOV) ingest --lake $(LAKE) --province 520502 $(SEEDS)/004_690bb2cc921685bd.txt
-	$(GOV) query --lake $(LAKE) "select province_code, province_name, report_year, count(*) as reports from reports group by all order by all"
+	$(GOV) ingest --lake $(LAKE) $(SEEDS)
+	$(GOV) query --lake $(LAKE) "select province_code, report_year, county_code, issuing_agency, region_evidence from reports order by all"
 
 test: install
 	$(BIN)/ruff check pipelines crawlers dags tests

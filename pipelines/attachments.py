@@ -101,9 +101,8 @@ def docx_text(data: bytes) -> str:
     """Paragraphs, then tables row by row (cells separated by tabs)."""
     import docx
 
-    if zip_kind(data) not in (None, "docx"):
-        raise _reject("unsupported_zip", "a zip archive that is not a DOCX")
-    open_zip(data, "docx")
+    if "word/document.xml" not in open_zip(data, "docx").namelist():
+        raise _reject("unsupported_zip", "a zip archive that is not a DOCX, XLSX or OFD")
     try:
         document = docx.Document(io.BytesIO(data))
     except (KeyError, ValueError, zipfile.BadZipFile) as exc:

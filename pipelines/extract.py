@@ -51,6 +51,7 @@ _FURNITURE = re.compile(
     r"|ICP备|公网安备|网站标识码|版权所有|主办单位[:：]|技术支持[:：]"
     r"|^字体[:：]?\s*[\[【]?\s*(?:大\s*中\s*小)?\s*[\]】]?$")
 _SPACES = re.compile(r"[ \xa0\u3000\r]+")
+_BREAK = "\x01"  # a line break made by a block element, as opposed to one in the source
 _TABS = re.compile(r" *\t[\t ]*")
 _ATTACHMENT_EXT = re.compile(r"\.(pdf|docx?|wps|xlsx?|ofd|zip|rar|et)(?:$|[?#])", re.I)
 
@@ -115,7 +116,8 @@ def extract(data: bytes, *, filename: str | None = None, headers: dict[str, str]
     result.unrecoverable_chars = repaired.unrecoverable_chars
     if result.title:
         result.title = repair_text(result.title).text
-    result.metadata_lines = [repair_text(line).text for line in result.metadata_lines]
+    if result.metadata_lines:
+        result.metadata_lines = repair_text("\n".join(result.metadata_lines)).text.split("\n")
     if not result.text.strip() and not result.links:
         raise DocumentRejected("no_text", f"the {kind} document contains no text", stage="extract")
     return result
@@ -150,7 +152,8 @@ def parse_html(html: str, *, url: str | None = None) -> Extracted:
     else:
         text = _trafilatura(html)
     body = root.find("body")
-    metadata_lines = _render(body if body is not None else root, cells=_META_CELLS).split("\n")
+    metadata_lines = _render(body if body is not None else root, cells=_META_CELLS,
+                             skip=container).split("\n")
     text = "\n".join(line for line in text.split("\n") if not _FURNITURE.search(line))
     return Extracted("html", text, title=title or None, meta=meta, links=links,
                      metadata_lines=metadata_lines, container=family)
@@ -221,34 +224,37 @@ def _drop_comments(root) -> None:
         comment.drop_tree()
 
 
-def _render(node, *, cells) -> str:
-    """Text of an element: blocks on their own lines, table cells separated by tabs.
+def _render(node, *, cells, skip=None) -> str:
+    """Text of an element: blocks on their own lines, table cells separated by tabs; the
+    subtree of ``skip`` (the content container, when rendering the page's metadata lines) is
+    left out.
 
     A walk over start/end events instead of lxml's ``text_content()``, so that separators go
     in without copying or changing the tree."""
     from lxml import etree
 
     parts: list[str] = []
-    for event, element in etree.iterwalk(node, events=("start", "end")):
+    walk = etree.iterwalk(node, events=("start", "end"))
+    for event, element in walk:
         if event == "start":
+            if element is skip:
+                walk.skip_subtree()
+                continue
             if element.tag in _BLOCKS:
-                parts.append("\n")
-            if element.text:  # source line breaks are only spaces in HTML
-                parts.append(element.text.replace("\n", " "))
+                parts.append(_BREAK)
+            if element.text:
+                parts.append(element.text)
         else:
             if element.tag in _BLOCKS:
-                parts.append("\n")
+                parts.append(_BREAK)
             elif element.tag in cells:
                 parts.append("\t")
             if element is not node and element.tail:
-                parts.append(element.tail.replace("\n", " "))
-    lines = []
-    for line in "".join(parts).split("\n"):
-        line = _SPACES.sub(" ", line)
-        line = _TABS.sub("\t", line).strip(" \t")
-        if line:
-            lines.append(line)
-    return "\n".join(lines)
+                parts.append(element.tail)
+    # Source line breaks are only spaces in HTML; real breaks were marked with _BREAK.
+    text = _SPACES.sub(" ", "".join(parts).replace("\n", " ")).replace(_BREAK, "\n")
+    text = _TABS.sub("\t", text)
+    return "\n".join(line.strip(" \t") for line in text.split("\n") if line.strip(" \t"))
 
 
 def _trafilatura(html: str) -> str:

@@ -235,3 +235,27 @@ def test_an_unknown_encoding_label_is_refused(cli, tmp_path):
     result = cli("ingest", "--lake", tmp_path / "lake", "--encoding", "klingon", SEEDS)
     assert result.returncode == 2
     assert "--encoding 'klingon'" in result.stderr and not (tmp_path / "lake").exists()
+
+
+def test_a_report_published_as_an_attachment(cli, lake_url, tmp_path):
+    from tests import attachment_files
+
+    folder = tmp_path / "portal"
+    folder.mkdir()
+    (folder / "t20200131_1.html").write_text(
+        '<html><head><meta charset="utf-8"><title>西邑乡2019年政府信息公开年度报告</title></head>'
+        '<body><div id="zoom"><p>详见附件。</p>'
+        '<p><a href="./W020200131.docx">西邑乡2019年政府信息公开年度报告.docx</a></p></div>'
+        "</body></html>", encoding="utf-8")
+    lines = [*attachment_files.REPORT_LINES, "隆阳区西邑乡人民政府", "2020年1月20日"]
+    (folder / "W020200131.docx").write_bytes(attachment_files.docx_bytes(lines))
+    result = cli("ingest", "--lake", lake_url, folder)
+    assert result.returncode == 0, result.stderr
+    rows = _rows(cli, lake_url, "select title, issuing_agency, report_year, county_code, "
+                                "text like '%行政许可%' as has_attachment_text, "
+                                "len(attachments) as n, attachments[1].filename as filename "
+                                "from reports")
+    assert rows == [{"title": "西邑乡2019年政府信息公开年度报告",
+                     "issuing_agency": "隆阳区西邑乡人民政府", "report_year": 2019,
+                     "county_code": "530502", "has_attachment_text": True, "n": 1,
+                     "filename": "W020200131.docx"}]

@@ -6,9 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
-from tests.bench import bench_encoding
+from tests.bench import bench_encoding, bench_text
 
-BENCHES = {"encoding": bench_encoding.run}
+BENCHES = {"encoding": bench_encoding.run, "text": bench_text.run}
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import chardet
 
 from pipelines.decode import decode
-from pipelines.extract import html_text, sniff_kind
+from pipelines.extract import parse_html, sniff_kind
 from pipelines.repair import repair_text
 
 GOLDEN = Path(__file__).parent.parent / "golden" / "encoding"
@@ -36,7 +36,7 @@ def corpus() -> list[tuple[bytes, dict, str]]:
         meta = json.loads((case / "meta.json").read_text(encoding="utf-8"))
         data = source.read_bytes()
         decoded = decode(data, headers=meta["headers"]).text
-        text = html_text(decoded).text if sniff_kind(data, source.name) == "html" else decoded
+        text = parse_html(decoded).text if sniff_kind(data, source.name) == "html" else decoded
         docs.append((data, meta["headers"], text))
     return docs * COPIES
 

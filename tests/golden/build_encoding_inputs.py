@@ -36,10 +36,15 @@ def page(text: str, *, meta: str = "", title: str | None = None, script: str = "
 
 
 def write(case: str, data: bytes, *, about: str, headers: dict | None = None,
-          encoding: str | None = None, ext: str = "html") -> None:
+          encoding: str | None = None, ext: str = "html", gold: str | None = None) -> None:
+    """Write a case; ``gold`` is the page's report text as authored, clean and simplified,
+    independent of any extractor (the text benchmark scores extractors against it)."""
     folder = HERE / case
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"input.{ext}").write_bytes(data)
+    if gold is not None:
+        lines = [line for line in gold.splitlines() if line.strip()]
+        (folder / "gold.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     meta = {"about": about, "headers": headers or {}, "encoding": encoding}
     (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n",
                                       encoding="utf-8")
@@ -50,21 +55,21 @@ def main() -> None:
     utf8_meta = '<meta charset="utf-8">\n'
     gbk_meta = '<meta http-equiv="Content-Type" content="text/html; charset=gb2312">\n'
     write("utf8-meta", page(report, meta=utf8_meta).encode("utf-8"),
-          about="UTF-8 page that declares UTF-8 in <meta>")
+          gold=report, about="UTF-8 page that declares UTF-8 in <meta>")
     write("gbk-meta", page(report, meta=gbk_meta).encode("gbk"),
-          about="GBK page that declares gb2312 in <meta>")
+          gold=report, about="GBK page that declares gb2312 in <meta>")
     write("gbk-header-lies", page(report).encode("gbk"),
           headers={"Content-Type": "text/html; charset=UTF-8"},
-          about="GBK page served with a Content-Type header that claims UTF-8")
+          gold=report, about="GBK page served with a Content-Type header that claims UTF-8")
     write("utf8-meta-lies", page(report, meta=gbk_meta).encode("utf-8"),
-          about="UTF-8 page whose <meta> still claims gb2312 (a migrated CMS template)")
+          gold=report, about="UTF-8 page whose <meta> still claims gb2312 (a migrated CMS template)")
     write("gbk-undeclared", page(report).encode("gbk"),
-          about="GBK page with no declaration anywhere")
+          gold=report, about="GBK page with no declaration anywhere")
     script = ("var navigation = [" + ",".join(f'{{"id": {i}, "url": "/col/col{i}/index.html"}}'
                                              for i in range(1200)) + "];\n")
     short_text = "西邑乡2019年政府信息公开年度报告\n索引号：01525767-7-/2020-0131001"
     write("script-heavy", page(short_text, script=script).encode("gbk"),
-          about="GBK page with 40 KB of script and two lines of Chinese, undeclared")
+          gold=short_text, about="GBK page with 40 KB of script and two lines of Chinese, undeclared")
     write("short-page",
           ("<html><head><title>西邑乡2019年政府信息公开年度报告</title></head><body><table>"
            "<tr><td>索引号</td><td>01525767-7-/2020-0131001</td></tr></table></body></html>"
@@ -74,17 +79,17 @@ def main() -> None:
     big5_meta = '<meta http-equiv="Content-Type" content="text/html; charset=big5">\n'
     write("big5-traditional",
           page(traditional, meta=big5_meta).encode("big5hkscs", "xmlcharrefreplace"),
-          about="big5.*.gov.cn/gate/big5 copy: traditional text in Big5, declared")
+          gold=seed("000"), about="big5.*.gov.cn/gate/big5 copy: traditional text in Big5, declared")
     write("big5-undeclared", page(traditional).encode("big5hkscs", "xmlcharrefreplace"),
-          about="traditional text in Big5 with no declaration")
+          gold=seed("000"), about="traditional text in Big5 with no declaration")
     write("mirror-pinyin", page(seed("001"), meta=utf8_meta).encode("utf-8"),
-          about="seed 001: a 繁體 mirror copy with pinyin after characters and a mojibake run")
+          gold=None, about="seed 001: a 繁體 mirror copy with pinyin after characters and a mojibake run")
     short = "\n".join(seed("004").splitlines()[:12])
     write("double-utf8", page(short, meta=utf8_meta).encode("utf-8").decode("latin-1")
-          .encode("utf-8"), about="UTF-8 page read as Latin-1 and saved as UTF-8 again")
+          .encode("utf-8"), gold=short, about="UTF-8 page read as Latin-1 and saved as UTF-8 again")
     gbk_as_latin1 = page(short, meta=utf8_meta).encode("gbk").decode("latin-1").encode("utf-8")
     write("gbk-read-as-latin1", gbk_as_latin1,
-          about="GBK page read as Latin-1 and saved as UTF-8")
+          gold=short, about="GBK page read as Latin-1 and saved as UTF-8")
     mojibake = "政府信息公开工作年度报告".encode().decode("gb18030")
     write("utf8-read-as-gbk",
           page(f"{mojibake}\n本报告中所列数据的统计期限自2019年1月1日起。\n{mojibake}",

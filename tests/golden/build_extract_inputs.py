@@ -33,12 +33,16 @@ PRINT = '<div class="tools"><a href="javascript:window.print()">【打印本页�
         '<a href="javascript:window.close()">【关闭窗口】</a></div>'
 
 
-def write(case: str, data: bytes, ext: str, **meta) -> None:
+def write(case: str, data: bytes, ext: str, gold: list[str] | None = None, **meta) -> None:
+    """Write a case; ``gold`` is the report's text as authored (what the page's content holds),
+    independent of any extractor: the benchmark scores extractors against it."""
     folder = HERE / case
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("input.*"):
         old.unlink()
     (folder / f"input.{ext}").write_bytes(data)
+    if gold is not None:
+        (folder / "gold.txt").write_text("\n".join(gold) + "\n", encoding="utf-8")
     (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n",
                                       encoding="utf-8")
 
@@ -67,7 +71,7 @@ def trs() -> None:
 {SHARE}{PRINT}
 {FOOTER.format(site=site, code=code, icp="滇ICP备05001234号")}
 </body></html>"""
-    write("trs", html.encode("gbk"), "html",
+    write("trs", html.encode("gbk"), "html", gold=body,
           url="http://127.0.0.1:8001/zwgk/zfxxgknb/202001/t20200131_4567.html",
           about="TRS WCM detail page, GBK, th/td metadata table, gov meta tags")
 
@@ -97,7 +101,7 @@ def hanweb() -> None:
 {PRINT}
 {FOOTER.format(site=site, code="5205020001", icp="黔ICP备12003456号")}
 </body></html>"""
-    write("hanweb", html.encode("utf-8"), "html",
+    write("hanweb", html.encode("utf-8"), "html", gold=body + signature,
           url="http://127.0.0.2:8002/art/2021/1/30/art_1234_5678.html",
           about="大汉 Hanweb JCMS page, UTF-8, li/span metadata, ZJEG_RSS content markers, "
                 "a 统一社会信用代码 in the 索引号")
@@ -125,7 +129,7 @@ def ucap() -> None:
 {SHARE}
 {FOOTER.format(site="公主岭市人民政府", code="2203810001", icp="吉ICP备05003691号")}
 </body></html>"""
-    write("ucap", html.encode("utf-8"), "html",
+    write("ucap", html.encode("utf-8"), "html", gold=lines[2:],
           url="http://127.0.0.3:8003/zwgk/zfxxgknb/202003/t20200302_91.html",
           about="开普云 Ucap page: table_content c1–c4 cells, ucaptitle, #UCAP-CONTENT")
 
@@ -157,7 +161,7 @@ def generic() -> None:
 {paragraphs(lines)}
 </div></div></div>
 <div class="bottom">版权所有：牟定县人民政府　滇ICP备09876543号</div></body></html>"""
-    write("generic", html.encode("utf-8"), "html",
+    write("generic", html.encode("utf-8"), "html", gold=lines,
           url="http://127.0.0.5:8005/zwgk/ndbg/2020/0210/17.html",
           about="a page of no known CMS (trafilatura path): a 繁體 mirror copy of seed 001 "
                 "with pinyin, label：value metadata in one line")
@@ -168,12 +172,15 @@ def ambiguous() -> None:
 </head><body><div id="zoom"><p>西湖区人民政府2020年政府信息公开工作年度报告</p>
 <p>一、总体情况</p><p>2020年，区政府认真贯彻落实《中华人民共和国政府信息公开条例》。</p></div>
 </body></html>"""
-    write("ambiguous-agency", html.encode("utf-8"), "html",
+    paragraphs_ = ["西湖区人民政府2020年政府信息公开工作年度报告", "一、总体情况",
+                   "2020年，区政府认真贯彻落实《中华人民共和国政府信息公开条例》。"]
+    write("ambiguous-agency", html.encode("utf-8"), "html", gold=paragraphs_,
           url="http://127.0.0.6:8006/art/2021/1/20/art_1_2.html",
           about="西湖区 is two places (杭州 330106, 南昌 360103) and nothing else names one: "
                 "no region is decided")
     write("ambiguous-agency-resolved",
           html.replace("区政府认真", "杭州市西湖区人民政府认真").encode("utf-8"), "html",
+          gold=[p.replace("区政府认真", "杭州市西湖区人民政府认真") for p in paragraphs_],
           url="http://127.0.0.6:8006/art/2021/1/20/art_1_3.html",
           about="the same with 杭州市 named in the text: the parent picks 330106")
 

@@ -1,0 +1,50 @@
+"""Attachment readers: each format's text, and hostile files rejected with a reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.attachments import MAX_BYTES
+from pipelines.errors import DocumentRejected
+from pipelines.extract import extract
+from tests import attachment_files as files
+
+
+@pytest.mark.parametrize(
+    ("name", "build", "kind", "expected"),
+    [
+        ("report.docx", files.docx_bytes, "docx", ["一、总体情况", "行政许可\t42"]),
+        ("stats.xlsx", files.xlsx_bytes, "xlsx", ["主动公开政府信息数\t条\t501"]),
+        ("report.ofd", files.ofd_bytes, "ofd", ["西邑乡2019年政府信息公开年度报告",
+                                                "一、总体情况"]),
+        ("report.pdf", files.pdf_bytes, "pdf", ["Annual report 2019"]),
+        ("misnamed.html", files.docx_bytes, "docx", ["一、总体情况"]),
+    ],
+    ids=["docx", "xlsx", "ofd", "pdf", "docx-named-html"],
+)
+def test_attachment_text(name, build, kind, expected):
+    result = extract(build(), filename=name)
+    assert result.kind == kind
+    for line in expected:
+        assert line in result.text.split("\n")
+
+
+@pytest.mark.parametrize(
+    ("name", "build", "reason"),
+    [
+        ("bomb.docx", files.zip_bomb_docx, "zip_bomb"),
+        ("xxe.docx", files.xxe_docx, "xml_entities"),
+        ("huge.pdf", lambda: b"%PDF-1.4\n" + bytes(MAX_BYTES), "too_large"),
+        ("broken.pdf", lambda: b"%PDF-1.4\ngarbage", "corrupt_pdf"),
+        ("broken.doc", lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), "corrupt_doc"),
+        ("broken.xls", lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), "corrupt_xls"),
+        ("other.zip", lambda: files.ofd_bytes().replace(b"OFD.xml", b"XYZ.xml"),
+         "unsupported_zip"),
+    ],
+    ids=["zip-bomb", "xxe", "over-size-limit", "corrupt-pdf", "corrupt-doc", "corrupt-xls",
+         "unknown-zip"],
+)
+def test_hostile_or_broken_files_are_rejected_with_a_reason(name, build, reason):
+    with pytest.raises(DocumentRejected) as caught:
+        extract(build(), filename=name)
+    assert caught.value.reason == reason and caught.value.stage == "extract"
