@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import zipfile
 
-REPORT_LINES = ["西邑乡2019年政府信息公开年度报告", "一、总体情况", "本年新收政府信息公开申请数量\t0"]
+REPORT_LINES = ["西邑乡2019年政府信息公开年度报告", "一、总体情况",
+                "本年新收政府信息公开申请数量\t0"]
 
 
 def docx_bytes(lines=REPORT_LINES) -> bytes:
