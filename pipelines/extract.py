@@ -52,7 +52,7 @@ _FURNITURE = re.compile(
     r"|^字体[:：]?\s*[\[【]?\s*(?:大\s*中\s*小)?\s*[\]】]?$")
 _SPACES = re.compile(r"[ \xa0\u3000\r]+")
 _BREAK = "\x01"  # a line break made by a block element, as opposed to one in the source
-_TABS = re.compile(r" *\t[\t ]*")
+_TABS = re.compile(r" *\t *")  # blank cells stay: in a statistics table a blank is a value
 _ATTACHMENT_EXT = re.compile(r"\.(pdf|docx?|wps|xlsx?|ofd|zip|rar|et)(?:$|[?#])", re.I)
 
 
@@ -254,7 +254,10 @@ def _render(node, *, cells, skip=None) -> str:
     # Source line breaks are only spaces in HTML; real breaks were marked with _BREAK.
     text = _SPACES.sub(" ", "".join(parts).replace("\n", " ")).replace(_BREAK, "\n")
     text = _TABS.sub("\t", text)
-    return "\n".join(line.strip(" \t") for line in text.split("\n") if line.strip(" \t"))
+    lines = (line.strip(" ") for line in text.split("\n"))
+    # Every cell ends in a tab: drop the one after the last cell and any before the first.
+    lines = (line[:-1] if line.endswith("\t") else line for line in lines)
+    return "\n".join(line for line in lines if line.strip(" \t"))
 
 
 def _trafilatura(html: str) -> str:

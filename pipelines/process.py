@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from pipelines import statistics
 from pipelines.errors import DocumentRejected
 from pipelines.extract import Extracted, extract
 from pipelines.lake import Lake, Partition
@@ -65,8 +66,11 @@ def build_report(raw: RawDocument, extracted: Extracted,
         repairs=list(extracted.repairs),
         unrecoverable_chars=extracted.unrecoverable_chars,
         attachments=attachment_rows,
-        template="unknown",
     )
+    stats = statistics.parse(raw.doc_id, text)
+    report.template = stats.template
+    report.stats_consistent = stats.consistent
+    report.stats_failed_checks = stats.failed_checks + [f"ambiguous: {n}" for n in stats.notes]
     region = resolve_region(
         configured=source.region, site_id_code=extracted.meta.get("SiteIDCode"),
         index_no=meta.index_no, agency=meta.issuing_agency,
@@ -76,7 +80,7 @@ def build_report(raw: RawDocument, extracted: Extracted,
         report.province_code, report.city_code, report.county_code = province, city, county
         report.province_name = PROVINCES[province]
         report.region_evidence = region.evidence
-    return report, []
+    return report, stats.cells
 
 
 #: A page with fewer hanzi than this is a pointer to its attachments, not the report itself.

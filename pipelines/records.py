@@ -104,6 +104,7 @@ class Report:
     attachments: list[Attachment] = field(default_factory=list)
     template: str | None = None
     stats_consistent: bool | None = None
+    stats_failed_checks: list[str] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
 
     def to_row(self) -> dict:
@@ -123,6 +124,7 @@ class StatCell:
     value: Decimal | None
     raw: str | None
     unit: str | None = None
+    row_label: str | None = None  # the row's label as printed (Chinese)
     schema_version: int = SCHEMA_VERSION
 
     def to_row(self) -> dict:

@@ -38,7 +38,7 @@ _PINYIN = re.compile(rf"(?<=[{_HANZI}])[(（]([a-zA-Z\u00c0-\u024f\u0300-\u036f]
 #: carry them, mirror copies carry hundreds, and a lone "(de)" may be something else.
 PINYIN_MIN = 3
 _FULLWIDTH_DIGIT = re.compile("[０-９]")
-_TRAILING = re.compile(r"[ \t]+$", re.M)
+_TRAILING = re.compile(r" +$", re.M)  # not tabs: a trailing tab is a blank table cell
 _UNRECOVERABLE = re.compile(rf"(?<=[{_HANZI}])\?+|\?+(?=[{_HANZI}])|\ufffd+|(?:锟斤拷)+")
 
 

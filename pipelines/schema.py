@@ -53,6 +53,7 @@ REPORTS_SCHEMA = pa.schema(
         ("attachments", pa.list_(ATTACHMENT_TYPE)),
         ("template", pa.string()),  # 2021 | 2019 | pre2019 | unknown
         ("stats_consistent", pa.bool_()),
+        ("stats_failed_checks", pa.list_(pa.string())),
         ("content_sha256", pa.string()),  # sha256 of the raw bytes this row was built from
         ("portal_id", pa.string()),
         ("fetched_at", pa.timestamp("us", tz="UTC")),
@@ -65,6 +66,7 @@ REPORT_STATS_SCHEMA = pa.schema(
         ("doc_id", pa.string()),
         ("table", pa.string()),  # 二 | 三 | 四 | pre2019
         ("row_key", pa.string()),
+        ("row_label", pa.string()),  # the row's label as printed
         ("column_key", pa.string()),
         ("value", pa.decimal128(20, 4)),
         ("raw", pa.string()),  # the cell text as found

@@ -259,3 +259,24 @@ def test_a_report_published_as_an_attachment(cli, lake_url, tmp_path):
                      "issuing_agency": "隆阳区西邑乡人民政府", "report_year": 2019,
                      "county_code": "530502", "has_attachment_text": True, "n": 1,
                      "filename": "W020200131.docx"}]
+
+
+def test_statistics_land_in_report_stats(cli, lake_url):
+    assert cli("ingest", "--lake", lake_url, SEEDS).returncode == 0
+    by_table = _rows(cli, lake_url, 'select "table", count(*) as n from report_stats '
+                                    "group by all order by all")
+    assert by_table == [{"table": "pre2019", "n": 106}, {"table": "三", "n": 322},
+                        {"table": "二", "n": 44}, {"table": "四", "n": 30}]
+    summary = cli("query", "--lake", lake_url, "--format", "csv",
+                  "select row_key, column_key, sum(value) from report_stats group by all")
+    assert summary.returncode == 0 and "other_external_services,previous_year,42" in summary.stdout
+    reports = _rows(cli, lake_url, "select template, stats_consistent, "
+                                   "len(stats_failed_checks) as failed from reports "
+                                   "order by template")
+    assert reports == [
+        {"template": "2019", "stats_consistent": True, "failed": 0},
+        {"template": "2019", "stats_consistent": True, "failed": 0},
+        {"template": "pre2019", "stats_consistent": None, "failed": 0},
+        {"template": "unknown", "stats_consistent": None, "failed": 0},
+        {"template": "unknown", "stats_consistent": None, "failed": 0},
+    ]
