@@ -80,12 +80,17 @@ LEAVES_2021 = [
 
 
 
+# The 2019 template's （六）其他处理 is a single row.
+LEAVES_2019 = [*LEAVES_2021[:5], ("（六）其他处理", None), LEAVES_2021[6]]
+
+
 def _cells(values, blank_zeros: bool) -> str:
     return "".join("<td></td>" if blank_zeros and v == 0 else f"<td><span>{v}</span></td>"
                    for v in values)
 
 
-def table3_html(rows: list[list[int]], *, blank_zeros: bool = False) -> str:
+def table3_html(rows: list[list[int]], *, blank_zeros: bool = False,
+                leaves_layout=LEAVES_2021) -> str:
     """A 2021-template 表三 as portals publish it: 三 spans 22 rows, groups span their leaves;
     ``rows`` = 一, 二, 21 leaves, （七）, 四 — 25 rows of 7 numbers."""
     it = iter(rows)
@@ -101,8 +106,9 @@ def table3_html(rows: list[list[int]], *, blank_zeros: bool = False) -> str:
            '<tr><td colspan="3">二、上年结转政府信息公开申请数量</td>'
            f"{_cells(next(it), blank_zeros)}</tr>"]
     first = True
-    for group, leaves in LEAVES_2021:
-        head = '<td rowspan="22">三、本年度办理结果</td>' if first else ""
+    span = 22 if leaves_layout is LEAVES_2021 else 20
+    for group, leaves in leaves_layout:
+        head = f'<td rowspan="{span}">三、本年度办理结果</td>' if first else ""
         first = False
         if leaves is None:
             out.append(f'<tr>{head}<td colspan="2">{group}</td>{_cells(next(it), blank_zeros)}'
@@ -158,6 +164,38 @@ def test_2021_html_table_with_rowspans():
     assert (fee.value, fee.unit, fee.raw) == (Decimal("25.1"), "万元", "25.1万元")
     other = _cell(stats, "三", "other_other", "total")
     assert other.row_label == "3.其他"
+
+
+def page_2019(table3: str) -> bytes:
+    return ("<html><head><meta charset='utf-8'></head><body><div id='zoom'>"
+            "<p>二、主动公开政府信息情况</p><table>"
+            "<tr><td colspan='4'>第二十条第（五）项</td></tr>"
+            "<tr><td>信息内容</td><td>上一年项目数量</td><td>本年增/减</td><td>处理决定数量</td></tr>"
+            "<tr><td>行政许可</td><td>５</td><td>-3</td><td>1<span>2</span></td></tr>"
+            "<tr><td>其他对外管理服务事项</td><td>42</td><td></td><td>0</td></tr>"
+            "<tr><td colspan='4'>第二十条第（九）项</td></tr>"
+            "<tr><td>信息内容</td><td>采购项目数量</td><td colspan='2'>采购总金额</td></tr>"
+            "<tr><td>政府集中采购</td><td>2</td><td colspan='2'>251000元</td></tr></table>"
+            "<p>三、收到和处理政府信息公开申请情况</p>" + table3 +
+            "<p>四、政府信息公开行政复议、行政诉讼情况</p></div></body></html>").encode("utf-8")
+
+
+def test_2019_html_table_with_a_single_other_handling_row():
+    rows = consistent_rows([4, 0, 1, 0, 0, 0], [[2, 0, 0, 0, 0, 0], [1, 0, 1, 0, 0, 0]]
+                           + [[0] * 6] * 16 + [[1, 0, 0, 0, 0, 0]])
+    stats = parse("doc", extract(page_2019(table3_html(rows, leaves_layout=LEAVES_2019)),
+                                 filename="p.html").text)
+    assert stats.template == "2019" and stats.consistent is True, stats.failed_checks
+    assert sum(c.table == "三" for c in stats.cells) == 23 * 7
+    assert _cell(stats, "三", "other_handling", "total").value == 1
+    licensing = {c.column_key: (c.value, c.raw) for c in stats.cells
+                 if c.row_key == "administrative_licensing"}
+    assert licensing == {"previous_year": (Decimal(5), "5"), "change": (Decimal(-3), "-3"),
+                         "decisions": (Decimal(12), "12")}  # 12 split across a <span>
+    amount = _cell(stats, "二", "government_procurement", "procurement_amount")
+    assert (amount.value, amount.unit) == (Decimal(251000), "元")
+    blank = _cell(stats, "二", "other_external_services", "change")
+    assert (blank.value, blank.raw) == (Decimal(0), "")
 
 
 def test_blank_cells_are_zero_and_recorded_blank():
