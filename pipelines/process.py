@@ -1,7 +1,9 @@
 """Process: raw documents → report records → lake partitions, with rejects and a run manifest.
 
-:func:`build_report` is the pure per-document path (bytes in, record out). :func:`run` drives a
-batch: one bad document is recorded under ``rejects/`` with its reason and never stops the rest.
+:func:`extract_document` (bytes in, extracted text out) and :func:`build_report` (extracted
+document and its attachments in, record and statistical cells out) are the pure per-document
+path. :func:`run` drives a batch: it links pages to the attachments they point to, and one bad
+document is recorded under ``rejects/`` with its reason and never stops the rest.
 """
 
 from __future__ import annotations
