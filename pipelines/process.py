@@ -21,7 +21,7 @@ from pipelines.errors import DocumentRejected
 from pipelines.extract import Extracted, extract
 from pipelines.lake import Lake, Partition
 from pipelines.load import LoadResult, load, partition_of
-from pipelines.metadata import extract_metadata
+from pipelines.metadata import extract_metadata, report_year
 from pipelines.records import Attachment, RawDocument, Reject, Report, StatCell
 from pipelines.regions import PROVINCES, resolve_region, split_region
 
@@ -53,6 +53,13 @@ def build_report(raw: RawDocument, extracted: Extracted,
         text = attachment_text
     meta = extract_metadata(text, title=extracted.title, meta=extracted.meta,
                             metadata_lines=extracted.metadata_lines)
+    listed_title = (source.context or {}).get("title")
+    if meta.title is None and listed_title:  # what the portal's list page called it
+        meta.title = listed_title
+        meta.raw["title"] = f"{listed_title} (list page)"
+        if meta.report_year is None:
+            meta.report_year, meta.report_year_evidence = report_year(
+                listed_title, text, meta.published_date)
     fields = {f.name: getattr(meta, f.name) for f in dataclasses.fields(meta) if f.name != "raw"}
     report = Report(
         doc_id=raw.doc_id,

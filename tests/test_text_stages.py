@@ -136,3 +136,28 @@ def test_seed_metadata(seed):
                             metadata_lines=result.metadata_lines)
     for name, expected in SEED_EXPECTATIONS[seed].items():
         assert getattr(meta, name) == expected, name
+
+
+def test_report_year_from_the_publication_date_only_for_an_annual_report():
+    from pipelines.metadata import report_year
+
+    published = date(2021, 3, 30)
+    assert report_year("政府信息公开工作年度报告", "正文", published) == (
+        2020, "published 2021-03-30 − 1 (an annual report appears the year after)")
+    assert report_year("关于开展培训的通知", "正文", published) == (None, None)
+    assert report_year("二〇一九年政府信息公开工作年度报告", "", published) == (
+        2019, "title: 二〇一九年")
+
+
+def test_a_list_page_title_fills_a_report_that_states_none():
+    from pipelines.process import build_report, extract_document
+    from pipelines.records import RawDocument, Source
+
+    [seed] = SEEDS.glob("001_*.txt")
+    source = Source(url="http://127.0.0.1/nb/1.html", kind="http", fetched_at="",
+                    filename=seed.name,
+                    context={"title": "牟定县信访局2019年政府信息公开工作年度报告"})
+    raw = RawDocument("0" * 64, 1, source)
+    report, _ = build_report(raw, extract_document(raw, seed.read_bytes()))
+    assert report.title == "牟定县信访局2019年政府信息公开工作年度报告"
+    assert report.metadata_raw["title"].endswith("(list page)")
