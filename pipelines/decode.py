@@ -161,12 +161,13 @@ def decode(data: bytes, *, headers: dict[str, str] | None = None,
     if not data.strip():
         raise DocumentRejected("empty", "the document is empty (no bytes, or only whitespace)",
                                stage="decode")
-    declared = _header_charset(headers) or _meta_charset(data)
+    header_label, meta_label = _header_charset(headers), _meta_charset(data)
+    declared = header_label or meta_label
     for bom, codec in _BOMS:
         if data.startswith(bom):
             return _checked(_fixed(data.decode(codec), declared, codec.replace("-sig", ""))[0])
-    candidates = [codec_for(override), codec_for(_header_charset(headers)),
-                  codec_for(_meta_charset(data)), "utf-8", "gb18030"]
+    candidates = [codec_for(override), codec_for(header_label), codec_for(meta_label),
+                  "utf-8", "gb18030"]
     fallback: list[tuple[float, int, Decoded]] = []
     tried: set[str] = set()
     for codec in filter(None, candidates):

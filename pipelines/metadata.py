@@ -31,6 +31,9 @@ LABELS = {
 OTHER_LABELS = {"浏览量", "字体", "来源", "访问量", "浏览次数", "点击数", "标题", "名称"}
 
 _SPACES = re.compile(r"[\s\u3000\xa0]+")
+# Another label later on the same line ends a value: "2021-01-30 21:04 字体:[]".
+_NEXT_LABEL = re.compile(r"\s+(?:" + "|".join(sorted(OTHER_LABELS | set(LABELS), key=len,
+                                                       reverse=True)) + r")\s*[:：]")
 _LABEL_WITH_VALUE = re.compile(r"^(?P<label>[^:：\t]{1,12})[:：](?P<value>.*)$")
 _DATE = re.compile(
     r"(?P<y>(?:19|20)\d{2})\s*(?:[-/.年])\s*(?P<m>\d{1,2})\s*(?:[-/.月])\s*(?P<d>\d{1,2})")
@@ -136,9 +139,7 @@ def labelled_fields(lines: list[str]) -> dict[str, str]:
                 match = _LABEL_WITH_VALUE.match(cell)
                 if match:
                     value = match["value"].strip()
-                    # A value followed by another label on the same line ("2021-01-30 字体:[]").
-                    value = re.split(r"\s+(?:" + "|".join(OTHER_LABELS | set(LABELS))
-                                     + r")\s*[:：]", value)[0]
+                    value = _NEXT_LABEL.split(value)[0]
                     put(LABELS.get(_label_of(match["label"])), value)
             j += 1
     return found

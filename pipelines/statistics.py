@@ -192,7 +192,7 @@ def _values(stream, start: int, count: int):
             j += 1
             continue
         parsed = parse_value(raw)
-        if parsed is None or (raw == "" and not in_table):
+        if parsed is None:
             break
         found.append((parsed[0], parsed[1], raw))
         j += 1
