@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 LAKE   ?= ./lake
 GOV    := $(BIN)/govreports
-SEEDS  := tests/data/seeds
+SEEDS  := crawlers/samples/seeds
 STAMP  := $(VENV)/.installed
 
 .PHONY: install run test bench lint clean

@@ -9,6 +9,8 @@ for consumers::
     report_stats/province=<code>/year=<yyyy>/data.parquet
     rejects/<doc_id>.json
     _runs/<run_id>.json
+    _crawl/<portal_id>/state.json                  what the crawler knows of each URL
+    _crawl/<portal_id>/journal/<source_id>.json    entries landed since the last compaction
 """
 
 from __future__ import annotations
@@ -163,6 +165,41 @@ class Lake:
 
     def delete_reject(self, doc_id: str) -> None:
         self.store.delete(f"rejects/{doc_id}.json")
+
+    # -- crawl state ------------------------------------------------------------------------
+    # A crawl remembers each fetched URL (its bytes' sha256 and HTTP validators) in the lake,
+    # so any worker can run any night. Entries are journalled one object per URL as they land
+    # (a crawl killed mid-way loses nothing it stored) and folded into one state object when a
+    # crawl ends, so that starting a crawl reads one object plus the few journalled since.
+
+    def crawl_state(self, portal_id: str) -> dict[str, dict]:
+        """What earlier crawls of this portal recorded, by URL."""
+        state: dict[str, dict] = {}
+        try:
+            state.update(json.loads(self.store.read(f"_crawl/{portal_id}/state.json")))
+        except KeyError:
+            pass
+        for entry in self._crawl_journal(portal_id):
+            state[entry["url"]] = entry
+        return state
+
+    def _crawl_journal(self, portal_id: str) -> Iterator[dict]:
+        for key in self.store.list(f"_crawl/{portal_id}/journal/"):
+            if key.endswith(".json"):
+                yield json.loads(self.store.read(key))
+
+    def put_crawl_entry(self, portal_id: str, source_id: str, entry: dict) -> None:
+        self.store.write(f"_crawl/{portal_id}/journal/{source_id}.json", _json_bytes(entry))
+
+    def compact_crawl_state(self, portal_id: str) -> int:
+        """Fold the journal into the state object; returns the number of URLs known."""
+        journal = list(self.store.list(f"_crawl/{portal_id}/journal/"))
+        state = self.crawl_state(portal_id)
+        if journal:
+            self.store.write(f"_crawl/{portal_id}/state.json", _json_bytes(state))
+            for key in journal:  # only after the state holds them: a kill here loses nothing
+                self.store.delete(key)
+        return len(state)
 
     def write_manifest(self, run_id: str, manifest: dict) -> str:
         key = f"_runs/{run_id}.json"

@@ -21,7 +21,7 @@ from pipelines.errors import DocumentRejected
 from pipelines.extract import Extracted, extract
 from pipelines.lake import Lake, Partition
 from pipelines.load import LoadResult, load, partition_of
-from pipelines.metadata import extract_metadata, report_year
+from pipelines.metadata import extract_metadata, parse_date, report_year
 from pipelines.records import Attachment, RawDocument, Reject, Report, StatCell
 from pipelines.regions import PROVINCES, resolve_region, split_region
 
@@ -53,13 +53,7 @@ def build_report(raw: RawDocument, extracted: Extracted,
         text = attachment_text
     meta = extract_metadata(text, title=extracted.title, meta=extracted.meta,
                             metadata_lines=extracted.metadata_lines)
-    listed_title = (source.context or {}).get("title")
-    if meta.title is None and listed_title:  # what the portal's list page called it
-        meta.title = listed_title
-        meta.raw["title"] = f"{listed_title} (list page)"
-        if meta.report_year is None:
-            meta.report_year, meta.report_year_evidence = report_year(
-                listed_title, text, meta.published_date)
+    _fill_from_list_page(meta, source.context or {}, text)
     fields = {f.name: getattr(meta, f.name) for f in dataclasses.fields(meta) if f.name != "raw"}
     report = Report(
         doc_id=raw.doc_id,
@@ -90,6 +84,28 @@ def build_report(raw: RawDocument, extracted: Extracted,
         report.province_name = PROVINCES[province]
         report.region_evidence = region.evidence
     return report, stats.cells
+
+
+#: List-page context keys (sidecar ``context``) → the metadata field they stand in for.
+LIST_FIELDS = {"title": "title", "index_no": "index_no", "issuing_agency": "issuing_agency",
+               "doc_no": "doc_no", "category": "category", "date": "published_date"}
+
+
+def _fill_from_list_page(meta, context: dict[str, str], text: str) -> None:
+    """What the portal's list page (or list API) said fills only what the document itself
+    does not state; ``metadata_raw`` marks each such value ``(list page)``."""
+    for key, name in LIST_FIELDS.items():
+        value = (context.get(key) or "").strip()
+        if not value or getattr(meta, name) is not None:
+            continue
+        parsed = parse_date(value) if name == "published_date" else value
+        if parsed is None:
+            continue
+        setattr(meta, name, parsed)
+        meta.raw[name] = f"{value} (list page)"
+    if meta.report_year is None and (meta.title or meta.published_date):
+        meta.report_year, meta.report_year_evidence = report_year(
+            meta.title, text, meta.published_date)
 
 
 #: A page with fewer hanzi than this is a pointer to its attachments, not the report itself.
@@ -172,7 +188,7 @@ def run(lake: Lake, docs: Iterable[RawDocument], result: RunResult, *,
     partitions replaced wholesale. Rejected documents keep whatever row they had before.
     """
     started = time.perf_counter()
-    versions = latest_versions(docs)
+    versions = latest_versions(d for d in docs if d.source.role != "list")
     result.inputs = versions
     known_rejects = lake.rejects()
     stats: list[StatCell] = []

@@ -31,6 +31,9 @@ class Source:
     region: str | None = None
     encoding: str | None = None  # charset override the caller configured for this source
     context: dict[str, str] = field(default_factory=dict)
+    #: ``document`` (a report page or file), ``attachment`` (a file a page links to) or
+    #: ``list`` (a portal's list page or list API answer, kept but never processed).
+    role: str = "document"
 
     @property
     def source_id(self) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-SEEDS = Path(__file__).parent / "data" / "seeds"
+SEEDS = Path(__file__).parent.parent / "crawlers" / "samples" / "seeds"
 # The console script the package installs, as a user runs it.
 GOVREPORTS = [str(Path(sys.executable).with_name("govreports"))]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import boto3
 import pytest
@@ -210,7 +211,7 @@ def test_missing_credentials_say_what_to_set(cli, bucket, monkeypatch):
                         ).list_objects_v2(Bucket=bucket).get("KeyCount") == 0
 
 
-GOLDEN = SEEDS.parent.parent / "golden" / "encoding"
+GOLDEN = Path(__file__).parent / "golden" / "encoding"
 
 
 def test_ingested_pages_carry_their_encoding_evidence(cli, lake_url):

@@ -17,7 +17,7 @@ from pathlib import Path
 import opencc
 
 HERE = Path(__file__).parent / "encoding"
-SEEDS = Path(__file__).parent.parent / "data" / "seeds"
+SEEDS = Path(__file__).parent.parent.parent / "crawlers" / "samples" / "seeds"
 
 
 def seed(prefix: str) -> str:

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 HERE = Path(__file__).parent / "extract"
-SEEDS = Path(__file__).parent.parent / "data" / "seeds"
+SEEDS = Path(__file__).parent.parent.parent / "crawlers" / "samples" / "seeds"
 
 
 def seed(prefix: str, *, skip: int = 0) -> list[str]:
