@@ -1,0 +1,199 @@
+"""A small HTTP server for fixture portals, on loopback addresses only.
+
+Each :class:`Site` listens on its own 127.x.y.z address, so that several sites are several
+hosts to a crawler (Scrapy keeps one download slot, one delay, per host name). Routes are static
+:class:`Page` objects or functions of the request (list APIs, faults). Every request is logged
+(:attr:`SampleServer.hits`) so tests can assert what a crawl fetched, and static pages answer
+conditional requests (``If-None-Match`` / ``If-Modified-Since``) with 304.
+
+Hand-written on :mod:`http.server` because a test fixture needs exact control of the wire
+(wrong Content-Length, stalls, redirect loops) that a framework would tidy away.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+#: Last-Modified of every static fixture page (fixed, so that runs are reproducible).
+FIXED_MTIME = formatdate(1_700_000_000, usegmt=True)
+
+
+@dataclass
+class Page:
+    """One response. ``delay`` stalls before answering; ``truncate`` promises more bytes than
+    it sends and closes the connection; ``validators`` adds ETag/Last-Modified and 304s."""
+
+    body: bytes = b""
+    content_type: str = "text/html; charset=utf-8"
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    truncate: bool = False
+    validators: bool = True
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str  # without the query
+    query: dict[str, str]
+    form: dict[str, str]
+    headers: dict[str, str]
+
+
+Route = Page | Callable[[Request], Page]
+
+
+@dataclass
+class Site:
+    """One fixture host: its address, routes by path (``/a/b.html`` or ``/api?x=1``) and
+    robots.txt. ``port`` 0 picks a free port when the server starts."""
+
+    name: str
+    host: str
+    routes: dict[str, Route] = field(default_factory=dict)
+    robots: str = "User-agent: *\nAllow: /\n"
+    port: int = 0
+
+    def __post_init__(self):
+        if not ipaddress.ip_address(self.host).is_loopback:
+            raise ValueError(f"fixture site {self.name!r}: {self.host} is not a loopback "
+                             "address; fixture servers only listen on 127.0.0.0/8")
+
+    @property
+    def base(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+
+@dataclass(frozen=True)
+class Hit:
+    site: str
+    method: str
+    path: str  # with the query
+    status: int
+    at: float
+    conditional: bool
+
+
+class SampleServer:
+    """Serve sites until :meth:`stop`; usable as a context manager."""
+
+    def __init__(self, sites: list[Site]):
+        self.sites = sites
+        self.hits: list[Hit] = []
+        self._lock = threading.Lock()
+        self._servers: list[ThreadingHTTPServer] = []
+
+    def start(self) -> SampleServer:
+        for site in self.sites:
+            server = ThreadingHTTPServer((site.host, site.port), _handler(site, self))
+            server.daemon_threads = True
+            site.port = server.server_address[1]
+            threading.Thread(target=server.serve_forever, name=f"site-{site.name}",
+                             daemon=True).start()
+            self._servers.append(server)
+        return self
+
+    def stop(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        self._servers.clear()
+
+    def __enter__(self) -> SampleServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def record(self, hit: Hit) -> None:
+        with self._lock:
+            self.hits.append(hit)
+
+    def hits_of(self, site: str) -> list[Hit]:
+        with self._lock:
+            return [h for h in self.hits if h.site == site]
+
+
+def _handler(site: Site, server: SampleServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "govreports-samples"
+
+        def log_message(self, *args) -> None:  # the hit log replaces stderr chatter
+            pass
+
+        def do_GET(self) -> None:
+            self._serve()
+
+        def do_HEAD(self) -> None:
+            self._serve(head=True)
+
+        def do_POST(self) -> None:
+            self._serve()
+
+        def _serve(self, head: bool = False) -> None:
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            form_body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+            request = Request(
+                method=self.command, path=parts.path,
+                query={k: v[-1] for k, v in parse_qs(parts.query).items()},
+                form={k: v[-1] for k, v in parse_qs(form_body).items()},
+                headers={k.lower(): v for k, v in self.headers.items()})
+            if parts.path == "/robots.txt":
+                page = Page(site.robots.encode(), "text/plain; charset=utf-8")
+            else:
+                route = site.routes.get(self.path) or site.routes.get(parts.path)
+                if route is None:
+                    page = Page(b"<html><body>404 Not Found</body></html>", status=404,
+                                validators=False)
+                else:
+                    page = route(request) if callable(route) else route
+            conditional = bool(request.headers.get("if-none-match")
+                               or request.headers.get("if-modified-since"))
+            status, headers, body = self._respond(page, request)
+            server.record(Hit(site.name, self.command, self.path, status, time.time(),
+                              conditional))
+            if page.delay:
+                time.sleep(page.delay)
+            try:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                if head or status == 304:
+                    return
+                if page.truncate:
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout)
+                self.close_connection = True
+
+        def _respond(self, page: Page, request: Request) -> tuple[int, dict, bytes]:
+            headers = {"Content-Type": page.content_type, **page.headers}
+            if page.validators and page.status == 200:
+                etag = '"' + hashlib.sha256(page.body).hexdigest()[:16] + '"'
+                headers.update({"ETag": etag, "Last-Modified": FIXED_MTIME})
+                if request.headers.get("if-none-match") == etag or (
+                        "if-none-match" not in request.headers
+                        and request.headers.get("if-modified-since") == FIXED_MTIME):
+                    return 304, {"ETag": etag}, b""
+            headers["Content-Length"] = str(len(page.body) * (2 if page.truncate else 1))
+            return page.status, headers, page.body
+
+    return Handler
