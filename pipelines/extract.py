@@ -275,6 +275,11 @@ def _trafilatura(html: str) -> str:
     return "\n".join(rows)
 
 
+def is_attachment_url(url: str) -> bool:
+    """Whether a link points to a file a report can be attached as (PDF, Word, OFD, …)."""
+    return bool(_ATTACHMENT_EXT.search(url))
+
+
 def _attachment_links(root, url: str | None) -> list[tuple[str, str]]:
     links = []
     for anchor in root.iter("a"):

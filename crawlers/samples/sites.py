@@ -234,8 +234,8 @@ def gkmlpt_mouding(host: str) -> SamplePortal:
 <tr><td>发布机构：</td><td>牟定县信访局</td><td>发布日期：</td><td>2020-02-10</td></tr>
 </table></div>
 <div class="article-content">{_paragraphs(lines)}</div></body></html>"""
-    index = f"""<html><head><meta charset="utf-8"><title>政府信息公开目录</title>
-<script>window._CONFIG = {{SID: '532323', TREE: {{"id": 2, "name": "年度报告"}}}};</script>
+    index = """<html><head><meta charset="utf-8"><title>政府信息公开目录</title>
+<script>window._CONFIG = {SID: '532323', TREE: {"id": 2, "name": "年度报告"}};</script>
 </head><body><div id="app"></div></body></html>"""
     article = {"id": 2001, "title": title, "identifier": "11532323015243210X/2020-00005",
                "publisher": "牟定县信访局", "document_number": "", "date": 1581264000,

@@ -1,0 +1,329 @@
+"""How to walk the list pages of each CMS family (../shared/DOMAIN.md §2).
+
+A family is one class: :meth:`Family.detect` says whether a first page is one of its own, and
+:meth:`Family.parse_list` turns a list page (or list API answer) into the documents it lists
+(:class:`Listed`, with what the list shows about them) and the further list pages to fetch
+(``scrapy.Request`` objects without callbacks; the spider routes them). Families only navigate:
+reading documents is ``pipelines/``'s work.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import ClassVar
+from urllib.parse import urlencode, urljoin, urlsplit
+
+from scrapy import FormRequest, Request
+from scrapy.http import Response
+from scrapy.selector import Selector
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A document a list page points to, and what the list says about it (sidecar context)."""
+
+    url: str
+    title: str | None = None
+    date: str | None = None
+    extra: dict[str, str] = field(default_factory=dict, hash=False)
+
+    def context(self, list_url: str) -> dict[str, str]:
+        found = {"title": self.title, "date": self.date, "list_url": list_url, **self.extra}
+        return {k: v for k, v in found.items() if v}
+
+
+_DATE = re.compile(r"(20\d{2}|19\d{2})[-/.年](\d{1,2})[-/.月](\d{1,2})")
+_NEXT = re.compile(r"^\s*(下一页|下一頁|下页|下頁|next|›|>)\s*$", re.I)
+
+
+def _date(text: str) -> str | None:
+    match = _DATE.search(text or "")
+    if not match:
+        return None
+    year, month, day = (int(g) for g in match.groups())
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def list_items(selector: Selector, base_url: str, link: re.Pattern[str] | None = None,
+               text: re.Pattern[str] | None = None) -> Iterator[Listed]:
+    """Anchors of list rows (``li``/``tr``/``dd``/``p``) whose URL matches ``link`` or whose
+    text matches ``text``, with the row's date."""
+    seen = set()
+    for anchor in selector.xpath("//a[@href]"):
+        href = (anchor.attrib.get("href") or "").strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:")):
+            continue
+        url = urljoin(base_url, href).split("#", 1)[0]
+        title = (anchor.attrib.get("title") or " ".join(anchor.xpath(".//text()").getall())
+                 ).strip()
+        if not ((link and link.search(url)) or (text and text.search(title))):
+            continue
+        if url in seen:
+            continue
+        seen.add(url)
+        row = anchor.xpath("ancestor::*[self::li or self::tr or self::dd or self::p][1]")
+        row_text = " ".join(row.xpath(".//text()").getall()) if row else ""
+        yield Listed(url, title or None, _date(row_text))
+
+
+def next_links(selector: Selector, base_url: str) -> Iterator[Request]:
+    """"下一页"-style links."""
+    for anchor in selector.xpath("//a[@href]"):
+        label = " ".join(anchor.xpath(".//text()").getall())
+        href = anchor.attrib.get("href", "")
+        if _NEXT.match(label) and href and not href.startswith("javascript:"):
+            yield Request(urljoin(base_url, href))
+
+
+class Family:
+    name: ClassVar[str]
+    #: Detail-page or file URLs this family's lists point to.
+    links: ClassVar[re.Pattern[str] | None] = None
+
+    def detect(self, response: Response) -> bool:
+        raise NotImplementedError
+
+    def parse_list(self, response: Response) -> Iterator[Listed | Request]:
+        raise NotImplementedError
+
+    def documents(self, response: Response) -> Iterator[Listed]:
+        yield from list_items(response.selector, response.url, self.links)
+
+
+def _attachment_or(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern + r"|\.(pdf|docx?|wps|xlsx?|et|ofd)(\?|$)", re.I)
+
+
+# createPageHTML(count, current, "index", "html") or: var countPage = N//共多少页
+_CREATE_PAGE = re.compile(r"createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*[\"'](\w+)[\"']\s*,"
+                          r"\s*[\"'](\w+)[\"']")
+_COUNT_PAGE = re.compile(r"var\s+countPage\s*=\s*(\d+)")
+_CURRENT_PAGE = re.compile(r"var\s+currentPage\s*=\s*(\d+)")
+
+
+def index_pages(response: Response) -> Iterator[Request]:
+    """TRS-style static pagination: ``index.html``, ``index_1.html``, … from the page's script.
+    Only the first page announces the others, so each is requested once."""
+    text = response.text
+    match = _CREATE_PAGE.search(text)
+    if match:
+        count, current, prefix, ext = int(match[1]), int(match[2]), match[3], match[4]
+    else:
+        count_match = _COUNT_PAGE.search(text)
+        if not count_match:
+            return
+        current_match = _CURRENT_PAGE.search(text)
+        count, current = int(count_match[1]), int(current_match[1]) if current_match else 0
+        tail = urlsplit(response.url).path.rsplit("/", 1)[-1]
+        prefix, ext = "index", (tail.rsplit(".", 1)[-1] if "." in tail else "html")
+    if current != 0:
+        return
+    for page in range(1, count):
+        yield Request(urljoin(response.url, f"{prefix}_{page}.{ext}"))
+
+
+class Trs(Family):
+    """TRS WCM: detail pages ``…/YYYYMM/tYYYYMMDD_<id>.html``, lists ``index_N.html``."""
+
+    name = "trs"
+    links = _attachment_or(r"/t\d{8}_\d+\.s?html?(\?|$)")
+
+    def detect(self, response):
+        text = response.text
+        return bool(_CREATE_PAGE.search(text) or _COUNT_PAGE.search(text)
+                    or "TRS_Editor" in text or re.search(r"/t\d{8}_\d+\.s?html", text))
+
+    def parse_list(self, response):
+        yield from self.documents(response)
+        yield from index_pages(response)
+
+
+class Ucap(Family):
+    """开普云 Ucap (and www.gov.cn): static lists, ``createPageHTML`` or "下一页" paging."""
+
+    name = "ucap"
+    links = _attachment_or(r"/t\d{8}_\d+\.s?html?(\?|$)|/content_\d+\.html?|/\d{6}/[\w-]+\.s?html?")
+
+    def detect(self, response):
+        return bool(re.search(r"ucap|UCAP-CONTENT", response.text, re.I))
+
+    def parse_list(self, response):
+        yield from self.documents(response)
+        pages = list(index_pages(response))
+        yield from pages or next_links(response.selector, response.url)
+
+
+# -- Hanweb JCMS ---------------------------------------------------------------------------
+_HANWEB_KEYS = ("col", "webid", "path", "columnid", "sourceContentType", "unitid", "webname",
+                "permissiontype")
+_JPAAS_KEYS = {"webid": "webId", "pageid": "pageId", "tagid": "tagId", "tplsetid": "tplSetId"}
+_RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.S)
+_TOTAL = re.compile(r"<totalrecord>\s*(\d+)\s*</totalrecord>")
+DATAPROXY = "/module/web/jpage/dataproxy.jsp"
+JPAAS = "/api-gateway/jpaas-publish-server/front/page/build/unit"
+#: Records per dataproxy.jsp call (what the JCMS front end asks for: three pages of 15).
+DATAPROXY_BATCH = 45
+
+
+class Hanweb(Family):
+    """大汉 JCMS: column pages ``/col/colN/index.html`` whose list comes from ``dataproxy.jsp``
+    (POSTed form, XML recordset) or from the jpaas JSON API; details ``/art/Y/M/D/art_C_ID``."""
+
+    name = "hanweb"
+    links = _attachment_or(r"/art/\d{4}/\d{1,2}/\d{1,2}/art_\d+_\d+\.html|/art_\d+_\d+\.html")
+
+    def detect(self, response):
+        text = response.text
+        return bool("dataproxy.jsp" in text or "jpage" in text.lower() or "jpaas" in text
+                    or re.search(r"/col/col\d+/", response.url + text))
+
+    def parse_list(self, response):
+        if DATAPROXY in response.url:
+            yield from self._recordset(response)
+        elif JPAAS in response.url:
+            yield from self._jpaas_answer(response)
+        else:
+            yield from self.documents(response)  # a static list, or nothing but the script
+            yield from self._column_requests(response)
+
+    def _column_requests(self, response) -> Iterator[Request]:
+        text = response.text
+        config = {}
+        for key in _HANWEB_KEYS:
+            match = re.search(rf"\b{key}\s*[:=]\s*['\"]?([^,'\"}}\s]*)", text)
+            if match:
+                config[key] = match[1]
+        if config.get("columnid"):
+            yield self.dataproxy_request(response.url, config, start=1)
+        jpaas = {}
+        for match in re.finditer(r"(?:data-)?(web-?id|page-?id|tag-?id|tpl-?set-?id)"
+                                 r"[\"']?\s*[:=]\s*[\"']?([\w-]+)", text, re.I):
+            jpaas.setdefault(_JPAAS_KEYS[match[1].replace("-", "").lower()], match[2])
+        if len(jpaas) == 4 and not config.get("columnid"):
+            yield self.jpaas_request(response.url, jpaas, page=1)
+
+    @staticmethod
+    def dataproxy_request(base: str, config: dict, start: int) -> Request:
+        form = {"col": "1", "appid": "1", **config}
+        query = urlencode({"startrecord": start, "endrecord": start + DATAPROXY_BATCH - 1,
+                           "perpage": 15})
+        return FormRequest(urljoin(base, f"{DATAPROXY}?{query}"), formdata=form,
+                           meta={"hanweb_form": form, "hanweb_start": start})
+
+    def _recordset(self, response) -> Iterator[Listed | Request]:
+        text = response.text
+        for record in _RECORD.findall(text):
+            yield from list_items(Selector(text=record), response.url, self.links)
+        total = int(m[1]) if (m := _TOTAL.search(text)) else 0
+        start = response.meta.get("hanweb_start", 1)
+        if start + DATAPROXY_BATCH <= total and "hanweb_form" in response.meta:
+            yield self.dataproxy_request(response.url, response.meta["hanweb_form"],
+                                         start + DATAPROXY_BATCH)
+
+    @staticmethod
+    def jpaas_request(base: str, config: dict, page: int, size: int = 15) -> Request:
+        query = urlencode({**config, "parseType": "bulidstatic", "pageType": "column",
+                           "paramJson": json.dumps({"pageNo": page, "pageSize": size})})
+        return Request(urljoin(base, f"{JPAAS}?{query}"),
+                       meta={"jpaas": config, "jpaas_page": page, "jpaas_size": size})
+
+    def _jpaas_answer(self, response) -> Iterator[Listed | Request]:
+        data = (json.loads(response.text) or {}).get("data") or {}
+        items = list(list_items(Selector(text=data.get("html") or "<p></p>"), response.url,
+                                self.links))
+        yield from items
+        page, size = response.meta.get("jpaas_page", 1), response.meta.get("jpaas_size", 15)
+        total = int(data.get("total") or 0)
+        if items and page * size < total and "jpaas" in response.meta:
+            yield self.jpaas_request(response.url, response.meta["jpaas"], page + 1, size)
+
+
+# -- Guangdong gkmlpt ----------------------------------------------------------------------
+_GKMLPT_SID = re.compile(r"SID\s*:\s*['\"]?(\w+)")
+_GKMLPT_TREE = re.compile(r"TREE\s*:\s*\{\s*\"?id\"?\s*:\s*(\d+)")
+
+
+class Gkmlpt(Family):
+    """广东 gkmlpt: ``window._CONFIG = {SID, TREE}`` and ``/gkmlpt/api/all/{category}?page=N``,
+    whose items carry the 索引号, publisher and 文号 (kept as list context)."""
+
+    name = "gkmlpt"
+
+    def detect(self, response):
+        return "_CONFIG" in response.text or "/gkmlpt/" in response.url
+
+    def parse_list(self, response):
+        if "/gkmlpt/api/" in response.url:
+            yield from self._api_answer(response)
+            return
+        sid = _GKMLPT_SID.search(response.text)
+        fragment = urlsplit(response.url).fragment
+        tree = _GKMLPT_TREE.search(response.text)
+        category = fragment if fragment.isdigit() else (tree[1] if tree else "0")
+        if sid:
+            yield self.api_request(response.url, category, sid[1], 1)
+
+    @staticmethod
+    def api_request(base: str, category: str, sid: str, page: int) -> Request:
+        return Request(urljoin(base, f"/gkmlpt/api/all/{category}?page={page}&sid={sid}"),
+                       meta={"gkmlpt": (category, sid), "gkmlpt_page": page})
+
+    def _api_answer(self, response) -> Iterator[Listed | Request]:
+        data = json.loads(response.text)
+        articles = data.get("articles") or []
+        for item in articles:
+            if not isinstance(item, dict) or not item.get("url"):
+                continue
+            stamp = item.get("date") or item.get("publish_time")
+            date = (datetime.fromtimestamp(int(stamp), UTC).date().isoformat()
+                    if str(stamp or "").isdigit() else _date(str(stamp or "")))
+            extra = {key: str(item[src]) for src, key in
+                     (("identifier", "index_no"), ("publisher", "issuing_agency"),
+                      ("document_number", "doc_no")) if item.get(src)}
+            # Attachments are fetched from the detail page, which links them too.
+            yield Listed(urljoin(response.url, item["url"]), item.get("title"), date, extra)
+        page = response.meta.get("gkmlpt_page", 1)
+        size = int(data.get("size") or len(articles) or 1)
+        if articles and page * size < int(data.get("total") or 0) and "gkmlpt" in response.meta:
+            category, sid = response.meta["gkmlpt"]
+            yield self.api_request(response.url, category, sid, page + 1)
+
+
+# -- anything else -------------------------------------------------------------------------
+REPORT_TITLE = re.compile(r"(年度|年).{0,8}(报告|報告)|年报|年報")
+
+
+class Generic(Family):
+    """Any list page: links whose text reads like an annual report, and "下一页"."""
+
+    name = "generic"
+
+    def __init__(self, pattern: str | None = None):
+        self.title = re.compile(pattern) if pattern else REPORT_TITLE
+
+    def detect(self, response):
+        return True
+
+    def parse_list(self, response):
+        yield from list_items(response.selector, response.url, None, self.title)
+        yield from next_links(response.selector, response.url)
+
+
+FAMILIES: dict[str, type[Family]] = {f.name: f for f in (Gkmlpt, Hanweb, Trs, Ucap, Generic)}
+
+
+def family(name: str, *, report_pattern: str | None = None) -> Family:
+    return Generic(report_pattern) if name == "generic" else FAMILIES[name]()
+
+
+def detect(response: Response, *, report_pattern: str | None = None) -> Family:
+    """The family of a first page (most specific first; generic when nothing matches)."""
+    for cls in (Gkmlpt, Hanweb, Ucap, Trs):
+        candidate = cls()
+        if candidate.detect(response):
+            return candidate
+    return Generic(report_pattern)

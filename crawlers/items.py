@@ -1,0 +1,22 @@
+"""What the spider hands to the landing pipeline: one fetched body and where it came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Fetched:
+    portal_id: str
+    url: str
+    role: str  # document | attachment | list
+    body: bytes
+    status: int
+    headers: dict[str, str]
+    fetched_at: str
+    context: dict[str, str] = field(default_factory=dict)
+    links: list[str] = field(default_factory=list)  # attachment URLs a document links to
+    region: str | None = None
+    encoding: str | None = None
+    filename: str | None = None
+    media_type: str | None = None

@@ -1,0 +1,103 @@
+"""Politeness beyond Scrapy's defaults: robots.txt ``Crawl-delay``, ``Retry-After`` and a
+portal's own ``delay``.
+
+Scrapy obeys robots.txt rules but ignores ``Crawl-delay``, and retries a 429/503 at once. This
+downloader middleware keeps, per download slot (one host), a floor under the slot's delay: the
+host's Crawl-delay, raised for a while by a ``Retry-After``. AutoThrottle adapts the delay to
+latency; the floor is re-applied after each of its adjustments, so it never goes below.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from email.utils import parsedate_to_datetime
+
+from scrapy import signals
+from scrapy.exceptions import IgnoreRequest
+
+log = logging.getLogger(__name__)
+
+
+def retry_after_seconds(value: str | bytes | None, now: float | None = None) -> float | None:
+    """Seconds a ``Retry-After`` header asks for (delta-seconds or an HTTP date), or None."""
+    if value is None:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return max(0.0, when - (time.time() if now is None else now))
+
+
+class TooLongRetryAfter(IgnoreRequest):
+    """Raised when a host asks to come back later than ``RETRY_AFTER_MAX`` allows: the URL is
+    recorded as failed for this run (a later run will try again)."""
+
+
+class PolitenessMiddleware:
+    """Crawl-delay and Retry-After as per-host delay floors."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.max_wait = crawler.settings.getfloat("RETRY_AFTER_MAX", 300.0)
+        self.codes = set(crawler.settings.getlist("RETRY_AFTER_HTTP_CODES", [429, 503]))
+        self.floors: dict[str, float] = {}  # slot key → Crawl-delay
+        self.held: dict[str, float] = {}  # slot key → delay before a Retry-After raised it
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.robots_parsed, signal=signals.robots_parsed)
+        crawler.signals.connect(self.response_downloaded, signal=signals.response_downloaded)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def _slot(self, request):
+        downloader = self.crawler.engine.downloader
+        key = downloader.get_slot_key(request)
+        return key, downloader.slots.get(key)
+
+    def spider_opened(self, spider):
+        for host, delay in getattr(spider, "host_delays", {}).items():
+            self.floors[host] = max(self.floors.get(host, 0.0), float(delay))
+
+    def robots_parsed(self, robotparser, request):
+        agent = self.crawler.settings.get("ROBOTSTXT_USER_AGENT") or \
+            self.crawler.settings.get("USER_AGENT")
+        delay = robotparser.crawl_delay(agent)
+        if not delay:
+            return
+        key, slot = self._slot(request)
+        self.floors[key] = max(self.floors.get(key, 0.0), float(delay))
+        if slot is not None:
+            slot.delay = max(slot.delay, self.floors[key])
+        log.info("robots.txt of %s asks for Crawl-delay %ss", key, delay)
+
+    def response_downloaded(self, response, request, spider=None):
+        # Runs after AutoThrottle's own handler of the same signal.
+        key, slot = self._slot(request)
+        if slot is None:
+            return
+        if key in self.held and 200 <= response.status < 400:
+            slot.delay = self.held.pop(key)  # the host is answering again
+        slot.delay = max(slot.delay, self.floors.get(key, 0.0))
+
+    def process_response(self, request, response, spider=None):
+        if response.status not in self.codes:
+            return response
+        wait = retry_after_seconds(response.headers.get("Retry-After"))
+        if wait is None:
+            return response
+        if wait > self.max_wait:
+            raise TooLongRetryAfter(f"HTTP {response.status} with Retry-After {wait:.0f}s, more "
+                                    f"than RETRY_AFTER_MAX={self.max_wait:.0f}s")
+        key, slot = self._slot(request)
+        if slot is not None:
+            self.held.setdefault(key, slot.delay)
+            slot.delay = max(slot.delay, wait)
+            slot.lastseen = time.time()  # the next request to this host waits `wait` from now
+        return response  # RetryMiddleware schedules the retry, which the slot now holds back

@@ -1,0 +1,97 @@
+"""What a crawl did, per portal: written into the run manifest (``_runs/<run_id>.json``).
+
+A crawl never decides that a document is lost: every request that did not end in landed bytes
+is listed here with its URL and a stable reason key, and anti-bot walls are listed apart.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from scrapy.exceptions import IgnoreRequest
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import (
+    ConnectError,
+    ConnectionRefusedError,
+    DNSLookupError,
+    TCPTimedOutError,
+    TimeoutError,
+)
+from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
+
+from crawlers.guards import AntiBotBlocked, ForbiddenAddress
+from crawlers.politeness import TooLongRetryAfter
+
+
+@dataclass
+class PortalReport:
+    portal_id: str
+    list_pages: int = 0
+    landed: list[dict] = field(default_factory=list)  # {url, sha256, role, new}
+    not_modified: int = 0  # conditional requests answered 304
+    known_skipped: int = 0  # URLs already in the lake, not requested again
+    failures: list[dict] = field(default_factory=list)  # {url, reason, message}
+    blocked: list[dict] = field(default_factory=list)  # {url, kind, status}
+    family: str | None = None
+
+    def fail(self, url: str, reason: str, message: str) -> None:
+        self.failures.append({"url": url, "reason": reason, "message": message})
+
+    def summary(self) -> dict:
+        roles = Counter(d["role"] for d in self.landed)
+        return {
+            "family": self.family,
+            "list_pages": self.list_pages,
+            "documents": roles.get("document", 0),
+            "attachments": roles.get("attachment", 0),
+            "new_bytes": sum(1 for d in self.landed if d["new"] and d["role"] != "list"),
+            "not_modified": self.not_modified,
+            "known_skipped": self.known_skipped,
+            "failed": len(self.failures),
+            "blocked": len(self.blocked),
+        }
+
+    def to_json(self) -> dict:
+        return {"portal_id": self.portal_id, "counts": self.summary(),
+                "landed": [d for d in self.landed if d["role"] != "list"],
+                "failures": self.failures, "blocked": self.blocked}
+
+
+def failure_reason(failure) -> tuple[str, str]:
+    """A stable reason key and a message for a failed request (a Twisted ``Failure``)."""
+    exc = failure.value
+    message = str(exc) or type(exc).__name__
+    if isinstance(exc, HttpError):
+        return f"http_{exc.response.status}", f"HTTP {exc.response.status}"
+    if isinstance(exc, AntiBotBlocked):
+        return "anti_bot", message
+    if isinstance(exc, ForbiddenAddress):
+        return "forbidden_address", message
+    if isinstance(exc, TooLongRetryAfter):
+        return "retry_after_too_long", message
+    if isinstance(exc, IgnoreRequest):
+        lowered = message.lower()
+        if "robots.txt" in lowered:
+            return "robots_disallowed", message
+        if "redirect" in lowered:
+            return "too_many_redirects", message
+        if "offsite" in lowered or "filtered" in lowered:
+            return "offsite", message
+        return "ignored", message
+    if isinstance(exc, DNSLookupError):
+        if "refusing" in message:
+            return "forbidden_address", message
+        return "dns", message
+    if isinstance(exc, TimeoutError | TCPTimedOutError):
+        return "timeout", message
+    if isinstance(exc, ResponseFailed | ResponseNeverReceived):
+        reasons = " ".join(str(r.value) for r in getattr(exc, "reasons", []))
+        if "DataLoss" in repr(getattr(exc, "reasons", "")) or "length" in reasons.lower():
+            return "truncated", f"the body ended before its declared length ({reasons})"
+        return "connection_lost", reasons or message
+    if isinstance(exc, ConnectionRefusedError | ConnectError):
+        return "connection_failed", message
+    if "maxsize" in message.lower() or "warnsize" in message.lower():
+        return "too_large", message
+    return type(exc).__name__, message

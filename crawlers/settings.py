@@ -1,0 +1,60 @@
+"""Scrapy settings of the govreports crawl: polite by default.
+
+Every value can be overridden the Scrapy way (``scrapy crawl … -s NAME=VALUE``,
+``govreports crawl --set NAME=VALUE``). Standard proxy variables (``http_proxy``,
+``https_proxy``, ``no_proxy``) are honoured by Scrapy's HttpProxyMiddleware.
+"""
+
+import os
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    _VERSION = version("govreports")
+except PackageNotFoundError:  # running from a checkout that was never installed
+    _VERSION = "0"
+
+BOT_NAME = "govreports"
+SPIDER_LOADER_CLASS = "crawlers.spiderloader.PortalSpiderLoader"
+SPIDER_MODULES = ["crawlers.spider"]
+
+#: Where people reach whoever runs the crawl; portals see it in every request.
+CONTACT_URL = os.environ.get("GOVREPORTS_CONTACT_URL",
+                             "https://github.com/govreports/govreports#crawler")
+USER_AGENT = f"govreports/{_VERSION} (+{CONTACT_URL}; annual-report collection)"
+
+# Politeness: robots.txt (with Crawl-delay, see crawlers.politeness), one connection and one
+# request a second per host, AutoThrottle slowing down when a host slows down.
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 64  # across hosts; each host still gets one connection
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 1.0
+DOWNLOAD_DELAY_JITTER = 0  # the delay is a floor between requests, not an average
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+RETRY_AFTER_MAX = 300.0  # a Retry-After longer than this fails the URL for this run
+
+# Limits.
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
+RETRY_TIMES = 3
+REDIRECT_MAX_TIMES = 5
+DNS_TIMEOUT = 20
+TWISTED_DNS_RESOLVER = "crawlers.guards.GuardedResolver"
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawlers.guards.AddressGuardMiddleware": 5,  # before anything can connect
+    "crawlers.politeness.PolitenessMiddleware": 560,  # sees 429/503 before RetryMiddleware
+    "crawlers.guards.AntiBotMiddleware": 585,  # after decompression (590), before retries
+}
+ITEM_PIPELINES = {"crawlers.landing.LandingPipeline": 300}
+
+#: The lake the crawl lands in (a path or s3:// URL); default $GOVREPORTS_LAKE or ./lake.
+GOVREPORTS_LAKE = os.environ.get("GOVREPORTS_LAKE") or None
+#: The portal registry; default $GOVREPORTS_PORTALS or crawlers/portals.yaml.
+GOVREPORTS_PORTALS = os.environ.get("GOVREPORTS_PORTALS") or None
+
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"

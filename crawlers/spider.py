@@ -1,0 +1,208 @@
+"""The portal spider: walks each configured portal's lists with its CMS family, fetches the
+documents and attachments they point to, and hands every body to the landing pipeline.
+
+Navigation only (habit 1): lists are read by :mod:`crawlers.families`, documents by
+``pipelines/`` later. Incremental: what the lake's crawl state already holds is not requested
+again unless its list entry changed (then conditionally, with the stored validators) or the
+crawl is a ``revalidate`` one; attachments a landed page links to but that never landed (a crawl
+killed mid-way) are fetched on the next run.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from datetime import UTC, datetime
+from urllib.parse import unquote, urljoin, urlsplit
+
+import scrapy
+from scrapy.http import Response, TextResponse
+
+from crawlers import families
+from crawlers.items import Fetched
+from crawlers.portals import Portal, load_portals, select
+from crawlers.report import PortalReport, failure_reason
+from pipelines.extract import is_attachment_url
+from pipelines.lake import Lake
+from pipelines.process import new_run
+
+#: Sidecar context keys that, when a list shows a different value, mean the document changed.
+WATCHED_CONTEXT = ("title", "date")
+
+
+class PortalSpider(scrapy.Spider):
+    """Crawl portals of the registry: ``scrapy crawl portals [-a portal=ID,ID]`` or
+    ``scrapy crawl <portal-id>``; ``-a lake=URL`` (default ``$GOVREPORTS_LAKE`` or ./lake),
+    ``-a revalidate=1`` re-checks every known document with a conditional request."""
+
+    name = "portals"
+    portal_ids: tuple[str, ...] = ()  # set on the per-portal spiders the loader makes
+
+    def __init__(self, *args, portal: str | None = None, portals: list[Portal] | None = None,
+                 registry: str | None = None, lake: str | None = None,
+                 revalidate: str | bool = False, run_id: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        ids = tuple(p for p in (portal or "").split(",") if p) or self.portal_ids
+        self._given = portals
+        self._ids = ids
+        self._registry = registry
+        self._lake_url = lake
+        self.revalidate = str(revalidate).lower() not in ("", "0", "false", "no")
+        self.run_id = run_id
+        self.portals: dict[str, Portal] = {}
+        self.reports: dict[str, PortalReport] = {}
+        self.known: dict[str, dict[str, dict]] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        portals = spider._given or select(
+            load_portals(spider._registry or settings.get("GOVREPORTS_PORTALS")), spider._ids)
+        spider.portals = {p.id: p for p in portals}
+        spider.allowed_domains = sorted({h for p in portals for h in p.hosts})
+        # A portal's own delay is a floor for its hosts (see crawlers.politeness).
+        spider.host_delays = {h: p.delay for p in portals if p.delay for h in p.hosts}
+        spider.lake = Lake.open(spider._lake_url or settings.get("GOVREPORTS_LAKE"),
+                                writable=True)
+        run = new_run("crawl", spider.lake)
+        spider.run_id = spider.run_id or run.run_id
+        spider.started_at = run.started_at
+        for p in portals:
+            spider.reports[p.id] = PortalReport(p.id)
+        return spider
+
+    # -- navigation ------------------------------------------------------------------------
+
+    async def start(self):
+        self.write_manifest("running")
+        for portal in self.portals.values():
+            self.known[portal.id] = self.lake.crawl_state(portal.id)
+            for url in portal.start_urls:
+                yield self._list_request(scrapy.Request(url), portal, family=portal.cms, n=1)
+
+    def _list_request(self, request: scrapy.Request, portal: Portal, *, family: str, n: int):
+        meta = {**request.meta, "portal": portal.id, "family": family, "list_page": n}
+        return request.replace(callback=self.parse_list, errback=self.failed, meta=meta)
+
+    def parse_list(self, response: Response):
+        portal = self.portals[response.meta["portal"]]
+        report = self.reports[portal.id]
+        report.list_pages += 1
+        yield self._fetched(response, portal, role="list", context={})
+        name = response.meta["family"]
+        family = (families.detect(response, report_pattern=portal.report_pattern)
+                  if name == "auto" else families.family(name,
+                                                         report_pattern=portal.report_pattern))
+        report.family = report.family or family.name
+        n = response.meta["list_page"]
+        for found in family.parse_list(response):
+            if isinstance(found, families.Listed):
+                yield from self._follow(portal, found.url, role="document",
+                                        context=found.context(response.url))
+            elif n < portal.max_list_pages:
+                yield self._list_request(found, portal, family=family.name, n=n + 1)
+
+    def _follow(self, portal: Portal, url: str, *, role: str, context: dict[str, str]):
+        known = self.known[portal.id]
+        entry = known.get(url)
+        unchanged = entry is not None and all(
+            (entry.get("context") or {}).get(k) == context.get(k) for k in WATCHED_CONTEXT
+            if context.get(k))
+        if entry is not None and unchanged and not self.revalidate:
+            self.reports[portal.id].known_skipped += 1
+            for link in entry.get("links") or ():  # attachments that never landed
+                if link not in known:
+                    yield from self._follow(portal, link, role="attachment",
+                                            context={"page": url})
+            return
+        headers = {}
+        if entry is not None:  # ask only for a changed version
+            if entry.get("etag"):
+                headers["If-None-Match"] = entry["etag"]
+            if entry.get("last_modified"):
+                headers["If-Modified-Since"] = entry["last_modified"]
+        yield scrapy.Request(url, headers=headers, callback=self.parse_document,
+                             errback=self.failed, meta={
+                                 "portal": portal.id, "role": role, "context": context,
+                                 "handle_httpstatus_list": [304]})
+
+    def parse_document(self, response: Response):
+        portal = self.portals[response.meta["portal"]]
+        if response.status == 304:
+            self.reports[portal.id].not_modified += 1
+            return
+        role, context = response.meta["role"], response.meta["context"]
+        links = []
+        if role == "document" and isinstance(response, TextResponse) and \
+                not is_attachment_url(response.url):
+            hosts = set(portal.hosts)
+            for anchor in response.xpath("//a[@href]"):
+                url = urljoin(response.url, anchor.attrib["href"].strip()).split("#", 1)[0]
+                if is_attachment_url(url) and (urlsplit(url).hostname or "") in hosts:
+                    links.append(url)
+            links = list(dict.fromkeys(links))
+        yield self._fetched(response, portal, role=role, context=context, links=links)
+        for url in links:
+            yield from self._follow(portal, url, role="attachment",
+                                    context={"page": response.url})
+
+    def _fetched(self, response: Response, portal: Portal, *, role: str, context: dict,
+                 links: list[str] = ()) -> Fetched:
+        headers = {k.decode("latin-1").lower(): v[0].decode("latin-1")
+                   for k, v in response.headers.items() if v}
+        media_type = (headers.get("content-type") or "").split(";")[0].strip() or None
+        return Fetched(
+            portal_id=portal.id, url=response.url, role=role, body=response.body,
+            status=response.status, headers=headers,
+            fetched_at=datetime.now(UTC).isoformat(), context=dict(context),
+            links=list(links), region=portal.region or portal.province,
+            encoding=portal.encoding, filename=_filename(response, headers),
+            media_type=media_type or mimetypes.guess_type(response.url)[0])
+
+    def failed(self, failure):
+        request = failure.request
+        portal_id = request.meta.get("portal")
+        if portal_id not in self.reports:
+            return
+        reason, message = failure_reason(failure)
+        report = self.reports[portal_id]
+        if reason == "anti_bot":
+            report.blocked.append({"url": request.url, "kind": failure.value.kind,
+                                   "status": failure.value.status})
+        else:
+            report.fail(request.url, reason, message)
+        self.logger.warning("%s: %s (%s)", request.url, message, reason)
+
+    # -- end of crawl ----------------------------------------------------------------------
+
+    def closed(self, reason: str) -> None:
+        for portal_id in self.portals:
+            self.lake.compact_crawl_state(portal_id)
+        self.write_manifest("finished", finish_reason=reason)
+
+    def manifest(self, status: str, **extra) -> dict:
+        totals: dict[str, int] = {}
+        for report in self.reports.values():
+            for key, value in report.summary().items():
+                if isinstance(value, int):
+                    totals[key] = totals.get(key, 0) + value
+        return {"run_id": self.run_id, "command": "crawl", "lake": self.lake.url,
+                "status": status, "started_at": self.started_at,
+                "finished_at": datetime.now(UTC).isoformat() if status != "running" else None,
+                "revalidate": self.revalidate, "counts": totals,
+                "portals": {pid: r.to_json() for pid, r in self.reports.items()}, **extra}
+
+    def write_manifest(self, status: str, **extra) -> None:
+        self.manifest_key = self.lake.write_manifest(self.run_id, self.manifest(status, **extra))
+
+
+_DISPOSITION = re.compile(r"filename\*?=(?:UTF-8'')?\"?([^\";]+)", re.I)
+
+
+def _filename(response: Response, headers: dict[str, str]) -> str | None:
+    match = _DISPOSITION.search(headers.get("content-disposition", ""))
+    if match:
+        return unquote(match[1])
+    name = unquote(urlsplit(response.url).path.rsplit("/", 1)[-1])
+    return name or None
