@@ -7,14 +7,10 @@ across them). A portal is configuration, so no spider class is written per porta
 
 from __future__ import annotations
 
-from scrapy.interfaces import ISpiderLoader
-from zope.interface import implementer
-
 from crawlers.portals import load_portals
 from crawlers.spider import PortalSpider
 
 
-@implementer(ISpiderLoader)
 class PortalSpiderLoader:
     def __init__(self, settings):
         portals = load_portals(settings.get("GOVREPORTS_PORTALS"))

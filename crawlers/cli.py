@@ -1,0 +1,213 @@
+"""The crawl commands of ``govreports``: ``crawl``, ``run``, ``serve-samples``, ``portals``.
+
+They join the processing commands of :mod:`pipelines.cli` on one command group; the console
+script points here so that ``pipelines/`` never imports the crawler.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from pipelines.cli import LAKE_HELP, _errors, _summary, err, main, out
+from pipelines.errors import ConfigError
+
+PORTALS_HELP = ("Portal registry YAML [env GOVREPORTS_PORTALS; default "
+                "crawlers/portals.yaml]")
+
+
+def _settings(pairs: tuple[str, ...]) -> dict[str, str]:
+    settings = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.isupper():
+            raise ConfigError(f"--set {pair!r} must be NAME=VALUE with a Scrapy setting name, "
+                              "e.g. --set DOWNLOAD_DELAY=2")
+        settings[name] = value
+    return settings
+
+
+def _crawl(portals_file, portal_ids, lake_url, settings, revalidate, verbose):
+    from crawlers.crawl import crawl
+    from crawlers.portals import load_portals, select
+    from pipelines.lake import Lake
+
+    overrides = _settings(settings)
+    portals = select(load_portals(portals_file), portal_ids)
+    if not portals:
+        raise ConfigError("no enabled portal to crawl: enable one in the registry or name it "
+                          "with --portal")
+    Lake.open(lake_url, writable=True)  # a bad lake fails here, before any request
+    return crawl(portals, lake_url, registry=portals_file, settings=overrides,
+                 revalidate=revalidate,
+                 log_level="INFO" if verbose else "WARNING")
+
+
+def _crawl_summary(outcome) -> None:
+    manifest = outcome.manifest
+    table = Table(title=f"crawl {manifest['run_id']}", title_justify="left")
+    columns = ("portal", "family", "lists", "documents", "attachments", "new", "known",
+               "304", "failed", "blocked")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("portal", "family") else "right")
+    for portal_id, data in manifest["portals"].items():
+        c = data["counts"]
+        table.add_row(portal_id, c["family"] or "-", *(str(c[k]) for k in (
+            "list_pages", "documents", "attachments", "new_bytes", "known_skipped",
+            "not_modified", "failed", "blocked")))
+    out.print(table)
+    for portal_id, data in manifest["portals"].items():
+        for failure in data["failures"]:
+            out.print(f"[yellow]failed[/] {escape(portal_id)} {escape(failure['url'])}: "
+                      f"{escape(failure['message'])} [{failure['reason']}]", highlight=False,
+                      soft_wrap=True)
+        for block in data["blocked"]:
+            out.print(f"[red]anti-bot[/] {escape(portal_id)} {escape(block['url'])}: "
+                      f"{block['kind']} (HTTP {block['status']}); not retried",
+                      highlight=False, soft_wrap=True)
+    out.print(f"lake {manifest['lake']} · manifest {outcome.manifest_key}", highlight=False)
+
+
+def _exit_if_down(outcome) -> None:
+    down = outcome.down
+    if down:
+        for portal_id, why in down.items():
+            err.print(f"govreports: portal {portal_id!r} could not be crawled ({why}): check "
+                      "its start_urls with `govreports portals check`", highlight=False)
+        sys.exit(1)
+
+
+_crawl_options = [
+    click.option("--portals", "portals_file", help=PORTALS_HELP),
+    click.option("--portal", "portal_ids", multiple=True,
+                 help="Crawl only this portal id (repeatable); default every enabled one."),
+    click.option("--lake", "lake_url", help=LAKE_HELP),
+    click.option("--revalidate", is_flag=True, help="Re-check every known document with a "
+                 "conditional request (default: only those whose list entry changed)."),
+    click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
+                 help="Override a Scrapy setting, e.g. --set DOWNLOAD_DELAY=2 (repeatable)."),
+    click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log."),
+]
+
+
+def crawl_options(func):
+    for option in reversed(_crawl_options):
+        func = option(func)
+    return func
+
+
+@main.command()
+@crawl_options
+def crawl(portals_file, portal_ids, lake_url, revalidate, settings, verbose):
+    """Crawl portals of the registry into the lake's raw zone (incremental: what the lake
+    already holds is not fetched again). Exit 1 when a portal could not be crawled at all."""
+    with _errors():
+        outcome = _crawl(portals_file, portal_ids, lake_url, settings, revalidate, verbose)
+    _crawl_summary(outcome)
+    _exit_if_down(outcome)
+
+
+@main.command()
+@crawl_options
+@click.option("--allow-rejects", is_flag=True, help="Exit 0 even if documents were rejected.")
+def run(portals_file, portal_ids, lake_url, revalidate, settings, verbose, allow_rejects):
+    """Crawl, then process what the crawl landed into reports (the nightly job)."""
+    from crawlers.crawl import documents_to_process
+    from pipelines import process as stage
+    from pipelines.lake import Lake
+
+    with _errors():
+        outcome = _crawl(portals_file, portal_ids, lake_url, settings, revalidate, verbose)
+        _crawl_summary(outcome)
+        lake = Lake.open(lake_url, writable=True)
+        docs = documents_to_process(lake, outcome.manifest)
+        result = stage.new_run("run", lake)
+        stage.run(lake, docs, result)
+    _summary(result, allow_rejects or bool(outcome.down))
+    _exit_if_down(outcome)
+
+
+@main.command("serve-samples")
+@click.option("--port", type=int, default=None, show_default="8780",
+              help="Port on every sample address (127.0.0.11…); 0 picks free ports.")
+@click.option("--registry", "registry_out", type=click.Path(dir_okay=False),
+              help="Write the registry of the served portals to this file.")
+def serve_samples(port, registry_out):
+    """Serve the fixture portals (one per CMS family, built from the seeds) on loopback
+    addresses until interrupted. `crawlers/sample_portals.yaml` crawls the default port."""
+    from crawlers.portals import dump_portals
+    from crawlers.samples.server import SampleServer
+    from crawlers.samples.sites import DEFAULT_PORT, registry_entries, sample_portals
+
+    samples = sample_portals(DEFAULT_PORT if port is None else port)
+    server = SampleServer([s.site for s in samples])
+    try:
+        server.start()
+    except OSError as exc:
+        with _errors():
+            raise ConfigError(f"cannot listen on {samples[0].site.host}:{port or DEFAULT_PORT} "
+                              f"({exc.strerror}): pass --port 0 or another free port") from exc
+    entries = registry_entries(samples)
+    if registry_out:
+        Path(registry_out).write_text(dump_portals(entries), encoding="utf-8")
+    table = Table("portal", "family", "start URLs", "reports", title="sample portals",
+                  title_justify="left")
+    for sample, entry in zip(samples, entries, strict=True):
+        table.add_row(entry["id"], entry["cms"], "\n".join(entry["start_urls"]),
+                      str(sample.reports))
+    out.print(table)
+    out.print("serving until interrupted (Ctrl-C)", highlight=False)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
+
+
+@main.group()
+def portals():
+    """Inspect the portal registry."""
+
+
+@portals.command("list")
+@click.option("--portals", "portals_file", help=PORTALS_HELP)
+def portals_list(portals_file):
+    """Validate the registry and list its portals."""
+    from crawlers.portals import load_portals
+
+    with _errors():
+        entries = load_portals(portals_file)
+    table = Table("id", "name", "cms", "region", "start URLs", "source")
+    for p in entries:
+        table.add_row(p.id, p.name, p.cms, p.region or p.province or "", "\n".join(p.start_urls),
+                      p.source or "")
+    out.print(table)
+
+
+@portals.command("check")
+@click.option("--portals", "portals_file", help=PORTALS_HELP)
+@click.option("--portal", "portal_ids", multiple=True, help="Check only this portal id.")
+@click.option("--timeout", type=float, default=15.0, show_default=True)
+def portals_check(portals_file, portal_ids, timeout):
+    """Probe each portal's start URLs (needs the network): status, CMS family, anti-bot."""
+    from crawlers.portals import load_portals, select
+    from crawlers.probe import probe
+
+    with _errors():
+        chosen = select(load_portals(portals_file), portal_ids)
+    table = Table("portal", "url", "status", "family", "note")
+    bad = 0
+    for portal in chosen:
+        for url in portal.start_urls:
+            result = probe(url, timeout=timeout)
+            bad += not result.ok
+            table.add_row(portal.id, url, str(result.status or "-"), result.family or "-",
+                          result.note)
+    out.print(table)
+    sys.exit(1 if bad else 0)

@@ -1,0 +1,83 @@
+"""Run a crawl from Python (the CLI's ``crawl`` and ``run``), and find what to process after it.
+
+Scrapy's Twisted reactor starts once per process and cannot be restarted, so a process runs one
+crawl (all chosen portals together, one download slot per host); schedulers run each crawl in
+its own process (``govreports crawl`` in a subprocess or an Airflow task).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from crawlers.portals import Portal
+from pipelines.lake import Lake
+from pipelines.records import RawDocument
+
+
+@dataclass
+class CrawlOutcome:
+    manifest: dict
+    manifest_key: str
+
+    @property
+    def down(self) -> dict[str, str]:
+        """Portals none of whose list pages could be fetched, with why."""
+        out = {}
+        for portal_id, data in self.manifest["portals"].items():
+            if data["counts"]["list_pages"] == 0:
+                reasons = [f["reason"] for f in data["failures"]] + \
+                          [f"anti_bot:{b['kind']}" for b in data["blocked"]]
+                out[portal_id] = ", ".join(dict.fromkeys(reasons)) or "nothing fetched"
+        return out
+
+
+def crawl(portals: list[Portal], lake_url: str | None, *, registry: str | None = None,
+          settings: dict | None = None, revalidate: bool = False,
+          log_level: str = "WARNING") -> CrawlOutcome:
+    """Crawl the portals into the lake in this process; returns the run manifest."""
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.utils.project import get_project_settings
+
+    from crawlers.spider import PortalSpider
+
+    project = get_project_settings()
+    if not project.get("BOT_NAME") == "govreports":  # run outside the repository root
+        project.setmodule("crawlers.settings", priority="project")
+    project.set("LOG_LEVEL", log_level, priority="cmdline")
+    if registry:
+        project.set("GOVREPORTS_PORTALS", str(registry), priority="cmdline")
+    for name, value in (settings or {}).items():
+        project.set(name, value, priority="cmdline")
+    process = CrawlerProcess(project)
+    logging.getLogger("scrapy").setLevel(log_level)
+    crawler = process.create_crawler(PortalSpider)
+    process.crawl(crawler, portals=portals, lake=lake_url, revalidate=revalidate)
+    process.start()
+    spider = crawler.spider
+    return CrawlOutcome(spider.manifest("finished"), spider.manifest_key)
+
+
+def documents_to_process(lake: Lake, manifest: dict) -> list[RawDocument]:
+    """The raw documents a crawl's landings touch: what landed, plus the page an attachment
+    belongs to and the attachments of a page (so a page whose attachment landed in a later,
+    resumed crawl is processed with it)."""
+    docs: list[RawDocument] = []
+    for portal_id, data in sorted(manifest["portals"].items()):
+        landed = [d["url"] for d in data["landed"] if d["role"] != "list"]
+        if not landed:
+            continue
+        state = lake.crawl_state(portal_id)
+        urls: set[str] = set()
+        for url in landed:
+            group = {url}
+            page = (state.get(url, {}).get("context") or {}).get("page")
+            if page:
+                group.add(page)
+            for member in list(group):
+                group.update(state.get(member, {}).get("links") or ())
+            urls.update(group)
+        for url in sorted(u for u in urls if u in state):
+            docs.extend(d for d in lake.sources_of(state[url]["sha256"])
+                        if d.source.url == url and d.source.portal_id == portal_id)
+    return docs
