@@ -1,0 +1,152 @@
+"""The crawl as a user runs it: `govreports run` over the sample portals, incremental re-runs,
+changed documents, revalidation, and the Scrapy project commands."""
+
+from __future__ import annotations
+
+import json
+import re
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crawlers.portals import dump_portals, load_portals
+from crawlers.samples.server import Page, SampleServer
+from crawlers.samples.sites import SAMPLE_REGISTRY_NOTE, registry_entries, sample_portals
+from pipelines.lake import Lake
+from pipelines.query import run_query
+from tests.portal_sites import FAST
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.fixture
+def samples(tmp_path):
+    """The sample portals on free ports, and a registry file that crawls them."""
+    portals = sample_portals(port=0)
+    with SampleServer([p.site for p in portals]) as server:
+        registry = tmp_path / "portals.yaml"
+        registry.write_text(dump_portals(registry_entries(portals)), encoding="utf-8")
+        yield server, portals, registry
+
+
+def detail_hits(server, since: int = 0) -> list[str]:
+    """Requests for documents and attachments (not lists, APIs or robots.txt)."""
+    return [f"{h.site}{h.path}" for h in server.hits[since:] if DOCUMENT_PATH.search(h.path)]
+
+
+#: Detail pages and attachments of the sample portals (TRS, Hanweb, gkmlpt, PDF).
+DOCUMENT_PATH = re.compile(r"/t\d{8}_\d+\.html|/art_\d+_\d+\.html|/post_\d+\.html|\.pdf$")
+
+
+def reports(lake_url: str) -> list[dict]:
+    columns, rows = run_query(Lake.open(lake_url), "select * from reports order by portal_id")
+    return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+def test_run_lands_every_sample_report_with_metadata_then_a_rerun_fetches_no_document(
+        cli, samples, lake_url):
+    server, portals, registry = samples
+    first = cli("run", "--portals", registry, "--lake", lake_url, *FAST)
+    assert first.returncode == 0, first.stderr + first.stdout
+
+    rows = reports(lake_url)
+    assert len(rows) == sum(p.reports for p in portals)
+    assert {r["portal_id"] for r in rows} == {p.entry["id"] for p in portals}
+    for row in rows:
+        assert "报告" in row["title"], row["title"]
+        assert row["report_year"] in (2013, 2019, 2020), row
+        assert row["published_date"] is not None, row["title"]
+        assert row["issuing_agency"], row["title"]
+        assert row["province_code"] in ("220000", "520000", "530000"), row
+        assert row["url"].startswith("http://127.0.0."), row["url"]
+    by_portal = {r["portal_id"]: r for r in rows if r["portal_id"] != "sample-trs-jilin"}
+    assert by_portal["sample-hanweb-longyang"]["county_code"] == "530502"
+    assert by_portal["sample-gkmlpt-mouding"]["index_no"] == "11532323015243210X/2020-00005"
+    assert by_portal["sample-ucap-qixingguan"]["template"] == "2019"
+    # The report that exists only as a PDF: its page points to the attachment, which holds it.
+    longtan = next(r for r in rows if r["title"].startswith("龙潭区"))
+    assert longtan["attachments"][0]["media_type"] == "application/pdf"
+    assert "依申请公开" in longtan["text"] and longtan["report_year"] == 2013
+    # The 繁體 mirror comes out simplified, without its pinyin.
+    mirror = by_portal["sample-mirror-big5"]
+    assert "西邑乡" in mirror["text"] and "貫徹" not in mirror["text"]
+    assert not re.search(r"\([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]+\)", mirror["text"])
+
+    assert len(set(detail_hits(server))) == 7  # 6 report pages (one twice listed) + 1 PDF
+    since = len(server.hits)
+    second = cli("run", "--portals", registry, "--lake", lake_url, *FAST)
+    assert second.returncode == 0, second.stderr + second.stdout
+    assert detail_hits(server, since) == []
+    assert "reports 0" in second.stdout and "partitions written 0" in second.stdout
+    assert len(reports(lake_url)) == len(rows)
+
+
+def test_a_changed_list_entry_is_fetched_conditionally_and_versioned(cli, samples, tmp_path):
+    server, portals, registry = samples
+    lake = str(tmp_path / "lake")
+    assert cli("run", "--portals", registry, "--lake", lake, *FAST).returncode == 0
+    ucap = next(p for p in portals if p.entry["id"] == "sample-ucap-qixingguan")
+    path = "/xxgk/ndbg/202101/t20210130_3001.html"
+    old = ucap.site.routes[path].body
+    # The portal corrects the report and shows a new date in its list.
+    ucap.site.routes[path] = Page(old.replace("一、总体情况".encode(), "一、总体情况（修订）".encode()))
+    listing = ucap.site.routes["/xxgk/ndbg/index.htm"]
+    listing.body = listing.body.replace(b"2021-01-30", b"2021-02-05")
+
+    since = len(server.hits)
+    result = cli("run", "--portals", registry, "--lake", lake, *FAST)
+    assert result.returncode == 0, result.stderr
+    fetched = [h for h in server.hits[since:] if h.path == path]
+    assert len(fetched) == 1 and fetched[0].conditional and fetched[0].status == 200
+    rows = [r for r in reports(lake) if r["portal_id"] == "sample-ucap-qixingguan"]
+    assert len(rows) == 1 and "（修订）" in rows[0]["text"]
+    versions = [d for d in Lake.open(lake).raw_documents() if d.source.url.endswith(path)]
+    assert len(versions) == 2  # both versions kept in raw/
+
+
+def test_revalidate_asks_every_known_document_conditionally(cli, samples, tmp_path):
+    server, portals, registry = samples
+    lake = str(tmp_path / "lake")
+    assert cli("crawl", "--portals", registry, "--lake", lake, *FAST).returncode == 0
+    since = len(server.hits)
+    result = cli("crawl", "--portals", registry, "--lake", lake, "--revalidate", *FAST)
+    assert result.returncode == 0, result.stderr
+    again = [h for h in server.hits[since:] if f"{h.site}{h.path}" in detail_hits(server, since)]
+    assert again and all(h.conditional and h.status == 304 for h in again), again
+    [manifest_key] = [k for k in Lake.open(lake).store.list("_runs/")][-1:]
+    manifest = json.loads(Lake.open(lake).store.read(manifest_key))
+    assert manifest["revalidate"] and manifest["counts"]["not_modified"] == len(again)
+
+
+def test_the_shipped_sample_registry_matches_the_sample_portals():
+    shipped = load_portals(ROOT / "crawlers" / "sample_portals.yaml")
+    built = registry_entries(sample_portals())
+    assert [(p.id, p.cms, p.start_urls, p.region, p.province) for p in shipped] == [
+        (e["id"], e["cms"], tuple(e["start_urls"]), e.get("region"),
+         e.get("province") or (e["region"][:2] + "0000")) for e in built]
+    assert SAMPLE_REGISTRY_NOTE in (ROOT / "crawlers" / "sample_portals.yaml").read_text("utf-8")
+
+
+def scrapy(*args, env):
+    return subprocess.run([str(Path(sys.executable).with_name("scrapy")), *args],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300,
+                          env={**os.environ, **env})
+
+
+def test_scrapy_list_and_crawl_work_from_the_project(samples, tmp_path):
+    server, portals, registry = samples
+    env = {"GOVREPORTS_PORTALS": str(registry), "GOVREPORTS_LAKE": str(tmp_path / "lake")}
+    listed = scrapy("list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.split() == sorted(["portals", *(p.entry["id"] for p in portals)])
+
+    crawled = scrapy("crawl", "sample-ucap-qixingguan", "-s", "DOWNLOAD_DELAY=0", env=env)
+    assert crawled.returncode == 0, crawled.stderr
+    lake = Lake.open(str(tmp_path / "lake"))
+    landed = [d for d in lake.raw_documents() if d.source.role != "list"]
+    assert [d.source.portal_id for d in landed] == ["sample-ucap-qixingguan"]
+    assert landed[0].source.context["title"].startswith("毕节市七星关区")
+    assert lake.crawl_state("sample-ucap-qixingguan")  # compacted at the end of the crawl
