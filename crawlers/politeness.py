@@ -99,5 +99,7 @@ class PolitenessMiddleware:
         if slot is not None:
             self.held.setdefault(key, slot.delay)
             slot.delay = max(slot.delay, wait)
-            slot.lastseen = time.time()  # the next request to this host waits `wait` from now
+            # The downloader stamps slots with time.monotonic() (Scrapy >= 2.13); the next
+            # request to this host waits `wait` from now.
+            slot.lastseen = time.monotonic()
         return response  # RetryMiddleware schedules the retry, which the slot now holds back

@@ -58,10 +58,29 @@ class PortalReport:
                 "failures": self.failures, "blocked": self.blocked}
 
 
+#: Scrapy's own download exceptions (``scrapy.exceptions``, newer releases), by class name so
+#: that older releases, which raise Twisted's errors instead, import this module too.
+_SCRAPY_DOWNLOAD_ERRORS = {
+    "DownloadTimeoutError": "timeout",
+    "ResponseDataLossError": "truncated",
+    "DownloadConnectionRefusedError": "connection_failed",
+    "CannotResolveHostError": "dns",
+    "DownloadFailedError": "connection_lost",
+}
+
+
 def failure_reason(failure) -> tuple[str, str]:
     """A stable reason key and a message for a failed request (a Twisted ``Failure``)."""
     exc = failure.value
     message = str(exc) or type(exc).__name__
+    name = type(exc).__name__
+    if "max size" in message or "maxsize" in message.lower():
+        return "too_large", message
+    if name in _SCRAPY_DOWNLOAD_ERRORS:
+        reason = _SCRAPY_DOWNLOAD_ERRORS[name]
+        if reason == "truncated":
+            message = "the body ended before its declared length"
+        return reason, message
     if isinstance(exc, HttpError):
         return f"http_{exc.response.status}", f"HTTP {exc.response.status}"
     if isinstance(exc, AntiBotBlocked):
@@ -92,6 +111,4 @@ def failure_reason(failure) -> tuple[str, str]:
         return "connection_lost", reasons or message
     if isinstance(exc, ConnectionRefusedError | ConnectError):
         return "connection_failed", message
-    if "maxsize" in message.lower() or "warnsize" in message.lower():
-        return "too_large", message
-    return type(exc).__name__, message
+    return name, message

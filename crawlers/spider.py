@@ -29,6 +29,9 @@ from pipelines.process import new_run
 #: Sidecar context keys that, when a list shows a different value, mean the document changed.
 WATCHED_CONTEXT = ("title", "date")
 
+#: The smallest delay between two requests to one host (see ``PortalSpider.update_settings``).
+MIN_DOWNLOAD_DELAY = 0.001
+
 
 class PortalSpider(scrapy.Spider):
     """Crawl portals of the registry: ``scrapy crawl portals [-a portal=ID,ID]`` or
@@ -54,6 +57,16 @@ class PortalSpider(scrapy.Spider):
         self.known: dict[str, dict[str, dict]] = {}
 
     @classmethod
+    def update_settings(cls, settings):
+        super().update_settings(settings)
+        # With DOWNLOAD_DELAY = 0, Scrapy (2.19) hands every queued request of a host to the
+        # download handler at once: a slot counts a transfer only when its coroutine starts, so
+        # CONCURRENT_REQUESTS_PER_DOMAIN = 1 stops holding. A millisecond floor restores one
+        # request at a time per host (measured in tests/test_crawl_faults.py).
+        if settings.getfloat("DOWNLOAD_DELAY") < MIN_DOWNLOAD_DELAY:
+            settings.set("DOWNLOAD_DELAY", MIN_DOWNLOAD_DELAY, priority=100)
+
+    @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
@@ -70,6 +83,8 @@ class PortalSpider(scrapy.Spider):
         spider.started_at = run.started_at
         for p in portals:
             spider.reports[p.id] = PortalReport(p.id)
+        crawler.signals.connect(spider.scheduled, signal=scrapy.signals.request_scheduled)
+        crawler.signals.connect(spider.dropped, signal=scrapy.signals.request_dropped)
         return spider
 
     # -- navigation ------------------------------------------------------------------------
@@ -166,13 +181,48 @@ class PortalSpider(scrapy.Spider):
         if portal_id not in self.reports:
             return
         reason, message = failure_reason(failure)
+        url = _listed_url(request)  # a redirect chain is recorded under the URL we asked for
         report = self.reports[portal_id]
         if reason == "anti_bot":
-            report.blocked.append({"url": request.url, "kind": failure.value.kind,
+            report.blocked.append({"url": url, "kind": failure.value.kind,
                                    "status": failure.value.status})
         else:
-            report.fail(request.url, reason, message)
-        self.logger.warning("%s: %s (%s)", request.url, message, reason)
+            report.fail(url, reason, message)
+        self.logger.warning("%s: %s (%s)", url, message, reason)
+
+    def scheduled(self, request, spider=None):
+        """A redirect off the portal is dropped by Scrapy's offsite filter as it is scheduled,
+        silently: record it, under the URL that was listed."""
+        verdict = self._redirect_verdict(request)
+        if verdict and verdict[0] == "offsite":
+            self._record_redirect(request, *verdict)
+
+    def dropped(self, request, spider=None):
+        """The scheduler drops a redirect to a URL requested already (a loop, or another listed
+        URL of the same document) silently, without an errback: record why."""
+        verdict = self._redirect_verdict(request)
+        if verdict and verdict[0] != "offsite":
+            self._record_redirect(request, *verdict)
+
+    def _redirect_verdict(self, request) -> tuple[str, str] | None:
+        chain = request.meta.get("redirect_urls")
+        portal_id = request.meta.get("portal")
+        if not chain or portal_id not in self.reports:
+            return None
+        host = urlsplit(request.url).hostname or ""
+        on_portal = any(host == h or host.endswith("." + h)  # as Scrapy's offsite filter
+                        for h in self.portals[portal_id].hosts)
+        if request.url in chain:
+            return "redirect_loop", "redirects in a loop"
+        if not on_portal:
+            return "offsite", "redirects off the portal, not followed"
+        return "redirect_to_known", "redirects to a URL this crawl requested already"
+
+    def _record_redirect(self, request, reason: str, why: str) -> None:
+        chain = request.meta["redirect_urls"]
+        message = f"{why}: {' -> '.join([*chain, request.url])}"
+        self.reports[request.meta["portal"]].fail(chain[0], reason, message)
+        self.logger.warning("%s: %s (%s)", chain[0], message, reason)
 
     # -- end of crawl ----------------------------------------------------------------------
 
@@ -195,6 +245,10 @@ class PortalSpider(scrapy.Spider):
 
     def write_manifest(self, status: str, **extra) -> None:
         self.manifest_key = self.lake.write_manifest(self.run_id, self.manifest(status, **extra))
+
+
+def _listed_url(request) -> str:
+    return (request.meta.get("redirect_urls") or [request.url])[0]
 
 
 _DISPOSITION = re.compile(r"filename\*?=(?:UTF-8'')?\"?([^\";]+)", re.I)

@@ -97,7 +97,7 @@ def fault_site(name: str, host: str, elsewhere: str) -> tuple[Site, dict[str, st
     }
     expected = {"/ok.html": "landed", "/flaky.html": "landed", "/busy.html": "landed",
                 "/slow.html": "timeout", "/truncated.html": "truncated",
-                "/loop-a.html": "too_many_redirects", "/away.html": "offsite",
+                "/loop-a.html": "redirect_loop", "/away.html": "offsite",
                 "/private/report.html": "robots_disallowed", "/ruishu.html": "anti_bot",
                 "/jsl.html": "anti_bot", "/huge.html": "too_large", "/gone.html": "http_404"}
     site.routes.update(routes)

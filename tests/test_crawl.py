@@ -4,8 +4,8 @@ changed documents, revalidation, and the Scrapy project commands."""
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -92,7 +92,8 @@ def test_a_changed_list_entry_is_fetched_conditionally_and_versioned(cli, sample
     path = "/xxgk/ndbg/202101/t20210130_3001.html"
     old = ucap.site.routes[path].body
     # The portal corrects the report and shows a new date in its list.
-    ucap.site.routes[path] = Page(old.replace("一、总体情况".encode(), "一、总体情况（修订）".encode()))
+    revised = old.replace("一、总体情况".encode(), "一、总体情况（修订）".encode())
+    ucap.site.routes[path] = Page(revised)
     listing = ucap.site.routes["/xxgk/ndbg/index.htm"]
     listing.body = listing.body.replace(b"2021-01-30", b"2021-02-05")
 

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import select
+import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -86,19 +89,30 @@ class Hit:
     conditional: bool
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that hangs up (a crawler's timeout, a cancelled oversized download) is part
+        # of the faults these sites serve, not a server error worth a traceback.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class SampleServer:
     """Serve sites until :meth:`stop`; usable as a context manager."""
 
     def __init__(self, sites: list[Site]):
         self.sites = sites
         self.hits: list[Hit] = []
+        self.in_flight: dict[str, int] = {}  # site → requests being answered right now
+        self.peak_in_flight: dict[str, int] = {}  # site → the most answered at once
         self._lock = threading.Lock()
         self._servers: list[ThreadingHTTPServer] = []
 
     def start(self) -> SampleServer:
         for site in self.sites:
-            server = ThreadingHTTPServer((site.host, site.port), _handler(site, self))
-            server.daemon_threads = True
+            server = _QuietServer((site.host, site.port), _handler(site, self))
             site.port = server.server_address[1]
             threading.Thread(target=server.serve_forever, name=f"site-{site.name}",
                              daemon=True).start()
@@ -120,6 +134,12 @@ class SampleServer:
     def record(self, hit: Hit) -> None:
         with self._lock:
             self.hits.append(hit)
+
+    def entered(self, site: str, change: int) -> None:
+        with self._lock:
+            self.in_flight[site] = self.in_flight.get(site, 0) + change
+            self.peak_in_flight[site] = max(self.peak_in_flight.get(site, 0),
+                                            self.in_flight[site])
 
     def hits_of(self, site: str) -> list[Hit]:
         with self._lock:
@@ -144,6 +164,13 @@ def _handler(site: Site, server: SampleServer) -> type[BaseHTTPRequestHandler]:
             self._serve()
 
         def _serve(self, head: bool = False) -> None:
+            server.entered(site.name, +1)
+            try:
+                self._answer(head)
+            finally:
+                server.entered(site.name, -1)
+
+        def _answer(self, head: bool) -> None:
             parts = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             form_body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
@@ -166,8 +193,9 @@ def _handler(site: Site, server: SampleServer) -> type[BaseHTTPRequestHandler]:
             status, headers, body = self._respond(page, request)
             server.record(Hit(site.name, self.command, self.path, status, time.time(),
                               conditional))
-            if page.delay:
-                time.sleep(page.delay)
+            if page.delay and not self._stall(page.delay):
+                self.close_connection = True  # the client gave up waiting (its timeout)
+                return
             try:
                 self.send_response(status)
                 for name, value in headers.items():
@@ -183,6 +211,21 @@ def _handler(site: Site, server: SampleServer) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(body)
             except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout)
                 self.close_connection = True
+
+        def _stall(self, seconds: float) -> bool:
+            """Wait before answering; False as soon as the client hangs up."""
+            end = time.monotonic() + seconds
+            while (left := end - time.monotonic()) > 0:
+                ready, _, _ = select.select([self.connection], [], [], min(left, 0.05))
+                if ready:
+                    try:
+                        if not self.connection.recv(1, socket.MSG_PEEK):
+                            return False  # end of stream: the client closed
+                    except ConnectionError:
+                        return False
+                    time.sleep(max(0.0, end - time.monotonic()))  # bytes waiting: not a hang-up
+                    break
+            return True
 
         def _respond(self, page: Page, request: Request) -> tuple[int, dict, bytes]:
             headers = {"Content-Type": page.content_type, **page.headers}
