@@ -1,0 +1,197 @@
+"""The portal registry (validation with messages that name the entry) and the CMS families'
+list navigation, on the sample portals' pages without any traffic."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from scrapy.http import HtmlResponse, Request, TextResponse
+
+from crawlers import families
+from crawlers.portals import DEFAULT_REGISTRY, SAMPLE_REGISTRY, load_portals, select
+from crawlers.samples import server
+from crawlers.samples.sites import sample_portals
+from pipelines.errors import ConfigError
+
+GOOD = {"id": "yn-baoshan-longyang", "name": "保山市隆阳区人民政府",
+        "start_urls": ["http://www.longyang.gov.cn/zwgk/zfxxgknb/"]}
+
+BAD = [
+    ("missing-name", {**GOOD, "name": None}, "portal 'yn-baoshan-longyang': 'name' is required"),
+    ("bad-id", {**GOOD, "id": "Yn_Baoshan"}, "id must match [a-z0-9-]+"),
+    ("url-not-list", {**GOOD, "start_urls": "http://www.longyang.gov.cn/"},
+     "start_urls must be a list"),
+    ("relative-url", {**GOOD, "start_urls": ["/zwgk/"]}, "must be an absolute http(s) URL"),
+    ("ftp-url", {**GOOD, "start_urls": ["ftp://www.longyang.gov.cn/"]},
+     "must be an absolute http(s) URL"),
+    ("unknown-cms", {**GOOD, "cms": "wordpress"}, "cms 'wordpress' is not one of"),
+    ("unknown-field", {**GOOD, "start_url": "x"}, "unknown field(s) start_url"),
+    ("province-not-province", {**GOOD, "province": "530502"}, "must be a province-level code"),
+    ("region-outside-province", {**GOOD, "province": "220000", "region": "530502"},
+     "region 530502 is not inside province 220000"),
+    ("region-not-a-code", {**GOOD, "region": 530502.5}, "is not a GB/T 2260 code"),
+    ("bad-encoding", {**GOOD, "encoding": "gbk2"}, "encoding 'gbk2' is not a charset"),
+    ("bad-pattern", {**GOOD, "report_pattern": "年度(报告"}, "report_pattern is not a regular"),
+    ("zero-pages", {**GOOD, "max_list_pages": 0}, "max_list_pages must be a int ≥ 1"),
+    ("negative-delay", {**GOOD, "delay": -1}, "delay must be a float ≥ 0"),
+    ("domains-string", {**GOOD, "domains": "longyang.gov.cn"}, "domains must be a list"),
+    ("not-a-mapping", ["yn-baoshan-longyang"], "portal #1 must be a mapping"),
+]
+
+
+@pytest.mark.parametrize("entry,message", [(e, m) for _, e, m in BAD],
+                         ids=[name for name, _, _ in BAD])
+def test_a_bad_entry_is_refused_with_a_message_naming_it(tmp_path, entry, message):
+    path = tmp_path / "portals.yaml"
+    path.write_text(yaml.safe_dump({"portals": [entry]}, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_portals(path)
+    assert str(path) in str(caught.value)
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("text,message", [
+    ("portals: [", "is not valid YAML"),
+    ("- id: a\n", "must be a mapping with a 'portals:' list"),
+    (yaml.safe_dump({"portals": [GOOD, GOOD]}, allow_unicode=True), "is listed twice"),
+], ids=["not-yaml", "no-portals-key", "duplicate-id"])
+def test_a_bad_registry_file_is_refused(tmp_path, text, message):
+    path = tmp_path / "portals.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_portals(path)
+
+
+def test_a_missing_registry_says_how_to_point_at_one(tmp_path):
+    with pytest.raises(ConfigError, match="pass --portals FILE or set GOVREPORTS_PORTALS"):
+        load_portals(tmp_path / "nowhere.yaml")
+
+
+def test_the_registry_path_comes_from_the_environment(tmp_path, monkeypatch):
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump({"portals": [GOOD]}, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("GOVREPORTS_PORTALS", str(path))
+    assert [p.id for p in load_portals()] == ["yn-baoshan-longyang"]
+
+
+def test_a_region_gives_the_province_and_domains_widen_the_hosts(tmp_path):
+    path = tmp_path / "p.yaml"
+    entry = {**GOOD, "region": "530502", "domains": ["File.Longyang.gov.cn"], "cms": "hanweb"}
+    path.write_text(yaml.safe_dump({"portals": [entry]}, allow_unicode=True), encoding="utf-8")
+    (portal,) = load_portals(path)
+    assert portal.province == "530000" and portal.region == "530502"
+    assert portal.hosts == ("www.longyang.gov.cn", "file.longyang.gov.cn")
+
+
+def test_the_starter_registry_is_valid_and_says_where_each_url_came_from():
+    portals = load_portals(DEFAULT_REGISTRY)
+    assert len(portals) >= 20
+    provinces = {p.province for p in portals}
+    assert {"220000", "530000", "520000"} <= provinces  # 吉林, 云南, 贵州: the seeds' provinces
+    assert all(p.source for p in portals), [p.id for p in portals if not p.source]
+
+
+def test_select_names_unknown_ids_and_skips_disabled_portals(tmp_path):
+    path = tmp_path / "p.yaml"
+    entries = [GOOD, {**GOOD, "id": "off", "enabled": False}]
+    path.write_text(yaml.safe_dump({"portals": entries}, allow_unicode=True), encoding="utf-8")
+    portals = load_portals(path)
+    assert [p.id for p in select(portals)] == ["yn-baoshan-longyang"]
+    assert [p.id for p in select(portals, ["off"])] == ["off"]  # named: crawled anyway
+    with pytest.raises(ConfigError, match="unknown portal id\\(s\\) 'nope'"):
+        select(portals, ["nope"])
+
+
+# -- families, on the sample portals' own pages ------------------------------------------------
+
+SAMPLES = {s.entry["id"]: s for s in sample_portals(8780)}
+
+
+def page(sample_id: str, path: str, *, request: Request | None = None,
+         form: dict | None = None) -> TextResponse:
+    sample = SAMPLES[sample_id]
+    route = sample.site.routes[path.split("?", 1)[0]]
+    if callable(route):
+        query = dict(p.split("=", 1) for p in path.split("?", 1)[1].split("&")) \
+            if "?" in path else {}
+        route = route(server.Request("POST" if form else "GET", path.split("?", 1)[0], query,
+                                     form or {}, {"host": f"{sample.site.host}:8780"}))
+    url = sample.site.url(path)
+    kind = HtmlResponse if "html" in route.content_type else TextResponse
+    return kind(url, body=route.body, headers={"Content-Type": route.content_type},
+                request=request or Request(url))
+
+
+@pytest.mark.parametrize("sample_id", list(SAMPLES), ids=list(SAMPLES))
+def test_auto_detection_finds_the_family_of_each_sample_portal(sample_id):
+    sample = SAMPLES[sample_id]
+    response = page(sample_id, sample.start_paths[0])
+    assert families.detect(response).name == sample.entry["cms"]
+
+
+def test_trs_pagination_comes_from_create_page_html_once():
+    first = list(families.Trs().parse_list(page("sample-trs-jilin", "/zwgk/zfxxgknb/")))
+    listed = [x for x in first if isinstance(x, families.Listed)]
+    more = [x.url for x in first if isinstance(x, Request)]
+    assert more == [SAMPLES["sample-trs-jilin"].site.url("/zwgk/zfxxgknb/index_1.html")]
+    assert listed and all(x.date for x in listed)
+    second = list(families.Trs().parse_list(page("sample-trs-jilin",
+                                                 "/zwgk/zfxxgknb/index_1.html")))
+    assert not [x for x in second if isinstance(x, Request)]  # only the first page announces
+
+
+def test_hanweb_column_posts_to_dataproxy_and_reads_the_recordset():
+    hanweb = families.Hanweb()
+    column = list(hanweb.parse_list(page("sample-hanweb-longyang", "/col/col1001/index.html")))
+    (post,) = [x for x in column if isinstance(x, Request)]
+    assert post.method == "POST" and families.DATAPROXY in post.url
+    assert b"columnid=1001" in post.body
+    answer = page("sample-hanweb-longyang", post.url.split(":8780", 1)[1],
+                  request=post, form=post.meta["hanweb_form"])
+    listed = [x for x in hanweb.parse_list(answer) if isinstance(x, families.Listed)]
+    assert [x.url.rsplit("/", 1)[1] for x in listed] == ["art_1001_4567.html"]
+
+
+def test_hanweb_jpaas_column_asks_the_json_api():
+    column = list(families.Hanweb().parse_list(
+        page("sample-hanweb-longyang", "/col/col1002/index.html")))
+    (api,) = [x for x in column if isinstance(x, Request)]
+    assert families.JPAAS in api.url and api.method == "GET"
+
+
+def test_gkmlpt_items_carry_index_number_publisher_and_document_number():
+    gk = families.Gkmlpt()
+    (api,) = list(gk.parse_list(page("sample-gkmlpt-mouding", "/gkmlpt/index")))
+    assert "/gkmlpt/api/all/" in api.url and "sid=" in api.url
+    answer = page("sample-gkmlpt-mouding", api.url.split(":8780", 1)[1], request=api)
+    (item,) = [x for x in gk.parse_list(answer) if isinstance(x, families.Listed)]
+    context = item.context(answer.url)
+    assert context["index_no"] and context["issuing_agency"] and context["date"]
+
+
+def test_generic_follows_next_page_and_keeps_only_report_titles():
+    mirror = "/gate/big5/www.longyang.gov.cn/zwgk/list.html"
+    found = list(families.Generic().parse_list(page("sample-mirror-big5", mirror)))
+    assert any(isinstance(x, Request) and x.url.endswith("list_2.html") for x in found)
+    listed = [x for x in found if isinstance(x, families.Listed)]
+    assert all(families.REPORT_TITLE.search(x.title) for x in listed)
+    assert all("/tzgg/" not in x.url for x in listed)  # notices are not reports
+
+
+def test_the_shipped_sample_registry_loads():
+    assert {p.id for p in load_portals(SAMPLE_REGISTRY)} == set(SAMPLES)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["crawl", "--portals", "bad.yaml"], "portal 'x': cms 'joomla' is not one of"),
+    (["crawl", "--portals", "good.yaml", "--portal", "nope"], "unknown portal id(s) 'nope'"),
+    (["crawl", "--portals", "good.yaml", "--set", "DOWNLOAD_DELAY"], "must be NAME=VALUE"),
+], ids=["bad-entry", "unknown-portal", "bad-set"])
+def test_the_cli_refuses_bad_input_with_one_clear_line(tmp_path, cli, args, message):
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump({"portals": [
+        {**GOOD, "id": "x", "cms": "joomla"}]}), encoding="utf-8")
+    (tmp_path / "good.yaml").write_text(yaml.safe_dump({"portals": [GOOD]}), encoding="utf-8")
+    result = cli(*args, "--lake", tmp_path / "lake")
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "lake" / "_runs").exists()  # nothing was crawled
