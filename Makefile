@@ -25,11 +25,13 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# The main job, for now: ingest the bundled sample reports (the seeds) into $(LAKE) (region,
-# year and agency are read from the reports themselves), then list what landed.
+# The main job: crawl the portals of $(PORTALS) into $(LAKE) and process what landed, while the
+# sample portals (built from the seeds, one per CMS family) are served on loopback; then list
+# what the lake holds. A second run fetches list pages only and adds nothing.
+PORTALS ?= crawlers/sample_portals.yaml
 run: install
-	$(GOV) ingest --lake $(LAKE) $(SEEDS)
-	$(GOV) query --lake $(LAKE) "select province_code, report_year, county_code, issuing_agency, region_evidence from reports order by all"
+	$(GOV) serve-samples -- $(GOV) run --portals $(PORTALS) --lake $(LAKE)
+	$(GOV) query --lake $(LAKE) "select portal_id, province_code, report_year, issuing_agency, title from reports order by all"
 
 test: install
 	$(BIN)/ruff check pipelines crawlers dags tests

@@ -7,6 +7,7 @@ script points here so that ``pipelines/`` never imports the crawler.
 from __future__ import annotations
 
 import signal
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -133,14 +134,18 @@ def run(portals_file, portal_ids, lake_url, revalidate, settings, verbose, allow
     _exit_if_down(outcome)
 
 
-@main.command("serve-samples")
+@main.command("serve-samples", context_settings={"ignore_unknown_options": True})
 @click.option("--port", type=int, default=None, show_default="8780",
               help="Port on every sample address (127.0.0.11…); 0 picks free ports.")
 @click.option("--registry", "registry_out", type=click.Path(dir_okay=False),
               help="Write the registry of the served portals to this file.")
-def serve_samples(port, registry_out):
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def serve_samples(port, registry_out, command):
     """Serve the fixture portals (one per CMS family, built from the seeds) on loopback
-    addresses until interrupted. `crawlers/sample_portals.yaml` crawls the default port."""
+    addresses until interrupted, or only while COMMAND runs (after `--`; exits with its
+    status). `crawlers/sample_portals.yaml` crawls the default port:
+
+      govreports serve-samples -- govreports run --portals crawlers/sample_portals.yaml"""
     from crawlers.portals import dump_portals
     from crawlers.samples.server import SampleServer
     from crawlers.samples.sites import DEFAULT_PORT, registry_entries, sample_portals
@@ -162,6 +167,15 @@ def serve_samples(port, registry_out):
         table.add_row(entry["id"], entry["cms"], "\n".join(entry["start_urls"]),
                       str(sample.reports))
     out.print(table)
+    if command:
+        try:
+            status = subprocess.run(list(command)).returncode
+        except OSError as exc:
+            status = 127
+            err.print(f"cannot run {command[0]!r}: {exc.strerror}")
+        finally:
+            server.stop()
+        raise SystemExit(status)
     out.print("serving until interrupted (Ctrl-C)", highlight=False)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -17,6 +17,7 @@ from crawlers.samples.server import Page, SampleServer
 from crawlers.samples.sites import SAMPLE_REGISTRY_NOTE, registry_entries, sample_portals
 from pipelines.lake import Lake
 from pipelines.query import run_query
+from tests.conftest import GOVREPORTS
 from tests.portal_sites import FAST
 
 ROOT = Path(__file__).parent.parent
@@ -151,3 +152,13 @@ def test_scrapy_list_and_crawl_work_from_the_project(samples, tmp_path):
     assert [d.source.portal_id for d in landed] == ["sample-ucap-qixingguan"]
     assert landed[0].source.context["title"].startswith("毕节市七星关区")
     assert lake.crawl_state("sample-ucap-qixingguan")  # compacted at the end of the crawl
+
+
+def test_serve_samples_serves_while_a_command_runs_and_passes_its_status_on(tmp_path, cli):
+    registry = tmp_path / "samples.yaml"
+    result = cli("serve-samples", "--port", "0", "--registry", registry, "--",
+                 GOVREPORTS[0], "run", "--portals", registry, "--lake", tmp_path / "lake", *FAST)
+    assert result.returncode == 0, result.stderr
+    assert "reports 6" in result.stdout
+    failing = cli("serve-samples", "--port", "0", "--", "sh", "-c", "exit 7")
+    assert failing.returncode == 7

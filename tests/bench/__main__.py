@@ -6,9 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
-from tests.bench import bench_encoding, bench_text
+from tests.bench import bench_crawl, bench_encoding, bench_text
 
-BENCHES = {"encoding": bench_encoding.run, "text": bench_text.run}
+BENCHES = {"encoding": bench_encoding.run, "text": bench_text.run, "crawl": bench_crawl.run}
 
 
 def main() -> None:

@@ -1,0 +1,81 @@
+"""The crawl against its politeness bound: many loopback hosts (127.0.1.x), each a TRS column
+of reports, crawled by ``govreports crawl`` with the shipped settings (one connection and a 1 s
+delay per host, AutoThrottle on, robots.txt fetched first). A host that answers ``n`` requests
+politely needs at least ``n − 1`` seconds between its first and its last, so the bound for the
+whole crawl is ``hosts × 1 page/s``; the ratio is what the crawl achieved against it, in one
+process. Target ≥ 0.9. Peak memory is the crawl process's maximum RSS.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from crawlers.samples.server import SampleServer
+from tests.portal_sites import many_reports_site, write_registry
+
+HOSTS = 40
+WIDE = 120  # beyond one shard's usual size: where a 2-core machine starts to fall behind
+REPORTS = 8  # per host: robots.txt + 1 list page + 8 reports = 10 requests, ≥ 9 s
+
+
+def _crawl(hosts: int, reports: int, *extra: str) -> dict:
+    sites = [many_reports_site(f"h{i}", f"127.0.1.{i + 1}", reports=reports)
+             for i in range(hosts)]
+    with tempfile.TemporaryDirectory() as tmp, SampleServer(sites) as server:
+        registry = write_registry(Path(tmp) / "portals.yaml", [
+            {"id": f"bench-{site.name}", "name": site.name, "cms": "trs",
+             "start_urls": [site.url("/ndbg/index.html")]} for site in sites])
+        command = [str(Path(sys.executable).with_name("govreports")), "crawl",
+                   "--portals", str(registry), "--lake", str(Path(tmp) / "lake"), *extra]
+        started = time.monotonic()
+        subprocess.run(command, check=True, capture_output=True,
+                       env={**os.environ, "GOVREPORTS_LAKE": ""})
+        wall = time.monotonic() - started
+        # The largest child so far: run() measures the smaller crawl first.
+        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        hits = list(server.hits)
+    by_host: dict[str, list[float]] = {}
+    for hit in hits:
+        by_host.setdefault(hit.site, []).append(hit.at)
+    span = max(h.at for h in hits) - min(h.at for h in hits)
+    intervals = sum(len(times) - 1 for times in by_host.values())
+    gaps = [b - a for times in by_host.values()
+            for a, b in zip(sorted(times), sorted(times)[1:], strict=False)]
+    return {
+        "hosts": hosts, "requests": len(hits), "wall_s": round(wall, 2),
+        "span_s": round(span, 2), "pages_per_s": round(len(hits) / span, 2),
+        "bound_pages_per_s": hosts,
+        "ratio_to_bound": round(intervals / (hosts * span), 3),
+        "min_gap_same_host_s": round(min(gaps), 3),
+        "peak_rss_mib": round(peak_kib / 1024, 1),
+    }
+
+
+def run() -> dict:
+    # Side by side: one host (the delay alone) and many hosts (the crawl's own overhead shows
+    # as a ratio falling below the single host's).
+    single = _crawl(1, REPORTS)
+    many = _crawl(HOSTS, REPORTS)
+    wide = _crawl(WIDE, REPORTS)
+    result = {"single_host": single, "many_hosts": many, "wide": wide,
+              "ratio_many_vs_single": round(many["ratio_to_bound"] / single["ratio_to_bound"], 3),
+              "target_ratio_to_bound": 0.9}
+    for name in ("single_host", "many_hosts", "wide"):
+        r = result[name]
+        print(f"crawl {name:11s}: {r['hosts']:3d} hosts, {r['requests']:4d} requests in "
+              f"{r['span_s']:6.2f} s = {r['pages_per_s']:6.2f} pages/s; bound "
+              f"{r['bound_pages_per_s']} pages/s; ratio {r['ratio_to_bound']:.3f}; min gap "
+              f"on a host {r['min_gap_same_host_s']:.3f} s; peak RSS {r['peak_rss_mib']} MiB")
+    print(f"crawl many/single ratio: {result['ratio_many_vs_single']:.3f} (target: ratio to "
+          "bound ≥ 0.9)")
+    return result
+
+
+if __name__ == "__main__":
+    run()
