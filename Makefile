@@ -22,15 +22,17 @@ $(STAMP): setup.cfg pyproject.toml
 	fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,airflow]'
 	touch $@
 
-# The main job: crawl the portals of $(PORTALS) into $(LAKE) and process what landed, while the
-# sample portals (built from the seeds, one per CMS family) are served on loopback; then list
-# what the lake holds. A second run fetches list pages only and adds nothing.
+# The main job: the nightly DAG, once, through Airflow itself (SQLite in build/airflow): crawl
+# the portals of $(PORTALS) into $(LAKE) while the sample portals (built from the seeds, one per
+# CMS family) are served on loopback, repair, extract, load; then list what the lake holds. A
+# second run fetches list pages only and adds nothing.
+#   make run PORTALS=crawlers/portals.yaml LAKE=s3://bucket/prefix
 PORTALS ?= crawlers/sample_portals.yaml
 run: install
-	$(GOV) serve-samples -- $(GOV) run --portals $(PORTALS) --lake $(LAKE)
+	GOVREPORTS_PORTALS=$(PORTALS) GOVREPORTS_LAKE=$(LAKE) infra/local/run-dag govreports_nightly
 	$(GOV) query --lake $(LAKE) "select portal_id, province_code, report_year, issuing_agency, title from reports order by all"
 
 test: install

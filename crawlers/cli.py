@@ -34,7 +34,7 @@ def _settings(pairs: tuple[str, ...]) -> dict[str, str]:
     return settings
 
 
-def _crawl(portals_file, portal_ids, lake_url, settings, revalidate, verbose):
+def _crawl(portals_file, portal_ids, lake_url, settings, revalidate, verbose, run_id=None):
     from crawlers.crawl import crawl
     from crawlers.portals import load_portals, select
     from pipelines.lake import Lake
@@ -46,7 +46,7 @@ def _crawl(portals_file, portal_ids, lake_url, settings, revalidate, verbose):
                           "with --portal")
     Lake.open(lake_url, writable=True)  # a bad lake fails here, before any request
     return crawl(portals, lake_url, registry=portals_file, settings=overrides,
-                 revalidate=revalidate,
+                 revalidate=revalidate, run_id=run_id,
                  log_level="INFO" if verbose else "WARNING")
 
 
@@ -93,6 +93,8 @@ _crawl_options = [
                  "conditional request (default: only those whose list entry changed)."),
     click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
                  help="Override a Scrapy setting, e.g. --set DOWNLOAD_DELAY=2 (repeatable)."),
+    click.option("--run-id", help="Name the run manifest _runs/<RUN_ID>.json (a scheduler's "
+                 "retry then rewrites the same manifest); default: UTC time + random suffix."),
     click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log."),
 ]
 
@@ -105,11 +107,12 @@ def crawl_options(func):
 
 @main.command()
 @crawl_options
-def crawl(portals_file, portal_ids, lake_url, revalidate, settings, verbose):
+def crawl(portals_file, portal_ids, lake_url, revalidate, settings, run_id, verbose):
     """Crawl portals of the registry into the lake's raw zone (incremental: what the lake
     already holds is not fetched again). Exit 1 when a portal could not be crawled at all."""
     with _errors():
-        outcome = _crawl(portals_file, portal_ids, lake_url, settings, revalidate, verbose)
+        outcome = _crawl(portals_file, portal_ids, lake_url, settings, revalidate, verbose,
+                         run_id)
     _crawl_summary(outcome)
     _exit_if_down(outcome)
 
@@ -117,17 +120,19 @@ def crawl(portals_file, portal_ids, lake_url, revalidate, settings, verbose):
 @main.command()
 @crawl_options
 @click.option("--allow-rejects", is_flag=True, help="Exit 0 even if documents were rejected.")
-def run(portals_file, portal_ids, lake_url, revalidate, settings, verbose, allow_rejects):
+def run(portals_file, portal_ids, lake_url, revalidate, settings, run_id, verbose,
+        allow_rejects):
     """Crawl, then process what the crawl landed into reports (the nightly job)."""
-    from crawlers.crawl import documents_to_process
     from pipelines import process as stage
     from pipelines.lake import Lake
+    from pipelines.stages import crawled_documents
 
     with _errors():
-        outcome = _crawl(portals_file, portal_ids, lake_url, settings, revalidate, verbose)
+        outcome = _crawl(portals_file, portal_ids, lake_url, settings, revalidate, verbose,
+                         run_id)
         _crawl_summary(outcome)
         lake = Lake.open(lake_url, writable=True)
-        docs = documents_to_process(lake, outcome.manifest)
+        docs = crawled_documents(lake, outcome.manifest)
         result = stage.new_run("run", lake)
         stage.run(lake, docs, result)
     _summary(result, allow_rejects or bool(outcome.down))

@@ -11,8 +11,6 @@ import logging
 from dataclasses import dataclass
 
 from crawlers.portals import Portal
-from pipelines.lake import Lake
-from pipelines.records import RawDocument
 
 
 @dataclass
@@ -33,7 +31,7 @@ class CrawlOutcome:
 
 
 def crawl(portals: list[Portal], lake_url: str | None, *, registry: str | None = None,
-          settings: dict | None = None, revalidate: bool = False,
+          settings: dict | None = None, revalidate: bool = False, run_id: str | None = None,
           log_level: str = "WARNING") -> CrawlOutcome:
     """Crawl the portals into the lake in this process; returns the run manifest."""
     from scrapy.crawler import CrawlerProcess
@@ -52,32 +50,8 @@ def crawl(portals: list[Portal], lake_url: str | None, *, registry: str | None =
     process = CrawlerProcess(project)
     logging.getLogger("scrapy").setLevel(log_level)
     crawler = process.create_crawler(PortalSpider)
-    process.crawl(crawler, portals=portals, lake=lake_url, revalidate=revalidate)
+    process.crawl(crawler, portals=portals, lake=lake_url, revalidate=revalidate,
+                  run_id=run_id)
     process.start()
     spider = crawler.spider
     return CrawlOutcome(spider.manifest("finished"), spider.manifest_key)
-
-
-def documents_to_process(lake: Lake, manifest: dict) -> list[RawDocument]:
-    """The raw documents a crawl's landings touch: what landed, plus the page an attachment
-    belongs to and the attachments of a page (so a page whose attachment landed in a later,
-    resumed crawl is processed with it)."""
-    docs: list[RawDocument] = []
-    for portal_id, data in sorted(manifest["portals"].items()):
-        landed = [d["url"] for d in data["landed"] if d["role"] != "list"]
-        if not landed:
-            continue
-        state = lake.crawl_state(portal_id)
-        urls: set[str] = set()
-        for url in landed:
-            group = {url}
-            page = (state.get(url, {}).get("context") or {}).get("page")
-            if page:
-                group.add(page)
-            for member in list(group):
-                group.update(state.get(member, {}).get("links") or ())
-            urls.update(group)
-        for url in sorted(u for u in urls if u in state):
-            docs.extend(d for d in lake.sources_of(state[url]["sha256"])
-                        if d.source.url == url and d.source.portal_id == portal_id)
-    return docs

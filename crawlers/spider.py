@@ -25,6 +25,7 @@ from crawlers.report import PortalReport, failure_reason
 from pipelines.extract import is_attachment_url
 from pipelines.lake import Lake
 from pipelines.process import new_run
+from pipelines.stages import batch_id
 
 #: Sidecar context keys that, when a list shows a different value, mean the document changed.
 WATCHED_CONTEXT = ("title", "date")
@@ -79,7 +80,7 @@ class PortalSpider(scrapy.Spider):
         spider.lake = Lake.open(spider._lake_url or settings.get("GOVREPORTS_LAKE"),
                                 writable=True)
         run = new_run("crawl", spider.lake)
-        spider.run_id = spider.run_id or run.run_id
+        spider.run_id = batch_id(spider.run_id) if spider.run_id else run.run_id
         spider.started_at = run.started_at
         for p in portals:
             spider.reports[p.id] = PortalReport(p.id)

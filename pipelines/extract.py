@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 from pipelines import attachments
-from pipelines.decode import decode
+from pipelines.decode import Decoded, decode
 from pipelines.errors import DocumentRejected
 from pipelines.repair import repair_text
 
@@ -89,18 +89,27 @@ def sniff_kind(data: bytes, filename: str | None) -> str:
     return EXTENSIONS.get(ext, "text")
 
 
+def needs_decoding(data: bytes, filename: str | None) -> bool:
+    """Whether a document is text to decode (a page, plain text, JSON) rather than a file format
+    whose reader handles its own encoding (PDF, Word, Excel, OFD)."""
+    return sniff_kind(data, filename) not in attachments.READERS
+
+
 def extract(data: bytes, *, filename: str | None = None, headers: dict[str, str] | None = None,
-            encoding: str | None = None, url: str | None = None) -> Extracted:
+            encoding: str | None = None, url: str | None = None,
+            decoded: Decoded | None = None) -> Extracted:
     """Text and page metadata of one document, decoded and repaired (see :mod:`pipelines.decode`
     and :mod:`pipelines.repair`); :class:`DocumentRejected` when there is no text.
 
     ``encoding`` overrides every declaration and detection (a portal known to lie); ``url``
-    resolves the page's attachment links."""
+    resolves the page's attachment links; ``decoded`` is the text when an earlier stage has
+    decoded the bytes already."""
     kind = sniff_kind(data, filename)
     if kind in attachments.READERS:
         result = Extracted(kind, attachments.READERS[kind](data))
     else:
-        decoded = decode(data, headers=headers, override=encoding)
+        if decoded is None:
+            decoded = decode(data, headers=headers, override=encoding)
         if kind == "html":
             result = parse_html(decoded.text, url=url)
         elif kind == "json":

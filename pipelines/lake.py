@@ -111,6 +111,10 @@ class Lake:
         prefix = self.raw_key(sha256) + "."
         return [self._raw_document(key) for key in self.store.list(prefix) if key.endswith(".json")]
 
+    def raw_document(self, sha256: str, source_id: str) -> RawDocument:
+        """The raw document of these bytes from this source (its sidecar)."""
+        return self._raw_document(f"{self.raw_key(sha256)}.{source_id}.json")
+
     def _raw_document(self, sidecar_key: str) -> RawDocument:
         meta = json.loads(self.store.read(sidecar_key))
         return RawDocument(meta["sha256"], meta["size"], Source.from_json(meta))

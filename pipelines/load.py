@@ -47,11 +47,18 @@ def load(lake: Lake, reports: Iterable[Report], stats: Iterable[StatCell], *,
     --province/--year`` rebuilds); every other partition keeps its rows except those of the
     given documents.
     """
-    reports = list(reports)
-    where = {r.doc_id: partition_of(r) for r in reports}
+    return load_rows(lake, [r.to_row() for r in reports], [c.to_row() for c in stats],
+                     rebuild=rebuild)
+
+
+def load_rows(lake: Lake, report_rows: list[dict], stat_rows: list[dict], *,
+              rebuild: Callable[[Partition], bool] | None = None) -> LoadResult:
+    """:func:`load` of rows in the tables' own form (as staged by :mod:`pipelines.stages`)."""
+    where = {r["doc_id"]: Partition(r["province_code"], r["report_year"]) for r in report_rows}
     incoming = {
-        "reports": _group((where[r.doc_id], r.to_row()) for r in reports),
-        "report_stats": _group((where[c.doc_id], c.to_row()) for c in stats if c.doc_id in where),
+        "reports": _group((where[r["doc_id"]], r) for r in report_rows),
+        "report_stats": _group((where[c["doc_id"]], c) for c in stat_rows
+                               if c["doc_id"] in where),
     }
     ids = pa.array(sorted(where), type=pa.string())
     result = LoadResult()

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pipelines import statistics
+from pipelines.decode import Decoded, decode
 from pipelines.errors import DocumentRejected
-from pipelines.extract import Extracted, extract
+from pipelines.extract import Extracted, extract, needs_decoding
 from pipelines.lake import Lake, Partition
 from pipelines.load import LoadResult, load, partition_of
 from pipelines.metadata import extract_metadata, parse_date, report_year
@@ -28,11 +29,13 @@ from pipelines.regions import PROVINCES, resolve_region, split_region
 Progress = Callable[[int], None]
 
 
-def extract_document(raw: RawDocument, data: bytes) -> Extracted:
-    """Decode, extract and repair one raw document (raises :class:`DocumentRejected`)."""
+def extract_document(raw: RawDocument, data: bytes,
+                     decoded: Decoded | None = None) -> Extracted:
+    """Decode (unless ``decoded`` is given), extract and repair one raw document (raises
+    :class:`DocumentRejected`)."""
     source = raw.source
     return extract(data, filename=source.filename, headers=source.headers,
-                   encoding=source.encoding, url=source.url)
+                   encoding=source.encoding, url=source.url, decoded=decoded)
 
 
 def build_report(raw: RawDocument, extracted: Extracted,
@@ -178,46 +181,61 @@ def new_run(command: str, lake: Lake) -> RunResult:
     return RunResult(run_id=run_id, command=command, lake=lake.url, started_at=now.isoformat())
 
 
-def run(lake: Lake, docs: Iterable[RawDocument], result: RunResult, *,
-        rebuild: Callable[[Partition], bool] | None = None,
-        keep: Callable[[Report], bool] | None = None,
-        progress: Progress | None = None) -> RunResult:
-    """Process raw documents into the lake and write the run manifest.
-
-    ``keep`` filters which built reports are loaded (``process --province``); ``rebuild`` marks
-    partitions replaced wholesale. Rejected documents keep whatever row they had before.
-    """
-    started = time.perf_counter()
-    versions = latest_versions(d for d in docs if d.source.role != "list")
-    result.inputs = versions
+def decode_batch(lake: Lake, docs: list[RawDocument], result: RunResult,
+                 progress: Progress | None = None) -> dict[str, Decoded | None]:
+    """Encoding repair: each text document's bytes → text with its charset evidence (None for
+    file formats whose readers decode themselves). Undecodable documents are rejected (stage
+    ``decode``) and left out of the answer."""
     known_rejects = lake.rejects()
-    stats: list[StatCell] = []
+    decoded: dict[str, Decoded | None] = {}
+    for doc in docs:
+        data = lake.read_raw(doc.sha256)
+        if not needs_decoding(data, doc.source.filename):
+            decoded[doc.doc_id] = None
+        else:
+            try:
+                decoded[doc.doc_id] = decode(data, headers=doc.source.headers,
+                                             override=doc.source.encoding)
+            except DocumentRejected as exc:
+                _reject(lake, doc, exc, result, known_rejects)
+        if progress:
+            progress(1)
+    return decoded
+
+
+def extract_batch(lake: Lake, docs: list[RawDocument], decoded: dict[str, Decoded | None],
+                  result: RunResult, *, keep: Callable[[Report], bool] | None = None,
+                  progress: Progress | None = None) -> list[StatCell]:
+    """Extraction: text, metadata, attachments and statistics of the decoded documents. Files a
+    page of the batch links to become its attachments; every other document a report (those
+    ``keep`` accepts), appended to ``result.reports``. Returns their statistical cells."""
+    known_rejects = lake.rejects()
     extracted: dict[str, Extracted | None] = {}
-    for doc in versions:
+    for doc in docs:
+        extracted[doc.doc_id] = None
+        if doc.doc_id not in decoded:  # rejected while decoding
+            continue
         try:
-            extracted[doc.doc_id] = extract_document(doc, lake.read_raw(doc.sha256))
+            extracted[doc.doc_id] = extract_document(doc, lake.read_raw(doc.sha256),
+                                                     decoded[doc.doc_id])
         except DocumentRejected as exc:
-            extracted[doc.doc_id] = None
-            reject = Reject(doc.doc_id, doc.sha256, doc.source.url, exc.stage, exc.reason,
-                            str(exc))
-            lake.put_reject(reject, known_rejects.get(doc.doc_id))
-            result.rejects.append(reject)
+            _reject(lake, doc, exc, result, known_rejects)
         else:
             if doc.doc_id in known_rejects:
                 lake.delete_reject(doc.doc_id)
         if progress:
             progress(1)
-    # Files a page of this batch links to are its attachments, not reports of their own.
-    by_url = {doc.source.url: doc for doc in versions}
+    by_url = {doc.source.url: doc for doc in docs}
     attached_to: dict[str, list[RawDocument]] = {}
-    for doc in versions:
+    for doc in docs:
         page = extracted[doc.doc_id]
         for url, _label in page.links if page else ():
             target = by_url.get(url)
             if target is not None and target.doc_id != doc.doc_id:
                 attached_to.setdefault(doc.doc_id, []).append(target)
     attachment_ids = {a.doc_id for targets in attached_to.values() for a in targets}
-    for doc in versions:
+    stats: list[StatCell] = []
+    for doc in docs:
         page = extracted[doc.doc_id]
         if page is None or doc.doc_id in attachment_ids:
             continue
@@ -226,6 +244,31 @@ def run(lake: Lake, docs: Iterable[RawDocument], result: RunResult, *,
         if keep is None or keep(report):
             result.reports.append(report)
             stats.extend(cells)
+    return stats
+
+
+def _reject(lake: Lake, doc: RawDocument, exc: DocumentRejected, result: RunResult,
+            known_rejects: dict[str, dict]) -> None:
+    reject = Reject(doc.doc_id, doc.sha256, doc.source.url, exc.stage, exc.reason, str(exc))
+    lake.put_reject(reject, known_rejects.get(doc.doc_id))
+    result.rejects.append(reject)
+
+
+def run(lake: Lake, docs: Iterable[RawDocument], result: RunResult, *,
+        rebuild: Callable[[Partition], bool] | None = None,
+        keep: Callable[[Report], bool] | None = None,
+        progress: Progress | None = None) -> RunResult:
+    """Process raw documents into the lake and write the run manifest: every stage in one go
+    (:mod:`pipelines.stages` runs them as separate tasks, for a scheduler).
+
+    ``keep`` filters which built reports are loaded (``process --province``); ``rebuild`` marks
+    partitions replaced wholesale. Rejected documents keep whatever row they had before.
+    """
+    started = time.perf_counter()
+    versions = latest_versions(d for d in docs if d.source.role != "list")
+    result.inputs = versions
+    decoded = decode_batch(lake, versions, result)
+    stats = extract_batch(lake, versions, decoded, result, keep=keep, progress=progress)
     result.timings["process"] = time.perf_counter() - started
     started = time.perf_counter()
     result.loaded = load(lake, result.reports, stats, rebuild=rebuild)

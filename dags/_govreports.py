@@ -1,0 +1,331 @@
+"""What the govreports DAGs' tasks do: the DAG files stay thin (a task is one call here).
+Listed in ``.airflowignore``: it defines no DAG. Tasks read and write the lake and hand each
+other keys and counts, never documents. The plain functions need no Airflow; the last section
+wires the shared processing chain as TaskFlow tasks.
+
+Configuration comes from the environment (``GOVREPORTS_LAKE``, ``GOVREPORTS_PORTALS``,
+``GOVREPORTS_CRAWL_SHARDS``, ``GOVREPORTS_CRAWL_SETTINGS``), overridable per run by DAG params;
+S3 credentials from the Airflow connection ``aws_default`` when it exists, else the standard AWS
+chain.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+CRAWL_POOL = "govreports_crawl"
+#: A crawl's failure reasons that another try in a few minutes will not change.
+PERMANENT_REASONS = {"anti_bot", "robots_disallowed", "forbidden_address", "offsite",
+                     "http_403", "http_404", "http_410", "dns"}
+
+
+class Permanent(Exception):
+    """A failure a retry cannot fix (bad configuration, an anti-bot wall): the task fails at once
+    (the DAG files turn this into ``AirflowFailException``)."""
+
+
+def lake_url(params: dict | None = None) -> str:
+    url = (params or {}).get("lake") or os.environ.get("GOVREPORTS_LAKE") or "./lake"
+    if "://" not in url:
+        url = Path(url).resolve().as_uri()
+    return url
+
+
+def registry(params: dict | None = None) -> str | None:
+    return (params or {}).get("portals_file") or os.environ.get("GOVREPORTS_PORTALS") or None
+
+
+def aws_environment() -> dict[str, str]:
+    """AWS settings of the ``aws_default`` connection as the standard variables boto3 and a
+    crawl subprocess read; nothing when there is no such connection (the standard chain)."""
+    try:
+        from airflow.sdk import BaseHook
+
+        conn = BaseHook.get_connection("aws_default")
+    except Exception:  # no connection defined (or not inside Airflow): the standard chain
+        return {}
+    extra = conn.extra_dejson or {}
+    env = {}
+    if conn.login:
+        env["AWS_ACCESS_KEY_ID"] = conn.login
+    if conn.password:
+        env["AWS_SECRET_ACCESS_KEY"] = conn.password
+    endpoint = extra.get("endpoint_url") or extra.get("host")
+    if endpoint:
+        env["AWS_ENDPOINT_URL_S3"] = endpoint
+    if extra.get("region_name"):
+        env["AWS_DEFAULT_REGION"] = extra["region_name"]
+    return env
+
+
+def use_aws_connection() -> None:
+    """Make the ``aws_default`` connection what boto3 sees in this task's process."""
+    os.environ.update(aws_environment())
+
+
+def _open_lake(params: dict | None):
+    from pipelines.lake import Lake
+
+    use_aws_connection()
+    return Lake.open(lake_url(params), writable=True)
+
+
+def _permanent_if_config(call, *args, **kwargs):
+    """Run a pipeline call; bad configuration or input is permanent, storage errors transient."""
+    from pipelines.errors import ConfigError, InputError
+
+    try:
+        return call(*args, **kwargs)
+    except (ConfigError, InputError) as exc:
+        raise Permanent(str(exc)) from exc
+
+
+# -- crawl --------------------------------------------------------------------------------------
+
+def plan_shards(params: dict) -> list[dict]:
+    """The crawl's shards: portal ids grouped so that a host is only ever in one shard."""
+    from crawlers.portals import load_portals, select
+    from crawlers.shards import shards
+
+    wanted = list(params.get("portal_ids") or [])
+    portals = _permanent_if_config(lambda: select(load_portals(registry(params)), wanted))
+    provinces = set(params.get("provinces") or [])
+    if provinces:
+        portals = [p for p in portals if p.province in provinces]
+    count = int(params.get("shards") or os.environ.get("GOVREPORTS_CRAWL_SHARDS") or 4)
+    return [{"shard": i, "portals": ids} for i, ids in enumerate(shards(portals, count))]
+
+
+def crawl_shard(shard: dict, batch: str, params: dict, *, revalidate: bool = False) -> dict:
+    """Crawl one shard in its own process (Scrapy's reactor cannot restart inside a worker);
+    the run manifest is ``_runs/<batch>-crawl-<shard>.json``, rewritten by a retry."""
+    command = [_govreports(), "crawl", "--lake", lake_url(params),
+               "--run-id", f"{batch}-crawl-{shard['shard']}"]
+    if registry(params):
+        command += ["--portals", registry(params)]
+    for portal_id in shard["portals"]:
+        command += ["--portal", portal_id]
+    if revalidate:
+        command.append("--revalidate")
+    for pair in _settings(params):
+        command += ["--set", pair]
+    log.info("crawl shard %s: %s", shard["shard"], " ".join(command))
+    done = subprocess.run(command, capture_output=True, text=True,
+                          env={**os.environ, **aws_environment()})
+    sys.stdout.write(done.stdout)
+    sys.stderr.write(done.stderr)
+    key = f"_runs/{batch}-crawl-{shard['shard']}.json"
+    if done.returncode == 2:
+        raise Permanent(done.stderr.strip().splitlines()[-1] if done.stderr.strip()
+                        else "bad crawl configuration")
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"crawl of shard {shard['shard']} exited {done.returncode}")
+    manifest = json.loads(_open_lake(params).store.read(key))
+    down = {pid: data for pid, data in manifest["portals"].items()
+            if data["counts"]["list_pages"] == 0}
+    counts = manifest["counts"]
+    summary = {"shard": shard["shard"], "manifest": key, "portals": len(shard["portals"]),
+               "documents": counts.get("documents", 0), "attachments": counts.get("attachments",
+                                                                                   0),
+               "failed": counts.get("failed", 0), "blocked": counts.get("blocked", 0),
+               "down": sorted(down)}
+    if down:
+        reasons = {f["reason"] for data in down.values() for f in data["failures"]} | \
+                  {"anti_bot" for data in down.values() if data["blocked"]}
+        message = (f"portal(s) {', '.join(sorted(down))} could not be crawled "
+                   f"({', '.join(sorted(reasons)) or 'nothing fetched'}); the shard's other "
+                   "portals landed")
+        if reasons and reasons <= PERMANENT_REASONS:
+            raise Permanent(message)
+        raise RuntimeError(message)
+    return summary
+
+
+def _govreports() -> str:
+    sibling = Path(sys.executable).with_name("govreports")
+    return str(sibling) if sibling.exists() else (shutil.which("govreports") or "govreports")
+
+
+def _settings(params: dict) -> list[str]:
+    given = params.get("crawl_settings") or os.environ.get("GOVREPORTS_CRAWL_SETTINGS") or ""
+    if isinstance(given, dict):
+        return [f"{k}={v}" for k, v in given.items()]
+    return [pair for pair in given.split() if pair]
+
+
+def crawl_manifests(params: dict, batch: str) -> list[str]:
+    """The crawl manifests this batch's shards wrote: read from the lake, so a failed shard's
+    partial landings are processed too and a cleared task's XCom is not needed."""
+    lake = _open_lake(params)
+    return sorted(key for key in lake.store.list(f"_runs/{batch}-crawl-")
+                  if key.endswith(".json"))
+
+
+# -- processing stages --------------------------------------------------------------------------
+
+def plan_batch(params: dict, batch: str, *, from_crawl: bool, scope: dict | None = None) -> dict:
+    from pipelines import stages
+
+    lake = _open_lake(params)
+    manifests = crawl_manifests(params, batch) if from_crawl else None
+    return _permanent_if_config(stages.plan, lake, batch, crawl_manifests=manifests,
+                                scope=scope)
+
+
+def repair(params: dict, batch: str) -> dict:
+    from pipelines import stages
+
+    return _permanent_if_config(stages.repair, _open_lake(params), batch)
+
+
+def extract(params: dict, batch: str) -> dict:
+    from pipelines import stages
+
+    return _permanent_if_config(stages.extract, _open_lake(params), batch)
+
+
+def load(params: dict, batch: str) -> dict:
+    from pipelines import stages
+
+    return _permanent_if_config(stages.load, _open_lake(params), batch, run_id=batch)
+
+
+def scope(params: dict) -> dict:
+    from pipelines import stages
+
+    return _permanent_if_config(
+        stages.scope_of, provinces=params.get("provinces") or (),
+        years=params.get("years") or (), portals=params.get("portal_ids") or (),
+        published_from=params.get("published_from"), published_to=params.get("published_to"))
+
+
+def summary(params: dict, batch: str, crawls: list[str] | None) -> str:
+    """One readable paragraph about the run (the last task's log, and ``make run``'s end)."""
+    lake = _open_lake(params)
+    lines = [f"govreports batch {batch} · lake {lake.url}"]
+    down: list[str] = []
+    for key in crawls or []:
+        manifest = json.loads(lake.store.read(key))
+        for portal_id, data in sorted(manifest["portals"].items()):
+            c = data["counts"]
+            state = "DOWN" if c["list_pages"] == 0 else "ok"
+            if state == "DOWN":
+                down.append(portal_id)
+            lines.append(f"  crawl {portal_id:28s} {state:4s} lists {c['list_pages']:3d} "
+                         f"documents {c['documents']:3d} attachments {c['attachments']:3d} "
+                         f"new {c['new_bytes']:3d} known {c['known_skipped']:3d} "
+                         f"failed {c['failed']:3d} blocked {c['blocked']:3d}")
+    run_key = f"_runs/{batch}.json"
+    if lake.store.exists(run_key):
+        run = json.loads(lake.store.read(run_key))
+        counts = run["counts"]
+        lines.append(f"  processed {counts['inputs']} documents → {counts['reports']} reports, "
+                     f"{counts['rejects']} rejects; partitions written "
+                     f"{counts['partitions_written']}, unchanged "
+                     f"{counts['partitions_unchanged']}, removed {counts['partitions_deleted']}")
+        for label, n in sorted(run["reports_by_partition"].items()):
+            lines.append(f"    {label}: {n} reports")
+    text = "\n".join(lines)
+    if down:
+        raise RuntimeError(f"{text}\nportal(s) down: {', '.join(down)}")
+    return text
+
+
+# -- Airflow wiring shared by the DAGs ----------------------------------------------------------
+
+TABLES = ("reports", "report_stats")
+
+
+def table_assets() -> dict:
+    """One Airflow Asset per lake table, so consumer DAGs can schedule on new data."""
+    from airflow.sdk import Asset
+
+    base = lake_url().rstrip("/")
+    return {table: Asset(name=f"govreports.{table}", uri=f"{base}/{table}", group="govreports")
+            for table in TABLES}
+
+
+def airflow_call(call, *args, **kwargs):
+    """Run a task body; a :class:`Permanent` failure is not retried."""
+    from airflow.exceptions import AirflowFailException
+
+    try:
+        return call(*args, **kwargs)
+    except Permanent as exc:
+        raise AirflowFailException(str(exc)) from exc
+
+
+def run_batch() -> str:
+    """This DAG run's batch id (from its run id: never from ``logical_date``, None on manual
+    runs)."""
+    from airflow.sdk import get_current_context
+
+    from pipelines.stages import batch_id
+
+    context = get_current_context()
+    return batch_id(f"{context['dag'].dag_id}-{context['run_id']}")
+
+
+def from_crawl_of(params: dict) -> bool:
+    return params.get("mode", "recrawl") == "recrawl"
+
+
+def processing_chain(after=None, *, from_crawl: bool | None, scoped: bool):
+    """plan → repair → extract → load → report, after ``after`` (the crawl, or nothing). The
+    plan runs when some crawl shards failed too (their partial landings are processed); the
+    report runs whatever happened before it, and fails the run if a portal was down.
+    ``from_crawl`` None: the run's ``mode`` param decides (``recrawl`` or ``reprocess``)."""
+    from airflow.sdk import get_current_context, task
+
+    assets = table_assets()
+
+    @task(trigger_rule="all_done")
+    def plan() -> dict:
+        params = dict(get_current_context()["params"])
+        given = airflow_call(scope, params) if scoped else None
+        crawled = from_crawl_of(params) if from_crawl is None else from_crawl
+        return airflow_call(plan_batch, params, run_batch(), from_crawl=crawled, scope=given)
+
+    @task
+    def repair_encoding(planned: dict) -> dict:
+        return airflow_call(repair, dict(get_current_context()["params"]), planned["batch"])
+
+    @task
+    def extract_reports(repaired: dict) -> dict:
+        return airflow_call(extract, dict(get_current_context()["params"]), repaired["batch"])
+
+    @task(outlets=list(assets.values()))
+    def load_partitions(extracted: dict) -> dict:
+        context = get_current_context()
+        loaded = airflow_call(load, dict(context["params"]), extracted["batch"])
+        for table, asset in assets.items():
+            context["outlet_events"][asset].extra = {
+                "partitions_written": [k for k in loaded["written"] if k.startswith(table)],
+                "partitions_deleted": [k for k in loaded["deleted"] if k.startswith(table)],
+                "manifest": loaded["manifest"]}
+        return loaded
+
+    @task(trigger_rule="all_done", retries=0)
+    def report(_loaded=None) -> str:
+        params = dict(get_current_context()["params"])
+        batch = run_batch()
+        crawled = from_crawl_of(params) if from_crawl is None else from_crawl
+        text = airflow_call(summary, params, batch,
+                            crawl_manifests(params, batch) if crawled else None)
+        print(text)
+        return text
+
+    planned = plan()
+    if after is not None:
+        after >> planned  # order only: the plan reads the crawl manifests from the lake
+    loaded = load_partitions(extract_reports(repair_encoding(planned)))
+    report(loaded)
+    return loaded

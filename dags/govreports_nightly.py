@@ -1,0 +1,55 @@
+"""govreports_nightly: crawl every enabled portal (sharded, one process per shard), then repair
+encodings, extract reports and load the lake's partitions. Daily at 02:30 Asia/Shanghai."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from _govreports import (
+    CRAWL_POOL,
+    airflow_call,
+    crawl_shard,
+    plan_shards,
+    processing_chain,
+    run_batch,
+)
+from airflow.sdk import Param, dag, get_current_context, task
+
+PARAMS = {
+    "portals_file": Param(None, type=["null", "string"],
+                          description="Portal registry (default $GOVREPORTS_PORTALS or "
+                                      "crawlers/portals.yaml)"),
+    "lake": Param(None, type=["null", "string"], description="Lake URL (default "
+                                                             "$GOVREPORTS_LAKE or ./lake)"),
+    "portal_ids": Param([], type="array", description="Only these portals (default: all)"),
+    "shards": Param(4, type="integer", minimum=1, description="Crawl processes at most"),
+    "crawl_settings": Param("", type="string",
+                            description="Scrapy settings NAME=VALUE, space separated"),
+}
+
+
+@dag(dag_id="govreports_nightly",
+     schedule="30 2 * * *",
+     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+     catchup=False, max_active_runs=1, params=PARAMS,
+     tags=["govreports", "crawl", "nightly"],
+     default_args={"owner": "govreports", "retries": 2, "retry_delay": timedelta(minutes=5),
+                   "retry_exponential_backoff": True},
+     doc_md=__doc__)
+def govreports_nightly():
+    @task
+    def shards() -> list[dict]:
+        return airflow_call(plan_shards, dict(get_current_context()["params"]))
+
+    @task(pool=CRAWL_POOL, retries=2, retry_delay=timedelta(minutes=10),
+          execution_timeout=timedelta(hours=6))
+    def crawl(shard: dict) -> dict:
+        return airflow_call(crawl_shard, shard, run_batch(),
+                            dict(get_current_context()["params"]))
+
+    crawled = crawl.expand(shard=shards())
+    processing_chain(crawled, from_crawl=True, scoped=False)
+
+
+govreports_nightly()

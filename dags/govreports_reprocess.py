@@ -1,0 +1,30 @@
+"""govreports_reprocess: rebuild chosen ``reports``/``report_stats`` partitions from the raw zone
+when extraction improves, fetching nothing. A scope of provinces and years replaces exactly
+those partitions; a scope of portals upserts their rows; no scope rebuilds everything."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from _govreports import processing_chain
+from airflow.sdk import Param, dag
+
+PARAMS = {
+    "provinces": Param([], type="array", description="Province codes, e.g. [\"530000\"]"),
+    "years": Param([], type="array", description="Report years, e.g. [2019]"),
+    "portal_ids": Param([], type="array", description="Only documents of these portals"),
+    "lake": Param(None, type=["null", "string"]),
+}
+
+
+@dag(dag_id="govreports_reprocess", schedule=None,
+     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"), catchup=False,
+     params=PARAMS, tags=["govreports", "reprocess"],
+     default_args={"owner": "govreports", "retries": 1, "retry_delay": timedelta(minutes=5)},
+     doc_md=__doc__)
+def govreports_reprocess():
+    processing_chain(from_crawl=False, scoped=True)
+
+
+govreports_reprocess()

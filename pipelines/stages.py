@@ -1,0 +1,259 @@
+"""The pipeline as separate stages, for a scheduler (the Airflow DAGs in ``dags/``).
+
+Each stage reads its inputs from the lake, writes its outputs there and returns only keys and
+counts (what an XCom may carry). A *batch* names one piece of work; its files live under
+``_work/<batch>/``, so running a stage again on the same batch rewrites the same keys and a
+retry of one stage never needs the others again::
+
+    plan     crawl manifests or a scope  → _work/<batch>/plan.json       which documents
+    repair   plan + raw bytes            → _work/<batch>/decoded/…       text + charset evidence
+    extract  plan + decoded + raw bytes  → _work/<batch>/reports.parquet, report_stats.parquet
+    load     staged rows                 → reports/, report_stats/ partitions, _runs/<run>.json
+
+Rejected documents are recorded under ``rejects/`` by the stage that rejects them (and in
+``_work/<batch>/rejects/<stage>.json`` for the run manifest). ``process.run`` is the same path
+in one process, for the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict
+from datetime import date
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines import process
+from pipelines.decode import Decoded
+from pipelines.errors import ConfigError
+from pipelines.lake import Lake, Partition
+from pipelines.load import load_rows
+from pipelines.records import RawDocument, Reject, Report
+from pipelines.schema import REPORT_STATS_SCHEMA, REPORTS_SCHEMA
+
+WORK = "_work/"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def batch_id(text: str) -> str:
+    """A batch id from any run id (Airflow's hold ``:`` and ``+``)."""
+    return _UNSAFE.sub("_", text).strip("_") or "batch"
+
+
+def _key(batch: str, name: str) -> str:
+    return f"{WORK}{batch}/{name}"
+
+
+def crawled_documents(lake: Lake, manifest: dict) -> list[RawDocument]:
+    """The raw documents a crawl's landings touch: what landed, plus the page an attachment
+    belongs to and the attachments of a page (so a page whose attachment landed in a later,
+    resumed crawl is processed with it)."""
+    docs: list[RawDocument] = []
+    for portal_id, data in sorted(manifest["portals"].items()):
+        landed = [d["url"] for d in data["landed"] if d["role"] != "list"]
+        if not landed:
+            continue
+        state = lake.crawl_state(portal_id)
+        urls: set[str] = set()
+        for url in landed:
+            group = {url}
+            page = (state.get(url, {}).get("context") or {}).get("page")
+            if page:
+                group.add(page)
+            for member in list(group):
+                group.update(state.get(member, {}).get("links") or ())
+            urls.update(group)
+        for url in sorted(u for u in urls if u in state):
+            docs.extend(d for d in lake.sources_of(state[url]["sha256"])
+                        if d.source.url == url and d.source.portal_id == portal_id)
+    return docs
+
+
+# -- scope: which partitions a reprocess rebuilds -----------------------------------------------
+
+def scope_of(provinces=(), years=(), published_from: str | None = None,
+             published_to: str | None = None, portals=()) -> dict:
+    """A checked scope (what backfill and reprocess are given); empty means everything."""
+    scope = {"provinces": sorted({str(p) for p in provinces or ()}),
+             "years": sorted({int(y) for y in years or ()}),
+             "portals": sorted({str(p) for p in portals or ()}),
+             "published_from": published_from or None, "published_to": published_to or None}
+    for province in scope["provinces"]:
+        if not re.fullmatch(r"\d{2}0000", province):
+            raise ConfigError(f"province {province!r} must be a province-level GB/T 2260 code "
+                              "such as 530000")
+    for name in ("published_from", "published_to"):
+        if scope[name]:
+            try:
+                date.fromisoformat(scope[name])
+            except ValueError:
+                raise ConfigError(f"{name} {scope[name]!r} must be a date, YYYY-MM-DD") from None
+    return scope
+
+
+def _in_scope(scope: dict, report: Report) -> bool:
+    if scope["provinces"] and report.province_code not in scope["provinces"]:
+        return False
+    if scope["years"] and report.report_year not in scope["years"]:
+        return False
+    if scope["portals"] and report.portal_id not in scope["portals"]:
+        return False
+    published = report.published_date.isoformat() if report.published_date else None
+    if scope["published_from"] and (published is None or published < scope["published_from"]):
+        return False
+    return not (scope["published_to"] and (published is None
+                                           or published > scope["published_to"]))
+
+
+def _rebuilds(body: dict):
+    """Partitions a reprocess replaces wholesale: only a reprocess (not a crawl's batch, which
+    upserts) whose scope is made of provinces and years names whole partitions (portals and
+    dates name rows, which are upserted)."""
+    scope = body["scope"]
+    if body["crawl_manifests"] is not None or scope["portals"] or scope["published_from"] \
+            or scope["published_to"]:
+        return None
+    if not scope["provinces"] and not scope["years"]:
+        return lambda part: True
+    return lambda part: ((not scope["provinces"] or part.province in scope["provinces"])
+                         and (not scope["years"] or part.year in scope["years"]))
+
+
+# -- the stages ---------------------------------------------------------------------------------
+
+def plan(lake: Lake, batch: str, *, crawl_manifests: list[str] | None = None,
+         scope: dict | None = None) -> dict:
+    """Choose the documents of a batch: those the given crawl runs touched, or (no crawl
+    manifests) every raw document of the lake, for a reprocess of ``scope``."""
+    scope = scope or scope_of()
+    if crawl_manifests is not None:
+        docs = [d for key in crawl_manifests
+                for d in crawled_documents(lake, json.loads(lake.store.read(key)))]
+    else:
+        docs = [d for d in lake.raw_documents()
+                if not scope["portals"] or d.source.portal_id in scope["portals"]]
+    versions = process.latest_versions(d for d in docs if d.source.role != "list")
+    body = {"batch": batch, "scope": scope, "crawl_manifests": crawl_manifests,
+            "documents": [{"sha256": d.sha256, "source_id": d.source.source_id}
+                          for d in versions]}
+    key = _key(batch, "plan.json")
+    lake.store.write(key, _json(body))
+    return {"batch": batch, "plan": key, "documents": len(versions)}
+
+
+def _planned(lake: Lake, batch: str) -> tuple[dict, list[RawDocument]]:
+    try:
+        body = json.loads(lake.store.read(_key(batch, "plan.json")))
+    except KeyError:
+        raise ConfigError(f"batch {batch!r} has no plan in {lake.url}: run its plan stage "
+                          "first") from None
+    return body, [lake.raw_document(d["sha256"], d["source_id"]) for d in body["documents"]]
+
+
+def repair(lake: Lake, batch: str) -> dict:
+    """Encoding repair of the batch's text documents: their decoded text and charset evidence
+    go to ``_work/<batch>/decoded/<doc_id>.json`` (a file format read later: ``{"binary":
+    true}``)."""
+    _, docs = _planned(lake, batch)
+    result = process.new_run("repair", lake)
+    decoded = process.decode_batch(lake, docs, result)
+    for doc_id, text in decoded.items():
+        body = {"binary": True} if text is None else asdict(text)
+        lake.store.write(_key(batch, f"decoded/{doc_id}.json"), _json(body))
+    _write_rejects(lake, batch, "repair", result.rejects)
+    return {"batch": batch, "decoded": sum(1 for v in decoded.values() if v is not None),
+            "binary": sum(1 for v in decoded.values() if v is None),
+            "rejected": len(result.rejects)}
+
+
+def extract(lake: Lake, batch: str) -> dict:
+    """Text, metadata, attachments and statistics of the repaired documents, staged as rows of
+    the lake's own tables."""
+    body, docs = _planned(lake, batch)
+    decoded: dict[str, Decoded | None] = {}
+    for doc in docs:
+        key = _key(batch, f"decoded/{doc.doc_id}.json")
+        if lake.store.exists(key):
+            data = json.loads(lake.store.read(key))
+            decoded[doc.doc_id] = None if data.get("binary") else Decoded(**data)
+    result = process.new_run("extract", lake)
+    scope = body["scope"]
+    cells = process.extract_batch(lake, docs, decoded, result,
+                                  keep=lambda report: _in_scope(scope, report))
+    _write_table(lake, _key(batch, "reports.parquet"),
+                 [r.to_row() for r in result.reports], REPORTS_SCHEMA)
+    _write_table(lake, _key(batch, "report_stats.parquet"),
+                 [c.to_row() for c in cells], REPORT_STATS_SCHEMA)
+    _write_rejects(lake, batch, "extract", result.rejects)
+    return {"batch": batch, "reports": len(result.reports), "cells": len(cells),
+            "rejected": len(result.rejects)}
+
+
+def load(lake: Lake, batch: str, *, run_id: str | None = None) -> dict:
+    """Merge the staged rows into the partitions (upsert by document; a province/year scope is
+    rebuilt wholesale) and write the run manifest."""
+    body, docs = _planned(lake, batch)
+    reports = _read_table(lake, _key(batch, "reports.parquet"))
+    cells = _read_table(lake, _key(batch, "report_stats.parquet"))
+    result = process.new_run("pipeline", lake)
+    if run_id:
+        result.run_id = batch_id(run_id)
+    result.inputs = docs
+    result.loaded = load_rows(lake, reports, cells, rebuild=_rebuilds(body))
+    rejects = [Reject(**r) for stage in ("repair", "extract")
+               for r in _read_json(lake, _key(batch, f"rejects/{stage}.json"), [])]
+    result.rejects = rejects
+    manifest = result.manifest()
+    manifest["batch"] = batch
+    manifest["scope"] = body["scope"]
+    manifest["crawl_manifests"] = body["crawl_manifests"]
+    manifest["counts"]["reports"] = len(reports)
+    manifest["reports_by_partition"] = _by_partition(reports)
+    key = lake.write_manifest(result.run_id, manifest)
+    return {"batch": batch, "manifest": key, "reports": len(reports), "cells": len(cells),
+            "rejects": len(rejects), "written": result.loaded.written,
+            "deleted": result.loaded.deleted, "unchanged": result.loaded.unchanged}
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+def _by_partition(rows: list[dict]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        label = Partition(row["province_code"], row["report_year"]).label()
+        counts[label] = counts.get(label, 0) + 1
+    return counts
+
+
+def _write_rejects(lake: Lake, batch: str, stage: str, rejects: list[Reject]) -> None:
+    lake.store.write(_key(batch, f"rejects/{stage}.json"),
+                     _json([r.to_json() for r in rejects]))
+
+
+def _write_table(lake: Lake, key: str, rows: list[dict], schema: pa.Schema) -> None:
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), sink)
+    lake.store.write(key, sink.getvalue().to_pybytes())
+
+
+def _read_table(lake: Lake, key: str) -> list[dict]:
+    try:
+        data = lake.store.read(key)
+    except KeyError:
+        raise ConfigError(f"{key} is missing in {lake.url}: run the batch's extract stage "
+                          "first") from None
+    return pq.read_table(pa.BufferReader(data)).to_pylist()
+
+
+def _read_json(lake: Lake, key: str, default):
+    try:
+        return json.loads(lake.store.read(key))
+    except KeyError:
+        return default
+
+
+def _json(data) -> bytes:
+    return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True,
+                      default=str).encode("utf-8")
