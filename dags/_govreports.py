@@ -22,6 +22,24 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 CRAWL_POOL = "govreports_crawl"
+#: Seconds before a transient failure is retried (a crawl shard waits twice as long).
+RETRY_DELAY_S = float(os.environ.get("GOVREPORTS_RETRY_DELAY", "300"))
+
+
+def default_args(retries: int = 2) -> dict:
+    from datetime import timedelta
+
+    return {"owner": "govreports", "retries": retries,
+            "retry_delay": timedelta(seconds=RETRY_DELAY_S), "retry_exponential_backoff": True,
+            "max_retry_delay": timedelta(hours=1)}
+
+
+def crawl_task_args() -> dict:
+    """A crawl shard: the crawl pool, longer retry delays, a bound on its run time."""
+    from datetime import timedelta
+
+    return {"pool": CRAWL_POOL, "retries": 2, "retry_delay": timedelta(seconds=2 * RETRY_DELAY_S),
+            "execution_timeout": timedelta(hours=6)}
 #: A crawl's failure reasons that another try in a few minutes will not change.
 PERMANENT_REASONS = {"anti_bot", "robots_disallowed", "forbidden_address", "offsite",
                      "http_403", "http_404", "http_410", "dns"}
@@ -207,8 +225,9 @@ def scope(params: dict) -> dict:
         published_from=params.get("published_from"), published_to=params.get("published_to"))
 
 
-def summary(params: dict, batch: str, crawls: list[str] | None) -> str:
-    """One readable paragraph about the run (the last task's log, and ``make run``'s end)."""
+def summary(params: dict, batch: str, crawls: list[str] | None) -> tuple[str, list[str]]:
+    """One readable paragraph about the run (the last task's log, and ``make run``'s end), and
+    the portals that were down."""
     lake = _open_lake(params)
     lines = [f"govreports batch {batch} · lake {lake.url}"]
     down: list[str] = []
@@ -233,10 +252,9 @@ def summary(params: dict, batch: str, crawls: list[str] | None) -> str:
                      f"{counts['partitions_unchanged']}, removed {counts['partitions_deleted']}")
         for label, n in sorted(run["reports_by_partition"].items()):
             lines.append(f"    {label}: {n} reports")
-    text = "\n".join(lines)
     if down:
-        raise RuntimeError(f"{text}\nportal(s) down: {', '.join(down)}")
-    return text
+        lines.append(f"  portal(s) down: {', '.join(down)} (their crawl shard failed)")
+    return "\n".join(lines), down
 
 
 # -- Airflow wiring shared by the DAGs ----------------------------------------------------------
@@ -245,17 +263,17 @@ TABLES = ("reports", "report_stats")
 
 
 def table_assets() -> dict:
-    """One Airflow Asset per lake table, so consumer DAGs can schedule on new data."""
+    """One Airflow Asset per lake table, so consumer DAGs can schedule on new data
+    (``schedule=[Asset("govreports.reports")]``). Named, not located: the same DAGs serve
+    several lakes, and each event's ``extra`` says which lake and which partitions changed."""
     from airflow.sdk import Asset
 
-    base = lake_url().rstrip("/")
-    return {table: Asset(name=f"govreports.{table}", uri=f"{base}/{table}", group="govreports")
-            for table in TABLES}
+    return {table: Asset(name=f"govreports.{table}", group="govreports") for table in TABLES}
 
 
 def airflow_call(call, *args, **kwargs):
     """Run a task body; a :class:`Permanent` failure is not retried."""
-    from airflow.exceptions import AirflowFailException
+    from airflow.sdk.exceptions import AirflowFailException
 
     try:
         return call(*args, **kwargs)
@@ -284,6 +302,7 @@ def processing_chain(after=None, *, from_crawl: bool | None, scoped: bool):
     report runs whatever happened before it, and fails the run if a portal was down.
     ``from_crawl`` None: the run's ``mode`` param decides (``recrawl`` or ``reprocess``)."""
     from airflow.sdk import get_current_context, task
+    from airflow.sdk.exceptions import AirflowFailException
 
     assets = table_assets()
 
@@ -308,6 +327,7 @@ def processing_chain(after=None, *, from_crawl: bool | None, scoped: bool):
         loaded = airflow_call(load, dict(context["params"]), extracted["batch"])
         for table, asset in assets.items():
             context["outlet_events"][asset].extra = {
+                "lake": lake_url(dict(context["params"])),
                 "partitions_written": [k for k in loaded["written"] if k.startswith(table)],
                 "partitions_deleted": [k for k in loaded["deleted"] if k.startswith(table)],
                 "manifest": loaded["manifest"]}
@@ -318,9 +338,11 @@ def processing_chain(after=None, *, from_crawl: bool | None, scoped: bool):
         params = dict(get_current_context()["params"])
         batch = run_batch()
         crawled = from_crawl_of(params) if from_crawl is None else from_crawl
-        text = airflow_call(summary, params, batch,
-                            crawl_manifests(params, batch) if crawled else None)
+        text, down = airflow_call(summary, params, batch,
+                                  crawl_manifests(params, batch) if crawled else None)
         print(text)
+        if down:  # the run fails with its shard: Airflow judges a run by its last tasks
+            raise AirflowFailException(f"portal(s) down: {', '.join(down)}")
         return text
 
     planned = plan()

@@ -7,13 +7,12 @@ nightly DAG itself, which never reads its dates either.)"""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
 from _govreports import (
-    CRAWL_POOL,
     airflow_call,
     crawl_shard,
+    crawl_task_args,
+    default_args,
     from_crawl_of,
     plan_shards,
     processing_chain,
@@ -38,8 +37,7 @@ PARAMS = {
 @dag(dag_id="govreports_backfill", schedule=None,
      start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"), catchup=False,
      params=PARAMS, tags=["govreports", "backfill"],
-     default_args={"owner": "govreports", "retries": 2, "retry_delay": timedelta(minutes=5),
-                   "retry_exponential_backoff": True},
+     default_args=default_args(),
      doc_md=__doc__)
 def govreports_backfill():
     @task
@@ -49,8 +47,7 @@ def govreports_backfill():
             return []  # reprocess: no crawl (the mapped task is skipped)
         return airflow_call(plan_shards, params)
 
-    @task(pool=CRAWL_POOL, retries=2, retry_delay=timedelta(minutes=10),
-          execution_timeout=timedelta(hours=6))
+    @task(**crawl_task_args())
     def crawl(shard: dict) -> dict:
         return airflow_call(crawl_shard, shard, run_batch(),
                             dict(get_current_context()["params"]), revalidate=True)

@@ -3,13 +3,12 @@ encodings, extract reports and load the lake's partitions. Daily at 02:30 Asia/S
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
 from _govreports import (
-    CRAWL_POOL,
     airflow_call,
     crawl_shard,
+    crawl_task_args,
+    default_args,
     plan_shards,
     processing_chain,
     run_batch,
@@ -34,16 +33,14 @@ PARAMS = {
      start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
      catchup=False, max_active_runs=1, params=PARAMS,
      tags=["govreports", "crawl", "nightly"],
-     default_args={"owner": "govreports", "retries": 2, "retry_delay": timedelta(minutes=5),
-                   "retry_exponential_backoff": True},
+     default_args=default_args(),
      doc_md=__doc__)
 def govreports_nightly():
     @task
     def shards() -> list[dict]:
         return airflow_call(plan_shards, dict(get_current_context()["params"]))
 
-    @task(pool=CRAWL_POOL, retries=2, retry_delay=timedelta(minutes=10),
-          execution_timeout=timedelta(hours=6))
+    @task(**crawl_task_args())
     def crawl(shard: dict) -> dict:
         return airflow_call(crawl_shard, shard, run_batch(),
                             dict(get_current_context()["params"]))

@@ -4,10 +4,8 @@ those partitions; a scope of portals upserts their rows; no scope rebuilds every
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
-from _govreports import processing_chain
+from _govreports import default_args, processing_chain
 from airflow.sdk import Param, dag
 
 PARAMS = {
@@ -21,7 +19,7 @@ PARAMS = {
 @dag(dag_id="govreports_reprocess", schedule=None,
      start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"), catchup=False,
      params=PARAMS, tags=["govreports", "reprocess"],
-     default_args={"owner": "govreports", "retries": 1, "retry_delay": timedelta(minutes=5)},
+     default_args=default_args(retries=1),
      doc_md=__doc__)
 def govreports_reprocess():
     processing_chain(from_crawl=False, scoped=True)
