@@ -1,0 +1,298 @@
+"""The Airflow DAGs, executed by Airflow itself (``airflow dags test`` on SQLite) against the
+sample portals on loopback and a lake on local disk or on the loopback S3 endpoint (reached
+through the ``aws_default`` connection)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pyarrow as pa
+import pytest
+
+from crawlers.samples.server import Page, SampleServer, Site
+from crawlers.samples.sites import registry_entries, sample_portals
+from pipelines.lake import Lake, Partition
+from pipelines.query import run_query
+from tests.portal_sites import write_registry
+
+ROOT = Path(__file__).parent.parent
+BIN = Path(sys.executable).parent
+FAST = "DOWNLOAD_DELAY=0 AUTOTHROTTLE_ENABLED=False RETRY_TIMES=0"
+
+
+@pytest.fixture(scope="module")
+def airflow_home(tmp_path_factory):
+    """An Airflow home with its SQLite database migrated, and the environment that uses it."""
+    home = tmp_path_factory.mktemp("airflow")
+    env = {**os.environ,
+           "AIRFLOW_HOME": str(home),
+           "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+           "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+           "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+           "GOVREPORTS_RETRY_DELAY": "0.2"}
+    for name in ("GOVREPORTS_LAKE", "GOVREPORTS_PORTALS", "AWS_ENDPOINT_URL_S3",
+                 "AWS_ENDPOINT_URL", "AIRFLOW_CONN_AWS_DEFAULT"):
+        env.pop(name, None)
+    done = subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return home, env
+
+
+def dag_test(env: dict, dag_id: str, conf: dict) -> tuple[int, str, dict[str, str]]:
+    """Run a DAG once through Airflow; returns the exit status, the log and every task's
+    final state (``task`` or ``task[map_index]``)."""
+    done = subprocess.run([str(BIN / "airflow"), "dags", "test", dag_id, "-c", json.dumps(conf)],
+                          env=env, capture_output=True, text=True, timeout=900)
+    log = done.stdout + done.stderr
+    run_id = re.search(r"run_id='?(manual__[^\s,']+)", log)
+    assert run_id, log[-3000:]
+    states = subprocess.run([str(BIN / "airflow"), "tasks", "states-for-dag-run", dag_id,
+                             run_id[1], "-o", "json"], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert states.returncode == 0 and states.stdout.strip(), (run_id[1], states.stderr[-2000:],
+                                                              log[-2000:])
+    rows = json.loads(states.stdout.strip().splitlines()[-1])
+    return done.returncode, log, {
+        t["task_id"] + (f"[{t['map_index']}]" if t.get("map_index", "") not in ("", "-1") else ""):
+        t["state"] for t in rows}
+
+
+def query(lake: Lake, sql: str) -> list[dict]:
+    columns, rows = run_query(lake, sql)
+    return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+def summary_of(log: str) -> str:
+    match = re.search(r"^govreports batch .*?(?=^\S)", log + "\nend", re.M | re.S)
+    return match[0] if match else ""
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory):
+    """The sample portals on free ports, their registry, and the server (for its hit log)."""
+    portals = sample_portals(port=0)
+    with SampleServer([p.site for p in portals]) as server:
+        registry = tmp_path_factory.mktemp("registry") / "portals.yaml"
+        write_registry(registry, registry_entries(portals))
+        yield registry, server
+
+
+# -- the DAG files ------------------------------------------------------------------------------
+
+DAGBAG_PROBE = """
+import json, sys
+sys.path.insert(0, "{dags}")  # as Airflow does for its DAGS_FOLDER
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder="{dags}", known_pools={{"default_pool", "govreports_crawl"}})
+dags = {{}}
+for dag_id, dag in bag.dags.items():
+    dags[dag_id] = {{
+        "tags": sorted(dag.tags), "schedule": str(dag.schedule),
+        "timezone": dag.timezone.name, "params": sorted(dag.params.keys()),
+        "tasks": {{t.task_id: {{"retries": t.retries, "pool": t.pool,
+                              "trigger_rule": getattr(t.trigger_rule, "value", t.trigger_rule),
+                              "outlets": [o.name for o in getattr(t, "outlets", [])]}}
+                  for t in dag.tasks}}}}
+print(json.dumps({{"errors": {{k: str(v) for k, v in bag.import_errors.items()}},
+                  "warnings": [w.message for w in bag.dag_warnings], "dags": dags}}))
+"""
+
+
+def test_the_dag_files_import_cleanly_with_tags_retries_pools_and_assets(airflow_home,
+                                                                         tmp_path):
+    _, env = airflow_home
+    # Importing the DAG files does no work: a lake that does not exist is never touched.
+    env = {**env, "GOVREPORTS_LAKE": str(tmp_path / "nowhere"), "GOVREPORTS_PORTALS":
+           str(tmp_path / "nowhere.yaml")}
+    done = subprocess.run([sys.executable, "-c", DAGBAG_PROBE.format(dags=ROOT / "dags")],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    bag = json.loads(done.stdout.strip().splitlines()[-1])
+    assert bag["errors"] == {} and bag["warnings"] == []
+    assert set(bag["dags"]) == {"govreports_nightly", "govreports_backfill",
+                                "govreports_reprocess"}
+    nightly = bag["dags"]["govreports_nightly"]
+    assert nightly["timezone"] == "Asia/Shanghai" and "30 2 * * *" in nightly["schedule"]
+    assert list(nightly["tasks"]) == ["shards", "crawl", "plan", "repair_encoding",
+                                      "extract_reports", "load_partitions", "report"]
+    assert nightly["tasks"]["crawl"]["pool"] == "govreports_crawl"
+    assert nightly["tasks"]["plan"]["trigger_rule"] == "all_done"
+    assert nightly["tasks"]["load_partitions"]["outlets"] == ["govreports.reports",
+                                                              "govreports.report_stats"]
+    for dag in bag["dags"].values():
+        assert "govreports" in dag["tags"]
+        assert all(t["retries"] >= 1 for name, t in dag["tasks"].items() if name != "report")
+    assert {"mode", "provinces", "years", "published_from", "published_to", "portal_ids"} <= \
+        set(bag["dags"]["govreports_backfill"]["params"])
+    assert not (tmp_path / "nowhere").exists()
+
+
+# -- nightly ------------------------------------------------------------------------------------
+
+@pytest.fixture
+def s3_through_connection(airflow_home, aws_env, s3_endpoint):
+    """A bucket on the loopback endpoint, reached by the DAGs only through the Airflow
+    connection ``aws_default`` (the run's environment has no AWS endpoint of its own)."""
+    name = "govreports-dags"
+    client = boto3.client("s3")
+    if name not in [b["Name"] for b in client.list_buckets().get("Buckets", [])]:
+        client.create_bucket(Bucket=name)
+    connection = {"conn_type": "aws", "login": aws_env["AWS_ACCESS_KEY_ID"],
+                  "password": aws_env["AWS_SECRET_ACCESS_KEY"],
+                  "extra": {"endpoint_url": s3_endpoint, "region_name": "us-east-1"}}
+    _, env = airflow_home
+    env = {key: value for key, value in env.items()
+           if not key.startswith("AWS_") or key in ("AWS_CONFIG_FILE",
+                                                    "AWS_SHARED_CREDENTIALS_FILE",
+                                                    "AWS_EC2_METADATA_DISABLED")}
+    env.update({"AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection),
+                "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+                "AWS_EC2_METADATA_DISABLED": "true"})
+    return f"s3://{name}/lake", env
+
+
+def test_nightly_lands_the_sample_reports_on_s3_and_a_rerun_adds_nothing(
+        airflow_home, samples, s3_through_connection):
+    registry, _ = samples
+    lake_url, env = s3_through_connection
+    env = {**env, "GOVREPORTS_PORTALS": str(registry), "GOVREPORTS_LAKE": lake_url}
+    status, log, states = dag_test(env, "govreports_nightly", {"crawl_settings": FAST})
+    assert status == 0, log[-3000:]
+    assert set(states.values()) == {"success"}, states
+    assert sum(1 for t in states if t.startswith("crawl[")) == 4  # five portals, four shards
+    assert "processed 7 documents → 6 reports, 0 rejects" in summary_of(log)
+
+    lake = Lake.open(lake_url)
+    rows = query(lake, "select portal_id, province_code, report_year, title "
+                       "from reports order by all")
+    assert len(rows) == 6 and all(r["title"] and r["report_year"] for r in rows)
+    assert {r["province_code"] for r in rows} == {"220000", "520000", "530000"}
+    raw_before = sorted(lake.store.list("raw/"))
+    parts_before = {k: lake.store.read(k) for k in lake.store.list("reports/")}
+
+    # One Asset event per table, saying which lake and partitions changed.
+    home, _ = airflow_home
+    with sqlite3.connect(home / "airflow.db") as db:
+        events = db.execute("select a.name, e.extra from asset_event e join asset a "
+                            "on a.id = e.asset_id").fetchall()
+    extras = {name: json.loads(extra) for name, extra in events}
+    assert set(extras) == {"govreports.reports", "govreports.report_stats"}
+    assert extras["govreports.reports"]["lake"] == lake_url
+    assert len(extras["govreports.reports"]["partitions_written"]) == 4
+
+    status, log, states = dag_test(env, "govreports_nightly", {"crawl_settings": FAST})
+    assert status == 0 and set(states.values()) == {"success"}, states
+    assert "processed 0 documents → 0 reports" in summary_of(log)
+    assert sorted(lake.store.list("raw/")) == raw_before  # list pages unchanged: no new bytes
+    assert {k: lake.store.read(k) for k in lake.store.list("reports/")} == parts_before
+
+
+def anti_bot_site(host: str) -> Site:
+    wall = Page(b"<html><script>$_ts=window['$_ts'];$_ts.nsd=1;</script></html>", status=412,
+                validators=False)
+    return Site("wall", host, {"/xxgk/ndbg/": wall})
+
+
+def test_a_failing_portal_fails_its_own_crawl_task_while_the_others_land(airflow_home, samples,
+                                                                         tmp_path):
+    registry, _ = samples
+    ucap = [e for e in registry_entries_of(registry) if e["id"] == "sample-ucap-qixingguan"]
+    with SampleServer([anti_bot_site("127.0.0.41")]) as walls:
+        entries = [*ucap,
+                   {"id": "refusing", "name": "连不上", "cms": "trs",  # nothing listens on :9
+                    "start_urls": ["http://127.0.0.42:9/ndbg/index.html"]},
+                   {"id": "walled", "name": "有防护", "cms": "generic",
+                    "start_urls": [walls.sites[0].url("/xxgk/ndbg/")]}]
+        mixed = write_registry(tmp_path / "mixed.yaml", entries)
+        _, env = airflow_home
+        env = {**env, "GOVREPORTS_PORTALS": str(mixed), "GOVREPORTS_LAKE": str(tmp_path / "lake")}
+        status, log, states = dag_test(env, "govreports_nightly",
+                                       {"crawl_settings": FAST, "shards": 3})
+    assert status != 0
+    shard_of = {}
+    for match in re.finditer(r"crawl shard (\d+): .*?--portal (\S+)", log):
+        shard_of.setdefault(match[2], match[1])
+    assert states[f"crawl[{shard_of['sample-ucap-qixingguan']}]"] == "success"
+    assert states[f"crawl[{shard_of['refusing']}]"] == "failed"
+    assert states[f"crawl[{shard_of['walled']}]"] == "failed"
+    assert states["load_partitions"] == "success" and states["report"] == "failed"
+    # A refused connection may pass: it is retried. An anti-bot wall will not: it is not.
+    tries = {pid: len(re.findall(rf"crawl shard {n}: ", log)) for pid, n in shard_of.items()}
+    assert tries["refusing"] == 3 and tries["walled"] == 1, tries
+    assert "portal(s) down: refusing, walled" in summary_of(log)
+    rows = query(Lake.open(str(tmp_path / "lake")), "select portal_id from reports")
+    assert rows == [{"portal_id": "sample-ucap-qixingguan"}]
+
+
+def registry_entries_of(path: Path) -> list[dict]:
+    import yaml
+
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["portals"]
+
+
+# -- backfill and reprocess ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def crawled_lake(airflow_home, samples, tmp_path_factory):
+    """A local lake the nightly DAG has filled from the sample portals."""
+    registry, _ = samples
+    lake_dir = tmp_path_factory.mktemp("crawled") / "lake"
+    _, env = airflow_home
+    env = {**env, "GOVREPORTS_PORTALS": str(registry), "GOVREPORTS_LAKE": str(lake_dir)}
+    status, log, _ = dag_test(env, "govreports_nightly", {"crawl_settings": FAST})
+    assert status == 0, log[-3000:]
+    return lake_dir, env
+
+
+def tamper(lake: Lake, part: Partition) -> None:
+    """Add a row no document stands behind to a partition (what a rebuild must remove)."""
+    rows = lake.read_partition("reports", part)
+    fake = rows.slice(0, 1).to_pylist()[0] | {"doc_id": "0" * 16, "title": "不该存在的行"}
+    lake.write_partition("reports", part, pa.concat_tables([
+        rows, pa.Table.from_pylist([fake], schema=rows.schema)]))
+
+
+@pytest.mark.parametrize("dag_id,conf", [
+    ("govreports_reprocess", {"provinces": ["530000"], "years": [2019]}),
+    ("govreports_backfill", {"mode": "reprocess", "provinces": ["530000"], "years": [2019]}),
+], ids=["reprocess-dag", "backfill-reprocess"])
+def test_rebuilding_a_partition_replaces_exactly_that_partition(crawled_lake, dag_id, conf):
+    lake_dir, env = crawled_lake
+    lake = Lake.open(str(lake_dir), writable=True)
+    target = Partition("530000", 2019)
+    tamper(lake, target)
+    others = {k: lake.store.read(k) for k in lake.store.list("reports/")
+              if not k.startswith(target.prefix("reports"))}
+    stats_before = {k: lake.store.read(k) for k in lake.store.list("report_stats/")}
+    status, log, states = dag_test(env, dag_id, conf)
+    assert status == 0 and set(states.values()) <= {"success", "skipped"}, states
+    titles = [r["title"] for r in lake.read_partition("reports", target).to_pylist()]
+    assert len(titles) == 3 and "不该存在的行" not in titles
+    assert {k: lake.store.read(k) for k in lake.store.list("reports/")
+            if not k.startswith(target.prefix("reports"))} == others
+    assert {k: lake.store.read(k) for k in lake.store.list("report_stats/")} == stats_before
+    if dag_id == "govreports_backfill":
+        assert states["crawl"] == "skipped"  # reprocess mode fetches nothing
+
+
+def test_a_recrawl_backfill_revalidates_known_documents_and_changes_nothing(crawled_lake,
+                                                                          samples):
+    lake_dir, env = crawled_lake
+    _, server = samples
+    lake = Lake.open(str(lake_dir))
+    before = {k: lake.store.read(k) for k in lake.store.list("reports/")}
+    since = len(server.hits)
+    status, log, states = dag_test(env, "govreports_backfill", {
+        "mode": "recrawl", "portal_ids": ["sample-ucap-qixingguan"], "crawl_settings": FAST})
+    assert status == 0 and set(states.values()) == {"success"}, states
+    detail = [h for h in server.hits[since:] if "/t2021" in h.path]
+    assert detail and all(h.conditional and h.status == 304 for h in detail)
+    assert {k: lake.store.read(k) for k in lake.store.list("reports/")} == before
