@@ -84,3 +84,34 @@ def dataset_schema(table: str) -> pa.Schema:
     for field in PARTITION_SCHEMA:
         schema = schema.append(field)
     return schema
+
+
+def athena_type(arrow: pa.DataType) -> str:
+    """The Athena/Glue (Hive DDL) type a Parquet column of this Arrow type reads as: what
+    ``infra/terraform`` and the DDL in ``docs/lake.md`` declare."""
+    if pa.types.is_string(arrow):
+        return "string"
+    if pa.types.is_int32(arrow):
+        return "int"
+    if pa.types.is_int64(arrow):
+        return "bigint"
+    if pa.types.is_boolean(arrow):
+        return "boolean"
+    if pa.types.is_date(arrow):
+        return "date"
+    if pa.types.is_timestamp(arrow):
+        return "timestamp"
+    if pa.types.is_decimal(arrow):
+        return f"decimal({arrow.precision},{arrow.scale})"
+    if pa.types.is_map(arrow):
+        return f"map<{athena_type(arrow.key_type)},{athena_type(arrow.item_type)}>"
+    if pa.types.is_list(arrow):
+        return f"array<{athena_type(arrow.value_type)}>"
+    if pa.types.is_struct(arrow):
+        fields = ",".join(f"{f.name}:{athena_type(f.type)}" for f in arrow)
+        return f"struct<{fields}>"
+    raise TypeError(f"no Athena type for {arrow}")
+
+
+def athena_columns(schema: pa.Schema) -> list[tuple[str, str]]:
+    return [(f.name, athena_type(f.type)) for f in schema]

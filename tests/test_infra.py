@@ -1,0 +1,196 @@
+"""infra/ checked by what can run here: the compose file against the Compose specification's
+schema, the Helm values against the chart's top-level keys and our DAGs' needs, the Terraform
+parsed as HCL (and ``terraform fmt`` when the tool is installed), with the Glue tables equal to
+the lake's schema."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import hcl2
+import pytest
+import yaml
+
+from pipelines.regions import PROVINCES
+from pipelines.schema import (
+    NULL_PARTITION,
+    REPORT_STATS_SCHEMA,
+    REPORTS_SCHEMA,
+    athena_columns,
+)
+
+ROOT = Path(__file__).parent.parent
+INFRA = ROOT / "infra"
+sys.path.insert(0, str(ROOT / "dags"))  # as Airflow does for its DAGS_FOLDER
+from _govreports import CRAWL_POOL  # noqa: E402
+
+SCHEMAS = {"reports": REPORTS_SCHEMA, "report_stats": REPORT_STATS_SCHEMA}
+
+
+# -- compose ------------------------------------------------------------------------------------
+
+COMPOSE = INFRA / "compose" / "docker-compose.yml"
+
+
+def test_the_compose_file_is_valid_against_the_compose_specification():
+    checker = Path(sys.executable).with_name("check-jsonschema")
+    done = subprocess.run([str(checker), "--builtin-schema", "vendor.compose-spec",
+                           str(COMPOSE)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_compose_schema_check_catches_a_broken_file(tmp_path):
+    broken = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    broken["services"]["redis"]["healthcheck"]["retries"] = "many"
+    broken["services"]["postgres"]["restart_policy"] = "always"
+    path = tmp_path / "docker-compose.yml"
+    path.write_text(yaml.safe_dump(broken), encoding="utf-8")
+    checker = Path(sys.executable).with_name("check-jsonschema")
+    done = subprocess.run([str(checker), "--builtin-schema", "vendor.compose-spec", str(path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+
+
+def interpolate(text: str) -> str:
+    """Compose's ``${VAR:-default}`` with nothing set, and ``$$`` → ``$``."""
+    text = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", text)
+    return text.replace("$$", "$")
+
+
+def test_the_compose_stack_is_celery_postgres_redis_and_an_s3_store():
+    stack = yaml.safe_load(interpolate(COMPOSE.read_text(encoding="utf-8")))
+    services = stack["services"]
+    assert {"postgres", "redis", "minio", "minio-init", "airflow-init", "airflow-apiserver",
+            "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
+            "airflow-worker"} <= set(services)
+    airflow = {name: s for name, s in services.items() if name.startswith("airflow-")}
+    for name, service in airflow.items():
+        env = service["environment"]
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql"), name
+        assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://redis"), name
+        assert env["GOVREPORTS_LAKE"].startswith("s3://"), name
+        connection = json.loads(env["AIRFLOW_CONN_AWS_DEFAULT"])
+        assert connection["extra"]["endpoint_url"] == "http://minio:9000", name
+        assert service["build"]["dockerfile"] == "infra/docker/Dockerfile", name
+    bucket = env["GOVREPORTS_LAKE"].split("/")[2]
+    assert f"lake/{bucket}" in services["minio-init"]["command"][0]
+    assert "pools import" in services["airflow-init"]["command"][-1]
+    pools = json.loads((INFRA / "airflow" / "pools.json").read_text(encoding="utf-8"))
+    assert CRAWL_POOL in pools
+
+
+def test_the_image_installs_the_project_beside_the_airflow_it_runs():
+    dockerfile = (INFRA / "docker" / "Dockerfile").read_text(encoding="utf-8")
+    base = re.search(r"ARG AIRFLOW_VERSION=(\d+)\.(\d+)\.\d+", dockerfile)
+    assert base and int(base[1]) == 3
+    wanted = re.search(r"apache-airflow>=([\d.]+),<(\d+)",
+                       (ROOT / "setup.cfg").read_text(encoding="utf-8"))
+    assert wanted and (3, int(base[2])) >= tuple(map(int, wanted[1].split(".")[:2]))
+    for folder in ("pipelines", "crawlers", "dags"):
+        assert f"COPY --chown=airflow:root {folder} " in dockerfile
+        assert (ROOT / folder).is_dir()
+    assert "AIRFLOW__CORE__DAGS_FOLDER=/opt/govreports/dags" in dockerfile
+
+
+# -- helm ---------------------------------------------------------------------------------------
+
+#: Top-level keys of the official chart's values.yaml (chart 1.16+, Airflow 3) that these
+#: values use; a misspelt key would be silently ignored by Helm.
+CHART_KEYS = {"executor", "images", "dags", "env", "secret", "config", "workers", "scheduler",
+              "apiServer", "dagProcessor", "triggerer", "migrateDatabaseJob", "postgresql",
+              "data", "redis", "extraEnv", "logs", "fernetKey", "webserverSecretKey"}
+
+
+def test_the_helm_values_run_the_dags_with_the_kubernetes_executor():
+    values = yaml.safe_load((INFRA / "helm" / "values.yaml").read_text(encoding="utf-8"))
+    assert set(values) <= CHART_KEYS, set(values) - CHART_KEYS
+    assert values["executor"] == "KubernetesExecutor"
+    env = {e["name"]: e["value"] for e in values["env"]}
+    assert env["GOVREPORTS_LAKE"].startswith("s3://")
+    assert env["AIRFLOW__CORE__DAGS_FOLDER"] == "/opt/govreports/dags"
+    assert {s["envName"] for s in values["secret"]} == {"AIRFLOW_CONN_AWS_DEFAULT"}
+    assert values["redis"]["enabled"] is False  # no Celery broker with this executor
+    assert f"pools set {CRAWL_POOL} " in values["migrateDatabaseJob"]["args"][-1]
+    assert not values["dags"]["gitSync"]["enabled"]  # the DAGs are in the image
+
+
+# -- terraform ----------------------------------------------------------------------------------
+
+TERRAFORM = INFRA / "terraform"
+
+
+@pytest.fixture(scope="module")
+def terraform() -> dict:
+    parsed: dict[str, list] = {}
+    for path in sorted(TERRAFORM.glob("*.tf")):
+        with path.open(encoding="utf-8") as handle:
+            options = hcl2.SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
+            for kind, blocks in hcl2.load(handle, serialization_options=options).items():
+                parsed.setdefault(kind, []).extend(blocks)
+    return parsed
+
+
+def resources(terraform: dict, kind: str) -> dict:
+    found = {}
+    for block in terraform.get("resource", []):
+        for name, body in block.get(kind, {}).items():
+            found[name] = body
+    return found
+
+
+def unquote(value):
+    return value.strip('"') if isinstance(value, str) else value
+
+
+def test_the_bucket_is_versioned_encrypted_private_and_has_lifecycle_rules(terraform):
+    versioning = resources(terraform, "aws_s3_bucket_versioning")["lake"]
+    assert unquote(versioning["versioning_configuration"][0]["status"]) == "Enabled"
+    block = resources(terraform, "aws_s3_bucket_public_access_block")["lake"]
+    assert all(block[k] is True for k in ("block_public_acls", "block_public_policy",
+                                          "ignore_public_acls", "restrict_public_buckets"))
+    sse = resources(terraform, "aws_s3_bucket_server_side_encryption_configuration")["lake"]
+    assert "sse_algorithm" in sse["rule"][0]["apply_server_side_encryption_by_default"][0]
+    rules = {unquote(r["id"]): r for r in
+             resources(terraform, "aws_s3_bucket_lifecycle_configuration")["lake"]["rule"]}
+    assert "_work/" in unquote(rules["work-expires"]["filter"][0]["prefix"])
+    assert "expiration" in rules["work-expires"]
+    assert "expiration" not in rules["raw-infrequent-access"]  # raw bytes are never deleted
+    assert "abort_incomplete_multipart_upload" in rules["old-partition-versions"]
+    policy = terraform["data"][0]["aws_iam_policy_document"]["lake"]["statement"][0]
+    assert unquote(policy["effect"]) == "Deny"
+    assert unquote(policy["condition"][0]["variable"]) == "aws:SecureTransport"
+
+
+def test_the_glue_tables_have_the_lake_schema_and_project_its_partitions(terraform):
+    local = {k: v for block in terraform["locals"] for k, v in block.items()}
+    for table, schema in SCHEMAS.items():
+        declared = [(unquote(c["name"]), unquote(c["type"])) for c in local["tables"][table]]
+        assert declared == athena_columns(schema), table
+    assert [unquote(p) for p in local["provinces"]] == [*sorted(PROVINCES), NULL_PARTITION]
+    glue = resources(terraform, "aws_glue_catalog_table")["tables"]
+    parameters = glue["parameters"]
+    assert parameters["projection.enabled"] == "true"
+    assert [unquote(k["name"]) for k in glue["partition_keys"]] == ["province", "year"]
+    assert "province=$${province}/year=$${year}/" in parameters["storage.location.template"]
+
+
+def test_the_athena_ddl_in_the_docs_has_the_lake_schema():
+    doc = (ROOT / "docs" / "lake.md").read_text(encoding="utf-8")
+    ddl = re.search(r"CREATE EXTERNAL TABLE govreports_reports \((.*?)\)\nPARTITIONED", doc,
+                    re.S)[1]
+    compact = re.sub(r"\s+", " ", ddl).replace(", ", ",").replace(": ", ":").replace(" >", ">")
+    expected = ",".join(f"{name} {kind}" for name, kind in athena_columns(REPORTS_SCHEMA))
+    assert compact.strip() == expected
+
+
+@pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not installed")
+def test_the_terraform_is_formatted():
+    done = subprocess.run(["terraform", f"-chdir={TERRAFORM}", "fmt", "-check", "-diff"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
