@@ -46,11 +46,13 @@ def airflow_home(tmp_path_factory):
     return home, env
 
 
-def dag_test(env: dict, dag_id: str, conf: dict) -> tuple[int, str, dict[str, str]]:
+def dag_test(env: dict, dag_id: str, conf: dict,
+             logical_date: str | None = None) -> tuple[int, str, dict[str, str]]:
     """Run a DAG once through Airflow; returns the exit status, the log and every task's
     final state (``task`` or ``task[map_index]``)."""
-    done = subprocess.run([str(BIN / "airflow"), "dags", "test", dag_id, "-c", json.dumps(conf)],
-                          env=env, capture_output=True, text=True, timeout=900)
+    command = [str(BIN / "airflow"), "dags", "test", dag_id, *([logical_date] if logical_date
+                                                               else []), "-c", json.dumps(conf)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
     log = done.stdout + done.stderr
     run_id = re.search(r"run_id='?(manual__[^\s,']+)", log)
     assert run_id, log[-3000:]
@@ -296,3 +298,20 @@ def test_a_recrawl_backfill_revalidates_known_documents_and_changes_nothing(craw
     detail = [h for h in server.hits[since:] if "/t2021" in h.path]
     assert detail and all(h.conditional and h.status == 304 for h in detail)
     assert {k: lake.store.read(k) for k in lake.store.list("reports/")} == before
+
+
+def test_the_nightly_dag_backfills_over_past_dates_without_reading_them(crawled_lake):
+    lake_dir, env = crawled_lake
+    plan = subprocess.run([str(BIN / "airflow"), "backfill", "create", "--dag-id",
+                           "govreports_nightly", "--from-date", "2026-11-01", "--to-date",
+                           "2026-11-03", "--dry-run"], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert plan.returncode == 0, plan.stderr[-2000:]
+    # 02:30 in Asia/Shanghai is 18:30 UTC the day before.
+    assert re.findall(r"2026-11-0\d 18:30:00\+00:00", plan.stdout) == [
+        "2026-11-01 18:30:00+00:00", "2026-11-02 18:30:00+00:00"]
+    # A backfilled run (a past logical date) crawls and processes like any night: nothing new.
+    status, log, states = dag_test(env, "govreports_nightly", {"crawl_settings": FAST},
+                                   logical_date="2026-11-01T18:30:00+00:00")
+    assert status == 0 and set(states.values()) == {"success"}, states
+    assert "processed 0 documents → 0 reports" in summary_of(log)
