@@ -106,8 +106,19 @@ class AntiBotMiddleware:
     """Downloader middleware: a challenge page becomes :class:`AntiBotBlocked` (recorded by the
     spider's errback), never a document and never a retry."""
 
+    def __init__(self, crawler=None):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
     def process_response(self, request, response, spider=None):
         kind = detect_anti_bot(response.body)
         if kind:
+            if self.crawler is not None:  # no more requests to this host in this run
+                from crawlers.politeness import stop_host
+
+                stop_host(self.crawler, request, f"anti-bot {kind}")
             raise AntiBotBlocked(kind, request.url, response.status)
         return response

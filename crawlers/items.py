@@ -1,4 +1,5 @@
-"""What the spider hands to the landing pipeline: one fetched body and where it came from."""
+"""What the spider hands to the landing pipeline: one fetched body and where it came from, or a
+known document the server confirmed unchanged (304)."""
 
 from __future__ import annotations
 
@@ -20,3 +21,14 @@ class Fetched:
     encoding: str | None = None
     filename: str | None = None
     media_type: str | None = None
+    listed_url: str | None = None  # the URL the list gave, when a redirect led elsewhere
+
+
+@dataclass
+class Revalidated:
+    """A conditional request answered 304: the stored bytes stand; the state takes the list
+    entry's new context (so the same check is not repeated every night)."""
+
+    portal_id: str
+    url: str
+    context: dict[str, str]

@@ -7,11 +7,17 @@ crawl's other hosts keep downloading meanwhile.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+
+from scrapy.exceptions import DropItem
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
-from crawlers.items import Fetched
+from crawlers.items import Fetched, Revalidated
 from pipelines.records import Source
+
+log = logging.getLogger(__name__)
 
 #: Response headers kept in the sidecar: what decoding and revalidation need. Volatile ones
 #: (Date, Set-Cookie, Age, …) would make every fetch of unchanged bytes look new.
@@ -27,16 +33,39 @@ class LandingPipeline:
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    async def process_item(self, item: Fetched) -> Fetched:
+    async def process_item(self, item: Fetched | Revalidated) -> Fetched | Revalidated:
         spider = self.crawler.spider
-        sha, wrote = await maybe_deferred_to_future(deferToThread(self.land, item, spider.lake))
-        spider.known.setdefault(item.portal_id, {})[item.url] = {"sha256": sha}
-        spider.reports[item.portal_id].landed.append(
-            {"url": item.url, "sha256": sha, "role": item.role, "new": wrote})
+        report = spider.reports[item.portal_id]
+        try:
+            if isinstance(item, Revalidated):
+                await maybe_deferred_to_future(deferToThread(
+                    self.revalidated, item, spider.lake, spider.known[item.portal_id],
+                    spider.run_id))
+                return item
+            sha, wrote = await maybe_deferred_to_future(deferToThread(
+                self.land, item, spider.lake, spider.run_id))
+        except Exception as exc:  # a storage failure: recorded, never a silent loss
+            report.fail(item.url, "landing_failed", f"{type(exc).__name__}: {exc}")
+            log.error("%s: could not be stored in the lake: %s", item.url, exc)
+            raise DropItem(f"{item.url}: not stored ({exc})") from exc
+        known = spider.known.setdefault(item.portal_id, {})
+        for url in {item.url, item.listed_url or item.url}:
+            known[url] = {"sha256": sha}
+        report.landed.append({"url": item.url, "sha256": sha, "role": item.role, "new": wrote})
         return item
 
     @staticmethod
-    def land(item: Fetched, lake) -> tuple[str, bool]:
+    def revalidated(item: Revalidated, lake, known: dict, run_id: str) -> None:
+        entry = known.get(item.url)
+        if entry is None or entry.get("context") == item.context:
+            return
+        source_id = Source(url=item.url, kind="http", fetched_at="",
+                           portal_id=item.portal_id).source_id
+        lake.put_crawl_entry(item.portal_id, source_id, {**entry, "context": item.context,
+                                                         "run": run_id})
+
+    @staticmethod
+    def land(item: Fetched, lake, run_id: str | None = None) -> tuple[str, bool]:
         headers = {k: v for k, v in item.headers.items() if k in KEPT_HEADERS}
         source = Source(url=item.url, kind="http", fetched_at=item.fetched_at,
                         filename=item.filename, media_type=item.media_type,
@@ -45,9 +74,14 @@ class LandingPipeline:
                         role=item.role)
         doc, wrote = lake.put_raw(item.body, source)
         if item.role != "list":
-            lake.put_crawl_entry(item.portal_id, source.source_id, {
-                "url": item.url, "sha256": doc.sha256, "role": item.role,
-                "etag": headers.get("etag"), "last_modified": headers.get("last-modified"),
-                "fetched_at": doc.source.fetched_at, "context": item.context,
-                "links": item.links})
+            entry = {"url": item.url, "sha256": doc.sha256, "role": item.role,
+                     "etag": headers.get("etag"), "last_modified": headers.get("last-modified"),
+                     "fetched_at": doc.source.fetched_at, "context": item.context,
+                     "links": item.links, "run": run_id}
+            lake.put_crawl_entry(item.portal_id, source.source_id, entry)
+            if item.listed_url and item.listed_url != item.url:
+                # The list's URL redirects here: known under it too, so the next run skips it.
+                alias = dataclasses.replace(source, url=item.listed_url)
+                lake.put_crawl_entry(item.portal_id, alias.source_id,
+                                     {**entry, "url": item.listed_url, "alias_of": item.url})
         return doc.sha256, wrote

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
@@ -37,6 +38,30 @@ def retry_after_seconds(value: str | bytes | None, now: float | None = None) -> 
 class TooLongRetryAfter(IgnoreRequest):
     """Raised when a host asks to come back later than ``RETRY_AFTER_MAX`` allows: the URL is
     recorded as failed for this run (a later run will try again)."""
+
+
+class HostBlocked(IgnoreRequest):
+    """A request not sent because its host stopped this run: it showed an anti-bot wall or
+    asked to be left alone longer than ``RETRY_AFTER_MAX``. A later run tries again."""
+
+
+def stop_host(crawler, request, reason: str) -> None:
+    """No more requests to ``request``'s host in this run: remember why, and fail the requests
+    already waiting in its download slot (they passed the middlewares before the host said
+    stop, and would otherwise still be sent)."""
+    from twisted.python.failure import Failure
+
+    host = urlsplit(request.url).hostname or ""
+    blocked = getattr(crawler.spider, "blocked_hosts", None)
+    if blocked is None or host in blocked:
+        return
+    blocked[host] = reason
+    downloader = crawler.engine.downloader
+    slot = downloader.slots.get(downloader.get_slot_key(request))
+    while slot is not None and slot.queue:
+        waiting, deferred = slot.queue.popleft()
+        deferred.errback(Failure(HostBlocked(f"not requested: {host} stopped this run "
+                                             f"({reason})")))
 
 
 class PolitenessMiddleware:
@@ -86,6 +111,12 @@ class PolitenessMiddleware:
             slot.delay = self.held.pop(key)  # the host is answering again
         slot.delay = max(slot.delay, self.floors.get(key, 0.0))
 
+    def process_request(self, request, spider=None):
+        blocked = getattr(self.crawler.spider, "blocked_hosts", {})
+        host = urlsplit(request.url).hostname or ""
+        if host in blocked:
+            raise HostBlocked(f"not requested: {host} stopped this run ({blocked[host]})")
+
     def process_response(self, request, response, spider=None):
         if response.status not in self.codes:
             return response
@@ -93,6 +124,7 @@ class PolitenessMiddleware:
         if wait is None:
             return response
         if wait > self.max_wait:
+            stop_host(self.crawler, request, f"Retry-After {wait:.0f}s")
             raise TooLongRetryAfter(f"HTTP {response.status} with Retry-After {wait:.0f}s, more "
                                     f"than RETRY_AFTER_MAX={self.max_wait:.0f}s")
         key, slot = self._slot(request)

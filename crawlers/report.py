@@ -21,7 +21,7 @@ from twisted.internet.error import (
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
 from crawlers.guards import AntiBotBlocked, ForbiddenAddress
-from crawlers.politeness import TooLongRetryAfter
+from crawlers.politeness import HostBlocked, TooLongRetryAfter
 
 
 @dataclass
@@ -33,6 +33,7 @@ class PortalReport:
     known_skipped: int = 0  # URLs already in the lake, not requested again
     failures: list[dict] = field(default_factory=list)  # {url, reason, message}
     blocked: list[dict] = field(default_factory=list)  # {url, kind, status}
+    revalidated: list[str] = field(default_factory=list)  # URLs a 304 confirmed unchanged
     family: str | None = None
 
     def fail(self, url: str, reason: str, message: str) -> None:
@@ -55,7 +56,8 @@ class PortalReport:
     def to_json(self) -> dict:
         return {"portal_id": self.portal_id, "counts": self.summary(),
                 "landed": [d for d in self.landed if d["role"] != "list"],
-                "failures": self.failures, "blocked": self.blocked}
+                "revalidated": self.revalidated, "failures": self.failures,
+                "blocked": self.blocked}
 
 
 #: Scrapy's own download exceptions (``scrapy.exceptions``, newer releases), by class name so
@@ -89,6 +91,8 @@ def failure_reason(failure) -> tuple[str, str]:
         return "forbidden_address", message
     if isinstance(exc, TooLongRetryAfter):
         return "retry_after_too_long", message
+    if isinstance(exc, HostBlocked):
+        return "host_blocked", message
     if isinstance(exc, IgnoreRequest):
         lowered = message.lower()
         if "robots.txt" in lowered:

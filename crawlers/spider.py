@@ -19,7 +19,7 @@ import scrapy
 from scrapy.http import Response, TextResponse
 
 from crawlers import families
-from crawlers.items import Fetched
+from crawlers.items import Fetched, Revalidated
 from crawlers.portals import Portal, load_portals, select
 from crawlers.report import PortalReport, failure_reason
 from pipelines.extract import is_attachment_url
@@ -56,6 +56,10 @@ class PortalSpider(scrapy.Spider):
         self.portals: dict[str, Portal] = {}
         self.reports: dict[str, PortalReport] = {}
         self.known: dict[str, dict[str, dict]] = {}
+        self.list_requests: dict[str, int] = {}  # portal → list pages requested
+        #: host → why no more requests go to it in this run (an anti-bot wall, a Retry-After
+        #: beyond RETRY_AFTER_MAX); kept by the guard and politeness middlewares.
+        self.blocked_hosts: dict[str, str] = {}
 
     @classmethod
     def update_settings(cls, settings):
@@ -86,6 +90,7 @@ class PortalSpider(scrapy.Spider):
             spider.reports[p.id] = PortalReport(p.id)
         crawler.signals.connect(spider.scheduled, signal=scrapy.signals.request_scheduled)
         crawler.signals.connect(spider.dropped, signal=scrapy.signals.request_dropped)
+        crawler.signals.connect(spider.callback_failed, signal=scrapy.signals.spider_error)
         return spider
 
     # -- navigation ------------------------------------------------------------------------
@@ -94,10 +99,18 @@ class PortalSpider(scrapy.Spider):
         self.write_manifest("running")
         for portal in self.portals.values():
             self.known[portal.id] = self.lake.crawl_state(portal.id)
+            # A journal not yet folded into the state is what a crawl killed mid-way landed:
+            # this run takes those landings on, so that they get processed with its own.
+            for entry in self.lake.crawl_journal(portal.id):
+                if entry.get("run") != self.run_id and not entry.get("alias_of"):
+                    self.reports[portal.id].landed.append({
+                        "url": entry["url"], "sha256": entry["sha256"], "role": entry["role"],
+                        "new": False, "resumed_from": entry.get("run")})
             for url in portal.start_urls:
                 yield self._list_request(scrapy.Request(url), portal, family=portal.cms, n=1)
 
     def _list_request(self, request: scrapy.Request, portal: Portal, *, family: str, n: int):
+        self.list_requests[portal.id] = self.list_requests.get(portal.id, 0) + 1
         meta = {**request.meta, "portal": portal.id, "family": family, "list_page": n}
         return request.replace(callback=self.parse_list, errback=self.failed, meta=meta)
 
@@ -116,10 +129,15 @@ class PortalSpider(scrapy.Spider):
             if isinstance(found, families.Listed):
                 yield from self._follow(portal, found.url, role="document",
                                         context=found.context(response.url))
-            elif n < portal.max_list_pages:
+            elif self.list_requests.get(portal.id, 0) < portal.max_list_pages:
+                # A bound on list pages per portal and run, however they are announced (TRS
+                # names every index_N page on the first one).
                 yield self._list_request(found, portal, family=family.name, n=n + 1)
 
     def _follow(self, portal: Portal, url: str, *, role: str, context: dict[str, str]):
+        host = urlsplit(url).hostname or ""
+        if not any(host == h or host.endswith("." + h) for h in portal.hosts):
+            return  # a list may link anywhere; the portal's documents live on its hosts
         known = self.known[portal.id]
         entry = known.get(url)
         unchanged = entry is not None and all(
@@ -146,7 +164,11 @@ class PortalSpider(scrapy.Spider):
     def parse_document(self, response: Response):
         portal = self.portals[response.meta["portal"]]
         if response.status == 304:
-            self.reports[portal.id].not_modified += 1
+            report = self.reports[portal.id]
+            report.not_modified += 1
+            url = _listed_url(response.request)
+            report.revalidated.append(url)
+            yield Revalidated(portal.id, url, dict(response.meta["context"]))
             return
         role, context = response.meta["role"], response.meta["context"]
         links = []
@@ -174,7 +196,8 @@ class PortalSpider(scrapy.Spider):
             fetched_at=datetime.now(UTC).isoformat(), context=dict(context),
             links=list(links), region=portal.region or portal.province,
             encoding=portal.encoding, filename=_filename(response, headers),
-            media_type=media_type or mimetypes.guess_type(response.url)[0])
+            media_type=media_type or mimetypes.guess_type(response.url)[0],
+            listed_url=_listed_url(response.request) if response.request else None)
 
     def failed(self, failure):
         request = failure.request
@@ -190,6 +213,16 @@ class PortalSpider(scrapy.Spider):
         else:
             report.fail(url, reason, message)
         self.logger.warning("%s: %s (%s)", url, message, reason)
+
+    def callback_failed(self, failure, response, spider=None):
+        """A list or page this spider could not read (a maintenance page where JSON was
+        expected, a binary list): recorded, so that the portal is not reported as fine."""
+        portal_id = response.meta.get("portal")
+        if portal_id not in self.reports:
+            return
+        message = f"{type(failure.value).__name__}: {failure.value}"
+        self.reports[portal_id].fail(response.url, "parse_error", message)
+        self.logger.warning("%s: could not be read: %s (parse_error)", response.url, message)
 
     def scheduled(self, request, spider=None):
         """A redirect off the portal is dropped by Scrapy's offsite filter as it is scheduled,

@@ -22,6 +22,9 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 CRAWL_POOL = "govreports_crawl"
+#: One slot: loads from different runs (nightly, backfill, reprocess) never interleave their
+#: read-modify-write of a partition.
+LOAD_POOL = "govreports_load"
 #: Seconds before a transient failure is retried (a crawl shard waits twice as long).
 RETRY_DELAY_S = float(os.environ.get("GOVREPORTS_RETRY_DELAY", "300"))
 
@@ -42,7 +45,8 @@ def crawl_task_args() -> dict:
             "execution_timeout": timedelta(hours=6)}
 #: A crawl's failure reasons that another try in a few minutes will not change.
 PERMANENT_REASONS = {"anti_bot", "robots_disallowed", "forbidden_address", "offsite",
-                     "http_403", "http_404", "http_410", "dns"}
+                     "http_403", "http_404", "http_410", "dns", "retry_after_too_long",
+                     "host_blocked"}
 
 
 class Permanent(Exception):
@@ -115,9 +119,12 @@ def plan_shards(params: dict) -> list[dict]:
 
     wanted = list(params.get("portal_ids") or [])
     portals = _permanent_if_config(lambda: select(load_portals(registry(params)), wanted))
-    provinces = set(params.get("provinces") or [])
+    provinces = {str(p) for p in params.get("provinces") or []}
     if provinces:
         portals = [p for p in portals if p.province in provinces]
+    if not portals:
+        raise Permanent(f"no enabled portal matches portal_ids={wanted} provinces="
+                        f"{sorted(provinces)} in {registry(params) or 'crawlers/portals.yaml'}")
     count = int(params.get("shards") or os.environ.get("GOVREPORTS_CRAWL_SHARDS") or 4)
     return [{"shard": i, "portals": ids} for i, ids in enumerate(shards(portals, count))]
 
@@ -146,7 +153,14 @@ def crawl_shard(shard: dict, batch: str, params: dict, *, revalidate: bool = Fal
                         else "bad crawl configuration")
     if done.returncode not in (0, 1):
         raise RuntimeError(f"crawl of shard {shard['shard']} exited {done.returncode}")
-    manifest = json.loads(_open_lake(params).store.read(key))
+    try:
+        manifest = json.loads(_open_lake(params).store.read(key))
+    except KeyError:
+        raise RuntimeError(f"crawl of shard {shard['shard']} exited {done.returncode} without "
+                           f"writing {key}") from None
+    if manifest.get("status") != "finished":
+        raise RuntimeError(f"crawl of shard {shard['shard']} exited {done.returncode} before "
+                           f"finishing (manifest {key} is {manifest.get('status')!r})")
     down = {pid: data for pid, data in manifest["portals"].items()
             if data["counts"]["list_pages"] == 0}
     counts = manifest["counts"]
@@ -299,7 +313,8 @@ def from_crawl_of(params: dict) -> bool:
 def processing_chain(after=None, *, from_crawl: bool | None, scoped: bool):
     """plan → repair → extract → load → report, after ``after`` (the crawl, or nothing). The
     plan runs when some crawl shards failed too (their partial landings are processed); the
-    report runs whatever happened before it, and fails the run if a portal was down.
+    report runs whatever happened before it. Airflow judges a run by its last tasks, so a
+    ``watcher`` downstream of every task fails the run when any of them failed.
     ``from_crawl`` None: the run's ``mode`` param decides (``recrawl`` or ``reprocess``)."""
     from airflow.sdk import get_current_context, task
     from airflow.sdk.exceptions import AirflowFailException
@@ -321,7 +336,7 @@ def processing_chain(after=None, *, from_crawl: bool | None, scoped: bool):
     def extract_reports(repaired: dict) -> dict:
         return airflow_call(extract, dict(get_current_context()["params"]), repaired["batch"])
 
-    @task(outlets=list(assets.values()))
+    @task(outlets=list(assets.values()), pool=LOAD_POOL)
     def load_partitions(extracted: dict) -> dict:
         context = get_current_context()
         loaded = airflow_call(load, dict(context["params"]), extracted["batch"])
@@ -341,13 +356,21 @@ def processing_chain(after=None, *, from_crawl: bool | None, scoped: bool):
         text, down = airflow_call(summary, params, batch,
                                   crawl_manifests(params, batch) if crawled else None)
         print(text)
-        if down:  # the run fails with its shard: Airflow judges a run by its last tasks
-            raise AirflowFailException(f"portal(s) down: {', '.join(down)}")
         return text
+
+    @task(trigger_rule="one_failed", retries=0)
+    def watcher() -> None:
+        raise AirflowFailException("a task of this run failed (see the tasks marked failed)")
 
     planned = plan()
     if after is not None:
         after >> planned  # order only: the plan reads the crawl manifests from the lake
-    loaded = load_partitions(extract_reports(repair_encoding(planned)))
-    report(loaded)
+    repaired = repair_encoding(planned)
+    extracted = extract_reports(repaired)
+    loaded = load_partitions(extracted)
+    reported = report(loaded)
+    watch = watcher()
+    for step in (after, planned, repaired, extracted, loaded, reported):
+        if step is not None:
+            step >> watch
     return loaded

@@ -29,13 +29,15 @@ PARAMS = {
     "published_to": Param(None, type=["null", "string"], format="date"),
     "portals_file": Param(None, type=["null", "string"]),
     "lake": Param(None, type=["null", "string"]),
-    "shards": Param(4, type="integer", minimum=1),
+    "shards": Param(None, type=["null", "integer"], minimum=1,
+                    description="Crawl processes at most (default $GOVREPORTS_CRAWL_SHARDS or 4)"),
     "crawl_settings": Param("", type="string"),
 }
 
 
 @dag(dag_id="govreports_backfill", schedule=None,
      start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"), catchup=False,
+     max_active_runs=1,
      params=PARAMS, tags=["govreports", "backfill"],
      default_args=default_args(),
      doc_md=__doc__)

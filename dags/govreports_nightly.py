@@ -22,7 +22,8 @@ PARAMS = {
     "lake": Param(None, type=["null", "string"], description="Lake URL (default "
                                                              "$GOVREPORTS_LAKE or ./lake)"),
     "portal_ids": Param([], type="array", description="Only these portals (default: all)"),
-    "shards": Param(4, type="integer", minimum=1, description="Crawl processes at most"),
+    "shards": Param(None, type=["null", "integer"], minimum=1,
+                    description="Crawl processes at most (default $GOVREPORTS_CRAWL_SHARDS or 4)"),
     "crawl_settings": Param("", type="string",
                             description="Scrapy settings NAME=VALUE, space separated"),
 }

@@ -18,6 +18,7 @@ PARAMS = {
 
 @dag(dag_id="govreports_reprocess", schedule=None,
      start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"), catchup=False,
+     max_active_runs=1,
      params=PARAMS, tags=["govreports", "reprocess"],
      default_args=default_args(retries=1),
      doc_md=__doc__)

@@ -187,6 +187,11 @@ class Lake:
             state[entry["url"]] = entry
         return state
 
+    def crawl_journal(self, portal_id: str) -> list[dict]:
+        """Entries landed since the state was last compacted (at the end of a crawl): at the
+        start of a crawl, what an interrupted one landed."""
+        return list(self._crawl_journal(portal_id))
+
     def _crawl_journal(self, portal_id: str) -> Iterator[dict]:
         for key in self.store.list(f"_crawl/{portal_id}/journal/"):
             if key.endswith(".json"):

@@ -17,6 +17,7 @@ in one process, for the CLI.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import asdict
@@ -38,8 +39,13 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def batch_id(text: str) -> str:
-    """A batch id from any run id (Airflow's hold ``:`` and ``+``)."""
-    return _UNSAFE.sub("_", text).strip("_") or "batch"
+    """A batch id (safe in object keys) from any run id: Airflow's hold ``:`` and ``+``, a
+    manual one may be anything. A changed id carries a short hash of the original, so that two
+    ids differing only in unsafe characters never share a batch."""
+    safe = _UNSAFE.sub("_", text).strip("_") or "batch"
+    if safe == text:
+        return safe
+    return f"{safe}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:8]}"
 
 
 def _key(batch: str, name: str) -> str:
@@ -47,15 +53,20 @@ def _key(batch: str, name: str) -> str:
 
 
 def crawled_documents(lake: Lake, manifest: dict) -> list[RawDocument]:
-    """The raw documents a crawl's landings touch: what landed, plus the page an attachment
-    belongs to and the attachments of a page (so a page whose attachment landed in a later,
-    resumed crawl is processed with it)."""
+    """The raw documents a crawl's landings touch: what landed (in this run, in an earlier try
+    of it, or in an interrupted crawl it took on), what it revalidated, plus the page an
+    attachment belongs to and the attachments of a page (so a page whose attachment landed in a
+    later, resumed crawl is processed with it)."""
     docs: list[RawDocument] = []
     for portal_id, data in sorted(manifest["portals"].items()):
         landed = [d["url"] for d in data["landed"] if d["role"] != "list"]
+        landed += data.get("revalidated") or []  # confirmed unchanged: reprocessed all the same
+        state = lake.crawl_state(portal_id)
+        # What an earlier try of the same run landed (a retried task reuses its run id).
+        landed += [url for url, entry in state.items()
+                   if entry.get("run") == manifest.get("run_id") and not entry.get("alias_of")]
         if not landed:
             continue
-        state = lake.crawl_state(portal_id)
         urls: set[str] = set()
         for url in landed:
             group = {url}

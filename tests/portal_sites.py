@@ -53,9 +53,22 @@ def many_reports_site(name: str, host: str, *, reports: int, per_page: int = 10,
     return site
 
 
-def fault_site(name: str, host: str, elsewhere: str) -> tuple[Site, dict[str, str]]:
+def wall_site(name: str, host: str, path: str, page: Page) -> Site:
+    """A host of the portal that answers with an anti-bot wall (which stops that host)."""
+    return Site(name, host, {path: page})
+
+
+RUISHU = Page(b"<html><script>$_ts=window['$_ts'];$_ts.nsd=1;</script></html>", status=412,
+              validators=False)
+JIASULE = Page(b"<script>document.cookie=('__jsl_clearance=1');location.href=location.pathname"
+               b"</script>", status=521, validators=False)
+
+
+def fault_site(name: str, host: str, elsewhere: str,
+               walls: dict[str, str]) -> tuple[Site, dict[str, str]]:
     """A list of links to faulty pages, and the reason key each must end recorded with.
-    ``elsewhere`` is the base URL of another fixture host, outside this portal."""
+    ``elsewhere`` is the base URL of another fixture host, outside this portal; ``walls`` maps
+    the anti-bot pages' paths to the base URLs of the portal's walled hosts."""
     site = Site(name, host, robots="User-agent: *\nDisallow: /private/\n")
     flaky = itertools.count()
 
@@ -87,11 +100,6 @@ def fault_site(name: str, host: str, elsewhere: str) -> tuple[Site, dict[str, st
         "/away.html": Page(status=302, headers={"Location": f"{elsewhere}/stolen.html"},
                            validators=False),
         "/private/report.html": detail_page("不许抓取的年度报告", "2020-01-12"),
-        "/ruishu.html": Page(b"<html><script>$_ts=window['$_ts'];$_ts.nsd=1;</script></html>",
-                             status=412, validators=False),
-        "/jsl.html": Page(b"<script>document.cookie=('__jsl_clearance=1');"
-                          b"location.href=location.pathname</script>", status=521,
-                          validators=False),
         "/huge.html": Page(b"<html>" + b"x" * 300_000 + b"</html>"),
         "/gone.html": Page(b"<html>not here</html>", status=404, validators=False),
     }
@@ -101,8 +109,8 @@ def fault_site(name: str, host: str, elsewhere: str) -> tuple[Site, dict[str, st
                 "/private/report.html": "robots_disallowed", "/ruishu.html": "anti_bot",
                 "/jsl.html": "anti_bot", "/huge.html": "too_large", "/gone.html": "http_404"}
     site.routes.update(routes)
-    links = "".join(f'<li><a href="{path}">测试{n}2019年度报告</a><span>2020-01-0{n % 9 + 1}'
-                    "</span></li>" for n, path in enumerate(expected))
+    links = "".join(f'<li><a href="{walls.get(path, "")}{path}">测试{n}2019年度报告</a>'
+                    f"<span>2020-01-0{n % 9 + 1}</span></li>" for n, path in enumerate(expected))
     site.routes["/list.html"] = Page(f'<html><head><meta charset="utf-8"></head><body><ul>{links}'
                                      "</ul></body></html>".encode())
     return site, expected

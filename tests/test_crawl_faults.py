@@ -22,10 +22,19 @@ from crawlers.guards import (
     detect_anti_bot,
 )
 from crawlers.politeness import retry_after_seconds
-from crawlers.samples.server import SampleServer, Site
+from crawlers.samples.server import Page, SampleServer, Site
 from pipelines.lake import Lake
+from pipelines.stages import crawled_documents
 from tests.conftest import GOVREPORTS
-from tests.portal_sites import FAST, fault_site, many_reports_site, write_registry
+from tests.portal_sites import (
+    FAST,
+    JIASULE,
+    RUISHU,
+    fault_site,
+    many_reports_site,
+    wall_site,
+    write_registry,
+)
 
 FAULT_SETTINGS = [*FAST, "--set", "DOWNLOAD_TIMEOUT=1", "--set", "RETRY_TIMES=2",
                   "--set", "DOWNLOAD_MAXSIZE=100000", "--set", "REDIRECT_MAX_TIMES=4"]
@@ -37,23 +46,31 @@ def fault_crawl(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("faults")
     other = Site("elsewhere", "127.0.0.32", {"/stolen.html": many_reports_site(
         "x", "127.0.0.32", reports=1).routes["/ndbg/202001/t20200115_0.html"]})
-    with SampleServer([other]) as first:
-        site, expected = fault_site("faulty", "127.0.0.31", elsewhere=other.base)
+    walls = [wall_site("ruishu", "127.0.0.37", "/ruishu.html", RUISHU),
+             wall_site("jsl", "127.0.0.38", "/jsl.html", JIASULE)]
+    with SampleServer([other]) as first, SampleServer(walls) as walled:
+        site, expected = fault_site("faulty", "127.0.0.31", elsewhere=other.base,
+                                    walls={"/ruishu.html": walls[0].base,
+                                           "/jsl.html": walls[1].base})
         with SampleServer([site]) as server:
             registry = write_registry(tmp / "portals.yaml", [{
                 "id": "faulty", "name": "故障门户", "cms": "generic",
-                "start_urls": [site.url("/list.html")]}])
+                "start_urls": [site.url("/list.html")],
+                "domains": ["127.0.0.37", "127.0.0.38"]}])
             lake = str(tmp / "lake")
             env = {**os.environ, "GOVREPORTS_LAKE": ""}
             result = subprocess.run(
                 [*GOVREPORTS, "crawl", "--portals", str(registry), "--lake", lake,
                  *FAULT_SETTINGS], capture_output=True, text=True, env=env, timeout=300)
-            hits = list(server.hits)
+            hits = list(server.hits) + list(walled.hits)
             peak = server.peak_in_flight["faulty"]
         stolen = [h for h in first.hits if h.path != "/robots.txt"]
     manifest_key = sorted(Lake.open(lake).store.list("_runs/"))[-1]
     manifest = json.loads(Lake.open(lake).store.read(manifest_key))["portals"]["faulty"]
-    return result, manifest, expected, hits, stolen, site, peak
+    urls = {path: (walls[0].url(path) if path == "/ruishu.html" else
+                   walls[1].url(path) if path == "/jsl.html" else site.url(path))
+            for path in expected}
+    return result, manifest, expected, hits, stolen, urls, peak
 
 
 def test_the_fault_crawl_finishes_and_reports(fault_crawl):
@@ -69,8 +86,8 @@ CASES = ["/ok.html", "/flaky.html", "/busy.html", "/slow.html", "/truncated.html
 
 @pytest.mark.parametrize("path", CASES, ids=[c.strip("/").replace(".html", "") for c in CASES])
 def test_each_fault_ends_recorded_with_its_reason(fault_crawl, path):
-    _, manifest, expected, _, _, site, _ = fault_crawl
-    url = site.url(path)
+    _, manifest, expected, _, _, urls, _ = fault_crawl
+    url = urls[path]
     landed = {d["url"] for d in manifest["landed"]}
     failed = {f["url"]: f["reason"] for f in manifest["failures"]}
     blocked = {b["url"]: b["kind"] for b in manifest["blocked"]}
@@ -163,6 +180,8 @@ def test_a_crawl_killed_mid_way_completes_on_the_next_run_without_duplicates(tmp
     lake = Lake.open(str(lake_dir))
     documents = [d for d in lake.raw_documents() if d.source.role == "document"]
     assert len(documents) == 12 and len({d.source.url for d in documents}) == 12
+    # The second crawl takes on what the killed one landed: processing it processes all 12.
+    assert len(crawled_documents(lake, crawl_manifest(lake_dir))) == 12
     assert len(lake.crawl_state("big")) == 12
     assert list(journal.glob("*.json")) == []  # folded into state.json
 
@@ -223,3 +242,103 @@ def test_retry_after_values(value, seconds):
 
 def test_retry_after_as_a_future_date():
     assert retry_after_seconds("Thu, 01 Jan 1970 00:01:40 GMT", now=40) == 60.0
+
+
+# -- a host that stops the run, redirects, unreadable lists, bounds ---------------------------
+
+def crawl_manifest(lake_dir) -> dict:
+    lake = Lake.open(str(lake_dir))
+    key = sorted(lake.store.list("_runs/"))[-1]
+    return json.loads(lake.store.read(key))
+
+
+@pytest.mark.parametrize("answer,reason", [
+    (RUISHU, "anti-bot ruishu"),
+    (Page(b"come back tomorrow", status=429, headers={"Retry-After": "86400"},
+          validators=False), "Retry-After 86400s"),
+], ids=["anti-bot-wall", "retry-after-a-day"])
+def test_a_host_that_says_stop_gets_no_more_requests_this_run(tmp_path, cli, answer, reason):
+    site = many_reports_site("stop", "127.0.0.43", reports=5)
+    for path in [p for p in site.routes if "/t2020" in p]:
+        site.routes[path] = answer
+    with SampleServer([site]) as server:
+        registry = write_registry(tmp_path / "p.yaml", [{
+            "id": "stop", "name": "停", "cms": "trs",
+            "start_urls": [site.url("/ndbg/index.html")]}])
+        # A delay between requests, as a polite crawl has: the next request is not on its way
+        # yet when the first answer says stop.
+        result = cli("crawl", "--portals", registry, "--lake", tmp_path / "lake", *FAST,
+                     "--set", "DOWNLOAD_DELAY=0.3")
+        detail = [h for h in server.hits if "/t2020" in h.path]
+    assert result.returncode == 0, result.stderr
+    assert len(detail) == 1  # the first answer stops the host; four are never sent
+    portal = crawl_manifest(tmp_path / "lake")["portals"]["stop"]
+    held = [f for f in portal["failures"] if f["reason"] == "host_blocked"]
+    assert len(held) == 4 and all(reason in f["message"] for f in held)
+
+
+def test_a_listed_url_that_redirects_is_not_fetched_again_next_night(tmp_path, cli):
+    site = many_reports_site("moved", "127.0.0.44", reports=1)
+    (old,) = [p for p in site.routes if "/t2020" in p]
+    new = old.replace("/ndbg/", "/ndbg/new/")
+    site.routes[new] = site.routes[old]
+    site.routes[old] = Page(status=301, headers={"Location": new}, validators=False)
+    with SampleServer([site]) as server:
+        registry = write_registry(tmp_path / "p.yaml", [{
+            "id": "moved", "name": "搬家", "cms": "trs",
+            "start_urls": [site.url("/ndbg/index.html")]}])
+        for _ in range(2):
+            result = cli("run", "--portals", registry, "--lake", tmp_path / "lake", *FAST)
+            assert result.returncode == 0, result.stderr
+        fetched = [h.path for h in server.hits if "/t2020" in h.path]
+    assert fetched == [old, new]  # the second night asks for neither
+    assert "reports 0" in result.stdout
+
+
+def test_a_list_that_cannot_be_read_is_recorded(tmp_path, cli):
+    site = Site("maint", "127.0.0.45", {
+        "/gkmlpt/index": Page(b"<html><script>window._CONFIG = {SID: '1', TREE: {id: 2}}"
+                              b"</script></html>"),
+        "/gkmlpt/api/all/2": Page("系统维护中".encode(), "text/html; charset=utf-8")})
+    with SampleServer([site]):
+        registry = write_registry(tmp_path / "p.yaml", [{
+            "id": "maint", "name": "维护", "cms": "gkmlpt",
+            "start_urls": [site.url("/gkmlpt/index")]}])
+        result = cli("crawl", "--portals", registry, "--lake", tmp_path / "lake", *FAST)
+    assert result.returncode == 0, result.stderr
+    failures = crawl_manifest(tmp_path / "lake")["portals"]["maint"]["failures"]
+    assert [f["reason"] for f in failures] == ["parse_error"]
+    assert failures[0]["url"].endswith("/gkmlpt/api/all/2?page=1&sid=1")
+
+
+def test_max_list_pages_bounds_announced_pagination(tmp_path, cli):
+    site = many_reports_site("long", "127.0.0.46", reports=40, per_page=2)  # 20 list pages
+    with SampleServer([site]) as server:
+        registry = write_registry(tmp_path / "p.yaml", [{
+            "id": "long", "name": "长", "cms": "trs", "max_list_pages": 3,
+            "start_urls": [site.url("/ndbg/index.html")]}])
+        result = cli("crawl", "--portals", registry, "--lake", tmp_path / "lake", *FAST)
+        lists = [h.path for h in server.hits if "/index" in h.path]
+    assert result.returncode == 0, result.stderr
+    assert len(lists) == 3
+
+
+def test_a_304_records_the_new_list_entry_so_the_check_is_not_repeated(tmp_path, cli):
+    site = many_reports_site("redated", "127.0.0.47", reports=1)
+    with SampleServer([site]) as server:
+        registry = write_registry(tmp_path / "p.yaml", [{
+            "id": "redated", "name": "改日期", "cms": "trs",
+            "start_urls": [site.url("/ndbg/index.html")]}])
+        args = ("crawl", "--portals", registry, "--lake", tmp_path / "lake", *FAST)
+        assert cli(*args).returncode == 0
+        listing = site.routes["/ndbg/index.html"]
+        listing.body = listing.body.replace(b"2020-01-15", b"2020-01-20")  # same document
+        since = len(server.hits)
+        assert cli(*args).returncode == 0
+        second = [h for h in server.hits[since:] if "/t2020" in h.path]
+        revalidated = crawl_manifest(tmp_path / "lake")["portals"]["redated"]["revalidated"]
+        since = len(server.hits)
+        assert cli(*args).returncode == 0
+        third = [h for h in server.hits[since:] if "/t2020" in h.path]
+    assert [(h.conditional, h.status) for h in second] == [(True, 304)]
+    assert len(revalidated) == 1 and third == []

@@ -93,7 +93,8 @@ DAGBAG_PROBE = """
 import json, sys
 sys.path.insert(0, "{dags}")  # as Airflow does for its DAGS_FOLDER
 from airflow.dag_processing.dagbag import DagBag
-bag = DagBag(dag_folder="{dags}", known_pools={{"default_pool", "govreports_crawl"}})
+bag = DagBag(dag_folder="{dags}",
+             known_pools={{"default_pool", "govreports_crawl", "govreports_load"}})
 dags = {{}}
 for dag_id, dag in bag.dags.items():
     dags[dag_id] = {{
@@ -124,14 +125,15 @@ def test_the_dag_files_import_cleanly_with_tags_retries_pools_and_assets(airflow
     nightly = bag["dags"]["govreports_nightly"]
     assert nightly["timezone"] == "Asia/Shanghai" and "30 2 * * *" in nightly["schedule"]
     assert list(nightly["tasks"]) == ["shards", "crawl", "plan", "repair_encoding",
-                                      "extract_reports", "load_partitions", "report"]
+                                      "extract_reports", "load_partitions", "report", "watcher"]
     assert nightly["tasks"]["crawl"]["pool"] == "govreports_crawl"
     assert nightly["tasks"]["plan"]["trigger_rule"] == "all_done"
     assert nightly["tasks"]["load_partitions"]["outlets"] == ["govreports.reports",
                                                               "govreports.report_stats"]
     for dag in bag["dags"].values():
         assert "govreports" in dag["tags"]
-        assert all(t["retries"] >= 1 for name, t in dag["tasks"].items() if name != "report")
+        assert all(t["retries"] >= 1 for name, t in dag["tasks"].items()
+                   if name not in ("report", "watcher"))
     assert {"mode", "provinces", "years", "published_from", "published_to", "portal_ids"} <= \
         set(bag["dags"]["govreports_backfill"]["params"])
     assert not (tmp_path / "nowhere").exists()
@@ -168,7 +170,7 @@ def test_nightly_lands_the_sample_reports_on_s3_and_a_rerun_adds_nothing(
     env = {**env, "GOVREPORTS_PORTALS": str(registry), "GOVREPORTS_LAKE": lake_url}
     status, log, states = dag_test(env, "govreports_nightly", {"crawl_settings": FAST})
     assert status == 0, log[-3000:]
-    assert set(states.values()) == {"success"}, states
+    assert set(states.values()) == {"success", "skipped"}, states
     assert sum(1 for t in states if t.startswith("crawl[")) == 4  # five portals, four shards
     assert "processed 7 documents → 6 reports, 0 rejects" in summary_of(log)
 
@@ -191,7 +193,7 @@ def test_nightly_lands_the_sample_reports_on_s3_and_a_rerun_adds_nothing(
     assert len(extras["govreports.reports"]["partitions_written"]) == 4
 
     status, log, states = dag_test(env, "govreports_nightly", {"crawl_settings": FAST})
-    assert status == 0 and set(states.values()) == {"success"}, states
+    assert status == 0 and set(states.values()) == {"success", "skipped"}, states
     assert "processed 0 documents → 0 reports" in summary_of(log)
     assert sorted(lake.store.list("raw/")) == raw_before  # list pages unchanged: no new bytes
     assert {k: lake.store.read(k) for k in lake.store.list("reports/")} == parts_before
@@ -225,7 +227,8 @@ def test_a_failing_portal_fails_its_own_crawl_task_while_the_others_land(airflow
     assert states[f"crawl[{shard_of['sample-ucap-qixingguan']}]"] == "success"
     assert states[f"crawl[{shard_of['refusing']}]"] == "failed"
     assert states[f"crawl[{shard_of['walled']}]"] == "failed"
-    assert states["load_partitions"] == "success" and states["report"] == "failed"
+    assert states["load_partitions"] == "success" and states["report"] == "success"
+    assert states["watcher"] == "failed"  # the run fails with its shards
     # A refused connection may pass: it is retried. An anti-bot wall will not: it is not.
     tries = {pid: len(re.findall(rf"crawl shard {n}: ", log)) for pid, n in shard_of.items()}
     assert tries["refusing"] == 3 and tries["walled"] == 1, tries
@@ -276,6 +279,7 @@ def test_rebuilding_a_partition_replaces_exactly_that_partition(crawled_lake, da
     stats_before = {k: lake.store.read(k) for k in lake.store.list("report_stats/")}
     status, log, states = dag_test(env, dag_id, conf)
     assert status == 0 and set(states.values()) <= {"success", "skipped"}, states
+    assert states["watcher"] == "skipped"
     titles = [r["title"] for r in lake.read_partition("reports", target).to_pylist()]
     assert len(titles) == 3 and "不该存在的行" not in titles
     assert {k: lake.store.read(k) for k in lake.store.list("reports/")
@@ -294,7 +298,7 @@ def test_a_recrawl_backfill_revalidates_known_documents_and_changes_nothing(craw
     since = len(server.hits)
     status, log, states = dag_test(env, "govreports_backfill", {
         "mode": "recrawl", "portal_ids": ["sample-ucap-qixingguan"], "crawl_settings": FAST})
-    assert status == 0 and set(states.values()) == {"success"}, states
+    assert status == 0 and set(states.values()) == {"success", "skipped"}, states
     detail = [h for h in server.hits[since:] if "/t2021" in h.path]
     assert detail and all(h.conditional and h.status == 304 for h in detail)
     assert {k: lake.store.read(k) for k in lake.store.list("reports/")} == before
@@ -313,5 +317,5 @@ def test_the_nightly_dag_backfills_over_past_dates_without_reading_them(crawled_
     # A backfilled run (a past logical date) crawls and processes like any night: nothing new.
     status, log, states = dag_test(env, "govreports_nightly", {"crawl_settings": FAST},
                                    logical_date="2026-11-01T18:30:00+00:00")
-    assert status == 0 and set(states.values()) == {"success"}, states
+    assert status == 0 and set(states.values()) == {"success", "skipped"}, states
     assert "processed 0 documents → 0 reports" in summary_of(log)

@@ -27,7 +27,7 @@ from pipelines.schema import (
 ROOT = Path(__file__).parent.parent
 INFRA = ROOT / "infra"
 sys.path.insert(0, str(ROOT / "dags"))  # as Airflow does for its DAGS_FOLDER
-from _govreports import CRAWL_POOL  # noqa: E402
+from _govreports import CRAWL_POOL, LOAD_POOL  # noqa: E402
 
 SCHEMAS = {"reports": REPORTS_SCHEMA, "report_stats": REPORT_STATS_SCHEMA}
 
@@ -57,9 +57,22 @@ def test_the_compose_schema_check_catches_a_broken_file(tmp_path):
 
 
 def interpolate(text: str) -> str:
-    """Compose's ``${VAR:-default}`` with nothing set, and ``$$`` → ``$``."""
+    """Compose's ``${VAR:-default}`` with nothing set, ``${VAR:?why}`` with VAR set to
+    ``secret``, and ``$$`` → ``$``."""
     text = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", text)
+    text = re.sub(r"\$\{[A-Z_]+:\?[^}]*\}", "secret", text)
     return text.replace("$$", "$")
+
+
+def test_the_compose_file_has_no_default_secrets_and_publishes_to_this_host_only():
+    text = COMPOSE.read_text(encoding="utf-8")
+    for name in ("POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD", "AIRFLOW_JWT_SECRET",
+                 "AIRFLOW_FERNET_KEY"):
+        assert re.findall(rf"\$\{{{name}:(.)", text) and \
+            set(re.findall(rf"\$\{{{name}:(.)", text)) == {"?"}, name
+    ports = [p for s in yaml.safe_load(interpolate(text))["services"].values()
+             for p in s.get("ports", [])]
+    assert ports and all(p.startswith("127.0.0.1:") for p in ports)
 
 
 def test_the_compose_stack_is_celery_postgres_redis_and_an_s3_store():
@@ -82,7 +95,7 @@ def test_the_compose_stack_is_celery_postgres_redis_and_an_s3_store():
     assert f"lake/{bucket}" in services["minio-init"]["command"][0]
     assert "pools import" in services["airflow-init"]["command"][-1]
     pools = json.loads((INFRA / "airflow" / "pools.json").read_text(encoding="utf-8"))
-    assert CRAWL_POOL in pools
+    assert pools[CRAWL_POOL]["slots"] >= 1 and pools[LOAD_POOL]["slots"] == 1
 
 
 def test_the_image_installs_the_project_beside_the_airflow_it_runs():
@@ -117,6 +130,7 @@ def test_the_helm_values_run_the_dags_with_the_kubernetes_executor():
     assert {s["envName"] for s in values["secret"]} == {"AIRFLOW_CONN_AWS_DEFAULT"}
     assert values["redis"]["enabled"] is False  # no Celery broker with this executor
     assert f"pools set {CRAWL_POOL} " in values["migrateDatabaseJob"]["args"][-1]
+    assert f"pools set {LOAD_POOL} 1 " in values["migrateDatabaseJob"]["args"][-1]
     assert not values["dags"]["gitSync"]["enabled"]  # the DAGs are in the image
 
 
