@@ -40,7 +40,7 @@ def test_the_stages_load_what_one_process_run_loads(tmp_path):
                                            "rejected": 0}
     assert stages.extract(staged, "b1")["reports"] == 5
     loaded = stages.load(staged, "b1", run_id="nightly run #1")
-    assert loaded["manifest"] == "_runs/nightly_run_1.json"
+    assert loaded["manifest"].startswith("_runs/nightly_run_1-")  # safe, and hashed
     ours, theirs = partitions(staged), partitions(at_once)
     assert ours.keys() == theirs.keys()
     for key in ours:  # same rows (the files differ only in write metadata)
@@ -98,3 +98,11 @@ def test_portals_sharing_a_host_share_a_shard():
     assert shards(portals, 3) == result  # deterministic
     assert len(shards(portals, 10)) == 3  # never an empty shard
     assert shards(portals, 1) == [["a", "b", "c", "d", "e"]]
+
+
+@pytest.mark.parametrize("a,b", [("重跑", "补跑"), ("a:b", "a+b"), ("run 1", "run_1")],
+                         ids=["non-ascii", "punctuation", "space-vs-underscore"])
+def test_run_ids_that_differ_only_in_unsafe_characters_get_different_batches(a, b):
+    assert stages.batch_id(a) != stages.batch_id(b)
+    assert all(stages._UNSAFE.search(x) is None for x in (stages.batch_id(a), stages.batch_id(b)))
+    assert stages.batch_id("scheduled-2026") == "scheduled-2026"  # a safe id is kept as it is
