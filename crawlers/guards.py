@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 
 from scrapy.exceptions import IgnoreRequest
@@ -40,8 +41,17 @@ class AntiBotBlocked(IgnoreRequest):
         self.status = status
 
 
+#: Loopback is this machine (a worker's own services); only local fixture portals live there.
+LOOPBACK_ENV = "GOVREPORTS_ALLOW_LOOPBACK"
+
+
+def loopback_allowed() -> bool:
+    return os.environ.get(LOOPBACK_ENV, "").lower() not in ("", "0", "false", "no")
+
+
 def check_address(address: str, *, host: str | None = None) -> None:
-    """Raise :class:`ForbiddenAddress` unless ``address`` is public or loopback."""
+    """Raise :class:`ForbiddenAddress` unless ``address`` is public (or loopback, when
+    ``GOVREPORTS_ALLOW_LOOPBACK`` is set: the sample portals, the tests)."""
     name = (host or address).lower().rstrip(".")
     if name in METADATA_HOSTS:
         raise ForbiddenAddress(f"refusing {name}: a cloud metadata service")
@@ -52,7 +62,10 @@ def check_address(address: str, *, host: str | None = None) -> None:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
     if ip.is_loopback:
-        return
+        if loopback_allowed():
+            return
+        raise ForbiddenAddress(f"refusing {name}: loopback is this machine; set "
+                               f"{LOOPBACK_ENV}=1 to crawl local fixture portals")
     if (ip.is_private or ip.is_link_local or ip.is_multicast or ip.is_reserved
             or ip.is_unspecified or ip in _SHARED):
         shown = f"{name} ({ip})" if host and host != address else str(ip)

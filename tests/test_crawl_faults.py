@@ -203,12 +203,22 @@ def test_the_guard_refuses_private_link_local_and_metadata_addresses(address):
         AddressGuardMiddleware().process_request(request)
 
 
-ALLOWED = ["127.0.0.1", "127.0.0.36", "::1", "202.96.128.86", "www.gov.cn"]
+ALLOWED = ["202.96.128.86", "www.gov.cn", "2400:89c0:1053:3::69"]
 
 
 @pytest.mark.parametrize("address", ALLOWED, ids=ALLOWED)
-def test_the_guard_lets_public_and_loopback_addresses_through(address):
+def test_the_guard_lets_public_addresses_through(address):
     check_address(address)  # no exception; nothing is resolved or connected here
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "127.0.0.36", "::1"],
+                         ids=["localhost", "loopback-net", "ipv6-loopback"])
+def test_loopback_is_refused_unless_fixture_portals_are_allowed(address, monkeypatch):
+    monkeypatch.delenv("GOVREPORTS_ALLOW_LOOPBACK")
+    with pytest.raises(ForbiddenAddress, match="set GOVREPORTS_ALLOW_LOOPBACK=1"):
+        check_address(address)
+    monkeypatch.setenv("GOVREPORTS_ALLOW_LOOPBACK", "1")
+    check_address(address)
 
 
 def test_a_name_resolving_to_a_private_address_is_refused():
@@ -342,3 +352,16 @@ def test_a_304_records_the_new_list_entry_so_the_check_is_not_repeated(tmp_path,
         third = [h for h in server.hits[since:] if "/t2020" in h.path]
     assert [(h.conditional, h.status) for h in second] == [(True, 304)]
     assert len(revalidated) == 1 and third == []
+
+
+def test_a_portal_on_loopback_is_refused_in_a_real_crawl(tmp_path, cli):
+    site = many_reports_site("local", "127.0.0.48", reports=1)
+    with SampleServer([site]) as server:
+        registry = write_registry(tmp_path / "p.yaml", [{
+            "id": "local", "name": "本机", "cms": "trs",
+            "start_urls": [site.url("/ndbg/index.html")]}])
+        result = cli("crawl", "--portals", registry, "--lake", tmp_path / "lake", *FAST,
+                     env={"GOVREPORTS_ALLOW_LOOPBACK": ""})
+        assert server.hits == []  # nothing was sent
+    assert result.returncode == 1
+    assert "portal 'local' could not be crawled (forbidden_address)" in result.stderr
