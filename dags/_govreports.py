@@ -4,9 +4,9 @@ other keys and counts, never documents. The plain functions need no Airflow; the
 wires the shared processing chain as TaskFlow tasks.
 
 Configuration comes from the environment (``GOVREPORTS_LAKE``, ``GOVREPORTS_PORTALS``,
-``GOVREPORTS_CRAWL_SHARDS``, ``GOVREPORTS_CRAWL_SETTINGS``), overridable per run by DAG params;
-S3 credentials from the Airflow connection ``aws_default`` when it exists, else the standard AWS
-chain.
+``GOVREPORTS_CRAWL_SHARDS``, ``GOVREPORTS_CRAWL_SETTINGS``, ``GOVREPORTS_RETRY_DELAY``),
+overridable per run by DAG params; S3 credentials from the Airflow connection ``aws_default``
+when it exists, else the standard AWS chain.
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ CRAWL_POOL = "govreports_crawl"
 LOAD_POOL = "govreports_load"
 #: Seconds before a transient failure is retried (a crawl shard waits twice as long).
 RETRY_DELAY_S = float(os.environ.get("GOVREPORTS_RETRY_DELAY", "300"))
+#: A crawl's failure reasons that another try in a few minutes will not change.
+PERMANENT_REASONS = {"anti_bot", "robots_disallowed", "forbidden_address", "offsite",
+                     "http_403", "http_404", "http_410", "dns", "retry_after_too_long",
+                     "host_blocked"}
 
 
 def default_args(retries: int = 2) -> dict:
@@ -43,10 +47,6 @@ def crawl_task_args() -> dict:
 
     return {"pool": CRAWL_POOL, "retries": 2, "retry_delay": timedelta(seconds=2 * RETRY_DELAY_S),
             "execution_timeout": timedelta(hours=6)}
-#: A crawl's failure reasons that another try in a few minutes will not change.
-PERMANENT_REASONS = {"anti_bot", "robots_disallowed", "forbidden_address", "offsite",
-                     "http_403", "http_404", "http_410", "dns", "retry_after_too_long",
-                     "host_blocked"}
 
 
 class Permanent(Exception):
@@ -239,9 +239,8 @@ def scope(params: dict) -> dict:
         published_from=params.get("published_from"), published_to=params.get("published_to"))
 
 
-def summary(params: dict, batch: str, crawls: list[str] | None) -> tuple[str, list[str]]:
-    """One readable paragraph about the run (the last task's log, and ``make run``'s end), and
-    the portals that were down."""
+def summary(params: dict, batch: str, crawls: list[str] | None) -> str:
+    """One readable paragraph about the run (the report task's log, and ``make run``'s end)."""
     lake = _open_lake(params)
     lines = [f"govreports batch {batch} · lake {lake.url}"]
     down: list[str] = []
@@ -268,7 +267,7 @@ def summary(params: dict, batch: str, crawls: list[str] | None) -> tuple[str, li
             lines.append(f"    {label}: {n} reports")
     if down:
         lines.append(f"  portal(s) down: {', '.join(down)} (their crawl shard failed)")
-    return "\n".join(lines), down
+    return "\n".join(lines)
 
 
 # -- Airflow wiring shared by the DAGs ----------------------------------------------------------
@@ -353,8 +352,8 @@ def processing_chain(after=None, *, from_crawl: bool | None, scoped: bool):
         params = dict(get_current_context()["params"])
         batch = run_batch()
         crawled = from_crawl_of(params) if from_crawl is None else from_crawl
-        text, down = airflow_call(summary, params, batch,
-                                  crawl_manifests(params, batch) if crawled else None)
+        text = airflow_call(summary, params, batch,
+                            crawl_manifests(params, batch) if crawled else None)
         print(text)
         return text
 
