@@ -112,8 +112,10 @@ def _permanent_if_config(call, *args, **kwargs):
 
 # -- crawl --------------------------------------------------------------------------------------
 
-def plan_shards(params: dict) -> list[dict]:
-    """The crawl's shards: portal ids grouped so that a host is only ever in one shard."""
+def plan_shards(params: dict, batch: str | None = None) -> list[dict]:
+    """The crawl's shards: portal ids grouped so that a host is only ever in one shard. With a
+    batch, their number is kept in ``_work/<batch>/shards.json``: a cleared run that plans fewer
+    shards does not process the manifests of shards it no longer has."""
     from crawlers.portals import load_portals, select
     from crawlers.shards import shards
 
@@ -126,7 +128,11 @@ def plan_shards(params: dict) -> list[dict]:
         raise Permanent(f"no enabled portal matches portal_ids={wanted} provinces="
                         f"{sorted(provinces)} in {registry(params) or 'crawlers/portals.yaml'}")
     count = int(params.get("shards") or os.environ.get("GOVREPORTS_CRAWL_SHARDS") or 4)
-    return [{"shard": i, "portals": ids} for i, ids in enumerate(shards(portals, count))]
+    planned = [{"shard": i, "portals": ids} for i, ids in enumerate(shards(portals, count))]
+    if batch is not None:
+        _open_lake(params).store.write(f"_work/{batch}/shards.json",
+                                       json.dumps(planned, ensure_ascii=False).encode("utf-8"))
+    return planned
 
 
 def crawl_shard(shard: dict, batch: str, params: dict, *, revalidate: bool = False) -> dict:
@@ -197,8 +203,13 @@ def crawl_manifests(params: dict, batch: str) -> list[str]:
     """The crawl manifests this batch's shards wrote: read from the lake, so a failed shard's
     partial landings are processed too and a cleared task's XCom is not needed."""
     lake = _open_lake(params)
+    try:
+        planned = {f"_runs/{batch}-crawl-{s['shard']}.json"
+                   for s in json.loads(lake.store.read(f"_work/{batch}/shards.json"))}
+    except KeyError:  # shards planned without a batch: every manifest of the batch
+        planned = None
     return sorted(key for key in lake.store.list(f"_runs/{batch}-crawl-")
-                  if key.endswith(".json"))
+                  if key.endswith(".json") and (planned is None or key in planned))
 
 
 # -- processing stages --------------------------------------------------------------------------

@@ -47,7 +47,7 @@ def govreports_backfill():
         params = dict(get_current_context()["params"])
         if not from_crawl_of(params):
             return []  # reprocess: no crawl (the mapped task is skipped)
-        return airflow_call(plan_shards, params)
+        return airflow_call(plan_shards, params, run_batch())
 
     @task(**crawl_task_args())
     def crawl(shard: dict) -> dict:

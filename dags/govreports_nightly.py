@@ -39,7 +39,7 @@ PARAMS = {
 def govreports_nightly():
     @task
     def shards() -> list[dict]:
-        return airflow_call(plan_shards, dict(get_current_context()["params"]))
+        return airflow_call(plan_shards, dict(get_current_context()["params"]), run_batch())
 
     @task(**crawl_task_args())
     def crawl(shard: dict) -> dict:

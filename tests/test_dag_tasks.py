@@ -1,0 +1,53 @@
+"""The DAGs' task bodies (``dags/_govreports.py``) without Airflow: shard planning and which
+crawl manifests a batch processes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipelines.lake import Lake
+from tests.portal_sites import write_registry
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "dags"))  # as Airflow does
+import _govreports as tasks  # noqa: E402
+
+PORTALS = [{"id": f"p{i}", "name": f"门户{i}", "province": "530000" if i % 2 else "220000",
+            "start_urls": [f"http://www{i}.example.gov.cn/ndbg/"]} for i in range(6)]
+
+
+@pytest.fixture
+def params(tmp_path, monkeypatch):
+    monkeypatch.delenv("GOVREPORTS_CRAWL_SHARDS", raising=False)
+    registry = write_registry(tmp_path / "portals.yaml", PORTALS)
+    return {"portals_file": str(registry), "lake": str(tmp_path / "lake")}
+
+
+def test_a_replanned_batch_processes_only_the_manifests_of_its_shards(params):
+    lake = Lake.open(params["lake"], writable=True)
+    for shard in range(4):  # an earlier try of the run had four shards
+        lake.write_manifest(f"b-crawl-{shard}", {"portals": {}})
+    planned = tasks.plan_shards({**params, "shards": 2}, "b")
+    assert [s["shard"] for s in planned] == [0, 1]
+    assert tasks.crawl_manifests(params, "b") == ["_runs/b-crawl-0.json", "_runs/b-crawl-1.json"]
+
+
+@pytest.mark.parametrize("given,expected", [({}, 4), ({"shards": 3}, 3)],
+                         ids=["environment", "param"])
+def test_the_shard_count_comes_from_the_param_else_the_environment(params, monkeypatch,
+                                                                   given, expected):
+    monkeypatch.setenv("GOVREPORTS_CRAWL_SHARDS", "4")
+    assert len(tasks.plan_shards({**params, **given})) == expected
+
+
+@pytest.mark.parametrize("provinces", [["530000"], [530000]], ids=["string", "number"])
+def test_provinces_select_portals_however_they_are_written(params, provinces):
+    planned = tasks.plan_shards({**params, "provinces": provinces, "shards": 1})
+    assert planned[0]["portals"] == ["p1", "p3", "p5"]
+
+
+def test_a_selection_that_matches_no_portal_fails_without_retry(params):
+    with pytest.raises(tasks.Permanent, match="no enabled portal matches"):
+        tasks.plan_shards({**params, "provinces": ["650000"]})
