@@ -1,6 +1,6 @@
 """The Airflow DAGs, executed by Airflow itself (``airflow dags test`` on SQLite) against the
-sample portals on loopback and a lake on local disk or on the loopback S3 endpoint (reached
-through the ``aws_default`` connection)."""
+sample portals on loopback and lakes on the loopback S3 endpoint (reached through the
+``aws_default`` connection) or on local disk."""
 
 from __future__ import annotations
 
@@ -141,26 +141,31 @@ def test_the_dag_files_import_cleanly_with_tags_retries_pools_and_assets(airflow
 
 # -- nightly ------------------------------------------------------------------------------------
 
-@pytest.fixture
-def s3_through_connection(airflow_home, aws_env, s3_endpoint):
-    """A bucket on the loopback endpoint, reached by the DAGs only through the Airflow
-    connection ``aws_default`` (the run's environment has no AWS endpoint of its own)."""
-    name = "govreports-dags"
-    client = boto3.client("s3")
-    if name not in [b["Name"] for b in client.list_buckets().get("Buckets", [])]:
-        client.create_bucket(Bucket=name)
-    connection = {"conn_type": "aws", "login": aws_env["AWS_ACCESS_KEY_ID"],
-                  "password": aws_env["AWS_SECRET_ACCESS_KEY"],
-                  "extra": {"endpoint_url": s3_endpoint, "region_name": "us-east-1"}}
-    _, env = airflow_home
-    env = {key: value for key, value in env.items()
-           if not key.startswith("AWS_") or key in ("AWS_CONFIG_FILE",
-                                                    "AWS_SHARED_CREDENTIALS_FILE",
-                                                    "AWS_EC2_METADATA_DISABLED")}
+def through_connection(env: dict, endpoint: str, key: str, secret: str) -> dict:
+    """The DAG runs' environment reaching S3 only through the Airflow connection
+    ``aws_default`` (no AWS endpoint or keys of its own)."""
+    connection = {"conn_type": "aws", "login": key, "password": secret,
+                  "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"}}
+    env = {k: v for k, v in env.items() if not k.startswith("AWS_")}
     env.update({"AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection),
                 "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
                 "AWS_EC2_METADATA_DISABLED": "true"})
-    return f"s3://{name}/lake", env
+    return env
+
+
+def make_bucket(name: str) -> None:
+    client = boto3.client("s3")
+    if name not in [b["Name"] for b in client.list_buckets().get("Buckets", [])]:
+        client.create_bucket(Bucket=name)
+
+
+@pytest.fixture
+def s3_through_connection(airflow_home, aws_env, s3_endpoint):
+    """A bucket on the loopback endpoint, reached by the DAGs through ``aws_default``."""
+    make_bucket("govreports-dags")
+    _, env = airflow_home
+    return "s3://govreports-dags/lake", through_connection(
+        env, s3_endpoint, aws_env["AWS_ACCESS_KEY_ID"], aws_env["AWS_SECRET_ACCESS_KEY"])
 
 
 def test_nightly_lands_the_sample_reports_on_s3_and_a_rerun_adds_nothing(
@@ -246,15 +251,35 @@ def registry_entries_of(path: Path) -> list[dict]:
 # -- backfill and reprocess ---------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def crawled_lake(airflow_home, samples, tmp_path_factory):
-    """A local lake the nightly DAG has filled from the sample portals."""
-    registry, _ = samples
-    lake_dir = tmp_path_factory.mktemp("crawled") / "lake"
-    _, env = airflow_home
-    env = {**env, "GOVREPORTS_PORTALS": str(registry), "GOVREPORTS_LAKE": str(lake_dir)}
-    status, log, _ = dag_test(env, "govreports_nightly", {"crawl_settings": FAST})
-    assert status == 0, log[-3000:]
-    return lake_dir, env
+def crawled_lake(airflow_home, samples, s3_endpoint):
+    """A lake on the loopback S3 endpoint that the nightly DAG has filled from the sample
+    portals; this process reads it with keys of its own, the DAGs through ``aws_default``."""
+    own = {"AWS_ENDPOINT_URL_S3": s3_endpoint, "AWS_ACCESS_KEY_ID": "testing",
+           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+           "AWS_EC2_METADATA_DISABLED": "true"}
+    if os.environ.get("GOVREPORTS_TEST_S3_ENDPOINT"):  # an external server keeps its keys
+        own.update({k: os.environ[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+                    if k in os.environ})
+    saved = {k: os.environ.get(k) for k in own}
+    os.environ.update(own)
+    try:
+        make_bucket("govreports-backfill")
+        registry, _ = samples
+        lake_url = "s3://govreports-backfill/lake"
+        _, env = airflow_home
+        env = through_connection(env, s3_endpoint, own["AWS_ACCESS_KEY_ID"],
+                                 own["AWS_SECRET_ACCESS_KEY"])
+        env = {**env, "GOVREPORTS_PORTALS": str(registry), "GOVREPORTS_LAKE": lake_url}
+        status, log, _ = dag_test(env, "govreports_nightly", {"crawl_settings": FAST})
+        assert status == 0, log[-3000:]
+        yield lake_url, env
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def tamper(lake: Lake, part: Partition) -> None:
@@ -270,8 +295,8 @@ def tamper(lake: Lake, part: Partition) -> None:
     ("govreports_backfill", {"mode": "reprocess", "provinces": ["530000"], "years": [2019]}),
 ], ids=["reprocess-dag", "backfill-reprocess"])
 def test_rebuilding_a_partition_replaces_exactly_that_partition(crawled_lake, dag_id, conf):
-    lake_dir, env = crawled_lake
-    lake = Lake.open(str(lake_dir), writable=True)
+    lake_url, env = crawled_lake
+    lake = Lake.open(lake_url, writable=True)
     target = Partition("530000", 2019)
     tamper(lake, target)
     others = {k: lake.store.read(k) for k in lake.store.list("reports/")
@@ -291,9 +316,9 @@ def test_rebuilding_a_partition_replaces_exactly_that_partition(crawled_lake, da
 
 def test_a_recrawl_backfill_revalidates_known_documents_and_changes_nothing(crawled_lake,
                                                                           samples):
-    lake_dir, env = crawled_lake
+    lake_url, env = crawled_lake
     _, server = samples
-    lake = Lake.open(str(lake_dir))
+    lake = Lake.open(lake_url)
     before = {k: lake.store.read(k) for k in lake.store.list("reports/")}
     since = len(server.hits)
     status, log, states = dag_test(env, "govreports_backfill", {
@@ -305,7 +330,7 @@ def test_a_recrawl_backfill_revalidates_known_documents_and_changes_nothing(craw
 
 
 def test_the_nightly_dag_backfills_over_past_dates_without_reading_them(crawled_lake):
-    lake_dir, env = crawled_lake
+    _, env = crawled_lake
     plan = subprocess.run([str(BIN / "airflow"), "backfill", "create", "--dag-id",
                            "govreports_nightly", "--from-date", "2026-11-01", "--to-date",
                            "2026-11-03", "--dry-run"], env=env, capture_output=True, text=True,
