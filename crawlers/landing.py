@@ -7,7 +7,6 @@ crawl's other hosts keep downloading meanwhile.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 
 from scrapy.exceptions import DropItem
@@ -15,7 +14,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
 from crawlers.items import Fetched, Revalidated
-from pipelines.records import Source
+from pipelines.records import Source, source_id_of
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +58,8 @@ class LandingPipeline:
         entry = known.get(item.url)
         if entry is None or entry.get("context") == item.context:
             return
-        source_id = Source(url=item.url, kind="http", fetched_at="",
-                           portal_id=item.portal_id).source_id
-        lake.put_crawl_entry(item.portal_id, source_id, {**entry, "context": item.context,
-                                                         "run": run_id})
+        lake.put_crawl_entry(item.portal_id, source_id_of(item.portal_id, item.url),
+                             {**entry, "context": item.context, "run": run_id})
 
     @staticmethod
     def land(item: Fetched, lake, run_id: str | None = None) -> tuple[str, bool]:
@@ -81,7 +78,6 @@ class LandingPipeline:
             lake.put_crawl_entry(item.portal_id, source.source_id, entry)
             if item.listed_url and item.listed_url != item.url:
                 # The list's URL redirects here: known under it too, so the next run skips it.
-                alias = dataclasses.replace(source, url=item.listed_url)
-                lake.put_crawl_entry(item.portal_id, alias.source_id,
+                lake.put_crawl_entry(item.portal_id, source_id_of(item.portal_id, item.listed_url),
                                      {**entry, "url": item.listed_url, "alias_of": item.url})
         return doc.sha256, wrote

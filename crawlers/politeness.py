@@ -44,6 +44,9 @@ class HostBlocked(IgnoreRequest):
     """A request not sent because its host stopped this run: it showed an anti-bot wall or
     asked to be left alone longer than ``RETRY_AFTER_MAX``. A later run tries again."""
 
+    def __init__(self, host: str, reason: str):
+        super().__init__(f"not requested: {host} stopped this run ({reason})")
+
 
 def stop_host(crawler, request, reason: str) -> None:
     """No more requests to ``request``'s host in this run: remember why, and fail the requests
@@ -60,8 +63,7 @@ def stop_host(crawler, request, reason: str) -> None:
     slot = downloader.slots.get(downloader.get_slot_key(request))
     while slot is not None and slot.queue:
         waiting, deferred = slot.queue.popleft()
-        deferred.errback(Failure(HostBlocked(f"not requested: {host} stopped this run "
-                                             f"({reason})")))
+        deferred.errback(Failure(HostBlocked(host, reason)))
 
 
 class PolitenessMiddleware:
@@ -115,7 +117,7 @@ class PolitenessMiddleware:
         blocked = getattr(self.crawler.spider, "blocked_hosts", {})
         host = urlsplit(request.url).hostname or ""
         if host in blocked:
-            raise HostBlocked(f"not requested: {host} stopped this run ({blocked[host]})")
+            raise HostBlocked(host, blocked[host])
 
     def process_response(self, request, response, spider=None):
         if response.status not in self.codes:

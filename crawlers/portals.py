@@ -61,6 +61,12 @@ class Portal:
         names = [urlsplit(url).hostname or "" for url in self.start_urls] + list(self.domains)
         return tuple(dict.fromkeys(name.lower() for name in names if name))
 
+    def serves(self, url: str) -> bool:
+        """Whether ``url`` is on one of the portal's hosts or their subdomains (as Scrapy's
+        offsite filter reads ``allowed_domains``)."""
+        host = (urlsplit(url).hostname or "").lower()
+        return any(host == h or host.endswith("." + h) for h in self.hosts)
+
 
 def registry_path(given: str | os.PathLike | None = None) -> Path:
     """The registry to use: ``given``, else ``$GOVREPORTS_PORTALS``, else the shipped one."""

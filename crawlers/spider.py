@@ -98,10 +98,11 @@ class PortalSpider(scrapy.Spider):
     async def start(self):
         self.write_manifest("running")
         for portal in self.portals.values():
-            self.known[portal.id] = self.lake.crawl_state(portal.id)
+            state, journal = self.lake.crawl_state_and_journal(portal.id)
+            self.known[portal.id] = state
             # A journal not yet folded into the state is what a crawl killed mid-way landed:
             # this run takes those landings on, so that they get processed with its own.
-            for entry in self.lake.crawl_journal(portal.id):
+            for entry in journal:
                 if entry.get("run") != self.run_id and not entry.get("alias_of"):
                     self.reports[portal.id].landed.append({
                         "url": entry["url"], "sha256": entry["sha256"], "role": entry["role"],
@@ -135,8 +136,7 @@ class PortalSpider(scrapy.Spider):
                 yield self._list_request(found, portal, family=family.name, n=n + 1)
 
     def _follow(self, portal: Portal, url: str, *, role: str, context: dict[str, str]):
-        host = urlsplit(url).hostname or ""
-        if not any(host == h or host.endswith("." + h) for h in portal.hosts):
+        if not portal.serves(url):
             return  # a list may link anywhere; the portal's documents live on its hosts
         known = self.known[portal.id]
         entry = known.get(url)
@@ -243,12 +243,9 @@ class PortalSpider(scrapy.Spider):
         portal_id = request.meta.get("portal")
         if not chain or portal_id not in self.reports:
             return None
-        host = urlsplit(request.url).hostname or ""
-        on_portal = any(host == h or host.endswith("." + h)  # as Scrapy's offsite filter
-                        for h in self.portals[portal_id].hosts)
         if request.url in chain:
             return "redirect_loop", "redirects in a loop"
-        if not on_portal:
+        if not self.portals[portal_id].serves(request.url):
             return "offsite", "redirects off the portal, not followed"
         return "redirect_to_known", "redirects to a URL this crawl requested already"
 

@@ -96,7 +96,7 @@ class Lake:
         except KeyError:
             old = None
         if old != sidecar:
-            self.store.write(sidecar_key, _json_bytes(sidecar))
+            self.store.write(sidecar_key, json_bytes(sidecar))
             wrote = True
         return RawDocument(sha, len(data), Source.from_json(sidecar)), wrote
 
@@ -165,7 +165,7 @@ class Lake:
 
     def put_reject(self, reject: Reject, existing: dict | None) -> None:
         if existing != reject.to_json():
-            self.store.write(f"rejects/{reject.doc_id}.json", _json_bytes(reject.to_json()))
+            self.store.write(f"rejects/{reject.doc_id}.json", json_bytes(reject.to_json()))
 
     def delete_reject(self, doc_id: str) -> None:
         self.store.delete(f"rejects/{doc_id}.json")
@@ -178,19 +178,21 @@ class Lake:
 
     def crawl_state(self, portal_id: str) -> dict[str, dict]:
         """What earlier crawls of this portal recorded, by URL."""
+        return self.crawl_state_and_journal(portal_id)[0]
+
+    def crawl_state_and_journal(self, portal_id: str) -> tuple[dict[str, dict], list[dict]]:
+        """The state by URL, and the journal entries in it: those landed since the state was
+        last compacted (at the end of a crawl), so at the start of a crawl what an interrupted
+        one landed."""
         state: dict[str, dict] = {}
         try:
             state.update(json.loads(self.store.read(f"_crawl/{portal_id}/state.json")))
         except KeyError:
             pass
-        for entry in self._crawl_journal(portal_id):
+        journal = list(self._crawl_journal(portal_id))
+        for entry in journal:
             state[entry["url"]] = entry
-        return state
-
-    def crawl_journal(self, portal_id: str) -> list[dict]:
-        """Entries landed since the state was last compacted (at the end of a crawl): at the
-        start of a crawl, what an interrupted one landed."""
-        return list(self._crawl_journal(portal_id))
+        return state, journal
 
     def _crawl_journal(self, portal_id: str) -> Iterator[dict]:
         for key in self.store.list(f"_crawl/{portal_id}/journal/"):
@@ -198,23 +200,24 @@ class Lake:
                 yield json.loads(self.store.read(key))
 
     def put_crawl_entry(self, portal_id: str, source_id: str, entry: dict) -> None:
-        self.store.write(f"_crawl/{portal_id}/journal/{source_id}.json", _json_bytes(entry))
+        self.store.write(f"_crawl/{portal_id}/journal/{source_id}.json", json_bytes(entry))
 
     def compact_crawl_state(self, portal_id: str) -> int:
         """Fold the journal into the state object; returns the number of URLs known."""
         journal = list(self.store.list(f"_crawl/{portal_id}/journal/"))
         state = self.crawl_state(portal_id)
         if journal:
-            self.store.write(f"_crawl/{portal_id}/state.json", _json_bytes(state))
+            self.store.write(f"_crawl/{portal_id}/state.json", json_bytes(state))
             for key in journal:  # only after the state holds them: a kill here loses nothing
                 self.store.delete(key)
         return len(state)
 
     def write_manifest(self, run_id: str, manifest: dict) -> str:
         key = f"_runs/{run_id}.json"
-        self.store.write(key, _json_bytes(manifest))
+        self.store.write(key, json_bytes(manifest))
         return key
 
 
-def _json_bytes(data: dict) -> bytes:
+def json_bytes(data) -> bytes:
+    """How the lake writes JSON objects: UTF-8, keys sorted, one per line."""
     return (json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode()

@@ -203,21 +203,23 @@ def decode_batch(lake: Lake, docs: list[RawDocument], result: RunResult,
     return decoded
 
 
-def extract_batch(lake: Lake, docs: list[RawDocument], decoded: dict[str, Decoded | None],
-                  result: RunResult, *, keep: Callable[[Report], bool] | None = None,
+def extract_batch(lake: Lake, docs: list[RawDocument],
+                  decoded: dict[str, Decoded | None] | None, result: RunResult, *,
+                  keep: Callable[[Report], bool] | None = None,
                   progress: Progress | None = None) -> list[StatCell]:
-    """Extraction: text, metadata, attachments and statistics of the decoded documents. Files a
-    page of the batch links to become its attachments; every other document a report (those
+    """Extraction: text, metadata, attachments and statistics of the documents, decoded by
+    :func:`decode_batch` (``decoded``) or, when it is None, here as each is read. Files a page
+    of the batch links to become its attachments; every other document a report (those
     ``keep`` accepts), appended to ``result.reports``. Returns their statistical cells."""
     known_rejects = lake.rejects()
     extracted: dict[str, Extracted | None] = {}
     for doc in docs:
         extracted[doc.doc_id] = None
-        if doc.doc_id not in decoded:  # rejected while decoding
+        if decoded is not None and doc.doc_id not in decoded:  # rejected while decoding
             continue
         try:
-            extracted[doc.doc_id] = extract_document(doc, lake.read_raw(doc.sha256),
-                                                     decoded[doc.doc_id])
+            extracted[doc.doc_id] = extract_document(
+                doc, lake.read_raw(doc.sha256), None if decoded is None else decoded[doc.doc_id])
         except DocumentRejected as exc:
             _reject(lake, doc, exc, result, known_rejects)
         else:
@@ -267,8 +269,8 @@ def run(lake: Lake, docs: Iterable[RawDocument], result: RunResult, *,
     started = time.perf_counter()
     versions = latest_versions(d for d in docs if d.source.role != "list")
     result.inputs = versions
-    decoded = decode_batch(lake, versions, result)
-    stats = extract_batch(lake, versions, decoded, result, keep=keep, progress=progress)
+    # In one process, each document is read once and decoded as it is extracted.
+    stats = extract_batch(lake, versions, None, result, keep=keep, progress=progress)
     result.timings["process"] = time.perf_counter() - started
     started = time.perf_counter()
     result.loaded = load(lake, result.reports, stats, rebuild=rebuild)

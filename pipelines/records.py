@@ -11,6 +11,12 @@ from decimal import Decimal
 from pipelines.schema import REPORT_STATS_SCHEMA, REPORTS_SCHEMA, SCHEMA_VERSION
 
 
+def source_id_of(portal_id: str | None, url: str) -> str:
+    """The first 16 hex digits of sha256(portal id + newline + URL): a sidecar's and a crawl-state
+    entry's key."""
+    return hashlib.sha256(f"{portal_id or ''}\n{url}".encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class Source:
     """Where a raw object came from: one fetch of a URL, or one read of a local file.
@@ -38,7 +44,7 @@ class Source:
     @property
     def source_id(self) -> str:
         """Identity of the source (not of the fetch): the same URL from the same portal."""
-        return hashlib.sha256(f"{self.portal_id or ''}\n{self.url}".encode()).hexdigest()[:16]
+        return source_id_of(self.portal_id, self.url)
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)

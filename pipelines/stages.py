@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from pipelines import process
 from pipelines.decode import Decoded
 from pipelines.errors import ConfigError
-from pipelines.lake import Lake, Partition
+from pipelines.lake import Lake, Partition, json_bytes
 from pipelines.load import load_rows
 from pipelines.records import RawDocument, Reject, Report
 from pipelines.schema import REPORT_STATS_SCHEMA, REPORTS_SCHEMA
@@ -150,7 +150,7 @@ def plan(lake: Lake, batch: str, *, crawl_manifests: list[str] | None = None,
             "documents": [{"sha256": d.sha256, "source_id": d.source.source_id}
                           for d in versions]}
     key = _key(batch, "plan.json")
-    lake.store.write(key, _json(body))
+    lake.store.write(key, json_bytes(body))
     return {"batch": batch, "plan": key, "documents": len(versions)}
 
 
@@ -172,7 +172,7 @@ def repair(lake: Lake, batch: str) -> dict:
     decoded = process.decode_batch(lake, docs, result)
     for doc_id, text in decoded.items():
         body = {"binary": True} if text is None else asdict(text)
-        lake.store.write(_key(batch, f"decoded/{doc_id}.json"), _json(body))
+        lake.store.write(_key(batch, f"decoded/{doc_id}.json"), json_bytes(body))
     _write_rejects(lake, batch, "repair", result.rejects)
     return {"batch": batch, "decoded": sum(1 for v in decoded.values() if v is not None),
             "binary": sum(1 for v in decoded.values() if v is None),
@@ -240,7 +240,7 @@ def _by_partition(rows: list[dict]) -> dict[str, int]:
 
 def _write_rejects(lake: Lake, batch: str, stage: str, rejects: list[Reject]) -> None:
     lake.store.write(_key(batch, f"rejects/{stage}.json"),
-                     _json([r.to_json() for r in rejects]))
+                     json_bytes([r.to_json() for r in rejects]))
 
 
 def _write_table(lake: Lake, key: str, rows: list[dict], schema: pa.Schema) -> None:
@@ -263,8 +263,3 @@ def _read_json(lake: Lake, key: str, default):
         return json.loads(lake.store.read(key))
     except KeyError:
         return default
-
-
-def _json(data) -> bytes:
-    return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True,
-                      default=str).encode("utf-8")
