@@ -8,6 +8,7 @@ anywhere but a private temporary file for the Debian tools that only read paths.
 from __future__ import annotations
 
 import io
+import math
 import re
 import shutil
 import subprocess
@@ -105,12 +106,14 @@ def docx_text(data: bytes) -> str:
         raise _reject("unsupported_zip", "a zip archive that is not a DOCX, XLSX or OFD")
     try:
         document = docx.Document(io.BytesIO(data))
-    except (KeyError, ValueError, zipfile.BadZipFile) as exc:
-        raise _reject("corrupt_docx", f"the DOCX cannot be read: {exc}") from exc
-    parts = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            parts.append("\t".join(cell.text.strip() for cell in row.cells))
+        parts = [p.text for p in document.paragraphs]
+        for table in document.tables:
+            for row in table.rows:
+                parts.append("\t".join(cell.text.strip() for cell in row.cells))
+    # python-docx, lxml and zlib raise many unrelated types on a truncated or damaged part.
+    except Exception as exc:  # noqa: BLE001
+        raise _reject("corrupt_docx", f"the DOCX cannot be read: {type(exc).__name__}: "
+                                      f"{exc}") from exc
     return "\n".join(parts)
 
 
@@ -121,9 +124,11 @@ def xlsx_text(data: bytes) -> str:
     open_zip(data, "xlsx")
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many unrelated types on broken files
-        raise _reject("corrupt_xlsx", f"the XLSX cannot be read: {exc}") from exc
-    return _rows_text((sheet.title, sheet.iter_rows(values_only=True)) for sheet in book)
+        # Sheets are read lazily: a damaged sheet fails here, mid-way, not at opening.
+        return _rows_text((sheet.title, sheet.iter_rows(values_only=True)) for sheet in book)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many unrelated types
+        raise _reject("corrupt_xlsx", f"the XLSX cannot be read: {type(exc).__name__}: "
+                                      f"{exc}") from exc
 
 
 def xls_text(data: bytes) -> str:
@@ -133,9 +138,11 @@ def xls_text(data: bytes) -> str:
     _sized(data, "xls")
     try:
         book = xlrd.open_workbook(file_contents=data)
-    except Exception as exc:  # xlrd.XLRDError and struct errors on broken files
-        raise _reject("corrupt_xls", f"the XLS cannot be read: {exc}") from exc
-    return _rows_text((s.name, (s.row_values(i) for i in range(s.nrows))) for s in book.sheets())
+        return _rows_text((s.name, (s.row_values(i) for i in range(s.nrows)))
+                          for s in book.sheets())
+    except Exception as exc:  # noqa: BLE001 - xlrd.XLRDError, struct and index errors
+        raise _reject("corrupt_xls", f"the XLS cannot be read: {type(exc).__name__}: "
+                                     f"{exc}") from exc
 
 
 def _rows_text(sheets) -> str:
@@ -196,11 +203,12 @@ def ofd_text(data: bytes) -> str:
         runs = []
         for obj in root.iter():
             if obj.tag.endswith("TextObject"):
-                boundary = [float(v) for v in (obj.get("Boundary") or "0 0 0 0").split()[:2]]
+                boundary = ((obj.get("Boundary") or "").split() + ["0", "0"])[:2]
+                left, top = _number(boundary[0]), _number(boundary[1])
                 for code in obj:
                     if code.tag.endswith("TextCode") and code.text:
-                        y = boundary[1] + float(code.get("Y") or 0)
-                        x = boundary[0] + float(code.get("X") or 0)
+                        y = top + _number(code.get("Y"))
+                        x = left + _number(code.get("X"))
                         runs.append((round(y, 1), x, code.text))
         current_y, line = None, []
         for y, _x, text in sorted(runs):
@@ -214,6 +222,16 @@ def ofd_text(data: bytes) -> str:
     if not pages:
         raise _reject("corrupt_ofd", "the OFD file has no pages")
     return "\n".join(lines)
+
+
+def _number(value: str | None) -> float:
+    """A coordinate of an OFD page; one that is not a finite number places its text at 0 (it
+    only orders text, and a damaged position must not lose the text)."""
+    try:
+        number = float(value or 0)
+    except ValueError:
+        return 0.0
+    return number if math.isfinite(number) else 0.0
 
 
 READERS: dict[str, Callable[[bytes], str]] = {

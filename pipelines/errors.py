@@ -41,3 +41,29 @@ class DocumentRejected(GovreportsError):
         super().__init__(message)
         self.reason = reason
         self.stage = stage
+
+    def __reduce__(self):
+        # Crosses the process boundary from a worker (pipelines.workers): keyword-only
+        # arguments need saying how to rebuild it.
+        return _rejected, (self.reason, str(self), self.stage)
+
+
+def _rejected(reason: str, message: str, stage: str) -> DocumentRejected:
+    return DocumentRejected(reason, message, stage=stage)
+
+
+class LakeConflict(StoreError):
+    """Raised by :mod:`pipelines.store` when a conditional write or delete finds the object
+    changed since it was read (another run wrote it). The caller re-reads and merges again;
+    retrying the whole command helps too."""
+
+
+class LakeBusy(StoreError):
+    """Raised by :mod:`pipelines.lease` when another run has held the lake's load lease for
+    longer than this run would wait. Retrying later helps."""
+
+
+class LakeDamaged(GovreportsError):
+    """Raised by :mod:`pipelines.lake` when a table file cannot be read (truncated or not
+    Parquet). Retrying cannot help: the message names the partition and the command that
+    rebuilds it from the raw zone."""

@@ -43,14 +43,21 @@ _CONTAINERS = (
     ("ucap", "//ucapcontent"),
     ("zoom", "//*[@id='zoom']"),
 )
-_HANWEB = re.compile(r"<!--ZJEG_RSS\.content\.begin-->(.*?)<!--ZJEG_RSS\.content\.end-->",
-                     re.S | re.I)
+_HANWEB_BEGIN = re.compile(r"<!--ZJEG_RSS\.content\.begin-->", re.I)
+_HANWEB_END = re.compile(r"<!--ZJEG_RSS\.content\.end-->", re.I)
+# An XML declaration (XHTML pages): lxml refuses one in a str, and the bytes are decoded already.
+_XML_DECLARATION = re.compile(r"^\ufeff?\s*<\?xml\b[^>]{0,200}\?>")
+# Inline formatting a Word-exported page may leave unclosed hundreds of times over: it carries
+# no structure, so a page too deep to parse is parsed again without it.
+_INLINE_TAGS = re.compile(r"</?(?:font|span|b|i|u|em|strong|small|big|sup|sub|s|strike|ins|del"
+                          r"|o:p|st1:[a-z]+|w:[a-z]+)\b[^<>]{0,2000}>", re.I)
 # Lines that are page furniture, not report text, even inside a content container.
 _FURNITURE = re.compile(
     r"^(?:【?(?:打印本页|打印|关闭窗口|关闭|返回顶部|收藏|分享到?[:：]?.*|扫一扫.*)】?\s*)+$"
     r"|ICP备|公网安备|网站标识码|版权所有|主办单位[:：]|技术支持[:：]"
     r"|^字体[:：]?\s*[\[【]?\s*(?:大\s*中\s*小)?\s*[\]】]?$")
 _SPACES = re.compile(r"[ \xa0\u3000\r]+")
+_HANZI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _BREAK = "\x01"  # a line break made by a block element, as opposed to one in the source
 _TABS = re.compile(r" *\t *")  # blank cells stay: in a statistics table a blank is a value
 _ATTACHMENT_EXT = re.compile(r"\.(pdf|docx?|wps|xlsx?|ofd|zip|rar|et)(?:$|[?#])", re.I)
@@ -127,20 +134,49 @@ def extract(data: bytes, *, filename: str | None = None, headers: dict[str, str]
         result.title = repair_text(result.title).text
     if result.metadata_lines:
         result.metadata_lines = repair_text("\n".join(result.metadata_lines)).text.split("\n")
-    if not result.text.strip() and not result.links:
-        raise DocumentRejected("no_text", f"the {kind} document contains no text", stage="extract")
+    if not result.links:
+        if not result.text.strip():
+            raise DocumentRejected("no_text", f"the {kind} document contains no text",
+                                   stage="extract")
+        if not _HANZI.search(result.text):
+            raise DocumentRejected("no_text", f"the {kind} document contains no Chinese text: "
+                                   "it is not a report", stage="extract")
     return result
+
+
+#: libxml2's error for a tree deeper than its limit (2048 levels with ``huge_tree``).
+_TOO_DEEP = "Excessive depth"
+
+
+def parse_page(html: str):
+    """The page's lxml tree, parsed in full or not at all.
+
+    libxml2 stops at 256 levels of nesting (2048 with ``huge_tree``) and silently drops the rest
+    of the page; a page that deep is parsed again without inline formatting tags, and rejected
+    as ``too_deep`` if even that is too deep. An XML declaration is dropped first (the text is
+    decoded already); comments and processing instructions outside ``<html>`` are ignored."""
+    import lxml.html
+
+    html = _XML_DECLARATION.sub("", html, count=1)
+    for attempt in (html, None):
+        if attempt is None:
+            attempt = _INLINE_TAGS.sub("", html)
+        parser = lxml.html.HTMLParser(huge_tree=True)
+        try:
+            root = lxml.html.document_fromstring(attempt, parser=parser)
+        except Exception as exc:  # lxml raises several unrelated types on hopeless markup
+            raise DocumentRejected("bad_html", f"the HTML cannot be parsed: {exc}",
+                                   stage="extract") from exc
+        if not any(_TOO_DEEP in entry.message for entry in parser.error_log):
+            return root
+    raise DocumentRejected("too_deep", "the page nests elements deeper than 2048 levels even "
+                           "without its inline formatting tags: it cannot be parsed in full",
+                           stage="extract")
 
 
 def parse_html(html: str, *, url: str | None = None) -> Extracted:
     """A decoded page: its report text, title, meta tags, metadata lines and attachment links."""
-    import lxml.html
-
-    try:
-        root = lxml.html.document_fromstring(html)
-    except Exception as exc:  # lxml raises several unrelated types on hopeless markup
-        raise DocumentRejected("bad_html", f"the HTML cannot be parsed: {exc}",
-                               stage="extract") from exc
+    root = parse_page(html)
     meta: dict[str, str] = {}
     for node in root.iter("meta"):
         name = node.get("name") or node.get("property")
@@ -156,13 +192,11 @@ def parse_html(html: str, *, url: str | None = None) -> Extracted:
     _drop_comments(root)
     links = _attachment_links(root, url)
     family, container = _container(root, html)
-    if container is not None:
-        text = _render(container, cells=_CELLS)
-    else:
-        text = _trafilatura(html)
     body = root.find("body")
     metadata_lines = _render(body if body is not None else root, cells=_META_CELLS,
                              skip=container).split("\n")
+    # trafilatura gets the tree parsed here (in full, however deep) and may change it: last.
+    text = _render(container, cells=_CELLS) if container is not None else _trafilatura(root)
     text = "\n".join(line for line in text.split("\n") if not _FURNITURE.search(line))
     return Extracted("html", text, title=title or None, meta=meta, links=links,
                      metadata_lines=metadata_lines, container=family)
@@ -189,15 +223,32 @@ def parse_gkmlpt_item(text: str, *, url: str | None = None) -> Extracted:
     if not isinstance(item, dict) or not ({"identifier", "publisher", "title"} & item.keys()):
         raise DocumentRejected("unsupported_json", "a JSON document that is not a gkmlpt item",
                                stage="extract")
-    lines = [f"{label}\t{item[key]}" for key, label in _GKMLPT_FIELDS
-             if item.get(key) not in (None, "")]
-    content = item.get("content") or ""
+    # An API answer is data from outside: every field is checked for the type it must have.
+    lines = [f"{label}\t{value}" for key, label in _GKMLPT_FIELDS
+             if (value := _scalar(item.get(key))) is not None]
+    content = item.get("content")
+    if content is not None and not isinstance(content, str):
+        raise DocumentRejected("bad_json", f"the gkmlpt item's content is a "
+                               f"{type(content).__name__}, not HTML", stage="extract")
     body = parse_html(f"<html><body>{content}</body></html>", url=url) if content else None
-    links = [(urljoin(url or "", a.get("url", "")), a.get("name", ""))
-             for a in item.get("attachment") or [] if isinstance(a, dict) and a.get("url")]
-    return Extracted("json", body.text if body else "", title=item.get("title"),
+    attachments = item.get("attachment")
+    links = [(urljoin(url or "", a["url"].strip()), _scalar(a.get("name")) or "")
+             for a in (attachments if isinstance(attachments, list) else [])
+             if isinstance(a, dict) and isinstance(a.get("url"), str) and a["url"].strip()]
+    title = item.get("title")
+    return Extracted("json", body.text if body else "",
+                     title=title.strip() or None if isinstance(title, str) else None,
                      metadata_lines=lines, links=links + (body.links if body else []),
                      container="gkmlpt")
+
+
+def _scalar(value) -> str | None:
+    """A JSON field as text when it is a string or a number (timestamps are numbers); None for
+    anything else (lists, objects, booleans, blanks)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    text = str(value).strip()
+    return text or None
 
 
 def clean_page_title(title: str | None) -> str | None:
@@ -213,24 +264,46 @@ def clean_page_title(title: str | None) -> str | None:
 
 def _container(root, html: str):
     """(family, element) of the report's content container, or (None, None)."""
-    import lxml.html
 
     for family, xpath in _CONTAINERS:
         found = root.xpath(xpath)
         if found and found[0].text_content().strip():
             return family, found[0]
-    match = _HANWEB.search(html)
-    if match and match.group(1).strip():
-        fragment = lxml.html.fragment_fromstring(match.group(1), create_parent="div")
+    inner = _hanweb_content(html)
+    if inner is not None and inner.strip():
+        fragment = parse_page(f"<html><body><div>{inner}</div></body></html>").find("body")[0]
         _drop_comments(fragment)
         return "hanweb", fragment
     return None, None
 
 
+def _hanweb_content(html: str) -> str | None:
+    """What lies between the first Hanweb begin marker and the end marker after it. Two
+    searches for fixed markers, not ``begin(.*?)end``: a page of many unterminated begin
+    markers would make the lazy group scan the rest of the page from each of them."""
+    begin = _HANWEB_BEGIN.search(html)
+    if begin is None:
+        return None
+    end = _HANWEB_END.search(html, begin.end())
+    return html[begin.end():end.start()] if end is not None else None
+
+
 def _drop_comments(root) -> None:
-    # The text walk skips comments and would lose their tails ("12<!-- -->件").
-    for comment in root.xpath("//comment()"):
-        comment.drop_tree()
+    """Remove comments and processing instructions inside ``root``, keeping their tails: the
+    text walk skips them and would lose what follows ("12<!-- -->件")."""
+    from lxml import etree
+
+    for node in list(root.iter(etree.Comment, etree.ProcessingInstruction)):
+        parent = node.getparent()
+        if parent is None:  # outside <html>: not part of the tree walked
+            continue
+        if node.tail:
+            previous = node.getprevious()
+            if previous is not None:
+                previous.tail = (previous.tail or "") + node.tail
+            else:
+                parent.text = (parent.text or "") + node.tail
+        parent.remove(node)
 
 
 def _render(node, *, cells, skip=None) -> str:
@@ -269,11 +342,11 @@ def _render(node, *, cells, skip=None) -> str:
     return "\n".join(line for line in lines if line.strip(" \t"))
 
 
-def _trafilatura(html: str) -> str:
+def _trafilatura(root) -> str:
     """The generic path: trafilatura's main-content extraction, tables kept, as text."""
     import trafilatura
 
-    text = trafilatura.extract(html, include_tables=True, include_comments=False,
+    text = trafilatura.extract(root, include_tables=True, include_comments=False,
                                output_format="txt", favor_recall=True) or ""
     # trafilatura renders table rows as "| a | b |": keep them as tab-separated cells.
     rows = []

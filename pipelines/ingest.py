@@ -7,6 +7,8 @@ is still kept (and listed under ``rejects/``) for a later, better run.
 from __future__ import annotations
 
 import mimetypes
+import os
+import stat
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,31 +26,67 @@ MAX_INPUT_BYTES = 200 * 1024 * 1024
 def collect_inputs(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
     """Files to ingest from the given files and folders, and what was passed over and why.
 
-    A folder contributes its files with a known extension (recursively, hidden ones left out);
-    a file named directly is always taken, whatever its name. A missing path raises
-    :class:`InputError` before anything is written.
+    A folder contributes its regular files with a known extension (recursively, hidden ones
+    left out). Symbolic links are taken only when they point to a regular file inside the same
+    folder; FIFOs, sockets, devices, broken links and links leading out of the folder are
+    passed over with the reason, so that ingest never blocks on a pipe nor reads a system file.
+    A file named directly is always taken, whatever its name, if it is a regular file (or a
+    link to one). A missing path raises :class:`InputError` before anything is written.
     """
     files: list[Path] = []
     skipped: list[tuple[str, str]] = []
     for given in paths:
         path = Path(given)
         if not path.exists():
-            raise InputError(f"input {str(given)!r} does not exist: check the path")
+            raise InputError(f"input {str(given)!r} does not exist: check the path"
+                             + (" (a broken link)" if path.is_symlink() else ""))
         if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                rel = child.relative_to(path)
-                if child.is_dir() or any(part.startswith(".") for part in rel.parts):
-                    continue
-                if child.suffix.lower() in EXTENSIONS:
-                    files.append(child)
-                else:
-                    kinds = ", ".join(EXTENSIONS)
-                    skipped.append((str(child), f"not a report file type ({kinds})"))
+            _walk(path, files, skipped)
         elif path.is_file():
             files.append(path)
         else:
-            raise InputError(f"input {str(given)!r} is not a regular file or folder")
+            raise InputError(f"input {str(given)!r} is not a regular file or folder "
+                             "(a FIFO, socket or device): name a file or a folder")
     return files, skipped
+
+
+def _walk(folder: Path, files: list[Path], skipped: list[tuple[str, str]]) -> None:
+    root = folder.resolve()
+    kinds = ", ".join(EXTENSIONS)
+    for dirpath, dirnames, filenames in os.walk(folder):  # never descends into linked folders
+        base = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames) + sorted(d for d in dirnames if (base / d).is_symlink()):
+            child = base / name
+            if name.startswith("."):
+                continue
+            why = _not_taken(child, root)
+            if why is None and child.suffix.lower() not in EXTENSIONS:
+                why = f"not a report file type ({kinds})"
+            if why is None:
+                files.append(child)
+            else:
+                skipped.append((str(child), why))
+
+
+def _not_taken(child: Path, root: Path) -> str | None:
+    """Why a folder entry is not ingested, or None when it is a regular file to take."""
+    if child.is_symlink():
+        try:
+            target = child.resolve(strict=True)
+        except (OSError, RuntimeError):
+            return "a broken symbolic link"
+        if not target.is_relative_to(root):
+            return f"a symbolic link leading out of the folder (to {target}): not followed"
+        if target.is_dir():
+            return "a symbolic link to a folder: not followed"
+    try:
+        mode = child.stat().st_mode
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a FIFO, socket or device)"
+    return None
 
 
 def store_file(lake: Lake, path: Path, *, region: str | None, fetched_at: str,
@@ -82,7 +120,11 @@ def ingest(lake: Lake, paths: Iterable[str | Path], *, region: str | None = None
     fetched_at = datetime.now(UTC).isoformat()
     stored: dict[str, RawDocument] = {}
     for path in files:
-        size = path.stat().st_size
+        try:
+            size = path.stat().st_size
+        except OSError as exc:  # removed or replaced since it was listed
+            result.skipped.append((str(path), f"cannot be read ({exc.strerror})"))
+            continue
         if size > MAX_INPUT_BYTES:
             result.skipped.append((str(path), f"larger than {MAX_INPUT_BYTES >> 20} MiB "
                                               f"({size >> 20} MiB); split or compress it"))

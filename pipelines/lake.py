@@ -9,6 +9,7 @@ for consumers::
     report_stats/province=<code>/year=<yyyy>/data.parquet
     rejects/<doc_id>.json
     _runs/<run_id>.json
+    _lease/load.json                               held by the run merging rows (pipelines.lease)
     _crawl/<portal_id>/state.json                  what the crawler knows of each URL
     _crawl/<portal_id>/journal/<source_id>.json    entries landed since the last compaction
 """
@@ -24,11 +25,14 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines.errors import LakeConflict, LakeDamaged
+from pipelines.lease import Lease
 from pipelines.records import RawDocument, Reject, Source
 from pipelines.schema import NULL_PARTITION, TABLES
 from pipelines.store import Store, lake_url_from_env, open_store
 
 PARTITION_FILE = "data.parquet"
+LOAD_LEASE = "_lease/load.json"
 _PARTITION_KEY = re.compile(r"^(?P<table>[a-z_]+)/province=(?P<p>[^/]+)/year=(?P<y>[^/]+)/")
 
 
@@ -136,21 +140,42 @@ class Lake:
         return sorted(found, key=Partition.sort_key)
 
     def read_partition(self, table: str, part: Partition, columns=None) -> pa.Table | None:
+        """The partition's rows (None when it has no data file); :class:`LakeDamaged` when the
+        file is not readable Parquet."""
+        return self.read_partition_versioned(table, part, columns)[0]
+
+    def read_partition_versioned(self, table: str, part: Partition, columns=None
+                                 ) -> tuple[pa.Table | None, str | None]:
+        """The partition's rows and its file's version (for :meth:`write_partition_if`)."""
+        key = part.key(table)
         try:
-            data = self.store.read(part.key(table))
+            data, version = self.store.read_versioned(key)
         except KeyError:
-            return None
-        return pq.read_table(pa.BufferReader(data), columns=columns)
+            return None, None
+        try:
+            return pq.read_table(pa.BufferReader(data), columns=columns), version
+        except (pa.ArrowException, OSError) as exc:
+            raise LakeDamaged(damaged_message(key, part, exc)) from exc
 
     def write_partition(self, table: str, part: Partition, rows: pa.Table) -> None:
         """Replace the partition's data file in one atomic write."""
-        assert rows.schema.equals(TABLES[table]), f"{table} rows do not match the schema"
-        sink = pa.BufferOutputStream()
-        pq.write_table(rows, sink, compression="zstd")
-        self.store.write(part.key(table), sink.getvalue().to_pybytes())
+        self.store.write(part.key(table), _parquet(table, rows))
+
+    def write_partition_if(self, table: str, part: Partition, rows: pa.Table,
+                           version: str | None) -> None:
+        """Replace the partition's data file if it is still at ``version`` (None: only create
+        it); :class:`~pipelines.errors.LakeConflict` if another run changed it."""
+        self.store.write_if(part.key(table), _parquet(table, rows), version)
 
     def delete_partition(self, table: str, part: Partition) -> None:
         self.store.delete(part.key(table))
+
+    def delete_partition_if(self, table: str, part: Partition, version: str) -> None:
+        self.store.delete_if(part.key(table), version)
+
+    def load_lease(self, run_id: str, command: str = "") -> Lease:
+        """The lease a run holds while it merges rows into partitions (:mod:`pipelines.lease`)."""
+        return Lease(self.store, LOAD_LEASE, run_id, command=command)
 
     # -- rejects and manifests --------------------------------------------------------------
 
@@ -203,19 +228,57 @@ class Lake:
         self.store.write(f"_crawl/{portal_id}/journal/{source_id}.json", json_bytes(entry))
 
     def compact_crawl_state(self, portal_id: str) -> int:
-        """Fold the journal into the state object; returns the number of URLs known."""
-        journal = list(self.store.list(f"_crawl/{portal_id}/journal/"))
-        state = self.crawl_state(portal_id)
-        if journal:
-            self.store.write(f"_crawl/{portal_id}/state.json", json_bytes(state))
-            for key in journal:  # only after the state holds them: a kill here loses nothing
-                self.store.delete(key)
-        return len(state)
+        """Fold the journal into the state object; returns the number of URLs known.
+
+        Two crawls of one portal may compact at once: the state is swapped conditionally on
+        the version read (and read again on a conflict), so neither loses the other's entries.
+        """
+        key = f"_crawl/{portal_id}/state.json"
+        for _attempt in range(50):
+            journal_keys = list(self.store.list(f"_crawl/{portal_id}/journal/"))
+            try:
+                data, version = self.store.read_versioned(key)
+                state = json.loads(data)
+            except KeyError:
+                state, version = {}, None
+            for journal_key in journal_keys:
+                try:
+                    entry = json.loads(self.store.read(journal_key))
+                except KeyError:  # folded by a concurrent compaction, which holds it
+                    continue
+                state[entry["url"]] = entry
+            if not journal_keys:
+                return len(state)
+            try:
+                self.store.write_if(key, json_bytes(state), version)
+            except LakeConflict:
+                continue
+            for journal_key in journal_keys:  # only once the state holds them
+                self.store.delete(journal_key)
+            return len(state)
+        raise LakeConflict(f"crawl state of {portal_id} in {self.url} kept changing while "
+                           "it was compacted: run the crawl again")
 
     def write_manifest(self, run_id: str, manifest: dict) -> str:
         key = f"_runs/{run_id}.json"
         self.store.write(key, json_bytes(manifest))
         return key
+
+
+def damaged_message(key: str, part: Partition, exc: Exception) -> str:
+    """One line naming a damaged partition file and the command that rebuilds it."""
+    scope = "".join(f" --{flag} {value}" for flag, value in
+                    (("province", part.province), ("year", part.year)) if value is not None)
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return (f"partition file {key} is damaged ({reason}): rebuild it from the raw zone with "
+            f"`govreports process{scope}`")
+
+
+def _parquet(table: str, rows: pa.Table) -> bytes:
+    assert rows.schema.equals(TABLES[table]), f"{table} rows do not match the schema"
+    sink = pa.BufferOutputStream()
+    pq.write_table(rows, sink, compression="zstd")
+    return sink.getvalue().to_pybytes()
 
 
 def json_bytes(data) -> bytes:

@@ -25,6 +25,7 @@ from pipelines.load import LoadResult, load, partition_of
 from pipelines.metadata import extract_metadata, parse_date, report_year
 from pipelines.records import Attachment, RawDocument, Reject, Report, StatCell
 from pipelines.regions import PROVINCES, resolve_region, split_region
+from pipelines.workers import Workers
 
 Progress = Callable[[int], None]
 
@@ -181,6 +182,12 @@ def new_run(command: str, lake: Lake) -> RunResult:
     return RunResult(run_id=run_id, command=command, lake=lake.url, started_at=now.isoformat())
 
 
+def _decode_one(raw: RawDocument, data: bytes) -> Decoded | None:
+    if not needs_decoding(data, raw.source.filename):
+        return None
+    return decode(data, headers=raw.source.headers, override=raw.source.encoding)
+
+
 def decode_batch(lake: Lake, docs: list[RawDocument], result: RunResult,
                  progress: Progress | None = None) -> dict[str, Decoded | None]:
     """Encoding repair: each text document's bytes → text with its charset evidence (None for
@@ -188,18 +195,16 @@ def decode_batch(lake: Lake, docs: list[RawDocument], result: RunResult,
     ``decode``) and left out of the answer."""
     known_rejects = lake.rejects()
     decoded: dict[str, Decoded | None] = {}
-    for doc in docs:
-        data = lake.read_raw(doc.sha256)
-        if not needs_decoding(data, doc.source.filename):
-            decoded[doc.doc_id] = None
-        else:
-            try:
-                decoded[doc.doc_id] = decode(data, headers=doc.source.headers,
-                                             override=doc.source.encoding)
-            except DocumentRejected as exc:
-                _reject(lake, doc, exc, result, known_rejects)
-        if progress:
-            progress(1)
+    by_id = {doc.doc_id: doc for doc in docs}
+    with Workers() as workers:
+        inputs = ((doc.doc_id, (doc, lake.read_raw(doc.sha256))) for doc in docs)
+        for doc_id, outcome in workers.run("decode", _decode_one, inputs):
+            if isinstance(outcome, DocumentRejected):
+                _reject(lake, by_id[doc_id], outcome, result, known_rejects)
+            else:
+                decoded[doc_id] = outcome
+            if progress:
+                progress(1)
     return decoded
 
 
@@ -210,42 +215,53 @@ def extract_batch(lake: Lake, docs: list[RawDocument],
     """Extraction: text, metadata, attachments and statistics of the documents, decoded by
     :func:`decode_batch` (``decoded``) or, when it is None, here as each is read. Files a page
     of the batch links to become its attachments; every other document a report (those
-    ``keep`` accepts), appended to ``result.reports``. Returns their statistical cells."""
+    ``keep`` accepts), appended to ``result.reports``. Returns their statistical cells.
+
+    Each document's steps run in a worker (:mod:`pipelines.workers`): whatever goes wrong with
+    one document rejects that document only."""
     known_rejects = lake.rejects()
-    extracted: dict[str, Extracted | None] = {}
-    for doc in docs:
-        extracted[doc.doc_id] = None
-        if decoded is not None and doc.doc_id not in decoded:  # rejected while decoding
-            continue
-        try:
-            extracted[doc.doc_id] = extract_document(
-                doc, lake.read_raw(doc.sha256), None if decoded is None else decoded[doc.doc_id])
-        except DocumentRejected as exc:
-            _reject(lake, doc, exc, result, known_rejects)
-        else:
-            if doc.doc_id in known_rejects:
-                lake.delete_reject(doc.doc_id)
-        if progress:
-            progress(1)
-    by_url = {doc.source.url: doc for doc in docs}
-    attached_to: dict[str, list[RawDocument]] = {}
-    for doc in docs:
-        page = extracted[doc.doc_id]
-        for url, _label in page.links if page else ():
-            target = by_url.get(url)
-            if target is not None and target.doc_id != doc.doc_id:
-                attached_to.setdefault(doc.doc_id, []).append(target)
-    attachment_ids = {a.doc_id for targets in attached_to.values() for a in targets}
-    stats: list[StatCell] = []
-    for doc in docs:
-        page = extracted[doc.doc_id]
-        if page is None or doc.doc_id in attachment_ids:
-            continue
-        attached = [(a, extracted[a.doc_id]) for a in attached_to.get(doc.doc_id, [])]
-        report, cells = build_report(doc, page, attached)
-        if keep is None or keep(report):
-            result.reports.append(report)
-            stats.extend(cells)
+    by_id = {doc.doc_id: doc for doc in docs}
+    extracted: dict[str, Extracted | None] = {doc.doc_id: None for doc in docs}
+    failed: set[str] = set()
+    todo = [doc for doc in docs if decoded is None or doc.doc_id in decoded]  # else rejected
+    with Workers() as workers:
+        inputs = ((doc.doc_id, (doc, lake.read_raw(doc.sha256),
+                                None if decoded is None else decoded[doc.doc_id]))
+                  for doc in todo)
+        for doc_id, outcome in workers.run("extract", extract_document, inputs):
+            if isinstance(outcome, DocumentRejected):
+                _reject(lake, by_id[doc_id], outcome, result, known_rejects)
+                failed.add(doc_id)
+            else:
+                extracted[doc_id] = outcome
+            if progress:
+                progress(1)
+        by_url = {doc.source.url: doc for doc in docs}
+        attached_to: dict[str, list[RawDocument]] = {}
+        for doc in docs:
+            page = extracted[doc.doc_id]
+            for url, _label in page.links if page else ():
+                target = by_url.get(url)
+                if target is not None and target.doc_id != doc.doc_id:
+                    attached_to.setdefault(doc.doc_id, []).append(target)
+        attachment_ids = {a.doc_id for targets in attached_to.values() for a in targets}
+        pages = ((doc.doc_id, (doc, extracted[doc.doc_id],
+                               [(a, extracted[a.doc_id]) for a in attached_to.get(doc.doc_id, [])]))
+                 for doc in docs
+                 if extracted[doc.doc_id] is not None and doc.doc_id not in attachment_ids)
+        stats: list[StatCell] = []
+        for doc_id, outcome in workers.run("report", build_report, pages):
+            if isinstance(outcome, DocumentRejected):
+                _reject(lake, by_id[doc_id], outcome, result, known_rejects)
+                failed.add(doc_id)
+                continue
+            report, cells = outcome
+            if keep is None or keep(report):
+                result.reports.append(report)
+                stats.extend(cells)
+    for doc in todo:
+        if doc.doc_id not in failed and doc.doc_id in known_rejects:
+            lake.delete_reject(doc.doc_id)
     return stats
 
 
@@ -273,7 +289,9 @@ def run(lake: Lake, docs: Iterable[RawDocument], result: RunResult, *,
     stats = extract_batch(lake, versions, None, result, keep=keep, progress=progress)
     result.timings["process"] = time.perf_counter() - started
     started = time.perf_counter()
-    result.loaded = load(lake, result.reports, stats, rebuild=rebuild)
+    result.loaded = load(lake, result.reports, stats, rebuild=rebuild,
+                         listed=[d.doc_id for d in versions], run_id=result.run_id,
+                         command=result.command)
     result.timings["load"] = time.perf_counter() - started
     result.manifest_key = lake.write_manifest(result.run_id, result.manifest())
     return result

@@ -10,8 +10,10 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
-from pipelines.lake import Lake
+from pipelines.errors import InputError, LakeDamaged
+from pipelines.lake import Lake, damaged_message
 from pipelines.schema import PARTITION_SCHEMA, TABLES, dataset_schema
 
 
@@ -32,17 +34,58 @@ def table_dataset(lake: Lake, table: str) -> ds.Dataset | pa.Table:
     )
 
 
+#: DuckDB settings of the lake's reader: no file, network or extension access of its own (the
+#: views are scanned by pyarrow, on the store's filesystem), no Python variables as tables.
+READ_ONLY = {"enable_external_access": False, "autoinstall_known_extensions": False,
+             "autoload_known_extensions": False, "allow_community_extensions": False,
+             "python_enable_replacements": False}
+
+
 def connect(lake: Lake) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with one view per lake table."""
-    con = duckdb.connect()
+    """An in-memory DuckDB connection with one view per lake table, read-only towards the
+    world: SQL can read the views and nothing else (``COPY … TO``, ``ATTACH``, ``INSTALL``,
+    ``read_csv('/etc/…')`` are refused), and the configuration is locked once the views are
+    registered so that no statement can lift that."""
+    con = duckdb.connect(config=READ_ONLY)
     for table in TABLES:
         con.register(table, table_dataset(lake, table))
+    con.execute("SET lock_configuration = true")
     return con
 
 
 def run_query(lake: Lake, sql: str) -> tuple[list[str], list[tuple]]:
-    """Column names and rows of ``sql`` over the lake."""
-    relation = connect(lake).sql(sql)
-    if relation is None:  # a statement without a result (e.g. SET)
-        return [], []
-    return relation.columns, relation.fetchall()
+    """Column names and rows of ``sql`` over the lake; :class:`InputError` for a statement
+    that tries to reach beyond the lake's views, :class:`LakeDamaged` naming a damaged
+    partition file."""
+    con = connect(lake)
+    try:
+        relation = con.sql(sql)
+        if relation is None:  # a statement without a result (e.g. SET)
+            return [], []
+        return relation.columns, relation.fetchall()
+    except (duckdb.PermissionException, duckdb.InvalidInputException) as exc:
+        first = str(exc).splitlines()[0]
+        if isinstance(exc, duckdb.PermissionException) or "configuration" in first:
+            raise InputError(
+                f"query refused ({first}): `govreports query` only reads the lake's views "
+                f"({', '.join(TABLES)}); it cannot read or write files, attach databases, "
+                "install extensions or change settings") from None
+        _name_damaged(lake, exc)
+        raise
+    except duckdb.Error as exc:
+        _name_damaged(lake, exc)
+        raise
+
+
+def _name_damaged(lake: Lake, exc: Exception) -> None:
+    """After a failed scan: raise :class:`LakeDamaged` for the first partition file that is
+    not readable Parquet, if that was the cause (only then are the files' footers read)."""
+    if "parquet" not in str(exc).lower():
+        return
+    for table in TABLES:
+        for part in lake.partitions(table):
+            try:
+                data = lake.store.read(part.key(table))
+                pq.read_metadata(pa.BufferReader(data))
+            except (pa.ArrowException, OSError) as damage:
+                raise LakeDamaged(damaged_message(part.key(table), part, damage)) from None

@@ -38,7 +38,9 @@ _PINYIN = re.compile(rf"(?<=[{_HANZI}])[(（]([a-zA-Z\u00c0-\u024f\u0300-\u036f]
 #: carry them, mirror copies carry hundreds, and a lone "(de)" may be something else.
 PINYIN_MIN = 3
 _FULLWIDTH_DIGIT = re.compile("[０-９]")
-_TRAILING = re.compile(r" +$", re.M)  # not tabs: a trailing tab is a blank table cell
+# C0 controls other than tab and newline, and DEL: never text (a few survive decoding's
+# binary check, which only rejects documents made mostly of them).
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+")
 _UNRECOVERABLE = re.compile(rf"(?<=[{_HANZI}])\?+|\?+(?=[{_HANZI}])|\ufffd+|(?:锟斤拷)+")
 
 
@@ -155,9 +157,16 @@ STEPS = (
     ("t2s", to_simplified),
     ("fullwidth_digits", lambda text: _FULLWIDTH_DIGIT.sub(
         lambda m: chr(ord(m.group(0)) - 0xFEE0), text)),
-    ("line_endings", lambda text: _TRAILING.sub("", text.replace("\r\n", "\n")
-                                               .replace("\r", "\n"))),
+    ("line_endings", lambda text: _strip_line_ends(text.replace("\r\n", "\n")
+                                                   .replace("\r", "\n"))),
+    ("control_chars_removed", lambda text: _CONTROLS.sub("", text)),
 )
+
+
+def _strip_line_ends(text: str) -> str:
+    # Spaces only, not tabs: a trailing tab is a blank table cell. Line by line rather than
+    # `` +$`` with re.M, which rescans a long run of spaces from each of its positions.
+    return "\n".join(line.rstrip(" ") for line in text.split("\n"))
 
 
 def repair_text(text: str) -> Repaired:

@@ -2,23 +2,42 @@
 
 A store knows nothing of the lake's layout (that is :mod:`pipelines.lake`); it reads, writes,
 lists and deletes objects by key (``/``-separated, relative to the lake root). Every write is
-atomic from a reader's view: locally a hidden temporary file is renamed over the target, on S3
-a PutObject is atomic by nature. Readers of the lake (DuckDB, pyarrow, Athena) skip names that
-start with ``.`` or ``_``, which is where half-written files live until their rename.
+atomic from a reader's view: locally a temporary file in the lake's hidden ``.tmp/`` folder is
+renamed over the target (a writer killed mid-write leaves it there; the next writable open
+removes it), on S3 a PutObject is atomic by nature. Conditional writes and deletes
+(``write_if``/``delete_if``: S3's ``If-Match``/``If-None-Match``, locally a compare under an
+``flock``) let concurrent runs change shared objects without losing each other's changes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from pipelines.errors import ConfigError, StoreError
+from pipelines.errors import ConfigError, LakeConflict, StoreError
 
 DEFAULT_LAKE = "./lake"
+#: Where a local lake's writers keep their temporary files until the rename.
+TMP_DIR = ".tmp"
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def lake_url_from_env(explicit: str | None = None) -> str:
@@ -72,6 +91,22 @@ class Store:
         """Whether the object exists."""
         raise NotImplementedError
 
+    # Conditional operations: what concurrent runs use to change a shared object without
+    # losing another run's change (compare-and-swap on a version tag).
+
+    def read_versioned(self, key: str) -> tuple[bytes, str]:
+        """The object's bytes and its version tag; :class:`KeyError` if it does not exist."""
+        raise NotImplementedError
+
+    def write_if(self, key: str, data: bytes, version: str | None) -> str:
+        """Write only if the object is still at ``version`` (None: only if it does not exist)
+        and return the new version; :class:`~pipelines.errors.LakeConflict` otherwise."""
+        raise NotImplementedError
+
+    def delete_if(self, key: str, version: str) -> None:
+        """Delete only if the object is still at ``version``; ``LakeConflict`` otherwise."""
+        raise NotImplementedError
+
     def list(self, prefix: str) -> Iterator[str]:
         """Keys under ``prefix`` (recursively), hidden (``.``-prefixed) names left out."""
         raise NotImplementedError
@@ -105,6 +140,7 @@ class LocalStore(Store):
             probe = self.root / f".write-probe-{uuid.uuid4().hex}"
             probe.write_bytes(b"")
             probe.unlink()
+            self.clean_temporary()
         except OSError as exc:
             raise ConfigError(
                 f"lake directory {self.root} is not writable ({exc.strerror}): "
@@ -119,8 +155,11 @@ class LocalStore(Store):
 
     def write(self, key: str, data: bytes) -> None:
         target = self._path(key)
-        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+        # Temporary files live in one hidden folder of the lake (same filesystem: the rename
+        # stays atomic), named with the writer's pid, so the next run finds a killed writer's.
+        tmp = self.root / TMP_DIR / f"{os.getpid()}.{uuid.uuid4().hex}.tmp"
         try:
+            tmp.parent.mkdir(parents=True, exist_ok=True)
             target.parent.mkdir(parents=True, exist_ok=True)
             with open(tmp, "wb") as fh:
                 fh.write(data)
@@ -131,6 +170,61 @@ class LocalStore(Store):
             with contextlib.suppress(OSError):
                 tmp.unlink()
             raise StoreError(f"cannot write {target}: {exc.strerror}") from exc
+
+    def clean_temporary(self) -> list[str]:
+        """Remove temporary files that writers killed mid-write left behind (their process is
+        gone); returns their names."""
+        removed = []
+        folder = self.root / TMP_DIR
+        if not folder.is_dir():
+            return removed
+        for tmp in folder.iterdir():
+            pid = tmp.name.split(".", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+                    removed.append(tmp.name)
+        return removed
+
+    # Compare-and-swap: the version of a file is a hash of its bytes; the compare and the
+    # rename happen under an exclusive lock on one hidden file of the lake (flock: released by
+    # the kernel when a holder dies, so a kill -9 never leaves the lake locked).
+
+    @contextlib.contextmanager
+    def _cas_lock(self):
+        import fcntl
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".cas.lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _version(self, key: str) -> str | None:
+        try:
+            return _digest(self._path(key).read_bytes())
+        except FileNotFoundError:
+            return None
+
+    def read_versioned(self, key: str) -> tuple[bytes, str]:
+        data = self.read(key)
+        return data, _digest(data)
+
+    def write_if(self, key: str, data: bytes, version: str | None) -> str:
+        with self._cas_lock():
+            current = self._version(key)
+            if current != version:
+                raise LakeConflict(f"{key} in {self.url} changed since it was read")
+            self.write(key, data)
+        return _digest(data)
+
+    def delete_if(self, key: str, version: str) -> None:
+        with self._cas_lock():
+            if self._version(key) != version:
+                raise LakeConflict(f"{key} in {self.url} changed since it was read")
+            self.delete(key)
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
@@ -260,6 +354,47 @@ class S3Store(Store):
             self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
         except Exception as exc:
             raise self._fail(exc, f"write {key}") from exc
+
+    def read_versioned(self, key: str) -> tuple[bytes, str]:
+        from botocore.exceptions import ClientError
+
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+            return answer["Body"].read(), answer["ETag"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise KeyError(key) from None
+            raise self._fail(exc, f"read {key}") from exc
+        except Exception as exc:
+            raise self._fail(exc, f"read {key}") from exc
+
+    def write_if(self, key: str, data: bytes, version: str | None) -> str:
+        # S3's conditional writes: If-None-Match: * creates only, If-Match swaps only the
+        # version read (both answered 412 when the object changed, 409 on a concurrent write).
+        condition = {"IfNoneMatch": "*"} if version is None else {"IfMatch": version}
+        try:
+            answer = self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data,
+                                            **condition)
+        except Exception as exc:
+            raise self._conflict_or_fail(exc, key, "write") from exc
+        return answer["ETag"]
+
+    def delete_if(self, key: str, version: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key), IfMatch=version)
+        except Exception as exc:
+            raise self._conflict_or_fail(exc, key, "delete") from exc
+
+    def _conflict_or_fail(self, exc: Exception, key: str, what: str) -> Exception:
+        from botocore.exceptions import ClientError
+
+        if isinstance(exc, ClientError):
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if status in (409, 412) or code in ("PreconditionFailed", "NoSuchKey",
+                                                "ConditionalRequestConflict"):
+                return LakeConflict(f"{key} in {self.url} changed since it was read")
+        return self._fail(exc, f"{what} {key}")
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError

@@ -10,6 +10,18 @@ from pipelines.extract import extract
 from tests import attachment_files as files
 
 
+def _sample_pdf(lines):
+    from crawlers.samples.sites import _pdf
+
+    return _pdf(lines)
+
+
+def test_a_file_without_chinese_text_is_not_a_report():
+    with pytest.raises(DocumentRejected) as caught:
+        extract(files.pdf_bytes("Annual report 2019"), filename="report.pdf")
+    assert caught.value.reason == "no_text" and "no Chinese text" in str(caught.value)
+
+
 @pytest.mark.parametrize(
     ("name", "build", "kind", "expected"),
     [
@@ -17,7 +29,8 @@ from tests import attachment_files as files
         ("stats.xlsx", files.xlsx_bytes, "xlsx", ["主动公开政府信息数\t条\t501"]),
         ("report.ofd", files.ofd_bytes, "ofd", ["西邑乡2019年政府信息公开年度报告",
                                                 "一、总体情况"]),
-        ("report.pdf", files.pdf_bytes, "pdf", ["Annual report 2019"]),
+        ("report.pdf", lambda: _sample_pdf(["2019年政府信息公开工作年度报告", "一、总体情况"]),
+         "pdf", ["2019年政府信息公开工作年度报告", "一、总体情况"]),
         ("misnamed.html", files.docx_bytes, "docx", ["一、总体情况"]),
     ],
     ids=["docx", "xlsx", "ofd", "pdf", "docx-named-html"],

@@ -1,0 +1,150 @@
+"""The lake's load lease: one run at a time merges rows into the partitions.
+
+Loading is a read-modify-write of several partition files (a document that moves leaves one
+partition for another), so two runs merging at once could each write a partition without the
+other's rows. A run therefore holds a lease while it loads: an object ``_lease/load.json``
+created with a conditional write (S3 ``If-None-Match: *``; locally a compare under ``flock``),
+renewed by a heartbeat while held, deleted when done. A run that finds it held waits (polling)
+up to ``GOVREPORTS_LEASE_WAIT`` seconds, then stops with "lake busy since …, held by run …"
+(exit 3: retry later). A lease whose holder stopped renewing it (killed, machine lost) expires
+after ``TTL_S`` seconds, or at once when its holder was a process on this host that is gone,
+and is then taken over with a conditional write on the version read, so only one run wins.
+
+The partition writes themselves are conditional too (see :mod:`pipelines.load`): a holder
+whose lease was lost never overwrites rows it has not read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import threading
+import time
+from datetime import UTC, datetime
+
+from pipelines.errors import ConfigError, LakeBusy, LakeConflict
+from pipelines.store import Store, _alive
+
+#: Seconds a lease lives without renewal; the holder renews it every third of that.
+TTL_S = 60.0
+DEFAULT_WAIT_S = 900.0
+
+
+def lease_wait() -> float:
+    """Seconds to wait for a busy lake (``GOVREPORTS_LEASE_WAIT``)."""
+    raw = os.environ.get("GOVREPORTS_LEASE_WAIT", "").strip()
+    if not raw:
+        return DEFAULT_WAIT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ConfigError(f"GOVREPORTS_LEASE_WAIT={raw!r} must be a number of seconds ≥ 0")
+    return value
+
+
+class Lease:
+    """Hold the lease at ``key`` of ``store`` for run ``run_id``; a context manager."""
+
+    def __init__(self, store: Store, key: str, run_id: str, *, command: str = "",
+                 wait: float | None = None, ttl: float = TTL_S):
+        self.store, self.key, self.run_id, self.command = store, key, run_id, command
+        self.wait = lease_wait() if wait is None else wait
+        self.ttl = ttl
+        self._version: str | None = None
+        self._lost = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._heart: threading.Thread | None = None
+
+    def _body(self) -> bytes:
+        now = time.time()
+        return json.dumps({
+            "run_id": self.run_id, "command": self.command, "host": socket.gethostname(),
+            "pid": os.getpid(), "since": self._since, "renewed": now,
+            "expires": now + self.ttl}, sort_keys=True).encode()
+
+    def __enter__(self) -> Lease:
+        self._since = time.time()
+        deadline = time.monotonic() + self.wait
+        delay = 0.05
+        while True:
+            try:
+                self._version = self.store.write_if(self.key, self._body(), None)
+                break
+            except LakeConflict:
+                pass
+            holder = self._holder()
+            if holder is not None:
+                _data, version, info = holder
+                if self._stale(info):
+                    try:
+                        self._version = self.store.write_if(self.key, self._body(), version)
+                        break
+                    except LakeConflict:
+                        continue
+                if time.monotonic() >= deadline:
+                    raise LakeBusy(self._busy_message(info))
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 1.0)
+        self._heart = threading.Thread(target=self._beat, name="govreports-lease", daemon=True)
+        self._heart.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._heart is not None:
+            self._heart.join()
+        with self._lock:
+            if self._version is not None and not self._lost.is_set():
+                try:
+                    self.store.delete_if(self.key, self._version)
+                except LakeConflict:
+                    pass  # taken over after expiry: it is someone else's now
+
+    @property
+    def lost(self) -> bool:
+        """Whether the lease expired and another run took it over."""
+        return self._lost.is_set()
+
+    def _holder(self):
+        try:
+            data, version = self.store.read_versioned(self.key)
+        except KeyError:
+            return None  # released meanwhile: try again at once
+        try:
+            info = json.loads(data)
+        except ValueError:
+            info = {}  # a damaged lease: treated as expired
+        return data, version, info
+
+    @staticmethod
+    def _stale(info: dict) -> bool:
+        if not isinstance(info.get("expires"), int | float) or info["expires"] < time.time():
+            return True
+        same_host = info.get("host") == socket.gethostname()
+        return same_host and isinstance(info.get("pid"), int) and not _alive(info["pid"])
+
+    def _busy_message(self, info: dict) -> str:
+        since = info.get("since")
+        when = (datetime.fromtimestamp(since, UTC).isoformat(timespec="seconds")
+                if isinstance(since, int | float) else "an unknown time")
+        return (f"lake {self.store.url} busy since {when}, held by run {info.get('run_id')} "
+                f"({info.get('command') or 'unknown command'}, pid {info.get('pid')} on "
+                f"{info.get('host')}); waited {self.wait:g} s "
+                "(GOVREPORTS_LEASE_WAIT): try again when it has finished")
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.ttl / 3):
+            with self._lock:
+                try:
+                    self._version = self.store.write_if(self.key, self._body(),
+                                                        self._version)
+                except LakeConflict:
+                    self._lost.set()
+                    return
+                except Exception:  # noqa: BLE001 - a failed renewal is retried next beat
+                    continue

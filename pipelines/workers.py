@@ -1,0 +1,174 @@
+"""Per-document work in worker processes: a time budget, a memory bound, every failure a reject.
+
+One document must never stop a batch. Python cannot interrupt a regular expression or libxml2
+while they run, and cannot take back memory a parser has grabbed, so the per-document steps
+(decode, extract, build the record) run in a pool of worker processes (pebble's
+``ProcessPool``, which kills and replaces a worker whose task overruns):
+
+- a document that takes longer than ``GOVREPORTS_DOC_TIMEOUT`` seconds (default 120) is
+  rejected as ``too_slow`` and its worker replaced;
+- a worker's address space is capped at ``GOVREPORTS_DOC_MEMORY_MB`` (default 2048 MiB): a
+  document that needs more is rejected as ``too_large``;
+- a worker that dies (a crash in a C library) rejects its document as ``worker_died``;
+- any other exception becomes an ``internal_error`` reject naming the exception, its message,
+  the stage and the line of ``pipelines/`` that raised it.
+
+Storage and configuration failures (:class:`~pipelines.errors.GovreportsError` other than a
+reject) are the batch's problem, not the document's: they propagate.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import resource
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pipelines.errors import ConfigError, DocumentRejected, GovreportsError
+
+K = TypeVar("K")
+
+DEFAULT_TIMEOUT_S = 120.0
+DEFAULT_MEMORY_MB = 2048
+
+#: The module a failure was raised in → the stage named in the reject.
+_STAGES = {"decode": "decode", "repair": "repair", "extract": "extract",
+           "attachments": "extract", "metadata": "metadata", "regions": "metadata",
+           "statistics": "statistics"}
+_PACKAGE = Path(__file__).parent
+
+
+def _setting(name: str, default: float, minimum: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        raise ConfigError(f"{name}={raw!r} must be a number ≥ {minimum:g}: unset it for the "
+                          f"default ({default:g})")
+    return value
+
+
+def doc_timeout() -> float:
+    """Seconds one document may take in one step (``GOVREPORTS_DOC_TIMEOUT``)."""
+    return _setting("GOVREPORTS_DOC_TIMEOUT", DEFAULT_TIMEOUT_S, 0.001)
+
+
+def doc_memory_mb() -> int:
+    """MiB of address space a worker may use (``GOVREPORTS_DOC_MEMORY_MB``)."""
+    return int(_setting("GOVREPORTS_DOC_MEMORY_MB", DEFAULT_MEMORY_MB, 256))
+
+
+def default_jobs() -> int:
+    """Worker processes: ``GOVREPORTS_JOBS`` or the machine's cores."""
+    return int(_setting("GOVREPORTS_JOBS", float(os.cpu_count() or 1), 1))
+
+
+def internal_error(exc: BaseException, stage: str) -> DocumentRejected:
+    """An unexpected exception as a reject: its type and message, and the stage and line of
+    ``pipelines/`` it was raised in (the deepest such frame)."""
+    where, named = "", stage
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        path = Path(frame.filename)
+        if path.parent == _PACKAGE:
+            where = f" (at pipelines/{path.name}:{frame.lineno})"
+            named = _STAGES.get(path.stem, stage)
+            break
+    message = str(exc).splitlines()[0][:300] if str(exc) else ""
+    return DocumentRejected("internal_error", f"{type(exc).__name__}: {message}{where}",
+                            stage=named)
+
+
+def guarded(stage: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` with every failure that is the document's turned into
+    :class:`DocumentRejected` (see the module docstring)."""
+    try:
+        return fn(*args)
+    except DocumentRejected:
+        raise
+    except GovreportsError:
+        raise
+    except MemoryError:
+        raise DocumentRejected(
+            "too_large", f"processing needed more than {doc_memory_mb()} MiB of memory "
+            "(GOVREPORTS_DOC_MEMORY_MB); the document is kept in raw/", stage=stage) from None
+    except Exception as exc:  # noqa: BLE001 - the point: no document may stop the batch
+        raise internal_error(exc, stage) from exc
+
+
+def _limit_memory(megabytes: int) -> None:
+    limit = megabytes * 1024 * 1024
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+class Workers:
+    """A pool of worker processes for per-document steps; use as a context manager.
+
+    ``run`` yields each key with its result or its :class:`DocumentRejected`, in input order,
+    keeping at most a few documents per worker in flight (inputs are read lazily)."""
+
+    def __init__(self, jobs: int | None = None, *, timeout: float | None = None,
+                 memory_mb: int | None = None):
+        self.jobs = jobs or default_jobs()
+        self.timeout = timeout if timeout is not None else doc_timeout()
+        self.memory_mb = memory_mb or doc_memory_mb()
+        self._pool = None
+
+    def __enter__(self) -> Workers:
+        from pebble import ProcessPool
+
+        # fork: the workers start with the parsers already imported; they touch no lock or
+        # connection of the parent's (they only compute on what they are sent).
+        self._pool = ProcessPool(max_workers=self.jobs, initializer=_limit_memory,
+                                 initargs=(self.memory_mb,),
+                                 context=multiprocessing.get_context("fork"))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._pool.stop() if exc[0] is not None else self._pool.close()
+        self._pool.join()
+
+    def run(self, stage: str, fn: Callable[..., Any],
+            items: Iterable[tuple[K, tuple]]) -> Iterator[tuple[K, Any]]:
+        """``fn(*args)`` for each ``(key, args)`` in a worker: ``(key, result)``, or
+        ``(key, DocumentRejected)`` when the document failed."""
+        window: deque = deque()
+        limit = 2 * self.jobs
+        for key, args in items:
+            window.append((key, self._pool.schedule(guarded, args=(stage, fn, *args),
+                                                    timeout=self.timeout)))
+            if len(window) >= limit:
+                yield self._outcome(stage, *window.popleft())
+        while window:
+            yield self._outcome(stage, *window.popleft())
+
+    def _outcome(self, stage: str, key, future) -> tuple[Any, Any]:
+        from pebble import ProcessExpired
+
+        try:
+            return key, future.result()
+        except DocumentRejected as exc:
+            return key, exc
+        except FutureTimeout:
+            return key, DocumentRejected(
+                "too_slow", f"processing took longer than {self.timeout:g} s "
+                "(GOVREPORTS_DOC_TIMEOUT); the document is kept in raw/", stage=stage)
+        except ProcessExpired as exc:
+            return key, DocumentRejected(
+                "worker_died", f"the worker processing it died ({exc}); the document is kept "
+                "in raw/", stage=stage)
+        except GovreportsError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be pickled
+            return key, internal_error(exc, stage)

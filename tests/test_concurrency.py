@@ -1,0 +1,148 @@
+"""Concurrent runs on one lake, raced for real: CLI processes at once on local disk and on the
+loopback S3 endpoint, rows counted afterwards. The debug pauses (pipelines/load.py) widen the
+windows in which runs used to lose each other's rows, so that every trial exercises them.
+
+``GOVREPORTS_RACE_TRIALS`` (default 2) sets how many trials each race runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from pipelines.lake import LOAD_LEASE, Lake
+from pipelines.store import TMP_DIR
+from tests.conftest import GOVREPORTS, SEEDS
+
+TRIALS = int(os.environ.get("GOVREPORTS_RACE_TRIALS", "2"))
+SEED = next(SEEDS.glob("003_*.txt"))  # 西邑乡 2019
+
+
+def _documents(folder: Path, prefix: str, count: int) -> Path:
+    """``count`` distinct report texts (one partition: 2019, the province given at ingest)."""
+    text = SEED.read_text(encoding="utf-8")
+    folder.mkdir(parents=True)
+    for n in range(count):
+        (folder / f"{prefix}-{n:03d}.txt").write_text(f"{text}\n附注：{prefix} 第{n}份\n",
+                                                      encoding="utf-8")
+    return folder
+
+
+def _start(lake_url: str, *args, env=None) -> subprocess.Popen:
+    full = {**os.environ, "GOVREPORTS_LAKE": "", **(env or {})}
+    return subprocess.Popen([*GOVREPORTS, *args, "--lake", lake_url, "--allow-rejects"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=full)
+
+
+def _finish(proc: subprocess.Popen) -> tuple[int, str]:
+    out, err = proc.communicate(timeout=300)
+    return proc.returncode, out + err
+
+
+def _doc_ids(lake_url: str) -> list[str]:
+    lake = Lake.open(lake_url)
+    return [row["doc_id"] for part in lake.partitions("reports")
+            for row in lake.read_partition("reports", part, columns=["doc_id"]).to_pylist()]
+
+
+def _ingest_args(folder: Path) -> list[str]:
+    return ["ingest", str(folder), "--province", "530502"]
+
+
+@pytest.mark.parametrize("trial", range(TRIALS), ids=lambda n: f"trial-{n}")
+def test_two_ingests_at_once_lose_no_rows(lake_url, tmp_path, trial):
+    first = _documents(tmp_path / "a", "a", 6)
+    second = _documents(tmp_path / "b", "b", 6)
+    pause = {"GOVREPORTS_DEBUG_LOAD_PAUSE": "0.4"}
+    runs = [_start(lake_url, *_ingest_args(folder), env=pause) for folder in (first, second)]
+    outcomes = [_finish(run) for run in runs]
+    assert [code for code, _ in outcomes] == [0, 0], outcomes
+    ids = _doc_ids(lake_url)
+    assert len(ids) == 12 and len(set(ids)) == 12
+
+
+@pytest.mark.parametrize("trial", range(TRIALS), ids=lambda n: f"trial-{n}")
+def test_a_full_process_keeps_rows_an_ingest_landed_meanwhile(lake_url, tmp_path, cli, trial):
+    base = _documents(tmp_path / "base", "base", 4)
+    assert cli("ingest", *_ingest_args(base)[1:], "--lake", lake_url).returncode == 0
+    # process lists the raw zone, then waits before loading; the ingest lands in between.
+    process = _start(lake_url, "process", env={"GOVREPORTS_DEBUG_LEASE_PAUSE": "6"})
+    time.sleep(2.5)
+    late = _documents(tmp_path / "late", "late", 2)
+    code, output = _finish(_start(lake_url, *_ingest_args(late)))
+    assert code == 0, output
+    assert process.poll() is None, "process finished before the ingest: the race was not run"
+    code, output = _finish(process)
+    assert code == 0, output
+    manifest = _latest_manifest(lake_url, "process")
+    assert manifest["counts"]["inputs"] == 4, "process must have listed the raw zone first"
+    ids = _doc_ids(lake_url)
+    assert len(ids) == 6 and len(set(ids)) == 6
+
+
+def _latest_manifest(lake_url: str, command: str) -> dict:
+    lake = Lake.open(lake_url)
+    manifests = [json.loads(lake.store.read(k)) for k in lake.store.list("_runs/")]
+    return max((m for m in manifests if m.get("command") == command),
+               key=lambda m: m["finished_at"])
+
+
+def test_a_busy_lake_is_named_and_the_waiter_can_retry(lake_url, tmp_path):
+    holder = _start(lake_url, *_ingest_args(_documents(tmp_path / "a", "a", 2)),
+                    env={"GOVREPORTS_DEBUG_LOAD_PAUSE": "4"})
+    lake = Lake.open(lake_url)
+    deadline = time.monotonic() + 60
+    while not lake.store.exists(LOAD_LEASE):
+        assert time.monotonic() < deadline and holder.poll() is None, holder.communicate()
+        time.sleep(0.1)
+    code, output = _finish(_start(lake_url, *_ingest_args(_documents(tmp_path / "b", "b", 2)),
+                                  env={"GOVREPORTS_LEASE_WAIT": "0.5"}))
+    assert code == 3, output
+    assert "busy since" in output and "held by run" in output and "Traceback" not in output
+    assert _finish(holder)[0] == 0
+    # The documents of the refused run are in raw/: a later process lands them.
+    code, output = _finish(_start(lake_url, "process"))
+    assert code == 0, output
+    assert len(set(_doc_ids(lake_url))) == 4
+
+
+def test_a_killed_holder_does_not_lock_the_lake(lake_url, tmp_path):
+    holder = _start(lake_url, *_ingest_args(_documents(tmp_path / "a", "a", 2)),
+                    env={"GOVREPORTS_DEBUG_LOAD_PAUSE": "30"})
+    lake = Lake.open(lake_url)
+    deadline = time.monotonic() + 60
+    while not lake.store.exists(LOAD_LEASE):
+        assert time.monotonic() < deadline and holder.poll() is None, holder.communicate()
+        time.sleep(0.1)
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    assert lake.store.exists(LOAD_LEASE)  # left behind by the kill
+    started = time.monotonic()
+    code, output = _finish(_start(lake_url, *_ingest_args(_documents(tmp_path / "b", "b", 2)),
+                                  env={"GOVREPORTS_LEASE_WAIT": "20"}))
+    assert code == 0, output
+    assert time.monotonic() - started < 20  # taken over at once: its holder is gone
+    assert not lake.store.exists(LOAD_LEASE)
+    code, output = _finish(_start(lake_url, "process"))
+    assert code == 0 and len(set(_doc_ids(lake_url))) == 4, output
+
+
+def test_temporary_files_of_a_killed_writer_are_removed_by_the_next_run(tmp_path, cli):
+    lake_dir = tmp_path / "lake"
+    dead = subprocess.Popen(["true"])  # a pid that has exited
+    dead.wait()
+    leftover = lake_dir / TMP_DIR / f"{dead.pid}.0123456789abcdef.tmp"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"half a partition")
+    mine = lake_dir / TMP_DIR / f"{os.getpid()}.fedcba9876543210.tmp"  # a live writer's
+    mine.write_bytes(b"being written")
+    result = cli("ingest", SEED, "--lake", lake_dir)
+    assert result.returncode == 0, result.stderr
+    assert not leftover.exists() and mine.exists()
