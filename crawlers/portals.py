@@ -29,7 +29,7 @@ DEFAULT_REGISTRY = Path(__file__).with_name("portals.yaml")
 SAMPLE_REGISTRY = Path(__file__).with_name("sample_portals.yaml")
 
 FAMILIES = ("auto", "trs", "hanweb", "ucap", "gkmlpt", "generic")
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_ID = re.compile(r"[a-z0-9][a-z0-9-]*")  # fullmatch: no trailing newline
 _FIELDS = {"id", "name", "province", "region", "cms", "start_urls", "domains", "encoding",
            "max_list_pages", "report_pattern", "delay", "enabled", "source", "note"}
 
@@ -127,7 +127,7 @@ def _portal(entry: object, where: str) -> Portal:
         if entry.get(required) in (None, "", []):
             raise ConfigError(f"{where}: '{required}' is required")
     pid = entry["id"]
-    if not isinstance(pid, str) or not _ID.match(pid):
+    if not isinstance(pid, str) or not _ID.fullmatch(pid):
         raise ConfigError(f"{where}: id must match [a-z0-9-]+ (e.g. yn-baoshan-longyang)")
     urls = entry["start_urls"]
     if isinstance(urls, str) or not isinstance(urls, list):

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable
 
 from pipelines.errors import DocumentRejected
@@ -26,6 +27,9 @@ MAX_RATIO = 200
 #: Seconds a Debian converter (antiword, catdoc) may take on one file.
 TOOL_TIMEOUT = 60
 
+# What zipfile (and zlib under it) raise on a damaged archive or member.
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
+               UnicodeDecodeError)
 _DOCTYPE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.I)
 
 
@@ -45,7 +49,7 @@ def open_zip(data: bytes, kind: str) -> zipfile.ZipFile:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
-    except (zipfile.BadZipFile, ValueError) as exc:
+    except _ZIP_ERRORS as exc:
         raise _reject(f"corrupt_{kind}", f"the {kind} file is not a readable zip: {exc}") from exc
     total = sum(m.file_size for m in members)
     if total > MAX_UNZIPPED or len(members) > 20000 or any(
@@ -54,10 +58,15 @@ def open_zip(data: bytes, kind: str) -> zipfile.ZipFile:
                                   f"in {len(members)} parts: refused as a zip bomb")
     for member in members:
         if member.filename.lower().endswith((".xml", ".rels")):
-            with archive.open(member) as part:
-                if _DOCTYPE.search(part.read(4096)):
-                    raise _reject("xml_entities", f"{member.filename} in the {kind} file "
-                                                  "declares a DTD or entities: refused (XXE)")
+            try:
+                with archive.open(member) as part:
+                    head = part.read(4096)
+            except _ZIP_ERRORS as exc:
+                raise _reject(f"corrupt_{kind}", f"{member.filename} in the {kind} file cannot "
+                                                 f"be read: {exc}") from exc
+            if _DOCTYPE.search(head):
+                raise _reject("xml_entities", f"{member.filename} in the {kind} file "
+                                              "declares a DTD or entities: refused (XXE)")
     return archive
 
 
@@ -65,7 +74,7 @@ def zip_kind(data: bytes) -> str | None:
     """``docx``, ``xlsx`` or ``ofd`` for an Office/OFD zip, None for anything else."""
     try:
         names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
-    except (zipfile.BadZipFile, ValueError):
+    except _ZIP_ERRORS:
         return None
     if "word/document.xml" in names:
         return "docx"

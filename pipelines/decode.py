@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pipelines.errors import DocumentRejected
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:\-]+)""", re.I)
+# An XHTML page's XML declaration: <?xml version="1.0" encoding="gb2312"?>.
+_XML_ENCODING = re.compile(rb"""(?:\xef\xbb\xbf)?\s*<\?xml[^>]{0,100}?encoding\s*=\s*["']([A-Za-z0-9_.:\-]+)""")
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_:\-]+)", re.I)
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16"))
@@ -85,7 +87,8 @@ def codec_for(label: str | None) -> str | None:
 
 
 def declared_charset(data: bytes, headers: dict[str, str] | None = None) -> str | None:
-    """The charset a document claims: the HTTP ``Content-Type`` first, then a ``<meta>`` tag."""
+    """The charset a document claims: the HTTP ``Content-Type`` first, then a ``<meta>`` tag
+    or an XML declaration."""
     return _header_charset(headers) or _meta_charset(data)
 
 
@@ -99,7 +102,7 @@ def _header_charset(headers: dict[str, str] | None) -> str | None:
 
 
 def _meta_charset(data: bytes) -> str | None:
-    match = _META_CHARSET.search(data[:4096])
+    match = _META_CHARSET.search(data[:4096]) or _XML_ENCODING.match(data[:512])
     return match.group(1).decode("ascii").lower() if match else None
 
 
@@ -165,7 +168,11 @@ def decode(data: bytes, *, headers: dict[str, str] | None = None,
     declared = header_label or meta_label
     for bom, codec in _BOMS:
         if data.startswith(bom):
-            return _checked(_fixed(data.decode(codec), declared, codec.replace("-sig", ""))[0])
+            try:
+                text = data.decode(codec)
+            except UnicodeDecodeError:  # a BOM, then bytes that are not that encoding (cut)
+                return _checked(_judged(_lenient(data, codec, declared)))
+            return _checked(_fixed(text, declared, codec.replace("-sig", ""))[0])
     candidates = [codec_for(override), codec_for(header_label), codec_for(meta_label),
                   "utf-8", "gb18030"]
     fallback: list[tuple[float, int, Decoded]] = []

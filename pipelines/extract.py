@@ -85,7 +85,10 @@ def sniff_kind(data: bytes, filename: str | None) -> str:
     if data.startswith(b"%PDF-"):
         return "pdf"
     if data.startswith(b"PK\x03\x04"):
-        return attachments.zip_kind(data) or "docx"  # the DOCX reader rejects other zips
+        # A damaged archive has no readable table of parts: its name says which reader fails it.
+        named = EXTENSIONS.get(ext)
+        return attachments.zip_kind(data) or (named if named in ("docx", "xlsx", "ofd")
+                                              else "docx")  # the DOCX reader rejects other zips
     if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):  # OLE2: .doc, .wps, .xls
         return "xls" if ext in (".xls", ".et") else "doc"
     head = data[:2048].lstrip().lower()

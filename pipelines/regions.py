@@ -23,7 +23,7 @@ PROVINCES = {
     "710000": "台湾省", "810000": "香港特别行政区", "820000": "澳门特别行政区",
 }
 
-_CODE = re.compile(r"^\d{6}$")
+_CODE = re.compile(r"[0-9]{6}")  # used with fullmatch: "530000\n" is not a code
 _ENTRY = re.compile(r"^\s+(\d{4}) county=\"(.*)\"$")
 _NAME = re.compile(r"^(?:\[(\d{4})?-(\d{4})?\])?(.+)$")
 # Names that are not places: they would match everywhere.
@@ -48,7 +48,8 @@ class Place:
 
 def is_region_code(code: str | None) -> bool:
     """Whether ``code`` is a six-digit code under a known province."""
-    return bool(code and _CODE.match(code) and code[:2] + "0000" in PROVINCES)
+    return bool(isinstance(code, str) and _CODE.fullmatch(code)
+                and code[:2] + "0000" in PROVINCES)
 
 
 def split_region(code: str) -> tuple[str, str | None, str | None]:

@@ -92,7 +92,7 @@ def scope_of(provinces=(), years=(), published_from: str | None = None,
              "portals": sorted({str(p) for p in portals or ()}),
              "published_from": published_from or None, "published_to": published_to or None}
     for province in scope["provinces"]:
-        if not re.fullmatch(r"\d{2}0000", province):
+        if not re.fullmatch(r"[0-9]{2}0000", province):
             raise ConfigError(f"province {province!r} must be a province-level GB/T 2260 code "
                               "such as 530000")
     for name in ("published_from", "published_to"):

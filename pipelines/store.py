@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,9 @@ from urllib.parse import unquote, urlparse
 from pipelines.errors import ConfigError, LakeConflict, StoreError
 
 DEFAULT_LAKE = "./lake"
+# S3 bucket naming rules (general purpose buckets).
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_IPV4 = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 #: Where a local lake's writers keep their temporary files until the rename.
 TMP_DIR = ".tmp"
 
@@ -51,11 +55,23 @@ def open_store(url: str) -> Store:
     Raises :class:`ConfigError` for any other scheme. Nothing is touched on disk or over the
     network until :meth:`Store.check` or the first read/write.
     """
+    if any(ch in url for ch in "\r\n\t\x00"):
+        raise ConfigError(f"lake URL {url!r} holds a control character: remove it")
     parsed = urlparse(url)
     if parsed.scheme == "s3":
         if not parsed.netloc:
             raise ConfigError(f"lake URL {url!r} names no bucket: use s3://bucket/prefix")
-        return S3Store(parsed.netloc, parsed.path.strip("/"))
+        if not _BUCKET.fullmatch(parsed.netloc) or ".." in parsed.netloc \
+                or _IPV4.fullmatch(parsed.netloc):
+            raise ConfigError(f"lake URL {url!r}: {parsed.netloc!r} is not a valid S3 bucket name "
+                              "(3-63 lowercase letters, digits, dots and hyphens, starting and "
+                              "ending with a letter or digit)")
+        prefix = parsed.path.strip("/")
+        if parsed.query or parsed.fragment or any(
+                part in ("", ".", "..") for part in prefix.split("/") if prefix):
+            raise ConfigError(f"lake URL {url!r}: the prefix must be plain folder names "
+                              "(no '.', '..', '//', '?' or '#'), e.g. s3://bucket/govreports")
+        return S3Store(parsed.netloc, prefix)
     if parsed.scheme == "file":
         if parsed.netloc not in ("", "localhost"):
             raise ConfigError(
@@ -280,15 +296,28 @@ class S3Store(Store):
             import boto3
             from botocore.config import Config
 
-            self._session = boto3.session.Session()
-            self._client = self._session.client(
-                "s3",
-                config=Config(
-                    connect_timeout=5,
-                    read_timeout=60,
-                    retries={"mode": "standard", "max_attempts": 4},
-                ),
-            )
+            from botocore import exceptions as bx
+
+            try:
+                self._session = boto3.session.Session()
+                self._client = self._session.client(
+                    "s3",
+                    config=Config(
+                        connect_timeout=5,
+                        read_timeout=60,
+                        retries={"mode": "standard", "max_attempts": 4},
+                    ),
+                )
+            except bx.ProfileNotFound as exc:
+                raise ConfigError(
+                    f"AWS_PROFILE {exc.kwargs.get('profile')!r} is not a profile in the AWS "
+                    "config files: fix AWS_PROFILE or unset it") from None
+            except ValueError as exc:  # botocore: "Invalid endpoint: …"
+                raise ConfigError(
+                    f"{str(exc).splitlines()[0]}: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL must "
+                    "be a URL such as http://127.0.0.1:9000") from None
+            except bx.BotoCoreError as exc:  # other configuration problems
+                raise ConfigError(f"AWS configuration for {self.url}: {exc}") from None
         return self._client
 
     def _key(self, key: str) -> str:
@@ -299,6 +328,9 @@ class S3Store(Store):
         from botocore import exceptions as bx
 
         endpoint = self.client.meta.endpoint_url
+        if isinstance(exc, bx.ParamValidationError):
+            return ConfigError(f"S3 refused a parameter for {self.url}: "
+                               f"{' '.join(str(exc).split())[:200]}")
         if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
             return ConfigError(
                 f"no AWS credentials for {self.url}: set AWS_ACCESS_KEY_ID and "
