@@ -19,7 +19,8 @@ from collections.abc import Callable
 
 from pipelines.errors import DocumentRejected
 
-#: Attachments above this size are refused before they are opened.
+#: Documents (attachments and pages) above this size are refused before they are parsed: with
+#: the workers' address-space cap (pipelines.workers) it bounds one document's memory.
 MAX_BYTES = 64 * 1024 * 1024
 #: Zip archives (DOCX, XLSX, OFD) may expand to at most this much, at most this ratio per part.
 MAX_UNZIPPED = 256 * 1024 * 1024
@@ -37,7 +38,8 @@ def _reject(reason: str, message: str) -> DocumentRejected:
     return DocumentRejected(reason, message, stage="extract")
 
 
-def _sized(data: bytes, kind: str) -> None:
+def check_size(data: bytes, kind: str) -> None:
+    """Refuse (``too_large``) a document over :data:`MAX_BYTES` before anything parses it."""
     if len(data) > MAX_BYTES:
         raise _reject("too_large", f"the {kind} file is {len(data) >> 20} MiB, over the "
                                    f"{MAX_BYTES >> 20} MiB limit")
@@ -45,7 +47,7 @@ def _sized(data: bytes, kind: str) -> None:
 
 def open_zip(data: bytes, kind: str) -> zipfile.ZipFile:
     """A zip archive checked against bombs and XML entity tricks before anything reads it."""
-    _sized(data, kind)
+    check_size(data, kind)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
@@ -89,7 +91,7 @@ def pdf_text(data: bytes) -> str:
     """Text of a PDF, page by page (pypdfium2: PDFium's text layer, fast and robust)."""
     import pypdfium2 as pdfium
 
-    _sized(data, "pdf")
+    check_size(data, "pdf")
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
@@ -144,7 +146,7 @@ def xls_text(data: bytes) -> str:
     """Legacy Excel (BIFF) sheets, row by row."""
     import xlrd
 
-    _sized(data, "xls")
+    check_size(data, "xls")
     try:
         book = xlrd.open_workbook(file_contents=data)
         return _rows_text((s.name, (s.row_values(i) for i in range(s.nrows)))
@@ -168,7 +170,7 @@ def _rows_text(sheets) -> str:
 def doc_text(data: bytes) -> str:
     """Word 97–2003 (and WPS files saved in that format) through Debian's antiword, falling back
     to catdoc; no Python library reads these reliably."""
-    _sized(data, "doc")
+    check_size(data, "doc")
     tools = [cmd for cmd in (["antiword", "-m", "UTF-8.txt", "-w", "0"], ["catdoc", "-d", "utf-8"])
              if shutil.which(cmd[0])]
     if not tools:

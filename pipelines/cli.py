@@ -39,7 +39,10 @@ def _fail(exc: GovreportsError) -> None:
 
 @contextmanager
 def _errors():
+    from pipelines.workers import check_settings
+
     try:
+        check_settings()  # environment settings: refused before any work starts
         yield
     except GovreportsError as exc:
         _fail(exc)

@@ -91,7 +91,8 @@ def sniff_kind(data: bytes, filename: str | None) -> str:
                                               else "docx")  # the DOCX reader rejects other zips
     if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):  # OLE2: .doc, .wps, .xls
         return "xls" if ext in (".xls", ".et") else "doc"
-    head = data[:2048].lstrip().lower()
+    # CMS pages may open with long comments, scripts or SSI output before <html>.
+    head = data[:65536].lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head or b"<body" in head:
         return "html"
     if head.startswith(b"{") and ext in (".json", ""):
@@ -118,6 +119,7 @@ def extract(data: bytes, *, filename: str | None = None, headers: dict[str, str]
     if kind in attachments.READERS:
         result = Extracted(kind, attachments.READERS[kind](data))
     else:
+        attachments.check_size(data, kind)  # pages too: one bound for every document
         if decoded is None:
             decoded = decode(data, headers=headers, override=encoding)
         if kind == "html":

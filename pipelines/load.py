@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.errors import LakeConflict, LakeDamaged
+from pipelines.errors import LakeBusy, LakeConflict, LakeDamaged
 from pipelines.lake import Lake, Partition
 from pipelines.records import Report, StatCell
 from pipelines.schema import TABLES
@@ -79,7 +79,8 @@ def load_rows(lake: Lake, report_rows: list[dict], stat_rows: list[dict], *,
                    rebuild=rebuild)
     result = LoadResult()
     _debug_pause("GOVREPORTS_DEBUG_LEASE_PAUSE")
-    with lake.load_lease(run_id or "unnamed", command):
+    with lake.load_lease(run_id or "unnamed", command) as lease:
+        merge.lease = lease
         for table, new_rows in incoming.items():
             existing = set(lake.partitions(table))
             for part in sorted(existing | set(new_rows), key=Partition.sort_key):
@@ -107,6 +108,7 @@ class _Merge:
         self.listed = pa.array(sorted(listed), type=pa.string())
         self.rebuild = rebuild
         self.kept: dict[Partition, pa.Array] = {}  # rebuilt partitions: report ids kept
+        self.lease = None
         self._backed: dict[tuple[str, str], bool] = {}
 
     def partition(self, table: str, part: Partition, new_rows: list[dict]) -> str:
@@ -130,6 +132,9 @@ class _Merge:
             if old is None and version is None and rows.num_rows == 0:
                 return "unchanged"
             _debug_pause("GOVREPORTS_DEBUG_LOAD_PAUSE")
+            if self.lease is not None and self.lease.lost:
+                raise LakeBusy(f"this run lost the lease of {self.lake.url} (not renewed in "
+                               "time, another run took it over): run the command again")
             try:
                 if rows.num_rows == 0:
                     self.lake.delete_partition_if(table, part, version)

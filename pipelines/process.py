@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from pipelines import statistics
+from pipelines import attachments, statistics
 from pipelines.decode import Decoded, decode
 from pipelines.errors import DocumentRejected
 from pipelines.extract import Extracted, extract, needs_decoding
@@ -185,6 +185,7 @@ def new_run(command: str, lake: Lake) -> RunResult:
 def _decode_one(raw: RawDocument, data: bytes) -> Decoded | None:
     if not needs_decoding(data, raw.source.filename):
         return None
+    attachments.check_size(data, "text")
     return decode(data, headers=raw.source.headers, override=raw.source.encoding)
 
 

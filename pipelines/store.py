@@ -294,9 +294,8 @@ class S3Store(Store):
     def client(self):
         if self._client is None:
             import boto3
-            from botocore.config import Config
-
             from botocore import exceptions as bx
+            from botocore.config import Config
 
             try:
                 self._session = boto3.session.Session()

@@ -72,6 +72,14 @@ def default_jobs() -> int:
     return int(_setting("GOVREPORTS_JOBS", float(os.cpu_count() or 1), 1))
 
 
+def check_settings() -> None:
+    """Validate the settings of this module (and the lease's) at start-up: a bad value is a
+    :class:`ConfigError` before anything is written."""
+    from pipelines.lease import lease_wait
+
+    doc_timeout(), doc_memory_mb(), default_jobs(), lease_wait()
+
+
 def internal_error(exc: BaseException, stage: str) -> DocumentRejected:
     """An unexpected exception as a reject: its type and message, and the stage and line of
     ``pipelines/`` it was raised in (the deepest such frame)."""

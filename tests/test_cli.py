@@ -281,3 +281,57 @@ def test_statistics_land_in_report_stats(cli, lake_url):
         {"template": "unknown", "stats_consistent": None, "failed": 0},
         {"template": "unknown", "stats_consistent": None, "failed": 0},
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["query", "--lake", "s3://{bucket}/lake", "select 1"], {"AWS_PROFILE": "nope"},
+         "AWS_PROFILE 'nope' is not a profile"),
+        (["query", "--lake", "s3://{bucket}/lake", "select 1"],
+         {"AWS_ENDPOINT_URL_S3": "http//127.0.0.1:9"}, "AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL"),
+        (["query", "--lake", "s3://Bad_Bucket!/lake", "select 1"], {},
+         "'Bad_Bucket!' is not a valid S3 bucket name"),
+        (["query", "--lake", "s3://{bucket}/../x", "select 1"], {},
+         "the prefix must be plain folder names"),
+        (["ingest", "--lake", "{lake}", "--province", "530000\n", "{seed}"], {},
+         "--province '530000\\n' is not a GB/T 2260 code"),
+        (["ingest", "--lake", "{lake}", "--province", "５３００００", "{seed}"], {},
+         "is not a GB/T 2260 code"),
+        (["ingest", "--lake", "{lake}", "{seed}"], {"GOVREPORTS_DOC_TIMEOUT": "soon"},
+         "GOVREPORTS_DOC_TIMEOUT='soon' must be a number"),
+    ],
+    ids=["unknown-aws-profile", "malformed-endpoint", "invalid-bucket-name", "dotdot-prefix",
+         "province-with-newline", "fullwidth-province", "bad-doc-timeout"],
+)
+def test_bad_configuration_gets_one_line_and_exit_2(cli, bucket, tmp_path, args, env, message):
+    seed = next(SEEDS.glob("000_*.txt"))
+    filled = [a.format(lake=tmp_path / "lake", seed=seed, bucket=bucket) for a in args]
+    result = cli(*filled, env=env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert not (tmp_path / "lake").exists()  # refused before anything was written
+
+
+@pytest.mark.parametrize("sql", [
+    "copy (select * from reports limit 0) to '{target}' (format parquet)",
+    "select * from read_text('/etc/hostname')",
+    "select * from read_parquet('{target}')",
+    "attach '{tmp}/other.duckdb' as other",
+    "install httpfs",
+    "set enable_external_access = true",
+], ids=["copy-over-a-partition", "read-a-system-file", "read-a-lake-file-directly",
+        "attach", "install-extension", "lift-the-lock"])
+def test_query_is_read_only(cli, lake_url, tmp_path, sql):
+    assert cli("ingest", "--lake", lake_url, SEEDS).returncode == 0
+    before = _data_objects(_lake_objects(lake_url, tmp_path))
+    target = next(k for k in before if k.startswith("reports/"))
+    root = str(tmp_path / "lake") if not lake_url.startswith("s3://") else lake_url
+    result = cli("query", "--lake", lake_url,
+                 sql.format(target=f"{root}/{target}", tmp=tmp_path))
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "query refused" in lines[0], result.stderr
+    assert _data_objects(_lake_objects(lake_url, tmp_path)) == before
+    assert not (tmp_path / "other.duckdb").exists()

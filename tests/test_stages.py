@@ -106,3 +106,31 @@ def test_run_ids_that_differ_only_in_unsafe_characters_get_different_batches(a, 
     assert stages.batch_id(a) != stages.batch_id(b)
     assert all(stages._UNSAFE.search(x) is None for x in (stages.batch_id(a), stages.batch_id(b)))
     assert stages.batch_id("scheduled-2026") == "scheduled-2026"  # a safe id is kept as it is
+
+
+def test_hostile_raw_documents_are_rejected_by_the_stages_and_the_batch_lands(tmp_path):
+    """What the DAG's repair and extract tasks meet in a lake whose raw zone holds documents
+    that used to crash them: each becomes a reject of its stage, the seeds still land."""
+    lake = seeded(tmp_path / "lake")
+    hostile = {
+        "comment-first.html": "<!-- x --><html><body><div id=zoom>"
+                              + next(SEEDS.glob("003_*.txt")).read_text("utf-8")
+                              + "</div></body></html><!-- y -->",
+        "nul.txt": "\x00",
+        "item.json": '{"title": 5, "content": {"a": 1}}',
+        "cut.docx": "PK\x03\x04 cut",
+    }
+    for name, text in hostile.items():
+        lake.put_raw(text.encode("utf-8"), Source(url=f"file:///in/{name}", kind="file",
+                                                  fetched_at="2026-01-01T00:00:00+00:00",
+                                                  filename=name))
+    stages.plan(lake, "h", scope=stages.scope_of())
+    assert stages.repair(lake, "h")["rejected"] == 0
+    extracted = stages.extract(lake, "h")
+    assert extracted["reports"] == 6 and extracted["rejected"] == 3
+    loaded = stages.load(lake, "h")
+    assert loaded["reports"] == 6
+    reasons = {r["url"].rsplit("/", 1)[-1]: (r["stage"], r["reason"])
+               for r in lake.rejects().values()}
+    assert reasons == {"nul.txt": ("extract", "no_text"), "item.json": ("extract", "bad_json"),
+                       "cut.docx": ("extract", "corrupt_docx")}

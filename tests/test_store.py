@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.errors import ConfigError
+from pipelines.errors import ConfigError, LakeConflict
 from pipelines.store import LocalStore, S3Store, lake_url_from_env, open_store
 
 
@@ -29,11 +29,33 @@ def test_write_read_list_delete(lake_url):
         store.read("a/c.txt")
 
 
+def test_conditional_writes_and_deletes_swap_only_the_version_read(lake_url):
+    store = open_store(lake_url)
+    store.check(writable=True)
+    created = store.write_if("p/data", b"first", None)
+    with pytest.raises(LakeConflict):
+        store.write_if("p/data", b"again", None)  # create-only: it exists
+    data, version = store.read_versioned("p/data")
+    assert (data, version) == (b"first", created)
+    other = open_store(lake_url)  # another run: swaps it under the first one
+    newer = other.write_if("p/data", b"second", version)
+    with pytest.raises(LakeConflict):
+        store.write_if("p/data", b"lost update", version)
+    with pytest.raises(LakeConflict):
+        store.delete_if("p/data", version)
+    assert store.read("p/data") == b"second"
+    store.delete_if("p/data", newer)
+    assert not store.exists("p/data")
+    with pytest.raises(LakeConflict):
+        store.delete_if("p/data", newer)  # gone: not the version read
+
+
 def test_local_write_leaves_no_temporary_files(tmp_path):
     store = LocalStore(tmp_path)
     for i in range(3):
         store.write("t/data.parquet", bytes([i]))
     assert sorted(p.name for p in (tmp_path / "t").iterdir()) == ["data.parquet"]
+    assert list((tmp_path / ".tmp").iterdir()) == []
 
 
 def test_local_delete_removes_empty_partition_folders(tmp_path):
