@@ -101,12 +101,15 @@ def _open_lake(params: dict | None):
 
 
 def _permanent_if_config(call, *args, **kwargs):
-    """Run a pipeline call; bad configuration or input is permanent, storage errors transient."""
-    from pipelines.errors import ConfigError, InputError
+    """Run a pipeline call; what retrying cannot mend (bad configuration or input, a damaged
+    partition file) is permanent; storage errors and a busy lake are transient."""
+    from pipelines.errors import GovreportsError
 
     try:
         return call(*args, **kwargs)
-    except (ConfigError, InputError) as exc:
+    except GovreportsError as exc:
+        if exc.retryable:
+            raise
         raise Permanent(str(exc)) from exc
 
 

@@ -182,6 +182,17 @@ def new_run(command: str, lake: Lake) -> RunResult:
     return RunResult(run_id=run_id, command=command, lake=lake.url, started_at=now.isoformat())
 
 
+def _with_bytes(lake: Lake, doc: RawDocument, *more) -> tuple | DocumentRejected:
+    """A document's arguments for a worker: itself and its raw bytes (and ``more``), or the
+    reject when its bytes are gone from the raw zone (a sidecar without its object)."""
+    try:
+        return (doc, lake.read_raw(doc.sha256), *more)
+    except KeyError:
+        return DocumentRejected("raw_missing", f"raw/{doc.sha256[:2]}/{doc.sha256} is missing "
+                                "from the lake: fetch or ingest the document again",
+                                stage="read")
+
+
 def _decode_one(raw: RawDocument, data: bytes) -> Decoded | None:
     if not needs_decoding(data, raw.source.filename):
         return None
@@ -198,7 +209,7 @@ def decode_batch(lake: Lake, docs: list[RawDocument], result: RunResult,
     decoded: dict[str, Decoded | None] = {}
     by_id = {doc.doc_id: doc for doc in docs}
     with Workers() as workers:
-        inputs = ((doc.doc_id, (doc, lake.read_raw(doc.sha256))) for doc in docs)
+        inputs = ((doc.doc_id, _with_bytes(lake, doc)) for doc in docs)
         for doc_id, outcome in workers.run("decode", _decode_one, inputs):
             if isinstance(outcome, DocumentRejected):
                 _reject(lake, by_id[doc_id], outcome, result, known_rejects)
@@ -226,8 +237,8 @@ def extract_batch(lake: Lake, docs: list[RawDocument],
     failed: set[str] = set()
     todo = [doc for doc in docs if decoded is None or doc.doc_id in decoded]  # else rejected
     with Workers() as workers:
-        inputs = ((doc.doc_id, (doc, lake.read_raw(doc.sha256),
-                                None if decoded is None else decoded[doc.doc_id]))
+        inputs = ((doc.doc_id, _with_bytes(lake, doc,
+                                           None if decoded is None else decoded[doc.doc_id]))
                   for doc in todo)
         for doc_id, outcome in workers.run("extract", extract_document, inputs):
             if isinstance(outcome, DocumentRejected):

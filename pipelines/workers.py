@@ -150,12 +150,16 @@ class Workers:
     def run(self, stage: str, fn: Callable[..., Any],
             items: Iterable[tuple[K, tuple]]) -> Iterator[tuple[K, Any]]:
         """``fn(*args)`` for each ``(key, args)`` in a worker: ``(key, result)``, or
-        ``(key, DocumentRejected)`` when the document failed."""
+        ``(key, DocumentRejected)`` when the document failed (``args`` may already be the
+        reject, for a document that failed before it could be sent)."""
         window: deque = deque()
         limit = 2 * self.jobs
         for key, args in items:
-            window.append((key, self._pool.schedule(guarded, args=(stage, fn, *args),
-                                                    timeout=self.timeout)))
+            if isinstance(args, DocumentRejected):  # failed before it could be sent
+                window.append((key, args))
+            else:
+                window.append((key, self._pool.schedule(guarded, args=(stage, fn, *args),
+                                                        timeout=self.timeout)))
             if len(window) >= limit:
                 yield self._outcome(stage, *window.popleft())
         while window:
@@ -164,6 +168,8 @@ class Workers:
     def _outcome(self, stage: str, key, future) -> tuple[Any, Any]:
         from pebble import ProcessExpired
 
+        if isinstance(future, DocumentRejected):
+            return key, future
         try:
             return key, future.result()
         except DocumentRejected as exc:

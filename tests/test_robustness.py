@@ -374,3 +374,14 @@ def test_a_fifo_named_directly_is_refused_in_one_line(cli, tmp_path):
     result = cli("ingest", tmp_path / "pipe.html", "--lake", tmp_path / "lake")
     assert result.returncode == 2 and "not a regular file or folder" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_document_whose_raw_bytes_are_gone_is_a_reject_and_the_rest_land(cli, tmp_path):
+    lake = tmp_path / "lake"
+    seeds = sorted(SEEDS.glob("*.txt"))
+    assert cli("ingest", *seeds, "--lake", lake).returncode == 0
+    victim = next(p for p in (lake / "raw").rglob("*") if p.is_file() and "." not in p.name)
+    victim.unlink()
+    result = cli("process", "--lake", lake)
+    assert result.returncode == 1 and "[raw_missing]" in result.stdout, result.stdout
+    assert "reports 4 " in result.stdout
