@@ -15,6 +15,8 @@ import contextlib
 import hashlib
 import os
 import re
+import socket
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,8 +28,11 @@ DEFAULT_LAKE = "./lake"
 # S3 bucket naming rules (general purpose buckets).
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _IPV4 = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
-#: Where a local lake's writers keep their temporary files until the rename.
+#: Where a local lake's writers keep their temporary files until the rename, named
+#: ``<pid>.<host>.<random>.tmp``; one older than STALE_TMP_S is a leftover whoever wrote it.
 TMP_DIR = ".tmp"
+STALE_TMP_S = 24 * 3600
+_HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
 
 
 def _digest(data: bytes) -> str:
@@ -173,7 +178,7 @@ class LocalStore(Store):
         target = self._path(key)
         # Temporary files live in one hidden folder of the lake (same filesystem: the rename
         # stays atomic), named with the writer's pid, so the next run finds a killed writer's.
-        tmp = self.root / TMP_DIR / f"{os.getpid()}.{uuid.uuid4().hex}.tmp"
+        tmp = self.root / TMP_DIR / f"{os.getpid()}.{_HOST}.{uuid.uuid4().hex}.tmp"
         try:
             tmp.parent.mkdir(parents=True, exist_ok=True)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -188,15 +193,21 @@ class LocalStore(Store):
             raise StoreError(f"cannot write {target}: {exc.strerror}") from exc
 
     def clean_temporary(self) -> list[str]:
-        """Remove temporary files that writers killed mid-write left behind (their process is
-        gone); returns their names."""
+        """Remove temporary files that writers killed mid-write left behind: those of a process
+        of this host that is gone, and any older than a day (a writer on another host that
+        shares the folder); returns their names."""
         removed = []
         folder = self.root / TMP_DIR
         if not folder.is_dir():
             return removed
         for tmp in folder.iterdir():
-            pid = tmp.name.split(".", 1)[0]
-            if pid.isdigit() and not _alive(int(pid)):
+            pid, _, rest = tmp.name.partition(".")
+            mine = rest.startswith(f"{_HOST}.")
+            try:
+                stale = time.time() - tmp.stat().st_mtime > STALE_TMP_S
+            except OSError:
+                continue
+            if stale or (mine and pid.isdigit() and not _alive(int(pid))):
                 with contextlib.suppress(OSError):
                     tmp.unlink()
                     removed.append(tmp.name)

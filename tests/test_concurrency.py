@@ -138,11 +138,20 @@ def test_temporary_files_of_a_killed_writer_are_removed_by_the_next_run(tmp_path
     lake_dir = tmp_path / "lake"
     dead = subprocess.Popen(["true"])  # a pid that has exited
     dead.wait()
-    leftover = lake_dir / TMP_DIR / f"{dead.pid}.0123456789abcdef.tmp"
+    host = _host()
+    leftover = lake_dir / TMP_DIR / f"{dead.pid}.{host}.0123456789abcdef.tmp"
     leftover.parent.mkdir(parents=True)
     leftover.write_bytes(b"half a partition")
-    mine = lake_dir / TMP_DIR / f"{os.getpid()}.fedcba9876543210.tmp"  # a live writer's
+    mine = lake_dir / TMP_DIR / f"{os.getpid()}.{host}.fedcba9876543210.tmp"  # a live writer's
     mine.write_bytes(b"being written")
+    elsewhere = lake_dir / TMP_DIR / f"{dead.pid}.another-host.00000000.tmp"  # not ours to judge
+    elsewhere.write_bytes(b"another host's")
     result = cli("ingest", SEED, "--lake", lake_dir)
     assert result.returncode == 0, result.stderr
-    assert not leftover.exists() and mine.exists()
+    assert not leftover.exists() and mine.exists() and elsewhere.exists()
+
+
+def _host() -> str:
+    from pipelines import store
+
+    return store._HOST
