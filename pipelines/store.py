@@ -181,12 +181,19 @@ class LocalStore(Store):
         tmp = self.root / TMP_DIR / f"{os.getpid()}.{_HOST}.{uuid.uuid4().hex}.tmp"
         try:
             tmp.parent.mkdir(parents=True, exist_ok=True)
-            target.parent.mkdir(parents=True, exist_ok=True)
             with open(tmp, "wb") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.replace(tmp, target)
+            for attempt in range(10):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.replace(tmp, target)
+                    break
+                except FileNotFoundError:
+                    # Another run's delete removed the folder, empty, after our mkdir.
+                    if attempt == 9 or not tmp.exists():
+                        raise
         except OSError as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink()
@@ -276,8 +283,11 @@ class LocalStore(Store):
             path.unlink()
         # Leave no empty partition directories behind: readers would see an empty partition.
         parent = path.parent
-        while parent != self.root and parent.is_dir() and not any(parent.iterdir()):
-            parent.rmdir()
+        while parent != self.root:
+            try:
+                parent.rmdir()  # only succeeds when empty: a concurrent write keeps it
+            except OSError:
+                break
             parent = parent.parent
 
     def arrow_filesystem(self):

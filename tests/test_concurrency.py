@@ -155,3 +155,29 @@ def _host() -> str:
     from pipelines import store
 
     return store._HOST
+
+
+def _land_and_compact(lake_url: str, name: str, count: int, env: dict) -> None:
+    os.environ.update(env)
+    lake = Lake.open(lake_url, writable=True)
+    for n in range(count):
+        url = f"http://127.0.0.1/{name}/{n}.html"
+        lake.put_crawl_entry("portal", f"{name}-{n}", {"url": url, "sha256": "0" * 64})
+        if n % 3 == 2:
+            lake.compact_crawl_state("portal")
+    lake.compact_crawl_state("portal")
+
+
+def test_two_crawls_compacting_one_portal_state_lose_no_entry(lake_url, aws_env):
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")  # fresh processes, as two workers are
+    workers = [context.Process(target=_land_and_compact, args=(lake_url, name, 30, aws_env))
+               for name in ("a", "b")]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+        assert worker.exitcode == 0
+    state = Lake.open(lake_url).crawl_state("portal")
+    assert len(state) == 60
