@@ -110,22 +110,101 @@ def pdf_text(data: bytes) -> str:
 
 
 def docx_text(data: bytes) -> str:
-    """Paragraphs, then tables row by row (cells separated by tabs)."""
-    import docx
+    """The body in document order: a paragraph per line, a table row per line (cells separated
+    by tabs), text boxes after their paragraph.
 
-    if "word/document.xml" not in open_zip(data, "docx").namelist():
+    Read from ``word/document.xml`` by hand: python-docx's paragraphs and cells skip text held
+    in content controls (``w:sdt``), tracked insertions, smart tags, fields, nested tables and
+    text boxes, which Word-made reports use, and a report must not lose them silently."""
+    from lxml import etree
+
+    archive = open_zip(data, "docx")
+    if "word/document.xml" not in archive.namelist():
         raise _reject("unsupported_zip", "a zip archive that is not a DOCX, XLSX or OFD")
     try:
-        document = docx.Document(io.BytesIO(data))
-        parts = [p.text for p in document.paragraphs]
-        for table in document.tables:
-            for row in table.rows:
-                parts.append("\t".join(cell.text.strip() for cell in row.cells))
-    # python-docx, lxml and zlib raise many unrelated types on a truncated or damaged part.
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+        root = etree.fromstring(archive.read("word/document.xml"), parser=parser)
+        body = root.find(f"{_W}body")
+        lines = _docx_blocks(body if body is not None else root)
+    # lxml and zlib raise many unrelated types on a truncated or damaged part.
     except Exception as exc:  # noqa: BLE001
         raise _reject("corrupt_docx", f"the DOCX cannot be read: {type(exc).__name__}: "
                                       f"{exc}") from exc
-    return "\n".join(parts)
+    return "\n".join(lines)
+
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
+# Parts of a paragraph that hold no text of it: properties (their w:tab are tab stops),
+# deleted text, field instructions.
+_DOCX_SKIP = {f"{_W}{name}" for name in ("pPr", "rPr", "delText", "instrText", "sectPr",
+                                         "del", "moveFrom")}
+
+
+def _docx_blocks(container) -> list[str]:
+    """Lines of a body, cell or text box: paragraphs and table rows, whatever wraps them."""
+    lines: list[str] = []
+    for child in container:
+        if not isinstance(child.tag, str) or child.tag in _DOCX_SKIP:
+            continue
+        if child.tag == f"{_W}p":
+            lines.extend(_docx_paragraph(child))
+        elif child.tag == f"{_W}tbl":
+            lines.extend(_docx_rows(child))
+        elif child.tag == f"{_MC}AlternateContent":
+            lines.extend(_docx_blocks(child[0]) if len(child) else [])  # the Choice only
+        else:  # w:sdt, w:sdtContent, w:customXml, w:ins …: wrappers
+            lines.extend(_docx_blocks(child))
+    return lines
+
+
+def _docx_paragraph(paragraph) -> list[str]:
+    parts: list[str] = []
+    boxes: list = []
+
+    def walk(node) -> None:
+        for child in node:
+            tag = child.tag
+            if not isinstance(tag, str) or tag in _DOCX_SKIP:
+                continue
+            if tag == f"{_W}t":
+                parts.append(child.text or "")
+            elif tag == f"{_W}tab":
+                parts.append("\t")
+            elif tag in (f"{_W}br", f"{_W}cr"):
+                parts.append("\n")
+            elif tag == f"{_W}txbxContent":
+                boxes.append(child)  # a text box: its own paragraphs, after this one
+            elif tag == f"{_MC}AlternateContent":
+                if len(child):
+                    walk(child[0])  # Choice; the Fallback repeats it for old readers
+            else:
+                walk(child)
+
+    walk(paragraph)
+    lines = "".join(parts).split("\n")
+    for box in boxes:
+        lines.extend(_docx_blocks(box))
+    return lines
+
+
+def _docx_rows(table) -> list[str]:
+    rows: list[str] = []
+    for row in _docx_children(table, "tr"):
+        cells = [" ".join(line.strip() for line in _docx_blocks(cell) if line.strip())
+                 for cell in _docx_children(row, "tc")]
+        rows.append("\t".join(cells))
+    return rows
+
+
+def _docx_children(node, name: str):
+    """``w:<name>`` children of a table or row, also inside content controls wrapping them."""
+    for child in node:
+        if child.tag == f"{_W}{name}":
+            yield child
+        elif isinstance(child.tag, str) and child.tag not in _DOCX_SKIP and \
+                child.tag not in (f"{_W}tbl", f"{_W}tr", f"{_W}tc"):
+            yield from _docx_children(child, name)
 
 
 def xlsx_text(data: bytes) -> str:
@@ -135,8 +214,14 @@ def xlsx_text(data: bytes) -> str:
     open_zip(data, "xlsx")
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        sheets = []
+        for sheet in book:
+            if hasattr(sheet, "reset_dimensions"):
+                # A stale <dimension ref="A1"/> would make read-only mode stop at A1.
+                sheet.reset_dimensions()
+            sheets.append((sheet.title, sheet.iter_rows(values_only=True)))
         # Sheets are read lazily: a damaged sheet fails here, mid-way, not at opening.
-        return _rows_text((sheet.title, sheet.iter_rows(values_only=True)) for sheet in book)
+        return _rows_text(sheets)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many unrelated types
         raise _reject("corrupt_xlsx", f"the XLSX cannot be read: {type(exc).__name__}: "
                                       f"{exc}") from exc

@@ -26,11 +26,14 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:\-]
 _XML_ENCODING = re.compile(
     rb"""(?:\xef\xbb\xbf)?\s*<\?xml[^>]{0,100}?encoding\s*=\s*["']([A-Za-z0-9_.:\-]+)""")
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_:\-]+)", re.I)
-_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+# UTF-32 first: its little-endian BOM starts with UTF-16's.
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"),
+         (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16"))
-# Control characters other than tab/newline/carriage return/form feed: their presence in a
-# "text" file means it is binary whatever a decoder says.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+# Control characters other than tab, line feed, vertical tab (Word's soft line break), form
+# feed and carriage return: their presence in a "text" file means it is binary whatever a
+# decoder says.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _NON_ASCII = re.compile(r"[^\x00-\x7f\s]")
 _LATIN_RUN = re.compile(r"[\x80-\xff\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6"
                         r"\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039"
@@ -55,13 +58,18 @@ SAMPLE_BYTES = 32 * 1024
 _ALIASES = {
     **dict.fromkeys(("gb2312", "gbk", "x-gbk", "cp936", "ms936", "windows-936", "zh-cn",
                      "zh_cn", "gb_2312-80", "csgb2312", "euc-cn", "x-euc-cn", "chinese",
-                     "gb18030", "hz-gb-2312"), "gb18030"),
+                     "gb18030"), "gb18030"),
+    "hz-gb-2312": "hz", "hz-gb": "hz",
     **dict.fromkeys(("big5", "big5-hkscs", "big5hkscs", "x-x-big5", "cn-big5", "csbig5",
                      "cp950", "zh-tw", "zh_tw"), "big5hkscs"),
     **dict.fromkeys(("utf8", "utf-8", "unicode-1-1-utf-8", "x-unicode20utf8"), "utf-8"),
     # WHATWG: pages labelled Latin-1 or ASCII are decoded as windows-1252.
     **dict.fromkeys(("iso-8859-1", "latin1", "latin-1", "us-ascii", "ascii", "l1"), "cp1252"),
 }
+
+
+_NOT_CHARSETS = frozenset({"punycode", "idna", "undefined", "unicode-escape",
+                           "raw-unicode-escape", "utf-7", "mbcs", "oem"})
 
 
 @dataclass
@@ -81,10 +89,12 @@ def codec_for(label: str | None) -> str | None:
     if label in _ALIASES:
         return _ALIASES[label]
     try:
-        name = codecs.lookup(label).name
+        info = codecs.lookup(label)
     except LookupError:
         return None
-    return _ALIASES.get(name, name)
+    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_CHARSETS:
+        return None  # a Python codec, but no web page's charset (hex, rot13, punycode…)
+    return _ALIASES.get(info.name, info.name)
 
 
 def declared_charset(data: bytes, headers: dict[str, str] | None = None) -> str | None:
@@ -174,8 +184,13 @@ def decode(data: bytes, *, headers: dict[str, str] | None = None,
             except UnicodeDecodeError:  # a BOM, then bytes that are not that encoding (cut)
                 return _checked(_judged(_lenient(data, codec, declared)))
             return _checked(_fixed(text, declared, codec.replace("-sig", ""))[0])
-    candidates = [codec_for(override), codec_for(header_label), codec_for(meta_label),
-                  "utf-8", "gb18030"]
+    candidates = [codec_for(override), codec_for(header_label), codec_for(meta_label)]
+    if data.count(0) > len(data) // 10:  # NULs in every other byte: UTF-16 without a BOM
+        candidates += ["utf-16-le", "utf-16-be"]
+    candidates += ["utf-8", "gb18030"]
+    # Traditional pages that declare a GB charset: chardet trusts the declaration and says
+    # GB18030 again, so Big5 is tried on its own (plausibility decides between them).
+    candidates.append("big5hkscs")
     fallback: list[tuple[float, int, Decoded]] = []
     tried: set[str] = set()
     for codec in filter(None, candidates):
@@ -217,7 +232,8 @@ def _judged(best: Decoded) -> Decoded:
 def _attempt(data: bytes, codec: str, declared: str | None) -> tuple[Decoded, float] | None:
     try:
         text = data.decode(codec)
-    except (UnicodeDecodeError, LookupError):
+    # UnicodeError too: labels such as "punycode" name codecs that are not charsets.
+    except (UnicodeError, LookupError, TypeError, ValueError):
         return None
     return _fixed(text, declared, codec)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 from pipelines import attachments
-from pipelines.decode import Decoded, decode
+from pipelines.decode import IMPLAUSIBLE, Decoded, decode, plausibility
 from pipelines.errors import DocumentRejected
 from pipelines.repair import repair_text
 
@@ -27,7 +27,10 @@ EXTENSIONS = {".html": "html", ".htm": "html", ".shtml": "html", ".txt": "text",
               ".docx": "docx", ".doc": "doc", ".wps": "doc", ".xlsx": "xlsx", ".xls": "xls",
               ".ofd": "ofd", ".json": "json"}
 
-_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "select", "button")
+_DROP_TAGS = ("script", "style", "noscript", "template", "iframe")
+# Controls that hold no report text, unless a page left one unclosed: then the rest of the
+# page is inside it, and only the control's own options and labels go.
+_CONTROLS = ("object", "select", "button")
 _BLOCKS = ("p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol",
            "dl", "section", "article", "header", "footer", "blockquote", "pre", "center")
 _CELLS = ("td", "th")
@@ -56,6 +59,7 @@ _FURNITURE = re.compile(
     r"^(?:【?(?:打印本页|打印|关闭窗口|关闭|返回顶部|收藏|分享到?[:：]?.*|扫一扫.*)】?\s*)+$"
     r"|ICP备|公网安备|网站标识码|版权所有|主办单位[:：]|技术支持[:：]"
     r"|^字体[:：]?\s*[\[【]?\s*(?:大\s*中\s*小)?\s*[\]】]?$")
+FURNITURE_MAX = 80
 _SPACES = re.compile(r"[ \xa0\u3000\r]+")
 _HANZI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _BREAK = "\x01"  # a line break made by a block element, as opposed to one in the source
@@ -117,20 +121,22 @@ def extract(data: bytes, *, filename: str | None = None, headers: dict[str, str]
     decoded the bytes already."""
     kind = sniff_kind(data, filename)
     if kind in attachments.READERS:
-        result = Extracted(kind, attachments.READERS[kind](data))
+        result = Extracted(kind, _readable(attachments.READERS[kind](data), kind))
     else:
         attachments.check_size(data, kind)  # pages too: one bound for every document
         if decoded is None:
             decoded = decode(data, headers=headers, override=encoding)
+        text = scrub(decoded.text)
         if kind == "html":
-            result = parse_html(decoded.text, url=url)
+            result = parse_html(text, url=url)
         elif kind == "json":
-            result = parse_gkmlpt_item(decoded.text, url=url)
+            result = parse_gkmlpt_item(text, url=url)
         else:
-            result = Extracted(kind, decoded.text)
+            result = Extracted(kind, text)
         result.encoding_declared = decoded.encoding_declared
         result.encoding_detected = decoded.encoding_detected
         result.repairs = list(decoded.repairs)
+    _scrub_surrogates(result)
     repaired = repair_text(result.text)
     result.text = repaired.text
     result.repairs += repaired.repairs
@@ -151,6 +157,35 @@ def extract(data: bytes, *, filename: str | None = None, headers: dict[str, str]
 
 #: libxml2's error for a tree deeper than its limit (2048 levels with ``huge_tree``).
 _TOO_DEEP = "Excessive depth"
+
+
+_SURROGATES = re.compile(r"[\ud800-\udfff]+")
+
+
+def scrub(value: str) -> str:
+    """Lone surrogates (from JSON ``\\ud800`` escapes, UTF-7, or file names) are not text:
+    lxml stops reading at one, and UTF-8 cannot hold one. Each becomes U+FFFD (counted as an
+    unrecoverable character), before anything parses the text."""
+    return _SURROGATES.sub(lambda m: "\ufffd" * len(m.group(0)), value)
+
+
+def _scrub_surrogates(result: Extracted) -> None:
+    result.text = scrub(result.text)
+    result.title = scrub(result.title) if result.title else result.title
+    result.metadata_lines = [scrub(line) for line in result.metadata_lines]
+    result.meta = {scrub(k): scrub(v) for k, v in result.meta.items()}
+    result.links = [(scrub(u), scrub(label)) for u, label in result.links]
+
+
+def _readable(text: str, kind: str) -> str:
+    """A file's text, unless it is not Chinese at all: a PDF whose fonts have no Unicode map
+    yields random characters, which must not become a report."""
+    score = plausibility(text)
+    if score < IMPLAUSIBLE and len(re.findall(r"[^\x00-\x7f\s]", text[:65536])) >= 64:
+        raise DocumentRejected("implausible", f"the {kind} file's text is not readable Chinese "
+                               f"({score:.0%} common characters; a font without a Unicode map?)",
+                               stage="extract")
+    return text
 
 
 def parse_page(html: str):
@@ -179,8 +214,9 @@ def parse_page(html: str):
                            stage="extract")
 
 
-def parse_html(html: str, *, url: str | None = None) -> Extracted:
-    """A decoded page: its report text, title, meta tags, metadata lines and attachment links."""
+def parse_html(html: str, *, url: str | None = None, whole_body: bool = False) -> Extracted:
+    """A decoded page: its report text, title, meta tags, metadata lines and attachment links.
+    ``whole_body``: the body is the report (an API's content field), nothing to separate."""
     root = parse_page(html)
     meta: dict[str, str] = {}
     for node in root.iter("meta"):
@@ -192,17 +228,18 @@ def parse_html(html: str, *, url: str | None = None) -> Extracted:
     ucap_title = root.find(".//ucaptitle")
     title = (meta.get("ArticleTitle") or (ucap_title.text_content().strip()
              if ucap_title is not None else None) or clean_page_title(page_title))
-    for bad in root.iter(*_DROP_TAGS):
+    for bad in list(root.iter(*_DROP_TAGS)):
         bad.drop_tree()
+    _drop_controls(root)
     _drop_comments(root)
     links = _attachment_links(root, url)
-    family, container = _container(root, html)
+    family, container = ("api", root.find("body")) if whole_body else _container(root, html)
     body = root.find("body")
     metadata_lines = _render(body if body is not None else root, cells=_META_CELLS,
                              skip=container).split("\n")
     # trafilatura gets the tree parsed here (in full, however deep) and may change it: last.
     text = _render(container, cells=_CELLS) if container is not None else _trafilatura(root)
-    text = "\n".join(line for line in text.split("\n") if not _FURNITURE.search(line))
+    text = "\n".join(line for line in text.split("\n") if not _is_furniture(line))
     return Extracted("html", text, title=title or None, meta=meta, links=links,
                      metadata_lines=metadata_lines, container=family)
 
@@ -222,9 +259,15 @@ def parse_gkmlpt_item(text: str, *, url: str | None = None) -> Extracted:
 
     try:
         item = json.loads(text)
-    except ValueError as exc:
-        raise DocumentRejected("bad_json", f"the JSON cannot be parsed: {exc}",
-                               stage="extract") from exc
+    except (ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise DocumentRejected("bad_json", f"the JSON cannot be parsed: {reason}",
+                               stage="extract") from None
+    try:
+        item = _scrubbed(item)
+    except RecursionError:
+        raise DocumentRejected("bad_json", "the JSON cannot be parsed: nested too deeply",
+                               stage="extract") from None
     if not isinstance(item, dict) or not ({"identifier", "publisher", "title"} & item.keys()):
         raise DocumentRejected("unsupported_json", "a JSON document that is not a gkmlpt item",
                                stage="extract")
@@ -235,7 +278,8 @@ def parse_gkmlpt_item(text: str, *, url: str | None = None) -> Extracted:
     if content is not None and not isinstance(content, str):
         raise DocumentRejected("bad_json", f"the gkmlpt item's content is a "
                                f"{type(content).__name__}, not HTML", stage="extract")
-    body = parse_html(f"<html><body>{content}</body></html>", url=url) if content else None
+    body = (parse_html(f"<html><body>{content}</body></html>", url=url, whole_body=True)
+            if content else None)
     attachments = item.get("attachment")
     links = [(urljoin(url or "", a["url"].strip()), _scalar(a.get("name")) or "")
              for a in (attachments if isinstance(attachments, list) else [])
@@ -247,6 +291,17 @@ def parse_gkmlpt_item(text: str, *, url: str | None = None) -> Extracted:
                      container="gkmlpt")
 
 
+def _scrubbed(value):
+    """A loaded JSON value with :func:`scrub` applied to every string in it (keys too)."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, list):
+        return [_scrubbed(v) for v in value]
+    if isinstance(value, dict):
+        return {scrub(k): _scrubbed(v) for k, v in value.items()}
+    return value
+
+
 def _scalar(value) -> str | None:
     """A JSON field as text when it is a string or a number (timestamps are numbers); None for
     anything else (lists, objects, booleans, blanks)."""
@@ -256,10 +311,17 @@ def _scalar(value) -> str | None:
     return text or None
 
 
+def _is_furniture(line: str) -> bool:
+    # Furniture lines are short; the pattern is only tried on those (its optional parts make
+    # it slow on long lines of spaces), and a long report line is never furniture.
+    return len(line) <= FURNITURE_MAX and bool(_FURNITURE.search(" ".join(line.split())))
+
+
 def clean_page_title(title: str | None) -> str | None:
     """A ``<title>`` without the site name portals append (``报告_某某人民政府``)."""
     if not title:
         return None
+    title = " ".join(title.split())  # runs of spaces would make the separators' \s* slow
     parts = [p.strip() for p in re.split(r"\s*[_|｜]\s*|\s+-\s+|\s*--\s*", title) if p.strip()]
     for part in parts:
         if re.search(r"报告|年报", part):
@@ -276,7 +338,9 @@ def _container(root, html: str):
             return family, found[0]
     inner = _hanweb_content(html)
     if inner is not None and inner.strip():
-        fragment = parse_page(f"<html><body><div>{inner}</div></body></html>").find("body")[0]
+        # The markers may cut through elements ("…begin--></div><div>…"): the whole parsed
+        # fragment is the container, not its first element.
+        fragment = parse_page(f"<html><body>{inner}</body></html>").find("body")
         _drop_comments(fragment)
         return "hanweb", fragment
     return None, None
@@ -291,6 +355,18 @@ def _hanweb_content(html: str) -> str | None:
         return None
     end = _HANWEB_END.search(html, begin.end())
     return html[begin.end():end.start()] if end is not None else None
+
+
+def _drop_controls(root) -> None:
+    for control in list(root.iter(*_CONTROLS)):
+        if control.getparent() is None:
+            continue
+        if any(node.tag in _BLOCKS for node in control.iterdescendants()):
+            for option in list(control.iter("option", "param", "optgroup")):
+                option.drop_tree()
+            control.drop_tag()  # unclosed: keep what it swallowed
+        else:
+            control.drop_tree()
 
 
 def _drop_comments(root) -> None:

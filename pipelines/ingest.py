@@ -97,11 +97,14 @@ def store_file(lake: Lake, path: Path, *, region: str | None, fetched_at: str,
     except OSError as exc:
         raise InputError(f"input {str(path)!r} cannot be read ({exc.strerror}): "
                          "check its permissions") from exc
+    # A name that is not valid UTF-8 (bytes kept by the OS as surrogate escapes) is recorded
+    # with U+FFFD for those bytes; the URL keeps them exactly, percent-encoded.
+    name = path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     source = Source(
         url=path.absolute().as_uri(),
         kind="file",
         fetched_at=fetched_at,
-        filename=path.name,
+        filename=name,
         media_type=mimetypes.guess_type(path.name)[0],
         region=region,
         encoding=encoding,

@@ -10,6 +10,7 @@ for consumers::
     rejects/<doc_id>.json
     _runs/<run_id>.json
     _lease/load.json                               held by the run merging rows (pipelines.lease)
+    _lease/intent.json                             where that run's documents go (pipelines.load)
     _crawl/<portal_id>/state.json                  what the crawler knows of each URL
     _crawl/<portal_id>/journal/<source_id>.json    entries landed since the last compaction
 """
@@ -33,6 +34,7 @@ from pipelines.store import Store, lake_url_from_env, open_store
 
 PARTITION_FILE = "data.parquet"
 LOAD_LEASE = "_lease/load.json"
+LOAD_INTENT = "_lease/intent.json"
 _PARTITION_KEY = re.compile(r"^(?P<table>[a-z_]+)/province=(?P<p>[^/]+)/year=(?P<y>[^/]+)/")
 
 
@@ -172,6 +174,21 @@ class Lake:
 
     def delete_partition_if(self, table: str, part: Partition, version: str) -> None:
         self.store.delete_if(part.key(table), version)
+
+    def load_intent(self) -> dict | None:
+        """Where the documents of the load that holds (or last held) the lease go."""
+        try:
+            return json.loads(self.store.read(LOAD_INTENT))
+        except KeyError:
+            return None
+        except ValueError:  # cut short by a kill: nothing can be finished from it
+            return None
+
+    def write_load_intent(self, intent: dict) -> None:
+        self.store.write(LOAD_INTENT, json_bytes(intent))
+
+    def clear_load_intent(self) -> None:
+        self.store.delete(LOAD_INTENT)
 
     def load_lease(self, run_id: str, command: str = "") -> Lease:
         """The lease a run holds while it merges rows into partitions (:mod:`pipelines.lease`)."""

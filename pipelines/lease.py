@@ -27,22 +27,32 @@ from datetime import UTC, datetime
 from pipelines.errors import ConfigError, LakeBusy, LakeConflict
 from pipelines.store import Store, _alive
 
-#: Seconds a lease lives without renewal; the holder renews it every third of that.
+#: Seconds a lease lives without renewal (GOVREPORTS_LEASE_TTL); the holder renews it every
+#: third of that.
 TTL_S = 60.0
 DEFAULT_WAIT_S = 900.0
 
 
+def lease_ttl() -> float:
+    """Seconds a lease lives without renewal (``GOVREPORTS_LEASE_TTL``, default 60)."""
+    return _seconds("GOVREPORTS_LEASE_TTL", TTL_S, 1.0)
+
+
 def lease_wait() -> float:
     """Seconds to wait for a busy lake (``GOVREPORTS_LEASE_WAIT``)."""
-    raw = os.environ.get("GOVREPORTS_LEASE_WAIT", "").strip()
+    return _seconds("GOVREPORTS_LEASE_WAIT", DEFAULT_WAIT_S, 0.0)
+
+
+def _seconds(name: str, default: float, minimum: float) -> float:
+    raw = os.environ.get(name, "").strip()
     if not raw:
-        return DEFAULT_WAIT_S
+        return default
     try:
         value = float(raw)
     except ValueError:
-        value = -1
-    if value < 0:
-        raise ConfigError(f"GOVREPORTS_LEASE_WAIT={raw!r} must be a number of seconds ≥ 0")
+        value = minimum - 1
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r} must be a number of seconds ≥ {minimum:g}")
     return value
 
 
@@ -50,10 +60,10 @@ class Lease:
     """Hold the lease at ``key`` of ``store`` for run ``run_id``; a context manager."""
 
     def __init__(self, store: Store, key: str, run_id: str, *, command: str = "",
-                 wait: float | None = None, ttl: float = TTL_S):
+                 wait: float | None = None, ttl: float | None = None):
         self.store, self.key, self.run_id, self.command = store, key, run_id, command
         self.wait = lease_wait() if wait is None else wait
-        self.ttl = ttl
+        self.ttl = lease_ttl() if ttl is None else ttl
         self._version: str | None = None
         self._lost = threading.Event()
         self._stop = threading.Event()
@@ -104,6 +114,19 @@ class Lease:
                     self.store.delete_if(self.key, self._version)
                 except LakeConflict:
                     pass  # taken over after expiry: it is someone else's now
+
+    def check(self) -> None:
+        """Raise :class:`LakeBusy` unless the lease object is still the one this run wrote
+        (read now, not left to the heartbeat: a run paused past its expiry learns it here)."""
+        with self._lock:
+            try:
+                current = self.store.read_versioned(self.key)[1]
+            except KeyError:
+                current = None
+            if self._lost.is_set() or current != self._version:
+                self._lost.set()
+                raise LakeBusy(f"this run lost the lease of {self.store.url} (not renewed in "
+                               "time; another run took it over): run the command again")
 
     @property
     def lost(self) -> bool:

@@ -15,11 +15,12 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.errors import LakeBusy, LakeConflict, LakeDamaged
+from pipelines.errors import LakeConflict, LakeDamaged
 from pipelines.lake import Lake, Partition
 from pipelines.records import Report, StatCell
 from pipelines.schema import TABLES
@@ -36,6 +37,7 @@ class LoadResult:
     written: list[str] = field(default_factory=list)  # object keys replaced or created
     deleted: list[str] = field(default_factory=list)  # partitions left empty, removed
     unchanged: int = 0
+    stale: list[str] = field(default_factory=list)  # doc ids a newer version holds already
 
 
 def partition_of(report: Report) -> Partition:
@@ -45,16 +47,16 @@ def partition_of(report: Report) -> Partition:
 
 def load(lake: Lake, reports: Iterable[Report], stats: Iterable[StatCell], *,
          rebuild: Callable[[Partition], bool] | None = None,
-         listed: Iterable[str] | None = None, run_id: str = "", command: str = "load"
-         ) -> LoadResult:
+         listed: Iterable[tuple[str, str, str]] | None = None, run_id: str = "",
+         command: str = "load") -> LoadResult:
     """Write ``reports`` and their ``stats`` into the lake's partitions.
 
     ``rebuild`` marks partitions to be replaced by what this run read (what ``process
-    --province/--year`` rebuilds): there, the rows of the documents in ``listed`` (the doc ids
-    the run read from the raw zone; the given reports' ids at least) are replaced, and rows no
-    raw document stands behind are removed; rows of documents the run did not read (another
-    run's, landed meanwhile) are kept. Every other partition keeps its rows except those of the
-    given documents.
+    --province/--year`` rebuilds): there, the rows of the document versions in ``listed``
+    (``(doc_id, sha256, url)`` of what the run read from the raw zone; the given reports at
+    least) are replaced, and rows no raw document stands behind are removed; rows of versions
+    the run did not read (another run's, landed meanwhile) are kept. Every other partition
+    keeps its rows except those of the given documents.
     """
     return load_rows(lake, [r.to_row() for r in reports], [c.to_row() for c in stats],
                      rebuild=rebuild, listed=listed, run_id=run_id, command=command)
@@ -62,36 +64,112 @@ def load(lake: Lake, reports: Iterable[Report], stats: Iterable[StatCell], *,
 
 def load_rows(lake: Lake, report_rows: list[dict], stat_rows: list[dict], *,
               rebuild: Callable[[Partition], bool] | None = None,
-              listed: Iterable[str] | None = None, run_id: str = "",
+              listed: Iterable[tuple[str, str, str]] | None = None, run_id: str = "",
               command: str = "load") -> LoadResult:
     """:func:`load` of rows in the tables' own form (as staged by :mod:`pipelines.stages`).
 
-    The merge runs under the lake's load lease (:mod:`pipelines.lease`), and each partition is
-    swapped conditionally on the version it was read at, read and merged again on a conflict:
-    concurrent runs never lose or duplicate each other's rows."""
-    where = {r["doc_id"]: Partition(r["province_code"], r["report_year"]) for r in report_rows}
-    incoming = {
-        "reports": _group((where[r["doc_id"]], r) for r in report_rows),
-        "report_stats": _group((where[c["doc_id"]], c) for c in stat_rows
-                               if c["doc_id"] in where),
-    }
-    merge = _Merge(lake, produced=set(where), listed=set(listed or ()) | set(where),
-                   rebuild=rebuild)
+    Concurrent runs never lose or duplicate each other's rows:
+
+    - the merge runs under the lake's load lease (:mod:`pipelines.lease`), checked before each
+      partition is swapped, and each swap is conditional on the version read (read and merged
+      again on a conflict);
+    - a row is never replaced by one made from an older version of its document (``fetched_at``
+      decides), so a run that read the raw zone before another landed a newer version does not
+      put the older one back;
+    - a load first records where its documents go (``_lease/intent.json``) and writes the
+      partitions that receive rows before those that only lose some: a load killed half-way
+      leaves at worst a document in two partitions, and the next load removes the copy the
+      intent does not name."""
+    versions = {r["doc_id"]: (r["fetched_at"], r["content_sha256"], r["url"])
+                for r in report_rows}
     result = LoadResult()
     _debug_pause("GOVREPORTS_DEBUG_LEASE_PAUSE")
     with lake.load_lease(run_id or "unnamed", command) as lease:
-        merge.lease = lease
+        _finish_interrupted(lake, lease, result)
+        stale = _stale(lake, versions)
+        report_rows = [r for r in report_rows if r["doc_id"] not in stale]
+        where = {r["doc_id"]: Partition(r["province_code"], r["report_year"])
+                 for r in report_rows}
+        incoming = {
+            # Statistics first: a load cut short leaves no report without its cells.
+            "report_stats": _group((where[c["doc_id"]], c) for c in stat_rows
+                                   if c["doc_id"] in where),
+            "reports": _group((where[r["doc_id"]], r) for r in report_rows),
+        }
+        produced = set(where)
+        read = {tuple(v) for v in listed or ()} | {
+            (d, versions[d][1], versions[d][2]) for d in produced}
+        merge = _Merge(lake, lease, produced=produced, listed=read, rebuild=rebuild)
+        lake.write_load_intent({"run_id": run_id, "targets": {
+            doc_id: [part.province, part.year] for doc_id, part in sorted(where.items())}})
         for table, new_rows in incoming.items():
             existing = set(lake.partitions(table))
-            for part in sorted(existing | set(new_rows), key=Partition.sort_key):
-                outcome = merge.partition(table, part, new_rows.get(part, []))
-                if outcome == "written":
-                    result.written.append(part.key(table))
-                elif outcome == "deleted":
-                    result.deleted.append(part.key(table))
-                else:
-                    result.unchanged += 1
+            # Partitions that receive rows before those that only lose some (see above).
+            order = sorted(existing | set(new_rows),
+                           key=lambda p: (p not in new_rows, Partition.sort_key(p)))
+            for part in order:
+                _count(result, table, part,
+                       merge.partition(table, part, new_rows.get(part, [])))
+        lake.clear_load_intent()
+    result.stale = sorted(stale)
     return result
+
+
+def _count(result: LoadResult, table: str, part: Partition, outcome: str) -> None:
+    if outcome == "written":
+        result.written.append(part.key(table))
+    elif outcome == "deleted":
+        result.deleted.append(part.key(table))
+    else:
+        result.unchanged += 1
+
+
+def _stale(lake: Lake, versions: dict[str, tuple]) -> set[str]:
+    """Documents whose row in the lake comes from a newer fetch than the version processed."""
+    if not versions:
+        return set()
+    ids = pa.array(sorted(versions), type=pa.string())
+    stale = set()
+    for part in lake.partitions("reports"):
+        rows = lake.read_partition("reports", part, columns=["doc_id", "fetched_at"])
+        rows = rows.filter(pc.is_in(rows["doc_id"], value_set=ids))
+        for doc_id, fetched in zip(rows["doc_id"].to_pylist(), rows["fetched_at"].to_pylist(),
+                                   strict=True):
+            ours = versions[doc_id][0]
+            if fetched is not None and (ours is None or _utc(fetched) > _utc(ours)):
+                stale.add(doc_id)
+    return stale
+
+
+def _utc(moment):
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _finish_interrupted(lake: Lake, lease, result: LoadResult) -> None:
+    """A load that was killed (or lost its lease) after writing some partitions may have left
+    a moved document in both its old and its new partition: remove it from every partition
+    its intent does not name."""
+    intent = lake.load_intent()
+    if not intent or not intent.get("targets"):
+        lake.clear_load_intent()
+        return
+    targets = {doc_id: Partition(p, y) for doc_id, (p, y) in intent["targets"].items()}
+    # Only a document whose row reached its target has a copy to remove (the load may have
+    # died before writing it: then its old row is all there is, and stays).
+    ids = pa.array(sorted(targets), type=pa.string())
+    arrived = set()
+    for part in lake.partitions("reports"):
+        present = lake.read_partition("reports", part, columns=["doc_id"])["doc_id"]
+        arrived |= {d for d in pc.filter(present, pc.is_in(present, value_set=ids)).to_pylist()
+                    if targets[d] == part}
+    merge = _Merge(lake, lease, produced=set(), listed=set(), rebuild=None)
+    for table in ("report_stats", "reports"):
+        for part in lake.partitions(table):
+            misplaced = {d for d in arrived if targets[d] != part}
+            if misplaced:
+                merge.produced = pa.array(sorted(misplaced), type=pa.string())
+                _count(result, table, part, merge.partition(table, part, []))
+    lake.clear_load_intent()
 
 
 #: Attempts at one partition's conditional swap before the load gives up (exit 3: retry).
@@ -101,14 +179,15 @@ MAX_ATTEMPTS = 20
 class _Merge:
     """One load's merge of new rows into partitions, one partition at a time."""
 
-    def __init__(self, lake: Lake, *, produced: set[str], listed: set[str],
+    def __init__(self, lake: Lake, lease, *, produced: set[str],
+                 listed: set[tuple[str, str, str]],
                  rebuild: Callable[[Partition], bool] | None):
         self.lake = lake
+        self.lease = lease
         self.produced = pa.array(sorted(produced), type=pa.string())
-        self.listed = pa.array(sorted(listed), type=pa.string())
+        self.listed = listed
         self.rebuild = rebuild
-        self.kept: dict[Partition, pa.Array] = {}  # rebuilt partitions: report ids kept
-        self.lease = None
+        self._kept_ids: dict[Partition, pa.Array] = {}  # rebuilt partitions: report ids kept
         self._backed: dict[tuple[str, str], bool] = {}
 
     def partition(self, table: str, part: Partition, new_rows: list[dict]) -> str:
@@ -132,9 +211,7 @@ class _Merge:
             if old is None and version is None and rows.num_rows == 0:
                 return "unchanged"
             _debug_pause("GOVREPORTS_DEBUG_LOAD_PAUSE")
-            if self.lease is not None and self.lease.lost:
-                raise LakeBusy(f"this run lost the lease of {self.lake.url} (not renewed in "
-                               "time, another run took it over): run the command again")
+            self.lease.check()  # still ours: a run paused past its lease must not write
             try:
                 if rows.num_rows == 0:
                     self.lake.delete_partition_if(table, part, version)
@@ -148,18 +225,28 @@ class _Merge:
 
     def _kept(self, table: str, part: Partition, old: pa.Table, in_scope: bool) -> pa.Table:
         """The old rows that stay: outside a rebuild, all but the produced documents'; inside
-        one, all but the listed documents' and those no raw document stands behind."""
+        one, also not the listed versions' nor those no raw document stands behind."""
         if not in_scope:
             return old.filter(pc.invert(pc.is_in(old["doc_id"], value_set=self.produced)))
         if table == "reports":
-            unread = old.filter(pc.invert(pc.is_in(old["doc_id"], value_set=self.listed)))
-            keep = [doc_id for doc_id, sha in zip(unread["doc_id"].to_pylist(),
-                                                   unread["content_sha256"].to_pylist(),
-                                                   strict=True)
-                    if self._is_backed(doc_id, sha)]
-            self.kept[part] = pa.array(keep, type=pa.string())
-        kept = self.kept.get(part, pa.array([], type=pa.string()))
+            kept = self._kept_reports(old)
+            self._kept_ids[part] = kept
+        else:
+            kept = self._kept_ids.get(part)
+            if kept is None:  # statistics go first: judge by the partition's reports
+                reports = self.lake.read_partition("reports", part)
+                kept = (self._kept_reports(reports.cast(TABLES["reports"]))
+                        if reports is not None else pa.array([], type=pa.string()))
         return old.filter(pc.is_in(old["doc_id"], value_set=kept))
+
+    def _kept_reports(self, rows: pa.Table) -> pa.Array:
+        keep = [doc_id for doc_id, sha, url in zip(
+                    rows["doc_id"].to_pylist(), rows["content_sha256"].to_pylist(),
+                    rows["url"].to_pylist(), strict=True)
+                if (doc_id, sha, url) not in self.listed and self._is_backed(doc_id, sha)]
+        kept = pa.array(keep, type=pa.string())
+        return pc.filter(kept, pc.invert(pc.is_in(kept, value_set=self.produced))) \
+            if len(kept) else kept
 
     def _is_backed(self, doc_id: str, sha256: str | None) -> bool:
         """Whether a raw document stands behind a row: one of its bytes' sources has its id."""

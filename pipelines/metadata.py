@@ -32,7 +32,8 @@ OTHER_LABELS = {"浏览量", "字体", "来源", "访问量", "浏览次数", "�
 
 _SPACES = re.compile(r"[\s\u3000\xa0]+")
 # Another label later on the same line ends a value: "2021-01-30 21:04 字体:[]".
-_NEXT_LABEL = re.compile(r"\s+(?:" + "|".join(sorted(OTHER_LABELS | set(LABELS), key=len,
+# (?<!\s): a run of spaces is tried from its start only, so a long run stays linear.
+_NEXT_LABEL = re.compile(r"(?<!\s)\s+(?:" + "|".join(sorted(OTHER_LABELS | set(LABELS), key=len,
                                                        reverse=True)) + r")\s*[:：]")
 _LABEL_WITH_VALUE = re.compile(r"^(?P<label>[^:：\t]{1,12})[:：](?P<value>.*)$")
 _DATE = re.compile(

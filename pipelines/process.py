@@ -15,6 +15,9 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+import pyarrow as pa
 
 from pipelines import attachments, statistics
 from pipelines.decode import Decoded, decode
@@ -25,6 +28,7 @@ from pipelines.load import LoadResult, load, partition_of
 from pipelines.metadata import extract_metadata, parse_date, report_year
 from pipelines.records import Attachment, RawDocument, Reject, Report, StatCell
 from pipelines.regions import PROVINCES, resolve_region, split_region
+from pipelines.schema import REPORT_STATS_SCHEMA, REPORTS_SCHEMA
 from pipelines.workers import Workers
 
 Progress = Callable[[int], None]
@@ -55,6 +59,9 @@ def build_report(raw: RawDocument, extracted: Extracted,
     attachment_text = "\n".join(a.text for a in attachment_rows if a.text)
     if attachment_text and len(_HANZI.findall(text)) < MIN_PAGE_HANZI:
         text = attachment_text
+    if not _HANZI.search(text):
+        raise DocumentRejected("no_text", "no Chinese text: the page only points to files that "
+                               "were not fetched or could not be read", stage="report")
     meta = extract_metadata(text, title=extracted.title, meta=extracted.meta,
                             metadata_lines=extracted.metadata_lines)
     _fill_from_list_page(meta, source.context or {}, text)
@@ -78,6 +85,13 @@ def build_report(raw: RawDocument, extracted: Extracted,
     report.template = stats.template
     report.stats_consistent = stats.consistent
     report.stats_failed_checks = stats.failed_checks + [f"ambiguous: {n}" for n in stats.notes]
+    for cell in stats.cells:
+        if cell.value is not None and not _representable(cell.value):
+            # A wrong value is worse than NULL: the cell keeps its raw text, and says why.
+            report.stats_failed_checks.append(
+                f"unrepresentable: {cell.table} {cell.row_key} {cell.column_key} "
+                f"{cell.raw!r} (more than {VALUE_SCALE} decimals or {VALUE_DIGITS} digits)")
+            cell.value = None
     region = resolve_region(
         configured=source.region, site_id_code=extracted.meta.get("SiteIDCode"),
         index_no=meta.index_no, agency=meta.issuing_agency,
@@ -88,6 +102,31 @@ def build_report(raw: RawDocument, extracted: Extracted,
         report.province_name = PROVINCES[province]
         report.region_evidence = region.evidence
     return report, stats.cells
+
+
+#: ``report_stats.value`` is decimal(VALUE_DIGITS, VALUE_SCALE) (pipelines.schema).
+VALUE_DIGITS, VALUE_SCALE = REPORT_STATS_SCHEMA.field("value").type.precision, \
+    REPORT_STATS_SCHEMA.field("value").type.scale
+
+
+def _representable(value) -> bool:
+    try:
+        exact = value == value.quantize(Decimal(1).scaleb(-VALUE_SCALE))
+    except InvalidOperation:
+        return False
+    return exact and abs(value) < Decimal(10) ** (VALUE_DIGITS - VALUE_SCALE)
+
+
+def build_checked(raw: RawDocument, extracted: Extracted,
+                  attached: list[tuple[RawDocument, Extracted | None]] = ()
+                  ) -> tuple[Report, list[StatCell]]:
+    """:func:`build_report`, then the record and its cells converted to the tables' Arrow
+    types: a value the lake cannot hold fails here, for this document, not at load time for
+    the whole batch."""
+    report, cells = build_report(raw, extracted, attached)
+    pa.Table.from_pylist([report.to_row()], schema=REPORTS_SCHEMA)
+    pa.Table.from_pylist([c.to_row() for c in cells], schema=REPORT_STATS_SCHEMA)
+    return report, cells
 
 
 #: List-page context keys (sidecar ``context``) → the metadata field they stand in for.
@@ -167,6 +206,8 @@ class RunResult:
                 "partitions_written": len(self.loaded.written),
                 "partitions_deleted": len(self.loaded.deleted),
                 "partitions_unchanged": self.loaded.unchanged,
+                # processed, but the lake holds a newer version of them already (not loaded)
+                "stale_versions": len(self.loaded.stale),
             },
             "reports_by_partition": by_partition,
             "outputs": {"written": self.loaded.written, "deleted": self.loaded.deleted},
@@ -254,15 +295,19 @@ def extract_batch(lake: Lake, docs: list[RawDocument],
             page = extracted[doc.doc_id]
             for url, _label in page.links if page else ():
                 target = by_url.get(url)
-                if target is not None and target.doc_id != doc.doc_id:
-                    attached_to.setdefault(doc.doc_id, []).append(target)
+                if target is None or target.doc_id == doc.doc_id:
+                    continue
+                found = extracted[target.doc_id]
+                if found is not None and found.kind not in attachments.READERS:
+                    continue  # a linked page (whatever its URL says) is a document of its own
+                attached_to.setdefault(doc.doc_id, []).append(target)
         attachment_ids = {a.doc_id for targets in attached_to.values() for a in targets}
         pages = ((doc.doc_id, (doc, extracted[doc.doc_id],
                                [(a, extracted[a.doc_id]) for a in attached_to.get(doc.doc_id, [])]))
                  for doc in docs
                  if extracted[doc.doc_id] is not None and doc.doc_id not in attachment_ids)
         stats: list[StatCell] = []
-        for doc_id, outcome in workers.run("report", build_report, pages):
+        for doc_id, outcome in workers.run("report", build_checked, pages):
             if isinstance(outcome, DocumentRejected):
                 _reject(lake, by_id[doc_id], outcome, result, known_rejects)
                 failed.add(doc_id)
@@ -302,8 +347,8 @@ def run(lake: Lake, docs: Iterable[RawDocument], result: RunResult, *,
     result.timings["process"] = time.perf_counter() - started
     started = time.perf_counter()
     result.loaded = load(lake, result.reports, stats, rebuild=rebuild,
-                         listed=[d.doc_id for d in versions], run_id=result.run_id,
-                         command=result.command)
+                         listed=[(d.doc_id, d.sha256, d.source.url) for d in versions],
+                         run_id=result.run_id, command=result.command)
     result.timings["load"] = time.perf_counter() - started
     result.manifest_key = lake.write_manifest(result.run_id, result.manifest())
     return result

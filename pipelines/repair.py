@@ -41,7 +41,9 @@ _FULLWIDTH_DIGIT = re.compile("[０-９]")
 # C0 controls other than tab and newline, and DEL: never text (a few survive decoding's
 # binary check, which only rejects documents made mostly of them).
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+")
-_UNRECOVERABLE = re.compile(rf"(?<=[{_HANZI}])\?+|\?+(?=[{_HANZI}])|\ufffd+|(?:锟斤拷)+")
+# Linear: a run of "?" is tried once from its start (possessive), not from each of its "?".
+_UNRECOVERABLE = re.compile(
+    rf"(?<=[{_HANZI}])\?+|(?<!\?)\?++(?=[{_HANZI}])|\ufffd+|(?:锟斤拷)+")
 
 
 @dataclass
@@ -157,8 +159,10 @@ STEPS = (
     ("t2s", to_simplified),
     ("fullwidth_digits", lambda text: _FULLWIDTH_DIGIT.sub(
         lambda m: chr(ord(m.group(0)) - 0xFEE0), text)),
-    ("line_endings", lambda text: _strip_line_ends(text.replace("\r\n", "\n")
-                                                   .replace("\r", "\n"))),
+    # \x0b/\x0c: Word's soft line break and page break, in text exported from it.
+    ("line_endings", lambda text: _strip_line_ends(
+        text.replace("\r\n", "\n").replace("\r", "\n").replace("\x0b", "\n")
+        .replace("\x0c", "\n"))),
     ("control_chars_removed", lambda text: _CONTROLS.sub("", text)),
 )
 

@@ -213,7 +213,8 @@ def load(lake: Lake, batch: str, *, run_id: str | None = None) -> dict:
         result.run_id = batch_id(run_id)
     result.inputs = docs
     result.loaded = load_rows(lake, reports, cells, rebuild=_rebuilds(body),
-                              listed=[d.doc_id for d in docs], run_id=result.run_id,
+                              listed=[(d.doc_id, d.sha256, d.source.url) for d in docs],
+                              run_id=result.run_id,
                               command=f"pipeline {batch}")
     rejects = [Reject(**r) for stage in ("repair", "extract")
                for r in _read_json(lake, _key(batch, f"rejects/{stage}.json"), [])]

@@ -75,9 +75,9 @@ def default_jobs() -> int:
 def check_settings() -> None:
     """Validate the settings of this module (and the lease's) at start-up: a bad value is a
     :class:`ConfigError` before anything is written."""
-    from pipelines.lease import lease_wait
+    from pipelines.lease import lease_ttl, lease_wait
 
-    doc_timeout(), doc_memory_mb(), default_jobs(), lease_wait()
+    doc_timeout(), doc_memory_mb(), default_jobs(), lease_wait(), lease_ttl()
 
 
 def internal_error(exc: BaseException, stage: str) -> DocumentRejected:

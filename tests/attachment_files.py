@@ -111,3 +111,27 @@ def xxe_docx() -> bytes:
                                     1)
             archive.writestr(item, data)
     return buffer.getvalue()
+
+
+_DOCX_NAMESPACES = " ".join(f'xmlns:{prefix}="{uri}"' for prefix, uri in {
+    "w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
+    "mc": "http://schemas.openxmlformats.org/markup-compatibility/2006",
+    "wps": "http://schemas.microsoft.com/office/word/2010/wordprocessingShape",
+    "wp": "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing",
+    "a": "http://schemas.openxmlformats.org/drawingml/2006/main",
+    "v": "urn:schemas-microsoft-com:vml"}.items())
+
+
+def docx_with_body(body_xml: str) -> bytes:
+    """A DOCX (python-docx's package) whose body is ``body_xml``: the shapes Word writes
+    (content controls, tracked changes, text boxes…) that python-docx cannot make."""
+    source = zipfile.ZipFile(io.BytesIO(docx_bytes(["x"])))
+    document = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                f"<w:document {_DOCX_NAMESPACES}><w:body>{body_xml}</w:body></w:document>")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in source.infolist():
+            data = (document.encode("utf-8") if info.filename == "word/document.xml"
+                    else source.read(info))
+            archive.writestr(info.filename, data)
+    return buffer.getvalue()

@@ -181,3 +181,94 @@ def test_two_crawls_compacting_one_portal_state_lose_no_entry(lake_url, aws_env)
         assert worker.exitcode == 0
     state = Lake.open(lake_url).crawl_state("portal")
     assert len(state) == 60
+
+
+# -- documents that change partition while runs overlap (from an adversarial review) ----------
+
+def _one(folder: Path, text_suffix: str = "移动的那一份") -> Path:
+    folder.mkdir(parents=True)
+    (folder / "d-000.txt").write_text(f"{SEED.read_text(encoding='utf-8')}\n附注：{text_suffix}\n",
+                                      encoding="utf-8")
+    return folder
+
+
+def _placements(lake_url: str) -> dict[str, list[str]]:
+    lake = Lake.open(lake_url)
+    where: dict[str, list[str]] = {}
+    for part in lake.partitions("reports"):
+        for row in lake.read_partition("reports", part, columns=["doc_id"]).to_pylist():
+            where.setdefault(row["doc_id"], []).append(part.province)
+    return where
+
+
+@pytest.mark.parametrize("scope", [["--province", "530000", "--year", "2019"], []],
+                         ids=["scoped-process", "full-process"])
+def test_a_newer_version_landed_during_a_process_is_neither_lost_nor_reverted(
+        lake_url, tmp_path, cli, scope):
+    base = _documents(tmp_path / "base", "base", 3)
+    assert cli("ingest", *_ingest_args(base)[1:], "--lake", lake_url).returncode == 0
+    # The document first lands in 520000 (its first path said so) ...
+    first = _one(tmp_path / "p1")
+    assert cli("ingest", first, "--province", "520102", "--lake", lake_url).returncode == 0
+    process = _start(lake_url, "process", *scope, env={"GOVREPORTS_DEBUG_LEASE_PAUSE": "6"})
+    time.sleep(2.5)
+    # ... and while process works on what it listed, the same bytes arrive from a new path
+    # that says 530502: a newer version, which must win.
+    second = _one(tmp_path / "p2")
+    code, output = _finish(_start(lake_url, *_ingest_args(second)))
+    assert code == 0, output
+    assert process.poll() is None, "process finished before the ingest: the race was not run"
+    code, output = _finish(process)
+    assert code == 0, output
+    where = _placements(lake_url)
+    assert len(where) == 4 and all(len(places) == 1 for places in where.values()), where
+    assert sorted(p for places in where.values() for p in places) == ["530000"] * 4
+
+
+def test_a_load_killed_while_moving_a_document_leaves_no_duplicate_after_the_next_run(
+        lake_url, tmp_path, cli):
+    base = _documents(tmp_path / "base", "base", 2)
+    assert cli("ingest", *_ingest_args(base)[1:], "--lake", lake_url).returncode == 0
+    assert cli("ingest", *_ingest_args(_one(tmp_path / "p1"))[1:], "--lake",
+               lake_url).returncode == 0
+    mover = _start(lake_url, "ingest", str(_one(tmp_path / "p2")), "--province", "520102",
+                   env={"GOVREPORTS_DEBUG_LOAD_PAUSE": "1.5"})
+    lake = Lake.open(lake_url)
+    target = "reports/province=520000/year=2019/data.parquet"
+    deadline = time.monotonic() + 90
+    while not lake.store.exists(target):
+        assert time.monotonic() < deadline and mover.poll() is None, mover.communicate()
+        time.sleep(0.05)
+    mover.send_signal(signal.SIGKILL)  # its new partition is written, the old not yet
+    mover.wait()
+    assert sum(len(p) for p in _placements(lake_url).values()) == 4  # 3 documents, 1 twice
+    later = _documents(tmp_path / "later", "later", 1)
+    code, output = _finish(_start(lake_url, *_ingest_args(later)))
+    assert code == 0, output
+    where = _placements(lake_url)
+    assert len(where) == 4 and all(len(places) == 1 for places in where.values()), where
+
+
+def test_a_run_paused_past_its_lease_writes_nothing_more(lake_url, tmp_path, cli):
+    assert cli("ingest", *_ingest_args(_one(tmp_path / "p1"))[1:], "--lake",
+               lake_url).returncode == 0
+    short = {"GOVREPORTS_LEASE_TTL": "2"}
+    stopped = _start(lake_url, "ingest", str(_one(tmp_path / "p2")), "--province", "520102",
+                     env={**short, "GOVREPORTS_DEBUG_LOAD_PAUSE": "1"})
+    lake = Lake.open(lake_url)
+    deadline = time.monotonic() + 90
+    while not lake.store.exists(LOAD_LEASE):
+        assert time.monotonic() < deadline and stopped.poll() is None, stopped.communicate()
+        time.sleep(0.05)
+    stopped.send_signal(signal.SIGSTOP)
+    try:
+        time.sleep(3)  # past its lease: the next run takes it over
+        code, output = _finish(_start(lake_url, "ingest", str(_one(tmp_path / "p3")),
+                                      "--province", "220102", env=short))
+        assert code == 0, output
+    finally:
+        stopped.send_signal(signal.SIGCONT)
+    code, output = _finish(stopped)
+    assert code == 3 and "lost the lease" in output, output
+    where = _placements(lake_url)
+    assert len(where) == 1 and list(where.values()) == [["220000"]], where

@@ -385,3 +385,207 @@ def test_a_document_whose_raw_bytes_are_gone_is_a_reject_and_the_rest_land(cli, 
     result = cli("process", "--lake", lake)
     assert result.returncode == 1 and "[raw_missing]" in result.stdout, result.stdout
     assert "reports 4 " in result.stdout
+
+
+# -- findings of an adversarial review: each a class, each shape a case ----------------------
+
+def _p(text: str) -> str:
+    return f"<w:p><w:r><w:t>{text}</w:t></w:r></w:p>"
+
+
+_LAST = "六、其他需要报告的事项：无。"
+DOCX_SHAPES = {
+    "content-control": f"<w:sdt><w:sdtContent>{_p(_LAST)}</w:sdtContent></w:sdt>",
+    "tracked-insertion": f'<w:p><w:ins w:id="1" w:author="a"><w:r><w:t>{_LAST}</w:t></w:r>'
+                         "</w:ins></w:p>",
+    "smart-tag": f'<w:p><w:smartTag w:uri="u" w:element="e"><w:r><w:t>{_LAST}</w:t></w:r>'
+                 "</w:smartTag></w:p>",
+    "simple-field": f'<w:p><w:fldSimple w:instr="DOCPROPERTY x"><w:r><w:t>{_LAST}</w:t></w:r>'
+                    "</w:fldSimple></w:p>",
+    "nested-table": f"<w:tbl><w:tr><w:tc><w:tbl><w:tr><w:tc>{_p(_LAST)}</w:tc></w:tr></w:tbl>"
+                    "</w:tc></w:tr></w:tbl>",
+    "text-box": "<w:p><w:r><mc:AlternateContent><mc:Choice Requires=\"wps\"><w:drawing>"
+                "<wp:inline><a:graphic><a:graphicData><wps:wsp><wps:txbx><w:txbxContent>"
+                f"{_p(_LAST)}</w:txbxContent></wps:txbx></wps:wsp></a:graphicData></a:graphic>"
+                "</wp:inline></w:drawing></mc:Choice><mc:Fallback><w:pict><v:shape><v:textbox>"
+                f"<w:txbxContent>{_p(_LAST)}</w:txbxContent></v:textbox></v:shape></w:pict>"
+                "</mc:Fallback></mc:AlternateContent></w:r></w:p>",
+}
+
+
+@pytest.mark.parametrize("shape", DOCX_SHAPES.values(), ids=DOCX_SHAPES.keys())
+def test_docx_text_wrapped_the_ways_word_writes_it_is_kept_once(shape):
+    body = _p("西邑乡2019年政府信息公开年度报告") + shape
+    text = extract(files.docx_with_body(body), filename="report.docx").text
+    assert text.count(_LAST) == 1, text
+
+
+def test_docx_deleted_text_and_tab_stops_are_not_text_but_tabs_are():
+    body = ('<w:p><w:pPr><w:tabs><w:tab w:val="left" w:pos="720"/></w:tabs></w:pPr>'
+            "<w:r><w:t>行政许可</w:t></w:r><w:r><w:tab/><w:t>42</w:t></w:r></w:p>"
+            "<w:p><w:del w:id=\"2\" w:author=\"a\"><w:r><w:delText>删掉的话</w:delText></w:r>"
+            "</w:del><w:r><w:t>保留的话</w:t></w:r></w:p>")
+    lines = extract(files.docx_with_body(body), filename="report.docx").text.split("\n")
+    assert lines == ["行政许可\t42", "保留的话"]
+
+
+def test_an_xlsx_with_a_stale_dimension_is_read_in_full():
+    data = files.xlsx_bytes()
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as rebuilt:
+        for info in archive.infolist():
+            part = archive.read(info)
+            if info.filename.startswith("xl/worksheets/"):
+                import re
+
+                part = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1"/>', part)
+            rebuilt.writestr(info.filename, part)
+    text = extract(out.getvalue(), filename="stats.xlsx").text
+    assert "其中：主动公开规范性文件数\t条\t36" in text.split("\n")
+
+
+def test_a_gkmlpt_item_keeps_every_line_of_its_content():
+    item = {"title": "年报", "identifier": "x/2020-1", "content": BODY}
+    text = extract(json.dumps(item, ensure_ascii=False).encode(), filename="item.json").text
+    expected = [" ".join(line.split()) for line in REPORT.splitlines() if line.strip()]
+    assert [" ".join(line.split()) for line in text.split("\n") if line] == expected
+
+
+def test_hanweb_markers_that_cut_through_elements_keep_the_report():
+    html = ("<html><body><div class=wrap><!--ZJEG_RSS.content.begin--></div><div class=main>"
+            + BODY + "</div><!--ZJEG_RSS.content.end--></body></html>")
+    assert LAST_LINE in extract(html.encode(), filename="page.html").text
+
+
+@pytest.mark.parametrize("control", ["button", "object"])
+def test_an_unclosed_control_does_not_swallow_the_rest_of_the_report(control):
+    half = len(BODY) // 2
+    cut = BODY.index("<p>", half)
+    html = _page(body=BODY[:cut] + f"<{control}>" + BODY[cut:])
+    assert LAST_LINE in extract(html.encode(), filename="page.html").text
+
+
+SURROGATES = {
+    "in-content": {"title": "年报", "content": "<p>政府信息公开\ud800年度报告</p>" + BODY},
+    "in-title": {"title": "年度报告\ud800", "content": BODY},
+    "in-identifier": {"title": "年报", "identifier": "x\udc00/2020", "content": BODY},
+    "in-attachment-name": {"title": "年报", "content": BODY,
+                           "attachment": [{"url": "a.pdf", "name": "附件\ud800"}]},
+}
+
+
+@pytest.mark.parametrize("item", SURROGATES.values(), ids=SURROGATES.keys())
+def test_lone_surrogates_become_replacement_characters_and_the_row_loads(item, tmp_path):
+    from pipelines.process import build_checked
+
+    data = json.dumps(item).encode()  # \ud800 escapes, as an API writes them
+    raw = _raw(data, "item.json")
+    report, _ = build_checked(raw, extract_document(raw, data))
+    assert LAST_LINE in report.text and "\ud800" not in report.text + (report.title or "")
+    assert report.unrecoverable_chars >= (1 if "\ud800" in item.get("content", "") else 0)
+
+
+def test_statistics_values_the_lake_cannot_hold_are_null_with_a_note():
+    from pipelines.process import build_checked
+
+    seed = next(SEEDS.glob("000_*.txt")).read_text(encoding="utf-8")
+    text = seed + "\n统计表\n统计指标\n统计数\n1.主动公开政府信息数\n0.123456\n"
+    raw = _raw(text.encode(), "report.txt")
+    report, cells = build_checked(raw, extract_document(raw, text.encode()))
+    assert any(check.startswith("unrepresentable:") and "0.123456" in check
+               for check in report.stats_failed_checks)
+    assert all(cell.value is None for cell in cells if cell.raw == "0.123456")
+
+
+def test_two_pages_that_link_to_each_other_are_two_reports(cli, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, other, place in (("a.doc", "b.doc", "甲"), ("b.doc", "a.doc", "乙")):
+        page = _page(body=BODY.replace("西邑乡", f"西邑乡{place}", 1)
+                     + f'<p><a href="{(folder / other).as_uri()}">{other}</a></p>')
+        (folder / name).write_text(page, encoding="utf-8")
+    result = cli("ingest", folder, "--lake", tmp_path / "lake")
+    assert result.returncode == 0 and "reports 2 " in result.stdout, result.stdout
+
+
+def test_a_page_pointing_to_a_file_that_is_not_there_is_not_a_report(cli, tmp_path):
+    page = tmp_path / "page.html"
+    page.write_text('<html><body><p>Download</p><a href="report.pdf">report</a></body></html>')
+    result = cli("ingest", page, "--lake", tmp_path / "lake")
+    assert result.returncode == 1 and "[no_text]" in result.stdout, result.stdout
+
+
+def test_a_file_whose_text_is_random_characters_is_implausible():
+    import random
+
+    rng = random.Random(7)
+    noise = "".join(chr(rng.randint(0x4E00, 0x9FFF)) for _ in range(800))
+    from pipelines.extract import _readable
+
+    with pytest.raises(DocumentRejected) as caught:
+        _readable(noise, "pdf")
+    assert caught.value.reason == "implausible"
+    assert _readable(REPORT, "pdf") == REPORT
+
+
+def test_a_file_name_that_is_not_utf8_is_ingested(cli, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    name = os.fsdecode(b"bad\xff\xfename.txt")
+    (folder / name).write_bytes(next(SEEDS.glob("000_*.txt")).read_bytes())
+    result = cli("ingest", folder, "--lake", tmp_path / "lake")
+    assert result.returncode == 0 and "reports 1 " in result.stdout, result.stdout + result.stderr
+
+
+SLOW_SHAPES = {
+    "furniture-emsp-run": _page(body="<p>字体" + "&emsp;" * 3000 + "x</p>" + BODY),
+    "label-then-spaces": _page(body="<table><tr><td>索引号：a" + "&emsp;" * 80000
+                                    + "b</td></tr></table>" + BODY),
+    "question-marks": _page(body="<p>" + "?" * 100000 + "</p>" + BODY),
+    "title-spaces": _page(head="<title>年度报告" + " " * 100000 + "x</title>"),
+    "hanweb-unterminated": _page(body="<!--ZJEG_RSS.content.begin-->x" * 20000 + BODY),
+    "trailing-spaces": _page(body="<pre>" + " " * 200000 + "x</pre>" + BODY),
+}
+
+
+@pytest.mark.parametrize("html", SLOW_SHAPES.values(), ids=SLOW_SHAPES.keys())
+def test_pathological_pages_are_read_in_linear_time(html):
+    # Each took from 40 s to hours with a quadratic or cubic pattern; 30 s is a generous
+    # budget for a linear pass over a few hundred KB.
+    raw = _raw(html.encode(), "page.html")
+    with Workers(1, timeout=30) as workers:
+        ((_, outcome),) = workers.run("extract", _extract_and_build,
+                                      [("page", (raw, html.encode()))])
+    assert not isinstance(outcome, DocumentRejected), outcome
+    assert LAST_LINE in outcome.text
+
+
+def _extract_and_build(raw, data):
+    return build_report(raw, extract_document(raw, data))[0]
+
+
+DECODINGS = {
+    "meta-punycode": ('<meta charset="punycode">', "utf-8"),
+    "meta-undefined": ('<meta charset="undefined">', "gb18030"),
+    "big5-declared-gb2312": ('<meta charset="gb2312">', "big5hkscs"),
+    "utf32-bom": ("", "utf-32"),
+    "utf16le-no-bom": ("", "utf-16-le"),
+}
+
+
+@pytest.mark.parametrize(("head", "codec"), DECODINGS.values(), ids=DECODINGS.keys())
+def test_odd_charsets_and_labels_still_give_the_report(head, codec):
+    html = _page(head=head).replace('<meta charset="utf-8">', "")
+    if codec.startswith("big5"):  # a traditional copy, as Big5 pages are
+        import opencc
+
+        html = opencc.OpenCC("s2t").convert(html)
+    text = extract(html.encode(codec, errors="replace"), filename="page.html").text
+    assert "西邑乡" in text and "其他需要报告的事项" in text
+
+
+def test_word_soft_line_breaks_are_line_breaks_not_binary():
+    data = REPORT.replace("\n", "\x0b").encode()
+    text = extract(data, filename="report.txt").text
+    assert LAST_LINE in text.split("\n")
