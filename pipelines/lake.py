@@ -181,8 +181,8 @@ class Lake:
             return json.loads(self.store.read(LOAD_INTENT))
         except KeyError:
             return None
-        except ValueError:  # cut short by a kill: nothing can be finished from it
-            return None
+        except ValueError:  # not JSON (written by hand?): nothing can be finished from it
+            return {}
 
     def write_load_intent(self, intent: dict) -> None:
         self.store.write(LOAD_INTENT, json_bytes(intent))

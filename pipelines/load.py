@@ -100,6 +100,7 @@ def load_rows(lake: Lake, report_rows: list[dict], stat_rows: list[dict], *,
         read = {tuple(v) for v in listed or ()} | {
             (d, versions[d][1], versions[d][2]) for d in produced}
         merge = _Merge(lake, lease, produced=produced, listed=read, rebuild=rebuild)
+        lease.check()  # every write of a load is made by the lease's holder only
         lake.write_load_intent({"run_id": run_id, "targets": {
             doc_id: [part.province, part.year] for doc_id, part in sorted(where.items())}})
         for table, new_rows in incoming.items():
@@ -110,6 +111,7 @@ def load_rows(lake: Lake, report_rows: list[dict], stat_rows: list[dict], *,
             for part in order:
                 _count(result, table, part,
                        merge.partition(table, part, new_rows.get(part, [])))
+        lease.check()
         lake.clear_load_intent()
     result.stale = sorted(stale)
     return result
@@ -150,7 +152,10 @@ def _finish_interrupted(lake: Lake, lease, result: LoadResult) -> None:
     a moved document in both its old and its new partition: remove it from every partition
     its intent does not name."""
     intent = lake.load_intent()
-    if not intent or not intent.get("targets"):
+    if intent is None:
+        return
+    if not intent.get("targets"):
+        lease.check()
         lake.clear_load_intent()
         return
     targets = {doc_id: Partition(p, y) for doc_id, (p, y) in intent["targets"].items()}
@@ -169,6 +174,7 @@ def _finish_interrupted(lake: Lake, lease, result: LoadResult) -> None:
             if misplaced:
                 merge.produced = pa.array(sorted(misplaced), type=pa.string())
                 _count(result, table, part, merge.partition(table, part, []))
+    lease.check()
     lake.clear_load_intent()
 
 

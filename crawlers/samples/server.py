@@ -105,8 +105,7 @@ class SampleServer:
     def __init__(self, sites: list[Site]):
         self.sites = sites
         self.hits: list[Hit] = []
-        self.in_flight: dict[str, int] = {}  # site → requests being answered right now
-        self.peak_in_flight: dict[str, int] = {}  # site → the most answered at once
+        self._answered: dict[str, list[tuple[float, float]]] = {}  # site → (start, end)
         self._lock = threading.Lock()
         self._servers: list[ThreadingHTTPServer] = []
 
@@ -135,11 +134,29 @@ class SampleServer:
         with self._lock:
             self.hits.append(hit)
 
-    def entered(self, site: str, change: int) -> None:
+    def answered(self, site: str, start: float, end: float) -> None:
         with self._lock:
-            self.in_flight[site] = self.in_flight.get(site, 0) + change
-            self.peak_in_flight[site] = max(self.peak_in_flight.get(site, 0),
-                                            self.in_flight[site])
+            self._answered.setdefault(site, []).append((start, end))
+
+    #: A client that gives up on a request (its timeout) may send the next one a moment before
+    #: this server notices the hang-up; overlaps shorter than this are that, not concurrency.
+    HANGUP_SLACK_S = 0.05
+
+    @property
+    def peak_in_flight(self) -> dict[str, int]:
+        """Site → the most requests answered at once (see HANGUP_SLACK_S)."""
+        peaks = {}
+        with self._lock:
+            for site, spans in self._answered.items():
+                events = sorted([(start, 0) for start, _ in spans]
+                                + [(max(start, end - self.HANGUP_SLACK_S), 1)
+                                   for start, end in spans])  # at a tie, starts come first
+                running = peak = 0
+                for _at, kind in events:
+                    running += 1 if kind == 0 else -1
+                    peak = max(peak, running)
+                peaks[site] = peak
+        return peaks
 
     def hits_of(self, site: str) -> list[Hit]:
         with self._lock:
@@ -164,11 +181,11 @@ def _handler(site: Site, server: SampleServer) -> type[BaseHTTPRequestHandler]:
             self._serve()
 
         def _serve(self, head: bool = False) -> None:
-            server.entered(site.name, +1)
+            started = time.monotonic()
             try:
                 self._answer(head)
             finally:
-                server.entered(site.name, -1)
+                server.answered(site.name, started, time.monotonic())
 
         def _answer(self, head: bool) -> None:
             parts = urlsplit(self.path)
