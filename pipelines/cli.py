@@ -39,7 +39,7 @@ def _fail(exc: GovreportsError) -> None:
 
 @contextmanager
 def _errors():
-    from pipelines.workers import check_settings
+    from pipelines.settings import check_settings
 
     try:
         check_settings()  # environment settings: refused before any work starts

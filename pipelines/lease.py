@@ -24,7 +24,8 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from pipelines.errors import ConfigError, LakeBusy, LakeConflict
+from pipelines.errors import LakeBusy, LakeConflict
+from pipelines.settings import number
 from pipelines.store import Store, _alive
 
 #: Seconds a lease lives without renewal (GOVREPORTS_LEASE_TTL); the holder renews it every
@@ -35,25 +36,12 @@ DEFAULT_WAIT_S = 900.0
 
 def lease_ttl() -> float:
     """Seconds a lease lives without renewal (``GOVREPORTS_LEASE_TTL``, default 60)."""
-    return _seconds("GOVREPORTS_LEASE_TTL", TTL_S, 1.0)
+    return number("GOVREPORTS_LEASE_TTL", TTL_S, 1.0)
 
 
 def lease_wait() -> float:
     """Seconds to wait for a busy lake (``GOVREPORTS_LEASE_WAIT``)."""
-    return _seconds("GOVREPORTS_LEASE_WAIT", DEFAULT_WAIT_S, 0.0)
-
-
-def _seconds(name: str, default: float, minimum: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = minimum - 1
-    if value < minimum:
-        raise ConfigError(f"{name}={raw!r} must be a number of seconds ≥ {minimum:g}")
-    return value
+    return number("GOVREPORTS_LEASE_WAIT", DEFAULT_WAIT_S, 0.0)
 
 
 class Lease:

@@ -390,16 +390,7 @@ class S3Store(Store):
             raise self._fail(exc, "check") from exc
 
     def read(self, key: str) -> bytes:
-        from botocore.exceptions import ClientError
-
-        try:
-            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                raise KeyError(key) from None
-            raise self._fail(exc, f"read {key}") from exc
-        except Exception as exc:
-            raise self._fail(exc, f"read {key}") from exc
+        return self.read_versioned(key)[0]
 
     def write(self, key: str, data: bytes) -> None:
         try:

@@ -29,7 +29,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pipelines.errors import ConfigError, DocumentRejected, GovreportsError
+from pipelines.errors import DocumentRejected, GovreportsError
+from pipelines.settings import number
 
 K = TypeVar("K")
 
@@ -43,41 +44,19 @@ _STAGES = {"decode": "decode", "repair": "repair", "extract": "extract",
 _PACKAGE = Path(__file__).parent
 
 
-def _setting(name: str, default: float, minimum: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = None
-    if value is None or value < minimum:
-        raise ConfigError(f"{name}={raw!r} must be a number ≥ {minimum:g}: unset it for the "
-                          f"default ({default:g})")
-    return value
-
-
 def doc_timeout() -> float:
     """Seconds one document may take in one step (``GOVREPORTS_DOC_TIMEOUT``)."""
-    return _setting("GOVREPORTS_DOC_TIMEOUT", DEFAULT_TIMEOUT_S, 0.001)
+    return number("GOVREPORTS_DOC_TIMEOUT", DEFAULT_TIMEOUT_S, 0.001)
 
 
 def doc_memory_mb() -> int:
     """MiB of address space a worker may use (``GOVREPORTS_DOC_MEMORY_MB``)."""
-    return int(_setting("GOVREPORTS_DOC_MEMORY_MB", DEFAULT_MEMORY_MB, 256))
+    return int(number("GOVREPORTS_DOC_MEMORY_MB", DEFAULT_MEMORY_MB, 256))
 
 
 def default_jobs() -> int:
     """Worker processes: ``GOVREPORTS_JOBS`` or the machine's cores."""
-    return int(_setting("GOVREPORTS_JOBS", float(os.cpu_count() or 1), 1))
-
-
-def check_settings() -> None:
-    """Validate the settings of this module (and the lease's) at start-up: a bad value is a
-    :class:`ConfigError` before anything is written."""
-    from pipelines.lease import lease_ttl, lease_wait
-
-    doc_timeout(), doc_memory_mb(), default_jobs(), lease_wait(), lease_ttl()
+    return int(number("GOVREPORTS_JOBS", float(os.cpu_count() or 1), 1))
 
 
 def internal_error(exc: BaseException, stage: str) -> DocumentRejected:

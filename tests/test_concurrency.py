@@ -87,6 +87,16 @@ def test_a_full_process_keeps_rows_an_ingest_landed_meanwhile(lake_url, tmp_path
     assert len(ids) == 6 and len(set(ids)) == 6
 
 
+def _when_holding_the_lease(lake_url: str, run: subprocess.Popen) -> Lake:
+    """Wait until ``run`` holds the lake's load lease; the lake."""
+    lake = Lake.open(lake_url)
+    deadline = time.monotonic() + 90
+    while not lake.store.exists(LOAD_LEASE):
+        assert time.monotonic() < deadline and run.poll() is None, run.communicate()
+        time.sleep(0.05)
+    return lake
+
+
 def _latest_manifest(lake_url: str, command: str) -> dict:
     lake = Lake.open(lake_url)
     manifests = [json.loads(lake.store.read(k)) for k in lake.store.list("_runs/")]
@@ -97,11 +107,7 @@ def _latest_manifest(lake_url: str, command: str) -> dict:
 def test_a_busy_lake_is_named_and_the_waiter_can_retry(lake_url, tmp_path):
     holder = _start(lake_url, *_ingest_args(_documents(tmp_path / "a", "a", 2)),
                     env={"GOVREPORTS_DEBUG_LOAD_PAUSE": "4"})
-    lake = Lake.open(lake_url)
-    deadline = time.monotonic() + 60
-    while not lake.store.exists(LOAD_LEASE):
-        assert time.monotonic() < deadline and holder.poll() is None, holder.communicate()
-        time.sleep(0.1)
+    _when_holding_the_lease(lake_url, holder)
     code, output = _finish(_start(lake_url, *_ingest_args(_documents(tmp_path / "b", "b", 2)),
                                   env={"GOVREPORTS_LEASE_WAIT": "0.5"}))
     assert code == 3, output
@@ -116,11 +122,7 @@ def test_a_busy_lake_is_named_and_the_waiter_can_retry(lake_url, tmp_path):
 def test_a_killed_holder_does_not_lock_the_lake(lake_url, tmp_path):
     holder = _start(lake_url, *_ingest_args(_documents(tmp_path / "a", "a", 2)),
                     env={"GOVREPORTS_DEBUG_LOAD_PAUSE": "30"})
-    lake = Lake.open(lake_url)
-    deadline = time.monotonic() + 60
-    while not lake.store.exists(LOAD_LEASE):
-        assert time.monotonic() < deadline and holder.poll() is None, holder.communicate()
-        time.sleep(0.1)
+    lake = _when_holding_the_lease(lake_url, holder)
     holder.send_signal(signal.SIGKILL)
     holder.wait()
     assert lake.store.exists(LOAD_LEASE)  # left behind by the kill
@@ -255,11 +257,7 @@ def test_a_run_paused_past_its_lease_writes_nothing_more(lake_url, tmp_path, cli
     short = {"GOVREPORTS_LEASE_TTL": "2"}
     stopped = _start(lake_url, "ingest", str(_one(tmp_path / "p2")), "--province", "520102",
                      env={**short, "GOVREPORTS_DEBUG_LOAD_PAUSE": "1"})
-    lake = Lake.open(lake_url)
-    deadline = time.monotonic() + 90
-    while not lake.store.exists(LOAD_LEASE):
-        assert time.monotonic() < deadline and stopped.poll() is None, stopped.communicate()
-        time.sleep(0.05)
+    _when_holding_the_lease(lake_url, stopped)
     stopped.send_signal(signal.SIGSTOP)
     try:
         time.sleep(3)  # past its lease: the next run takes it over
