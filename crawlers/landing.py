@@ -34,7 +34,7 @@ class LandingPipeline:
 
     async def process_item(self, item: Fetched | Revalidated) -> Fetched | Revalidated:
         spider = self.crawler.spider
-        report = spider.reports[item.portal_id]
+        tally = spider.tallies[item.portal_id]
         try:
             if isinstance(item, Revalidated):
                 await maybe_deferred_to_future(deferToThread(
@@ -44,13 +44,13 @@ class LandingPipeline:
             sha, wrote = await maybe_deferred_to_future(deferToThread(
                 self.land, item, spider.lake, spider.run_id))
         except Exception as exc:  # a storage failure: recorded, never a silent loss
-            report.fail(item.url, "landing_failed", f"{type(exc).__name__}: {exc}")
+            tally.fail(item.url, "landing_failed", f"{type(exc).__name__}: {exc}")
             log.error("%s: could not be stored in the lake: %s", item.url, exc)
             raise DropItem(f"{item.url}: not stored ({exc})") from exc
         known = spider.known.setdefault(item.portal_id, {})
         for url in {item.url, item.listed_url or item.url}:
             known[url] = {"sha256": sha}
-        report.landed.append({"url": item.url, "sha256": sha, "role": item.role, "new": wrote})
+        tally.landed.append({"url": item.url, "sha256": sha, "role": item.role, "new": wrote})
         return item
 
     @staticmethod

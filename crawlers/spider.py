@@ -21,7 +21,7 @@ from scrapy.http import Response, TextResponse
 from crawlers import families
 from crawlers.items import Fetched, Revalidated
 from crawlers.portals import Portal, load_portals, select
-from crawlers.report import PortalReport, failure_reason
+from crawlers.tally import PortalTally, failure_reason
 from pipelines.extract import is_attachment_url
 from pipelines.lake import Lake
 from pipelines.process import new_run
@@ -54,7 +54,7 @@ class PortalSpider(scrapy.Spider):
         self.revalidate = str(revalidate).lower() not in ("", "0", "false", "no")
         self.run_id = run_id
         self.portals: dict[str, Portal] = {}
-        self.reports: dict[str, PortalReport] = {}
+        self.tallies: dict[str, PortalTally] = {}
         self.known: dict[str, dict[str, dict]] = {}
         self.list_requests: dict[str, int] = {}  # portal → list pages requested
         #: host → why no more requests go to it in this run (an anti-bot wall, a Retry-After
@@ -87,7 +87,7 @@ class PortalSpider(scrapy.Spider):
         spider.run_id = batch_id(spider.run_id) if spider.run_id else run.run_id
         spider.started_at = run.started_at
         for p in portals:
-            spider.reports[p.id] = PortalReport(p.id)
+            spider.tallies[p.id] = PortalTally(p.id)
         crawler.signals.connect(spider.scheduled, signal=scrapy.signals.request_scheduled)
         crawler.signals.connect(spider.dropped, signal=scrapy.signals.request_dropped)
         crawler.signals.connect(spider.callback_failed, signal=scrapy.signals.spider_error)
@@ -104,7 +104,7 @@ class PortalSpider(scrapy.Spider):
             # this run takes those landings on, so that they get processed with its own.
             for entry in journal:
                 if entry.get("run") != self.run_id and not entry.get("alias_of"):
-                    self.reports[portal.id].landed.append({
+                    self.tallies[portal.id].landed.append({
                         "url": entry["url"], "sha256": entry["sha256"], "role": entry["role"],
                         "new": False, "resumed_from": entry.get("run")})
             for url in portal.start_urls:
@@ -117,14 +117,14 @@ class PortalSpider(scrapy.Spider):
 
     def parse_list(self, response: Response):
         portal = self.portals[response.meta["portal"]]
-        report = self.reports[portal.id]
-        report.list_pages += 1
+        tally = self.tallies[portal.id]
+        tally.list_pages += 1
         yield self._fetched(response, portal, role="list", context={})
         name = response.meta["family"]
         family = (families.detect(response, report_pattern=portal.report_pattern)
                   if name == "auto" else families.family(name,
                                                          report_pattern=portal.report_pattern))
-        report.family = report.family or family.name
+        tally.family = tally.family or family.name
         n = response.meta["list_page"]
         for found in family.parse_list(response):
             if isinstance(found, families.Listed):
@@ -144,7 +144,7 @@ class PortalSpider(scrapy.Spider):
             (entry.get("context") or {}).get(k) == context.get(k) for k in WATCHED_CONTEXT
             if context.get(k))
         if entry is not None and unchanged and not self.revalidate:
-            self.reports[portal.id].known_skipped += 1
+            self.tallies[portal.id].known_skipped += 1
             for link in entry.get("links") or ():  # attachments that never landed
                 if link not in known:
                     yield from self._follow(portal, link, role="attachment",
@@ -164,10 +164,10 @@ class PortalSpider(scrapy.Spider):
     def parse_document(self, response: Response):
         portal = self.portals[response.meta["portal"]]
         if response.status == 304:
-            report = self.reports[portal.id]
-            report.not_modified += 1
+            tally = self.tallies[portal.id]
+            tally.not_modified += 1
             url = _listed_url(response.request)
-            report.revalidated.append(url)
+            tally.revalidated.append(url)
             yield Revalidated(portal.id, url, dict(response.meta["context"]))
             return
         role, context = response.meta["role"], response.meta["context"]
@@ -202,26 +202,26 @@ class PortalSpider(scrapy.Spider):
     def failed(self, failure):
         request = failure.request
         portal_id = request.meta.get("portal")
-        if portal_id not in self.reports:
+        if portal_id not in self.tallies:
             return
         reason, message = failure_reason(failure)
         url = _listed_url(request)  # a redirect chain is recorded under the URL we asked for
-        report = self.reports[portal_id]
+        tally = self.tallies[portal_id]
         if reason == "anti_bot":
-            report.blocked.append({"url": url, "kind": failure.value.kind,
+            tally.blocked.append({"url": url, "kind": failure.value.kind,
                                    "status": failure.value.status})
         else:
-            report.fail(url, reason, message)
+            tally.fail(url, reason, message)
         self.logger.warning("%s: %s (%s)", url, message, reason)
 
     def callback_failed(self, failure, response, spider=None):
         """A list or page this spider could not read (a maintenance page where JSON was
         expected, a binary list): recorded, so that the portal is not reported as fine."""
         portal_id = response.meta.get("portal")
-        if portal_id not in self.reports:
+        if portal_id not in self.tallies:
             return
         message = f"{type(failure.value).__name__}: {failure.value}"
-        self.reports[portal_id].fail(response.url, "parse_error", message)
+        self.tallies[portal_id].fail(response.url, "parse_error", message)
         self.logger.warning("%s: could not be read: %s (parse_error)", response.url, message)
 
     def scheduled(self, request, spider=None):
@@ -241,7 +241,7 @@ class PortalSpider(scrapy.Spider):
     def _redirect_verdict(self, request) -> tuple[str, str] | None:
         chain = request.meta.get("redirect_urls")
         portal_id = request.meta.get("portal")
-        if not chain or portal_id not in self.reports:
+        if not chain or portal_id not in self.tallies:
             return None
         if request.url in chain:
             return "redirect_loop", "redirects in a loop"
@@ -252,7 +252,7 @@ class PortalSpider(scrapy.Spider):
     def _record_redirect(self, request, reason: str, why: str) -> None:
         chain = request.meta["redirect_urls"]
         message = f"{why}: {' -> '.join([*chain, request.url])}"
-        self.reports[request.meta["portal"]].fail(chain[0], reason, message)
+        self.tallies[request.meta["portal"]].fail(chain[0], reason, message)
         self.logger.warning("%s: %s (%s)", chain[0], message, reason)
 
     # -- end of crawl ----------------------------------------------------------------------
@@ -264,15 +264,15 @@ class PortalSpider(scrapy.Spider):
 
     def manifest(self, status: str, **extra) -> dict:
         totals: dict[str, int] = {}
-        for report in self.reports.values():
-            for key, value in report.summary().items():
+        for tally in self.tallies.values():
+            for key, value in tally.summary().items():
                 if isinstance(value, int):
                     totals[key] = totals.get(key, 0) + value
         return {"run_id": self.run_id, "command": "crawl", "lake": self.lake.url,
                 "status": status, "started_at": self.started_at,
                 "finished_at": datetime.now(UTC).isoformat() if status != "running" else None,
                 "revalidate": self.revalidate, "counts": totals,
-                "portals": {pid: r.to_json() for pid, r in self.reports.items()}, **extra}
+                "portals": {pid: t.to_json() for pid, t in self.tallies.items()}, **extra}
 
     def write_manifest(self, status: str, **extra) -> None:
         self.manifest_key = self.lake.write_manifest(self.run_id, self.manifest(status, **extra))

@@ -226,10 +226,10 @@ def plan_batch(params: dict, batch: str, *, from_crawl: bool, scope: dict | None
                                 scope=scope)
 
 
-def repair(params: dict, batch: str) -> dict:
+def decode(params: dict, batch: str) -> dict:
     from pipelines import stages
 
-    return _permanent_if_config(stages.repair, _open_lake(params), batch)
+    return _permanent_if_config(stages.decode, _open_lake(params), batch)
 
 
 def extract(params: dict, batch: str) -> dict:
@@ -254,7 +254,7 @@ def scope(params: dict) -> dict:
 
 
 def summary(params: dict, batch: str, crawls: list[str] | None) -> str:
-    """One readable paragraph about the run (the report task's log, and ``make run``'s end)."""
+    """One readable paragraph about the run (the summarize task's log, and ``make run``'s end)."""
     lake = _open_lake(params)
     lines = [f"govreports batch {batch} · lake {lake.url}"]
     down: list[str] = []
@@ -324,9 +324,9 @@ def from_crawl_of(params: dict) -> bool:
 
 
 def processing_chain(after=None, *, from_crawl: bool | None, scoped: bool):
-    """plan → repair → extract → load → report, after ``after`` (the crawl, or nothing). The
+    """plan → decode → extract → load → summary, after ``after`` (the crawl, or nothing). The
     plan runs when some crawl shards failed too (their partial landings are processed); the
-    report runs whatever happened before it. Airflow judges a run by its last tasks, so a
+    summary runs whatever happened before it. Airflow judges a run by its last tasks, so a
     ``watcher`` downstream of every task fails the run when any of them failed.
     ``from_crawl`` None: the run's ``mode`` param decides (``recrawl`` or ``reprocess``)."""
     from airflow.sdk import get_current_context, task
@@ -342,12 +342,12 @@ def processing_chain(after=None, *, from_crawl: bool | None, scoped: bool):
         return airflow_call(plan_batch, params, run_batch(), from_crawl=crawled, scope=given)
 
     @task
-    def repair_encoding(planned: dict) -> dict:
-        return airflow_call(repair, dict(get_current_context()["params"]), planned["batch"])
+    def decode_documents(planned: dict) -> dict:
+        return airflow_call(decode, dict(get_current_context()["params"]), planned["batch"])
 
     @task
-    def extract_reports(repaired: dict) -> dict:
-        return airflow_call(extract, dict(get_current_context()["params"]), repaired["batch"])
+    def extract_reports(decoded: dict) -> dict:
+        return airflow_call(extract, dict(get_current_context()["params"]), decoded["batch"])
 
     @task(outlets=list(assets.values()), pool=LOAD_POOL)
     def load_partitions(extracted: dict) -> dict:
@@ -362,7 +362,7 @@ def processing_chain(after=None, *, from_crawl: bool | None, scoped: bool):
         return loaded
 
     @task(trigger_rule="all_done", retries=0)
-    def report(_loaded=None) -> str:
+    def summarize(_loaded=None) -> str:
         params = dict(get_current_context()["params"])
         batch = run_batch()
         crawled = from_crawl_of(params) if from_crawl is None else from_crawl
@@ -378,12 +378,12 @@ def processing_chain(after=None, *, from_crawl: bool | None, scoped: bool):
     planned = plan()
     if after is not None:
         after >> planned  # order only: the plan reads the crawl manifests from the lake
-    repaired = repair_encoding(planned)
-    extracted = extract_reports(repaired)
+    decoded = decode_documents(planned)
+    extracted = extract_reports(decoded)
     loaded = load_partitions(extracted)
-    reported = report(loaded)
+    summarized = summarize(loaded)
     watch = watcher()
-    for step in (after, planned, repaired, extracted, loaded, reported):
+    for step in (after, planned, decoded, extracted, loaded, summarized):
         if step is not None:
             step >> watch
     return loaded

@@ -1,5 +1,5 @@
-"""govreports_nightly: crawl every enabled portal (sharded, one process per shard), then repair
-encodings, extract reports and load the lake's partitions. Daily at 02:30 Asia/Shanghai."""
+"""govreports_nightly: crawl every enabled portal (sharded, one process per shard), then decode
+the documents, extract reports and load the lake's partitions. Daily at 02:30 Asia/Shanghai."""
 
 from __future__ import annotations
 

@@ -65,7 +65,8 @@ def _check_province(code: str | None) -> str | None:
 
 
 def _summary(result: RunResult, allow_rejects: bool) -> None:
-    counts = Counter((r.province_code, r.province_name, r.report_year) for r in result.reports)
+    counts = Counter((r.province_code, r.province_name, r.metadata.report_year)
+                     for r in result.reports)
     table = Table(title=f"{result.command}: {len(result.reports)} reports", title_justify="left")
     for column in ("province", "name", "year", "reports"):
         table.add_column(column, justify="right" if column == "reports" else "left")
@@ -150,7 +151,7 @@ def process(lake_url, province, year, allow_rejects):
         with _progress("process", len({d.doc_id for d in docs})) as advance:
             stage.run(lake, docs, result, progress=advance,
                       rebuild=lambda part: matches(part.province, part.year),
-                      keep=lambda r: matches(r.province_code, r.report_year))
+                      keep=lambda r: matches(r.province_code, r.metadata.report_year))
     _summary(result, allow_rejects)
 
 

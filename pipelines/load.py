@@ -42,7 +42,7 @@ class LoadResult:
 
 def partition_of(report: Report) -> Partition:
     """The partition a report lands in: its province and report year (None → null partition)."""
-    return Partition(report.province_code, report.report_year)
+    return Partition(report.province_code, report.metadata.report_year)
 
 
 def load(lake: Lake, reports: Iterable[Report], stats: Iterable[StatCell], *,

@@ -8,7 +8,6 @@ document is recorded under ``rejects/`` with its reason and never stops the rest
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import time
 import uuid
@@ -65,15 +64,13 @@ def build_report(raw: RawDocument, extracted: Extracted,
     meta = extract_metadata(text, title=extracted.title, meta=extracted.meta,
                             metadata_lines=extracted.metadata_lines)
     _fill_from_list_page(meta, source.context or {}, text)
-    fields = {f.name: getattr(meta, f.name) for f in dataclasses.fields(meta) if f.name != "raw"}
     report = Report(
         doc_id=raw.doc_id,
         url=source.url,
         content_sha256=raw.sha256,
         fetched_at=datetime.fromisoformat(source.fetched_at) if source.fetched_at else None,
         portal_id=source.portal_id,
-        **fields,
-        metadata_raw=meta.raw,
+        metadata=meta,
         text=text,
         encoding_declared=extracted.encoding_declared,
         encoding_detected=extracted.encoding_detected,

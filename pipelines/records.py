@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
+from pipelines.metadata import Metadata
 from pipelines.schema import REPORT_STATS_SCHEMA, REPORTS_SCHEMA, SCHEMA_VERSION
 
 
@@ -83,28 +84,22 @@ class Attachment:
 
 @dataclass
 class Report:
-    """One row of ``reports``. Unknown values stay None (NULL), never guessed."""
+    """One row of ``reports``: the document's identity, its :class:`~pipelines.metadata.Metadata`
+    (what the document says of itself), its region, text, evidence and statistics summary.
+    Unknown values stay None (NULL), never guessed. :meth:`to_row` flattens it into the
+    table's columns (the metadata's fields, ``Metadata.raw`` as ``metadata_raw``)."""
 
     doc_id: str
     url: str | None
     content_sha256: str
     fetched_at: datetime | None
     portal_id: str | None = None
-    title: str | None = None
-    index_no: str | None = None
-    issuing_agency: str | None = None
-    category: str | None = None
-    doc_no: str | None = None
-    written_date: date | None = None
-    published_date: date | None = None
-    report_year: int | None = None
-    report_year_evidence: str | None = None
+    metadata: Metadata = field(default_factory=Metadata)
     province_code: str | None = None
     province_name: str | None = None
     city_code: str | None = None
     county_code: str | None = None
     region_evidence: str | None = None
-    metadata_raw: dict[str, str] = field(default_factory=dict)
     text: str | None = None
     encoding_declared: str | None = None
     encoding_detected: str | None = None
@@ -116,10 +111,29 @@ class Report:
     stats_failed_checks: list[str] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
 
+    @staticmethod
+    def columns() -> list[str]:
+        """The columns a report flattens into, in field order (the schema must list the same)."""
+        names: list[str] = []
+        for f in dataclasses.fields(Report):
+            if f.name == "metadata":
+                names += [_META_COLUMN.get(m.name, m.name) for m in dataclasses.fields(Metadata)]
+            else:
+                names.append(f.name)
+        return names
+
     def to_row(self) -> dict:
-        row = dataclasses.asdict(self)
-        row["metadata_raw"] = sorted(self.metadata_raw.items())  # Arrow maps take pairs
+        row = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+               if f.name != "metadata"}
+        for f in dataclasses.fields(Metadata):
+            row[_META_COLUMN.get(f.name, f.name)] = getattr(self.metadata, f.name)
+        row["metadata_raw"] = sorted(self.metadata.raw.items())  # Arrow maps take pairs
+        row["attachments"] = [dataclasses.asdict(a) for a in self.attachments]
         return {name: row[name] for name in REPORTS_SCHEMA.names}
+
+
+#: Metadata fields whose column has another name.
+_META_COLUMN = {"raw": "metadata_raw"}
 
 
 @dataclass

@@ -6,7 +6,7 @@ counts (what an XCom may carry). A *batch* names one piece of work; its files li
 retry of one stage never needs the others again::
 
     plan     crawl manifests or a scope  → _work/<batch>/plan.json       which documents
-    repair   plan + raw bytes            → _work/<batch>/decoded/…       text + charset evidence
+    decode   plan + raw bytes            → _work/<batch>/decoded/…       text + charset evidence
     extract  plan + decoded + raw bytes  → _work/<batch>/reports.parquet, report_stats.parquet
     load     staged rows                 → reports/, report_stats/ partitions, _runs/<run>.json
 
@@ -107,11 +107,12 @@ def scope_of(provinces=(), years=(), published_from: str | None = None,
 def _in_scope(scope: dict, report: Report) -> bool:
     if scope["provinces"] and report.province_code not in scope["provinces"]:
         return False
-    if scope["years"] and report.report_year not in scope["years"]:
+    if scope["years"] and report.metadata.report_year not in scope["years"]:
         return False
     if scope["portals"] and report.portal_id not in scope["portals"]:
         return False
-    published = report.published_date.isoformat() if report.published_date else None
+    published = report.metadata.published_date
+    published = published.isoformat() if published else None
     if scope["published_from"] and (published is None or published < scope["published_from"]):
         return False
     return not (scope["published_to"] and (published is None
@@ -163,24 +164,25 @@ def _planned(lake: Lake, batch: str) -> tuple[dict, list[RawDocument]]:
     return body, [lake.raw_document(d["sha256"], d["source_id"]) for d in body["documents"]]
 
 
-def repair(lake: Lake, batch: str) -> dict:
-    """Encoding repair of the batch's text documents: their decoded text and charset evidence
+def decode(lake: Lake, batch: str) -> dict:
+    """Decode the batch's text documents (charset detection and mojibake reversal, see
+    :mod:`pipelines.decode`): their text and charset evidence
     go to ``_work/<batch>/decoded/<doc_id>.json`` (a file format read later: ``{"binary":
     true}``)."""
     _, docs = _planned(lake, batch)
-    result = process.new_run("repair", lake)
+    result = process.new_run("decode", lake)
     decoded = process.decode_batch(lake, docs, result)
     for doc_id, text in decoded.items():
         body = {"binary": True} if text is None else asdict(text)
         lake.store.write(_key(batch, f"decoded/{doc_id}.json"), json_bytes(body))
-    _write_rejects(lake, batch, "repair", result.rejects)
+    _write_rejects(lake, batch, "decode", result.rejects)
     return {"batch": batch, "decoded": sum(1 for v in decoded.values() if v is not None),
             "binary": sum(1 for v in decoded.values() if v is None),
             "rejected": len(result.rejects)}
 
 
 def extract(lake: Lake, batch: str) -> dict:
-    """Text, metadata, attachments and statistics of the repaired documents, staged as rows of
+    """Text, metadata, attachments and statistics of the decoded documents, staged as rows of
     the lake's own tables."""
     body, docs = _planned(lake, batch)
     decoded: dict[str, Decoded | None] = {}
@@ -216,7 +218,7 @@ def load(lake: Lake, batch: str, *, run_id: str | None = None) -> dict:
                               listed=[(d.doc_id, d.sha256, d.source.url) for d in docs],
                               run_id=result.run_id,
                               command=f"pipeline {batch}")
-    rejects = [Reject(**r) for stage in ("repair", "extract")
+    rejects = [Reject(**r) for stage in ("decode", "extract")
                for r in _read_json(lake, _key(batch, f"rejects/{stage}.json"), [])]
     result.rejects = rejects
     manifest = result.manifest()

@@ -124,8 +124,8 @@ def test_the_dag_files_import_cleanly_with_tags_retries_pools_and_assets(airflow
                                 "govreports_reprocess"}
     nightly = bag["dags"]["govreports_nightly"]
     assert nightly["timezone"] == "Asia/Shanghai" and "30 2 * * *" in nightly["schedule"]
-    assert list(nightly["tasks"]) == ["shards", "crawl", "plan", "repair_encoding",
-                                      "extract_reports", "load_partitions", "report", "watcher"]
+    assert list(nightly["tasks"]) == ["shards", "crawl", "plan", "decode_documents",
+                                      "extract_reports", "load_partitions", "summarize", "watcher"]
     assert nightly["tasks"]["crawl"]["pool"] == "govreports_crawl"
     assert nightly["tasks"]["plan"]["trigger_rule"] == "all_done"
     assert nightly["tasks"]["load_partitions"]["outlets"] == ["govreports.reports",
@@ -133,7 +133,7 @@ def test_the_dag_files_import_cleanly_with_tags_retries_pools_and_assets(airflow
     for dag in bag["dags"].values():
         assert "govreports" in dag["tags"]
         assert all(t["retries"] >= 1 for name, t in dag["tasks"].items()
-                   if name not in ("report", "watcher"))
+                   if name not in ("summarize", "watcher"))
     assert {"mode", "provinces", "years", "published_from", "published_to", "portal_ids"} <= \
         set(bag["dags"]["govreports_backfill"]["params"])
     assert not (tmp_path / "nowhere").exists()
@@ -232,7 +232,7 @@ def test_a_failing_portal_fails_its_own_crawl_task_while_the_others_land(airflow
     assert states[f"crawl[{shard_of['sample-ucap-qixingguan']}]"] == "success"
     assert states[f"crawl[{shard_of['refusing']}]"] == "failed"
     assert states[f"crawl[{shard_of['walled']}]"] == "failed"
-    assert states["load_partitions"] == "success" and states["report"] == "success"
+    assert states["load_partitions"] == "success" and states["summarize"] == "success"
     assert states["watcher"] == "failed"  # the run fails with its shards
     # A refused connection may pass: it is retried. An anti-bot wall will not: it is not.
     tries = {pid: len(re.findall(rf"crawl shard {n}: ", log)) for pid, n in shard_of.items()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import fields
 from datetime import UTC, datetime
 
 import pyarrow as pa
@@ -10,6 +11,7 @@ import pytest
 
 from pipelines.lake import Lake, Partition
 from pipelines.load import load
+from pipelines.metadata import Metadata
 from pipelines.records import RawDocument, Report, Source, StatCell
 from pipelines.schema import REPORT_STATS_SCHEMA, REPORTS_SCHEMA
 
@@ -20,14 +22,34 @@ def _source(url="http://127.0.0.1/a.html", fetched_at="2026-01-01T00:00:00+00:00
 
 def _report(doc_id, province="220000", year=2019, title="t"):
     return Report(doc_id=doc_id, url=f"http://127.0.0.1/{doc_id}", content_sha256="0" * 64,
-                  fetched_at=datetime(2026, 1, 1, tzinfo=UTC), title=title,
-                  province_code=province, report_year=year)
+                  fetched_at=datetime(2026, 1, 1, tzinfo=UTC),
+                  metadata=Metadata(title=title, report_year=year), province_code=province)
 
 
 @pytest.fixture
 def lake(lake_url):
     lake = Lake.open(lake_url, writable=True)
     return lake
+
+
+@pytest.mark.parametrize("record,schema", [
+    (Report, REPORTS_SCHEMA), (StatCell, REPORT_STATS_SCHEMA)], ids=["reports", "report_stats"])
+def test_a_record_has_exactly_the_columns_of_its_table(record, schema):
+    """One source of truth: a field added to a record (or to ``Metadata``, which ``Report``
+    composes) without its column, or a column without its field, fails here."""
+    columns = record.columns() if record is Report else [f.name for f in fields(record)]
+    assert sorted(columns) == sorted(schema.names)
+    assert len(columns) == len(set(columns))
+
+
+def test_a_report_row_carries_its_metadata_in_the_columns():
+    report = _report("d1", title="西邑乡2019年报")
+    report.metadata.raw = {"title": "西邑乡2019年报 (h1)"}
+    row = report.to_row()
+    assert list(row) == REPORTS_SCHEMA.names
+    assert (row["title"], row["report_year"], row["metadata_raw"]) == (
+        "西邑乡2019年报", 2019, [("title", "西邑乡2019年报 (h1)")])
+    pa.Table.from_pylist([row], schema=REPORTS_SCHEMA)  # the row has the table's types
 
 
 def test_raw_is_content_addressed_with_a_sidecar(lake):

@@ -123,7 +123,7 @@ def test_gkmlpt_items_with_unexpected_types_are_reports(item):
     extracted = extract_document(raw, json.dumps(item, ensure_ascii=False).encode())
     report, _cells = build_report(raw, extracted)
     assert LAST_LINE in report.text
-    assert report.title is None or isinstance(report.title, str)
+    assert report.metadata.title is None or isinstance(report.metadata.title, str)
 
 
 def _truncated_docx() -> bytes:
@@ -482,7 +482,7 @@ def test_lone_surrogates_become_replacement_characters_and_the_row_loads(item, t
     data = json.dumps(item).encode()  # \ud800 escapes, as an API writes them
     raw = _raw(data, "item.json")
     report, _ = build_checked(raw, extract_document(raw, data))
-    assert LAST_LINE in report.text and "\ud800" not in report.text + (report.title or "")
+    assert LAST_LINE in report.text and "\ud800" not in report.text + (report.metadata.title or "")
     assert report.unrecoverable_chars >= (1 if "\ud800" in item.get("content", "") else 0)
 
 

@@ -36,7 +36,7 @@ def test_the_stages_load_what_one_process_run_loads(tmp_path):
     staged = seeded(tmp_path / "staged")
     planned = stages.plan(staged, "b1", scope=stages.scope_of())
     assert planned["documents"] == 5
-    assert stages.repair(staged, "b1") == {"batch": "b1", "decoded": 5, "binary": 0,
+    assert stages.decode(staged, "b1") == {"batch": "b1", "decoded": 5, "binary": 0,
                                            "rejected": 0}
     assert stages.extract(staged, "b1")["reports"] == 5
     loaded = stages.load(staged, "b1", run_id="nightly run #1")
@@ -59,7 +59,7 @@ def _table_part(lake: Lake, key: str):
 def test_a_stage_run_again_rewrites_its_own_keys_and_changes_no_partition(tmp_path):
     lake = seeded(tmp_path / "lake")
     stages.plan(lake, "b", scope=stages.scope_of())
-    stages.repair(lake, "b")
+    stages.decode(lake, "b")
     stages.extract(lake, "b")
     stages.load(lake, "b")
     keys, before = sorted(lake.store.list("_work/b/")), partitions(lake)
@@ -71,7 +71,7 @@ def test_a_stage_run_again_rewrites_its_own_keys_and_changes_no_partition(tmp_pa
 def test_a_stage_without_its_plan_says_what_to_run_first(tmp_path):
     lake = seeded(tmp_path / "lake")
     with pytest.raises(ConfigError, match="batch 'nope' has no plan .*run its plan stage"):
-        stages.repair(lake, "nope")
+        stages.decode(lake, "nope")
 
 
 @pytest.mark.parametrize("kwargs,message", [
@@ -109,7 +109,7 @@ def test_run_ids_that_differ_only_in_unsafe_characters_get_different_batches(a, 
 
 
 def test_hostile_raw_documents_are_rejected_by_the_stages_and_the_batch_lands(tmp_path):
-    """What the DAG's repair and extract tasks meet in a lake whose raw zone holds documents
+    """What the DAG's decode and extract tasks meet in a lake whose raw zone holds documents
     that used to crash them: each becomes a reject of its stage, the seeds still land."""
     lake = seeded(tmp_path / "lake")
     hostile = {
@@ -125,7 +125,7 @@ def test_hostile_raw_documents_are_rejected_by_the_stages_and_the_batch_lands(tm
                                                   fetched_at="2026-01-01T00:00:00+00:00",
                                                   filename=name))
     stages.plan(lake, "h", scope=stages.scope_of())
-    assert stages.repair(lake, "h")["rejected"] == 0
+    assert stages.decode(lake, "h")["rejected"] == 0
     extracted = stages.extract(lake, "h")
     assert extracted["reports"] == 6 and extracted["rejected"] == 3
     loaded = stages.load(lake, "h")

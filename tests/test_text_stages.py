@@ -159,5 +159,5 @@ def test_a_list_page_title_fills_a_report_that_states_none():
                     context={"title": "牟定县信访局2019年政府信息公开工作年度报告"})
     raw = RawDocument("0" * 64, 1, source)
     report, _ = build_report(raw, extract_document(raw, seed.read_bytes()))
-    assert report.title == "牟定县信访局2019年政府信息公开工作年度报告"
-    assert report.metadata_raw["title"].endswith("(list page)")
+    assert report.metadata.title == "牟定县信访局2019年政府信息公开工作年度报告"
+    assert report.metadata.raw["title"].endswith("(list page)")

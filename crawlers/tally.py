@@ -25,7 +25,9 @@ from crawlers.politeness import HostBlocked, TooLongRetryAfter
 
 
 @dataclass
-class PortalReport:
+class PortalTally:
+    """The counts and lists of one portal's crawl (not an annual report: a tally)."""
+
     portal_id: str
     list_pages: int = 0
     landed: list[dict] = field(default_factory=list)  # {url, sha256, role, new}
