@@ -1,4 +1,4 @@
-"""How to walk the list pages of each CMS family (../shared/DOMAIN.md §2).
+"""How to walk the list pages of each CMS family: TRS, Hanweb, Ucap, gkmlpt and generic lists.
 
 A family is one class: :meth:`Family.detect` says whether a first page is one of its own, and
 :meth:`Family.parse_list` turns a list page (or list API answer) into the documents it lists

@@ -11,7 +11,6 @@ when it exists, else the standard AWS chain.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -133,8 +132,8 @@ def plan_shards(params: dict, batch: str | None = None) -> list[dict]:
     count = int(params.get("shards") or os.environ.get("GOVREPORTS_CRAWL_SHARDS") or 4)
     planned = [{"shard": i, "portals": ids} for i, ids in enumerate(shards(portals, count))]
     if batch is not None:
-        _open_lake(params).store.write(f"_work/{batch}/shards.json",
-                                       json.dumps(planned, ensure_ascii=False).encode("utf-8"))
+        lake = _open_lake(params)
+        lake.write_json(lake.work_key(batch, "shards.json"), planned)
     return planned
 
 
@@ -156,14 +155,15 @@ def crawl_shard(shard: dict, batch: str, params: dict, *, revalidate: bool = Fal
                           env={**os.environ, **aws_environment()})
     sys.stdout.write(done.stdout)
     sys.stderr.write(done.stderr)
-    key = f"_runs/{batch}-crawl-{shard['shard']}.json"
+    lake = _open_lake(params)
+    key = lake.manifest_key(f"{batch}-crawl-{shard['shard']}")
     if done.returncode == 2:
         raise Permanent(done.stderr.strip().splitlines()[-1] if done.stderr.strip()
                         else "bad crawl configuration")
     if done.returncode not in (0, 1):
         raise RuntimeError(f"crawl of shard {shard['shard']} exited {done.returncode}")
     try:
-        manifest = json.loads(_open_lake(params).store.read(key))
+        manifest = lake.read_json(key)
     except KeyError:
         raise RuntimeError(f"crawl of shard {shard['shard']} exited {done.returncode} without "
                            f"writing {key}") from None
@@ -207,12 +207,12 @@ def crawl_manifests(params: dict, batch: str) -> list[str]:
     partial landings are processed too and a cleared task's XCom is not needed."""
     lake = _open_lake(params)
     try:
-        planned = {f"_runs/{batch}-crawl-{s['shard']}.json"
-                   for s in json.loads(lake.store.read(f"_work/{batch}/shards.json"))}
+        planned = {lake.manifest_key(f"{batch}-crawl-{s['shard']}")
+                   for s in lake.read_json(lake.work_key(batch, "shards.json"))}
     except KeyError:  # shards planned without a batch: every manifest of the batch
         planned = None
-    return sorted(key for key in lake.store.list(f"_runs/{batch}-crawl-")
-                  if key.endswith(".json") and (planned is None or key in planned))
+    return [key for key in lake.manifest_keys(f"{batch}-crawl-")
+            if planned is None or key in planned]
 
 
 # -- processing stages --------------------------------------------------------------------------
@@ -259,7 +259,7 @@ def summary(params: dict, batch: str, crawls: list[str] | None) -> str:
     lines = [f"govreports batch {batch} · lake {lake.url}"]
     down: list[str] = []
     for key in crawls or []:
-        manifest = json.loads(lake.store.read(key))
+        manifest = lake.read_json(key)
         for portal_id, data in sorted(manifest["portals"].items()):
             c = data["counts"]
             state = "DOWN" if c["list_pages"] == 0 else "ok"
@@ -269,9 +269,8 @@ def summary(params: dict, batch: str, crawls: list[str] | None) -> str:
                          f"documents {c['documents']:3d} attachments {c['attachments']:3d} "
                          f"new {c['new_bytes']:3d} known {c['known_skipped']:3d} "
                          f"failed {c['failed']:3d} blocked {c['blocked']:3d}")
-    run_key = f"_runs/{batch}.json"
-    if lake.store.exists(run_key):
-        run = json.loads(lake.store.read(run_key))
+    run = lake.read_json(lake.manifest_key(batch), None)
+    if run is not None:
         counts = run["counts"]
         lines.append(f"  processed {counts['inputs']} documents → {counts['reports']} reports, "
                      f"{counts['rejects']} rejects; partitions written "

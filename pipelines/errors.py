@@ -15,7 +15,7 @@ class GovreportsError(Exception):
 
 
 class ConfigError(GovreportsError):
-    """Raised at start-up by :mod:`pipelines.config` and :mod:`pipelines.store` when a setting
+    """Raised at start-up by :mod:`pipelines.settings` and :mod:`pipelines.store` when a setting
     (lake URL, bucket, credentials, a directory) is wrong. Retrying cannot help: fix the setting."""
 
 

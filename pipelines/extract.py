@@ -37,7 +37,7 @@ _CELLS = ("td", "th")
 # In metadata lines inline boxes are cells too: <li><span>索引号</span><span>…</span></li>.
 _META_CELLS = ("td", "th", "span", "label", "dt", "dd", "em", "strong", "b", "font")
 
-# Content containers of the CMS families (DOMAIN.md §2), most specific first.
+# Content containers of the CMS families (crawlers/families.py), most specific first.
 _CONTAINERS = (
     ("trs", "//div[contains(concat(' ', normalize-space(@class), ' '), ' TRS_Editor ')]"),
     ("trs", "//*[contains(concat(' ', normalize-space(@class), ' '), ' trs_editor_view ')]"),

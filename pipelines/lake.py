@@ -9,6 +9,7 @@ for consumers::
     report_stats/province=<code>/year=<yyyy>/data.parquet
     rejects/<doc_id>.json
     _runs/<run_id>.json
+    _work/<batch>/…                                a scheduled run's stages (pipelines.stages)
     _lease/load.json                               held by the run merging rows (pipelines.lease)
     _lease/intent.json                             where that run's documents go (pipelines.load)
     _crawl/<portal_id>/state.json                  what the crawler knows of each URL
@@ -30,11 +31,13 @@ from pipelines.errors import LakeConflict, LakeDamaged
 from pipelines.lease import Lease
 from pipelines.records import RawDocument, Reject, Source
 from pipelines.schema import NULL_PARTITION, TABLES
-from pipelines.store import Store, lake_url_from_env, open_store
+from pipelines.store import Store, json_bytes, lake_url_from_env, open_store
 
 PARTITION_FILE = "data.parquet"
 LOAD_LEASE = "_lease/load.json"
 LOAD_INTENT = "_lease/intent.json"
+WORK = "_work/"
+RUNS = "_runs/"
 _PARTITION_KEY = re.compile(r"^(?P<table>[a-z_]+)/province=(?P<p>[^/]+)/year=(?P<y>[^/]+)/")
 
 
@@ -102,7 +105,7 @@ class Lake:
         except KeyError:
             old = None
         if old != sidecar:
-            self.store.write(sidecar_key, json_bytes(sidecar))
+            self.write_json(sidecar_key, sidecar)
             wrote = True
         return RawDocument(sha, len(data), Source.from_json(sidecar)), wrote
 
@@ -185,7 +188,7 @@ class Lake:
             return {}
 
     def write_load_intent(self, intent: dict) -> None:
-        self.store.write(LOAD_INTENT, json_bytes(intent))
+        self.write_json(LOAD_INTENT, intent)
 
     def clear_load_intent(self) -> None:
         self.store.delete(LOAD_INTENT)
@@ -207,7 +210,7 @@ class Lake:
 
     def put_reject(self, reject: Reject, existing: dict | None) -> None:
         if existing != reject.to_json():
-            self.store.write(f"rejects/{reject.doc_id}.json", json_bytes(reject.to_json()))
+            self.write_json(f"rejects/{reject.doc_id}.json", reject.to_json())
 
     def delete_reject(self, doc_id: str) -> None:
         self.store.delete(f"rejects/{doc_id}.json")
@@ -242,7 +245,7 @@ class Lake:
                 yield json.loads(self.store.read(key))
 
     def put_crawl_entry(self, portal_id: str, source_id: str, entry: dict) -> None:
-        self.store.write(f"_crawl/{portal_id}/journal/{source_id}.json", json_bytes(entry))
+        self.write_json(f"_crawl/{portal_id}/journal/{source_id}.json", entry)
 
     def compact_crawl_state(self, portal_id: str) -> int:
         """Fold the journal into the state object; returns the number of URLs known.
@@ -276,10 +279,39 @@ class Lake:
         raise LakeConflict(f"crawl state of {portal_id} in {self.url} kept changing while "
                            "it was compacted: run the crawl again")
 
+    @staticmethod
+    def manifest_key(run_id: str) -> str:
+        return f"{RUNS}{run_id}.json"
+
     def write_manifest(self, run_id: str, manifest: dict) -> str:
-        key = f"_runs/{run_id}.json"
-        self.store.write(key, json_bytes(manifest))
+        key = self.manifest_key(run_id)
+        self.write_json(key, manifest)
         return key
+
+    def manifest_keys(self, run_id_prefix: str) -> list[str]:
+        """The keys of the run manifests whose run id starts with ``run_id_prefix``."""
+        return sorted(k for k in self.store.list(f"{RUNS}{run_id_prefix}") if k.endswith(".json"))
+
+    # -- a batch's work files (the scheduler's stages, pipelines.stages) ---------------------
+
+    @staticmethod
+    def work_key(batch: str, name: str) -> str:
+        return f"{WORK}{batch}/{name}"
+
+    # -- JSON objects -----------------------------------------------------------------------
+
+    def write_json(self, key: str, data) -> None:
+        """Every JSON object of the lake is written here (one format: UTF-8, sorted keys)."""
+        self.store.write(key, json_bytes(data))
+
+    def read_json(self, key: str, default=KeyError):
+        """The JSON object at ``key``; ``default`` when it is missing (KeyError unless given)."""
+        try:
+            return json.loads(self.store.read(key))
+        except KeyError:
+            if default is KeyError:
+                raise
+            return default
 
 
 def damaged_message(key: str, part: Partition, exc: Exception) -> str:
@@ -296,8 +328,3 @@ def _parquet(table: str, rows: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
     pq.write_table(rows, sink, compression="zstd")
     return sink.getvalue().to_pybytes()
-
-
-def json_bytes(data) -> bytes:
-    """How the lake writes JSON objects: UTF-8, keys sorted, one per line."""
-    return (json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode()

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 
 from pipelines.errors import LakeBusy, LakeConflict
 from pipelines.settings import number
-from pipelines.store import Store, _alive
+from pipelines.store import Store, _alive, json_bytes
 
 #: Seconds a lease lives without renewal (GOVREPORTS_LEASE_TTL); the holder renews it every
 #: third of that.
@@ -60,10 +60,10 @@ class Lease:
 
     def _body(self) -> bytes:
         now = time.time()
-        return json.dumps({
+        return json_bytes({
             "run_id": self.run_id, "command": self.command, "host": socket.gethostname(),
             "pid": os.getpid(), "since": self._since, "renewed": now,
-            "expires": now + self.ttl}, sort_keys=True).encode()
+            "expires": now + self.ttl})
 
     def __enter__(self) -> Lease:
         self._since = time.time()

@@ -226,7 +226,7 @@ def _with_bytes(lake: Lake, doc: RawDocument, *more) -> tuple | DocumentRejected
     try:
         return (doc, lake.read_raw(doc.sha256), *more)
     except KeyError:
-        return DocumentRejected("raw_missing", f"raw/{doc.sha256[:2]}/{doc.sha256} is missing "
+        return DocumentRejected("raw_missing", f"{lake.raw_key(doc.sha256)} is missing "
                                 "from the lake: fetch or ingest the document again",
                                 stage="read")
 

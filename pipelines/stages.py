@@ -11,14 +11,13 @@ retry of one stage never needs the others again::
     load     staged rows                 → reports/, report_stats/ partitions, _runs/<run>.json
 
 Rejected documents are recorded under ``rejects/`` by the stage that rejects them (and in
-``_work/<batch>/rejects/<stage>.json`` for the run manifest). ``process.run`` is the same path
+``_work/<batch>/<stage>-rejects.json`` for the run manifest). ``process.run`` is the same path
 in one process, for the CLI.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import asdict
 from datetime import date
@@ -29,12 +28,11 @@ import pyarrow.parquet as pq
 from pipelines import process
 from pipelines.decode import Decoded
 from pipelines.errors import ConfigError
-from pipelines.lake import Lake, Partition, json_bytes
+from pipelines.lake import Lake, Partition
 from pipelines.load import load_rows
 from pipelines.records import RawDocument, Reject, Report
 from pipelines.schema import REPORT_STATS_SCHEMA, REPORTS_SCHEMA
 
-WORK = "_work/"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -46,10 +44,6 @@ def batch_id(text: str) -> str:
     if safe == text:
         return safe
     return f"{safe}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:8]}"
-
-
-def _key(batch: str, name: str) -> str:
-    return f"{WORK}{batch}/{name}"
 
 
 def crawled_documents(lake: Lake, manifest: dict) -> list[RawDocument]:
@@ -142,7 +136,7 @@ def plan(lake: Lake, batch: str, *, crawl_manifests: list[str] | None = None,
     scope = scope or scope_of()
     if crawl_manifests is not None:
         docs = [d for key in crawl_manifests
-                for d in crawled_documents(lake, json.loads(lake.store.read(key)))]
+                for d in crawled_documents(lake, lake.read_json(key))]
     else:
         docs = [d for d in lake.raw_documents()
                 if not scope["portals"] or d.source.portal_id in scope["portals"]]
@@ -150,14 +144,14 @@ def plan(lake: Lake, batch: str, *, crawl_manifests: list[str] | None = None,
     body = {"batch": batch, "scope": scope, "crawl_manifests": crawl_manifests,
             "documents": [{"sha256": d.sha256, "source_id": d.source.source_id}
                           for d in versions]}
-    key = _key(batch, "plan.json")
-    lake.store.write(key, json_bytes(body))
+    key = lake.work_key(batch, "plan.json")
+    lake.write_json(key, body)
     return {"batch": batch, "plan": key, "documents": len(versions)}
 
 
 def _planned(lake: Lake, batch: str) -> tuple[dict, list[RawDocument]]:
     try:
-        body = json.loads(lake.store.read(_key(batch, "plan.json")))
+        body = lake.read_json(lake.work_key(batch, "plan.json"))
     except KeyError:
         raise ConfigError(f"batch {batch!r} has no plan in {lake.url}: run its plan stage "
                           "first") from None
@@ -174,7 +168,7 @@ def decode(lake: Lake, batch: str) -> dict:
     decoded = process.decode_batch(lake, docs, result)
     for doc_id, text in decoded.items():
         body = {"binary": True} if text is None else asdict(text)
-        lake.store.write(_key(batch, f"decoded/{doc_id}.json"), json_bytes(body))
+        lake.write_json(lake.work_key(batch, f"decoded/{doc_id}.json"), body)
     _write_rejects(lake, batch, "decode", result.rejects)
     return {"batch": batch, "decoded": sum(1 for v in decoded.values() if v is not None),
             "binary": sum(1 for v in decoded.values() if v is None),
@@ -187,17 +181,17 @@ def extract(lake: Lake, batch: str) -> dict:
     body, docs = _planned(lake, batch)
     decoded: dict[str, Decoded | None] = {}
     for doc in docs:
-        key = _key(batch, f"decoded/{doc.doc_id}.json")
+        key = lake.work_key(batch, f"decoded/{doc.doc_id}.json")
         if lake.store.exists(key):
-            data = json.loads(lake.store.read(key))
+            data = lake.read_json(key)
             decoded[doc.doc_id] = None if data.get("binary") else Decoded(**data)
     result = process.new_run("extract", lake)
     scope = body["scope"]
     cells = process.extract_batch(lake, docs, decoded, result,
                                   keep=lambda report: _in_scope(scope, report))
-    _write_table(lake, _key(batch, "reports.parquet"),
+    _write_table(lake, lake.work_key(batch, "reports.parquet"),
                  [r.to_row() for r in result.reports], REPORTS_SCHEMA)
-    _write_table(lake, _key(batch, "report_stats.parquet"),
+    _write_table(lake, lake.work_key(batch, "report_stats.parquet"),
                  [c.to_row() for c in cells], REPORT_STATS_SCHEMA)
     _write_rejects(lake, batch, "extract", result.rejects)
     return {"batch": batch, "reports": len(result.reports), "cells": len(cells),
@@ -208,8 +202,8 @@ def load(lake: Lake, batch: str, *, run_id: str | None = None) -> dict:
     """Merge the staged rows into the partitions (upsert by document; a province/year scope is
     rebuilt wholesale) and write the run manifest."""
     body, docs = _planned(lake, batch)
-    reports = _read_table(lake, _key(batch, "reports.parquet"))
-    cells = _read_table(lake, _key(batch, "report_stats.parquet"))
+    reports = _read_table(lake, lake.work_key(batch, "reports.parquet"))
+    cells = _read_table(lake, lake.work_key(batch, "report_stats.parquet"))
     result = process.new_run("pipeline", lake)
     if run_id:
         result.run_id = batch_id(run_id)
@@ -219,7 +213,7 @@ def load(lake: Lake, batch: str, *, run_id: str | None = None) -> dict:
                               run_id=result.run_id,
                               command=f"pipeline {batch}")
     rejects = [Reject(**r) for stage in ("decode", "extract")
-               for r in _read_json(lake, _key(batch, f"rejects/{stage}.json"), [])]
+               for r in lake.read_json(lake.work_key(batch, f"{stage}-rejects.json"), [])]
     result.rejects = rejects
     manifest = result.manifest()
     manifest["batch"] = batch
@@ -244,8 +238,7 @@ def _by_partition(rows: list[dict]) -> dict[str, int]:
 
 
 def _write_rejects(lake: Lake, batch: str, stage: str, rejects: list[Reject]) -> None:
-    lake.store.write(_key(batch, f"rejects/{stage}.json"),
-                     json_bytes([r.to_json() for r in rejects]))
+    lake.write_json(lake.work_key(batch, f"{stage}-rejects.json"), [r.to_json() for r in rejects])
 
 
 def _write_table(lake: Lake, key: str, rows: list[dict], schema: pa.Schema) -> None:
@@ -262,9 +255,3 @@ def _read_table(lake: Lake, key: str) -> list[dict]:
                           "first") from None
     return pq.read_table(pa.BufferReader(data)).to_pylist()
 
-
-def _read_json(lake: Lake, key: str, default):
-    try:
-        return json.loads(lake.store.read(key))
-    except KeyError:
-        return default

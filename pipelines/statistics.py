@@ -8,7 +8,7 @@ many values as the template has columns is a row; anything else is reported as a
 ``notes`` rather than guessed. Labels, not positions, carry the alignment, which is why
 rowspan/colspan headers and merged cells do not matter here.
 
-Templates (``../shared/DOMAIN.md`` §1): ``2021`` (国办公开办函〔2021〕30号), ``2019``
+Templates (the State Council's report formats): ``2021`` (国办公开办函〔2021〕30号), ``2019``
 (〔2019〕60号) and ``pre2019`` (the free-form 统计表 with 累计数 / 本年发生数). Keys are listed,
 with their Chinese labels, in ``docs/lake.md``.
 """

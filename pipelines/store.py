@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import re
 import socket
@@ -33,6 +34,11 @@ _IPV4 = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 TMP_DIR = ".tmp"
 STALE_TMP_S = 24 * 3600
 _HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
+
+
+def json_bytes(data) -> bytes:
+    """How the lake writes every JSON object: UTF-8, keys sorted, one per line."""
+    return (json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode()
 
 
 def _digest(data: bytes) -> str:
