@@ -7,8 +7,9 @@ while they run, and cannot take back memory a parser has grabbed, so the per-doc
 
 - a document that takes longer than ``GOVREPORTS_DOC_TIMEOUT`` seconds (default 120) is
   rejected as ``too_slow`` and its worker replaced;
-- a worker's address space is capped at ``GOVREPORTS_DOC_MEMORY_MB`` (default 2048 MiB): a
-  document that needs more is rejected as ``too_large``;
+- a worker may map at most ``GOVREPORTS_DOC_MEMORY_MB`` (default 2048 MiB) of address space
+  beyond what it held when it was forked: a document that needs more is rejected as
+  ``too_large``;
 - a worker that dies (a crash in a C library) rejects its document as ``worker_died``;
 - any other exception becomes an ``internal_error`` reject naming the exception, its message,
   the stage and the line of ``pipelines/`` that raised it.
@@ -50,7 +51,7 @@ def doc_timeout() -> float:
 
 
 def doc_memory_mb() -> int:
-    """MiB of address space a worker may use (``GOVREPORTS_DOC_MEMORY_MB``)."""
+    """MiB of address space a worker may add to its own (``GOVREPORTS_DOC_MEMORY_MB``)."""
     return int(number("GOVREPORTS_DOC_MEMORY_MB", DEFAULT_MEMORY_MB, 256))
 
 
@@ -91,12 +92,43 @@ def guarded(stage: str, fn: Callable[..., Any], *args: Any) -> Any:
         raise internal_error(exc, stage) from exc
 
 
+def _address_space() -> int:
+    """Bytes of address space this process maps now (0 where /proc is not there)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def _limit_memory(megabytes: int) -> None:
-    limit = megabytes * 1024 * 1024
+    # The bound is on what a document adds to the worker as it was forked: a parent that has
+    # already mapped a lot (DuckDB reserves gigabytes of address space for its buffers) must not
+    # leave its workers unable to load a codec module.
+    limit = _address_space() + megabytes * 1024 * 1024
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+#: What the fork server imports once, so that each worker starts with the parsers loaded (and
+#: with the caller's main script already run, which multiprocessing would otherwise run again
+#: in every worker: ``airflow`` imports all of Airflow).
+_PRELOAD = ["__main__", "pipelines.process"]
+
+
+def _context():
+    """Workers are forked from a fork server: a clean process started once, never from the
+    caller itself. A caller may hold threads and native state that a forked child cannot
+    use (DuckDB's and Arrow's thread pools after a query; an Airflow task's heartbeat):
+    forking it directly made workers crash on the next batch."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    return context
 
 
 class Workers:
@@ -115,11 +147,8 @@ class Workers:
     def __enter__(self) -> Workers:
         from pebble import ProcessPool
 
-        # fork: the workers start with the parsers already imported; they touch no lock or
-        # connection of the parent's (they only compute on what they are sent).
         self._pool = ProcessPool(max_workers=self.jobs, initializer=_limit_memory,
-                                 initargs=(self.memory_mb,),
-                                 context=multiprocessing.get_context("fork"))
+                                 initargs=(self.memory_mb,), context=_context())
         return self
 
     def __exit__(self, *exc) -> None:

@@ -184,6 +184,33 @@ def _fail():
     return {}["missing"]
 
 
+def test_the_memory_bound_is_on_what_a_document_adds_not_on_what_the_parent_mapped():
+    """A process that has mapped gigabytes (DuckDB reserves them for its buffers after one
+    query) still gets working workers: the bound counts from the worker's own start."""
+    import mmap
+
+    reserved = mmap.mmap(-1, 3 << 30)  # address space only: never touched, no memory used
+    try:
+        with Workers(1, timeout=30.0, memory_mb=256) as workers:
+            outcomes = dict(workers.run("extract", _allocate, [("modest", (64,)),
+                                                               ("greedy", (512,))]))
+    finally:
+        reserved.close()
+    assert outcomes["modest"] == 64 << 20
+    assert isinstance(outcomes["greedy"], DocumentRejected)
+    assert outcomes["greedy"].reason == "too_large"
+
+
+def test_a_process_that_has_run_queries_still_processes_every_document(cli, tmp_path):
+    """DuckDB and Arrow leave thread pools behind a query; workers forked from such a process
+    crashed on the next batch (worker_died). They come from a clean fork server."""
+    for lake in ("first", "second", "third"):
+        ingested = cli("ingest", SEEDS, "--lake", tmp_path / lake)
+        assert ingested.returncode == 0, ingested.stdout
+        queried = cli("query", "--lake", tmp_path / lake, "select count(*) from reports")
+        assert queried.returncode == 0, queried.stderr
+
+
 def test_workers_reject_what_overruns_exhausts_or_crashes_and_go_on():
     with Workers(2, timeout=1.0, memory_mb=512) as workers:
         outcomes = dict(workers.run("extract", _sleep, [("slow", (30,)), ("quick", (0,))]))
