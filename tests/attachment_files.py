@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
 
 REPORT_LINES = ["西邑乡2019年政府信息公开年度报告", "一、总体情况",
@@ -33,6 +34,178 @@ def xlsx_bytes() -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+XLS_ROWS = [["统计指标", "单位", "统计数"], ["主动公开政府信息数", "条", 501],
+            ["其中：主动公开规范性文件数", "条", 36]]
+
+
+def xls_bytes(rows=XLS_ROWS) -> bytes:
+    """A BIFF8 (Excel 97–2003) workbook, one sheet of ``rows``, written by xlwt: no timestamps,
+    so the same bytes every run."""
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("统计")
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            sheet.write(r, c, value)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+# --- OLE2 compound file ([MS-CFB], version 3: 512-byte sectors, 64-byte mini sectors) -------
+_SECTOR, _MINI_SECTOR, _MINI_CUTOFF = 512, 64, 4096
+_FREESECT, _ENDOFCHAIN, _FATSECT, _NOSTREAM = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD, 0xFFFFFFFF
+
+
+def _sectors(size: int, unit: int) -> int:
+    return -(-size // unit)
+
+
+def ole2_bytes(streams: dict[str, bytes]) -> bytes:
+    """A compound file whose root storage holds ``streams``: streams under 4096 bytes go to the
+    mini stream (as [MS-CFB] requires), the others to their own sector chains.
+
+    Layout: header, FAT, directory, mini FAT, mini stream, big streams; every chain contiguous.
+    Timestamps and CLSIDs are zero, so the bytes depend on the streams only."""
+    names = sorted(streams, key=lambda n: (len(n), n.upper()))  # the directory's sibling order
+    small = [n for n in names if len(streams[n]) < _MINI_CUTOFF]
+    big = [n for n in names if len(streams[n]) >= _MINI_CUTOFF]
+
+    mini_starts, mini_fat = {}, []
+    for name in small:
+        count = _sectors(len(streams[name]), _MINI_SECTOR)
+        mini_starts[name] = len(mini_fat)
+        mini_fat += [*range(len(mini_fat) + 1, len(mini_fat) + count), _ENDOFCHAIN]
+    mini_stream = b"".join(streams[n].ljust(_sectors(len(streams[n]), _MINI_SECTOR)
+                                            * _MINI_SECTOR, b"\0") for n in small)
+
+    dir_count = _sectors(1 + len(names), _SECTOR // 128)
+    chains = [dir_count, _sectors(len(mini_fat) * 4, _SECTOR),
+              _sectors(len(mini_stream), _SECTOR),
+              *(_sectors(len(streams[n]), _SECTOR) for n in big)]
+    fat_count = 1
+    while fat_count * (_SECTOR // 4) < fat_count + sum(chains):
+        fat_count += 1
+    assert fat_count <= 109, "more FAT sectors than the header's DIFAT holds"
+    fat = [_FATSECT] * fat_count
+    starts = []
+    for count in chains:
+        starts.append(len(fat) if count else _ENDOFCHAIN)
+        if count:
+            fat += [*range(len(fat) + 1, len(fat) + count), _ENDOFCHAIN]
+    fat += [_FREESECT] * (fat_count * (_SECTOR // 4) - len(fat))
+    dir_start, mini_fat_start, mini_stream_start, *big_starts = starts
+    start_of = {**mini_starts, **dict(zip(big, big_starts, strict=True))}
+
+    # The root's children form a binary search tree in (length, upper-case name) order; all
+    # black, which [MS-CFB] allows ("the simplest implementation ... mark every node black").
+    left, right = {}, {}
+
+    def subtree(lo: int, hi: int) -> int:
+        if lo >= hi:
+            return _NOSTREAM
+        mid = (lo + hi) // 2
+        left[mid], right[mid] = subtree(lo, mid), subtree(mid + 1, hi)
+        return mid + 1  # entry 0 is the root
+
+    top = subtree(0, len(names))
+
+    def entry(name, kind, left_id, right_id, child, start, size) -> bytes:
+        raw = name.encode("utf-16-le") + b"\0\0" if name else b""
+        return (raw.ljust(64, b"\0")
+                + struct.pack("<HBBIII", len(raw), kind, 1, left_id, right_id, child)
+                + bytes(16 + 4 + 8 + 8)  # CLSID, state bits, creation and modified times
+                + struct.pack("<IQ", start, size))
+
+    directory = entry("Root Entry", 5, _NOSTREAM, _NOSTREAM, top, mini_stream_start,
+                      len(mini_stream))
+    for i, name in enumerate(names):
+        directory += entry(name, 2, left[i], right[i], _NOSTREAM, start_of[name],
+                           len(streams[name]))
+    while len(directory) < dir_count * _SECTOR:  # unused entries: zeros, no siblings
+        directory += entry("", 0, _NOSTREAM, _NOSTREAM, _NOSTREAM, 0, 0)
+
+    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(16)
+              + struct.pack("<HHHHH6xIIIIIIIII", 0x3E, 3, 0xFFFE, 9, 6, 0, fat_count,
+                            dir_start, 0, _MINI_CUTOFF, mini_fat_start,
+                            _sectors(len(mini_fat) * 4, _SECTOR), _ENDOFCHAIN, 0)
+              + struct.pack("<109I", *range(fat_count), *[_FREESECT] * (109 - fat_count)))
+    body = [struct.pack(f"<{len(fat)}I", *fat), directory,
+            struct.pack(f"<{len(mini_fat)}I", *mini_fat), mini_stream,
+            *(streams[n] for n in big)]
+    return header + b"".join(part.ljust(_sectors(len(part), _SECTOR) * _SECTOR, b"\0")
+                             for part in body)
+
+
+# --- Word 97 binary document ([MS-DOC]) -----------------------------------------------------
+_FC_MIN = 0x400  # where the text starts in the WordDocument stream, after the FIB, as Word puts it
+
+
+def _stylesheet() -> bytes:
+    """STSH: the 15 fixed style slots [MS-DOC] requires (cstd >= 15), slot 0 "Normal" (a
+    paragraph style with empty properties), the others empty (cbStd 0).
+
+    antiword reads the stylesheet without checking lcbStshf: with none it parses a 1-byte
+    buffer and crashes (SIGSEGV, seen under valgrind), so a real document needs one."""
+    name = "Normal".encode("utf-16-le")
+    body = (struct.pack("<H", len(name) // 2) + name + b"\0\0"  # Xstz name
+            + struct.pack("<HH", 2, 0)  # UpxPapx: cbUpx 2, istd 0, no sprms
+            + struct.pack("<H", 0))  # UpxChpx: cbUpx 0
+    # StdfBase: sti 0 (Normal); stk 1 (paragraph) with istdBase 0xFFF (none); cupx 2 with
+    # istdNext 0; bchUpe = the STD's size; grfstd 0.
+    std = struct.pack("<HHHHH", 0, 1 | 0xFFF << 4, 2, 10 + len(body), 0) + body
+    # Stshif: cstd 15, cbSTDBaseInFile 10 (StdfBase only, Word 97), fStdStylenamesWritten,
+    # stiMaxWhenSaved and istdMaxFixedWhenSaved 15, nVerBuiltInNamesWhenSaved 0, fonts 0.
+    stshif = struct.pack("<HHHHHHhhh", 15, 10, 1, 15, 15, 0, 0, 0, 0)
+    return (struct.pack("<H", len(stshif)) + stshif
+            + struct.pack("<H", len(std)) + std + struct.pack("<H", 0) * 14)
+
+
+def doc_bytes(lines=REPORT_LINES, *, word_stream_size: int = _MINI_CUTOFF) -> bytes:
+    """A Word 97 (.doc) file whose main text is ``lines``, one paragraph each, stored as UTF-16LE
+    in one piece. It holds the structures antiword and catdoc need and leaves out those only
+    Word itself wants (section table, formatting FKPs, DOP, font table).
+
+    - ``WordDocument``: the FIB (nFib 0xC1), then the text at 0x400, zero-padded to
+      ``word_stream_size`` bytes. antiword refuses a WordDocument stream under 4096 bytes (it
+      only reads it from big sectors, not from the mini stream); a smaller size makes that
+      file, which catdoc still reads.
+    - ``1Table`` (fWhichTblStm = 1): the stylesheet, then the CLX: one Pcdt whose PlcPcd maps CPs
+      0..len(text) to the text's offset, bit 30 of fc clear (uncompressed, UTF-16LE).
+
+    catdoc ignores the piece table: it reads fcMin..fcMac (FibBase offsets 0x18/0x1C, "reserved"
+    in [MS-DOC] but written by Word 97) and guesses UTF-16 per 256-byte block from an ASCII space,
+    CR or punctuation with a zero high byte, so lines longer than 127 characters of CJK text
+    would defeat it."""
+    text = ("\r".join(lines) + "\r").encode("utf-16-le")  # the last paragraph mark ends the text
+    ccp_text = len(text) // 2
+    stsh = _stylesheet()
+    # CLX: no Prc; Pcdt (clxt 2, lcb) + PlcPcd: CPs [0, ccpText], one Pcd (flags, fc, prm 0).
+    plc_pcd = struct.pack("<II", 0, ccp_text) + struct.pack("<HIH", 0, _FC_MIN, 0)
+    clx = struct.pack("<BI", 2, len(plc_pcd)) + plc_pcd
+
+    fib = bytearray(_FC_MIN)
+    # FibBase: wIdent, nFib, unused, lid (zh-CN), pnNext, flags: fWhichTblStm (0x0200) | fExtChar
+    # (0x1000, "MUST be 1"; catdoc reads UTF-16 text only with it); nFibBack 0xBF.
+    struct.pack_into("<HHHHHHH", fib, 0x00, 0xA5EC, 0xC1, 0, 0x0804, 0, 0x1200, 0xBF)
+    struct.pack_into("<II", fib, 0x18, _FC_MIN, _FC_MIN + len(text))  # fcMin, fcMac
+    struct.pack_into("<H", fib, 0x20, 14)  # csw: FibRgW97, 14 words
+    struct.pack_into("<H", fib, 0x3C, 0x0804)  # FibRgW97.lidFE
+    struct.pack_into("<H", fib, 0x3E, 22)  # cslw: FibRgLw97, 22 longs
+    struct.pack_into("<I", fib, 0x40, _FC_MIN + len(text))  # cbMac: bytes of the stream in use
+    struct.pack_into("<I", fib, 0x4C, ccp_text)  # ccpText; no footnotes, headers …
+    struct.pack_into("<H", fib, 0x98, 0x5D)  # cbRgFcLcb: FibRgFcLcb97 for nFib 0xC1
+    struct.pack_into("<II", fib, 0xA2, 0, len(stsh))  # fcStshf, lcbStshf
+    struct.pack_into("<II", fib, 0x1A2, len(stsh), len(clx))  # fcClx, lcbClx
+    # cswNew at 0x382 stays 0: nFib 0xC1 has no FibRgCswNew.
+    word = bytes(fib) + text
+    # catdoc stops reading at the end of the stream, not of the text: in Word's files formatting
+    # pages follow the text, here at least 256 zero bytes do.
+    size = max(word_stream_size, -(-(len(word) + 256) // 512) * 512)
+    return ole2_bytes({"WordDocument": word.ljust(size, b"\0"), "1Table": stsh + clx})
 
 
 def ofd_bytes(lines=REPORT_LINES) -> bytes:

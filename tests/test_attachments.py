@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+
 import pytest
 
+from pipelines import attachments
 from pipelines.attachments import MAX_BYTES
 from pipelines.errors import DocumentRejected
 from pipelines.extract import extract
@@ -32,8 +36,14 @@ def test_a_file_without_chinese_text_is_not_a_report():
         ("report.pdf", lambda: _sample_pdf(["2019年政府信息公开工作年度报告", "一、总体情况"]),
          "pdf", ["2019年政府信息公开工作年度报告", "一、总体情况"]),
         ("misnamed.html", files.docx_bytes, "docx", ["一、总体情况"]),
+        ("report.doc", files.doc_bytes, "doc", files.REPORT_LINES),
+        # Kingsoft WPS text files of the Word 97 era are Word 97 binary documents.
+        ("report.wps", files.doc_bytes, "doc", files.REPORT_LINES),
+        ("stats.xls", files.xls_bytes, "xls", ["统计指标\t单位\t统计数",
+                                               "主动公开政府信息数\t条\t501",
+                                               "其中：主动公开规范性文件数\t条\t36"]),
     ],
-    ids=["docx", "xlsx", "ofd", "pdf", "docx-named-html"],
+    ids=["docx", "xlsx", "ofd", "pdf", "docx-named-html", "doc", "wps", "xls"],
 )
 def test_attachment_text(name, build, kind, expected):
     result = extract(build(), filename=name)
@@ -61,3 +71,31 @@ def test_hostile_or_broken_files_are_rejected_with_a_reason(name, build, reason)
     with pytest.raises(DocumentRejected) as caught:
         extract(build(), filename=name)
     assert caught.value.reason == reason and caught.value.stage == "extract"
+
+
+@pytest.mark.parametrize("tool", ["antiword", "catdoc"], ids=["antiword-alone", "catdoc-alone"])
+def test_each_doc_converter_reads_the_doc_on_its_own(tool, tmp_path, monkeypatch):
+    # The "doc" case above would pass on the fallback alone: here each converter is the only one
+    # on PATH.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / tool).symlink_to(shutil.which(tool))
+    monkeypatch.setenv("PATH", str(bin_dir))
+    text = attachments.doc_text(files.doc_bytes())
+    for line in files.REPORT_LINES:
+        assert line in text.split("\n")
+
+
+def test_catdoc_reads_a_doc_that_antiword_refuses(tmp_path):
+    # A WordDocument stream under 4096 bytes lives in the compound file's mini stream, which
+    # antiword does not read; catdoc does, and the reader falls back to it.
+    data = files.doc_bytes(word_stream_size=0)
+    path = tmp_path / "short.doc"
+    path.write_bytes(data)
+    antiword = subprocess.run(["antiword", "-m", "UTF-8.txt", path], capture_output=True,
+                              check=False)
+    assert antiword.returncode != 0 and b"too small" in antiword.stderr
+    result = extract(data, filename="short.doc")
+    assert result.kind == "doc"
+    for line in files.REPORT_LINES:
+        assert line in result.text.split("\n")

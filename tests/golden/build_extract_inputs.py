@@ -1,14 +1,17 @@
 """Build the extraction golden inputs (one page per CMS layout) from the seeds.
 
-Run ``python tests/golden/build_extract_inputs.py``; expected outputs are written by
-``pytest tests/test_extract_golden.py --regen-golden`` and reviewed as a diff. Each page carries
-the furniture real portals wrap around a report (breadcrumbs, the metadata block, share and
-print buttons, footers with ICP lines) so the tests can check that none of it reaches ``text``.
-Layouts follow ../shared/DOMAIN.md §2. Deterministic: running it again rewrites the same bytes.
+Run ``python tests/golden/build_extract_inputs.py`` (``… OUT`` writes the cases under ``OUT``
+instead: tests/test_golden_builders.py checks the build against the committed inputs); expected
+outputs are written by ``pytest tests/test_extract_golden.py --regen-golden`` and reviewed as a
+diff. Each page carries the furniture real portals wrap around a report (breadcrumbs, the
+metadata block, share and print buttons, footers with ICP lines) so the tests can check that
+none of it reaches ``text``. Layouts follow the CMS families of crawlers/families.py.
+Deterministic: running it again rewrites the same bytes.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -33,10 +36,11 @@ PRINT = '<div class="tools"><a href="javascript:window.print()">【打印本页�
         '<a href="javascript:window.close()">【关闭窗口】</a></div>'
 
 
-def write(case: str, data: bytes, ext: str, gold: list[str] | None = None, **meta) -> None:
+def write(root: Path, case: str, data: bytes, ext: str, gold: list[str] | None = None,
+          **meta) -> None:
     """Write a case; ``gold`` is the report's text as authored (what the page's content holds),
     independent of any extractor: the benchmark scores extractors against it."""
-    folder = HERE / case
+    folder = root / case
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("input.*"):
         old.unlink()
@@ -47,7 +51,7 @@ def write(case: str, data: bytes, ext: str, gold: list[str] | None = None, **met
                                       encoding="utf-8")
 
 
-def trs() -> None:
+def trs(root: Path) -> None:
     body = seed("003")[12:]  # the report without the flattened metadata lines at its top
     site, code = "保山市隆阳区人民政府", "5305020001"
     html = f"""<!DOCTYPE html>
@@ -71,12 +75,12 @@ def trs() -> None:
 {SHARE}{PRINT}
 {FOOTER.format(site=site, code=code, icp="滇ICP备05001234号")}
 </body></html>"""
-    write("trs", html.encode("gbk"), "html", gold=body,
+    write(root, "trs", html.encode("gbk"), "html", gold=body,
           url="http://127.0.0.1:8001/zwgk/zfxxgknb/202001/t20200131_4567.html",
           about="TRS WCM detail page, GBK, th/td metadata table, gov meta tags")
 
 
-def hanweb() -> None:
+def hanweb(root: Path) -> None:
     lines = seed("004")
     body = lines[3:-2]
     signature = lines[-2:]
@@ -101,13 +105,13 @@ def hanweb() -> None:
 {PRINT}
 {FOOTER.format(site=site, code="5205020001", icp="黔ICP备12003456号")}
 </body></html>"""
-    write("hanweb", html.encode("utf-8"), "html", gold=body + signature,
+    write(root, "hanweb", html.encode("utf-8"), "html", gold=body + signature,
           url="http://127.0.0.2:8002/art/2021/1/30/art_1234_5678.html",
           about="大汉 Hanweb JCMS page, UTF-8, li/span metadata, ZJEG_RSS content markers, "
                 "a 统一社会信用代码 in the 索引号")
 
 
-def ucap() -> None:
+def ucap(root: Path) -> None:
     lines = seed("000")
     title = lines[0] + lines[1]
     html = f"""<!DOCTYPE html>
@@ -129,12 +133,12 @@ def ucap() -> None:
 {SHARE}
 {FOOTER.format(site="公主岭市人民政府", code="2203810001", icp="吉ICP备05003691号")}
 </body></html>"""
-    write("ucap", html.encode("utf-8"), "html", gold=lines[2:],
+    write(root, "ucap", html.encode("utf-8"), "html", gold=lines[2:],
           url="http://127.0.0.3:8003/zwgk/zfxxgknb/202003/t20200302_91.html",
           about="开普云 Ucap page: table_content c1–c4 cells, ucaptitle, #UCAP-CONTENT")
 
 
-def gkmlpt() -> None:
+def gkmlpt(root: Path) -> None:
     lines = seed("002")
     item = {
         "id": 3456789, "title": lines[0] + lines[1],
@@ -146,11 +150,11 @@ def gkmlpt() -> None:
         "content": paragraphs(lines[2:60]),
         "attachment": [],
     }
-    write("gkmlpt-item", json.dumps(item, ensure_ascii=False, indent=1).encode("utf-8"), "json",
+    write(root, "gkmlpt-item", json.dumps(item, ensure_ascii=False, indent=1).encode("utf-8"), "json",
           url=item["url"], about="one item of a gkmlpt /api/all/ JSON answer")
 
 
-def generic() -> None:
+def generic(root: Path) -> None:
     lines = seed("001")
     html = f"""<html><head><meta charset="utf-8">
 <title>牟定县信访局2019年政府信息公开工作年度报告 - 牟定县人民政府</title></head>
@@ -161,45 +165,49 @@ def generic() -> None:
 {paragraphs(lines)}
 </div></div></div>
 <div class="bottom">版权所有：牟定县人民政府　滇ICP备09876543号</div></body></html>"""
-    write("generic", html.encode("utf-8"), "html", gold=lines,
+    write(root, "generic", html.encode("utf-8"), "html", gold=lines,
           url="http://127.0.0.5:8005/zwgk/ndbg/2020/0210/17.html",
           about="a page of no known CMS (trafilatura path): a 繁體 mirror copy of seed 001 "
                 "with pinyin, label：value metadata in one line")
 
 
-def ambiguous() -> None:
+def ambiguous(root: Path) -> None:
     html = """<html><head><meta charset="utf-8"><title>西湖区人民政府2020年政府信息公开工作年度报告</title>
 </head><body><div id="zoom"><p>西湖区人民政府2020年政府信息公开工作年度报告</p>
 <p>一、总体情况</p><p>2020年，区政府认真贯彻落实《中华人民共和国政府信息公开条例》。</p></div>
 </body></html>"""
     paragraphs_ = ["西湖区人民政府2020年政府信息公开工作年度报告", "一、总体情况",
                    "2020年，区政府认真贯彻落实《中华人民共和国政府信息公开条例》。"]
-    write("ambiguous-agency", html.encode("utf-8"), "html", gold=paragraphs_,
+    write(root, "ambiguous-agency", html.encode("utf-8"), "html", gold=paragraphs_,
           url="http://127.0.0.6:8006/art/2021/1/20/art_1_2.html",
           about="西湖区 is two places (杭州 330106, 南昌 360103) and nothing else names one: "
                 "no region is decided")
-    write("ambiguous-agency-resolved",
+    write(root, "ambiguous-agency-resolved",
           html.replace("区政府认真", "杭州市西湖区人民政府认真").encode("utf-8"), "html",
           gold=[p.replace("区政府认真", "杭州市西湖区人民政府认真") for p in paragraphs_],
           url="http://127.0.0.6:8006/art/2021/1/20/art_1_3.html",
           about="the same with 杭州市 named in the text: the parent picks 330106")
 
 
-def plain_text() -> None:
+def plain_text(root: Path) -> None:
     [path] = SEEDS.glob("003_*.txt")
-    write("plain-text-seed", path.read_bytes(), "txt", url=None,
+    write(root, "plain-text-seed", path.read_bytes(), "txt", url=None,
           about="seed 003 as plain text: flattened label/value lines at the top")
 
 
-def main() -> None:
-    trs()
-    hanweb()
-    ucap()
-    gkmlpt()
-    generic()
-    ambiguous()
-    plain_text()
+def main(root: Path = HERE) -> None:
+    """Write every case's inputs under ``root`` (the committed cases by default)."""
+    trs(root)
+    hanweb(root)
+    ucap(root)
+    gkmlpt(root)
+    generic(root)
+    ambiguous(root)
+    plain_text(root)
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", nargs="?", type=Path, default=HERE,
+                        help="folder to write the cases in (default: tests/golden/extract)")
+    main(parser.parse_args().out)
