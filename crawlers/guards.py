@@ -84,16 +84,23 @@ class AddressGuardMiddleware:
 
 
 class GuardedResolver(CachingThreadedResolver):
-    """Scrapy's caching resolver, refusing names that resolve to a forbidden address."""
+    """Scrapy's caching resolver, refusing names that resolve to a forbidden address.
+
+    Twisted turns the refusal into its own "no results for hostname lookup" error, so the
+    reason is kept here (``refused``, by name) for the crawl's tally to report."""
+
+    #: name → why it was refused, in this crawl process.
+    refused: dict[str, str] = {}
 
     def getHostByName(self, name, timeout=()):  # noqa: N802 (Twisted's interface)
         return super().getHostByName(name, timeout).addCallback(self.checked, name)
 
-    @staticmethod
-    def checked(address: str, name: str) -> str:
+    @classmethod
+    def checked(cls, address: str, name: str) -> str:
         try:
             check_address(address, host=name)
         except ForbiddenAddress as exc:
+            cls.refused[name.lower().rstrip(".")] = str(exc)
             raise DNSLookupError(str(exc)) from exc
         return address
 

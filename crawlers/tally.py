@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -20,7 +21,7 @@ from twisted.internet.error import (
 )
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
-from crawlers.guards import AntiBotBlocked, ForbiddenAddress
+from crawlers.guards import AntiBotBlocked, ForbiddenAddress, GuardedResolver
 from crawlers.politeness import HostBlocked, TooLongRetryAfter
 
 
@@ -80,6 +81,14 @@ def failure_reason(failure) -> tuple[str, str]:
     name = type(exc).__name__
     if "max size" in message or "maxsize" in message.lower():
         return "too_large", message
+    if isinstance(exc, DNSLookupError) or name == "CannotResolveHostError":
+        # A lookup GuardedResolver refused reaches here as "no results" (Twisted drops its
+        # message): the resolver remembers why.
+        request = getattr(failure, "request", None)
+        host = (urlsplit(request.url).hostname or "") if request is not None else ""
+        refused = GuardedResolver.refused.get(host.rstrip("."))
+        if refused or "refusing" in message:
+            return "forbidden_address", refused or message
     if name in _SCRAPY_DOWNLOAD_ERRORS:
         reason = _SCRAPY_DOWNLOAD_ERRORS[name]
         if reason == "truncated":
@@ -105,8 +114,6 @@ def failure_reason(failure) -> tuple[str, str]:
             return "offsite", message
         return "ignored", message
     if isinstance(exc, DNSLookupError):
-        if "refusing" in message:
-            return "forbidden_address", message
         return "dns", message
     if isinstance(exc, TimeoutError | TCPTimedOutError):
         return "timeout", message

@@ -134,6 +134,8 @@ def _stale(lake: Lake, versions: dict[str, tuple]) -> set[str]:
     stale = set()
     for part in lake.partitions("reports"):
         rows = lake.read_partition("reports", part, columns=["doc_id", "fetched_at"])
+        if rows is None:  # removed since it was listed (by a run that took an expired lease)
+            continue
         rows = rows.filter(pc.is_in(rows["doc_id"], value_set=ids))
         for doc_id, fetched in zip(rows["doc_id"].to_pylist(), rows["fetched_at"].to_pylist(),
                                    strict=True):
@@ -164,7 +166,10 @@ def _finish_interrupted(lake: Lake, lease, result: LoadResult) -> None:
     ids = pa.array(sorted(targets), type=pa.string())
     arrived = set()
     for part in lake.partitions("reports"):
-        present = lake.read_partition("reports", part, columns=["doc_id"])["doc_id"]
+        rows = lake.read_partition("reports", part, columns=["doc_id"])
+        if rows is None:  # removed since it was listed
+            continue
+        present = rows["doc_id"]
         arrived |= {d for d in pc.filter(present, pc.is_in(present, value_set=ids)).to_pylist()
                     if targets[d] == part}
     merge = _Merge(lake, lease, produced=set(), listed=set(), rebuild=None)

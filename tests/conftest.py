@@ -1,8 +1,10 @@
 """Shared fixtures: a real S3 endpoint on loopback, lakes on disk and on S3, the CLI.
 
-The S3 endpoint is moto's standalone server (real HTTP on 127.0.0.1) started once per session,
-or the server named by ``GOVREPORTS_TEST_S3_ENDPOINT`` (e.g. MinIO). The CLI runs in
-subprocesses, so what it writes must cross a real process boundary to be seen by the tests.
+The S3 endpoint is moto's standalone server (real HTTP on 127.0.0.1) started once per session
+(per xdist worker), or the server named by ``GOVREPORTS_TEST_S3_ENDPOINT`` (e.g. MinIO). The
+CLI runs in this process through click's runner (``cli``: no Python start-up per call) or as
+the installed console script in a subprocess (``cli_process``: crawls, whose Twisted reactor
+runs once per process, races between processes, and smoke tests of the real entry point).
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import logging
 import os
 import subprocess
 import sys
+import traceback
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
@@ -20,6 +24,9 @@ import pytest
 # Every portal the tests crawl is a fixture server on 127.0.0.0/8: the crawler refuses loopback
 # unless told (crawlers.guards); the CLI subprocesses inherit this.
 os.environ["GOVREPORTS_ALLOW_LOOPBACK"] = "1"
+# The CLI's consoles read their width once, at import: wide enough that no line the tests look
+# for is wrapped, in this process and in subprocesses alike.
+os.environ["COLUMNS"] = "200"
 
 SEEDS = Path(__file__).parent.parent / "crawlers" / "samples" / "seeds"
 # The console script the package installs, as a user runs it.
@@ -85,12 +92,44 @@ def lake_url(request, tmp_path):
     return f"s3://{name}/lake"
 
 
+@dataclass
+class Ran:
+    """What a ``govreports`` command did, as a subprocess would report it."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
 @pytest.fixture
 def cli(tmp_path, monkeypatch):
-    """Run ``govreports`` in a subprocess; returns the CompletedProcess."""
+    """Run ``govreports`` in this process with click's runner, in ``tmp_path``; returns a
+    :class:`Ran`. An exception the CLI lets escape is a traceback and exit 1, as it would be
+    for a user. Not for ``crawl``/``run`` (see ``cli_process``)."""
+    from click.testing import CliRunner
+
+    from crawlers.cli import main
+
+    monkeypatch.chdir(tmp_path)
 
     def run(*args, env=None):
-        full_env = {**os.environ, "GOVREPORTS_LAKE": "", "COLUMNS": "200", **(env or {})}
+        runner = CliRunner()
+        result = runner.invoke(main, [str(a) for a in args],
+                               env={"GOVREPORTS_LAKE": "", **(env or {})})
+        stderr = result.stderr
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            stderr += "".join(traceback.format_exception(result.exception))
+        return Ran(result.exit_code, result.stdout, stderr)
+
+    return run
+
+
+@pytest.fixture
+def cli_process(tmp_path):
+    """Run the installed ``govreports`` in a subprocess; returns the CompletedProcess."""
+
+    def run(*args, env=None):
+        full_env = {**os.environ, "GOVREPORTS_LAKE": "", **(env or {})}
         return subprocess.run([*GOVREPORTS, *map(str, args)], capture_output=True, text=True,
                               env=full_env, cwd=tmp_path, timeout=300)
 

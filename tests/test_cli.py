@@ -324,7 +324,8 @@ def test_bad_configuration_gets_one_line_and_exit_2(cli, bucket, tmp_path, args,
 ], ids=["copy-over-a-partition", "read-a-system-file", "read-a-lake-file-directly",
         "attach", "install-extension", "lift-the-lock"])
 def test_query_is_read_only(cli, lake_url, tmp_path, sql):
-    assert cli("ingest", "--lake", lake_url, SEEDS).returncode == 0
+    ingested = cli("ingest", "--lake", lake_url, SEEDS)
+    assert ingested.returncode == 0, ingested.stdout
     before = _data_objects(_lake_objects(lake_url, tmp_path))
     target = next(k for k in before if k.startswith("reports/"))
     root = str(tmp_path / "lake") if not lake_url.startswith("s3://") else lake_url

@@ -48,9 +48,9 @@ def reports(lake_url: str) -> list[dict]:
 
 
 def test_run_lands_every_sample_report_with_metadata_then_a_rerun_fetches_no_document(
-        cli, samples, lake_url):
+        cli_process, samples, lake_url):
     server, portals, registry = samples
-    first = cli("run", "--portals", registry, "--lake", lake_url, *FAST)
+    first = cli_process("run", "--portals", registry, "--lake", lake_url, *FAST)
     assert first.returncode == 0, first.stderr + first.stdout
 
     rows = reports(lake_url)
@@ -78,17 +78,18 @@ def test_run_lands_every_sample_report_with_metadata_then_a_rerun_fetches_no_doc
 
     assert len(set(detail_hits(server))) == 7  # 6 report pages (one twice listed) + 1 PDF
     since = len(server.hits)
-    second = cli("run", "--portals", registry, "--lake", lake_url, *FAST)
+    second = cli_process("run", "--portals", registry, "--lake", lake_url, *FAST)
     assert second.returncode == 0, second.stderr + second.stdout
     assert detail_hits(server, since) == []
     assert "reports 0" in second.stdout and "partitions written 0" in second.stdout
     assert len(reports(lake_url)) == len(rows)
 
 
-def test_a_changed_list_entry_is_fetched_conditionally_and_versioned(cli, samples, tmp_path):
+def test_a_changed_list_entry_is_fetched_conditionally_and_versioned(cli_process, samples,
+                                                                    tmp_path):
     server, portals, registry = samples
     lake = str(tmp_path / "lake")
-    assert cli("run", "--portals", registry, "--lake", lake, *FAST).returncode == 0
+    assert cli_process("run", "--portals", registry, "--lake", lake, *FAST).returncode == 0
     ucap = next(p for p in portals if p.entry["id"] == "sample-ucap-qixingguan")
     path = "/xxgk/ndbg/202101/t20210130_3001.html"
     old = ucap.site.routes[path].body
@@ -99,7 +100,7 @@ def test_a_changed_list_entry_is_fetched_conditionally_and_versioned(cli, sample
     listing.body = listing.body.replace(b"2021-01-30", b"2021-02-05")
 
     since = len(server.hits)
-    result = cli("run", "--portals", registry, "--lake", lake, *FAST)
+    result = cli_process("run", "--portals", registry, "--lake", lake, *FAST)
     assert result.returncode == 0, result.stderr
     fetched = [h for h in server.hits[since:] if h.path == path]
     assert len(fetched) == 1 and fetched[0].conditional and fetched[0].status == 200
@@ -109,12 +110,12 @@ def test_a_changed_list_entry_is_fetched_conditionally_and_versioned(cli, sample
     assert len(versions) == 2  # both versions kept in raw/
 
 
-def test_revalidate_asks_every_known_document_conditionally(cli, samples, tmp_path):
+def test_revalidate_asks_every_known_document_conditionally(cli_process, samples, tmp_path):
     server, portals, registry = samples
     lake = str(tmp_path / "lake")
-    assert cli("crawl", "--portals", registry, "--lake", lake, *FAST).returncode == 0
+    assert cli_process("crawl", "--portals", registry, "--lake", lake, *FAST).returncode == 0
     since = len(server.hits)
-    result = cli("crawl", "--portals", registry, "--lake", lake, "--revalidate", *FAST)
+    result = cli_process("crawl", "--portals", registry, "--lake", lake, "--revalidate", *FAST)
     assert result.returncode == 0, result.stderr
     again = [h for h in server.hits[since:] if f"{h.site}{h.path}" in detail_hits(server, since)]
     assert again and all(h.conditional and h.status == 304 for h in again), again
@@ -154,11 +155,11 @@ def test_scrapy_list_and_crawl_work_from_the_project(samples, tmp_path):
     assert lake.crawl_state("sample-ucap-qixingguan")  # compacted at the end of the crawl
 
 
-def test_serve_samples_serves_while_a_command_runs_and_passes_its_status_on(tmp_path, cli):
+def test_serve_samples_serves_while_a_command_runs_and_passes_its_status_on(tmp_path, cli_process):
     registry = tmp_path / "samples.yaml"
-    result = cli("serve-samples", "--port", "0", "--registry", registry, "--",
+    result = cli_process("serve-samples", "--port", "0", "--registry", registry, "--",
                  GOVREPORTS[0], "run", "--portals", registry, "--lake", tmp_path / "lake", *FAST)
     assert result.returncode == 0, result.stderr
     assert "reports 6" in result.stdout
-    failing = cli("serve-samples", "--port", "0", "--", "sh", "-c", "exit 7")
+    failing = cli_process("serve-samples", "--port", "0", "--", "sh", "-c", "exit 7")
     assert failing.returncode == 7

@@ -124,14 +124,14 @@ def test_retry_after_is_waited_for(fault_crawl):
     assert busy[1].at - busy[0].at >= 0.95
 
 
-def test_crawl_delay_from_robots_txt_spaces_requests(tmp_path, cli):
+def test_crawl_delay_from_robots_txt_spaces_requests(tmp_path, cli_process):
     site = many_reports_site("slowhost", "127.0.0.33", reports=3,
                              robots="User-agent: *\nCrawl-delay: 1\n")
     with SampleServer([site]) as server:
         registry = write_registry(tmp_path / "p.yaml", [{
             "id": "slowhost", "name": "慢站", "cms": "trs",
             "start_urls": [site.url("/ndbg/index.html")]}])
-        result = cli("crawl", "--portals", registry, "--lake", tmp_path / "lake", *FAST)
+        result = cli_process("crawl", "--portals", registry, "--lake", tmp_path / "lake", *FAST)
         assert result.returncode == 0, result.stderr
         times = [h.at for h in server.hits if h.path != "/robots.txt"]
     assert len(times) == 4  # the list and three reports
@@ -139,7 +139,7 @@ def test_crawl_delay_from_robots_txt_spaces_requests(tmp_path, cli):
     assert min(gaps) >= 0.95, gaps
 
 
-def test_a_portal_that_cannot_be_reached_fails_alone(tmp_path, cli):
+def test_a_portal_that_cannot_be_reached_fails_alone(tmp_path, cli_process):
     good = many_reports_site("good", "127.0.0.34", reports=2)
     with SampleServer([good]):
         registry = write_registry(tmp_path / "p.yaml", [
@@ -147,7 +147,7 @@ def test_a_portal_that_cannot_be_reached_fails_alone(tmp_path, cli):
              "start_urls": [good.url("/ndbg/index.html")]},
             {"id": "down", "name": "坏", "cms": "trs",
              "start_urls": ["http://127.0.0.35:9/ndbg/index.html"]}])  # nothing listens
-        result = cli("run", "--portals", registry, "--lake", tmp_path / "lake", *FAST,
+        result = cli_process("run", "--portals", registry, "--lake", tmp_path / "lake", *FAST,
                      "--set", "RETRY_TIMES=0")
     assert result.returncode == 1
     assert "portal 'down' could not be crawled (connection_failed)" in result.stderr
@@ -267,7 +267,8 @@ def crawl_manifest(lake_dir) -> dict:
     (Page(b"come back tomorrow", status=429, headers={"Retry-After": "86400"},
           validators=False), "Retry-After 86400s"),
 ], ids=["anti-bot-wall", "retry-after-a-day"])
-def test_a_host_that_says_stop_gets_no_more_requests_this_run(tmp_path, cli, answer, reason):
+def test_a_host_that_says_stop_gets_no_more_requests_this_run(tmp_path, cli_process, answer,
+                                                              reason):
     site = many_reports_site("stop", "127.0.0.43", reports=5)
     for path in [p for p in site.routes if "/t2020" in p]:
         site.routes[path] = answer
@@ -277,7 +278,7 @@ def test_a_host_that_says_stop_gets_no_more_requests_this_run(tmp_path, cli, ans
             "start_urls": [site.url("/ndbg/index.html")]}])
         # A delay between requests, as a polite crawl has: the next request is not on its way
         # yet when the first answer says stop.
-        result = cli("crawl", "--portals", registry, "--lake", tmp_path / "lake", *FAST,
+        result = cli_process("crawl", "--portals", registry, "--lake", tmp_path / "lake", *FAST,
                      "--set", "DOWNLOAD_DELAY=0.3")
         detail = [h for h in server.hits if "/t2020" in h.path]
     assert result.returncode == 0, result.stderr
@@ -287,7 +288,7 @@ def test_a_host_that_says_stop_gets_no_more_requests_this_run(tmp_path, cli, ans
     assert len(held) == 4 and all(reason in f["message"] for f in held)
 
 
-def test_a_listed_url_that_redirects_is_not_fetched_again_next_night(tmp_path, cli):
+def test_a_listed_url_that_redirects_is_not_fetched_again_next_night(tmp_path, cli_process):
     site = many_reports_site("moved", "127.0.0.44", reports=1)
     (old,) = [p for p in site.routes if "/t2020" in p]
     new = old.replace("/ndbg/", "/ndbg/new/")
@@ -298,14 +299,14 @@ def test_a_listed_url_that_redirects_is_not_fetched_again_next_night(tmp_path, c
             "id": "moved", "name": "搬家", "cms": "trs",
             "start_urls": [site.url("/ndbg/index.html")]}])
         for _ in range(2):
-            result = cli("run", "--portals", registry, "--lake", tmp_path / "lake", *FAST)
+            result = cli_process("run", "--portals", registry, "--lake", tmp_path / "lake", *FAST)
             assert result.returncode == 0, result.stderr
         fetched = [h.path for h in server.hits if "/t2020" in h.path]
     assert fetched == [old, new]  # the second night asks for neither
     assert "reports 0" in result.stdout
 
 
-def test_a_list_that_cannot_be_read_is_recorded(tmp_path, cli):
+def test_a_list_that_cannot_be_read_is_recorded(tmp_path, cli_process):
     site = Site("maint", "127.0.0.45", {
         "/gkmlpt/index": Page(b"<html><script>window._CONFIG = {SID: '1', TREE: {id: 2}}"
                               b"</script></html>"),
@@ -314,54 +315,103 @@ def test_a_list_that_cannot_be_read_is_recorded(tmp_path, cli):
         registry = write_registry(tmp_path / "p.yaml", [{
             "id": "maint", "name": "维护", "cms": "gkmlpt",
             "start_urls": [site.url("/gkmlpt/index")]}])
-        result = cli("crawl", "--portals", registry, "--lake", tmp_path / "lake", *FAST)
+        result = cli_process("crawl", "--portals", registry, "--lake", tmp_path / "lake", *FAST)
     assert result.returncode == 0, result.stderr
     failures = crawl_manifest(tmp_path / "lake")["portals"]["maint"]["failures"]
     assert [f["reason"] for f in failures] == ["parse_error"]
     assert failures[0]["url"].endswith("/gkmlpt/api/all/2?page=1&sid=1")
 
 
-def test_max_list_pages_bounds_announced_pagination(tmp_path, cli):
+def test_max_list_pages_bounds_announced_pagination(tmp_path, cli_process):
     site = many_reports_site("long", "127.0.0.46", reports=40, per_page=2)  # 20 list pages
     with SampleServer([site]) as server:
         registry = write_registry(tmp_path / "p.yaml", [{
             "id": "long", "name": "长", "cms": "trs", "max_list_pages": 3,
             "start_urls": [site.url("/ndbg/index.html")]}])
-        result = cli("crawl", "--portals", registry, "--lake", tmp_path / "lake", *FAST)
+        result = cli_process("crawl", "--portals", registry, "--lake", tmp_path / "lake", *FAST)
         lists = [h.path for h in server.hits if "/index" in h.path]
     assert result.returncode == 0, result.stderr
     assert len(lists) == 3
 
 
-def test_a_304_records_the_new_list_entry_so_the_check_is_not_repeated(tmp_path, cli):
+def test_a_304_records_the_new_list_entry_so_the_check_is_not_repeated(tmp_path, cli_process):
     site = many_reports_site("redated", "127.0.0.47", reports=1)
     with SampleServer([site]) as server:
         registry = write_registry(tmp_path / "p.yaml", [{
             "id": "redated", "name": "改日期", "cms": "trs",
             "start_urls": [site.url("/ndbg/index.html")]}])
         args = ("crawl", "--portals", registry, "--lake", tmp_path / "lake", *FAST)
-        assert cli(*args).returncode == 0
+        assert cli_process(*args).returncode == 0
         listing = site.routes["/ndbg/index.html"]
         listing.body = listing.body.replace(b"2020-01-15", b"2020-01-20")  # same document
         since = len(server.hits)
-        assert cli(*args).returncode == 0
+        assert cli_process(*args).returncode == 0
         second = [h for h in server.hits[since:] if "/t2020" in h.path]
         revalidated = crawl_manifest(tmp_path / "lake")["portals"]["redated"]["revalidated"]
         since = len(server.hits)
-        assert cli(*args).returncode == 0
+        assert cli_process(*args).returncode == 0
         third = [h for h in server.hits[since:] if "/t2020" in h.path]
     assert [(h.conditional, h.status) for h in second] == [(True, 304)]
     assert len(revalidated) == 1 and third == []
 
 
-def test_a_portal_on_loopback_is_refused_in_a_real_crawl(tmp_path, cli):
+def test_a_portal_on_loopback_is_refused_in_a_real_crawl(tmp_path, cli_process):
     site = many_reports_site("local", "127.0.0.48", reports=1)
     with SampleServer([site]) as server:
         registry = write_registry(tmp_path / "p.yaml", [{
             "id": "local", "name": "本机", "cms": "trs",
             "start_urls": [site.url("/ndbg/index.html")]}])
-        result = cli("crawl", "--portals", registry, "--lake", tmp_path / "lake", *FAST,
+        result = cli_process("crawl", "--portals", registry, "--lake", tmp_path / "lake", *FAST,
                      env={"GOVREPORTS_ALLOW_LOOPBACK": ""})
         assert server.hits == []  # nothing was sent
     assert result.returncode == 1
     assert "portal 'local' could not be crawled (forbidden_address)" in result.stderr
+
+
+# -- the resolver guard, on a real name lookup ------------------------------------------------
+
+def crawl_by_name(tmp, allow_loopback: str):
+    """Crawl a fixture portal on 127.0.0.1 reached by the name ``localhost``. The URL names no
+    address, so AddressGuardMiddleware lets it pass: only GuardedResolver, judging what the real
+    lookup answers (/etc/hosts: 127.0.0.1), can refuse it. Returns the CLI's result, the paths
+    the server was asked for, the start URL and the portal's manifest entry."""
+    site = many_reports_site("named", "127.0.0.1", reports=1)
+    with SampleServer([site]) as server:
+        start = f"http://localhost:{site.port}/ndbg/index.html"
+        registry = write_registry(tmp / "p.yaml", [{
+            "id": "named", "name": "本机名", "cms": "trs", "start_urls": [start]}])
+        env = {**os.environ, "GOVREPORTS_LAKE": "", "GOVREPORTS_ALLOW_LOOPBACK": allow_loopback}
+        result = subprocess.run(
+            [*GOVREPORTS, "crawl", "--portals", str(registry), "--lake", str(tmp / "lake"),
+             *FAST, "--set", "RETRY_TIMES=0"], capture_output=True, text=True, env=env,
+            timeout=120)
+        paths = [h.path for h in server.hits]
+    return result, paths, start, crawl_manifest(tmp / "lake")["portals"]["named"]
+
+
+@pytest.fixture(scope="module")
+def refused_by_name(tmp_path_factory):
+    return crawl_by_name(tmp_path_factory.mktemp("by-name"), "")
+
+
+def test_a_name_resolving_to_loopback_is_refused_before_any_connection(refused_by_name):
+    result, paths, start, portal = refused_by_name
+    assert paths == []  # not even robots.txt: the lookup itself was refused
+    assert result.returncode == 1
+    assert "portal 'named' could not be crawled" in result.stderr
+    assert [f["url"] for f in portal["failures"]] == [start]
+
+
+def test_a_name_resolving_to_loopback_is_recorded_as_a_forbidden_address(refused_by_name):
+    result, _paths, _start, portal = refused_by_name
+    assert "portal 'named' could not be crawled (forbidden_address)" in result.stderr
+    (failure,) = portal["failures"]
+    assert failure["reason"] == "forbidden_address"
+    assert "refusing localhost: loopback" in failure["message"]
+
+
+def test_a_name_resolving_to_loopback_is_crawled_when_loopback_is_allowed(tmp_path):
+    result, paths, _start, portal = crawl_by_name(tmp_path, "1")
+    assert result.returncode == 0, result.stderr
+    assert "/ndbg/index.html" in paths and any("/t2020" in p for p in paths)
+    assert portal["failures"] == []

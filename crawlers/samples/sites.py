@@ -19,6 +19,7 @@ from functools import cache
 from pathlib import Path
 
 from crawlers.samples.server import Page, Request, Site
+from pipelines.errors import ConfigError
 
 SEEDS = Path(__file__).with_name("seeds")
 #: First line of ``crawlers/sample_portals.yaml`` (written by ``write_sample_registry``).
@@ -83,9 +84,13 @@ createPageHTML({count}, {page}, "index", "html");
 
 def _pdf(lines: list[str]) -> bytes:
     """A PDF whose text layer holds the lines (CJK through a standard CID font)."""
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfgen import canvas
+    try:
+        from reportlab.pdfbase import pdfmetrics
+        from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+        from reportlab.pdfgen import canvas
+    except ImportError:
+        raise ConfigError("the sample portals need reportlab, which the runtime does not: "
+                          "pip install 'govreports[samples]'") from None
 
     pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
     buffer = io.BytesIO()
