@@ -35,9 +35,12 @@ run: install
 	GOVREPORTS_PORTALS=$(PORTALS) GOVREPORTS_LAKE=$(LAKE) infra/local/run-dag govreports_nightly
 	$(GOV) query --lake $(LAKE) "select portal_id, province_code, report_year, issuing_agency, title from reports order by all"
 
+# Tests run on TEST_JOBS workers (pytest-xdist); most of their time is spent waiting on
+# subprocesses, servers and Airflow, so more workers than cores pays.
+TEST_JOBS ?= 4
 test: install
 	$(BIN)/ruff check pipelines crawlers dags tests
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_JOBS) --dist loadgroup
 
 # Speed and memory, each stage beside its baseline in one run (never part of `make test`).
 bench: install

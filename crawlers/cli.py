@@ -156,7 +156,8 @@ def serve_samples(port, registry_out, command):
     from crawlers.samples.server import SampleServer
     from crawlers.samples.sites import DEFAULT_PORT, registry_entries, sample_portals
 
-    samples = sample_portals(DEFAULT_PORT if port is None else port)
+    with _errors():
+        samples = sample_portals(DEFAULT_PORT if port is None else port)
     server = SampleServer([s.site for s in samples])
     try:
         server.start()

@@ -136,6 +136,23 @@ def cli_process(tmp_path):
     return run
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under ``pytest -n`` (``--dist loadgroup``), tests that share module-scoped fixtures run
+    on one worker, so each expensive fixture (a crawl, a DAG run, an Airflow database) is built
+    once, not once per worker."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        shared = sorted(name for name in info.names_closure
+                        if name in info.name2fixturedefs
+                        and info.name2fixturedefs[name][-1].scope == "module")
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(
+                f"{item.module.__name__}:{'+'.join(shared)}"))
+
+
 def pytest_addoption(parser):
     parser.addoption("--regen-golden", action="store_true",
                      help="rewrite the expected outputs of golden cases (review the diff!)")

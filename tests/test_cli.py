@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import boto3
@@ -72,7 +73,8 @@ def test_reingest_and_process_add_nothing(cli, lake_url, tmp_path):
     assert len(runs) == 3
 
 
-def test_province_partitions_and_region_columns(cli, lake_url):
+def test_province_partitions_and_region_columns(cli, tmp_path):
+    lake_url = str(tmp_path / "lake")  # the store does not matter here
     seed = next(SEEDS.glob("003_*.txt"))
     assert cli("ingest", "--lake", lake_url, "--province", "530502", seed).returncode == 0
     [row] = _rows(cli, lake_url, "select province, year, province_code, province_name, "
@@ -82,7 +84,8 @@ def test_province_partitions_and_region_columns(cli, lake_url):
                    "region_evidence": "configured region 530502"}
 
 
-def test_unknown_partition_reads_as_null(cli, lake_url, tmp_path):
+def test_unknown_partition_reads_as_null(cli, tmp_path):
+    lake_url = str(tmp_path / "lake")  # the store does not matter here
     note = _bad_file(tmp_path, "note.txt",
                      "本单位政务公开工作情况说明，未注明年份和地区。".encode())
     assert cli("ingest", "--lake", lake_url, note).returncode == 0
@@ -151,7 +154,8 @@ def _bad_file(tmp_path, name, data):
          "corrupt-docx"],
 )
 def test_bad_documents_are_rejected_kept_and_do_not_stop_the_batch(
-        cli, lake_url, tmp_path, name, data, reason):
+        cli, tmp_path, name, data, reason):
+    lake_url = str(tmp_path / "lake")  # the store does not matter here
     bad = _bad_file(tmp_path, name, data)
     good = next(SEEDS.glob("004_*.txt"))
     result = cli("ingest", "--lake", lake_url, bad, good)
@@ -214,7 +218,8 @@ def test_missing_credentials_say_what_to_set(cli, bucket, monkeypatch):
 GOLDEN = Path(__file__).parent / "golden" / "encoding"
 
 
-def test_ingested_pages_carry_their_encoding_evidence(cli, lake_url):
+def test_ingested_pages_carry_their_encoding_evidence(cli, tmp_path):
+    lake_url = str(tmp_path / "lake")  # the store does not matter here
     pages = [GOLDEN / "mirror-pinyin" / "input.html", GOLDEN / "gbk-undeclared" / "input.html"]
     result = cli("ingest", "--lake", lake_url, "--encoding", "big5", *pages)
     assert result.returncode == 0, result.stderr
@@ -238,7 +243,8 @@ def test_an_unknown_encoding_label_is_refused(cli, tmp_path):
     assert "--encoding 'klingon'" in result.stderr and not (tmp_path / "lake").exists()
 
 
-def test_a_report_published_as_an_attachment(cli, lake_url, tmp_path):
+def test_a_report_published_as_an_attachment(cli, tmp_path):
+    lake_url = str(tmp_path / "lake")  # the store does not matter here
     from tests import attachment_files
 
     folder = tmp_path / "portal"
@@ -262,7 +268,8 @@ def test_a_report_published_as_an_attachment(cli, lake_url, tmp_path):
                      "filename": "W020200131.docx"}]
 
 
-def test_statistics_land_in_report_stats(cli, lake_url):
+def test_statistics_land_in_report_stats(cli, tmp_path):
+    lake_url = str(tmp_path / "lake")  # the store does not matter here
     assert cli("ingest", "--lake", lake_url, SEEDS).returncode == 0
     by_table = _rows(cli, lake_url, 'select "table", count(*) as n from report_stats '
                                     "group by all order by all")
@@ -314,15 +321,22 @@ def test_bad_configuration_gets_one_line_and_exit_2(cli, bucket, tmp_path, args,
     assert not (tmp_path / "lake").exists()  # refused before anything was written
 
 
-@pytest.mark.parametrize("sql", [
-    "copy (select * from reports limit 0) to '{target}' (format parquet)",
-    "select * from read_text('/etc/hostname')",
-    "select * from read_parquet('{target}')",
-    "attach '{tmp}/other.duckdb' as other",
-    "install httpfs",
-    "set enable_external_access = true",
-], ids=["copy-over-a-partition", "read-a-system-file", "read-a-lake-file-directly",
-        "attach", "install-extension", "lift-the-lock"])
+READ_ONLY = {
+    "copy-over-a-partition": "copy (select * from reports limit 0) to '{target}' (format parquet)",
+    "read-a-system-file": "select * from read_text('/etc/hostname')",
+    "read-a-lake-file-directly": "select * from read_parquet('{target}')",
+    "attach": "attach '{tmp}/other.duckdb' as other",
+    "install-extension": "install httpfs",
+    "lift-the-lock": "set enable_external_access = true",
+}
+
+
+@pytest.mark.parametrize("lake_url,sql", [
+    *[pytest.param("local", sql, id=f"local-{name}") for name, sql in READ_ONLY.items()],
+    # The statements that name a lake file, with S3 paths.
+    *[pytest.param("s3", READ_ONLY[name], id=f"s3-{name}")
+      for name in ("copy-over-a-partition", "read-a-lake-file-directly")],
+], indirect=["lake_url"])
 def test_query_is_read_only(cli, lake_url, tmp_path, sql):
     ingested = cli("ingest", "--lake", lake_url, SEEDS)
     assert ingested.returncode == 0, ingested.stdout
@@ -336,3 +350,42 @@ def test_query_is_read_only(cli, lake_url, tmp_path, sql):
     assert len(lines) == 1 and "query refused" in lines[0], result.stderr
     assert _data_objects(_lake_objects(lake_url, tmp_path)) == before
     assert not (tmp_path / "other.duckdb").exists()
+
+
+# -- the installed entry point, in subprocesses ---------------------------------------------------
+
+def test_the_console_script_ingests_into_s3_and_another_process_reads_it(cli_process, bucket):
+    lake_url = f"s3://{bucket}/lake"
+    ingested = cli_process("ingest", "--lake", lake_url, SEEDS)
+    assert ingested.returncode == 0, ingested.stderr
+    assert "inputs 5 · reports 5 · rejects 0" in ingested.stdout
+    queried = cli_process("query", "--lake", lake_url, "--format", "csv",
+                          "select count(*) as n from reports")
+    assert (queried.returncode, queried.stdout) == (0, "n\n5\n"), queried.stderr
+
+
+WITHOUT_REPORTLAB = """
+import sys
+sys.modules["reportlab"] = None  # as if only the runtime dependencies were installed
+from crawlers.cli import main
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("args,code,message", [
+    (["ingest", "--lake", "{tmp}/lake", str(SEEDS)], 0, "inputs 5 · reports 5"),
+    (["serve-samples", "--port", "0", "--", "true"], 2, "pip install 'govreports[samples]'"),
+], ids=["ingest", "serve-samples"])
+def test_the_runtime_needs_no_reportlab_and_the_samples_say_how_to_get_it(tmp_path, args, code,
+                                                                         message):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", WITHOUT_REPORTLAB,
+                           *[a.format(tmp=tmp_path) for a in args]], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=120,
+                          env={**os.environ, "GOVREPORTS_LAKE": ""})
+    assert done.returncode == code, done.stdout + done.stderr
+    assert message in done.stdout + done.stderr
+    if code:
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr

@@ -20,6 +20,8 @@ from pipelines.lake import LOAD_LEASE, Lake
 from pipelines.store import TMP_DIR
 from tests.conftest import GOVREPORTS, SEEDS
 
+pytestmark = pytest.mark.e2e  # real processes: crawls, races, Airflow
+
 TRIALS = int(os.environ.get("GOVREPORTS_RACE_TRIALS", "2"))
 SEED = next(SEEDS.glob("003_*.txt"))  # 西邑乡 2019
 

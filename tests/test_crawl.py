@@ -20,6 +20,8 @@ from pipelines.query import run_query
 from tests.conftest import GOVREPORTS
 from tests.portal_sites import FAST
 
+pytestmark = pytest.mark.e2e  # real processes: crawls, races, Airflow
+
 ROOT = Path(__file__).parent.parent
 
 

@@ -36,6 +36,8 @@ from tests.portal_sites import (
     write_registry,
 )
 
+pytestmark = pytest.mark.e2e  # real processes: crawls, races, Airflow
+
 FAULT_SETTINGS = [*FAST, "--set", "DOWNLOAD_TIMEOUT=1", "--set", "RETRY_TIMES=2",
                   "--set", "DOWNLOAD_MAXSIZE=100000", "--set", "REDIRECT_MAX_TIMES=4"]
 
