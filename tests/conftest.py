@@ -136,11 +136,18 @@ def cli_process(tmp_path):
     return run
 
 
+#: Modules whose tests take longest end to end (Airflow runs, races), scheduled first.
+_FIRST = ("tests.test_dags", "tests.test_concurrency", "tests.test_crawl_faults")
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Under ``pytest -n`` (``--dist loadgroup``), tests that share module-scoped fixtures run
     on one worker, so each expensive fixture (a crawl, a DAG run, an Airflow database) is built
     once, not once per worker."""
+    # Longest chains first: a worker that starts the Airflow runs last would finish last.
+    items.sort(key=lambda item: _FIRST.index(item.module.__name__)
+               if item.module.__name__ in _FIRST else len(_FIRST))
     for item in items:
         info = getattr(item, "_fixtureinfo", None)
         if info is None:

@@ -10,6 +10,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
@@ -58,15 +59,14 @@ def dag_test(env: dict, dag_id: str, conf: dict,
     log = done.stdout + done.stderr
     run_id = re.search(r"run_id='?(manual__[^\s,']+)", log)
     assert run_id, log[-3000:]
-    states = subprocess.run([str(BIN / "airflow"), "tasks", "states-for-dag-run", dag_id,
-                             run_id[1], "-o", "json"], env=env, capture_output=True, text=True,
-                            timeout=120)
-    assert states.returncode == 0 and states.stdout.strip(), (run_id[1], states.stderr[-2000:],
-                                                              log[-2000:])
-    rows = json.loads(states.stdout.strip().splitlines()[-1])
+    # Read from Airflow's own database (an `airflow tasks states-for-dag-run` would start
+    # Airflow once more for the same answer).
+    with sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db") as db:
+        rows = db.execute("select task_id, map_index, state from task_instance "
+                          "where dag_id = ? and run_id = ?", (dag_id, run_id[1])).fetchall()
+    assert rows, (run_id[1], log[-2000:])
     return done.returncode, log, {
-        t["task_id"] + (f"[{t['map_index']}]" if t.get("map_index", "") not in ("", "-1") else ""):
-        t["state"] for t in rows}
+        task + (f"[{index}]" if index != -1 else ""): state for task, index, state in rows}
 
 
 def query(lake: Lake, sql: str) -> list[dict]:
@@ -187,11 +187,10 @@ def registry_entries_of(path: Path) -> list[dict]:
 
 # -- backfill and reprocess ---------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def crawled_lake(airflow_home, samples, s3_endpoint):
-    """A lake on the loopback S3 endpoint (a bucket per xdist worker) that the nightly DAG has
-    filled from the sample portals, with that run's log and task states: the one crawl of the
-    module. This process reads it with keys of its own, the DAGs through ``aws_default``."""
+@contextmanager
+def own_s3_keys(s3_endpoint: str):
+    """This process's own AWS environment for the loopback endpoint, for a module's fixture (a
+    function-scoped ``aws_env`` cannot serve it); yields the keys."""
     own = {"AWS_ENDPOINT_URL_S3": s3_endpoint, "AWS_ACCESS_KEY_ID": "testing",
            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
@@ -202,23 +201,57 @@ def crawled_lake(airflow_home, samples, s3_endpoint):
     saved = {k: os.environ.get(k) for k in own}
     os.environ.update(own)
     try:
-        bucket = f"govreports-dags-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-        make_bucket(bucket)
-        registry, _ = samples
-        lake_url = f"s3://{bucket}/lake"
-        _, env = airflow_home
-        env = through_connection(env, s3_endpoint, own["AWS_ACCESS_KEY_ID"],
-                                 own["AWS_SECRET_ACCESS_KEY"])
-        env = {**env, "GOVREPORTS_PORTALS": str(registry), "GOVREPORTS_LAKE": lake_url}
-        status, log, states = dag_test(env, "govreports_nightly", {"crawl_settings": FAST})
-        assert status == 0, log[-3000:]
-        yield lake_url, env, log, states
+        yield own
     finally:
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def worker_bucket(purpose: str) -> str:
+    """A bucket of this xdist worker (workers may share one S3 server)."""
+    name = f"govreports-{purpose}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    make_bucket(name)
+    return name
+
+
+def dag_env(airflow_home, samples, s3_endpoint: str, own: dict, lake_url: str) -> dict:
+    registry, _ = samples
+    _, env = airflow_home
+    env = through_connection(env, s3_endpoint, own["AWS_ACCESS_KEY_ID"],
+                             own["AWS_SECRET_ACCESS_KEY"])
+    return {**env, "GOVREPORTS_PORTALS": str(registry), "GOVREPORTS_LAKE": lake_url}
+
+
+@pytest.fixture(scope="module")
+def crawled_lake(airflow_home, samples, s3_endpoint):
+    """A lake on the loopback S3 endpoint that the nightly DAG has filled from the sample
+    portals, with that run's log and task states. This process reads it with keys of its own,
+    the DAGs through ``aws_default``."""
+    with own_s3_keys(s3_endpoint) as own:
+        lake_url = f"s3://{worker_bucket('nightly')}/lake"
+        env = dag_env(airflow_home, samples, s3_endpoint, own, lake_url)
+        status, log, states = dag_test(env, "govreports_nightly", {"crawl_settings": FAST})
+        assert status == 0, log[-3000:]
+        yield lake_url, env, log, states
+
+
+@pytest.fixture(scope="module")
+def lake_to_rebuild(airflow_home, samples, s3_endpoint):
+    """A lake on the loopback S3 endpoint that ``govreports run`` filled from the sample
+    portals (what the reprocess DAGs rebuild from), and the DAGs' environment for it."""
+    registry, _ = samples
+    with own_s3_keys(s3_endpoint) as own:
+        lake_url = f"s3://{worker_bucket('rebuild')}/lake"
+        done = subprocess.run([str(BIN / "govreports"), "run", "--portals", str(registry),
+                               "--lake", lake_url, *[x for pair in FAST.split()
+                                                     for x in ("--set", pair)]],
+                              capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "GOVREPORTS_LAKE": ""})
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        yield lake_url, dag_env(airflow_home, samples, s3_endpoint, own, lake_url)
 
 
 def tamper(lake: Lake, part: Partition) -> None:
@@ -233,8 +266,8 @@ def tamper(lake: Lake, part: Partition) -> None:
     ("govreports_reprocess", {"provinces": ["530000"], "years": [2019]}),
     ("govreports_backfill", {"mode": "reprocess", "provinces": ["530000"], "years": [2019]}),
 ], ids=["reprocess-dag", "backfill-reprocess"])
-def test_rebuilding_a_partition_replaces_exactly_that_partition(crawled_lake, dag_id, conf):
-    lake_url, env, *_ = crawled_lake
+def test_rebuilding_a_partition_replaces_exactly_that_partition(lake_to_rebuild, dag_id, conf):
+    lake_url, env = lake_to_rebuild
     lake = Lake.open(lake_url, writable=True)
     target = Partition("530000", 2019)
     tamper(lake, target)
@@ -307,6 +340,10 @@ def test_nightly_lands_the_sample_reports_on_s3_and_a_backfilled_rerun_adds_noth
 
 def test_a_backfill_of_the_nightly_dag_plans_one_run_per_day(airflow_home):
     _, env = airflow_home
+    # The scheduler plans from the DAGs it has parsed into its database.
+    parsed = subprocess.run([str(BIN / "airflow"), "dags", "reserialize"], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert parsed.returncode == 0, parsed.stderr[-2000:]
     plan = subprocess.run([str(BIN / "airflow"), "backfill", "create", "--dag-id",
                            "govreports_nightly", "--from-date", "2026-11-01", "--to-date",
                            "2026-11-03", "--dry-run"], env=env, capture_output=True, text=True,

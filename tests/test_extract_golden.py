@@ -32,7 +32,8 @@ def _build(case: Path):
                                                    filename=source.name))
     extracted = extract_document(raw, data)
     report, _ = build_report(raw, extracted)
-    row = {name: getattr(report, name) for name in FIELDS}
+    columns = report.to_row()
+    row = {name: columns[name] for name in FIELDS}
     row = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in row.items()}
     row["container"] = extracted.container
     return report, row
