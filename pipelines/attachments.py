@@ -254,10 +254,11 @@ def _rows_text(sheets) -> str:
 
 def doc_text(data: bytes) -> str:
     """Word 97–2003 (and WPS files saved in that format) through Debian's antiword, falling back
-    to catdoc; no Python library reads these reliably."""
+    to catdoc; no Python library reads these reliably. Both print a paragraph on one line
+    (antiword ``-w 0``, catdoc ``-w``), as the other readers do."""
     check_size(data, "doc")
-    tools = [cmd for cmd in (["antiword", "-m", "UTF-8.txt", "-w", "0"], ["catdoc", "-d", "utf-8"])
-             if shutil.which(cmd[0])]
+    readers = (["antiword", "-m", "UTF-8.txt", "-w", "0"], ["catdoc", "-w", "-d", "utf-8"])
+    tools = [cmd for cmd in readers if shutil.which(cmd[0])]
     if not tools:
         raise _reject("unsupported", "no DOC reader installed: install antiword or catdoc "
                                      "(make install does)")

@@ -25,7 +25,7 @@ from pipelines.repair import repair_text
 #: Kinds the extract stage understands, by file extension (used by ``ingest`` to pick files).
 EXTENSIONS = {".html": "html", ".htm": "html", ".shtml": "html", ".txt": "text", ".pdf": "pdf",
               ".docx": "docx", ".doc": "doc", ".wps": "doc", ".xlsx": "xlsx", ".xls": "xls",
-              ".ofd": "ofd", ".json": "json"}
+              ".et": "xls", ".ofd": "ofd", ".json": "json"}  # .wps/.et: Kingsoft WPS Office
 
 _DROP_TAGS = ("script", "style", "noscript", "template", "iframe")
 # Controls that hold no report text, unless a page left one unclosed: then the rest of the

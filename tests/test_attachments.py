@@ -42,8 +42,10 @@ def test_a_file_without_chinese_text_is_not_a_report():
         ("stats.xls", files.xls_bytes, "xls", ["统计指标\t单位\t统计数",
                                                "主动公开政府信息数\t条\t501",
                                                "其中：主动公开规范性文件数\t条\t36"]),
+        # Kingsoft's spreadsheets (.et) of that era are BIFF8 workbooks.
+        ("stats.et", files.xls_bytes, "xls", ["主动公开政府信息数\t条\t501"]),
     ],
-    ids=["docx", "xlsx", "ofd", "pdf", "docx-named-html", "doc", "wps", "xls"],
+    ids=["docx", "xlsx", "ofd", "pdf", "docx-named-html", "doc", "wps", "xls", "et"],
 )
 def test_attachment_text(name, build, kind, expected):
     result = extract(build(), filename=name)
@@ -81,8 +83,10 @@ def test_each_doc_converter_reads_the_doc_on_its_own(tool, tmp_path, monkeypatch
     bin_dir.mkdir()
     (bin_dir / tool).symlink_to(shutil.which(tool))
     monkeypatch.setenv("PATH", str(bin_dir))
-    text = attachments.doc_text(files.doc_bytes())
-    for line in files.REPORT_LINES:
+    # A paragraph longer than a terminal line stays one line (catdoc wraps at 72 unless -w).
+    lines = [*files.REPORT_LINES, "本年度" + "主动公开政府信息" * 12 + "。"]
+    text = attachments.doc_text(files.doc_bytes(lines))
+    for line in lines:
         assert line in text.split("\n")
 
 
