@@ -54,14 +54,14 @@ def _crawl(portals_file, portal_ids, lake_url, settings, revalidate, verbose, ru
 def _crawl_summary(outcome) -> None:
     manifest = outcome.manifest
     table = Table(title=f"crawl {manifest['run_id']}", title_justify="left")
-    columns = ("portal", "family", "lists", "documents", "attachments", "new", "known",
-               "304", "failed", "blocked")
+    columns = ("portal", "status", "family", "lists", "listed", "documents", "attachments",
+               "new", "known", "304", "failed", "blocked")
     for column in columns:
-        table.add_column(column, justify="left" if column in ("portal", "family") else "right")
+        table.add_column(column, justify="left" if column in columns[:3] else "right")
     for portal_id, data in manifest["portals"].items():
         c = data["counts"]
-        table.add_row(portal_id, c["family"] or "-", *(str(c[k]) for k in (
-            "list_pages", "documents", "attachments", "new_bytes", "known_skipped",
+        table.add_row(portal_id, c["status"], c["family"] or "-", *(str(c[k]) for k in (
+            "list_pages", "listed", "documents", "attachments", "new_bytes", "known_skipped",
             "not_modified", "failed", "blocked")))
     out.print(table)
     for portal_id, data in manifest["portals"].items():

@@ -10,6 +10,7 @@ reading documents is ``pipelines/``'s work.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -48,26 +49,31 @@ def _date(text: str) -> str | None:
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
-def list_items(selector: Selector, base_url: str, link: re.Pattern[str] | None = None,
-               text: re.Pattern[str] | None = None) -> Iterator[Listed]:
-    """Anchors of list rows (``li``/``tr``/``dd``/``p``) whose URL matches ``link`` or whose
-    text matches ``text``, with the row's date."""
+def anchors(selector: Selector, base_url: str) -> Iterator[Listed]:
+    """Every link of a page once (by URL), with its text (or ``title``) and its row's date
+    (the nearest ``li``/``tr``/``dd``/``p``)."""
     seen = set()
     for anchor in selector.xpath("//a[@href]"):
         href = (anchor.attrib.get("href") or "").strip()
         if not href or href.startswith(("#", "javascript:", "mailto:")):
             continue
         url = urljoin(base_url, href).split("#", 1)[0]
-        title = (anchor.attrib.get("title") or " ".join(anchor.xpath(".//text()").getall())
-                 ).strip()
-        if not ((link and link.search(url)) or (text and text.search(title))):
-            continue
         if url in seen:
             continue
         seen.add(url)
+        title = (anchor.attrib.get("title") or " ".join(anchor.xpath(".//text()").getall())
+                 ).strip()
         row = anchor.xpath("ancestor::*[self::li or self::tr or self::dd or self::p][1]")
         row_text = " ".join(row.xpath(".//text()").getall()) if row else ""
         yield Listed(url, title or None, _date(row_text))
+
+
+def list_items(selector: Selector, base_url: str, link: re.Pattern[str] | None = None,
+               text: re.Pattern[str] | None = None) -> Iterator[Listed]:
+    """Anchors of list rows whose URL matches ``link`` or whose text matches ``text``."""
+    for item in anchors(selector, base_url):
+        if (link and link.search(item.url)) or (text and text.search(item.title or "")):
+            yield item
 
 
 def next_links(selector: Selector, base_url: str) -> Iterator[Request]:
@@ -77,6 +83,84 @@ def next_links(selector: Selector, base_url: str) -> Iterator[Request]:
         href = anchor.attrib.get("href", "")
         if _NEXT.match(label) and href and not href.startswith("javascript:"):
             yield Request(urljoin(base_url, href))
+
+
+# -- what any list page may hold, whatever its family ---------------------------------------
+
+#: Annual-report wording, on a normalised title (pipelines.repair.normalize_title).
+REPORT_WORDING = re.compile(r"年度报告|年报|(信息公开|政务公开).{0,12}报告")
+_DISCLOSURE = re.compile(r"信息公开|政务公开|政府信息")
+_YEAR = re.compile(r"(?:19|20)\d{2}年|二[〇零○]..年")
+#: Titles about reports that are not one: notices asking for them, reviews, readings.
+_ABOUT_REPORTS = re.compile(r"通知|公告|公示|征求|招标|采购|会议|培训|评议|考核|检查|通报|解读|图解"
+                            r"|目录|指南")
+_DOCUMENT_URL = re.compile(r"/t\d{8}_\d+\.s?html?|/content_\d+|/art/|/\d{6,8}/"
+                           r"|\.(pdf|docx?|wps|xlsx?|et|ofd)(\?|$)", re.I)
+#: A link reading only a year ("2019年度", "2020年报"): a per-year sub-column, unless its URL
+#: has a document's shape.
+_YEAR_COLUMN = re.compile(r"((?:19|20)\d{2})年?度?(年报|年度报告)?")
+#: Points a candidate needs: the wording alone gives 2, each other signal 1.
+TAKE_SCORE = 3
+
+
+@dataclass(frozen=True)
+class Judged:
+    """Whether a list link is taken for an annual report, its score and why."""
+
+    taken: bool
+    score: int
+    why: str
+
+
+def judge_report_link(item: Listed, pattern: re.Pattern[str] | None = None) -> Judged:
+    """Judge a link on its normalised title (繁→简, pinyin annotations, widths and spaces
+    folded), its URL's shape and its row's date. A portal's own ``report_pattern`` replaces
+    the wording test."""
+    from pipelines.repair import normalize_title
+
+    title = normalize_title(item.title or "")
+    wording = (pattern or REPORT_WORDING).search(title)
+    if not wording:
+        return Judged(False, 0, "no annual-report wording")
+    if _YEAR_COLUMN.fullmatch(title) and not _DOCUMENT_URL.search(item.url):
+        return Judged(False, 0, "a per-year sub-column")
+    about = _ABOUT_REPORTS.search(title)
+    if about and not title.endswith(("报告", "年报")):
+        return Judged(False, 0, f"about reports, not one ({about[0]})")
+    signals = {"disclosure wording": _DISCLOSURE.search(title), "year": _YEAR.search(title),
+               "document URL": _DOCUMENT_URL.search(item.url), "row date": item.date}
+    present = [name for name, found in signals.items() if found]
+    score = 2 + len(present)
+    why = "wording" + "".join(f" + {name}" for name in present)
+    return Judged(score >= TAKE_SCORE, score, why)
+
+
+#: Pager labels, normalised (so 下一頁 and full-width ＞ are here too).
+_PAGER_LABEL = re.compile(r"^(下一页|下页|后页|尾页|末页|最后一页|next|last|›|»|>|>>|»»)$", re.I)
+_PAGE_HREF = re.compile(r"(?:^|/)(?:index|list|default|page)_\d+\.s?html?$"
+                        r"|[?&](?:page|pageno|pageindex|pagenum|curpage|currentpage|p)=\d+", re.I)
+def navigation(response: Response, family: Family) -> Iterator[Request]:
+    """The further list pages of any list page, whatever its family announces: pager links
+    (下一页, 尾页, ›/», page numbers that lead to ``index_N``/``list_N``/``?page=N``-style
+    pages of the same column) and per-year sub-columns (a link reading only "2019年度" or
+    "2020年报" that is not a document). The spider bounds them by ``max_list_pages``."""
+    from pipelines.repair import normalize_title
+
+    here = urlsplit(response.url)
+    column = here.path.rsplit("/", 1)[0]
+    for item in anchors(response.selector, response.url):
+        target = urlsplit(item.url)
+        if target.netloc != here.netloc or item.url == response.url:
+            continue
+        label = normalize_title(item.title or "")
+        same_column = target.path.rsplit("/", 1)[0] == column
+        page_like = bool(_PAGE_HREF.search(target.path + ("?" + target.query
+                                                          if target.query else "")))
+        if _PAGER_LABEL.match(label) or (page_like and same_column):
+            yield Request(item.url)
+        elif _YEAR_COLUMN.fullmatch(label) and not _DOCUMENT_URL.search(item.url) and not (
+                family.links and family.links.search(item.url)):
+            yield Request(item.url)
 
 
 class Family:
@@ -294,22 +378,31 @@ class Gkmlpt(Family):
 
 
 # -- anything else -------------------------------------------------------------------------
-REPORT_TITLE = re.compile(r"(年度|年).{0,8}(报告|報告)|年报|年報")
+log = logging.getLogger(__name__)
 
 
 class Generic(Family):
-    """Any list page: links whose text reads like an annual report, and "下一页"."""
+    """Any list page: the links judged to be annual reports (:func:`judge_report_link`); with
+    ``govreports crawl --verbose`` a log line says why each other candidate was passed over."""
 
     name = "generic"
 
     def __init__(self, pattern: str | None = None):
-        self.title = re.compile(pattern) if pattern else REPORT_TITLE
+        self.pattern = re.compile(pattern) if pattern else None
 
     def detect(self, response):
         return True
 
     def parse_list(self, response):
-        yield from list_items(response.selector, response.url, None, self.title)
+        for item in anchors(response.selector, response.url):
+            judged = judge_report_link(item, self.pattern)
+            if judged.taken:
+                yield item
+            elif judged.score:
+                log.info("not taken as a report (score %d: %s): %r %s", judged.score,
+                          judged.why, item.title, item.url)
+            elif "about reports" in judged.why:
+                log.info("not taken as a report (%s): %r %s", judged.why, item.title, item.url)
         yield from next_links(response.selector, response.url)
 
 

@@ -48,7 +48,8 @@ class Portal:
     domains: tuple[str, ...] = ()
     encoding: str | None = None  # a charset override for a portal known to mis-declare
     max_list_pages: int = 50
-    #: Generic lists: a link whose text matches this is a report (default: 年报 wording).
+    #: Generic lists: replaces the annual-report wording a link's normalised title must have
+    #: (crawlers.families.judge_report_link).
     report_pattern: str | None = None
     delay: float | None = None  # seconds between requests to one host, if above the default
     enabled: bool = True

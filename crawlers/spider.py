@@ -10,6 +10,7 @@ killed mid-way) are fetched on the next run.
 
 from __future__ import annotations
 
+import itertools
 import mimetypes
 import re
 from datetime import UTC, datetime
@@ -57,6 +58,7 @@ class PortalSpider(scrapy.Spider):
         self.tallies: dict[str, PortalTally] = {}
         self.known: dict[str, dict[str, dict]] = {}
         self.list_requests: dict[str, int] = {}  # portal → list pages requested
+        self.list_urls: dict[str, set] = {}  # portal → list requests made (see _list_key)
         #: host → why no more requests go to it in this run (an anti-bot wall, a Retry-After
         #: beyond RETRY_AFTER_MAX); kept by the guard and politeness middlewares.
         self.blocked_hosts: dict[str, str] = {}
@@ -111,6 +113,7 @@ class PortalSpider(scrapy.Spider):
                 yield self._list_request(scrapy.Request(url), portal, family=portal.cms, n=1)
 
     def _list_request(self, request: scrapy.Request, portal: Portal, *, family: str, n: int):
+        self.list_urls.setdefault(portal.id, set()).add(_list_key(request))
         self.list_requests[portal.id] = self.list_requests.get(portal.id, 0) + 1
         meta = {**request.meta, "portal": portal.id, "family": family, "list_page": n}
         return request.replace(callback=self.parse_list, errback=self.failed, meta=meta)
@@ -126,10 +129,17 @@ class PortalSpider(scrapy.Spider):
                                                          report_pattern=portal.report_pattern))
         tally.family = tally.family or family.name
         n = response.meta["list_page"]
-        for found in family.parse_list(response):
+        # What the family announces, then what any list page may hold (a plain pager under a
+        # CMS's URL shapes, per-year sub-columns): each list URL once per run.
+        for found in itertools.chain(family.parse_list(response),
+                                     families.navigation(response, family)):
             if isinstance(found, families.Listed):
+                tally.listed += 1
                 yield from self._follow(portal, found.url, role="document",
                                         context=found.context(response.url))
+            elif (_list_key(found) in self.list_urls.get(portal.id, ())
+                  or not portal.serves(found.url)):
+                continue
             elif self.list_requests.get(portal.id, 0) < portal.max_list_pages:
                 # A bound on list pages per portal and run, however they are announced (TRS
                 # names every index_N page on the first one).
@@ -291,3 +301,9 @@ def _filename(response: Response, headers: dict[str, str]) -> str | None:
         return unquote(match[1])
     name = unquote(urlsplit(response.url).path.rsplit("/", 1)[-1])
     return name or None
+
+
+def _list_key(request: scrapy.Request) -> tuple:
+    """A list request's identity: method, URL and body (a Hanweb dataproxy.jsp page is a POST
+    to one URL with the records it wants in the body)."""
+    return request.method, request.url, request.body

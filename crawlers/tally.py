@@ -38,6 +38,14 @@ class PortalTally:
     blocked: list[dict] = field(default_factory=list)  # {url, kind, status}
     revalidated: list[str] = field(default_factory=list)  # URLs a 304 confirmed unchanged
     family: str | None = None
+    listed: int = 0  # documents the list pages pointed to (known or not)
+
+    def status(self) -> str:
+        """``down`` (no list page fetched), ``suspect_empty`` (lists fetched, but they pointed
+        to no report: a layout the crawler does not read) or ``ok``."""
+        if self.list_pages == 0:
+            return "down"
+        return "suspect_empty" if self.listed == 0 else "ok"
 
     def fail(self, url: str, reason: str, message: str) -> None:
         self.failures.append({"url": url, "reason": reason, "message": message})
@@ -46,7 +54,9 @@ class PortalTally:
         roles = Counter(d["role"] for d in self.landed)
         return {
             "family": self.family,
+            "status": self.status(),
             "list_pages": self.list_pages,
+            "listed": self.listed,
             "documents": roles.get("document", 0),
             "attachments": roles.get("attachment", 0),
             "new_bytes": sum(1 for d in self.landed if d["new"] and d["role"] != "list"),

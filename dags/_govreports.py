@@ -258,13 +258,17 @@ def summary(params: dict, batch: str, crawls: list[str] | None) -> str:
     lake = _open_lake(params)
     lines = [f"govreports batch {batch} · lake {lake.url}"]
     down: list[str] = []
+    empty: list[str] = []
     for key in crawls or []:
         manifest = lake.read_json(key)
         for portal_id, data in sorted(manifest["portals"].items()):
             c = data["counts"]
-            state = "DOWN" if c["list_pages"] == 0 else "ok"
+            state = "DOWN" if c["list_pages"] == 0 else (
+                "EMPTY" if c.get("status") == "suspect_empty" else "ok")
             if state == "DOWN":
                 down.append(portal_id)
+            elif state == "EMPTY":
+                empty.append(portal_id)
             lines.append(f"  crawl {portal_id:28s} {state:4s} lists {c['list_pages']:3d} "
                          f"documents {c['documents']:3d} attachments {c['attachments']:3d} "
                          f"new {c['new_bytes']:3d} known {c['known_skipped']:3d} "
@@ -280,6 +284,9 @@ def summary(params: dict, batch: str, crawls: list[str] | None) -> str:
             lines.append(f"    {label}: {n} reports")
     if down:
         lines.append(f"  portal(s) down: {', '.join(down)} (their crawl shard failed)")
+    if empty:
+        lines.append(f"  portal(s) whose lists pointed to no report (suspect_empty): "
+                     f"{', '.join(empty)}")
     return "\n".join(lines)
 
 

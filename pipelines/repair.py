@@ -125,16 +125,16 @@ def strip_markup_residue(text: str) -> str:
     return _RESIDUE.sub(replace, text)
 
 
-def strip_pinyin(text: str) -> str:
+def strip_pinyin(text: str, minimum: int = PINYIN_MIN) -> str:
     """Remove parenthesised pinyin right after a hanzi (``務(wù)`` → ``務``), when the text
-    carries at least :data:`PINYIN_MIN` of them. ``(试行)``, ``(2023)``, ``（一）`` survive."""
+    carries at least ``minimum`` of them. ``(试行)``, ``(2023)``, ``（一）`` survive."""
     syllables = pinyin_syllables()
 
     def is_pinyin(match: re.Match) -> bool:
         word = match.group(1)
         return word.islower() and unicodedata.normalize("NFC", word) in syllables
 
-    if sum(1 for m in _PINYIN.finditer(text) if is_pinyin(m)) < PINYIN_MIN:
+    if sum(1 for m in _PINYIN.finditer(text) if is_pinyin(m)) < minimum:
         return text
     return _PINYIN.sub(lambda m: "" if is_pinyin(m) else m.group(0), text)
 
@@ -144,6 +144,15 @@ def to_simplified(text: str) -> str:
     if not is_traditional(text):
         return text
     return _converters()[0].convert(text)
+
+
+def normalize_title(title: str) -> str:
+    """A link's or page's title as the text stage would read it, for matching: markup residue
+    and every pinyin annotation removed (a title is too short for the text's threshold), 繁→简
+    whatever the share of traditional characters, widths folded (NFKC) and spaces removed."""
+    title = strip_pinyin(strip_markup_residue(title), minimum=1)
+    title = _converters()[0].convert(unicodedata.normalize("NFKC", title))
+    return re.sub(r"\s+", "", title)
 
 
 def count_unrecoverable(text: str) -> int:

@@ -174,7 +174,7 @@ def test_generic_follows_next_page_and_keeps_only_report_titles():
     found = list(families.Generic().parse_list(page("sample-mirror-big5", mirror)))
     assert any(isinstance(x, Request) and x.url.endswith("list_2.html") for x in found)
     listed = [x for x in found if isinstance(x, families.Listed)]
-    assert all(families.REPORT_TITLE.search(x.title) for x in listed)
+    assert all(families.judge_report_link(x).taken for x in listed)
     assert all("/tzgg/" not in x.url for x in listed)  # notices are not reports
 
 

@@ -1,0 +1,160 @@
+"""Navigation on portals built unlike the sample portals: pagers that are not the detected
+family's own, report titles in traditional characters or with pinyin annotations, per-year
+sub-columns, and a list that yields nothing. Each portal is a loopback fixture crawled by the
+real ``govreports crawl``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from crawlers.families import Listed, judge_report_link
+from crawlers.samples.server import Page, SampleServer, Site
+from pipelines.lake import Lake
+from tests.conftest import GOVREPORTS
+from tests.portal_sites import FAST, detail_page, write_registry
+
+
+def page(body: str) -> Page:
+    return Page(f'<html><head><meta charset="utf-8"></head><body>{body}</body></html>'.encode())
+
+
+def rows(items: list[tuple[str, str]]) -> str:
+    return "<ul>" + "".join(f'<li><a href="{href}">{title}</a><span>2020-02-26</span></li>'
+                            for href, title in items) + "</ul>"
+
+
+def crawl(tmp_path, site: Site, start: str, *, cms: str = "auto", verbose: bool = False,
+          max_list_pages: int = 10) -> tuple[dict, list[str], str]:
+    """Crawl one fixture portal; returns its manifest entry, the paths fetched and stderr."""
+    with SampleServer([site]) as server:
+        registry = write_registry(tmp_path / "portals.yaml", [{
+            "id": "p", "name": "未见过的门户", "cms": cms, "start_urls": [site.url(start)],
+            "max_list_pages": max_list_pages}])
+        done = subprocess.run([*GOVREPORTS, "crawl", "--portals", str(registry), "--lake",
+                               str(tmp_path / "lake"), *FAST, *(["--verbose"] if verbose
+                                                                else [])],
+                              capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "GOVREPORTS_LAKE": ""})
+        paths = [hit.path for hit in server.hits]
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    lake = Lake.open(str(tmp_path / "lake"))
+    manifest = json.loads(lake.store.read(sorted(lake.store.list("_runs/"))[-1]))
+    return manifest["portals"]["p"], paths, done.stdout + done.stderr
+
+
+def landed_titles(entry: dict) -> set[str]:
+    return {d["url"].rsplit("/", 1)[-1] for d in entry["landed"] if d["role"] == "document"}
+
+
+# -- a TRS-shaped column whose pager is not TRS's script ---------------------------------------
+
+PAGERS = {
+    # label of the link to the next page, and the URL of page n (n ≥ 1)
+    "next-simplified": ("下一页", lambda n: f"index_{n}.html"),
+    "next-traditional": ("下一頁", lambda n: f"index_{n}.html"),
+    "guillemet": ("»", lambda n: f"list_{n}.html"),
+    "fullwidth-gt": ("＞", lambda n: f"index_{n}.html"),
+    "numbered-query": (None, lambda n: f"index.html?page={n}" if n else "index.html"),
+}
+
+
+def paged_site(style: str, pages: int = 3) -> Site:
+    label, url_of = PAGERS[style]
+    site = Site("paged", "127.0.0.51")
+    for n in range(pages):
+        items = [(f"./202002/t20200226_{n}{i}.html",
+                  f"某某局{n}{i}号2019年政府信息公开工作年度报告") for i in range(2)]
+        if label:
+            pager = f'<a href="./{url_of(n + 1)}">{label}</a>' if n + 1 < pages else ""
+        else:  # page numbers only, every page on each page
+            pager = " ".join(f'<a href="./{url_of(k)}">{k + 1}</a>' for k in range(pages))
+        path = "/ndbg/index.html" if n == 0 else "/ndbg/" + url_of(n)
+        site.routes[path] = page(rows(items) + f'<div class="page">{pager}</div>')
+        for href, title in items:
+            site.routes["/ndbg/" + href[2:]] = detail_page(title, "2020-02-26")
+    return site
+
+
+@pytest.mark.parametrize("style", list(PAGERS))
+def test_every_page_of_a_column_is_read_whatever_its_pager(tmp_path, style):
+    entry, _paths, _ = crawl(tmp_path, paged_site(style), "/ndbg/index.html")
+    assert entry["counts"]["family"] == "trs"  # detected by its URL shapes
+    assert entry["counts"]["list_pages"] == 3, entry["counts"]
+    assert len(landed_titles(entry)) == 6 and entry["counts"]["status"] == "ok"
+
+
+def test_max_list_pages_bounds_a_plain_pager(tmp_path):
+    entry, paths, _ = crawl(tmp_path, paged_site("next-simplified", pages=5),
+                            "/ndbg/index.html", max_list_pages=2)
+    assert entry["counts"]["list_pages"] == 2
+    assert "/ndbg/index_2.html" not in paths
+
+
+# -- titles that only read as reports once normalised ------------------------------------------
+
+TITLES = {
+    # title, taken as a report?
+    "traditional": ("隆陽區2019年政府信息公開工作年度報告", True),
+    "pinyin-annotated": ("西邑鄉2019年政務(wù)信息公開年度報(bào)告", True),
+    "fullwidth-and-spaces": ("２０１９年 政府信息公开 工作年度报告", True),
+    "long-body-name": ("2019年某某市某某区某某街道办事处综合行政执法队政府信息公开工作报告", True),
+    "plain-nianbao": ("2020年政务公开年报", True),
+    "notice-about-reports": ("关于做好2019年政府信息公开工作年度报告编制发布工作的通知", False),
+    "reading-of-a-report": ("2019年政府信息公开工作年度报告解读", False),
+    "work-report": ("2020年政府工作报告", False),
+    "news": ("我县召开政务公开工作推进会", False),
+}
+
+
+@pytest.mark.parametrize("title,taken", list(TITLES.values()), ids=list(TITLES))
+def test_a_report_link_is_judged_on_its_normalised_title(title, taken):
+    judged = judge_report_link(Listed("http://127.0.0.1/xxgk/a.html", title, "2020-02-26"))
+    assert judged.taken is taken, judged
+
+
+def test_a_generic_list_of_mixed_titles_lands_the_reports_and_says_what_it_passed_over(
+        tmp_path):
+    site = Site("titles", "127.0.0.52")
+    items = [(f"./a{n}.html", title) for n, (title, _) in enumerate(TITLES.values())]
+    site.routes["/xxgk/list.html"] = page(rows(items))
+    for n, (title, _) in enumerate(TITLES.values()):
+        site.routes[f"/xxgk/a{n}.html"] = detail_page(title, "2020-02-26")
+    entry, _, log = crawl(tmp_path, site, "/xxgk/list.html", cms="generic", verbose=True)
+    expected = {f"a{n}.html" for n, (_, taken) in enumerate(TITLES.values()) if taken}
+    assert landed_titles(entry) == expected
+    assert "not taken as a report (about reports, not one (通知))" in log
+
+
+# -- per-year sub-columns ----------------------------------------------------------------------
+
+def test_a_column_split_by_year_is_read_through_its_sub_columns(tmp_path):
+    site = Site("years", "127.0.0.53")
+    site.routes["/ndbg/index.html"] = page('<ul><li><a href="./2019/">2019年度</a></li>'
+                                           '<li><a href="./2020/index.html">2020年报</a></li>'
+                                           '<li><a href="/about.html">关于我们</a></li></ul>')
+    for year in (2019, 2020):
+        items = [(f"./t{year + 1}0115_{i}.html", f"某某局{year}年政府信息公开工作年度报告{i}")
+                 for i in range(2)]
+        listing = f"/ndbg/{year}/" if year == 2019 else f"/ndbg/{year}/index.html"
+        site.routes[listing] = page(rows(items))
+        for href, title in items:
+            site.routes[f"/ndbg/{year}/{href[2:]}"] = detail_page(title, f"{year + 1}-01-15")
+    entry, paths, _ = crawl(tmp_path, site, "/ndbg/index.html")
+    assert len(landed_titles(entry)) == 4
+    assert "/about.html" not in paths
+
+
+# -- a list that yields nothing ----------------------------------------------------------------
+
+def test_a_list_that_yields_no_report_is_suspect_not_ok(tmp_path):
+    site = Site("empty", "127.0.0.54")
+    site.routes["/xxgk/list.html"] = page(rows([("./a.html", "我县召开政务公开工作推进会"),
+                                                ("./b.html", "关于开展政务公开检查的通知")]))
+    entry, _, log = crawl(tmp_path, site, "/xxgk/list.html", cms="generic")
+    assert entry["counts"]["status"] == "suspect_empty"
+    assert entry["counts"]["list_pages"] == 1 and entry["counts"]["listed"] == 0
+    assert "suspect_empty" in log
