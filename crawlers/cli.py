@@ -201,7 +201,8 @@ def portals():
 @portals.command("list")
 @click.option("--portals", "portals_file", help=PORTALS_HELP)
 def portals_list(portals_file):
-    """Validate the registry and list its portals."""
+    """Validate the registry and list its portals, then how many enabled portals cover each
+    of the 31 provincial-level divisions and which have none."""
     from crawlers.portals import load_portals
 
     with _errors():
@@ -211,6 +212,35 @@ def portals_list(portals_file):
         table.add_row(p.id, p.name, p.cms, p.region or p.province or "", "\n".join(p.start_urls),
                       p.source or "")
     out.print(table)
+    for line in _coverage_lines(entries):
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+#: The 31 provincial-level divisions a registry should cover (not Hong Kong, Macau, Taiwan).
+_NOT_COVERED_HERE = ("710000", "810000", "820000")
+
+
+def _coverage_lines(entries) -> list[str]:
+    """``portals list``'s coverage summary: one line per province (code, name, enabled portals),
+    then the provinces with none."""
+    from collections import Counter
+
+    from pipelines.regions import PROVINCES
+
+    enabled = [p for p in entries if p.enabled]
+    counts = Counter(p.province for p in enabled if p.province)
+    codes = [c for c in PROVINCES if c not in _NOT_COVERED_HERE]
+    others = sorted(c for c in counts if c not in codes)  # e.g. a portal filed under 710000
+    lines = [f"coverage by province (enabled portals; {len(enabled)} of {len(entries)} "
+             "portals enabled):"]
+    lines += [f"  {code} {PROVINCES[code]}: {counts.get(code, 0)}" for code in codes + others]
+    missing = [f"{code} {PROVINCES[code]}" for code in codes if not counts.get(code)]
+    unplaced = sum(1 for p in enabled if not p.province)
+    if unplaced:
+        lines.append(f"enabled portals with no province (central bodies): {unplaced}")
+    lines.append(f"provinces covered: {len(codes) - len(missing)} of {len(codes)}")
+    lines.append("provinces with no enabled portal: " + (", ".join(missing) or "none"))
+    return lines
 
 
 @portals.command("check")

@@ -195,3 +195,62 @@ def test_the_cli_refuses_bad_input_with_one_clear_line(tmp_path, cli, args, mess
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "lake" / "_runs").exists()  # nothing was crawled
+
+
+# -- coverage by province (`govreports portals list`) ------------------------------------------
+
+#: The 31 provincial-level divisions (GB/T 2260 110000 … 650000; not Hong Kong, Macau, Taiwan).
+MAINLAND = ("110000 120000 130000 140000 150000 210000 220000 230000 310000 320000 330000 "
+            "340000 350000 360000 370000 410000 420000 430000 440000 450000 460000 500000 "
+            "510000 520000 530000 540000 610000 620000 630000 640000 650000").split()
+
+
+def _missing(stdout: str) -> list[str]:
+    (line,) = [ln for ln in stdout.splitlines()
+               if ln.startswith("provinces with no enabled portal: ")]
+    rest = line.split(": ", 1)[1]
+    return [] if rest == "none" else rest.split(", ")
+
+
+def test_portals_list_counts_enabled_portals_per_province_and_names_the_missing(tmp_path, cli):
+    from tests.portal_sites import write_registry
+
+    registry = write_registry(tmp_path / "coverage.yaml", [
+        {**GOOD, "province": "530000"},
+        {**GOOD, "id": "yn-kunming", "region": "530100"},  # the province comes from the region
+        {**GOOD, "id": "jl-office", "province": "220000"},
+        {**GOOD, "id": "jl-off", "province": "220000", "enabled": False},  # not counted
+        {**GOOD, "id": "central-body"},  # no province
+    ])
+    result = cli("portals", "list", "--portals", registry)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "coverage by province (enabled portals; 4 of 5 portals enabled):" in lines
+    assert "  530000 云南省: 2" in lines
+    assert "  220000 吉林省: 1" in lines
+    assert "  650000 新疆维吾尔自治区: 0" in lines
+    assert "enabled portals with no province (central bodies): 1" in lines
+    assert "provinces covered: 2 of 31" in lines
+    missing = _missing(result.stdout)
+    assert "110000 北京市" in missing and "650000 新疆维吾尔自治区" in missing
+    assert len(missing) == 29
+    assert not [m for m in missing if m.startswith(("530000", "220000"))]
+    assert not [m for m in missing if m.startswith(("710000", "810000", "820000"))]
+
+
+def test_the_shipped_registry_covers_all_31_provincial_level_divisions(cli):
+    from pipelines.regions import PROVINCES
+
+    assert set(MAINLAND) <= set(PROVINCES) and len(MAINLAND) == 31
+    portals = [p for p in load_portals(DEFAULT_REGISTRY) if p.enabled]
+    covered = {p.province for p in portals}
+    assert set(MAINLAND) <= covered, sorted(set(MAINLAND) - covered)
+    result = cli("portals", "list", "--portals", DEFAULT_REGISTRY)
+    assert result.returncode == 0, result.stderr
+    assert "provinces covered: 31 of 31" in result.stdout.splitlines()
+    assert _missing(result.stdout) == []
+
+
+def test_the_shipped_registry_lists_each_start_url_once():
+    urls = [url for p in load_portals(DEFAULT_REGISTRY) for url in p.start_urls]
+    assert len(urls) == len(set(urls)), sorted({u for u in urls if urls.count(u) > 1})
