@@ -77,10 +77,24 @@ _SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT, also a met
 
 
 class AddressGuardMiddleware:
-    """Downloader middleware: the guard for URLs that name an address (or a metadata host)."""
+    """Downloader middleware: the guard for URLs that name an address (or a metadata host), and
+    for redirects of documents a hub let off its portal's hosts (``allow_offsite``): such a
+    redirect keeps that leave only while it stays on a host the portal takes documents from."""
+
+    def __init__(self, crawler=None):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
 
     def process_request(self, request, spider=None):
         check_address(urlparse_cached(request).hostname or "")
+        if request.meta.get("allow_offsite") and request.meta.get("redirect_urls"):
+            spider = getattr(self.crawler, "spider", None)
+            portal = getattr(spider, "portals", {}).get(request.meta.get("portal"))
+            if portal is not None and not portal.takes_document(request.url):
+                request.meta["allow_offsite"] = False  # Scrapy's offsite filter decides
 
 
 class GuardedResolver(CachingThreadedResolver):

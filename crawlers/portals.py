@@ -31,7 +31,7 @@ SAMPLE_REGISTRY = Path(__file__).with_name("sample_portals.yaml")
 FAMILIES = ("auto", "trs", "hanweb", "ucap", "gkmlpt", "generic")
 _ID = re.compile(r"[a-z0-9][a-z0-9-]*")  # fullmatch: no trailing newline
 _FIELDS = {"id", "name", "province", "region", "cms", "start_urls", "domains", "encoding",
-           "max_list_pages", "report_pattern", "delay", "enabled", "source", "note"}
+           "max_list_pages", "report_pattern", "delay", "enabled", "source", "note", "kind"}
 
 
 @dataclass(frozen=True)
@@ -55,12 +55,28 @@ class Portal:
     enabled: bool = True
     source: str | None = None  # where the URL came from
     note: str | None = None
+    kind: str = "column"  # or "hub": see takes_document
 
     @property
     def hosts(self) -> tuple[str, ...]:
         """Every host name the crawl may fetch from for this portal."""
         names = [urlsplit(url).hostname or "" for url in self.start_urls] + list(self.domains)
         return tuple(dict.fromkeys(name.lower() for name in names if name))
+
+    def is_body_of_hub(self, url: str) -> bool:
+        """Whether ``url`` is a listed body's own page: a hub's document off the hub's host."""
+        host = (urlsplit(url).hostname or "").lower()
+        return self.kind == "hub" and host not in {
+            (urlsplit(u).hostname or "").lower() for u in self.start_urls}
+
+    def takes_document(self, url: str) -> bool:
+        """Whether a listed document at ``url`` is this portal's to fetch: a column's documents
+        live on its own hosts; a hub (``kind: hub``, a 年度报告集中公开 page) lists bodies'
+        reports on their own hosts, taken when they are ``.gov.cn`` hosts (or the portal's)."""
+        if self.serves(url):
+            return True
+        host = (urlsplit(url).hostname or "").lower()
+        return self.kind == "hub" and (host == "gov.cn" or host.endswith(".gov.cn"))
 
     def serves(self, url: str) -> bool:
         """Whether ``url`` is on one of the portal's hosts or their subdomains (as Scrapy's
@@ -172,6 +188,9 @@ def _portal(entry: object, where: str) -> Portal:
                 or (kind is int and not isinstance(value, int)):
             raise ConfigError(f"{where}: {name} must be a {kind.__name__} ≥ {low}")
         numbers[name] = kind(value)
+    kind = entry.get("kind", "column")
+    if kind not in ("column", "hub"):
+        raise ConfigError(f"{where}: kind {kind!r} is not one of column, hub")
     domains = entry.get("domains") or []
     if isinstance(domains, str) or not all(isinstance(d, str) for d in domains):
         raise ConfigError(f"{where}: domains must be a list of host names")
@@ -180,7 +199,7 @@ def _portal(entry: object, where: str) -> Portal:
         province=province or (split_region(region)[0] if region else None), region=region,
         domains=tuple(d.lower() for d in domains), encoding=encoding,
         report_pattern=pattern, enabled=bool(entry.get("enabled", True)),
-        source=entry.get("source"), note=entry.get("note"), **numbers)
+        source=entry.get("source"), note=entry.get("note"), kind=kind, **numbers)
 
 
 def _code(value: object, name: str, where: str) -> str | None:

@@ -146,8 +146,13 @@ class PortalSpider(scrapy.Spider):
                 yield self._list_request(found, portal, family=family.name, n=n + 1)
 
     def _follow(self, portal: Portal, url: str, *, role: str, context: dict[str, str]):
-        if not portal.serves(url):
+        host = urlsplit(url).hostname or ""
+        page_host = urlsplit(context.get("page", "")).hostname
+        if not (portal.takes_document(url) or (role == "attachment" and host == page_host)):
             return  # a list may link anywhere; the portal's documents live on its hosts
+        offsite = not portal.serves(url)  # a body's own .gov.cn host, listed by a hub
+        if role == "document" and portal.is_body_of_hub(url):
+            context = {**context, "body_host": host}
         known = self.known[portal.id]
         entry = known.get(url)
         unchanged = entry is not None and all(
@@ -169,7 +174,7 @@ class PortalSpider(scrapy.Spider):
         yield scrapy.Request(url, headers=headers, callback=self.parse_document,
                              errback=self.failed, meta={
                                  "portal": portal.id, "role": role, "context": context,
-                                 "handle_httpstatus_list": [304]})
+                                 "handle_httpstatus_list": [304], "allow_offsite": offsite})
 
     def parse_document(self, response: Response):
         portal = self.portals[response.meta["portal"]]
@@ -184,7 +189,7 @@ class PortalSpider(scrapy.Spider):
         links = []
         if role == "document" and isinstance(response, TextResponse) and \
                 not is_attachment_url(response.url):
-            hosts = set(portal.hosts)
+            hosts = {*portal.hosts, urlsplit(response.url).hostname or ""}
             for anchor in response.xpath("//a[@href]"):
                 url = urljoin(response.url, anchor.attrib["href"].strip()).split("#", 1)[0]
                 if is_attachment_url(url) and (urlsplit(url).hostname or "") in hosts:
@@ -204,7 +209,10 @@ class PortalSpider(scrapy.Spider):
             portal_id=portal.id, url=response.url, role=role, body=response.body,
             status=response.status, headers=headers,
             fetched_at=datetime.now(UTC).isoformat(), context=dict(context),
-            links=list(links), region=portal.region or portal.province,
+            links=list(links),
+            # A hub's body is somewhere in the hub's province, not in the hub's own region.
+            region=portal.province if portal.is_body_of_hub(response.url)
+            else portal.region or portal.province,
             encoding=portal.encoding, filename=_filename(response, headers),
             media_type=media_type or mimetypes.guess_type(response.url)[0],
             listed_url=_listed_url(response.request) if response.request else None)
@@ -255,7 +263,7 @@ class PortalSpider(scrapy.Spider):
             return None
         if request.url in chain:
             return "redirect_loop", "redirects in a loop"
-        if not self.portals[portal_id].serves(request.url):
+        if not self.portals[portal_id].takes_document(request.url):
             return "offsite", "redirects off the portal, not followed"
         return "redirect_to_known", "redirects to a URL this crawl requested already"
 

@@ -12,6 +12,7 @@ import subprocess
 import pytest
 
 from crawlers.families import Listed, judge_report_link
+from crawlers.portals import Portal
 from crawlers.samples.server import Page, SampleServer, Site
 from pipelines.lake import Lake
 from tests.conftest import GOVREPORTS
@@ -28,18 +29,21 @@ def rows(items: list[tuple[str, str]]) -> str:
 
 
 def crawl(tmp_path, site: Site, start: str, *, cms: str = "auto", verbose: bool = False,
-          max_list_pages: int = 10) -> tuple[dict, list[str], str]:
-    """Crawl one fixture portal; returns its manifest entry, the paths fetched and stderr."""
-    with SampleServer([site]) as server:
+          max_list_pages: int = 10, others: tuple[Site, ...] = (),
+          **entry) -> tuple[dict, list[str], str]:
+    """Crawl one fixture portal (``others``: more hosts served meanwhile); returns its
+    manifest entry, the paths fetched (``host path`` for ``others``) and the output."""
+    with SampleServer([site, *others]) as server:
         registry = write_registry(tmp_path / "portals.yaml", [{
             "id": "p", "name": "未见过的门户", "cms": cms, "start_urls": [site.url(start)],
-            "max_list_pages": max_list_pages}])
+            "max_list_pages": max_list_pages, **entry}])
         done = subprocess.run([*GOVREPORTS, "crawl", "--portals", str(registry), "--lake",
                                str(tmp_path / "lake"), *FAST, *(["--verbose"] if verbose
                                                                 else [])],
                               capture_output=True, text=True, timeout=120,
                               env={**os.environ, "GOVREPORTS_LAKE": ""})
-        paths = [hit.path for hit in server.hits]
+        paths = [hit.path if hit.site == site.name else f"{hit.site} {hit.path}"
+                 for hit in server.hits]
     assert done.returncode in (0, 1), done.stderr[-3000:]
     lake = Lake.open(str(tmp_path / "lake"))
     manifest = json.loads(lake.store.read(sorted(lake.store.list("_runs/"))[-1]))
@@ -158,3 +162,46 @@ def test_a_list_that_yields_no_report_is_suspect_not_ok(tmp_path):
     assert entry["counts"]["status"] == "suspect_empty"
     assert entry["counts"]["list_pages"] == 1 and entry["counts"]["listed"] == 0
     assert "suspect_empty" in log
+
+
+# -- a hub page: every body's report, on the bodies' own hosts ---------------------------------
+
+def test_a_hub_follows_report_links_onto_the_bodies_hosts_and_records_each_host(tmp_path):
+    bodies = [Site(f"body{n}", f"127.0.0.{62 + n}") for n in range(3)]
+    stranger = Site("stranger", "127.0.0.65")  # neither .gov.cn nor listed: not followed
+    for n, body in enumerate(bodies):
+        body.routes[f"/xxgk/t20200115_{n}.html"] = detail_page(
+            f"某某局{n}2019年政府信息公开工作年度报告", "2020-01-15")
+    stranger.routes["/a.html"] = detail_page("外站2019年政府信息公开工作年度报告", "2020-01-15")
+
+    def hub_page(request):  # the hosts' ports are known once the server runs
+        items = [(body.url(f"/xxgk/t20200115_{n}.html"), f"某某局{n}2019年政府信息公开工作年度报告")
+                 for n, body in enumerate(bodies)]
+        return page(rows([*items, (stranger.url("/a.html"), "外站2019年政府信息公开工作年度报告")]))
+
+    hub = Site("hub", "127.0.0.61", {"/ndbg/jzgk.html": hub_page})
+    entry, paths, _ = crawl(tmp_path, hub, "/ndbg/jzgk.html", cms="generic", others=(
+        *bodies, stranger), kind="hub", province="530000", region="530100",
+                            domains=[b.host for b in bodies])
+    assert entry["counts"]["documents"] == 3 and entry["counts"]["status"] == "ok"
+    for body in bodies:  # each host asked for its own robots.txt first
+        asked = [p.split(" ", 1)[1] for p in paths if p.startswith(body.name + " ")]
+        assert asked[0] == "/robots.txt" and len(asked) == 2, asked
+    assert not any(p.startswith("stranger ") for p in paths)
+    lake = Lake.open(str(tmp_path / "lake"))
+    sidecars = [d.source for d in lake.raw_documents() if d.source.role == "document"]
+    assert sorted(s.context["body_host"] for s in sidecars) == [b.host for b in bodies]
+    assert {s.region for s in sidecars} == {"530000"}  # the hub's province, not its own city
+
+
+@pytest.mark.parametrize("kind,url,taken", [
+    ("hub", "http://www.km.gov.cn/zwgk/t20200115_1.html", True),
+    ("hub", "http://gov.cn.example.com/a.html", False),
+    ("hub", "http://www.example.com/a.html", False),
+    ("column", "http://www.km.gov.cn/zwgk/t20200115_1.html", False),
+    ("column", "http://www.yn.gov.cn/ndbg/t20200115_1.html", True),
+], ids=["hub-gov-cn", "hub-lookalike", "hub-elsewhere", "column-other-gov", "column-own"])
+def test_a_hub_takes_documents_on_gov_cn_hosts_a_column_only_on_its_own(kind, url, taken):
+    portal = Portal(id="p", name="集中公开", start_urls=("http://www.yn.gov.cn/ndbg/",),
+                    kind=kind)
+    assert portal.takes_document(url) is taken
