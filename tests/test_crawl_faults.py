@@ -417,3 +417,27 @@ def test_a_name_resolving_to_loopback_is_crawled_when_loopback_is_allowed(tmp_pa
     assert result.returncode == 0, result.stderr
     assert "/ndbg/index.html" in paths and any("/t2020" in p for p in paths)
     assert portal["failures"] == []
+
+
+def test_the_per_host_floor_holds_at_120_hosts_with_the_shipped_settings(tmp_path):
+    """DOWNLOAD_DELAY (1 s), a portal's own ``delay`` and AutoThrottle together, on 120 hosts
+    at once: as the hosts see it, two requests to one host are never closer than the floor."""
+    sites = [many_reports_site(f"f{i}", f"127.0.2.{i + 1}", reports=1) for i in range(120)]
+    with SampleServer(sites) as server:
+        registry = write_registry(tmp_path / "p.yaml", [
+            {"id": f"f{i}", "name": site.name, "cms": "trs",
+             "start_urls": [site.url("/ndbg/index.html")], **({"delay": 1.5} if i == 0 else {})}
+            for i, site in enumerate(sites)])
+        done = subprocess.run([*GOVREPORTS, "crawl", "--portals", str(registry), "--lake",
+                               str(tmp_path / "lake")], capture_output=True, text=True,
+                              timeout=300, env={**os.environ, "GOVREPORTS_LAKE": ""})
+        hits = list(server.hits)
+    assert done.returncode == 0, done.stderr[-2000:]
+    by_host: dict[str, list[float]] = {}
+    for hit in hits:
+        by_host.setdefault(hit.site, []).append(hit.at)
+    assert len(by_host) == 120 and all(len(t) == 3 for t in by_host.values())  # robots, list, doc
+    gaps = {host: min(b - a for a, b in zip(sorted(t), sorted(t)[1:], strict=False))
+            for host, t in by_host.items()}
+    assert min(gaps.values()) >= 1.0, sorted(gaps.items(), key=lambda kv: kv[1])[:3]
+    assert gaps["f0"] >= 1.5
