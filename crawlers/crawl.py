@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 
 from crawlers.portals import Portal
+from crawlers.tally import is_down
 
 
 @dataclass
@@ -23,7 +24,7 @@ class CrawlOutcome:
         """Portals none of whose list pages could be fetched, with why."""
         out = {}
         for portal_id, data in self.manifest["portals"].items():
-            if data["counts"]["list_pages"] == 0:
+            if is_down(data["counts"]):
                 reasons = [f["reason"] for f in data["failures"]] + \
                           [f"anti_bot:{b['kind']}" for b in data["blocked"]]
                 out[portal_id] = ", ".join(dict.fromkeys(reasons)) or "nothing fetched"

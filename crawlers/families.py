@@ -165,6 +165,9 @@ def navigation(response: Response, family: Family) -> Iterator[Request]:
 
 class Family:
     name: ClassVar[str]
+    #: Detection order (lower first): the most specific markers are tried first; generic,
+    #: which takes any page, last.
+    priority: ClassVar[int]
     #: Detail-page or file URLs this family's lists point to.
     links: ClassVar[re.Pattern[str] | None] = None
 
@@ -214,6 +217,7 @@ class Trs(Family):
     """TRS WCM: detail pages ``…/YYYYMM/tYYYYMMDD_<id>.html``, lists ``index_N.html``."""
 
     name = "trs"
+    priority = 40
     links = _attachment_or(r"/t\d{8}_\d+\.s?html?(\?|$)")
 
     def detect(self, response):
@@ -230,6 +234,7 @@ class Ucap(Family):
     """开普云 Ucap (and www.gov.cn): static lists, ``createPageHTML`` or "下一页" paging."""
 
     name = "ucap"
+    priority = 30
     links = _attachment_or(r"/t\d{8}_\d+\.s?html?(\?|$)|/content_\d+\.html?|/\d{6}/[\w-]+\.s?html?")
 
     def detect(self, response):
@@ -258,6 +263,7 @@ class Hanweb(Family):
     (POSTed form, XML recordset) or from the jpaas JSON API; details ``/art/Y/M/D/art_C_ID``."""
 
     name = "hanweb"
+    priority = 20
     links = _attachment_or(r"/art/\d{4}/\d{1,2}/\d{1,2}/art_\d+_\d+\.html|/art_\d+_\d+\.html")
 
     def detect(self, response):
@@ -336,6 +342,7 @@ class Gkmlpt(Family):
     whose items carry the 索引号, publisher and 文号 (kept as list context)."""
 
     name = "gkmlpt"
+    priority = 10
 
     def detect(self, response):
         return "_CONFIG" in response.text or "/gkmlpt/" in response.url
@@ -386,6 +393,7 @@ class Generic(Family):
     ``govreports crawl --verbose`` a log line says why each other candidate was passed over."""
 
     name = "generic"
+    priority = 100
 
     def __init__(self, pattern: str | None = None):
         self.pattern = re.compile(pattern) if pattern else None
@@ -406,7 +414,10 @@ class Generic(Family):
         yield from next_links(response.selector, response.url)
 
 
-FAMILIES: dict[str, type[Family]] = {f.name: f for f in (Gkmlpt, Hanweb, Trs, Ucap, Generic)}
+#: The one registry of CMS families, in detection order: the registry's ``cms`` values (with
+#: ``auto``) and detection both read it, so a new family is one class and one entry here.
+FAMILIES: dict[str, type[Family]] = {
+    f.name: f for f in sorted((Gkmlpt, Hanweb, Ucap, Trs, Generic), key=lambda f: f.priority)}
 
 
 def family(name: str, *, report_pattern: str | None = None) -> Family:
@@ -414,9 +425,10 @@ def family(name: str, *, report_pattern: str | None = None) -> Family:
 
 
 def detect(response: Response, *, report_pattern: str | None = None) -> Family:
-    """The family of a first page (most specific first; generic when nothing matches)."""
-    for cls in (Gkmlpt, Hanweb, Ucap, Trs):
-        candidate = cls()
+    """The family of a first page (by :attr:`Family.priority`; generic when nothing else
+    matches)."""
+    for cls in FAMILIES.values():
+        candidate = family(cls.name, report_pattern=report_pattern)
         if candidate.detect(response):
             return candidate
     return Generic(report_pattern)

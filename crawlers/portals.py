@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from crawlers import families as _families
 from pipelines.errors import ConfigError
 from pipelines.regions import is_region_code, split_region
 
@@ -28,7 +29,8 @@ DEFAULT_REGISTRY = Path(__file__).with_name("portals.yaml")
 #: Fixture portals served by ``govreports serve-samples`` on its default addresses.
 SAMPLE_REGISTRY = Path(__file__).with_name("sample_portals.yaml")
 
-FAMILIES = ("auto", "trs", "hanweb", "ucap", "gkmlpt", "generic")
+#: ``cms`` values: ``auto`` (detect on the first page) or a family of crawlers.families.
+FAMILIES = ("auto", *_families.FAMILIES)
 _ID = re.compile(r"[a-z0-9][a-z0-9-]*")  # fullmatch: no trailing newline
 _FIELDS = {"id", "name", "province", "region", "cms", "start_urls", "domains", "encoding",
            "max_list_pages", "report_pattern", "delay", "enabled", "source", "note", "kind"}

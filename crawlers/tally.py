@@ -25,6 +25,19 @@ from crawlers.guards import AntiBotBlocked, ForbiddenAddress, GuardedResolver
 from crawlers.politeness import HostBlocked, TooLongRetryAfter
 
 
+def status_of(counts: dict) -> str:
+    """A portal's outcome from its manifest ``counts`` (the one place that says what ``down``
+    and ``suspect_empty`` mean; manifests older than ``status`` say it by their list pages)."""
+    if "status" in counts:
+        return counts["status"]
+    return "down" if counts.get("list_pages", 0) == 0 else "ok"
+
+
+def is_down(counts: dict) -> bool:
+    """Whether no list page of the portal could be fetched."""
+    return status_of(counts) == "down"
+
+
 @dataclass
 class PortalTally:
     """The counts and lists of one portal's crawl (not an annual report: a tally)."""

@@ -170,8 +170,9 @@ def crawl_shard(shard: dict, batch: str, params: dict, *, revalidate: bool = Fal
     if manifest.get("status") != "finished":
         raise RuntimeError(f"crawl of shard {shard['shard']} exited {done.returncode} before "
                            f"finishing (manifest {key} is {manifest.get('status')!r})")
-    down = {pid: data for pid, data in manifest["portals"].items()
-            if data["counts"]["list_pages"] == 0}
+    from crawlers.tally import is_down
+
+    down = {pid: data for pid, data in manifest["portals"].items() if is_down(data["counts"])}
     counts = manifest["counts"]
     summary = {"shard": shard["shard"], "manifest": key, "portals": len(shard["portals"]),
                "documents": counts.get("documents", 0), "attachments": counts.get("attachments",
@@ -255,6 +256,8 @@ def scope(params: dict) -> dict:
 
 def summary(params: dict, batch: str, crawls: list[str] | None) -> str:
     """One readable paragraph about the run (the summarize task's log, and ``make run``'s end)."""
+    from crawlers.tally import status_of
+
     lake = _open_lake(params)
     lines = [f"govreports batch {batch} · lake {lake.url}"]
     down: list[str] = []
@@ -263,8 +266,7 @@ def summary(params: dict, batch: str, crawls: list[str] | None) -> str:
         manifest = lake.read_json(key)
         for portal_id, data in sorted(manifest["portals"].items()):
             c = data["counts"]
-            state = "DOWN" if c["list_pages"] == 0 else (
-                "EMPTY" if c.get("status") == "suspect_empty" else "ok")
+            state = {"down": "DOWN", "suspect_empty": "EMPTY"}.get(status_of(c), "ok")
             if state == "DOWN":
                 down.append(portal_id)
             elif state == "EMPTY":
