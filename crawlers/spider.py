@@ -155,22 +155,14 @@ class PortalSpider(scrapy.Spider):
             context = {**context, "body_host": host}
         known = self.known[portal.id]
         entry = known.get(url)
-        unchanged = entry is not None and all(
-            (entry.get("context") or {}).get(k) == context.get(k) for k in WATCHED_CONTEXT
-            if context.get(k))
-        if entry is not None and unchanged and not self.revalidate:
+        policy, headers = fetch_policy(entry, context, revalidate=self.revalidate)
+        if policy == "skip":
             self.tallies[portal.id].known_skipped += 1
             for link in entry.get("links") or ():  # attachments that never landed
                 if link not in known:
                     yield from self._follow(portal, link, role="attachment",
                                             context={"page": url})
             return
-        headers = {}
-        if entry is not None:  # ask only for a changed version
-            if entry.get("etag"):
-                headers["If-None-Match"] = entry["etag"]
-            if entry.get("last_modified"):
-                headers["If-Modified-Since"] = entry["last_modified"]
         yield scrapy.Request(url, headers=headers, callback=self.parse_document,
                              errback=self.failed, meta={
                                  "portal": portal.id, "role": role, "context": context,
@@ -309,6 +301,27 @@ def _filename(response: Response, headers: dict[str, str]) -> str | None:
         return unquote(match[1])
     name = unquote(urlsplit(response.url).path.rsplit("/", 1)[-1])
     return name or None
+
+
+def fetch_policy(entry: dict | None, context: dict[str, str], *,
+                 revalidate: bool = False) -> tuple[str, dict[str, str]]:
+    """How to fetch a listed URL, from what the lake knows of it (its crawl-state ``entry``)
+    and what the list says now (``context``): ``skip`` (known, and the list's title and date
+    unchanged), ``conditional`` (known but changed, or ``revalidate``: ask with its validators
+    for a changed version only) or ``fresh`` (never fetched). Returns the policy and the
+    request headers."""
+    if entry is None:
+        return "fresh", {}
+    unchanged = all((entry.get("context") or {}).get(k) == context.get(k)
+                    for k in WATCHED_CONTEXT if context.get(k))
+    if unchanged and not revalidate:
+        return "skip", {}
+    headers = {}
+    if entry.get("etag"):
+        headers["If-None-Match"] = entry["etag"]
+    if entry.get("last_modified"):
+        headers["If-Modified-Since"] = entry["last_modified"]
+    return "conditional", headers
 
 
 def _list_key(request: scrapy.Request) -> tuple:

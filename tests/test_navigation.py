@@ -205,3 +205,28 @@ def test_a_hub_takes_documents_on_gov_cn_hosts_a_column_only_on_its_own(kind, ur
     portal = Portal(id="p", name="集中公开", start_urls=("http://www.yn.gov.cn/ndbg/",),
                     kind=kind)
     assert portal.takes_document(url) is taken
+
+
+# -- what to fetch again -----------------------------------------------------------------------
+
+KNOWN = {"url": "http://127.0.0.1/t1.html", "etag": '"v1"', "last_modified": "Mon, 02 Mar 2020",
+         "context": {"title": "2019年年报", "date": "2020-03-02"}}
+
+
+@pytest.mark.parametrize("entry,context,revalidate,policy,headers", [
+    (None, {"title": "2019年年报"}, False, "fresh", {}),
+    (KNOWN, {"title": "2019年年报", "date": "2020-03-02"}, False, "skip", {}),
+    (KNOWN, {"title": "2019年年报"}, False, "skip", {}),  # the list shows less: not a change
+    (KNOWN, {"title": "2019年年报（更正）", "date": "2020-03-02"}, False, "conditional",
+     {"If-None-Match": '"v1"', "If-Modified-Since": "Mon, 02 Mar 2020"}),
+    (KNOWN, {"title": "2019年年报", "date": "2020-03-09"}, False, "conditional",
+     {"If-None-Match": '"v1"', "If-Modified-Since": "Mon, 02 Mar 2020"}),
+    (KNOWN, {"title": "2019年年报", "date": "2020-03-02"}, True, "conditional",
+     {"If-None-Match": '"v1"', "If-Modified-Since": "Mon, 02 Mar 2020"}),
+    ({**KNOWN, "etag": None, "last_modified": None}, {"title": "新"}, False, "conditional", {}),
+], ids=["never-fetched", "unchanged", "list-shows-less", "retitled", "redated", "revalidate",
+        "no-validators"])
+def test_the_fetch_policy_of_a_listed_url(entry, context, revalidate, policy, headers):
+    from crawlers.spider import fetch_policy
+
+    assert fetch_policy(entry, context, revalidate=revalidate) == (policy, headers)
