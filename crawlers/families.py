@@ -132,13 +132,18 @@ def judge_report_link(item: Listed, pattern: re.Pattern[str] | None = None) -> J
     present = [name for name, found in signals.items() if found]
     score = 2 + len(present)
     why = "wording" + "".join(f" + {name}" for name in present)
+    # A menu link to the column itself ("政府信息公开年报") has the wording but no year, no
+    # document URL and no date: it is not a report.
+    specific = any(signals[name] for name in ("year", "document URL", "row date"))
+    if not specific:
+        return Judged(False, score, why + ": nothing ties it to one report")
     return Judged(score >= TAKE_SCORE, score, why)
 
 
 #: Pager labels, normalised (so 下一頁 and full-width ＞ are here too).
 _PAGER_LABEL = re.compile(r"^(下一页|下页|后页|尾页|末页|最后一页|next|last|›|»|>|>>|»»)$", re.I)
 _PAGE_HREF = re.compile(r"(?:^|/)(?:index|list|default|page)_\d+\.s?html?$"
-                        r"|[?&](?:page|pageno|pageindex|pagenum|curpage|currentpage|p)=\d+", re.I)
+                        r"|[?&](?:page|pageno|pageindex|pagenum|curpage|currentpage)=\d+", re.I)
 def navigation(response: Response, family: Family) -> Iterator[Request]:
     """The further list pages of any list page, whatever its family announces: pager links
     (下一页, 尾页, ›/», page numbers that lead to ``index_N``/``list_N``/``?page=N``-style

@@ -112,12 +112,25 @@ TITLES = {
     "work-report": ("2020年政府工作报告", False),
     "news": ("我县召开政务公开工作推进会", False),
 }
+#: Judged without a row date, on a column-shaped URL: a menu link to the column is no report.
+UNDATED = {
+    "menu-link-to-the-column": ("http://127.0.0.1/xxgk/ndbg/", "政府信息公开年报", False),
+    "undated-report-with-a-year": ("http://127.0.0.1/xxgk/ndbg/a.html",
+                                   "2019年政府信息公开工作年度报告", True),
+    "undated-report-on-a-document-url": ("http://127.0.0.1/xxgk/202003/t20200302_1.html",
+                                         "政府信息公开工作年度报告", True),
+}
 
 
 @pytest.mark.parametrize("title,taken", list(TITLES.values()), ids=list(TITLES))
 def test_a_report_link_is_judged_on_its_normalised_title(title, taken):
     judged = judge_report_link(Listed("http://127.0.0.1/xxgk/a.html", title, "2020-02-26"))
     assert judged.taken is taken, judged
+
+
+@pytest.mark.parametrize("url,title,taken", list(UNDATED.values()), ids=list(UNDATED))
+def test_a_link_without_a_date_needs_a_year_or_a_document_url(url, title, taken):
+    assert judge_report_link(Listed(url, title, None)).taken is taken
 
 
 def test_a_generic_list_of_mixed_titles_lands_the_reports_and_says_what_it_passed_over(
