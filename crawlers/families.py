@@ -19,7 +19,7 @@ from typing import ClassVar
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from scrapy import FormRequest, Request
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 from scrapy.selector import Selector
 
 
@@ -52,6 +52,8 @@ def _date(text: str) -> str | None:
 def anchors(selector: Selector, base_url: str) -> Iterator[Listed]:
     """Every link of a page once (by URL), with its text (or ``title``) and its row's date
     (the nearest ``li``/``tr``/``dd``/``p``)."""
+    if selector.type not in ("html", "xml"):  # a list API's JSON answer has no links
+        return
     seen = set()
     for anchor in selector.xpath("//a[@href]"):
         href = (anchor.attrib.get("href") or "").strip()
@@ -151,6 +153,8 @@ def navigation(response: Response, family: Family) -> Iterator[Request]:
     "2020年报" that is not a document). The spider bounds them by ``max_list_pages``."""
     from pipelines.repair import normalize_title
 
+    if not isinstance(response, TextResponse):  # a binary answer where a list was expected
+        return
     here = urlsplit(response.url)
     column = here.path.rsplit("/", 1)[0]
     for item in anchors(response.selector, response.url):

@@ -145,13 +145,21 @@ class Workers:
         self._pool = None
 
     def __enter__(self) -> Workers:
-        from pebble import ProcessPool
-
-        self._pool = ProcessPool(max_workers=self.jobs, initializer=_limit_memory,
-                                 initargs=(self.memory_mb,), context=_context())
         return self
 
+    def _started(self):
+        """The pool, started on the first document (a batch with nothing to do starts no
+        process)."""
+        if self._pool is None:
+            from pebble import ProcessPool
+
+            self._pool = ProcessPool(max_workers=self.jobs, initializer=_limit_memory,
+                                     initargs=(self.memory_mb,), context=_context())
+        return self._pool
+
     def __exit__(self, *exc) -> None:
+        if self._pool is None:
+            return
         self._pool.stop() if exc[0] is not None else self._pool.close()
         self._pool.join()
 
@@ -166,8 +174,8 @@ class Workers:
             if isinstance(args, DocumentRejected):  # failed before it could be sent
                 window.append((key, args))
             else:
-                window.append((key, self._pool.schedule(guarded, args=(stage, fn, *args),
-                                                        timeout=self.timeout)))
+                window.append((key, self._started().schedule(
+                    guarded, args=(stage, fn, *args), timeout=self.timeout)))
             if len(window) >= limit:
                 yield self._outcome(stage, *window.popleft())
         while window:

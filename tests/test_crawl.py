@@ -54,6 +54,7 @@ def test_run_lands_every_sample_report_with_metadata_then_a_rerun_fetches_no_doc
     server, portals, registry = samples
     first = cli_process("run", "--portals", registry, "--lake", lake_url, *FAST)
     assert first.returncode == 0, first.stderr + first.stdout
+    assert "parse_error" not in first.stdout + first.stderr  # every list read, JSON ones too
 
     rows = reports(lake_url)
     assert len(rows) == sum(p.reports for p in portals)

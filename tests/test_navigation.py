@@ -243,3 +243,21 @@ def test_the_fetch_policy_of_a_listed_url(entry, context, revalidate, policy, he
     from crawlers.spider import fetch_policy
 
     assert fetch_policy(entry, context, revalidate=revalidate) == (policy, headers)
+
+
+@pytest.mark.parametrize("body,content_type", [
+    (b'{"articles": [{"url": "/t20200115_1.html"}], "page": 2}', b"application/json"),
+    (b"%PDF-1.4 not a list", b"application/pdf"),
+], ids=["json-list-api", "binary"])
+def test_navigation_reads_only_pages_with_links(body, content_type):
+    from scrapy.http import Request, Response
+    from scrapy.http.response.text import TextResponse
+
+    from crawlers.families import Generic, navigation
+
+    url = "http://127.0.0.1/gkmlpt/api/all/2?page=1"
+    cls = TextResponse if content_type == b"application/json" else Response
+    response = cls(url, body=body, headers={"Content-Type": content_type},
+                   request=Request(url), **({"encoding": "utf-8"} if cls is TextResponse
+                                            else {}))
+    assert list(navigation(response, Generic())) == []
