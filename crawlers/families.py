@@ -38,7 +38,6 @@ class Listed:
 
 
 _DATE = re.compile(r"(20\d{2}|19\d{2})[-/.年](\d{1,2})[-/.月](\d{1,2})")
-_NEXT = re.compile(r"^\s*(下一页|下一頁|下页|下頁|next|›|>)\s*$", re.I)
 
 
 def _date(text: str) -> str | None:
@@ -78,15 +77,6 @@ def list_items(selector: Selector, base_url: str, link: re.Pattern[str] | None =
             yield item
 
 
-def next_links(selector: Selector, base_url: str) -> Iterator[Request]:
-    """"下一页"-style links."""
-    for anchor in selector.xpath("//a[@href]"):
-        label = " ".join(anchor.xpath(".//text()").getall())
-        href = anchor.attrib.get("href", "")
-        if _NEXT.match(label) and href and not href.startswith("javascript:"):
-            yield Request(urljoin(base_url, href))
-
-
 # -- what any list page may hold, whatever its family ---------------------------------------
 
 #: Annual-report wording, on a normalised title (pipelines.repair.normalize_title).
@@ -103,6 +93,7 @@ _DOCUMENT_URL = re.compile(r"/t\d{8}_\d+\.s?html?|/content_\d+|/art/|/\d{6,8}/"
 _YEAR_COLUMN = re.compile(r"((?:19|20)\d{2})年?度?(年报|年度报告)?")
 #: Points a candidate needs: the wording alone gives 2, each other signal 1.
 TAKE_SCORE = 3
+NO_WORDING = "no annual-report wording"
 
 
 @dataclass(frozen=True)
@@ -123,7 +114,7 @@ def judge_report_link(item: Listed, pattern: re.Pattern[str] | None = None) -> J
     title = normalize_title(item.title or "")
     wording = (pattern or REPORT_WORDING).search(title)
     if not wording:
-        return Judged(False, 0, "no annual-report wording")
+        return Judged(False, 0, NO_WORDING)
     if _YEAR_COLUMN.fullmatch(title) and not _DOCUMENT_URL.search(item.url):
         return Judged(False, 0, "a per-year sub-column")
     about = _ABOUT_REPORTS.search(title)
@@ -133,7 +124,7 @@ def judge_report_link(item: Listed, pattern: re.Pattern[str] | None = None) -> J
                "document URL": _DOCUMENT_URL.search(item.url), "row date": item.date}
     present = [name for name, found in signals.items() if found]
     score = 2 + len(present)
-    why = "wording" + "".join(f" + {name}" for name in present)
+    why = f"score {score}: wording" + "".join(f" + {name}" for name in present)
     # A menu link to the column itself ("政府信息公开年报") has the wording but no year, no
     # document URL and no date: it is not a report.
     specific = any(signals[name] for name in ("year", "document URL", "row date"))
@@ -146,29 +137,40 @@ def judge_report_link(item: Listed, pattern: re.Pattern[str] | None = None) -> J
 _PAGER_LABEL = re.compile(r"^(下一页|下页|后页|尾页|末页|最后一页|next|last|›|»|>|>>|»»)$", re.I)
 _PAGE_HREF = re.compile(r"(?:^|/)(?:index|list|default|page)_\d+\.s?html?$"
                         r"|[?&](?:page|pageno|pageindex|pagenum|curpage|currentpage)=\d+", re.I)
-def navigation(response: Response, family: Family) -> Iterator[Request]:
-    """The further list pages of any list page, whatever its family announces: pager links
-    (下一页, 尾页, ›/», page numbers that lead to ``index_N``/``list_N``/``?page=N``-style
-    pages of the same column) and per-year sub-columns (a link reading only "2019年度" or
-    "2020年报" that is not a document). The spider bounds them by ``max_list_pages``."""
+
+
+def _other_links(response: Response) -> Iterator[tuple[Listed, str]]:
+    """The links of a list page to other pages of its host, with their normalised labels."""
     from pipelines.repair import normalize_title
 
     if not isinstance(response, TextResponse):  # a binary answer where a list was expected
         return
     here = urlsplit(response.url)
-    column = here.path.rsplit("/", 1)[0]
     for item in anchors(response.selector, response.url):
+        if urlsplit(item.url).netloc == here.netloc and item.url != response.url:
+            yield item, normalize_title(item.title or "")
+
+
+def pager_links(response: Response) -> Iterator[Request]:
+    """Pager links: 下一页, 尾页, ›/» and the like, and page numbers that lead to
+    ``index_N``/``list_N``/``?page=N``-style pages of the same column."""
+    yield from navigation(response, None)
+
+
+def navigation(response: Response, family: Family | None) -> Iterator[Request]:
+    """The further list pages of any list page, whatever its family announces: its pager
+    (:func:`pager_links`) and, given the page's ``family``, per-year sub-columns (a link
+    reading only "2019年度" or "2020年报" that is not a document). The spider drops what it
+    requested already and bounds the rest by ``max_list_pages``."""
+    column = urlsplit(response.url).path.rsplit("/", 1)[0]
+    for item, label in _other_links(response):
         target = urlsplit(item.url)
-        if target.netloc != here.netloc or item.url == response.url:
-            continue
-        label = normalize_title(item.title or "")
-        same_column = target.path.rsplit("/", 1)[0] == column
         page_like = bool(_PAGE_HREF.search(target.path + ("?" + target.query
                                                           if target.query else "")))
-        if _PAGER_LABEL.match(label) or (page_like and same_column):
+        if _PAGER_LABEL.match(label) or (page_like and target.path.rsplit("/", 1)[0] == column):
             yield Request(item.url)
-        elif _YEAR_COLUMN.fullmatch(label) and not _DOCUMENT_URL.search(item.url) and not (
-                family.links and family.links.search(item.url)):
+        elif family is not None and _YEAR_COLUMN.fullmatch(label) and not (
+                _DOCUMENT_URL.search(item.url) or family.links and family.links.search(item.url)):
             yield Request(item.url)
 
 
@@ -252,7 +254,7 @@ class Ucap(Family):
     def parse_list(self, response):
         yield from self.documents(response)
         pages = list(index_pages(response))
-        yield from pages or next_links(response.selector, response.url)
+        yield from pages or pager_links(response)
 
 
 # -- Hanweb JCMS ---------------------------------------------------------------------------
@@ -415,12 +417,9 @@ class Generic(Family):
             judged = judge_report_link(item, self.pattern)
             if judged.taken:
                 yield item
-            elif judged.score:
-                log.info("not taken as a report (score %d: %s): %r %s", judged.score,
-                          judged.why, item.title, item.url)
-            elif "about reports" in judged.why:
+            elif judged.why != NO_WORDING:  # a candidate, passed over: say why
                 log.info("not taken as a report (%s): %r %s", judged.why, item.title, item.url)
-        yield from next_links(response.selector, response.url)
+        yield from pager_links(response)
 
 
 #: The one registry of CMS families, in detection order: the registry's ``cms`` values (with

@@ -57,8 +57,7 @@ class PortalSpider(scrapy.Spider):
         self.portals: dict[str, Portal] = {}
         self.tallies: dict[str, PortalTally] = {}
         self.known: dict[str, dict[str, dict]] = {}
-        self.list_requests: dict[str, int] = {}  # portal → list pages requested
-        self.list_urls: dict[str, set] = {}  # portal → list requests made (see _list_key)
+        self.list_requests: dict[str, set] = {}  # portal → list requests made (_list_key)
         #: host → why no more requests go to it in this run (an anti-bot wall, a Retry-After
         #: beyond RETRY_AFTER_MAX); kept by the guard and politeness middlewares.
         self.blocked_hosts: dict[str, str] = {}
@@ -113,8 +112,7 @@ class PortalSpider(scrapy.Spider):
                 yield self._list_request(scrapy.Request(url), portal, family=portal.cms, n=1)
 
     def _list_request(self, request: scrapy.Request, portal: Portal, *, family: str, n: int):
-        self.list_urls.setdefault(portal.id, set()).add(_list_key(request))
-        self.list_requests[portal.id] = self.list_requests.get(portal.id, 0) + 1
+        self.list_requests.setdefault(portal.id, set()).add(_list_key(request))
         meta = {**request.meta, "portal": portal.id, "family": family, "list_page": n}
         return request.replace(callback=self.parse_list, errback=self.failed, meta=meta)
 
@@ -137,10 +135,10 @@ class PortalSpider(scrapy.Spider):
                 tally.listed += 1
                 yield from self._follow(portal, found.url, role="document",
                                         context=found.context(response.url))
-            elif (_list_key(found) in self.list_urls.get(portal.id, ())
+            elif (_list_key(found) in self.list_requests[portal.id]
                   or not portal.serves(found.url)):
                 continue
-            elif self.list_requests.get(portal.id, 0) < portal.max_list_pages:
+            elif len(self.list_requests[portal.id]) < portal.max_list_pages:
                 # A bound on list pages per portal and run, however they are announced (TRS
                 # names every index_N page on the first one).
                 yield self._list_request(found, portal, family=family.name, n=n + 1)
@@ -219,7 +217,7 @@ class PortalSpider(scrapy.Spider):
         tally = self.tallies[portal_id]
         if reason == "anti_bot":
             tally.blocked.append({"url": url, "kind": failure.value.kind,
-                                   "status": failure.value.status})
+                                  "status": failure.value.status})
         else:
             tally.fail(url, reason, message)
         self.logger.warning("%s: %s (%s)", url, message, reason)

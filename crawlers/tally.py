@@ -25,12 +25,18 @@ from crawlers.guards import AntiBotBlocked, ForbiddenAddress, GuardedResolver
 from crawlers.politeness import HostBlocked, TooLongRetryAfter
 
 
+def _status(list_pages: int, listed: int | None) -> str:
+    """``down`` (no list page fetched), ``suspect_empty`` (lists fetched, but they pointed to
+    no report: a layout the crawler does not read) or ``ok``. ``listed`` None: not counted."""
+    if list_pages == 0:
+        return "down"
+    return "suspect_empty" if listed == 0 else "ok"
+
+
 def status_of(counts: dict) -> str:
-    """A portal's outcome from its manifest ``counts`` (the one place that says what ``down``
-    and ``suspect_empty`` mean; manifests older than ``status`` say it by their list pages)."""
-    if "status" in counts:
-        return counts["status"]
-    return "down" if counts.get("list_pages", 0) == 0 else "ok"
+    """A portal's outcome from its manifest ``counts`` (manifests older than ``status`` did
+    not count what their lists pointed to)."""
+    return counts.get("status") or _status(counts.get("list_pages", 0), counts.get("listed"))
 
 
 def is_down(counts: dict) -> bool:
@@ -54,11 +60,7 @@ class PortalTally:
     listed: int = 0  # documents the list pages pointed to (known or not)
 
     def status(self) -> str:
-        """``down`` (no list page fetched), ``suspect_empty`` (lists fetched, but they pointed
-        to no report: a layout the crawler does not read) or ``ok``."""
-        if self.list_pages == 0:
-            return "down"
-        return "suspect_empty" if self.listed == 0 else "ok"
+        return _status(self.list_pages, self.listed)
 
     def fail(self, url: str, reason: str, message: str) -> None:
         self.failures.append({"url": url, "reason": reason, "message": message})

@@ -98,12 +98,10 @@ class Lake:
             wrote = True
         sidecar_key = f"{key}.{source.source_id}.json"
         sidecar = {"sha256": sha, "size": len(data), **source.to_json()}
-        try:
-            old = json.loads(self.store.read(sidecar_key))
+        old = self.read_json(sidecar_key, None)
+        if old is not None:
             sidecar["fetched_at"] = min(old.get("fetched_at") or source.fetched_at,
                                         source.fetched_at)
-        except KeyError:
-            old = None
         if old != sidecar:
             self.write_json(sidecar_key, sidecar)
             wrote = True
@@ -125,7 +123,7 @@ class Lake:
         return self._raw_document(f"{self.raw_key(sha256)}.{source_id}.json")
 
     def _raw_document(self, sidecar_key: str) -> RawDocument:
-        meta = json.loads(self.store.read(sidecar_key))
+        meta = self.read_json(sidecar_key)
         return RawDocument(meta["sha256"], meta["size"], Source.from_json(meta))
 
     def read_raw(self, sha256: str) -> bytes:
@@ -204,7 +202,7 @@ class Lake:
         out = {}
         for key in self.store.list("rejects/"):
             if key.endswith(".json"):
-                data = json.loads(self.store.read(key))
+                data = self.read_json(key)
                 out[data["doc_id"]] = data
         return out
 
@@ -229,11 +227,7 @@ class Lake:
         """The state by URL, and the journal entries in it: those landed since the state was
         last compacted (at the end of a crawl), so at the start of a crawl what an interrupted
         one landed."""
-        state: dict[str, dict] = {}
-        try:
-            state.update(json.loads(self.store.read(f"_crawl/{portal_id}/state.json")))
-        except KeyError:
-            pass
+        state: dict[str, dict] = dict(self.read_json(f"_crawl/{portal_id}/state.json", {}))
         journal = list(self._crawl_journal(portal_id))
         for entry in journal:
             state[entry["url"]] = entry
@@ -242,7 +236,7 @@ class Lake:
     def _crawl_journal(self, portal_id: str) -> Iterator[dict]:
         for key in self.store.list(f"_crawl/{portal_id}/journal/"):
             if key.endswith(".json"):
-                yield json.loads(self.store.read(key))
+                yield self.read_json(key)
 
     def put_crawl_entry(self, portal_id: str, source_id: str, entry: dict) -> None:
         self.write_json(f"_crawl/{portal_id}/journal/{source_id}.json", entry)
@@ -262,9 +256,8 @@ class Lake:
             except KeyError:
                 state, version = {}, None
             for journal_key in journal_keys:
-                try:
-                    entry = json.loads(self.store.read(journal_key))
-                except KeyError:  # folded by a concurrent compaction, which holds it
+                entry = self.read_json(journal_key, None)
+                if entry is None:  # folded by a concurrent compaction, which holds it
                     continue
                 state[entry["url"]] = entry
             if not journal_keys:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import operator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -114,22 +115,23 @@ class Report:
     @staticmethod
     def columns() -> list[str]:
         """The columns a report flattens into, in field order (the schema must list the same)."""
-        names: list[str] = []
-        for f in dataclasses.fields(Report):
-            if f.name == "metadata":
-                names += [_META_COLUMN.get(m.name, m.name) for m in dataclasses.fields(Metadata)]
-            else:
-                names.append(f.name)
-        return names
+        return [column for column, _ in Report._flat()]
 
     def to_row(self) -> dict:
-        row = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-               if f.name != "metadata"}
-        for f in dataclasses.fields(Metadata):
-            row[_META_COLUMN.get(f.name, f.name)] = getattr(self.metadata, f.name)
+        row = {column: value(self) for column, value in self._flat()}
         row["metadata_raw"] = sorted(self.metadata.raw.items())  # Arrow maps take pairs
         row["attachments"] = [dataclasses.asdict(a) for a in self.attachments]
         return {name: row[name] for name in REPORTS_SCHEMA.names}
+
+    @staticmethod
+    def _flat():
+        """(column, getter) for every column: the report's fields, the metadata's inlined."""
+        for f in dataclasses.fields(Report):
+            if f.name != "metadata":
+                yield f.name, operator.attrgetter(f.name)
+                continue
+            for m in dataclasses.fields(Metadata):
+                yield _META_COLUMN.get(m.name, m.name), operator.attrgetter(f"metadata.{m.name}")
 
 
 #: Metadata fields whose column has another name.

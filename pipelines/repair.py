@@ -146,6 +146,7 @@ def to_simplified(text: str) -> str:
     return _converters()[0].convert(text)
 
 
+@functools.lru_cache(maxsize=8192)  # a list page's menus repeat on every page of a column
 def normalize_title(title: str) -> str:
     """A link's or page's title as the text stage would read it, for matching: markup residue
     and every pinyin annotation removed (a title is too short for the text's threshold), 繁→简

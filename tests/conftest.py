@@ -51,11 +51,11 @@ def s3_endpoint():
     server.stop()
 
 
-@pytest.fixture
-def aws_env(s3_endpoint, monkeypatch):
-    """Environment for boto3 in this process and in CLI subprocesses, pointed at loopback."""
+def loopback_aws(s3_endpoint: str) -> dict[str, str]:
+    """The AWS environment that reaches the loopback endpoint, for boto3 in this process and
+    for CLI subprocesses; it never reads the developer's own AWS config or instance metadata."""
     external = bool(os.environ.get("GOVREPORTS_TEST_S3_ENDPOINT"))
-    env = {
+    return {
         "AWS_ENDPOINT_URL_S3": s3_endpoint,
         "AWS_DEFAULT_REGION": "us-east-1",
         # moto takes any key; an external server keeps the credentials it was given.
@@ -63,11 +63,16 @@ def aws_env(s3_endpoint, monkeypatch):
         else "testing",
         "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing") if external
         else "testing",
-        # Never read the developer's own AWS config or instance metadata.
         "AWS_CONFIG_FILE": "/dev/null",
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
         "AWS_EC2_METADATA_DISABLED": "true",
     }
+
+
+@pytest.fixture
+def aws_env(s3_endpoint, monkeypatch):
+    """Environment for boto3 in this process and in CLI subprocesses, pointed at loopback."""
+    env = loopback_aws(s3_endpoint)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     for key, value in env.items():

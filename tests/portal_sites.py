@@ -119,3 +119,24 @@ def fault_site(name: str, host: str, elsewhere: str,
 def write_registry(path: Path, entries: list[dict]) -> Path:
     path.write_text(yaml.safe_dump({"portals": entries}, allow_unicode=True), encoding="utf-8")
     return path
+
+
+def crawl_manifest(lake_dir) -> dict:
+    """The newest run manifest of a local lake (the crawl a test just ran)."""
+    from pipelines.lake import Lake
+
+    lake = Lake.open(str(lake_dir))
+    return lake.read_json(lake.manifest_keys("")[-1])
+
+
+def times_by_host(hits) -> dict[str, list[float]]:
+    """When each fixture host was asked for something (a sample server's ``hits``), in order."""
+    by_host: dict[str, list[float]] = {}
+    for hit in hits:
+        by_host.setdefault(hit.site, []).append(hit.at)
+    return {host: sorted(times) for host, times in by_host.items()}
+
+
+def gaps(times: list[float]) -> list[float]:
+    """The intervals between consecutive requests to one host."""
+    return [b - a for a, b in zip(times, times[1:], strict=False)]

@@ -21,6 +21,7 @@ from crawlers.samples.server import Page, SampleServer, Site
 from crawlers.samples.sites import registry_entries, sample_portals
 from pipelines.lake import Lake, Partition
 from pipelines.query import run_query
+from tests.conftest import loopback_aws
 from tests.portal_sites import write_registry
 
 pytestmark = pytest.mark.e2e  # real processes: crawls, races, Airflow
@@ -191,13 +192,7 @@ def registry_entries_of(path: Path) -> list[dict]:
 def own_s3_keys(s3_endpoint: str):
     """This process's own AWS environment for the loopback endpoint, for a module's fixture (a
     function-scoped ``aws_env`` cannot serve it); yields the keys."""
-    own = {"AWS_ENDPOINT_URL_S3": s3_endpoint, "AWS_ACCESS_KEY_ID": "testing",
-           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-           "AWS_EC2_METADATA_DISABLED": "true"}
-    if os.environ.get("GOVREPORTS_TEST_S3_ENDPOINT"):  # an external server keeps its keys
-        own.update({k: os.environ[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
-                    if k in os.environ})
+    own = loopback_aws(s3_endpoint)
     saved = {k: os.environ.get(k) for k in own}
     os.environ.update(own)
     try:

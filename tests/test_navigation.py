@@ -5,7 +5,6 @@ real ``govreports crawl``."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 
@@ -16,7 +15,7 @@ from crawlers.portals import Portal
 from crawlers.samples.server import Page, SampleServer, Site
 from pipelines.lake import Lake
 from tests.conftest import GOVREPORTS
-from tests.portal_sites import FAST, detail_page, write_registry
+from tests.portal_sites import FAST, crawl_manifest, detail_page, write_registry
 
 
 def page(body: str) -> Page:
@@ -45,9 +44,7 @@ def crawl(tmp_path, site: Site, start: str, *, cms: str = "auto", verbose: bool 
         paths = [hit.path if hit.site == site.name else f"{hit.site} {hit.path}"
                  for hit in server.hits]
     assert done.returncode in (0, 1), done.stderr[-3000:]
-    lake = Lake.open(str(tmp_path / "lake"))
-    manifest = json.loads(lake.store.read(sorted(lake.store.list("_runs/"))[-1]))
-    return manifest["portals"]["p"], paths, done.stdout + done.stderr
+    return crawl_manifest(tmp_path / "lake")["portals"]["p"], paths, done.stdout + done.stderr
 
 
 def landed_titles(entry: dict) -> set[str]:

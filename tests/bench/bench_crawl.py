@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from crawlers.samples.server import SampleServer
-from tests.portal_sites import many_reports_site, write_registry
+from tests.portal_sites import gaps, many_reports_site, times_by_host, write_registry
 
 HOSTS = 40
 WIDE = 120  # beyond one shard's usual size: where a 2-core machine starts to fall behind
@@ -41,19 +41,16 @@ def _crawl(hosts: int, reports: int, *extra: str) -> dict:
         # The largest child so far: run() measures the smaller crawl first.
         peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         hits = list(server.hits)
-    by_host: dict[str, list[float]] = {}
-    for hit in hits:
-        by_host.setdefault(hit.site, []).append(hit.at)
+    by_host = times_by_host(hits)
     span = max(h.at for h in hits) - min(h.at for h in hits)
     intervals = sum(len(times) - 1 for times in by_host.values())
-    gaps = [b - a for times in by_host.values()
-            for a, b in zip(sorted(times), sorted(times)[1:], strict=False)]
+    every_gap = [gap for times in by_host.values() for gap in gaps(times)]
     return {
         "hosts": hosts, "requests": len(hits), "wall_s": round(wall, 2),
         "span_s": round(span, 2), "pages_per_s": round(len(hits) / span, 2),
         "bound_pages_per_s": hosts,
         "ratio_to_bound": round(intervals / (hosts * span), 3),
-        "min_gap_same_host_s": round(min(gaps), 3),
+        "min_gap_same_host_s": round(min(every_gap), 3),
         "peak_rss_mib": round(peak_kib / 1024, 1),
     }
 
