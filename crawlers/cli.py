@@ -52,24 +52,32 @@ def _crawl(portals_file, portal_ids, lake_url, settings, revalidate, verbose, ru
 
 
 def _crawl_summary(outcome) -> None:
+    from pipelines.records import portal_outcomes
+
     manifest = outcome.manifest
     table = Table(title=f"crawl {manifest['run_id']}", title_justify="left")
     columns = ("portal", "status", "family", "lists", "listed", "documents", "attachments",
                "new", "known", "304", "failed", "blocked")
     for column in columns:
         table.add_column(column, justify="left" if column in columns[:3] else "right")
-    for portal_id, data in manifest["portals"].items():
-        c = data["counts"]
-        table.add_row(portal_id, c["status"], c["family"] or "-", *(str(c[k]) for k in (
+    outcomes = portal_outcomes(manifest)
+    for portal_id, portal in outcomes.items():
+        c = portal.counts
+        table.add_row(portal_id, portal.status, c["family"] or "-", *(str(c[k]) for k in (
             "list_pages", "listed", "documents", "attachments", "new_bytes", "known_skipped",
             "not_modified", "failed", "blocked")))
     out.print(table)
-    for portal_id, data in manifest["portals"].items():
-        for failure in data["failures"]:
+    for portal_id, portal in outcomes.items():
+        if portal.status == "suspect_empty":
+            out.print(f"[yellow]suspect_empty[/] {escape(portal_id)}: "
+                      f"{escape(portal.counts.get('status_note') or '')}; check its list "
+                      "layout with `govreports crawl --verbose`", highlight=False,
+                      soft_wrap=True)
+        for failure in portal.failures:
             out.print(f"[yellow]failed[/] {escape(portal_id)} {escape(failure['url'])}: "
                       f"{escape(failure['message'])} [{failure['reason']}]", highlight=False,
                       soft_wrap=True)
-        for block in data["blocked"]:
+        for block in portal.blocked:
             out.print(f"[red]anti-bot[/] {escape(portal_id)} {escape(block['url'])}: "
                       f"{block['kind']} (HTTP {block['status']}); not retried",
                       highlight=False, soft_wrap=True)

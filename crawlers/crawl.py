@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 
 from crawlers.portals import Portal
-from crawlers.tally import is_down
+from pipelines.records import portal_outcomes
 
 
 @dataclass
@@ -22,13 +22,9 @@ class CrawlOutcome:
     @property
     def down(self) -> dict[str, str]:
         """Portals none of whose list pages could be fetched, with why."""
-        out = {}
-        for portal_id, data in self.manifest["portals"].items():
-            if is_down(data["counts"]):
-                reasons = [f["reason"] for f in data["failures"]] + \
-                          [f"anti_bot:{b['kind']}" for b in data["blocked"]]
-                out[portal_id] = ", ".join(dict.fromkeys(reasons)) or "nothing fetched"
-        return out
+        return {portal_id: ", ".join(outcome.down_reasons()) or "nothing fetched"
+                for portal_id, outcome in portal_outcomes(self.manifest).items()
+                if outcome.is_down()}
 
 
 def crawl(portals: list[Portal], lake_url: str | None, *, registry: str | None = None,
@@ -38,6 +34,7 @@ def crawl(portals: list[Portal], lake_url: str | None, *, registry: str | None =
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
 
+    from crawlers.ledger import CrawlLedger
     from crawlers.spider import PortalSpider
 
     project = get_project_settings()
@@ -54,5 +51,5 @@ def crawl(portals: list[Portal], lake_url: str | None, *, registry: str | None =
     process.crawl(crawler, portals=portals, lake=lake_url, revalidate=revalidate,
                   run_id=run_id)
     process.start()
-    spider = crawler.spider
-    return CrawlOutcome(spider.manifest("finished"), spider.manifest_key)
+    ledger = crawler.get_extension(CrawlLedger)
+    return CrawlOutcome(ledger.manifest("finished"), ledger.manifest_key)

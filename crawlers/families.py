@@ -174,6 +174,39 @@ def navigation(response: Response, family: Family | None) -> Iterator[Request]:
             yield Request(item.url)
 
 
+#: What a pager says the whole column holds: "共5页", "1/5页", "共48条", "48条记录".
+_ANNOUNCED_PAGES = re.compile(r"共\s*(\d{1,5})\s*页|\d{1,5}\s*/\s*(\d{1,5})\s*页")
+_ANNOUNCED_ENTRIES = re.compile(r"共\s*有?\s*(\d{1,6})\s*(?:条|篇|项)|(\d{1,6})\s*条记录")
+
+
+def announced(response: Response) -> dict[str, int | None]:
+    """How many pages and entries a list page says its column has (its pager's "共5页",
+    "共48条", a TRS ``createPageHTML`` count, a JCMS recordset's ``totalrecord``), so that a
+    crawl that read far fewer can say so. None where the page does not say."""
+    found: dict[str, int | None] = {"pages": None, "entries": None}
+    if not isinstance(response, TextResponse):
+        return found
+    if "xml" in (response.headers.get("Content-Type") or b"").decode("latin-1") or \
+            DATAPROXY in response.url:
+        total = _TOTAL.search(response.text)
+        found["entries"] = int(total[1]) if total else None
+        return found
+    if not response.text.lstrip()[:1] == "<":  # a JSON list API answer paginates itself
+        return found
+    script = _CREATE_PAGE.search(response.text) or _COUNT_PAGE.search(response.text)
+    # The pager's words, with the markup between them dropped (共<b>5</b>页).
+    words = "".join(response.xpath(
+        "//body//text()[not(ancestor::script) and not(ancestor::style)]").getall())
+    words = re.sub(r"\s+", "", words)
+    pages = [int(a or b) for a, b in _ANNOUNCED_PAGES.findall(words)]
+    if script:
+        pages.append(int(script[1]))
+    entries = [int(a or b) for a, b in _ANNOUNCED_ENTRIES.findall(words)]
+    found["pages"] = max(pages) if pages else None
+    found["entries"] = max(entries) if entries else None
+    return found
+
+
 class Family:
     name: ClassVar[str]
     #: Detection order (lower first): the most specific markers are tried first; generic,

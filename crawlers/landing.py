@@ -8,13 +8,15 @@ crawl's other hosts keep downloading meanwhile.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
-from scrapy.exceptions import DropItem
+from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
 from crawlers.items import Fetched, Revalidated
-from pipelines.records import Source, source_id_of
+from crawlers.ledger import CrawlLedger
+from pipelines.records import CrawlEntry, Source
 
 log = logging.getLogger(__name__)
 
@@ -25,44 +27,50 @@ KEPT_HEADERS = ("content-type", "content-length", "content-encoding", "content-l
 
 
 class LandingPipeline:
-    def __init__(self, crawler):
-        self.crawler = crawler
+    def __init__(self, ledger: CrawlLedger):
+        self.ledger = ledger
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler)
+        ledger = crawler.get_extension(CrawlLedger)
+        if ledger is None:
+            raise NotConfigured("the landing pipeline records through the crawl ledger")
+        return cls(ledger)
 
     async def process_item(self, item: Fetched | Revalidated) -> Fetched | Revalidated:
-        spider = self.crawler.spider
-        tally = spider.tallies[item.portal_id]
+        ledger = self.ledger
+        tally = ledger.tallies[item.portal_id]
+        known = ledger.known.setdefault(item.portal_id, {})
         try:
             if isinstance(item, Revalidated):
                 await maybe_deferred_to_future(deferToThread(
-                    self.revalidated, item, spider.lake, spider.known[item.portal_id],
-                    spider.run_id))
+                    self.revalidated, item, ledger.lake, known, ledger.run_id))
                 return item
-            sha, wrote = await maybe_deferred_to_future(deferToThread(
-                self.land, item, spider.lake, spider.run_id))
+            entry = await maybe_deferred_to_future(deferToThread(
+                self.land, item, ledger.lake, ledger.run_id))
         except Exception as exc:  # a storage failure: recorded, never a silent loss
             tally.fail(item.url, "landing_failed", f"{type(exc).__name__}: {exc}")
             log.error("%s: could not be stored in the lake: %s", item.url, exc)
             raise DropItem(f"{item.url}: not stored ({exc})") from exc
-        known = spider.known.setdefault(item.portal_id, {})
+        entry, wrote = entry
         for url in {item.url, item.listed_url or item.url}:
-            known[url] = {"sha256": sha}
-        tally.landed.append({"url": item.url, "sha256": sha, "role": item.role, "new": wrote})
+            known[url] = entry
+        tally.land(item.url, entry.sha256, item.role, new=wrote)
         return item
 
     @staticmethod
-    def revalidated(item: Revalidated, lake, known: dict, run_id: str) -> None:
+    def revalidated(item: Revalidated, lake, known: dict[str, CrawlEntry], run_id: str) -> None:
         entry = known.get(item.url)
-        if entry is None or entry.get("context") == item.context:
+        if entry is None or entry.context == item.context:
             return
-        lake.put_crawl_entry(item.portal_id, source_id_of(item.portal_id, item.url),
-                             {**entry, "context": item.context, "run": run_id})
+        changed = replace(entry, context=dict(item.context), run=run_id)
+        lake.put_crawl_entry(item.portal_id, changed)
+        known[item.url] = changed
 
     @staticmethod
-    def land(item: Fetched, lake, run_id: str | None = None) -> tuple[str, bool]:
+    def land(item: Fetched, lake, run_id: str | None = None) -> tuple[CrawlEntry, bool]:
+        """Store the bytes and their sidecar, then (not for list pages) the crawl-state entry;
+        returns the entry and whether the bytes were new to the lake."""
         headers = {k: v for k, v in item.headers.items() if k in KEPT_HEADERS}
         source = Source(url=item.url, kind="http", fetched_at=item.fetched_at,
                         filename=item.filename, media_type=item.media_type,
@@ -70,14 +78,14 @@ class LandingPipeline:
                         region=item.region, encoding=item.encoding, context=item.context,
                         role=item.role)
         doc, wrote = lake.put_raw(item.body, source)
+        entry = CrawlEntry(url=item.url, sha256=doc.sha256, role=item.role,
+                           etag=headers.get("etag"), last_modified=headers.get("last-modified"),
+                           fetched_at=doc.source.fetched_at, context=dict(item.context),
+                           links=tuple(item.links), run=run_id)
         if item.role != "list":
-            entry = {"url": item.url, "sha256": doc.sha256, "role": item.role,
-                     "etag": headers.get("etag"), "last_modified": headers.get("last-modified"),
-                     "fetched_at": doc.source.fetched_at, "context": item.context,
-                     "links": item.links, "run": run_id}
-            lake.put_crawl_entry(item.portal_id, source.source_id, entry)
+            lake.put_crawl_entry(item.portal_id, entry)
             if item.listed_url and item.listed_url != item.url:
                 # The list's URL redirects here: known under it too, so the next run skips it.
-                lake.put_crawl_entry(item.portal_id, source_id_of(item.portal_id, item.listed_url),
-                                     {**entry, "url": item.listed_url, "alias_of": item.url})
-        return doc.sha256, wrote
+                alias = replace(entry, url=item.listed_url, alias_of=item.url)
+                lake.put_crawl_entry(item.portal_id, alias)
+        return entry, wrote

@@ -52,21 +52,11 @@ class HostBlocked(IgnoreRequest):
 
 
 def stop_host(crawler, request, reason: str) -> None:
-    """No more requests to ``request``'s host in this run: remember why, and fail the requests
-    already waiting in its download slot (they passed the middlewares before the host said
-    stop, and would otherwise still be sent)."""
-    from twisted.python.failure import Failure
-
-    host = urlsplit(request.url).hostname or ""
-    blocked = getattr(crawler.spider, "blocked_hosts", None)
-    if blocked is None or host in blocked:
-        return
-    blocked[host] = reason
-    downloader = crawler.engine.downloader
-    slot = downloader.slots.get(downloader.get_slot_key(request))
-    while slot is not None and slot.queue:
-        waiting, deferred = slot.queue.popleft()
-        deferred.errback(Failure(HostBlocked(host, reason)))
+    """No more requests to ``request``'s host in this run (see
+    :meth:`PolitenessMiddleware.stop_host`)."""
+    politeness = crawler.get_downloader_middleware(PolitenessMiddleware)
+    if politeness is not None:
+        politeness.stop_host(request, reason)
 
 
 class PolitenessMiddleware:
@@ -77,9 +67,15 @@ class PolitenessMiddleware:
         self.max_wait = crawler.settings.getfloat("RETRY_AFTER_MAX", 300.0)
         self.codes = set(crawler.settings.getlist("RETRY_AFTER_HTTP_CODES", [429, 503]))
         self.min_delay = crawler.settings.getfloat("DOWNLOAD_DELAY")
-        self.floors: dict[str, float] = {}  # slot key → Crawl-delay or the portal's delay
+        # A portal's own delay is a floor for its hosts; then Crawl-delays, as robots.txt
+        # files are read: slot key → floor.
+        self.floors: dict[str, float] = {
+            host: float(delay)
+            for host, delay in getattr(crawler.spider, "host_delays", {}).items()}
         self.held: dict[str, float] = {}  # slot key → delay before a Retry-After raised it
-        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        #: host → why no more requests go to it in this run (an anti-bot wall, a Retry-After
+        #: beyond RETRY_AFTER_MAX).
+        self.blocked_hosts: dict[str, str] = {}
         crawler.signals.connect(self.robots_parsed, signal=signals.robots_parsed)
         crawler.signals.connect(self.response_downloaded, signal=signals.response_downloaded)
 
@@ -92,9 +88,20 @@ class PolitenessMiddleware:
         key = downloader.get_slot_key(request)
         return key, downloader.slots.get(key)
 
-    def spider_opened(self, spider):
-        for host, delay in getattr(spider, "host_delays", {}).items():
-            self.floors[host] = max(self.floors.get(host, 0.0), float(delay))
+    def stop_host(self, request, reason: str) -> None:
+        """No more requests to ``request``'s host in this run: remember why, and fail the
+        requests already waiting in its download slot (they passed the middlewares before the
+        host said stop, and would otherwise still be sent)."""
+        from twisted.python.failure import Failure
+
+        host = urlsplit(request.url).hostname or ""
+        if host in self.blocked_hosts:
+            return
+        self.blocked_hosts[host] = reason
+        key, slot = self._slot(request)
+        while slot is not None and slot.queue:
+            waiting, deferred = slot.queue.popleft()
+            deferred.errback(Failure(HostBlocked(host, reason)))
 
     def robots_parsed(self, robotparser, request):
         agent = self.crawler.settings.get("ROBOTSTXT_USER_AGENT") or \
@@ -118,10 +125,9 @@ class PolitenessMiddleware:
         slot.delay = max(slot.delay, self.floors.get(key, 0.0))
 
     def process_request(self, request, spider=None):
-        blocked = getattr(self.crawler.spider, "blocked_hosts", {})
         host = urlsplit(request.url).hostname or ""
-        if host in blocked:
-            raise HostBlocked(host, blocked[host])
+        if host in self.blocked_hosts:
+            raise HostBlocked(host, self.blocked_hosts[host])
         key, slot = self._slot(request)
         if slot is not None:  # whatever lowered it since (AutoThrottle), the floor holds
             slot.delay = max(slot.delay, self.floors.get(key, 0.0), self.min_delay)
@@ -146,7 +152,7 @@ class PolitenessMiddleware:
         if wait is None:
             return response
         if wait > self.max_wait:
-            stop_host(self.crawler, request, f"Retry-After {wait:.0f}s")
+            self.stop_host(request, f"Retry-After {wait:.0f}s")
             raise TooLongRetryAfter(f"HTTP {response.status} with Retry-After {wait:.0f}s, more "
                                     f"than RETRY_AFTER_MAX={self.max_wait:.0f}s")
         key, slot = self._slot(request)

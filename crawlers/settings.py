@@ -8,6 +8,8 @@ Every value can be overridden the Scrapy way (``scrapy crawl … -s NAME=VALUE``
 import os
 from importlib.metadata import PackageNotFoundError, version
 
+from crawlers.refusals import REPLACED
+
 try:
     _VERSION = version("govreports")
 except PackageNotFoundError:  # running from a checkout that was never installed
@@ -51,8 +53,14 @@ DOWNLOADER_MIDDLEWARES = {
     "crawlers.guards.AddressGuardMiddleware": 5,  # before anything can connect
     "crawlers.politeness.PolitenessMiddleware": 560,  # sees 429/503 before RetryMiddleware
     "crawlers.guards.AntiBotMiddleware": 585,  # after decompression (590), before retries
+    # Scrapy's refusing middlewares, replaced by ones that refuse with a typed exception.
+    **{scrapy_own: None for scrapy_own in REPLACED},
+    **dict(REPLACED.values()),
 }
 ITEM_PIPELINES = {"crawlers.landing.LandingPipeline": 300}
+#: The crawl's books (tallies in crawler.stats, crawl state, run manifest); the portal spider
+#: also adds it itself, see PortalSpider.update_settings.
+EXTENSIONS = {"crawlers.ledger.CrawlLedger": 0}
 
 #: The lake the crawl lands in (a path or s3:// URL); default $GOVREPORTS_LAKE or ./lake.
 GOVREPORTS_LAKE = os.environ.get("GOVREPORTS_LAKE") or None

@@ -21,12 +21,10 @@ from scrapy.http import Response, TextResponse
 
 from crawlers import families
 from crawlers.items import Fetched, Revalidated
+from crawlers.ledger import CrawlLedger, listed_url
 from crawlers.portals import Portal, load_portals, select
-from crawlers.tally import PortalTally, failure_reason
 from pipelines.extract import is_attachment_url
-from pipelines.lake import Lake
-from pipelines.process import new_run
-from pipelines.stages import batch_id
+from pipelines.records import CrawlEntry
 
 #: Sidecar context keys that, when a list shows a different value, mean the document changed.
 WATCHED_CONTEXT = ("title", "date")
@@ -51,16 +49,12 @@ class PortalSpider(scrapy.Spider):
         self._given = portals
         self._ids = ids
         self._registry = registry
-        self._lake_url = lake
+        self.lake_url = lake
         self.revalidate = str(revalidate).lower() not in ("", "0", "false", "no")
         self.run_id = run_id
         self.portals: dict[str, Portal] = {}
-        self.tallies: dict[str, PortalTally] = {}
-        self.known: dict[str, dict[str, dict]] = {}
         self.list_requests: dict[str, set] = {}  # portal → list requests made (_list_key)
-        #: host → why no more requests go to it in this run (an anti-bot wall, a Retry-After
-        #: beyond RETRY_AFTER_MAX); kept by the guard and politeness middlewares.
-        self.blocked_hosts: dict[str, str] = {}
+        self.ledger: CrawlLedger | None = None  # the crawl's books, found as the crawl starts
 
     @classmethod
     def update_settings(cls, settings):
@@ -71,6 +65,8 @@ class PortalSpider(scrapy.Spider):
         # request at a time per host (measured in tests/test_crawl_faults.py).
         if settings.getfloat("DOWNLOAD_DELAY") < MIN_DOWNLOAD_DELAY:
             settings.set("DOWNLOAD_DELAY", MIN_DOWNLOAD_DELAY, priority=100)
+        # The spider records through its ledger, whatever settings module runs it.
+        settings.setdefault_in_component_priority_dict("EXTENSIONS", CrawlLedger, 0)
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -82,32 +78,13 @@ class PortalSpider(scrapy.Spider):
         spider.allowed_domains = sorted({h for p in portals for h in p.hosts})
         # A portal's own delay is a floor for its hosts (see crawlers.politeness).
         spider.host_delays = {h: p.delay for p in portals if p.delay for h in p.hosts}
-        spider.lake = Lake.open(spider._lake_url or settings.get("GOVREPORTS_LAKE"),
-                                writable=True)
-        run = new_run("crawl", spider.lake)
-        spider.run_id = batch_id(spider.run_id) if spider.run_id else run.run_id
-        spider.started_at = run.started_at
-        for p in portals:
-            spider.tallies[p.id] = PortalTally(p.id)
-        crawler.signals.connect(spider.scheduled, signal=scrapy.signals.request_scheduled)
-        crawler.signals.connect(spider.dropped, signal=scrapy.signals.request_dropped)
-        crawler.signals.connect(spider.callback_failed, signal=scrapy.signals.spider_error)
         return spider
 
     # -- navigation ------------------------------------------------------------------------
 
     async def start(self):
-        self.write_manifest("running")
+        self.ledger = self.crawler.get_extension(CrawlLedger)
         for portal in self.portals.values():
-            state, journal = self.lake.crawl_state_and_journal(portal.id)
-            self.known[portal.id] = state
-            # A journal not yet folded into the state is what a crawl killed mid-way landed:
-            # this run takes those landings on, so that they get processed with its own.
-            for entry in journal:
-                if entry.get("run") != self.run_id and not entry.get("alias_of"):
-                    self.tallies[portal.id].landed.append({
-                        "url": entry["url"], "sha256": entry["sha256"], "role": entry["role"],
-                        "new": False, "resumed_from": entry.get("run")})
             for url in portal.start_urls:
                 yield self._list_request(scrapy.Request(url), portal, family=portal.cms, n=1)
 
@@ -118,21 +95,22 @@ class PortalSpider(scrapy.Spider):
 
     def parse_list(self, response: Response):
         portal = self.portals[response.meta["portal"]]
-        tally = self.tallies[portal.id]
-        tally.list_pages += 1
+        tally = self.ledger.tallies[portal.id]
+        tally.count("list_pages")
+        tally.announced(**families.announced(response))
         yield self._fetched(response, portal, role="list", context={})
         name = response.meta["family"]
         family = (families.detect(response, report_pattern=portal.report_pattern)
                   if name == "auto" else families.family(name,
                                                          report_pattern=portal.report_pattern))
-        tally.family = tally.family or family.name
+        tally.detected(family.name)
         n = response.meta["list_page"]
         # What the family announces, then what any list page may hold (a plain pager under a
         # CMS's URL shapes, per-year sub-columns): each list URL once per run.
         for found in itertools.chain(family.parse_list(response),
                                      families.navigation(response, family)):
             if isinstance(found, families.Listed):
-                tally.listed += 1
+                tally.count("listed")
                 yield from self._follow(portal, found.url, role="document",
                                         context=found.context(response.url))
             elif (_list_key(found) in self.list_requests[portal.id]
@@ -142,6 +120,8 @@ class PortalSpider(scrapy.Spider):
                 # A bound on list pages per portal and run, however they are announced (TRS
                 # names every index_N page on the first one).
                 yield self._list_request(found, portal, family=family.name, n=n + 1)
+            else:
+                tally.count("list_pages_capped")
 
     def _follow(self, portal: Portal, url: str, *, role: str, context: dict[str, str]):
         host = urlsplit(url).hostname or ""
@@ -151,12 +131,12 @@ class PortalSpider(scrapy.Spider):
         offsite = not portal.serves(url)  # a body's own .gov.cn host, listed by a hub
         if role == "document" and portal.is_body_of_hub(url):
             context = {**context, "body_host": host}
-        known = self.known[portal.id]
+        known = self.ledger.known[portal.id]
         entry = known.get(url)
         policy, headers = fetch_policy(entry, context, revalidate=self.revalidate)
         if policy == "skip":
-            self.tallies[portal.id].known_skipped += 1
-            for link in entry.get("links") or ():  # attachments that never landed
+            self.ledger.tallies[portal.id].count("known_skipped")
+            for link in entry.links:  # attachments that never landed
                 if link not in known:
                     yield from self._follow(portal, link, role="attachment",
                                             context={"page": url})
@@ -169,10 +149,8 @@ class PortalSpider(scrapy.Spider):
     def parse_document(self, response: Response):
         portal = self.portals[response.meta["portal"]]
         if response.status == 304:
-            tally = self.tallies[portal.id]
-            tally.not_modified += 1
-            url = _listed_url(response.request)
-            tally.revalidated.append(url)
+            url = listed_url(response.request)
+            self.ledger.tallies[portal.id].revalidate(url)
             yield Revalidated(portal.id, url, dict(response.meta["context"]))
             return
         role, context = response.meta["role"], response.meta["context"]
@@ -205,89 +183,10 @@ class PortalSpider(scrapy.Spider):
             else portal.region or portal.province,
             encoding=portal.encoding, filename=_filename(response, headers),
             media_type=media_type or mimetypes.guess_type(response.url)[0],
-            listed_url=_listed_url(response.request) if response.request else None)
+            listed_url=listed_url(response.request) if response.request else None)
 
     def failed(self, failure):
-        request = failure.request
-        portal_id = request.meta.get("portal")
-        if portal_id not in self.tallies:
-            return
-        reason, message = failure_reason(failure)
-        url = _listed_url(request)  # a redirect chain is recorded under the URL we asked for
-        tally = self.tallies[portal_id]
-        if reason == "anti_bot":
-            tally.blocked.append({"url": url, "kind": failure.value.kind,
-                                  "status": failure.value.status})
-        else:
-            tally.fail(url, reason, message)
-        self.logger.warning("%s: %s (%s)", url, message, reason)
-
-    def callback_failed(self, failure, response, spider=None):
-        """A list or page this spider could not read (a maintenance page where JSON was
-        expected, a binary list): recorded, so that the portal is not reported as fine."""
-        portal_id = response.meta.get("portal")
-        if portal_id not in self.tallies:
-            return
-        message = f"{type(failure.value).__name__}: {failure.value}"
-        self.tallies[portal_id].fail(response.url, "parse_error", message)
-        self.logger.warning("%s: could not be read: %s (parse_error)", response.url, message)
-
-    def scheduled(self, request, spider=None):
-        """A redirect off the portal is dropped by Scrapy's offsite filter as it is scheduled,
-        silently: record it, under the URL that was listed."""
-        verdict = self._redirect_verdict(request)
-        if verdict and verdict[0] == "offsite":
-            self._record_redirect(request, *verdict)
-
-    def dropped(self, request, spider=None):
-        """The scheduler drops a redirect to a URL requested already (a loop, or another listed
-        URL of the same document) silently, without an errback: record why."""
-        verdict = self._redirect_verdict(request)
-        if verdict and verdict[0] != "offsite":
-            self._record_redirect(request, *verdict)
-
-    def _redirect_verdict(self, request) -> tuple[str, str] | None:
-        chain = request.meta.get("redirect_urls")
-        portal_id = request.meta.get("portal")
-        if not chain or portal_id not in self.tallies:
-            return None
-        if request.url in chain:
-            return "redirect_loop", "redirects in a loop"
-        if not self.portals[portal_id].takes_document(request.url):
-            return "offsite", "redirects off the portal, not followed"
-        return "redirect_to_known", "redirects to a URL this crawl requested already"
-
-    def _record_redirect(self, request, reason: str, why: str) -> None:
-        chain = request.meta["redirect_urls"]
-        message = f"{why}: {' -> '.join([*chain, request.url])}"
-        self.tallies[request.meta["portal"]].fail(chain[0], reason, message)
-        self.logger.warning("%s: %s (%s)", chain[0], message, reason)
-
-    # -- end of crawl ----------------------------------------------------------------------
-
-    def closed(self, reason: str) -> None:
-        for portal_id in self.portals:
-            self.lake.compact_crawl_state(portal_id)
-        self.write_manifest("finished", finish_reason=reason)
-
-    def manifest(self, status: str, **extra) -> dict:
-        totals: dict[str, int] = {}
-        for tally in self.tallies.values():
-            for key, value in tally.summary().items():
-                if isinstance(value, int):
-                    totals[key] = totals.get(key, 0) + value
-        return {"run_id": self.run_id, "command": "crawl", "lake": self.lake.url,
-                "status": status, "started_at": self.started_at,
-                "finished_at": datetime.now(UTC).isoformat() if status != "running" else None,
-                "revalidate": self.revalidate, "counts": totals,
-                "portals": {pid: t.to_json() for pid, t in self.tallies.items()}, **extra}
-
-    def write_manifest(self, status: str, **extra) -> None:
-        self.manifest_key = self.lake.write_manifest(self.run_id, self.manifest(status, **extra))
-
-
-def _listed_url(request) -> str:
-    return (request.meta.get("redirect_urls") or [request.url])[0]
+        self.ledger.request_failed(failure)
 
 
 _DISPOSITION = re.compile(r"filename\*?=(?:UTF-8'')?\"?([^\";]+)", re.I)
@@ -301,7 +200,7 @@ def _filename(response: Response, headers: dict[str, str]) -> str | None:
     return name or None
 
 
-def fetch_policy(entry: dict | None, context: dict[str, str], *,
+def fetch_policy(entry: CrawlEntry | None, context: dict[str, str], *,
                  revalidate: bool = False) -> tuple[str, dict[str, str]]:
     """How to fetch a listed URL, from what the lake knows of it (its crawl-state ``entry``)
     and what the list says now (``context``): ``skip`` (known, and the list's title and date
@@ -310,15 +209,15 @@ def fetch_policy(entry: dict | None, context: dict[str, str], *,
     request headers."""
     if entry is None:
         return "fresh", {}
-    unchanged = all((entry.get("context") or {}).get(k) == context.get(k)
+    unchanged = all(entry.context.get(k) == context.get(k)
                     for k in WATCHED_CONTEXT if context.get(k))
     if unchanged and not revalidate:
         return "skip", {}
     headers = {}
-    if entry.get("etag"):
-        headers["If-None-Match"] = entry["etag"]
-    if entry.get("last_modified"):
-        headers["If-Modified-Since"] = entry["last_modified"]
+    if entry.etag:
+        headers["If-None-Match"] = entry.etag
+    if entry.last_modified:
+        headers["If-Modified-Since"] = entry.last_modified
     return "conditional", headers
 
 

@@ -6,12 +6,19 @@ is listed here with its URL and a stable reason key, and anti-bot walls are list
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
 from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.defer import CancelledError
 from twisted.internet.error import (
     ConnectError,
     ConnectionRefusedError,
@@ -19,134 +26,129 @@ from twisted.internet.error import (
     TCPTimedOutError,
     TimeoutError,
 )
-from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
+from twisted.web._newclient import ResponseFailed, ResponseNeverReceived, _DataLoss
+from twisted.web.http import PotentialDataLoss
 
 from crawlers.guards import AntiBotBlocked, ForbiddenAddress, GuardedResolver
 from crawlers.politeness import HostBlocked, TooLongRetryAfter
+from crawlers.refusals import Offsite, RobotsDisallowed, TooLargeDecompressed, TooManyRedirects
+from pipelines.records import PortalOutcome
 
 
-def _status(list_pages: int, listed: int | None) -> str:
-    """``down`` (no list page fetched), ``suspect_empty`` (lists fetched, but they pointed to
-    no report: a layout the crawler does not read) or ``ok``. ``listed`` None: not counted."""
-    if list_pages == 0:
-        return "down"
-    return "suspect_empty" if listed == 0 else "ok"
-
-
-def status_of(counts: dict) -> str:
-    """A portal's outcome from its manifest ``counts`` (manifests older than ``status`` did
-    not count what their lists pointed to)."""
-    return counts.get("status") or _status(counts.get("list_pages", 0), counts.get("listed"))
-
-
-def is_down(counts: dict) -> bool:
-    """Whether no list page of the portal could be fetched."""
-    return status_of(counts) == "down"
-
-
-@dataclass
 class PortalTally:
-    """The counts and lists of one portal's crawl (not an annual report: a tally)."""
+    """What one portal's crawl did (not an annual report: a tally). Its counts live in the
+    crawl's stats (``crawler.stats``) under ``govreports/<portal_id>/…``, where Scrapy's stats
+    dump and monitoring extensions see them too; the URLs behind them are kept here."""
 
-    portal_id: str
-    list_pages: int = 0
-    landed: list[dict] = field(default_factory=list)  # {url, sha256, role, new}
-    not_modified: int = 0  # conditional requests answered 304
-    known_skipped: int = 0  # URLs already in the lake, not requested again
-    failures: list[dict] = field(default_factory=list)  # {url, reason, message}
-    blocked: list[dict] = field(default_factory=list)  # {url, kind, status}
-    revalidated: list[str] = field(default_factory=list)  # URLs a 304 confirmed unchanged
-    family: str | None = None
-    listed: int = 0  # documents the list pages pointed to (known or not)
+    def __init__(self, portal_id: str, stats):
+        self.portal_id = portal_id
+        self.stats = stats
+        self.prefix = f"govreports/{portal_id}/"
+        self.landed: list[dict] = []  # {url, sha256, role, new}
+        self.failures: list[dict] = []  # {url, reason, message}
+        self.blocked: list[dict] = []  # {url, kind, status}
+        self.revalidated: list[str] = []  # URLs a 304 confirmed unchanged
 
-    def status(self) -> str:
-        return _status(self.list_pages, self.listed)
+    def count(self, name: str, n: int = 1) -> None:
+        self.stats.inc_value(self.prefix + name, n)
+
+    def get(self, name: str, default=0):
+        return self.stats.get_value(self.prefix + name, default)
+
+    def detected(self, family: str) -> None:
+        """The CMS family the portal's first list page was read as."""
+        if self.get("family", None) is None:
+            self.stats.set_value(self.prefix + "family", family)
+
+    def announced(self, *, pages: int | None, entries: int | None) -> None:
+        """What a list page's pager says the column holds (the largest seen counts)."""
+        if pages:
+            self.stats.max_value(self.prefix + "announced_pages", pages)
+        if entries:
+            self.stats.max_value(self.prefix + "announced_entries", entries)
+
+    def land(self, url: str, sha256: str, role: str, *, new: bool, **extra) -> None:
+        self.landed.append({"url": url, "sha256": sha256, "role": role, "new": new, **extra})
+        if role != "list":
+            self.count(f"{role}s")
+            if new:
+                self.count("new_bytes")
 
     def fail(self, url: str, reason: str, message: str) -> None:
         self.failures.append({"url": url, "reason": reason, "message": message})
+        self.count("failed")
+        self.count(f"failed/{reason}")
+
+    def block(self, url: str, kind: str, status: int) -> None:
+        self.blocked.append({"url": url, "kind": kind, "status": status})
+        self.count("blocked")
+
+    def revalidate(self, url: str) -> None:
+        self.revalidated.append(url)
+        self.count("not_modified")
 
     def summary(self) -> dict:
-        roles = Counter(d["role"] for d in self.landed)
-        return {
-            "family": self.family,
-            "status": self.status(),
-            "list_pages": self.list_pages,
-            "listed": self.listed,
-            "documents": roles.get("document", 0),
-            "attachments": roles.get("attachment", 0),
-            "new_bytes": sum(1 for d in self.landed if d["new"] and d["role"] != "list"),
-            "not_modified": self.not_modified,
-            "known_skipped": self.known_skipped,
-            "failed": len(self.failures),
-            "blocked": len(self.blocked),
+        counts = {
+            "family": self.get("family", None),
+            **{name: self.get(name) for name in (
+                "list_pages", "listed", "documents", "attachments", "new_bytes",
+                "not_modified", "known_skipped", "failed", "blocked", "announced_pages",
+                "announced_entries")},
+            "list_pages_capped": bool(self.get("list_pages_capped", False)),
         }
+        counts["status"], counts["status_note"] = PortalOutcome.judge(counts)
+        return counts
 
-    def to_json(self) -> dict:
-        return {"portal_id": self.portal_id, "counts": self.summary(),
-                "landed": [d for d in self.landed if d["role"] != "list"],
-                "revalidated": self.revalidated, "failures": self.failures,
-                "blocked": self.blocked}
-
-
-#: Scrapy's own download exceptions (``scrapy.exceptions``, newer releases), by class name so
-#: that older releases, which raise Twisted's errors instead, import this module too.
-_SCRAPY_DOWNLOAD_ERRORS = {
-    "DownloadTimeoutError": "timeout",
-    "ResponseDataLossError": "truncated",
-    "DownloadConnectionRefusedError": "connection_failed",
-    "CannotResolveHostError": "dns",
-    "DownloadFailedError": "connection_lost",
-}
+    def outcome(self) -> PortalOutcome:
+        return PortalOutcome(self.portal_id, self.summary(),
+                             tuple(d for d in self.landed if d["role"] != "list"),
+                             tuple(self.revalidated), tuple(self.failures), tuple(self.blocked))
 
 
 def failure_reason(failure) -> tuple[str, str]:
-    """A stable reason key and a message for a failed request (a Twisted ``Failure``)."""
+    """A stable reason key and a message for a failed request (a Twisted ``Failure``), by the
+    exception's type."""
     exc = failure.value
     message = str(exc) or type(exc).__name__
     name = type(exc).__name__
-    if "max size" in message or "maxsize" in message.lower():
-        return "too_large", message
-    if isinstance(exc, DNSLookupError) or name == "CannotResolveHostError":
+    if isinstance(exc, DNSLookupError | CannotResolveHostError):
         # A lookup GuardedResolver refused reaches here as "no results" (Twisted drops its
         # message): the resolver remembers why.
         request = getattr(failure, "request", None)
         host = (urlsplit(request.url).hostname or "") if request is not None else ""
         refused = GuardedResolver.refused.get(host.rstrip("."))
-        if refused or "refusing" in message:
-            return "forbidden_address", refused or message
-    if name in _SCRAPY_DOWNLOAD_ERRORS:
-        reason = _SCRAPY_DOWNLOAD_ERRORS[name]
-        if reason == "truncated":
-            message = "the body ended before its declared length"
-        return reason, message
-    if isinstance(exc, HttpError):
-        return f"http_{exc.response.status}", f"HTTP {exc.response.status}"
-    if isinstance(exc, AntiBotBlocked):
-        return "anti_bot", message
-    if isinstance(exc, ForbiddenAddress):
-        return "forbidden_address", message
-    if isinstance(exc, TooLongRetryAfter):
-        return "retry_after_too_long", message
-    if isinstance(exc, HostBlocked):
-        return "host_blocked", message
-    if isinstance(exc, IgnoreRequest):
-        lowered = message.lower()
-        if "robots.txt" in lowered:
-            return "robots_disallowed", message
-        if "redirect" in lowered:
-            return "too_many_redirects", message
-        if "offsite" in lowered or "filtered" in lowered:
-            return "offsite", message
-        return "ignored", message
-    if isinstance(exc, DNSLookupError):
+        if refused:
+            return "forbidden_address", refused
         return "dns", message
-    if isinstance(exc, TimeoutError | TCPTimedOutError):
-        return "timeout", message
+    if isinstance(exc, HttpError):  # an IgnoreRequest too
+        return f"http_{exc.response.status}", f"HTTP {exc.response.status}"
+    for types, reason in _BY_TYPE:
+        if isinstance(exc, types):
+            return reason, message
+    if isinstance(exc, ResponseDataLossError):
+        return "truncated", "the body ended before its declared length"
+    if isinstance(exc, ResponseFailed) and any(
+            r.check(_DataLoss, PotentialDataLoss) for r in exc.reasons):
+        reasons = " ".join(str(r.value) for r in exc.reasons)
+        return "truncated", f"the body ended before its declared length ({reasons})"
     if isinstance(exc, ResponseFailed | ResponseNeverReceived):
         reasons = " ".join(str(r.value) for r in getattr(exc, "reasons", []))
-        if "DataLoss" in repr(getattr(exc, "reasons", "")) or "length" in reasons.lower():
-            return "truncated", f"the body ended before its declared length ({reasons})"
         return "connection_lost", reasons or message
-    if isinstance(exc, ConnectionRefusedError | ConnectError):
-        return "connection_failed", message
     return name, message
+
+
+#: Exception types → reason keys, most specific first (the refusals are IgnoreRequests).
+_BY_TYPE: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    ((DownloadCancelledError, CancelledError, TooLargeDecompressed), "too_large"),
+    ((DownloadTimeoutError, TimeoutError, TCPTimedOutError), "timeout"),
+    ((DownloadConnectionRefusedError, ConnectionRefusedError, ConnectError), "connection_failed"),
+    (AntiBotBlocked, "anti_bot"),
+    (ForbiddenAddress, "forbidden_address"),
+    (TooLongRetryAfter, "retry_after_too_long"),
+    (HostBlocked, "host_blocked"),
+    (RobotsDisallowed, "robots_disallowed"),
+    (TooManyRedirects, "too_many_redirects"),
+    (Offsite, "offsite"),
+    (IgnoreRequest, "ignored"),
+    (DownloadFailedError, "connection_lost"),
+)

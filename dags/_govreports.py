@@ -170,9 +170,9 @@ def crawl_shard(shard: dict, batch: str, params: dict, *, revalidate: bool = Fal
     if manifest.get("status") != "finished":
         raise RuntimeError(f"crawl of shard {shard['shard']} exited {done.returncode} before "
                            f"finishing (manifest {key} is {manifest.get('status')!r})")
-    from crawlers.tally import is_down
+    from pipelines.records import portal_outcomes
 
-    down = {pid: data for pid, data in manifest["portals"].items() if is_down(data["counts"])}
+    down = {pid: o for pid, o in portal_outcomes(manifest).items() if o.is_down()}
     counts = manifest["counts"]
     summary = {"shard": shard["shard"], "manifest": key, "portals": len(shard["portals"]),
                "documents": counts.get("documents", 0), "attachments": counts.get("attachments",
@@ -180,8 +180,8 @@ def crawl_shard(shard: dict, batch: str, params: dict, *, revalidate: bool = Fal
                "failed": counts.get("failed", 0), "blocked": counts.get("blocked", 0),
                "down": sorted(down)}
     if down:
-        reasons = {f["reason"] for data in down.values() for f in data["failures"]} | \
-                  {"anti_bot" for data in down.values() if data["blocked"]}
+        reasons = {f["reason"] for o in down.values() for f in o.failures} | \
+                  {"anti_bot" for o in down.values() if o.blocked}
         message = (f"portal(s) {', '.join(sorted(down))} could not be crawled "
                    f"({', '.join(sorted(reasons)) or 'nothing fetched'}); the shard's other "
                    "portals landed")
@@ -256,7 +256,7 @@ def scope(params: dict) -> dict:
 
 def summary(params: dict, batch: str, crawls: list[str] | None) -> str:
     """One readable paragraph about the run (the summarize task's log, and ``make run``'s end)."""
-    from crawlers.tally import status_of
+    from pipelines.records import portal_outcomes
 
     lake = _open_lake(params)
     lines = [f"govreports batch {batch} · lake {lake.url}"]
@@ -264,13 +264,14 @@ def summary(params: dict, batch: str, crawls: list[str] | None) -> str:
     empty: list[str] = []
     for key in crawls or []:
         manifest = lake.read_json(key)
-        for portal_id, data in sorted(manifest["portals"].items()):
-            c = data["counts"]
-            state = {"down": "DOWN", "suspect_empty": "EMPTY"}.get(status_of(c), "ok")
+        for portal_id, outcome in sorted(portal_outcomes(manifest).items()):
+            c = outcome.counts
+            state = {"down": "DOWN", "suspect_empty": "EMPTY"}.get(outcome.status, "ok")
             if state == "DOWN":
                 down.append(portal_id)
             elif state == "EMPTY":
-                empty.append(portal_id)
+                note = c.get("status_note")
+                empty.append(f"{portal_id} ({note})" if note else portal_id)
             lines.append(f"  crawl {portal_id:28s} {state:4s} lists {c['list_pages']:3d} "
                          f"documents {c['documents']:3d} attachments {c['attachments']:3d} "
                          f"new {c['new_bytes']:3d} known {c['known_skipped']:3d} "
@@ -287,8 +288,8 @@ def summary(params: dict, batch: str, crawls: list[str] | None) -> str:
     if down:
         lines.append(f"  portal(s) down: {', '.join(down)} (their crawl shard failed)")
     if empty:
-        lines.append(f"  portal(s) whose lists pointed to no report (suspect_empty): "
-                     f"{', '.join(empty)}")
+        lines.append(f"  portal(s) whose lists pointed to no report or to far fewer than "
+                     f"announced (suspect_empty): {', '.join(empty)}")
     return "\n".join(lines)
 
 

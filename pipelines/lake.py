@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from pipelines.errors import LakeConflict, LakeDamaged
 from pipelines.lease import Lease
-from pipelines.records import RawDocument, Reject, Source
+from pipelines.records import CrawlEntry, RawDocument, Reject, Source, source_id_of
 from pipelines.schema import NULL_PARTITION, TABLES
 from pipelines.store import Store, json_bytes, lake_url_from_env, open_store
 
@@ -219,18 +219,20 @@ class Lake:
     # (a crawl killed mid-way loses nothing it stored) and folded into one state object when a
     # crawl ends, so that starting a crawl reads one object plus the few journalled since.
 
-    def crawl_state(self, portal_id: str) -> dict[str, dict]:
+    def crawl_state(self, portal_id: str) -> dict[str, CrawlEntry]:
         """What earlier crawls of this portal recorded, by URL."""
         return self.crawl_state_and_journal(portal_id)[0]
 
-    def crawl_state_and_journal(self, portal_id: str) -> tuple[dict[str, dict], list[dict]]:
+    def crawl_state_and_journal(
+            self, portal_id: str) -> tuple[dict[str, CrawlEntry], list[CrawlEntry]]:
         """The state by URL, and the journal entries in it: those landed since the state was
         last compacted (at the end of a crawl), so at the start of a crawl what an interrupted
         one landed."""
-        state: dict[str, dict] = dict(self.read_json(f"_crawl/{portal_id}/state.json", {}))
-        journal = list(self._crawl_journal(portal_id))
+        state = {url: CrawlEntry.from_json(entry) for url, entry in
+                 self.read_json(f"_crawl/{portal_id}/state.json", {}).items()}
+        journal = [CrawlEntry.from_json(entry) for entry in self._crawl_journal(portal_id)]
         for entry in journal:
-            state[entry["url"]] = entry
+            state[entry.url] = entry
         return state, journal
 
     def _crawl_journal(self, portal_id: str) -> Iterator[dict]:
@@ -238,8 +240,9 @@ class Lake:
             if key.endswith(".json"):
                 yield self.read_json(key)
 
-    def put_crawl_entry(self, portal_id: str, source_id: str, entry: dict) -> None:
-        self.write_json(f"_crawl/{portal_id}/journal/{source_id}.json", entry)
+    def put_crawl_entry(self, portal_id: str, entry: CrawlEntry) -> None:
+        source_id = source_id_of(portal_id, entry.url)
+        self.write_json(f"_crawl/{portal_id}/journal/{source_id}.json", entry.to_json())
 
     def compact_crawl_state(self, portal_id: str) -> int:
         """Fold the journal into the state object; returns the number of URLs known.

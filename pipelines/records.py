@@ -170,3 +170,107 @@ class Reject:
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
+
+
+# -- what a crawl remembers and says (written by crawlers/, read by stages and the DAGs) ---------
+
+@dataclass(frozen=True)
+class CrawlEntry:
+    """What the lake's crawl state holds of one fetched URL (``_crawl/<portal_id>/``): its bytes,
+    the validators for a conditional request, what the list said of it (``context``), the
+    attachments it links to, the run that landed it. ``alias_of``: this URL was listed but
+    redirects to that one (so the next run skips it too)."""
+
+    url: str
+    sha256: str
+    role: str = "document"
+    etag: str | None = None
+    last_modified: str | None = None
+    fetched_at: str | None = None
+    context: dict[str, str] = field(default_factory=dict)
+    links: tuple[str, ...] = ()
+    run: str | None = None
+    alias_of: str | None = None
+
+    def to_json(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["links"] = list(self.links)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> CrawlEntry:
+        names = {f.name for f in dataclasses.fields(cls)}
+        found = {k: v for k, v in data.items() if k in names}
+        found["links"] = tuple(found.get("links") or ())
+        found["context"] = dict(found.get("context") or {})
+        return cls(**found)
+
+
+#: A list that announced at least this many entries for each one it yielded reads as a layout
+#: the crawler missed (``suspect_empty``), not as a column of news around a few reports.
+ANNOUNCED_PER_LISTED = 2
+
+
+@dataclass(frozen=True)
+class PortalOutcome:
+    """One portal's part of a crawl manifest (``_runs/<run_id>.json`` → ``portals``): its
+    ``counts`` and the URLs behind them. The one place that says what the counts mean."""
+
+    portal_id: str
+    counts: dict
+    landed: tuple[dict, ...] = ()  # {url, sha256, role, new}
+    revalidated: tuple[str, ...] = ()  # URLs a 304 confirmed unchanged
+    failures: tuple[dict, ...] = ()  # {url, reason, message}
+    blocked: tuple[dict, ...] = ()  # {url, kind, status}: anti-bot walls
+
+    @staticmethod
+    def judge(counts: dict) -> tuple[str, str | None]:
+        """``down`` (no list page fetched), ``suspect_empty`` (lists fetched, but they pointed
+        to no report, or to far fewer than their pagers announced, or the pager announced pages
+        that were never read: a layout the crawler does not read) or ``ok``; and why."""
+        pages, listed = counts.get("list_pages", 0), counts.get("listed")
+        if pages == 0:
+            return "down", "no list page could be fetched"
+        if listed is None:  # a manifest older than the count
+            return "ok", None
+        if listed == 0:
+            return "suspect_empty", f"{pages} list page(s) read, no report among their links"
+        items = counts.get("announced_entries") or 0
+        if items > ANNOUNCED_PER_LISTED * listed:
+            return "suspect_empty", f"the lists announced {items} entries, {listed} read"
+        announced_pages = counts.get("announced_pages") or 0
+        if announced_pages > pages and not counts.get("list_pages_capped"):
+            return "suspect_empty", (f"the pager announced {announced_pages} pages, "
+                                     f"{pages} read")
+        return "ok", None
+
+    @property
+    def status(self) -> str:
+        return self.counts.get("status") or self.judge(self.counts)[0]
+
+    def is_down(self) -> bool:
+        """Whether no list page of the portal could be fetched."""
+        return self.status == "down"
+
+    def down_reasons(self) -> list[str]:
+        """Why a down portal is down: its failure reasons and anti-bot walls, once each."""
+        reasons = [f["reason"] for f in self.failures] + \
+                  [f"anti_bot:{b['kind']}" for b in self.blocked]
+        return list(dict.fromkeys(reasons))
+
+    def to_json(self) -> dict:
+        return {"portal_id": self.portal_id, "counts": self.counts,
+                "landed": list(self.landed), "revalidated": list(self.revalidated),
+                "failures": list(self.failures), "blocked": list(self.blocked)}
+
+    @classmethod
+    def from_json(cls, portal_id: str, data: dict) -> PortalOutcome:
+        return cls(portal_id, dict(data["counts"]), tuple(data.get("landed") or ()),
+                   tuple(data.get("revalidated") or ()), tuple(data.get("failures") or ()),
+                   tuple(data.get("blocked") or ()))
+
+
+def portal_outcomes(manifest: dict) -> dict[str, PortalOutcome]:
+    """The per-portal outcomes of a crawl manifest, by portal id."""
+    return {pid: PortalOutcome.from_json(pid, data)
+            for pid, data in manifest.get("portals", {}).items()}

@@ -58,20 +58,21 @@ def crawled_documents(lake: Lake, manifest: dict) -> list[RawDocument]:
         state = lake.crawl_state(portal_id)
         # What an earlier try of the same run landed (a retried task reuses its run id).
         landed += [url for url, entry in state.items()
-                   if entry.get("run") == manifest.get("run_id") and not entry.get("alias_of")]
+                   if entry.run == manifest.get("run_id") and not entry.alias_of]
         if not landed:
             continue
         urls: set[str] = set()
         for url in landed:
             group = {url}
-            page = (state.get(url, {}).get("context") or {}).get("page")
-            if page:
-                group.add(page)
+            entry = state.get(url)
+            if entry is not None and entry.context.get("page"):
+                group.add(entry.context["page"])
             for member in list(group):
-                group.update(state.get(member, {}).get("links") or ())
+                if member in state:
+                    group.update(state[member].links)
             urls.update(group)
         for url in sorted(u for u in urls if u in state):
-            docs.extend(d for d in lake.sources_of(state[url]["sha256"])
+            docs.extend(d for d in lake.sources_of(state[url].sha256)
                         if d.source.url == url and d.source.portal_id == portal_id)
     return docs
 

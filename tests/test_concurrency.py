@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.lake import LOAD_LEASE, Lake
+from pipelines.records import CrawlEntry
 from pipelines.store import TMP_DIR
 from tests.conftest import GOVREPORTS, SEEDS
 
@@ -166,7 +167,7 @@ def _land_and_compact(lake_url: str, name: str, count: int, env: dict) -> None:
     lake = Lake.open(lake_url, writable=True)
     for n in range(count):
         url = f"http://127.0.0.1/{name}/{n}.html"
-        lake.put_crawl_entry("portal", f"{name}-{n}", {"url": url, "sha256": "0" * 64})
+        lake.put_crawl_entry("portal", CrawlEntry(url=url, sha256="0" * 64))
         if n % 3 == 2:
             lake.compact_crawl_state("portal")
     lake.compact_crawl_state("portal")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from dataclasses import replace
 
 import pytest
 
@@ -14,6 +15,7 @@ from crawlers.families import Listed, judge_report_link
 from crawlers.portals import Portal
 from crawlers.samples.server import Page, SampleServer, Site
 from pipelines.lake import Lake
+from pipelines.records import CrawlEntry
 from tests.conftest import GOVREPORTS
 from tests.portal_sites import FAST, crawl_manifest, detail_page, write_registry
 
@@ -219,8 +221,9 @@ def test_a_hub_takes_documents_on_gov_cn_hosts_a_column_only_on_its_own(kind, ur
 
 # -- what to fetch again -----------------------------------------------------------------------
 
-KNOWN = {"url": "http://127.0.0.1/t1.html", "etag": '"v1"', "last_modified": "Mon, 02 Mar 2020",
-         "context": {"title": "2019年年报", "date": "2020-03-02"}}
+KNOWN = CrawlEntry(url="http://127.0.0.1/t1.html", sha256="0" * 64, etag='"v1"',
+                   last_modified="Mon, 02 Mar 2020",
+                   context={"title": "2019年年报", "date": "2020-03-02"})
 
 
 @pytest.mark.parametrize("entry,context,revalidate,policy,headers", [
@@ -233,7 +236,7 @@ KNOWN = {"url": "http://127.0.0.1/t1.html", "etag": '"v1"', "last_modified": "Mo
      {"If-None-Match": '"v1"', "If-Modified-Since": "Mon, 02 Mar 2020"}),
     (KNOWN, {"title": "2019年年报", "date": "2020-03-02"}, True, "conditional",
      {"If-None-Match": '"v1"', "If-Modified-Since": "Mon, 02 Mar 2020"}),
-    ({**KNOWN, "etag": None, "last_modified": None}, {"title": "新"}, False, "conditional", {}),
+    (replace(KNOWN, etag=None, last_modified=None), {"title": "新"}, False, "conditional", {}),
 ], ids=["never-fetched", "unchanged", "list-shows-less", "retitled", "redated", "revalidate",
         "no-validators"])
 def test_the_fetch_policy_of_a_listed_url(entry, context, revalidate, policy, headers):
