@@ -13,6 +13,7 @@ from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
 from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
+from scrapy.utils.httpobj import urlparse_cached
 
 
 class RobotsDisallowed(IgnoreRequest):
@@ -54,7 +55,14 @@ class TypedRedirectMiddleware(RedirectMiddleware):
 
 
 class TypedOffsiteMiddleware(OffsiteMiddleware):
+    """Also lets through the robots.txt request of a host whose request it let through (a hub's
+    body on its own ``.gov.cn`` host): Scrapy makes it without the first request's
+    ``allow_offsite``, filtered it, and so fetched the body without reading its robots.txt."""
+
     def process_request(self, request, spider=None):
+        if request.meta.get("dont_obey_robotstxt") and \
+                urlparse_cached(request).path == "/robots.txt":
+            return None  # made by the robots.txt middleware (after this one) for an admitted host
         try:
             return super().process_request(request)
         except IgnoreRequest as exc:  # its only refusal: an offsite host

@@ -30,10 +30,11 @@ def rows(items: list[tuple[str, str]]) -> str:
 
 
 def crawl(tmp_path, site: Site, start: str, *, cms: str = "auto", verbose: bool = False,
-          max_list_pages: int = 10, others: tuple[Site, ...] = (),
+          max_list_pages: int = 10, others: tuple[Site, ...] = (), env=dict,
           **entry) -> tuple[dict, list[str], str]:
-    """Crawl one fixture portal (``others``: more hosts served meanwhile); returns its
-    manifest entry, the paths fetched (``host path`` for ``others``) and the output."""
+    """Crawl one fixture portal (``others``: more hosts served meanwhile; ``env()``: more
+    environment, once their ports are known); returns its manifest entry, the paths fetched
+    (``host path`` for ``others``) and the output."""
     with SampleServer([site, *others]) as server:
         registry = write_registry(tmp_path / "portals.yaml", [{
             "id": "p", "name": "未见过的门户", "cms": cms, "start_urls": [site.url(start)],
@@ -42,7 +43,7 @@ def crawl(tmp_path, site: Site, start: str, *, cms: str = "auto", verbose: bool 
                                str(tmp_path / "lake"), *FAST, *(["--verbose"] if verbose
                                                                 else [])],
                               capture_output=True, text=True, timeout=120,
-                              env={**os.environ, "GOVREPORTS_LAKE": ""})
+                              env={**os.environ, "GOVREPORTS_LAKE": "", **env()})
         paths = [hit.path if hit.site == site.name else f"{hit.site} {hit.path}"
                  for hit in server.hits]
     assert done.returncode in (0, 1), done.stderr[-3000:]
@@ -204,6 +205,34 @@ def test_a_hub_follows_report_links_onto_the_bodies_hosts_and_records_each_host(
     sidecars = [d.source for d in lake.raw_documents() if d.source.role == "document"]
     assert sorted(s.context["body_host"] for s in sidecars) == [b.host for b in bodies]
     assert {s.region for s in sidecars} == {"530000"}  # the hub's province, not its own city
+
+
+def test_a_hub_takes_gov_cn_bodies_and_stops_a_body_redirecting_off_them(tmp_path):
+    """Hosts named ``*.gov.cn`` through a forward proxy on loopback: the crawl connects to
+    127.0.0.66 only, which answers for every name (routes by absolute URL)."""
+    km, yx = "http://www.km.gov.cn/xxgk/t20200115_1.html", "http://www.yx.gov.cn/xxgk/t2.html"
+    away, stranger = "http://reports.example.invalid/away.html", "http://example.invalid/a.html"
+    proxy = Site("proxy", "127.0.0.66", {
+        km: detail_page("昆明市2019年政府信息公开工作年度报告", "2020-01-15"),
+        yx: Page(b"", status=302, headers={"Location": away}, validators=False),
+        away: detail_page("外站2019年政府信息公开工作年度报告", "2020-01-15"),
+        stranger: detail_page("外站2019年政府信息公开工作年度报告", "2020-01-15")})
+    hub = Site("hub", "127.0.0.61", {"/ndbg/jzgk.html": page(rows([
+        (km, "昆明市2019年政府信息公开工作年度报告"), (yx, "玉溪市2019年政府信息公开工作年度报告"),
+        (stranger, "外站2019年政府信息公开工作年度报告")]))})
+
+    entry, paths, _ = crawl(tmp_path, hub, "/ndbg/jzgk.html", cms="generic", others=(proxy,),
+                            kind="hub", province="530000",
+                            env=lambda: {"http_proxy": proxy.base, "no_proxy": hub.host})
+    assert [d["url"] for d in entry["landed"] if d["role"] == "document"] == [km]
+    assert [(f["url"], f["reason"]) for f in entry["failures"]] == [(yx, "offsite")]
+    assert away in entry["failures"][0]["message"]
+    asked = [p.split(" ", 1)[1] for p in paths if p.startswith("proxy ")]
+    assert "http://www.km.gov.cn/robots.txt" in asked and away not in asked
+    assert stranger not in asked
+    lake = Lake.open(str(tmp_path / "lake"))
+    [sidecar] = [d.source for d in lake.raw_documents() if d.source.role == "document"]
+    assert sidecar.context["body_host"] == "www.km.gov.cn" and sidecar.region == "530000"
 
 
 @pytest.mark.parametrize("kind,url,taken", [
