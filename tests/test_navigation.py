@@ -144,6 +144,8 @@ def test_a_generic_list_of_mixed_titles_lands_the_reports_and_says_what_it_passe
     expected = {f"a{n}.html" for n, (_, taken) in enumerate(TITLES.values()) if taken}
     assert landed_titles(entry) == expected
     assert "not taken as a report (about reports, not one (通知))" in log
+    # Its counts are Scrapy stats too, namespaced by portal (the stats dump of --verbose).
+    assert f"'govreports/p/listed': {len(expected)}" in log
 
 
 # -- per-year sub-columns ----------------------------------------------------------------------
@@ -175,6 +177,77 @@ def test_a_list_that_yields_no_report_is_suspect_not_ok(tmp_path):
     assert entry["counts"]["status"] == "suspect_empty"
     assert entry["counts"]["list_pages"] == 1 and entry["counts"]["listed"] == 0
     assert "suspect_empty" in log
+
+
+# What a pager says the column holds, in the shapes portals write it.
+ANNOUNCED = {
+    "pages-and-entries": ("<div>共 5 页 共 48 条</div>", 5, 48),
+    "markup-between": ("<div>共<b>5</b>页，共有<span>48</span>条</div>", 5, 48),
+    "current-of-total": ("<div>当前第1/7页</div>", 7, None),
+    "records": ("<div>48条记录 1/4页</div>", 4, 48),
+    "trs-script": ('<script>createPageHTML(6, 0, "index", "html");</script>', 6, None),
+    "in-a-script-only": ('<script>var t = "共9页";</script>', None, None),
+    "nothing": ("<div>首页 上一页 下一页 尾页</div>", None, None),
+}
+
+
+@pytest.mark.parametrize("pager,pages,entries", ANNOUNCED.values(), ids=ANNOUNCED.keys())
+def test_what_a_pager_announces(pager, pages, entries):
+    from scrapy.http import HtmlResponse
+
+    from crawlers.families import announced
+
+    body = f'<html><body><ul><li>2019年年报</li></ul>{pager}</body></html>'.encode()
+    response = HtmlResponse("http://127.0.0.1/ndbg/index.html", body=body, encoding="utf-8")
+    assert announced(response) == {"pages": pages, "entries": entries}
+
+
+def test_a_recordset_announces_its_total():
+    from scrapy.http import TextResponse
+
+    from crawlers.families import DATAPROXY, announced
+
+    body = b"<datastore><totalrecord>131</totalrecord><recordset></recordset></datastore>"
+    response = TextResponse("http://127.0.0.1" + DATAPROXY, body=body, encoding="utf-8",
+                            headers={"Content-Type": "text/xml"})
+    assert announced(response) == {"pages": None, "entries": 131}
+
+
+@pytest.mark.parametrize("pager,note", [
+    ('<div>共 48 条</div><a href="javascript:goPage(2)">下一页</a>',
+     "announced 48 entries, 2 read"),
+    ('<div>共<b>5</b>页</div><a onclick="goPage(2)">下一页</a>', "announced 5 pages, 1 read"),
+], ids=["entries", "pages"])
+def test_a_list_read_far_short_of_what_its_pager_announced_is_suspect(tmp_path, pager, note):
+    site = Site("short", "127.0.0.55")
+    items = [(f"./202002/t20200226_{n}.html", f"某某局{n}号2019年政府信息公开工作年度报告")
+             for n in range(2)]
+    site.routes["/ndbg/index.html"] = page(rows(items) + pager)
+    for href, title in items:
+        site.routes["/ndbg/" + href[2:]] = detail_page(title, "2020-02-26")
+    entry, _, log = crawl(tmp_path, site, "/ndbg/index.html")
+    assert entry["counts"]["documents"] == 2
+    assert entry["counts"]["status"] == "suspect_empty" and note in entry["counts"]["status_note"]
+    said = " ".join(log.split())
+    assert "suspect_empty p: the " in said and note in said.split("suspect_empty p: ", 1)[1]
+
+
+@pytest.mark.parametrize("counts,status", [
+    ({"list_pages": 0, "listed": 0}, "down"),
+    ({"list_pages": 2, "listed": 0}, "suspect_empty"),
+    ({"list_pages": 2, "listed": 30, "announced_entries": 30, "announced_pages": 2}, "ok"),
+    ({"list_pages": 2, "listed": 20, "announced_entries": 40}, "ok"),  # half: a mixed column
+    ({"list_pages": 2, "listed": 19, "announced_entries": 40}, "suspect_empty"),
+    ({"list_pages": 2, "listed": 30, "announced_pages": 3}, "suspect_empty"),
+    ({"list_pages": 2, "listed": 30, "announced_pages": 3, "list_pages_capped": True}, "ok"),
+    ({"list_pages": 1}, "ok"),  # a manifest from before the listed count
+], ids=["down", "no-report", "all-read", "half-read", "under-half", "pages-unread",
+        "pages-capped", "old-manifest"])
+def test_a_portals_outcome_from_its_counts(counts, status):
+    from pipelines.records import PortalOutcome
+
+    outcome = PortalOutcome("p", counts)
+    assert outcome.status == status and outcome.is_down() is (status == "down")
 
 
 # -- a hub page: every body's report, on the bodies' own hosts ---------------------------------
