@@ -25,10 +25,11 @@ LABELS = {
     "发布日期": "published_date", "公开日期": "published_date", "发布时间": "published_date",
     "日期": "published_date",
     "有效性": "validity", "时效": "validity",
+    "标题": "title", "名称": "title", "文章标题": "title", "信息名称": "title", "题名": "title",
 }
 # Labels that carry no field of ours but end another label's value (so 文号 stays empty when
 # the next cell is 浏览量).
-OTHER_LABELS = {"浏览量", "字体", "来源", "访问量", "浏览次数", "点击数", "标题", "名称"}
+OTHER_LABELS = {"浏览量", "字体", "来源", "访问量", "浏览次数", "点击数"}
 
 _SPACES = re.compile(r"[\s\u3000\xa0]+")
 # Another label later on the same line ends a value: "2021-01-30 21:04 字体:[]".
@@ -42,16 +43,32 @@ _CN_DIGITS = str.maketrans("〇○零一二三四五六七八九", "00012345678"
 _CN_DATE = re.compile(r"([〇○零一二三四五六七八九]{4})年([一二三四五六七八九十]{1,2})月"
                       r"([一二三四五六七八九十]{1,3})日")
 _YEAR_IN_TITLE = re.compile(r"((?:19|20)\d{2})\s*年度?")
+_ANY_YEAR = r"(?:(?:19|20)\d{2}|[〇○零一二三四五六七八九]{4})"
 _CN_YEAR = re.compile(r"([〇○零一二三四五六七八九]{4})\s*年")
 _ORG = (r"(?:人民政府|人民政府办公室|办事处|委员会|管理委员会|街道|乡|镇|局|委|办|厅|院|署|所|中心"
         r"|政府|办公室|分局|支队|大队|队|站|馆|社|会)")
 _AGENCY_LINE = re.compile(rf"^[\u4e00-\u9fff（）()]{{2,40}}{_ORG}$")
-_OPENING_AGENCY = re.compile(
-    rf"(?:年以来|年度|年)[,，]?\s*(?P<agency>[\u4e00-\u9fff]{{2,30}}?{_ORG})"
-    r"(?:政府信息|政务公开|信息公开|认真|深入|坚持|严格|按照|根据)")
+_OPENING_AGENCY = (
+    # "2019年，XX县信访局认真……", "本年度XX局政府信息……"
+    re.compile(rf"(?:年以来|年度|年)[,，]?\s*(?P<agency>[\u4e00-\u9fff]{{2,30}}?{_ORG})"
+               r"(?:政府信息|政务公开|信息公开|认真|深入|坚持|严格|按照|根据)"),
+    # "XX县人民政府办公室根据《条例》……" at the very start
+    re.compile(rf"^\s*(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?{_ORG})"
+               r"(?:根据|按照|依据|依照|认真|坚持|严格|深入|现将|特?向社会)"),
+)
+#: Words no body's name holds: a pronoun or a verb means a sentence was cut, not a name.
+_NOT_A_NAME = re.compile(r"^[我本该贵全各省市县区]|认真|贯彻|落实|根据|按照|开展|推进|做好|进一步")
+#: What mirrors splice into names (gambling and lottery spam): such a name is not stored.
+SPAM = re.compile(r"娱乐城|娱乐场|赌|博彩|彩票|葡京|威尼斯人|百家乐|老虎机|棋牌|真人|时时彩|六合彩"
+                  r"|投注|开户|注册送|官网|体育平台|电子游艺|pk10|bet|casino", re.I)
 _PERIOD = re.compile(r"(?:统计|数据)[^。\n]{0,20}?(?:自|从|为)?\s*((?:19|20)\d{2})\s*年\s*0?1\s*月"
                      r"\s*0?1\s*日")
-_OPENING_YEAR = re.compile(r"^[^。\n]{0,10}?((?:19|20)\d{2})\s*年(?:度|以来)")
+#: "2019年以来，", "2019年度", "2020年，在区委……" at the start of one of the first lines.
+_OPENING_YEAR = re.compile(r"^[^。\n]{0,10}?((?:19|20)\d{2})\s*年(?:度|以来|[,，])", re.M)
+#: "截至2023年12月31日": the end of the year reported on.
+_AS_OF = re.compile(r"截[至止]到?\s*((?:19|20)\d{2})\s*年\s*12\s*月\s*31\s*日")
+#: "现公布我局2022年政府信息公开工作年度报告", "编制了2021年政府信息公开工作年度报告".
+_ANNOUNCED = re.compile(r"((?:19|20)\d{2})\s*年度?[\u4e00-\u9fff、]{0,24}?(?:年度报告|年报)")
 _ANNUAL = re.compile(r"年度报告|年报|工作报告")
 
 
@@ -121,7 +138,7 @@ def labelled_fields(lines: list[str]) -> dict[str, str]:
             found[name] = value.strip()
 
     for i, line in enumerate(lines):
-        cells = [c.strip() for c in line.split("\t")]
+        cells = _cells(line)
         j = 0
         while j < len(cells):
             cell = cells[j]
@@ -130,7 +147,7 @@ def labelled_fields(lines: list[str]) -> dict[str, str]:
                 nxt = cells[j + 1] if j + 1 < len(cells) else None
                 if nxt is None and len(cells) == 1:  # a label alone: its value is the next line
                     after = lines[i + 1].strip() if i + 1 < len(lines) else ""
-                    put(name, "" if _is_label(after.split("\t")[0]) else after)
+                    put(name, "" if _is_label(_cells(after)[0] if after else "") else after)
                 elif nxt is not None and not _is_label(nxt):
                     put(name, nxt)
                     j += 1
@@ -146,12 +163,48 @@ def labelled_fields(lines: list[str]) -> dict[str, str]:
     return found
 
 
+def _cells(line: str) -> list[str]:
+    """The cells of a line: tab-separated (as :mod:`pipelines.extract` renders table rows) or
+    ``|``-separated (as flattened copies of reports print them); one cell otherwise."""
+    if "\t" in line:
+        return [c.strip() for c in line.split("\t")]
+    if "|" in line:
+        cells = [c.strip() for c in line.split("|")]
+        while len(cells) > 1 and not cells[0]:
+            cells.pop(0)
+        while len(cells) > 1 and not cells[-1]:
+            cells.pop()
+        return cells
+    return [line.strip()]
+
+
+def _is_label_line(line: str) -> bool:
+    """A line of a label block (``索引号：…``, ``| 名称 | … |``), never a title."""
+    cells = _cells(line)
+    if len(cells) > 1 or line.lstrip().startswith("|"):
+        return True
+    match = _LABEL_WITH_VALUE.match(line.strip())
+    return bool(match and _is_label(match["label"]))
+
+
+def tidy_title(title: str | None) -> str | None:
+    """A title with the spaces a wrap left between its words removed (``2019年 政府…``)."""
+    if not title:
+        return title
+    return re.sub(r"(?<=[\u4e00-\u9fff\d])[\s\u3000]+(?=[\u4e00-\u9fff])", "", title.strip())
+
+
+def is_report_title(value: str | None) -> bool:
+    return bool(value) and bool(re.search(r"报告|年报", value)) and len(value) <= 80 and \
+        not re.search(r"[，,。；]", value)
+
+
 def title_from_text(lines: list[str]) -> str | None:
     """The title at the top of a plain-text report, joined when it wraps over two lines.
 
     Only a short line (or two) that names itself a report counts; a text that starts with its
     body has no title here (None), rather than a sentence passed off as one."""
-    head = [line.strip() for line in lines[:3] if line.strip()]
+    head = [line.strip() for line in lines[:3] if line.strip() and not _is_label_line(line)]
     if not head or len(head[0]) > 60:
         return None
     candidates = [head[0]]
@@ -159,7 +212,7 @@ def title_from_text(lines: list[str]) -> str | None:
         candidates.insert(0, head[0] + head[1])
     for title in candidates:
         if title.endswith(("报告", "年报")) and not re.search(r"[，,。；]", title):
-            return title
+            return tidy_title(title)
     return None
 
 
@@ -180,7 +233,7 @@ def agency_from_title(title: str | None) -> str | None:
     """The body a title names before its year: ``龙潭区人民政府2013年…`` → 龙潭区人民政府."""
     if not title:
         return None
-    match = re.match(rf"^([\u4e00-\u9fff（）()]{{2,40}}?{_ORG})(?:关于)?\s*(?:19|20)\d{{2}}\s*年",
+    match = re.match(rf"^([\u4e00-\u9fff（）()]{{2,40}}?{_ORG})(?:关于)?\s*{_ANY_YEAR}\s*年",
                      title)
     return match.group(1) if match else None
 
@@ -198,10 +251,12 @@ def report_year(title: str | None, text: str, published: date | None) -> tuple[i
         if match:
             return int(match[1].translate(_CN_DIGITS)), f"title: {match[0].strip()}"
     opening = text[:1500]
-    match = _PERIOD.search(opening)
-    if match:
-        return int(match[1]), f"text: statistics period from {match[1]}-01-01"
-    match = _OPENING_YEAR.search(opening)
+    for pattern, what in ((_PERIOD, "statistics period from {}-01-01"),
+                          (_AS_OF, "as of {}-12-31"), (_ANNOUNCED, "announces the {} report")):
+        match = pattern.search(opening)
+        if match:
+            return int(match[1]), f"text: {what.format(match[1])}"
+    match = _OPENING_YEAR.search(text[:600])
     if match:
         return int(match[1]), f"text: opening {match[0].strip()[-8:]}"
     if published and (_ANNUAL.search(title or "") or _ANNUAL.search(opening)):
@@ -219,7 +274,8 @@ def extract_metadata(text: str, *, title: str | None = None, meta: dict[str, str
     block = metadata_lines if metadata_lines else lines[:80]
     fields = labelled_fields(block)
     result = Metadata(raw={k: v for k, v in fields.items() if v})
-    result.title = title or title_from_text(lines)
+    labelled_title = fields.get("title") if is_report_title(fields.get("title")) else None
+    result.title = title or tidy_title(labelled_title) or title_from_text(lines)
     for name in ("index_no", "category", "doc_no"):
         setattr(result, name, fields.get(name) or None)
 
@@ -231,10 +287,14 @@ def extract_metadata(text: str, *, title: str | None = None, meta: dict[str, str
                       ("title", agency_from_title(result.title)),
                       ("opening", _opening_agency(text))]
     for where, value in agency_sources:
-        if value and _AGENCY_LINE.match(_SPACES.sub("", value)):
-            result.issuing_agency = _SPACES.sub("", value)
-            result.raw["issuing_agency"] = f"{value} ({where})"
-            break
+        name = _SPACES.sub("", value or "")
+        if not name or not _AGENCY_LINE.match(name) or SPAM.search(name):
+            continue
+        if not where.startswith(("label", "meta")) and _NOT_A_NAME.search(name):
+            continue  # a sentence cut short ("本办认真贯彻落实政府"), or no body named
+        result.issuing_agency = name
+        result.raw["issuing_agency"] = f"{value} ({where})"
+        break
 
     written_raw = fields.get("written_date") or signed_on
     result.written_date = parse_date(written_raw)
@@ -247,9 +307,29 @@ def extract_metadata(text: str, *, title: str | None = None, meta: dict[str, str
         result.raw["published_date"] = published_raw
     result.report_year, result.report_year_evidence = report_year(
         result.title, text, result.published_date)
+    result.report_year_evidence = _against_publication(
+        result.report_year, result.report_year_evidence, result.published_date)
     return result
 
 
+def _against_publication(year: int | None, evidence: str | None,
+                         published: date | None) -> str | None:
+    """The evidence, saying so when the publication date contradicts the year the report's
+    own words give (posted before that year ended, or re-posted years later): the words win."""
+    if year is None or published is None or not evidence or evidence.startswith("published"):
+        return evidence
+    if published.year <= year:
+        return (f"{evidence}; published {published.isoformat()}, before the year ended: "
+                "the report's own words kept")
+    if published.year > year + 2:
+        return (f"{evidence}; published {published.isoformat()}, years later (re-posted): "
+                "the report's own words kept")
+    return evidence
+
+
 def _opening_agency(text: str) -> str | None:
-    match = _OPENING_AGENCY.search(text[:300])
-    return match.group("agency") if match else None
+    for pattern in _OPENING_AGENCY:
+        match = pattern.search(text[:300])
+        if match:
+            return match.group("agency")
+    return None

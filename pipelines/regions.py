@@ -103,25 +103,44 @@ def _longest_name() -> int:
     return max(map(len, places()))
 
 
+#: Annual reports exist since the regulations took effect (2008): a report of unknown year is
+#: read with the names in use since then (郫县 until 2016, 郫都区 since; not 1983's codes).
+FIRST_REPORT_YEAR = 2008
+#: Two-character names (郫县, 沛县, 和县) read as places only where a name is expected: at
+#: the start of a line or right after another place's name (和县 in "市委和县委" is no place).
+_SHORT_SUFFIXES = ("县", "区", "市", "旗")
+
+
 def find_places(text: str, *, year: int | None = None) -> list[tuple[str, list[Place]]]:
     """Place names in ``text``, left to right, longest match first, each with the places that
-    bore the name in ``year`` (all years when None). Names of two characters are only taken
-    with their suffix (市/县/区…), since bare two-character words match too much prose."""
+    bore the name in ``year`` (any year since :data:`FIRST_REPORT_YEAR` when None). Names of
+    two characters are only taken as above (:data:`_SHORT_SUFFIXES`), since bare
+    two-character words match too much prose."""
     index = places()
     longest = _longest_name()
     found = []
     i = 0
+    after_place = True  # at the start of the text
     while i < len(text):
-        for size in range(min(longest, len(text) - i), 2, -1):
+        shortest = 2 if after_place and text[i + 1:i + 2] in _SHORT_SUFFIXES else 3
+        for size in range(min(longest, len(text) - i), shortest - 1, -1):
             name = text[i:i + size]
-            candidates = [p for p in index.get(name, ()) if p.valid_in(year)]
+            candidates = [p for p in index.get(name, ()) if _valid(p, year)]
             if candidates:
                 found.append((name, candidates))
                 i += size
+                after_place = True
                 break
         else:
+            after_place = text[i] == "\n"
             i += 1
     return found
+
+
+def _valid(place: Place, year: int | None) -> bool:
+    if year is not None:
+        return place.valid_in(year)
+    return place.valid_to is None or place.valid_to >= FIRST_REPORT_YEAR
 
 
 @dataclass(frozen=True)
@@ -213,7 +232,29 @@ def resolve_region(*, configured: str | None, site_id_code: str | None, index_no
         checked = "valid" if uscc.is_valid(match[0]) else "check digit wrong"
         return Resolution(match[1], f"统一社会信用代码 {match[0]} ({checked}) in 索引号 → "
                                     f"{match[1]}")
+    by_agency = resolve_names(agency, year=year)
+    if by_agency is not None:
+        return by_agency
+    match = _INDEX_REGION.match((index_no or "").strip())
+    if match and is_region_code(match[1]) and any(
+            _valid(p, year) for p in _by_code().get(match[1], ())):
+        return Resolution(match[1], f"索引号 {index_no.strip()} starts with region code "
+                                    f"{match[1]}")
     return resolve_names(agency, context, year=year)
+
+
+#: A 索引号 that starts with a six-digit region code and a separator (330212/2019-00031); an
+#: organisation code (01525767-7) or a 统一社会信用代码 is longer.
+_INDEX_REGION = re.compile(r"(\d{6})(?:[-/—_－／]|\s)")
+
+
+@functools.cache
+def _by_code() -> dict[str, list[Place]]:
+    found: dict[str, list[Place]] = {}
+    for named in places().values():
+        for place in named:
+            found.setdefault(place.code, []).append(place)
+    return found
 
 
 @functools.cache

@@ -1,0 +1,80 @@
+"""Recall and precision of the metadata a report gets, on the metadata goldens
+(``tests/golden/metadata/cases.yaml``: texts written for the tests, each with what it states).
+
+    python -m tests.golden.metadata.recall
+
+A value is *right* when it equals what the text states, *wrong* when it differs (a wrong value
+is worse than NULL: precision must stay 1.0), *missed* when the text states one and the record
+holds NULL. Cases whose expectation is null count a value there as wrong.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import yaml
+
+CASES = Path(__file__).with_name("cases.yaml")
+#: The fields measured, as the reports table names them.
+FIELDS = ("report_year", "province_code", "city_code", "county_code", "issuing_agency")
+
+
+def load_cases() -> list[dict]:
+    return yaml.safe_load(CASES.read_text(encoding="utf-8"))
+
+
+def report_of(case: dict):
+    """The record of a golden text, ingested as a plain-text file (no portal, no region)."""
+    from pipelines.process import build_report, extract_document
+    from pipelines.records import RawDocument, Source
+
+    data = case["text"].encode(case.get("encoding", "utf-8"))
+    source = Source(url=f"file:///golden/{case['id']}.txt", kind="file", fetched_at="",
+                    filename=f"{case['id']}.txt")
+    raw = RawDocument("0" * 64, len(data), source)
+    report, _ = build_report(raw, extract_document(raw, data))
+    return report
+
+
+def found(report) -> dict:
+    row = report.to_row()
+    return {name: row[name] for name in FIELDS}
+
+
+def judge(case: dict, values: dict) -> dict[str, str]:
+    """Field → right | wrong | missed | null (stated nothing, stored nothing)."""
+    verdict = {}
+    for name in FIELDS:
+        expected, got = case["expect"].get(name), values[name]
+        if expected is not None and str(got) == str(expected):
+            verdict[name] = "right"
+        elif got is not None:
+            verdict[name] = "wrong"
+        else:
+            verdict[name] = "missed" if expected is not None else "null"
+    return verdict
+
+
+def measure() -> dict[str, Counter]:
+    totals = {name: Counter() for name in FIELDS}
+    for case in load_cases():
+        for name, outcome in judge(case, found(report_of(case))).items():
+            totals[name][outcome] += 1
+    return totals
+
+
+def main() -> None:
+    totals = measure()
+    print(f"metadata goldens: {len(load_cases())} texts")
+    for name, c in totals.items():
+        stated = c["right"] + c["missed"]
+        given = c["right"] + c["wrong"]
+        recall = c["right"] / stated if stated else 1.0
+        precision = c["right"] / given if given else 1.0
+        print(f"  {name:15s} recall {recall:6.1%} ({c['right']}/{stated})  precision "
+              f"{precision:6.1%}  wrong {c['wrong']}  missed {c['missed']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Metadata on the goldens (tests/golden/metadata/cases.yaml): every value a text states is
+found, and nothing it does not state is stored (a wrong value is worse than NULL). Recall per
+field: ``python -m tests.golden.metadata.recall``."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from pipelines.metadata import extract_metadata
+from pipelines.regions import find_places, resolve_region
+from tests.golden.metadata.recall import found, judge, load_cases, report_of
+
+CASES = load_cases()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_a_golden_reports_metadata(case):
+    values = found(report_of(case))
+    verdict = judge(case, values)
+    wrong = {k: values[k] for k, v in verdict.items() if v == "wrong"}
+    missed = {k: case["expect"][k] for k, v in verdict.items() if v == "missed"}
+    assert not wrong, f"wrong values (expected {case['expect']})"
+    assert not missed, f"missed values (got {values})"
+
+
+def test_every_golden_states_every_measured_field():
+    from tests.golden.metadata.recall import FIELDS
+
+    for case in CASES:
+        assert set(case["expect"]) == set(FIELDS), case["id"]
+    assert len({c["id"] for c in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("text,names", [
+    ("郫县人民政府", ["郫县"]),
+    ("成都市郫县人民政府", ["成都市", "郫县"]),
+    ("市委和县委的要求", []),  # 和县 (安徽) inside a sentence is no place
+    ("根据沛县的经验", []),
+    ("一、概述\n沛县人民政府", ["沛县"]),
+], ids=["short-at-start", "short-after-a-place", "short-in-a-sentence", "short-mid-line",
+        "short-at-a-line-start"])
+def test_two_character_place_names_only_where_a_name_is_expected(text, names):
+    assert [name for name, _ in find_places(text)] == names
+
+
+@pytest.mark.parametrize("index_no,year,code", [
+    ("330212/2019-00031", 2018, "330212"),
+    ("620521-001/2020-00012", 2019, "620521"),
+    ("01525767-7-/2020-0131001", 2019, None),  # an organisation code, not a region
+    ("510124/2017-00001", 2017, None),  # 郫县's code, no longer in use in 2017
+    ("202001-00012", 2020, None),  # no province starts with 20
+], ids=["region-code", "region-code-dash", "org-code", "code-not-valid-that-year",
+        "not-a-province"])
+def test_a_region_code_at_the_start_of_the_index_number(index_no, year, code):
+    found = resolve_region(configured=None, site_id_code=None, index_no=index_no, agency=None,
+                           context="", year=year)
+    assert (found.code if found else None) == code
+
+
+@pytest.mark.parametrize("published,note", [
+    ("2020-03-20", None),
+    ("2019-11-05", "before the year ended"),
+    ("2024-05-06", "years later (re-posted)"),
+], ids=["in-time", "before-the-year-ended", "re-posted"])
+def test_the_years_evidence_says_when_the_publication_date_contradicts_it(published, note):
+    text = f"标题：平潭县人民政府2019年政府信息公开工作年度报告\n发布日期：{published}\n正文。"
+    meta = extract_metadata(text)
+    assert meta.report_year == 2019 and meta.published_date == date.fromisoformat(published)
+    assert meta.report_year_evidence.startswith("title: 2019年")
+    if note is None:
+        assert ";" not in meta.report_year_evidence
+    else:
+        assert note in meta.report_year_evidence
+
+
+@pytest.mark.parametrize("text,title", [
+    ("标题：某县2019年政府信息公开工作年度报告\n正文", "某县2019年政府信息公开工作年度报告"),
+    ("| 名称 | 某县2019年 政府信息公开工作年度报告 |\n正文", "某县2019年政府信息公开工作年度报告"),
+    ("索引号：330212/2019-00031\n本机关2018年政府信息公开工作年度报告\n正文",
+     "本机关2018年政府信息公开工作年度报告"),
+    ("名称：关于开展培训的通知\n正文", None),  # a 名称 that is no report title
+], ids=["label-cell", "pipe-row-with-a-space", "after-a-label-line", "not-a-report"])
+def test_a_title_from_a_label_block_without_its_label(text, title):
+    assert extract_metadata(text).title == title
