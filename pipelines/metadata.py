@@ -56,8 +56,11 @@ _OPENING_AGENCY = (
     re.compile(rf"^\s*(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?{_ORG})"
                r"(?:根据|按照|依据|依照|认真|坚持|严格|深入|现将|特?向社会)"),
 )
-#: Words no body's name holds: a pronoun or a verb means a sentence was cut, not a name.
-_NOT_A_NAME = re.compile(r"^[我本该贵全各省市县区]|认真|贯彻|落实|根据|按照|开展|推进|做好|进一步")
+#: Words no body's name holds: a verb means a sentence was cut, not a name.
+_NOT_A_NAME = re.compile(r"认真|贯彻|落实|根据|按照|开展|推进|做好|进一步")
+#: A name starting with a pronoun or a bare level (我局, 本办, 县人民政府, 镇人民政府) names no
+#: body, unless a place's name starts that way (全椒县, 镇江市, 乡宁县).
+_BARE = re.compile(r"^[我本该贵全各省市县区镇乡街]")
 #: What mirrors splice into names (gambling and lottery spam): such a name is not stored.
 SPAM = re.compile(r"娱乐城|娱乐场|赌|博彩|彩票|葡京|威尼斯人|百家乐|老虎机|棋牌|真人|时时彩|六合彩"
                   r"|投注|开户|注册送|官网|体育平台|电子游艺|pk10|bet|casino", re.I)
@@ -220,8 +223,12 @@ def signature(lines: list[str]) -> tuple[str | None, str | None]:
     """(agency, date) of the signature block at the end of a report: a short organisation
     name followed by a date, within the last few lines."""
     tail = [line.strip() for line in lines[-6:] if line.strip()]
-    for i in range(len(tail) - 1, 0, -1):
-        if parse_date(tail[i]) and len(tail[i]) <= 20:
+    for i in range(len(tail) - 1, -1, -1):
+        # "清水县人民政府办公室    2020年1月10日" on one line
+        same_line = re.fullmatch(r"(\S{2,40}?)[\s\u3000]+(\S.{4,18})", tail[i])
+        if same_line and parse_date(same_line[2]) and _AGENCY_LINE.match(same_line[1]):
+            return same_line[1], same_line[2]
+        if i > 0 and parse_date(tail[i]) and len(tail[i]) <= 20:
             name = tail[i - 1]
             if _AGENCY_LINE.match(name):
                 return name, tail[i]
@@ -233,9 +240,26 @@ def agency_from_title(title: str | None) -> str | None:
     """The body a title names before its year: ``龙潭区人民政府2013年…`` → 龙潭区人民政府."""
     if not title:
         return None
+    title = title.strip("《》“”\"")
     match = re.match(rf"^([\u4e00-\u9fff（）()]{{2,40}}?{_ORG})(?:关于)?\s*{_ANY_YEAR}\s*年",
-                     title)
+                     title) or re.match(
+        # year first: "2019年清水县人民政府政府信息公开工作年度报告"
+        rf"^{_ANY_YEAR}\s*年度?\s*([\u4e00-\u9fff（）()]{{2,40}}?{_ORG})"
+        r"(?:政府信息公开|政务公开|信息公开|政府信息)", title)
     return match.group(1) if match else None
+
+
+#: Taiwan vocabulary a mirror's conversion to traditional put into a mainland body's name
+#: (信息 → 資訊); converted back character by character it reads 资讯. These words name no
+#: mainland body, so the mainland word is restored in agency names only (not in the text:
+#: OpenCC's Taiwan phrase table would also turn 档案局 into 文件局).
+TAIWAN_TERMS = {"资讯": "信息", "网路": "网络", "软体": "软件", "数位": "数字"}
+
+
+def mainland_terms(name: str) -> str:
+    for taiwan, mainland in TAIWAN_TERMS.items():
+        name = name.replace(taiwan, mainland)
+    return name
 
 
 def report_year(title: str | None, text: str, published: date | None) -> tuple[int | None,
@@ -290,9 +314,10 @@ def extract_metadata(text: str, *, title: str | None = None, meta: dict[str, str
         name = _SPACES.sub("", value or "")
         if not name or not _AGENCY_LINE.match(name) or SPAM.search(name):
             continue
-        if not where.startswith(("label", "meta")) and _NOT_A_NAME.search(name):
+        if not where.startswith(("label", "meta")) and (_NOT_A_NAME.search(name) or (
+                _BARE.match(name) and not _starts_with_place(name))):
             continue  # a sentence cut short ("本办认真贯彻落实政府"), or no body named
-        result.issuing_agency = name
+        result.issuing_agency = mainland_terms(name)
         result.raw["issuing_agency"] = f"{value} ({where})"
         break
 
@@ -325,6 +350,13 @@ def _against_publication(year: int | None, evidence: str | None,
         return (f"{evidence}; published {published.isoformat()}, years later (re-posted): "
                 "the report's own words kept")
     return evidence
+
+
+def _starts_with_place(name: str) -> bool:
+    from pipelines.regions import find_places
+
+    found = find_places(name[:12])
+    return bool(found) and name.startswith(found[0][0])
 
 
 def _opening_agency(text: str) -> str | None:

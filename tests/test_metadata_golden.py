@@ -84,3 +84,16 @@ def test_the_years_evidence_says_when_the_publication_date_contradicts_it(publis
 ], ids=["label-cell", "pipe-row-with-a-space", "after-a-label-line", "not-a-report"])
 def test_a_title_from_a_label_block_without_its_label(text, title):
     assert extract_metadata(text).title == title
+
+
+@pytest.mark.parametrize("title,agency", [
+    ("全椒县人民政府2019年政府信息公开工作年度报告", "全椒县人民政府"),  # a place starting 全
+    ("镇江市人民政府2019年政府信息公开工作年度报告", "镇江市人民政府"),
+    ("镇人民政府2019年政府信息公开工作年度报告", None),  # a level, no body
+    ("我局2019年政府信息公开工作年度报告", None),
+    ("《清水县人民政府2019年政府信息公开工作年度报告》", "清水县人民政府"),
+    ("清水县资讯中心2019年政府信息公开工作年度报告", "清水县信息中心"),  # Taiwan vocabulary
+], ids=["place-starting-with-a-level-word", "zhenjiang", "bare-level", "pronoun",
+        "in-title-marks", "taiwan-term"])
+def test_the_agency_a_title_names(title, agency):
+    assert extract_metadata(f"{title}\n正文。").issuing_agency == agency
