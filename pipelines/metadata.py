@@ -207,7 +207,8 @@ def title_from_text(lines: list[str]) -> str | None:
 
     Only a short line (or two) that names itself a report counts; a text that starts with its
     body has no title here (None), rather than a sentence passed off as one."""
-    head = [line.strip() for line in lines[:3] if line.strip() and not _is_label_line(line)]
+    head = [line.strip().strip("《》“”\"") for line in lines[:3]
+            if line.strip() and not _is_label_line(line)]
     if not head or len(head[0]) > 60:
         return None
     candidates = [head[0]]
