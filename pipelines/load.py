@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from pipelines.errors import LakeConflict, LakeDamaged
 from pipelines.lake import Lake, Partition
 from pipelines.records import Report, StatCell
-from pipelines.schema import TABLES
+from pipelines.schema import TABLES, upgraded
 
 SORT_KEYS = {
     "reports": [("doc_id", "ascending")],
@@ -214,7 +214,7 @@ class _Merge:
                 old, version = None, self.lake.store.read_versioned(part.key(table))[1]
             rows = rows_in
             if old is not None:
-                old = old.cast(schema)
+                old = upgraded(table, old)
                 rows = pa.concat_tables([self._kept(table, part, old, in_scope), rows_in])
             rows = rows.sort_by(SORT_KEYS[table])
             if old is not None and old.sort_by(SORT_KEYS[table]).equals(rows):

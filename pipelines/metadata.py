@@ -9,6 +9,7 @@ meta tags, the signature block, the title, the opening sentence), and its raw fo
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
@@ -366,3 +367,27 @@ def _opening_agency(text: str) -> str | None:
         if match:
             return match.group("agency")
     return None
+
+
+def report_key(agency: str | None, year: int | None, region_code: str | None) -> str | None:
+    """The identity of a report across its copies (a body's own site, a county's hub, a
+    mirror): the finest region the body's own name places it in (else the report's region),
+    the body's name without its leading place names, and the year:
+    ``620521:教育局/2020`` for 天水市清水县教育局 and 清水县教育局 alike. None when the body,
+    its region or the year is unknown: copies are never merged on a guess."""
+    from pipelines.regions import find_places, resolve_names
+
+    if not agency or year is None:
+        return None
+    name = mainland_terms(_SPACES.sub("", unicodedata.normalize("NFKC", agency)))
+    placed = resolve_names(name, year=year)
+    region = placed.code if placed is not None else region_code
+    if not region:
+        return None
+    position = 0
+    for place, _ in find_places(name, year=year):
+        if not name.startswith(place, position):
+            break
+        position += len(place)
+    body = name[position:] or name
+    return f"{region}:{body}/{year}"

@@ -24,7 +24,7 @@ from pipelines.errors import DocumentRejected
 from pipelines.extract import Extracted, extract, needs_decoding
 from pipelines.lake import Lake, Partition
 from pipelines.load import LoadResult, load, partition_of
-from pipelines.metadata import extract_metadata, parse_date, report_year
+from pipelines.metadata import extract_metadata, parse_date, report_key, report_year
 from pipelines.records import Attachment, RawDocument, Reject, Report, StatCell
 from pipelines.regions import PROVINCES, resolve_region, split_region
 from pipelines.schema import REPORT_STATS_SCHEMA, REPORTS_SCHEMA
@@ -98,6 +98,8 @@ def build_report(raw: RawDocument, extracted: Extracted,
         report.province_code, report.city_code, report.county_code = province, city, county
         report.province_name = PROVINCES[province]
         report.region_evidence = region.evidence
+    report.report_key = report_key(meta.issuing_agency, meta.report_year,
+                                   report.county_code or report.city_code or report.province_code)
     return report, stats.cells
 
 

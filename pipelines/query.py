@@ -1,4 +1,5 @@
-"""DuckDB over the lake: views ``reports`` and ``report_stats`` with partition columns.
+"""DuckDB over the lake: views ``reports`` and ``report_stats`` with partition columns, and
+``report_latest`` (one row per report however many copies were collected).
 
 The tables are registered as pyarrow datasets on the store's own filesystem (local or S3 with
 the credentials boto3 resolved), so querying an ``s3://`` lake needs no DuckDB extension and no
@@ -41,6 +42,32 @@ READ_ONLY = {"enable_external_access": False, "autoinstall_known_extensions": Fa
              "python_enable_replacements": False}
 
 
+#: One row per report (``report_key``; a row without a key is its own report): the best copy,
+#: with the URLs of the others. Best: a copy on a government (.gov.cn) host over one elsewhere
+#: (a mirror) over an ingested file; then the newest (published, then fetched); then doc_id.
+REPORT_LATEST = """
+CREATE VIEW report_latest AS
+WITH copies AS (
+  SELECT *, coalesce(report_key, 'doc:' || doc_id) AS _report,
+         CASE WHEN regexp_matches(url, '^https?://([^/:]+[.])?gov[.]cn([:/]|$)') THEN 0
+              WHEN url LIKE 'http%' THEN 1 ELSE 2 END AS _origin
+  FROM reports
+), ranked AS (
+  SELECT *, row_number() OVER (PARTITION BY _report ORDER BY _origin, published_date DESC NULLS
+           LAST, fetched_at DESC NULLS LAST, doc_id) AS _rank,
+         list(url ORDER BY url) OVER (PARTITION BY _report) AS _urls,
+         count(*) OVER (PARTITION BY _report) AS copies
+  FROM copies
+)
+SELECT * EXCLUDE (_report, _origin, _rank, _urls),
+       list_filter(_urls, lambda u: u IS DISTINCT FROM url) AS other_sources
+FROM ranked WHERE _rank = 1
+"""
+
+#: The views beyond the tables.
+VIEWS = ("report_latest",)
+
+
 def connect(lake: Lake) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with one view per lake table, read-only towards the
     world: SQL can read the views and nothing else (``COPY … TO``, ``ATTACH``, ``INSTALL``,
@@ -49,6 +76,7 @@ def connect(lake: Lake) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(config=READ_ONLY)
     for table in TABLES:
         con.register(table, table_dataset(lake, table))
+    con.execute(REPORT_LATEST)
     con.execute("SET lock_configuration = true")
     return con
 
@@ -68,8 +96,8 @@ def run_query(lake: Lake, sql: str) -> tuple[list[str], list[tuple]]:
         if isinstance(exc, duckdb.PermissionException) or "configuration" in first:
             raise InputError(
                 f"query refused ({first}): `govreports query` only reads the lake's views "
-                f"({', '.join(TABLES)}); it cannot read or write files, attach databases, "
-                "install extensions or change settings") from None
+                f"({', '.join([*TABLES, *VIEWS])}); it cannot read or write files, attach "
+                "databases, install extensions or change settings") from None
         _name_damaged(lake, exc)
         raise
     except duckdb.Error as exc:

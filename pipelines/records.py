@@ -101,6 +101,7 @@ class Report:
     city_code: str | None = None
     county_code: str | None = None
     region_evidence: str | None = None
+    report_key: str | None = None
     text: str | None = None
     encoding_declared: str | None = None
     encoding_detected: str | None = None

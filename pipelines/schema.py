@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: reports.report_key
 
 #: Hive's name for the partition of NULL values; DuckDB, pyarrow and Athena read it as NULL.
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
@@ -44,6 +44,7 @@ REPORTS_SCHEMA = pa.schema(
         ("city_code", pa.string()),
         ("county_code", pa.string()),
         ("region_evidence", pa.string()),
+        ("report_key", pa.string()),  # the body, normalised, and the report year
         ("metadata_raw", pa.map_(pa.string(), pa.string())),  # field → value as found
         ("text", pa.string()),
         ("encoding_declared", pa.string()),
@@ -76,6 +77,16 @@ REPORT_STATS_SCHEMA = pa.schema(
 )
 
 TABLES: dict[str, pa.Schema] = {"reports": REPORTS_SCHEMA, "report_stats": REPORT_STATS_SCHEMA}
+
+
+def upgraded(table: str, rows: pa.Table) -> pa.Table:
+    """Rows written under an earlier version of the contract, with the columns added since
+    (NULL) and the current types: what a partition rewrite and a reader see."""
+    schema = TABLES[table]
+    for field in schema:
+        if field.name not in rows.column_names:
+            rows = rows.append_column(field, pa.nulls(rows.num_rows, field.type))
+    return rows.select(schema.names).cast(schema)
 
 
 def dataset_schema(table: str) -> pa.Schema:

@@ -9,6 +9,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from pipelines.schema import SCHEMA_VERSION
 from tests.conftest import SEEDS
 
 
@@ -42,7 +43,7 @@ def test_ingest_then_query_the_seeds(cli, lake_url):
     rows = _rows(cli, lake_url, "select province, year, issuing_agency, county_code, "
                                 "index_no, cast(published_date as varchar) as published, "
                                 "schema_version from reports")
-    assert {r.pop("schema_version") for r in rows} == {1}
+    assert {r.pop("schema_version") for r in rows} == {SCHEMA_VERSION}
     assert sorted(rows, key=lambda r: (r["year"], r["issuing_agency"])) == sorted([
         {"province": "530000", "year": 2019, "issuing_agency": "隆阳区西邑乡人民政府",
          "county_code": "530502", "index_no": "01525767-7-/2020-0131001",
@@ -389,3 +390,35 @@ def test_the_runtime_needs_no_reportlab_and_the_samples_say_how_to_get_it(tmp_pa
     assert message in done.stdout + done.stderr
     if code:
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+# -- one report, one row ------------------------------------------------------------------------
+
+def _copy(title: str, published: str) -> str:
+    return (f"标题：{title}\n发布日期：{published}\n一、总体情况\n"
+            "本局认真贯彻落实《中华人民共和国政府信息公开条例》，全年主动公开政府信息三百余条。\n")
+
+
+def test_copies_of_one_report_are_one_row_of_report_latest(cli, lake_url, tmp_path):
+    """The same report as its body wrote it and as a county page copied it (the body named
+    with its city), a later correction, and another body's report."""
+    folder = tmp_path / "copies"
+    folder.mkdir()
+    (folder / "own.txt").write_text(_copy("清水县教育局2020年政府信息公开工作年度报告",
+                                          "2021-01-20"), encoding="utf-8")
+    (folder / "hub.txt").write_text(_copy("天水市清水县教育局2020年政府信息公开工作年度报告",
+                                          "2021-02-10"), encoding="utf-8")
+    (folder / "other.txt").write_text(_copy("天水市教育局2020年政府信息公开工作年度报告",
+                                            "2021-01-25"), encoding="utf-8")
+    (folder / "earlier.txt").write_text(_copy("清水县教育局2019年政府信息公开工作年度报告",
+                                              "2020-01-22"), encoding="utf-8")
+    assert cli("ingest", "--lake", lake_url, folder).returncode == 0
+    rows = _rows(cli, lake_url, "select report_key, copies, url, other_sources "
+                                "from report_latest order by report_key")
+    assert [(r["report_key"], r["copies"]) for r in rows] == [
+        ("620500:教育局/2020", 1), ("620521:教育局/2019", 1), ("620521:教育局/2020", 2)]
+    newest = rows[2]  # the newer copy wins; the other is listed
+    assert newest["url"].endswith("hub.txt") and len(newest["other_sources"]) == 1
+    assert newest["other_sources"][0].endswith("own.txt")
+    total = _rows(cli, lake_url, "select count(*) as n from reports")
+    assert total == [{"n": 4}]  # every copy is still a row of reports

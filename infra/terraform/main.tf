@@ -34,6 +34,7 @@ locals {
       { name = "city_code", type = "string" },
       { name = "county_code", type = "string" },
       { name = "region_evidence", type = "string" },
+      { name = "report_key", type = "string" },
       { name = "metadata_raw", type = "map<string,string>" },
       { name = "text", type = "string" },
       { name = "encoding_declared", type = "string" },
