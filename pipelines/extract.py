@@ -62,6 +62,9 @@ _FURNITURE = re.compile(
 FURNITURE_MAX = 80
 _SPACES = re.compile(r"[ \xa0\u3000\r]+")
 _HANZI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+#: Table cells, and the blocks that break lines even inside one (a nested table's rows).
+_TABLE_CELLS = frozenset({"td", "th"})
+_ROW_BLOCKS = frozenset({"tr", "table"})
 _BREAK = "\x01"  # a line break made by a block element, as opposed to one in the source
 _TABS = re.compile(r" *\t *")  # blank cells stay: in a statistics table a blank is a value
 _ATTACHMENT_EXT = re.compile(r"\.(pdf|docx?|wps|xlsx?|ofd|zip|rar|et)(?:$|[?#])", re.I)
@@ -387,6 +390,22 @@ def _drop_comments(root) -> None:
         parent.remove(node)
 
 
+#: A cell holding at most this many characters and no table of its own is a data cell, whose
+#: paragraphs (``<td><p>…</p><p>…</p></td>``) are one cell; a longer one is page layout.
+COMPACT_CELL_CHARS = 200
+
+
+def _compact_cell(cell) -> bool:
+    if cell.find(".//td") is not None or cell.find(".//th") is not None:
+        return False
+    size = 0
+    for text in cell.itertext():
+        size += len(text.strip())
+        if size > COMPACT_CELL_CHARS:
+            return False
+    return True
+
+
 def _render(node, *, cells, skip=None) -> str:
     """Text of an element: blocks on their own lines, table cells separated by tabs; the
     subtree of ``skip`` (the content container, when rendering the page's metadata lines) is
@@ -397,19 +416,30 @@ def _render(node, *, cells, skip=None) -> str:
     from lxml import etree
 
     parts: list[str] = []
+    compact: set = set()
+    in_cell = 0  # compact cells around the walk: their paragraphs stay on their row
     walk = etree.iterwalk(node, events=("start", "end"))
     for event, element in walk:
         if event == "start":
             if element is skip:
                 walk.skip_subtree()
                 continue
-            if element.tag in _BLOCKS:
+            if element.tag in _ROW_BLOCKS or (element.tag in _BLOCKS and not in_cell):
                 parts.append(_BREAK)
+            elif element.tag in _BLOCKS:
+                parts.append(" ")
+            if element.tag in _TABLE_CELLS and _compact_cell(element):
+                in_cell += 1
+                compact.add(element)
             if element.text:
                 parts.append(element.text)
         else:
-            if element.tag in _BLOCKS:
+            if element in compact:
+                in_cell -= 1
+            if element.tag in _ROW_BLOCKS or (element.tag in _BLOCKS and not in_cell):
                 parts.append(_BREAK)
+            elif element.tag in _BLOCKS:
+                parts.append(" ")
             elif element.tag in cells:
                 parts.append("\t")
             if element is not node and element.tail:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -254,3 +255,54 @@ def test_any_rendered_grid_parses_back_to_its_numbers(received, leaves, blank_ze
 )
 def test_parse_value(raw, expected):
     assert parse_value(raw) == expected
+
+
+# -- 2019-template tables as real pages write them ----------------------------------------------
+
+def _in_paragraphs(html: str) -> str:
+    """Every cell's content in a <p>, its text split across two <span> runs."""
+    def cell(match):
+        attrs, inner = match[1], match[2]
+        if "<" not in inner and len(inner) > 1:
+            inner = f"<span>{inner[:len(inner) // 2]}</span><span>{inner[len(inner) // 2:]}</span>"
+        return f"<td{attrs}><p>{inner}</p></td>"
+    return re.sub(r"<td([^>]*)>(.*?)</td>", cell, html)
+
+
+def _split(html: str, after_row: int, between: str = "") -> str:
+    rows = html.split("</tr>")
+    return ("</tr>".join(rows[:after_row]) + f"</tr></table>{between}<table border='1'>"
+            + "</tr>".join(rows[after_row:]))
+
+
+TABLE_SHAPES = {
+    "plain": lambda t: t,
+    "paragraphs-and-span-runs": _in_paragraphs,
+    "two-paragraphs-in-a-label": lambda t: t.replace(
+        "<td colspan=\"3\">一、本年新收政府信息公开申请数量</td>",
+        "<td colspan=\"3\"><p>一、本年新收</p><p>政府信息公开申请数量</p></td>"),
+    "br-in-a-label": lambda t: t.replace("（二）部分公开", "（二）部分<br/>公开"),
+    "split-before-the-results": lambda t: _split(t, 5, "<p>（续表）</p>"),
+    "split-among-the-leaves": lambda t: _split(t, 12),
+    "split-with-paragraphs": lambda t: _split(_in_paragraphs(t), 9, "<p>续上表</p>"),
+}
+
+
+@pytest.mark.parametrize("shape", TABLE_SHAPES.values(), ids=TABLE_SHAPES.keys())
+def test_every_cell_of_a_2019_table_whatever_its_markup(shape):
+    rows = consistent_rows([4, 0, 1, 0, 0, 0], [[2, 0, 0, 0, 0, 0], [1, 0, 1, 0, 0, 0]]
+                           + [[0] * 6] * 16 + [[1, 0, 0, 0, 0, 0]])
+    html = shape(table3_html(rows, leaves_layout=LEAVES_2019))
+    stats = parse("doc", extract(page_2019(html), filename="p.html").text)
+    assert stats.template == "2019" and stats.consistent is True, stats.failed_checks
+    assert sum(c.table == "三" for c in stats.cells) == 23 * 7
+    assert _cell(stats, "三", "received_new", "total").value == 5
+
+
+def test_a_page_laid_out_in_a_table_keeps_its_paragraphs_on_their_lines():
+    body = "".join(f"<p>第{n}段：本机关认真贯彻落实政府信息公开条例，主动公开各类政府信息。</p>"
+                   for n in range(8))
+    page = (f"<html><head><meta charset='utf-8'></head><body><table><tr><td>"
+            f"<div id='zoom'>{body}</div></td></tr></table></body></html>").encode()
+    text = extract(page, filename="p.html").text
+    assert [line[:3] for line in text.splitlines()] == [f"第{n}段" for n in range(8)]
