@@ -53,9 +53,9 @@ def build_report(raw: RawDocument, extracted: Extracted,
     attachment_rows = [
         Attachment(url=doc.source.url, filename=doc.source.filename or _basename(doc.source.url),
                    media_type=doc.source.media_type or (ext.kind if ext else None),
-                   sha256=doc.sha256, text=ext.text if ext else None)
+                   sha256=doc.sha256, text=readable_rows(ext.text) if ext else None)
         for doc, ext in attached]
-    attachment_text = "\n".join(a.text for a in attachment_rows if a.text)
+    attachment_text = "\n".join(ext.text for _, ext in attached if ext and ext.text)
     if attachment_text and len(_HANZI.findall(text)) < MIN_PAGE_HANZI:
         text = attachment_text
     if not _HANZI.search(text):
@@ -71,7 +71,7 @@ def build_report(raw: RawDocument, extracted: Extracted,
         fetched_at=datetime.fromisoformat(source.fetched_at) if source.fetched_at else None,
         portal_id=source.portal_id,
         metadata=meta,
-        text=text,
+        text=readable_rows(text),
         encoding_declared=extracted.encoding_declared,
         encoding_detected=extracted.encoding_detected,
         repairs=list(extracted.repairs),
@@ -148,6 +148,14 @@ def _fill_from_list_page(meta, context: dict[str, str], text: str) -> None:
     if meta.report_year is None and (meta.title or meta.published_date):
         meta.report_year, meta.report_year_evidence = report_year(
             meta.title, text, meta.published_date)
+
+
+def readable_rows(text: str) -> str:
+    """The text as a reader gets it (``reports.text``): a table row per line with its cells
+    separated by `` | `` (as reports' own flattened copies print them). The stages read the
+    tab-separated rows :mod:`pipelines.extract` renders, where a blank cell is a value."""
+    return "\n".join(line.replace("\t", " | ").strip() if "\t" in line else line
+                     for line in text.split("\n"))
 
 
 #: A page with fewer hanzi than this is a pointer to its attachments, not the report itself.

@@ -422,3 +422,21 @@ def test_copies_of_one_report_are_one_row_of_report_latest(cli, lake_url, tmp_pa
     assert newest["other_sources"][0].endswith("own.txt")
     total = _rows(cli, lake_url, "select count(*) as n from reports")
     assert total == [{"n": 4}]  # every copy is still a row of reports
+
+
+def test_a_reports_tables_read_as_rows_of_cells(cli, lake_url, tmp_path):
+    page = tmp_path / "pages" / "report.html"
+    page.parent.mkdir()
+    page.write_text(
+        "<html><head><meta charset='utf-8'>"
+        "<title>清水县人民政府2020年政府信息公开工作年度报告</title></head>"
+        "<body><div id='zoom'><p>一、总体情况</p>"
+        + "<p>本机关认真贯彻落实政府信息公开条例，主动公开政府信息，依法办理依申请公开。</p>" * 4
+        + "<table><tr><td>信息内容</td><td><p>本年制发</p><p>件数</p></td><td>本年废止件数</td>"
+        "<td>现行有效件数</td></tr><tr><td>规章</td><td>0</td><td></td><td>3</td></tr></table>"
+        "</div></body></html>", encoding="utf-8")
+    assert cli("ingest", "--lake", lake_url, page.parent).returncode == 0
+    [row] = _rows(cli, lake_url, "select text from reports")
+    lines = row["text"].splitlines()
+    assert "信息内容 | 本年制发 件数 | 本年废止件数 | 现行有效件数" in lines
+    assert "规章 | 0 |  | 3" in lines  # the blank cell stays a cell
