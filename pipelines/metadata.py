@@ -18,7 +18,9 @@ LABELS = {
     "索引号": "index_no", "索取号": "index_no",
     "发文机构": "issuing_agency", "发布机构": "issuing_agency", "发文单位": "issuing_agency",
     "公开责任部门": "issuing_agency", "发文机关": "issuing_agency", "发布单位": "issuing_agency",
-    "信息来源": "source",
+    "信息来源": "source", "来源": "source",
+    "公开主体": "issuing_agency", "信息公开主体": "issuing_agency", "发布部门": "issuing_agency",
+    "发文部门": "issuing_agency", "所属机构": "issuing_agency",
     "公开目录": "category", "主题分类": "category", "分类": "category", "组配分类": "category",
     "信息分类": "category", "所属主题": "category", "主题词": "keywords",
     "文号": "doc_no", "发文字号": "doc_no", "文件编号": "doc_no",
@@ -30,7 +32,7 @@ LABELS = {
 }
 # Labels that carry no field of ours but end another label's value (so 文号 stays empty when
 # the next cell is 浏览量).
-OTHER_LABELS = {"浏览量", "字体", "来源", "访问量", "浏览次数", "点击数"}
+OTHER_LABELS = {"浏览量", "字体", "访问量", "浏览次数", "点击数"}
 
 _SPACES = re.compile(r"[\s\u3000\xa0]+")
 # Another label later on the same line ends a value: "2021-01-30 21:04 字体:[]".
@@ -56,6 +58,9 @@ _OPENING_AGENCY = (
     # "XX县人民政府办公室根据《条例》……" at the very start
     re.compile(rf"^\s*(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?{_ORG})"
                r"(?:根据|按照|依据|依照|认真|坚持|严格|深入|现将|特?向社会)"),
+    # "本报告……由XX县人民政府办公室编制", "由XX局根据……编制"
+    re.compile(rf"由(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?{_ORG})"
+               r"(?:根据|按照|依据|依照|负责|组织)?编制"),
 )
 #: Words no body's name holds: a verb means a sentence was cut, not a name.
 _NOT_A_NAME = re.compile(r"认真|贯彻|落实|根据|按照|开展|推进|做好|进一步")
@@ -71,8 +76,13 @@ _PERIOD = re.compile(r"(?:统计|数据)[^。\n]{0,20}?(?:自|从|为)?\s*((?:19
 _OPENING_YEAR = re.compile(r"^[^。\n]{0,10}?((?:19|20)\d{2})\s*年(?:度|以来|[,，])", re.M)
 #: "截至2023年12月31日": the end of the year reported on.
 _AS_OF = re.compile(r"截[至止]到?\s*((?:19|20)\d{2})\s*年\s*12\s*月\s*31\s*日")
-#: "现公布我局2022年政府信息公开工作年度报告", "编制了2021年政府信息公开工作年度报告".
-_ANNOUNCED = re.compile(r"((?:19|20)\d{2})\s*年度?[\u4e00-\u9fff、]{0,24}?(?:年度报告|年报)")
+#: "现公布我局2022年政府信息公开工作年度报告", "现将我县2018年度政府信息公开工作情况报告如下"
+#: (a disclosure report: 公开 in the words between, so not a 2019年政府工作报告).
+_ANNOUNCED = re.compile(r"((?:19|20)\d{2})\s*年度?(?=[\u4e00-\u9fff、]{0,24}?公开)"
+                        r"[\u4e00-\u9fff、]{0,24}?(?:年度报告|年报|工作报告|情况报告)")
+#: Cited documents (《国务院办公厅关于做好2019年政府信息公开年度报告工作的通知》): their years
+#: are not the report's.
+_CITED = re.compile(r"《[^》\n]{0,80}》")
 _ANNUAL = re.compile(r"年度报告|年报|工作报告")
 
 
@@ -216,7 +226,9 @@ def title_from_text(lines: list[str]) -> str | None:
     if len(head) > 1 and len(head[1]) <= 30 and not head[0].endswith(("报告", "年报")):
         candidates.insert(0, head[0] + head[1])
     for title in candidates:
-        if title.endswith(("报告", "年报")) and not re.search(r"[，,。；]", title):
+        names_itself = title.endswith(("报告", "年报")) or (
+            title.endswith("的公告") and "报告" in title)  # 关于公布…年度报告的公告
+        if names_itself and not re.search(r"[，,。；]", title):
             return tidy_title(title)
     return None
 
@@ -238,13 +250,23 @@ def signature(lines: list[str]) -> tuple[str | None, str | None]:
     return None, None
 
 
+def heading(lines: list[str]) -> tuple[str | None, str | None]:
+    """(agency, date) of a signature block under the title (Word-made reports put the body and
+    the date there): an organisation name line followed by a date line, in the first lines."""
+    head = [line.strip() for line in lines[:6] if line.strip()]
+    for name, when in zip(head, head[1:], strict=False):
+        if _AGENCY_LINE.match(name) and len(when) <= 20 and parse_date(when):
+            return name, when
+    return None, None
+
+
 def agency_from_title(title: str | None) -> str | None:
     """The body a title names before its year: ``龙潭区人民政府2013年…`` → 龙潭区人民政府."""
     if not title:
         return None
     title = title.strip("《》“”\"")
-    match = re.match(rf"^([\u4e00-\u9fff（）()]{{2,40}}?{_ORG})(?:关于)?\s*{_ANY_YEAR}\s*年",
-                     title) or re.match(
+    match = re.match(rf"^([\u4e00-\u9fff（）()]{{2,40}}?{_ORG})(?:关于)?(?:公布|发布|印发)?"
+                     rf"\s*{_ANY_YEAR}\s*年", title) or re.match(
         # year first: "2019年清水县人民政府政府信息公开工作年度报告"
         rf"^{_ANY_YEAR}\s*年度?\s*([\u4e00-\u9fff（）()]{{2,40}}?{_ORG})"
         r"(?:政府信息公开|政务公开|信息公开|政府信息)", title)
@@ -276,13 +298,13 @@ def report_year(title: str | None, text: str, published: date | None) -> tuple[i
         match = _CN_YEAR.search(title)
         if match:
             return int(match[1].translate(_CN_DIGITS)), f"title: {match[0].strip()}"
-    opening = text[:1500]
+    opening = _CITED.sub("《》", text[:1500])
     for pattern, what in ((_PERIOD, "statistics period from {}-01-01"),
                           (_AS_OF, "as of {}-12-31"), (_ANNOUNCED, "announces the {} report")):
         match = pattern.search(opening)
         if match:
             return int(match[1]), f"text: {what.format(match[1])}"
-    match = _OPENING_YEAR.search(text[:600])
+    match = _OPENING_YEAR.search(opening[:600])
     if match:
         return int(match[1]), f"text: opening {match[0].strip()[-8:]}"
     if published and (_ANNUAL.search(title or "") or _ANNUAL.search(opening)):
@@ -306,10 +328,12 @@ def extract_metadata(text: str, *, title: str | None = None, meta: dict[str, str
         setattr(result, name, fields.get(name) or None)
 
     signed_by, signed_on = signature(lines)
+    headed_by, headed_on = heading(lines)
     agency_sources = [("label", fields.get("issuing_agency")),
                       ("meta ContentSource", meta.get("ContentSource")),
                       ("label 信息来源", fields.get("source")),
                       ("signature", signed_by),
+                      ("heading", headed_by),
                       ("title", agency_from_title(result.title)),
                       ("opening", _opening_agency(text))]
     for where, value in agency_sources:
@@ -323,7 +347,7 @@ def extract_metadata(text: str, *, title: str | None = None, meta: dict[str, str
         result.raw["issuing_agency"] = f"{value} ({where})"
         break
 
-    written_raw = fields.get("written_date") or signed_on
+    written_raw = fields.get("written_date") or signed_on or headed_on
     result.written_date = parse_date(written_raw)
     if written_raw:
         result.raw["written_date"] = written_raw
