@@ -323,7 +323,10 @@ def extract_metadata(text: str, *, title: str | None = None, meta: dict[str, str
     fields = labelled_fields(block)
     result = Metadata(raw={k: v for k, v in fields.items() if v})
     labelled_title = fields.get("title") if is_report_title(fields.get("title")) else None
-    result.title = title or tidy_title(labelled_title) or title_from_text(lines)
+    # A page's own title first, unless it is a site's name or a column's ("政府信息公开") and
+    # the label block or the text's first lines state the report's.
+    result.title = (title if is_report_title(title) else None) or tidy_title(labelled_title) \
+        or title_from_text(lines) or title
     for name in ("index_no", "category", "doc_no"):
         setattr(result, name, fields.get(name) or None)
 

@@ -97,3 +97,17 @@ def test_a_title_from_a_label_block_without_its_label(text, title):
         "in-title-marks", "taiwan-term"])
 def test_the_agency_a_title_names(title, agency):
     assert extract_metadata(f"{title}\n正文。").issuing_agency == agency
+
+
+@pytest.mark.parametrize("page_title,text,title", [
+    ("清水县人民政府门户网站", "清水县人民政府2019年政府信息公开工作年度报告\n正文。",
+     "清水县人民政府2019年政府信息公开工作年度报告"),
+    ("政府信息公开", "标题：清水县人民政府2019年政府信息公开工作年度报告\n正文。",
+     "清水县人民政府2019年政府信息公开工作年度报告"),
+    ("清水县2019年政府信息公开年报", "正文第一行，不是标题。\n正文。",
+     "清水县2019年政府信息公开年报"),
+    ("关于开展培训的通知", "正文第一行，不是标题。", "关于开展培训的通知"),
+], ids=["site-name", "column-name", "page-title-is-the-report's", "not-a-report-at-all"])
+def test_a_pages_title_gives_way_to_the_reports_own(page_title, text, title):
+    meta = extract_metadata(text, title=page_title)
+    assert meta.title == title
