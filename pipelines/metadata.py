@@ -265,11 +265,17 @@ def agency_from_title(title: str | None) -> str | None:
     if not title:
         return None
     title = title.strip("《》“”\"")
-    match = re.match(rf"^([\u4e00-\u9fff（）()]{{2,40}}?{_ORG})(?:关于)?(?:公布|发布|印发)?"
-                     rf"\s*{_ANY_YEAR}\s*年", title) or re.match(
+    body = rf"([\u4e00-\u9fff（）()]{{2,40}}?{_ORG})"
+    disclosure = r"(?:政府信息公开|政务公开|信息公开|政府信息)"
+    match = (
+        # "龙潭区人民政府2013年…", "XX县人民政府关于公布2018年…",
+        # "XX县人民政府办公室关于XX县2019年…"
+        re.match(rf"^{body}(?:关于(?:公布|发布|印发)?[\u4e00-\u9fff]{{0,10}}?)?\s*{_ANY_YEAR}\s*年",
+                 title)
         # year first: "2019年清水县人民政府政府信息公开工作年度报告"
-        rf"^{_ANY_YEAR}\s*年度?\s*([\u4e00-\u9fff（）()]{{2,40}}?{_ORG})"
-        r"(?:政府信息公开|政务公开|信息公开|政府信息)", title)
+        or re.match(rf"^{_ANY_YEAR}\s*年度?\s*{body}{disclosure}", title)
+        # year after: "清水县教育局政府信息公开工作年度报告（2019年度）"
+        or re.match(rf"^{body}{disclosure}.*{_ANY_YEAR}\s*年", title))
     return match.group(1) if match else None
 
 
