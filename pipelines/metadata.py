@@ -226,8 +226,9 @@ def title_from_text(lines: list[str]) -> str | None:
     if len(head) > 1 and len(head[1]) <= 30 and not head[0].endswith(("报告", "年报")):
         candidates.insert(0, head[0] + head[1])
     for title in candidates:
-        names_itself = title.endswith(("报告", "年报")) or (
-            title.endswith("的公告") and "报告" in title)  # 关于公布…年度报告的公告
+        core = re.sub(r"[（(][^（）()]{1,12}[）)]$", "", title)  # "…年度报告（2022年度）"
+        names_itself = core.endswith(("报告", "年报")) or (
+            core.endswith("的公告") and "报告" in core)  # 关于公布…年度报告的公告
         if names_itself and not re.search(r"[，,。；]", title):
             return tidy_title(title)
     return None
