@@ -81,7 +81,8 @@ def build_report(raw: RawDocument, extracted: Extracted,
     stats = statistics.parse(raw.doc_id, text)
     report.template = stats.template
     report.stats_consistent = stats.consistent
-    report.stats_failed_checks = stats.failed_checks + [f"ambiguous: {n}" for n in stats.notes]
+    report.stats_failed_checks = stats.failed_checks + [f"ambiguous: {n}" for n in stats.notes] \
+        + [f"missing: {m}" for m in stats.missing]
     for cell in stats.cells:
         if cell.value is not None and not _representable(cell.value):
             # A wrong value is worse than NULL: the cell keeps its raw text, and says why.

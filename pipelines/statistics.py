@@ -113,6 +113,8 @@ class Statistics:
     cells: list[StatCell] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # ambiguous alignments, said not guessed
+    #: Rows of a table the report has that were not read (``表三 carried_over``).
+    missing: list[str] = field(default_factory=list)
 
     @property
     def consistent(self) -> bool | None:
@@ -177,9 +179,34 @@ def parse(doc_id: str, text: str) -> Statistics:
     if template == "pre2019":
         _pre2019(doc_id, stream, result)
         return result
-    _templated(doc_id, stream, template, result)
+    sections = _templated(doc_id, stream, template, result)
     _check(result)
+    _report_missing(result, template, sections)
     return result
+
+
+def expected_rows(template: str) -> dict[str, list[str]]:
+    """Per table, the row keys a ``2019`` or ``2021`` template report fills."""
+    table3 = [key for key, _, _ in TABLE3_ROWS]
+    if template == "2019":  # （六）其他处理 is one row
+        table3 = [k for k in table3 if k not in ("other_overdue_correction", "other_unpaid_fee")]
+        table3.insert(table3.index("total_handled"), OTHER_HANDLING)
+    else:
+        table3.insert(table3.index("total_handled"), OTHER_OTHER)
+    table2 = [key for _, rows in TABLE2[template].values() for key, _ in rows]
+    return {"二": table2, "三": table3, "四": list(TABLE4_GROUPS)}
+
+
+def _report_missing(result: Statistics, template: str, sections: set[str]) -> None:
+    """Every row of a table the report has is read, or said missing (``表三 carried_over``;
+    the checks that need it compare against 0)."""
+    read = {(cell.table, cell.row_key) for cell in result.cells}
+    for table, rows in expected_rows(template).items():
+        if table not in sections:
+            continue  # the report has no such table (a section left out), nothing to miss
+        for row in rows:
+            if (table, row) not in read:
+                result.missing.append(f"表{table} {row}")
 
 
 def _values(stream, start: int, count: int):
@@ -205,8 +232,11 @@ def _norm(label: str) -> str:
     return re.sub(r"\s+", "", label).replace("（", "(").replace("）", ")")
 
 
-def _templated(doc_id: str, stream, template: str, result: Statistics) -> None:
+def _templated(doc_id: str, stream, template: str, result: Statistics) -> set[str]:
+    """Read the tables of a 2019/2021 template report; returns the tables whose sections the
+    text has."""
     section = item = None
+    sections: set[str] = set()
     in_other_group = False
     emitted: set[tuple[str, str]] = set()
 
@@ -230,6 +260,8 @@ def _templated(doc_id: str, stream, template: str, result: Statistics) -> None:
                    else "end" if heading[1] in ("五", "六", "七") else None)
             if new is not None:
                 section, item = (None if new == "end" else new), None
+                if section:
+                    sections.add(section)
                 i += 1
                 continue
         if section == "二":
@@ -277,7 +309,7 @@ def _templated(doc_id: str, stream, template: str, result: Statistics) -> None:
                 i = after
                 continue
         i += 1
-
+    return sections
 
 def _check(result: Statistics) -> None:
     """The 勾稽关系: 表三 per column 一+二 = （七）+四 and （七） = the sum of the leaves of

@@ -33,6 +33,7 @@ def test_2019_template_seeds_yield_every_cell_and_pass_the_checks(number):
     # 表二: 2×3 + 2×3 + 2×3 + 1×2 + 1×2; 表三: 23 rows × 7 columns; 表四: 15.
     assert by_table == {"二": 22, "三": 161, "四": 15}
     assert stats.consistent is True and stats.failed_checks == [] and stats.notes == []
+    assert stats.missing == []
 
 
 def test_seed_004_keeps_its_non_zero_cells():
@@ -306,3 +307,23 @@ def test_a_page_laid_out_in_a_table_keeps_its_paragraphs_on_their_lines():
             f"<div id='zoom'>{body}</div></td></tr></table></body></html>").encode()
     text = extract(page, filename="p.html").text
     assert [line[:3] for line in text.splitlines()] == [f"第{n}段" for n in range(8)]
+
+
+@pytest.mark.parametrize("garble,missing", [
+    (lambda t: t.replace("（二）部分公开", "（二）"), ["表三 partially_disclosed"]),
+    (lambda t: t.replace("2.重复申请", "2.").replace("四、结转下年度继续办理", "四、"),
+     ["表三 not_handled_repeated", "表三 carried_forward"]),
+], ids=["one-label-lost", "two-labels-lost"])
+def test_a_row_that_cannot_be_read_is_said_missing(garble, missing):
+    from pipelines.process import build_report, extract_document
+    from pipelines.records import RawDocument, Source
+
+    rows = consistent_rows([4, 0, 1, 0, 0, 0], [[2, 0, 0, 0, 0, 0], [1, 0, 1, 0, 0, 0]]
+                           + [[0] * 6] * 16 + [[1, 0, 0, 0, 0, 0]])
+    page = page_2019(garble(table3_html(rows, leaves_layout=LEAVES_2019)))
+    stats = parse("doc", extract(page, filename="p.html").text)
+    assert [m for m in stats.missing if m.startswith("表三")] == missing
+    raw = RawDocument("0" * 64, len(page), Source(url="file:///p.html", kind="file",
+                                                  fetched_at="", filename="p.html"))
+    report, _ = build_report(raw, extract_document(raw, page))
+    assert {f"missing: {m}" for m in missing} <= set(report.stats_failed_checks)
