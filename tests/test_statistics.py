@@ -289,14 +289,24 @@ TABLE_SHAPES = {
 }
 
 
+TEMPLATES = {
+    "2019": (LEAVES_2019, page_2019, 23, [[2, 0, 0, 0, 0, 0], [1, 0, 1, 0, 0, 0]]
+             + [[0] * 6] * 16 + [[1, 0, 0, 0, 0, 0]]),
+    "2021": (LEAVES_2021, page_2021, 25, [[2, 0, 0, 0, 0, 0], [1, 0, 1, 0, 0, 0]]
+             + [[0] * 6] * 18 + [[1, 0, 0, 0, 0, 0]]),
+}
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
 @pytest.mark.parametrize("shape", TABLE_SHAPES.values(), ids=TABLE_SHAPES.keys())
-def test_every_cell_of_a_2019_table_whatever_its_markup(shape):
-    rows = consistent_rows([4, 0, 1, 0, 0, 0], [[2, 0, 0, 0, 0, 0], [1, 0, 1, 0, 0, 0]]
-                           + [[0] * 6] * 16 + [[1, 0, 0, 0, 0, 0]])
-    html = shape(table3_html(rows, leaves_layout=LEAVES_2019))
-    stats = parse("doc", extract(page_2019(html), filename="p.html").text)
-    assert stats.template == "2019" and stats.consistent is True, stats.failed_checks
-    assert sum(c.table == "三" for c in stats.cells) == 23 * 7
+def test_every_cell_of_a_table_whatever_its_markup(shape, template):
+    layout, page, row_count, leaves = TEMPLATES[template]
+    rows = consistent_rows([4, 0, 1, 0, 0, 0], leaves)
+    html = shape(table3_html(rows, leaves_layout=layout))
+    stats = parse("doc", extract(page(html), filename="p.html").text)
+    assert stats.template == template and stats.consistent is True, stats.failed_checks
+    assert sum(c.table == "三" for c in stats.cells) == row_count * 7
+    assert [m for m in stats.missing if m.startswith("表三")] == []
     assert _cell(stats, "三", "received_new", "total").value == 5
 
 
