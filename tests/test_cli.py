@@ -440,3 +440,29 @@ def test_a_reports_tables_read_as_rows_of_cells(cli, lake_url, tmp_path):
     lines = row["text"].splitlines()
     assert "信息内容 | 本年制发 件数 | 本年废止件数 | 现行有效件数" in lines
     assert "规章 | 0 |  | 3" in lines  # the blank cell stays a cell
+
+
+def test_ingested_golden_texts_get_their_stated_metadata(cli, lake_url, tmp_path):
+    """Three metadata goldens through `govreports ingest`, as a user would load plain texts."""
+    from tests.golden.metadata.recall import FIELDS, load_cases
+
+    chosen = {"region-from-a-code-in-the-index-number", "no-title-as-of-the-year-end",
+              "published-before-the-year-ended"}
+    cases = {c["id"]: c for c in load_cases() if c["id"] in chosen}
+    folder = tmp_path / "texts"
+    folder.mkdir()
+    for case_id, case in cases.items():
+        (folder / f"{case_id}.txt").write_text(case["text"], encoding="utf-8")
+    assert cli("ingest", "--lake", lake_url, folder).returncode == 0
+    rows = _rows(cli, lake_url, f"select url, report_year_evidence, region_evidence, "
+                                f"{', '.join(FIELDS)} from reports")
+    assert len(rows) == len(chosen)
+    for row in rows:
+        case = cases[row["url"].rsplit("/", 1)[-1].removesuffix(".txt")]
+        assert {k: row[k] for k in FIELDS} == {
+            k: (str(v) if k.endswith("_code") and v else v) for k, v in case["expect"].items()}
+    evidence = {r["url"].rsplit("/", 1)[-1]: r for r in rows}
+    assert evidence["region-from-a-code-in-the-index-number.txt"]["region_evidence"] == (
+        "索引号 330212/2019-00031 starts with region code 330212")
+    assert "before the year ended" in evidence["published-before-the-year-ended.txt"][
+        "report_year_evidence"]
