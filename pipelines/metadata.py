@@ -218,20 +218,39 @@ def title_from_text(lines: list[str]) -> str | None:
 
     Only a short line (or two) that names itself a report counts; a text that starts with its
     body has no title here (None), rather than a sentence passed off as one."""
-    head = [line.strip().strip("《》“”\"") for line in lines[:3]
-            if line.strip() and not _is_label_line(line)]
+    head = []
+    for line in lines[:12]:
+        line = _ATTACHMENT_MARK.sub("", line.strip()).strip("《》“”\"")
+        if line and not _is_label_line(line) and not _HEAD_NOISE.match(line):
+            head.append(line)
+        if len(head) == 3:
+            break
     if not head or len(head[0]) > 60:
         return None
+    # One line, or a title wrapped over two or three short ones.
     candidates = [head[0]]
-    if len(head) > 1 and len(head[1]) <= 30 and not head[0].endswith(("报告", "年报")):
+    if len(head) > 1 and len(head[1]) <= 30 and not _names_itself(head[0]):
         candidates.insert(0, head[0] + head[1])
+        if len(head) > 2 and len(head[2]) <= 30 and not _names_itself(head[0] + head[1]):
+            candidates.insert(0, head[0] + head[1] + head[2])
     for title in candidates:
-        core = re.sub(r"[（(][^（）()]{1,12}[）)]$", "", title)  # "…年度报告（2022年度）"
-        names_itself = core.endswith(("报告", "年报")) or (
-            core.endswith("的公告") and "报告" in core)  # 关于公布…年度报告的公告
-        if names_itself and not re.search(r"[，,。；]", title):
+        if _names_itself(title) and not re.search(r"[，,。；]", title):
             return tidy_title(title)
     return None
+
+
+def _names_itself(title: str) -> bool:
+    """Whether a line ends the way a report's title does."""
+    core = re.sub(r"[（(][^（）()]{1,12}[）)]$", "", title)  # "…年度报告（2022年度）"
+    return core.endswith(("报告", "年报")) or (
+        core.endswith("的公告") and "报告" in core)  # 关于公布…年度报告的公告
+
+
+#: "附件1：" before a title (a report attached to a notice).
+_ATTACHMENT_MARK = re.compile(r"^附\s*件\s*\d*\s*[:：]?\s*")
+#: Lines a copied page carries above its title: breadcrumbs, font and print buttons, counters.
+_HEAD_NOISE = re.compile(r"^(?:当前位置|您的位置|您现在的位置|位置[:：]|首页\s*[>»/]|.*[>»].*[>»]"
+                         r"|【?字[体号]|打印|关闭|分享到?|浏览次数|点击[数量率]|阅读[数量次])")
 
 
 def signature(lines: list[str]) -> tuple[str | None, str | None]:
@@ -277,7 +296,17 @@ def agency_from_title(title: str | None) -> str | None:
         or re.match(rf"^{_ANY_YEAR}\s*年度?\s*{body}{disclosure}", title)
         # year after: "清水县教育局政府信息公开工作年度报告（2019年度）"
         or re.match(rf"^{body}{disclosure}.*{_ANY_YEAR}\s*年", title))
-    return match.group(1) if match else None
+    if not match or _took_disclosures_word(match.group(1), title[match.end(1):]):
+        return None
+    return match.group(1)
+
+
+def _took_disclosures_word(agency: str, rest: str) -> bool:
+    """Whether a name ending in 政府 took it from 政府信息公开 (``西乡塘区政府信息公开…`` reads
+    西乡塘区 + 政府信息公开 as well as 西乡塘区政府 + 信息公开): no body is stated then. A
+    人民政府 is a body either way."""
+    return agency.endswith("政府") and not agency.endswith("人民政府") and \
+        rest.startswith("信息公开")
 
 
 #: Taiwan vocabulary a mirror's conversion to traditional put into a mainland body's name
@@ -399,7 +428,9 @@ def _opening_agency(text: str) -> str | None:
     for pattern in _OPENING_AGENCY:
         match = pattern.search(text[:300])
         if match:
-            return match.group("agency")
+            agency = match.group("agency")
+            if not _took_disclosures_word(agency, text[match.end("agency"):]):
+                return agency
     return None
 
 

@@ -1,5 +1,6 @@
 """Recall and precision of the metadata a report gets, on the metadata goldens
-(``tests/golden/metadata/cases.yaml``: texts written for the tests, each with what it states).
+(``tests/golden/metadata/cases.yaml`` and ``holdout.yaml``: texts written for the tests, each
+with what it states).
 
     python -m tests.golden.metadata.recall
 
@@ -15,13 +16,14 @@ from pathlib import Path
 
 import yaml
 
-CASES = Path(__file__).with_name("cases.yaml")
+#: The goldens written with the code (cases.yaml) and those written apart from it (holdout.yaml).
+FILES = (Path(__file__).with_name("cases.yaml"), Path(__file__).with_name("holdout.yaml"))
 #: The fields measured, as the reports table names them.
 FIELDS = ("report_year", "province_code", "city_code", "county_code", "issuing_agency")
 
 
-def load_cases() -> list[dict]:
-    return yaml.safe_load(CASES.read_text(encoding="utf-8"))
+def load_cases(files=FILES) -> list[dict]:
+    return [case for path in files for case in yaml.safe_load(path.read_text(encoding="utf-8"))]
 
 
 def report_of(case: dict):
@@ -56,17 +58,23 @@ def judge(case: dict, values: dict) -> dict[str, str]:
     return verdict
 
 
-def measure() -> dict[str, Counter]:
+def measure(files=FILES) -> dict[str, Counter]:
     totals = {name: Counter() for name in FIELDS}
-    for case in load_cases():
+    for case in load_cases(files):
         for name, outcome in judge(case, found(report_of(case))).items():
             totals[name][outcome] += 1
     return totals
 
 
 def main() -> None:
-    totals = measure()
-    print(f"metadata goldens: {len(load_cases())} texts")
+    for files in ([path] for path in FILES):
+        _print(files)
+    _print(FILES)
+
+
+def _print(files) -> None:
+    totals = measure(files)
+    print(f"{' + '.join(p.name for p in files)}: {len(load_cases(files))} texts")
     for name, c in totals.items():
         stated = c["right"] + c["missed"]
         given = c["right"] + c["wrong"]
