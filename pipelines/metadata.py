@@ -354,7 +354,7 @@ def extract_metadata(text: str, *, title: str | None = None, meta: dict[str, str
     """Metadata of a report from its text and, for a web page, its title, meta tags and
     metadata lines (the whole page cell by cell)."""
     meta = meta or {}
-    lines = [line for line in text.splitlines() if line.strip()]
+    lines = [_unspaced(line) for line in text.splitlines() if line.strip()]
     block = metadata_lines if metadata_lines else lines[:80]
     fields = labelled_fields(block)
     result = Metadata(raw={k: v for k, v in fields.items() if v})
@@ -380,7 +380,7 @@ def extract_metadata(text: str, *, title: str | None = None, meta: dict[str, str
         if not name or not _AGENCY_LINE.match(name) or SPAM.search(name):
             continue
         if not where.startswith(("label", "meta")) and (_NOT_A_NAME.search(name) or (
-                _BARE.match(name) and not _starts_with_place(name))):
+                _BARE.match(name) and not _starts_with_place(name)) or _joint(name)):
             continue  # a sentence cut short ("本办认真贯彻落实政府"), or no body named
         result.issuing_agency = mainland_terms(name)
         result.raw["issuing_agency"] = f"{value} ({where})"
@@ -415,6 +415,35 @@ def _against_publication(year: int | None, evidence: str | None,
         return (f"{evidence}; published {published.isoformat()}, years later (re-posted): "
                 "the report's own words kept")
     return evidence
+
+
+def _unspaced(line: str) -> str:
+    """A line a PDF's text layer spaced out character by character (``饶 河 县 人 民 政 府``)
+    read as written; any other line as it is."""
+    tokens = line.split()
+    if len(tokens) >= 4 and all(len(t) == 1 for t in tokens):
+        return "".join(tokens)
+    return line
+
+
+#: Endings of a body that is a branch of the body named before it.
+_BRANCHES = ("分局", "支队", "大队", "中队", "派出所", "分院", "分中心", "分所", "管理所", "工作站")
+
+
+def _joint(name: str) -> bool:
+    """Whether a name is two bodies run together (a joint report: 沂水县自然资源和规划局
+    沂水县住房和城乡建设局): a place's name starts it and starts again after a body's name."""
+    from pipelines.regions import find_places
+
+    if not _starts_with_place(name) or name.endswith(_BRANCHES):
+        return False  # 天水市公安局清水县分局 is one body: a city bureau's county branch
+    position = 0
+    for place, _ in find_places(name):
+        start = name.find(place, position)
+        if start > 0 and re.search(rf"{_ORG}$", name[:start]):
+            return True
+        position = start + len(place)
+    return False
 
 
 def _starts_with_place(name: str) -> bool:

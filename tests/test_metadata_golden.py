@@ -111,3 +111,15 @@ def test_the_agency_a_title_names(title, agency):
 def test_a_pages_title_gives_way_to_the_reports_own(page_title, text, title):
     meta = extract_metadata(text, title=page_title)
     assert meta.title == title
+
+
+@pytest.mark.parametrize("name,joint", [
+    ("沂水县自然资源和规划局沂水县住房和城乡建设局", True),
+    ("天水市公安局清水县分局", False),  # a city bureau's county branch: one body
+    ("毕节市七星关区人民政府市东街道办事处", False),
+    ("吉林市龙潭区人民政府", False),
+], ids=["two-bodies", "branch", "street-office-of-a-district-government", "city-and-district"])
+def test_two_bodies_run_together_are_no_name(name, joint):
+    from pipelines.metadata import _joint
+
+    assert _joint(name) is joint
