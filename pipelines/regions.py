@@ -98,11 +98,6 @@ def places() -> dict[str, list[Place]]:
     return index
 
 
-@functools.cache
-def _longest_name() -> int:
-    return max(map(len, places()))
-
-
 #: Annual reports exist since the regulations took effect (2008): a report of unknown year is
 #: read with the names in use since then (郫县 until 2016, 郫都区 since; not 1983's codes).
 FIRST_REPORT_YEAR = 2008
@@ -115,26 +110,42 @@ def find_places(text: str, *, year: int | None = None) -> list[tuple[str, list[P
     """Place names in ``text``, left to right, longest match first, each with the places that
     bore the name in ``year`` (any year since :data:`FIRST_REPORT_YEAR` when None). Names of
     two characters are only taken as above (:data:`_SHORT_SUFFIXES`), since bare
-    two-character words match too much prose."""
+    two-character words match too much prose.
+
+    Every name is found in one pass of an Aho-Corasick automaton over the text; the choice
+    among overlapping names is then made left to right at the positions where names start."""
     index = places()
-    longest = _longest_name()
+    starts: dict[int, list[str]] = {}
+    for end, name in _automaton().iter(text):
+        starts.setdefault(end - len(name) + 1, []).append(name)
     found = []
-    i = 0
-    after_place = True  # at the start of the text
-    while i < len(text):
-        shortest = 2 if after_place and text[i + 1:i + 2] in _SHORT_SUFFIXES else 3
-        for size in range(min(longest, len(text) - i), shortest - 1, -1):
-            name = text[i:i + size]
-            candidates = [p for p in index.get(name, ()) if _valid(p, year)]
+    taken_to = 0  # where the last name taken ends
+    for i in sorted(starts):
+        if i < taken_to:
+            continue
+        after_place = i == 0 or i == taken_to and bool(found) or text[i - 1] == "\n"
+        for name in sorted(starts[i], key=len, reverse=True):
+            if len(name) == 2 and not (after_place and name[1] in _SHORT_SUFFIXES):
+                continue
+            candidates = [p for p in index[name] if _valid(p, year)]
             if candidates:
                 found.append((name, candidates))
-                i += size
-                after_place = True
+                taken_to = i + len(name)
                 break
-        else:
-            after_place = text[i] == "\n"
-            i += 1
     return found
+
+
+@functools.cache
+def _automaton():
+    """An Aho-Corasick automaton of every place name (pyahocorasick: a C implementation;
+    trying every name length at every position in Python took ~20 ms per 2,000 characters)."""
+    import ahocorasick
+
+    automaton = ahocorasick.Automaton()
+    for name in places():
+        automaton.add_word(name, name)
+    automaton.make_automaton()
+    return automaton
 
 
 def _valid(place: Place, year: int | None) -> bool:
