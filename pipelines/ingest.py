@@ -10,6 +10,7 @@ import mimetypes
 import os
 import stat
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -89,6 +90,10 @@ def _not_taken(child: Path, root: Path) -> str | None:
     return None
 
 
+#: Files stored at once by ``ingest``.
+STORE_THREADS = 8
+
+
 def store_file(lake: Lake, path: Path, *, region: str | None, fetched_at: str,
                encoding: str | None = None) -> RawDocument:
     """Put one local file's bytes and its sidecar into the raw zone."""
@@ -122,6 +127,7 @@ def ingest(lake: Lake, paths: Iterable[str | Path], *, region: str | None = None
     result.skipped = skipped
     fetched_at = datetime.now(UTC).isoformat()
     stored: dict[str, RawDocument] = {}
+    readable = []
     for path in files:
         try:
             size = path.stat().st_size
@@ -132,10 +138,15 @@ def ingest(lake: Lake, paths: Iterable[str | Path], *, region: str | None = None
             result.skipped.append((str(path), f"larger than {MAX_INPUT_BYTES >> 20} MiB "
                                               f"({size >> 20} MiB); split or compress it"))
             continue
-        doc = store_file(lake, path, region=region, fetched_at=fetched_at, encoding=encoding)
-        stored[doc.sha256] = doc
-        if progress:
-            progress(1)
+        readable.append(path)
+    # Storing is reading, hashing and a durable write per file: threads overlap the waits.
+    with ThreadPoolExecutor(max_workers=STORE_THREADS) as pool:
+        for doc in pool.map(lambda path: store_file(lake, path, region=region,
+                                                    fetched_at=fetched_at, encoding=encoding),
+                            readable):
+            stored[doc.sha256] = doc
+            if progress:
+                progress(1)
     # The same bytes may have been ingested before from another path: consider every source
     # of each stored content so that ingest and a full process pick the same version.
     docs = [known for sha in stored for known in lake.sources_of(sha)]

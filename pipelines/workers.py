@@ -36,6 +36,8 @@ from pipelines.settings import number
 K = TypeVar("K")
 
 DEFAULT_TIMEOUT_S = 120.0
+#: Documents per worker task (see :meth:`Workers.run`).
+CHUNK = 8
 DEFAULT_MEMORY_MB = 2048
 
 #: The module a failure was raised in → the stage named in the reject.
@@ -92,6 +94,18 @@ def guarded(stage: str, fn: Callable[..., Any], *args: Any) -> Any:
         raise internal_error(exc, stage) from exc
 
 
+def guarded_each(stage: str, fn: Callable[..., Any], chunk: list[tuple]) -> list[Any]:
+    """:func:`guarded` over a chunk of documents in one task: each document's result or its
+    :class:`DocumentRejected`, in order."""
+    out: list[Any] = []
+    for args in chunk:
+        try:
+            out.append(guarded(stage, fn, *args))
+        except DocumentRejected as exc:
+            out.append(exc)
+    return out
+
+
 def _address_space() -> int:
     """Bytes of address space this process maps now (0 where /proc is not there)."""
     try:
@@ -118,7 +132,7 @@ def _limit_memory(megabytes: int) -> None:
 #: What the fork server imports once, so that each worker starts with the parsers loaded (and
 #: with the caller's main script already run, which multiprocessing would otherwise run again
 #: in every worker: ``airflow`` imports all of Airflow).
-_PRELOAD = ["__main__", "pipelines.process"]
+_PRELOAD = ["__main__", "pipelines.process", "pipelines.preload"]
 
 
 def _context():
@@ -167,19 +181,52 @@ class Workers:
             items: Iterable[tuple[K, tuple]]) -> Iterator[tuple[K, Any]]:
         """``fn(*args)`` for each ``(key, args)`` in a worker: ``(key, result)``, or
         ``(key, DocumentRejected)`` when the document failed (``args`` may already be the
-        reject, for a document that failed before it could be sent)."""
-        window: deque = deque()
+        reject, for a document that failed before it could be sent).
+
+        Documents travel in chunks of up to :data:`CHUNK` (one task each: a task's round trip
+        costs about as much as extracting a small page). A chunk that overruns the time budget
+        or whose worker dies is run again one document per task, so that only the document
+        at fault is rejected."""
+        window: deque = deque()  # chunks in flight, in input order
         limit = 2 * self.jobs
+        chunk: list[tuple[K, Any]] = []
         for key, args in items:
-            if isinstance(args, DocumentRejected):  # failed before it could be sent
-                window.append((key, args))
-            else:
-                window.append((key, self._started().schedule(
-                    guarded, args=(stage, fn, *args), timeout=self.timeout)))
-            if len(window) >= limit:
-                yield self._outcome(stage, *window.popleft())
+            chunk.append((key, args))
+            if len(chunk) == CHUNK:
+                window.append(self._schedule(stage, fn, chunk))
+                chunk = []
+            while len(window) >= limit:
+                yield from self._outcomes(stage, fn, *window.popleft())
+        if chunk:
+            window.append(self._schedule(stage, fn, chunk))
         while window:
-            yield self._outcome(stage, *window.popleft())
+            yield from self._outcomes(stage, fn, *window.popleft())
+
+    def _schedule(self, stage: str, fn, chunk: list[tuple[K, Any]]) -> tuple[list, Any]:
+        sendable = [args for _, args in chunk if not isinstance(args, DocumentRejected)]
+        future = self._started().schedule(
+            guarded_each, args=(stage, fn, sendable), timeout=self.timeout) if sendable else None
+        return chunk, future
+
+    def _outcomes(self, stage: str, fn, chunk: list[tuple[K, Any]],
+                  future) -> Iterator[tuple[K, Any]]:
+        if future is None:
+            yield from chunk  # every document failed before it could be sent
+            return
+        _, outcome = self._outcome(stage, None, future)
+        if not isinstance(outcome, list):
+            # The chunk overran, its worker died, or its answer could not travel back: one
+            # document did it. Each again alone, with its own budget.
+            singles = [(key, args if isinstance(args, DocumentRejected) else
+                        self._started().schedule(guarded, args=(stage, fn, *args),
+                                                 timeout=self.timeout))
+                       for key, args in chunk]
+            for key, single in singles:
+                yield self._outcome(stage, key, single)
+            return
+        results = iter(outcome)
+        for key, args in chunk:
+            yield key, args if isinstance(args, DocumentRejected) else next(results)
 
     def _outcome(self, stage: str, key, future) -> tuple[Any, Any]:
         from pebble import ProcessExpired

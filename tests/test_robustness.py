@@ -365,7 +365,10 @@ def _rejects(lake: Path) -> list[dict]:
 
 def test_a_time_budget_sets_a_slow_document_aside_and_later_runs_go_on(cli, tmp_path):
     page = tmp_path / "page.html"
-    page.write_text(QUIRK_PAGES["comment-before-html"], encoding="utf-8")
+    # Long enough to take well over the budget even in a warm worker.
+    paragraphs = "<p>本机关认真贯彻落实政府信息公开条例，主动公开政府信息。</p>" * 20000
+    page.write_text(QUIRK_PAGES["comment-before-html"].replace("</body>", paragraphs + "</body>"),
+                    encoding="utf-8")
     slow = cli("ingest", page, "--lake", tmp_path / "lake",
                env={"GOVREPORTS_DOC_TIMEOUT": "0.001"})
     assert slow.returncode == 1 and "too_slow" in slow.stdout, slow.stdout + slow.stderr

@@ -6,9 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
-from tests.bench import bench_crawl, bench_encoding, bench_text
+from tests.bench import bench_crawl, bench_encoding, bench_layouts, bench_text
 
-BENCHES = {"encoding": bench_encoding.run, "text": bench_text.run, "crawl": bench_crawl.run}
+BENCHES = {"encoding": bench_encoding.run, "text": bench_text.run,
+           "layouts": bench_layouts.run, "crawl": bench_crawl.run}
 
 
 def main() -> None:
