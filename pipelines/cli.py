@@ -78,7 +78,9 @@ def _summary(result: RunResult, allow_rejects: bool) -> None:
     out.print(
         f"inputs {len(result.inputs)} · reports {len(result.reports)} · rejects "
         f"{len(result.rejects)} · partitions written {len(loaded.written)}, unchanged "
-        f"{loaded.unchanged}, removed {len(loaded.deleted)}", highlight=False)
+        f"{loaded.unchanged}, removed {len(loaded.deleted)}"
+        + (f" · up to date, not read again {result.unchanged}" if result.unchanged else ""),
+        highlight=False)
     for reject in result.rejects:
         out.print(f"[red]rejected[/] {escape(f'{reject.url}: {reject.message} [{reject.reason}]')}",
                   highlight=False, soft_wrap=True)
@@ -127,11 +129,15 @@ def ingest(paths, lake_url, province, encoding, allow_rejects):
 @click.option("--province", help="Rebuild only this province's partitions (GB/T 2260 code).")
 @click.option("--year", type=int, help="Rebuild only this report year's partitions.")
 @click.option("--allow-rejects", is_flag=True, help="Exit 0 even if documents were rejected.")
-def process(lake_url, province, year, allow_rejects):
+@click.option("--force", is_flag=True, help="Read every document again, even those whose "
+              "rows were built from the same bytes by this processing version.")
+def process(lake_url, province, year, allow_rejects, force):
     """(Re)process the raw zone into reports, idempotently.
 
     Without filters every partition is rebuilt from the raw zone; with --province/--year the
     matching partitions are replaced by exactly what the raw zone now yields for them.
+    Documents whose rows are up to date (same bytes, same processing version) keep them
+    without being read again, unless --force.
     """
     from pipelines import process as stage
 
@@ -151,7 +157,8 @@ def process(lake_url, province, year, allow_rejects):
         with _progress("process", len({d.doc_id for d in docs})) as advance:
             stage.run(lake, docs, result, progress=advance,
                       rebuild=lambda part: matches(part.province, part.year),
-                      keep=lambda r: matches(r.province_code, r.metadata.report_year))
+                      keep=lambda r: matches(r.province_code, r.metadata.report_year),
+                      force=force)
     _summary(result, allow_rejects)
 
 

@@ -47,8 +47,9 @@ def partition_of(report: Report) -> Partition:
 
 def load(lake: Lake, reports: Iterable[Report], stats: Iterable[StatCell], *,
          rebuild: Callable[[Partition], bool] | None = None,
-         listed: Iterable[tuple[str, str, str]] | None = None, run_id: str = "",
-         command: str = "load") -> LoadResult:
+         listed: Iterable[tuple[str, str, str]] | None = None,
+         unchanged: Iterable[tuple[str, str]] = (), absorbed: Iterable[str] = (),
+         run_id: str = "", command: str = "load") -> LoadResult:
     """Write ``reports`` and their ``stats`` into the lake's partitions.
 
     ``rebuild`` marks partitions to be replaced by what this run read (what ``process
@@ -56,16 +57,21 @@ def load(lake: Lake, reports: Iterable[Report], stats: Iterable[StatCell], *,
     (``(doc_id, sha256, url)`` of what the run read from the raw zone; the given reports at
     least) are replaced, and rows no raw document stands behind are removed; rows of versions
     the run did not read (another run's, landed meanwhile) are kept. Every other partition
-    keeps its rows except those of the given documents.
+    keeps its rows except those of the given documents. ``unchanged``: ``(doc_id, sha256)``
+    of documents the run found up to date (their rows stay; a raw document stands behind
+    them: no need to look it up). ``absorbed``: documents that are now a page's attachment:
+    a row they had as reports of their own goes.
     """
     return load_rows(lake, [r.to_row() for r in reports], [c.to_row() for c in stats],
-                     rebuild=rebuild, listed=listed, run_id=run_id, command=command)
+                     rebuild=rebuild, listed=listed, unchanged=unchanged, absorbed=absorbed,
+                     run_id=run_id, command=command)
 
 
 def load_rows(lake: Lake, report_rows: list[dict], stat_rows: list[dict], *,
               rebuild: Callable[[Partition], bool] | None = None,
-              listed: Iterable[tuple[str, str, str]] | None = None, run_id: str = "",
-              command: str = "load") -> LoadResult:
+              listed: Iterable[tuple[str, str, str]] | None = None,
+              unchanged: Iterable[tuple[str, str]] = (), absorbed: Iterable[str] = (),
+              run_id: str = "", command: str = "load") -> LoadResult:
     """:func:`load` of rows in the tables' own form (as staged by :mod:`pipelines.stages`).
 
     Concurrent runs never lose or duplicate each other's rows:
@@ -99,7 +105,10 @@ def load_rows(lake: Lake, report_rows: list[dict], stat_rows: list[dict], *,
         produced = set(where)
         read = {tuple(v) for v in listed or ()} | {
             (d, versions[d][1], versions[d][2]) for d in produced}
-        merge = _Merge(lake, lease, produced=produced, listed=read, rebuild=rebuild)
+        # An absorbed document's own row goes wherever it is (it has no new one).
+        merge = _Merge(lake, lease, produced=produced | set(absorbed), listed=read,
+                       rebuild=rebuild)
+        merge.backed(unchanged)
         lease.check()  # every write of a load is made by the lease's holder only
         lake.write_load_intent({"run_id": run_id, "targets": {
             doc_id: [part.province, part.year] for doc_id, part in sorted(where.items())}})
@@ -258,6 +267,10 @@ class _Merge:
         kept = pa.array(keep, type=pa.string())
         return pc.filter(kept, pc.invert(pc.is_in(kept, value_set=self.produced))) \
             if len(kept) else kept
+
+    def backed(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """``(doc_id, sha256)`` pairs known to have a raw document behind them."""
+        self._backed.update({pair: True for pair in pairs})
 
     def _is_backed(self, doc_id: str, sha256: str | None) -> bool:
         """Whether a raw document stands behind a row: one of its bytes' sources has its id."""

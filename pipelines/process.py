@@ -17,17 +17,25 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines import attachments, statistics
 from pipelines.decode import Decoded, decode
-from pipelines.errors import DocumentRejected
+from pipelines.errors import DocumentRejected, LakeDamaged
 from pipelines.extract import Extracted, extract, needs_decoding
 from pipelines.lake import Lake, Partition
 from pipelines.load import LoadResult, load, partition_of
 from pipelines.metadata import extract_metadata, parse_date, report_key, report_year
-from pipelines.records import Attachment, RawDocument, Reject, Report, StatCell
+from pipelines.records import (
+    Attachment,
+    RawDocument,
+    Reject,
+    Report,
+    StatCell,
+    input_fingerprint,
+)
 from pipelines.regions import PROVINCES, resolve_region, split_region
-from pipelines.schema import REPORT_STATS_SCHEMA, REPORTS_SCHEMA
+from pipelines.schema import PROCESSING_VERSION, REPORT_STATS_SCHEMA, REPORTS_SCHEMA
 from pipelines.workers import Workers
 
 Progress = Callable[[int], None]
@@ -101,6 +109,7 @@ def build_report(raw: RawDocument, extracted: Extracted,
         report.region_evidence = region.evidence
     report.report_key = report_key(meta.issuing_agency, meta.report_year,
                                    report.county_code or report.city_code or report.province_code)
+    report.input_fingerprint = input_fingerprint(raw.sha256, source)
     return report, stats.cells
 
 
@@ -159,6 +168,32 @@ def readable_rows(text: str) -> str:
                      for line in text.split("\n"))
 
 
+def unchanged_documents(lake: Lake, versions: list[RawDocument]) -> set[str]:
+    """The documents whose row in ``reports`` was built from these very bytes and sidecar
+    (``input_fingerprint``) by this :data:`~pipelines.schema.PROCESSING_VERSION`, and holds no
+    attachments (a page's attachments may have changed without it): nothing to do for them."""
+    wanted = {d.doc_id: input_fingerprint(d.sha256, d.source) for d in versions}
+    up_to_date = set()
+    for part in lake.partitions("reports"):
+        try:
+            rows = lake.read_partition("reports", part, columns=[
+                "doc_id", "input_fingerprint", "processing_version", "attachments"])
+        except LakeDamaged:
+            # Written before these columns (its rows are re-extracted), or damaged (the load
+            # names it).
+            continue
+        if rows is None:
+            continue
+        attached = pc.list_value_length(rows["attachments"]).to_pylist()
+        for doc_id, fingerprint, version, count in zip(
+                rows["doc_id"].to_pylist(), rows["input_fingerprint"].to_pylist(),
+                rows["processing_version"].to_pylist(), attached, strict=True):
+            if wanted.get(doc_id) == fingerprint and version == PROCESSING_VERSION \
+                    and not count:
+                up_to_date.add(doc_id)
+    return up_to_date
+
+
 #: A page with fewer hanzi than this is a pointer to its attachments, not the report itself.
 MIN_PAGE_HANZI = 200
 _HANZI = re.compile(r"[\u4e00-\u9fff]")
@@ -188,6 +223,9 @@ class RunResult:
     reports: list[Report] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (input, why) never stored
+    read: list[RawDocument] = field(default_factory=list)  # the inputs processed this time
+    attached: set[str] = field(default_factory=set)  # inputs that are a page's attachment
+    unchanged: int = 0  # inputs whose rows were up to date: not read again
     loaded: LoadResult = field(default_factory=LoadResult)
     timings: dict[str, float] = field(default_factory=dict)
     started_at: str = ""
@@ -211,6 +249,7 @@ class RunResult:
                 "reports": len(self.reports),
                 "rejects": len(self.rejects),
                 "skipped": len(self.skipped),
+                "unchanged": self.unchanged,
                 "partitions_written": len(self.loaded.written),
                 "partitions_deleted": len(self.loaded.deleted),
                 "partitions_unchanged": self.loaded.unchanged,
@@ -272,31 +311,46 @@ def decode_batch(lake: Lake, docs: list[RawDocument], result: RunResult,
 def extract_batch(lake: Lake, docs: list[RawDocument],
                   decoded: dict[str, Decoded | None] | None, result: RunResult, *,
                   keep: Callable[[Report], bool] | None = None,
-                  progress: Progress | None = None) -> list[StatCell]:
+                  progress: Progress | None = None,
+                  held_back: Iterable[RawDocument] = ()) -> list[StatCell]:
     """Extraction: text, metadata, attachments and statistics of the documents, decoded by
     :func:`decode_batch` (``decoded``) or, when it is None, here as each is read. Files a page
     of the batch links to become its attachments; every other document a report (those
     ``keep`` accepts), appended to ``result.reports``. Returns their statistical cells.
 
     Each document's steps run in a worker (:mod:`pipelines.workers`): whatever goes wrong with
-    one document rejects that document only."""
+    one document rejects that document only.
+
+    ``held_back`` documents (unchanged since they were processed) are left alone unless a page
+    of the batch links to one: then it is read with the batch (it may have become that page's
+    attachment) and appended to ``docs``."""
     known_rejects = lake.rejects()
+    docs = list(docs)
     by_id = {doc.doc_id: doc for doc in docs}
     extracted: dict[str, Extracted | None] = {doc.doc_id: None for doc in docs}
     failed: set[str] = set()
     todo = [doc for doc in docs if decoded is None or doc.doc_id in decoded]  # else rejected
+    waiting = {doc.source.url: doc for doc in held_back}
     with Workers() as workers:
-        inputs = ((doc.doc_id, _with_bytes(lake, doc,
-                                           None if decoded is None else decoded[doc.doc_id]))
-                  for doc in todo)
-        for doc_id, outcome in workers.run("extract", extract_document, inputs):
-            if isinstance(outcome, DocumentRejected):
-                _reject(lake, by_id[doc_id], outcome, result, known_rejects)
-                failed.add(doc_id)
-            else:
-                extracted[doc_id] = outcome
-            if progress:
-                progress(1)
+        while todo:
+            inputs = ((doc.doc_id, _with_bytes(lake, doc, None if decoded is None
+                                               else decoded.get(doc.doc_id)))
+                      for doc in todo)
+            for doc_id, outcome in workers.run("extract", extract_document, inputs):
+                if isinstance(outcome, DocumentRejected):
+                    _reject(lake, by_id[doc_id], outcome, result, known_rejects)
+                    failed.add(doc_id)
+                else:
+                    extracted[doc_id] = outcome
+                if progress:
+                    progress(1)
+            linked = {url for doc in todo if extracted[doc.doc_id] is not None
+                      for url, _label in extracted[doc.doc_id].links}
+            todo = [waiting.pop(url) for url in sorted(linked & waiting.keys())]
+            for doc in todo:  # pulled in: read with the batch after all
+                docs.append(doc)
+                by_id[doc.doc_id] = doc
+                extracted[doc.doc_id] = None
         by_url = {doc.source.url: doc for doc in docs}
         attached_to: dict[str, list[RawDocument]] = {}
         for doc in docs:
@@ -310,6 +364,7 @@ def extract_batch(lake: Lake, docs: list[RawDocument],
                     continue  # a linked page (whatever its URL says) is a document of its own
                 attached_to.setdefault(doc.doc_id, []).append(target)
         attachment_ids = {a.doc_id for targets in attached_to.values() for a in targets}
+        result.attached |= attachment_ids
         pages = ((doc.doc_id, (doc, extracted[doc.doc_id],
                                [(a, extracted[a.doc_id]) for a in attached_to.get(doc.doc_id, [])]))
                  for doc in docs
@@ -324,9 +379,10 @@ def extract_batch(lake: Lake, docs: list[RawDocument],
             if keep is None or keep(report):
                 result.reports.append(report)
                 stats.extend(cells)
-    for doc in todo:
+    for doc in docs:
         if doc.doc_id not in failed and doc.doc_id in known_rejects:
             lake.delete_reject(doc.doc_id)
+    result.read = docs
     return stats
 
 
@@ -340,22 +396,34 @@ def _reject(lake: Lake, doc: RawDocument, exc: DocumentRejected, result: RunResu
 def run(lake: Lake, docs: Iterable[RawDocument], result: RunResult, *,
         rebuild: Callable[[Partition], bool] | None = None,
         keep: Callable[[Report], bool] | None = None,
-        progress: Progress | None = None) -> RunResult:
+        progress: Progress | None = None, force: bool = False) -> RunResult:
     """Process raw documents into the lake and write the run manifest: every stage in one go
     (:mod:`pipelines.stages` runs them as separate tasks, for a scheduler).
 
     ``keep`` filters which built reports are loaded (``process --province``); ``rebuild`` marks
     partitions replaced wholesale. Rejected documents keep whatever row they had before.
+    Documents whose row was built from the same bytes by the same processing version are not
+    read again (they keep their rows) unless ``force``.
     """
     started = time.perf_counter()
     versions = latest_versions(d for d in docs if d.source.role != "list")
     result.inputs = versions
+    unchanged = set() if force else unchanged_documents(lake, versions)
+    result.unchanged = len(unchanged)
+    if progress and unchanged:
+        progress(len(unchanged))
     # In one process, each document is read once and decoded as it is extracted.
-    stats = extract_batch(lake, versions, None, result, keep=keep, progress=progress)
+    stats = extract_batch(lake, [d for d in versions if d.doc_id not in unchanged], None,
+                          result, keep=keep, progress=progress,
+                          held_back=[d for d in versions if d.doc_id in unchanged])
     result.timings["process"] = time.perf_counter() - started
     started = time.perf_counter()
+    read = {d.doc_id for d in result.read}
+    kept = [d for d in versions if d.doc_id not in read]
     result.loaded = load(lake, result.reports, stats, rebuild=rebuild,
-                         listed=[(d.doc_id, d.sha256, d.source.url) for d in versions],
+                         listed=[(d.doc_id, d.sha256, d.source.url) for d in result.read],
+                         unchanged=[(d.doc_id, d.sha256) for d in kept],
+                         absorbed=result.attached,
                          run_id=result.run_id, command=result.command)
     result.timings["load"] = time.perf_counter() - started
     result.manifest_key = lake.write_manifest(result.run_id, result.manifest())

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import operator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 from pipelines.metadata import Metadata
-from pipelines.schema import REPORT_STATS_SCHEMA, REPORTS_SCHEMA, SCHEMA_VERSION
+from pipelines.schema import (
+    PROCESSING_VERSION,
+    REPORT_STATS_SCHEMA,
+    REPORTS_SCHEMA,
+    SCHEMA_VERSION,
+)
 
 
 def source_id_of(portal_id: str | None, url: str) -> str:
@@ -55,6 +61,15 @@ class Source:
     def from_json(cls, data: dict) -> Source:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def input_fingerprint(sha256: str, source: Source) -> str:
+    """What a row was built from: the raw bytes and everything their sidecar tells processing
+    (region, encoding override, headers, list-page context, …), not when they were fetched.
+    Equal fingerprints and processing versions make equal rows."""
+    told = {k: v for k, v in source.to_json().items() if k != "fetched_at"}
+    data = json.dumps([sha256, told], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(data.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -112,6 +127,8 @@ class Report:
     stats_consistent: bool | None = None
     stats_failed_checks: list[str] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
+    processing_version: int = PROCESSING_VERSION
+    input_fingerprint: str | None = None
 
     @staticmethod
     def columns() -> list[str]:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 2  # 2: reports.report_key
+SCHEMA_VERSION = 2  # 2: reports.report_key, processing_version, input_fingerprint
+#: The version of what processing makes of the same bytes: bump it whenever a change to the
+#: pipeline changes the rows it produces, so that ``process`` re-extracts what it skipped.
+PROCESSING_VERSION = 1
 
 #: Hive's name for the partition of NULL values; DuckDB, pyarrow and Athena read it as NULL.
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
@@ -59,6 +62,8 @@ REPORTS_SCHEMA = pa.schema(
         ("portal_id", pa.string()),
         ("fetched_at", pa.timestamp("us", tz="UTC")),
         ("schema_version", pa.int32()),
+        ("processing_version", pa.int32()),  # PROCESSING_VERSION of the code that built it
+        ("input_fingerprint", pa.string()),  # the raw bytes and their sidecar it was built from
     ]
 )
 

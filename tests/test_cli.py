@@ -466,3 +466,40 @@ def test_ingested_golden_texts_get_their_stated_metadata(cli, lake_url, tmp_path
         "索引号 330212/2019-00031 starts with region code 330212")
     assert "before the year ended" in evidence["published-before-the-year-ended.txt"][
         "report_year_evidence"]
+
+
+# -- what a process leaves alone ------------------------------------------------------------
+
+def test_a_process_of_an_unchanged_lake_reads_nothing_again(cli, lake_url):
+    assert cli("ingest", "--lake", lake_url, SEEDS).returncode == 0
+    before = _rows(cli, lake_url, "select doc_id, input_fingerprint, processing_version "
+                                  "from reports order by doc_id")
+    again = cli("process", "--lake", lake_url)
+    assert again.returncode == 0, again.stderr
+    assert "reports 0 " in again.stdout and "up to date, not read again 5" in again.stdout
+    assert _rows(cli, lake_url, "select doc_id, input_fingerprint, processing_version "
+                                "from reports order by doc_id") == before
+    forced = cli("process", "--force", "--lake", lake_url)
+    assert "reports 5 " in forced.stdout and "not read again" not in forced.stdout
+
+
+def test_an_unchanged_file_is_read_again_when_a_new_page_links_it(cli, tmp_path):
+    """A report file ingested alone, then the page that publishes it: the file, unchanged, is
+    read with the page and becomes its attachment (its own row goes)."""
+    from tests import attachment_files
+
+    lake_url = str(tmp_path / "lake")
+    folder = tmp_path / "portal"
+    folder.mkdir()
+    lines = [*attachment_files.REPORT_LINES, "隆阳区西邑乡人民政府", "2020年1月20日"]
+    (folder / "W020200131.docx").write_bytes(attachment_files.docx_bytes(lines))
+    assert cli("ingest", "--lake", lake_url, folder / "W020200131.docx").returncode == 0
+    assert _rows(cli, lake_url, "select count(*) as n from reports") == [{"n": 1}]
+    (folder / "t20200131_1.html").write_text(
+        '<html><head><meta charset="utf-8"><title>西邑乡2019年政府信息公开年度报告</title></head>'
+        '<body><div id="zoom"><p>详见附件。</p>'
+        '<p><a href="./W020200131.docx">西邑乡2019年政府信息公开年度报告.docx</a></p></div>'
+        "</body></html>", encoding="utf-8")
+    assert cli("ingest", "--lake", lake_url, folder).returncode == 0
+    rows = _rows(cli, lake_url, "select url, len(attachments) as n from reports")
+    assert [(r["url"].rsplit("/", 1)[-1], r["n"]) for r in rows] == [("t20200131_1.html", 1)]

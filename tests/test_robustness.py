@@ -412,7 +412,7 @@ def test_a_document_whose_raw_bytes_are_gone_is_a_reject_and_the_rest_land(cli, 
     assert cli("ingest", *seeds, "--lake", lake).returncode == 0
     victim = next(p for p in (lake / "raw").rglob("*") if p.is_file() and "." not in p.name)
     victim.unlink()
-    result = cli("process", "--lake", lake)
+    result = cli("process", "--force", "--lake", lake)  # every document read again
     assert result.returncode == 1 and "[raw_missing]" in result.stdout, result.stdout
     assert "reports 4 " in result.stdout
 

@@ -49,6 +49,8 @@ locals {
       { name = "portal_id", type = "string" },
       { name = "fetched_at", type = "timestamp" },
       { name = "schema_version", type = "int" },
+      { name = "processing_version", type = "int" },
+      { name = "input_fingerprint", type = "string" },
     ]
     report_stats = [
       { name = "doc_id", type = "string" },
