@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections import Counter
 from contextlib import contextmanager
 
 import click
@@ -65,9 +64,9 @@ def _check_province(code: str | None) -> str | None:
 
 
 def _summary(result: RunResult, allow_rejects: bool) -> None:
-    counts = Counter((r.province_code, r.province_name, r.metadata.report_year)
-                     for r in result.reports)
-    table = Table(title=f"{result.command}: {len(result.reports)} reports", title_justify="left")
+    counts = result.built
+    built = sum(counts.values())
+    table = Table(title=f"{result.command}: {built} reports", title_justify="left")
     for column in ("province", "name", "year", "reports"):
         table.add_column(column, justify="right" if column == "reports" else "left")
     ordered = sorted(counts.items(), key=lambda item: (item[0][0] or "~", item[0][2] or 0))
@@ -76,7 +75,7 @@ def _summary(result: RunResult, allow_rejects: bool) -> None:
     out.print(table)
     loaded = result.loaded
     out.print(
-        f"inputs {len(result.inputs)} · reports {len(result.reports)} · rejects "
+        f"inputs {len(result.inputs)} · reports {built} · rejects "
         f"{len(result.rejects)} · partitions written {len(loaded.written)}, unchanged "
         f"{loaded.unchanged}, removed {len(loaded.deleted)}"
         + (f" · up to date, not read again {result.unchanged}" if result.unchanged else ""),

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines import process
+from pipelines import process, workers
 from pipelines.errors import InputError
 from pipelines.extract import EXTENSIONS
 from pipelines.lake import Lake
@@ -123,6 +123,8 @@ def ingest(lake: Lake, paths: Iterable[str | Path], *, region: str | None = None
            progress: process.Progress | None = None) -> process.RunResult:
     """Ingest local files into the lake; returns the run's result (manifest already written)."""
     files, skipped = collect_inputs(paths)
+    if files:
+        workers.prestart()  # ready by the time the files are stored
     result = process.new_run("ingest", lake)
     result.skipped = skipped
     fetched_at = datetime.now(UTC).isoformat()

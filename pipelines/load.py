@@ -24,6 +24,7 @@ from pipelines.errors import LakeConflict, LakeDamaged
 from pipelines.lake import Lake, Partition
 from pipelines.records import Report, StatCell
 from pipelines.schema import TABLES, upgraded
+from pipelines.spool import Spool
 
 SORT_KEYS = {
     "reports": [("doc_id", "ascending")],
@@ -86,22 +87,26 @@ def load_rows(lake: Lake, report_rows: list[dict], stat_rows: list[dict], *,
       partitions that receive rows before those that only lose some: a load killed half-way
       leaves at worst a document in two partitions, and the next load removes the copy the
       intent does not name."""
-    versions = {r["doc_id"]: (r["fetched_at"], r["content_sha256"], r["url"])
-                for r in report_rows}
+    spool = Spool()
+    spool.add_rows(report_rows, stat_rows)
+    return load_spooled(lake, spool, rebuild=rebuild, listed=listed, unchanged=unchanged,
+                        absorbed=absorbed, run_id=run_id, command=command)
+
+
+def load_spooled(lake: Lake, spool: Spool, *,
+                 rebuild: Callable[[Partition], bool] | None = None,
+                 listed: Iterable[tuple[str, str, str]] | None = None,
+                 unchanged: Iterable[tuple[str, str]] = (), absorbed: Iterable[str] = (),
+                 run_id: str = "", command: str = "load") -> LoadResult:
+    """:func:`load_rows` of rows a run spooled (:mod:`pipelines.spool`): one partition's rows
+    in memory at a time."""
+    versions = spool.versions
     result = LoadResult()
     _debug_pause("GOVREPORTS_DEBUG_LEASE_PAUSE")
     with lake.load_lease(run_id or "unnamed", command) as lease:
         _finish_interrupted(lake, lease, result)
-        stale = _stale(lake, versions)
-        report_rows = [r for r in report_rows if r["doc_id"] not in stale]
-        where = {r["doc_id"]: Partition(r["province_code"], r["report_year"])
-                 for r in report_rows}
-        incoming = {
-            # Statistics first: a load cut short leaves no report without its cells.
-            "report_stats": _group((where[c["doc_id"]], c) for c in stat_rows
-                                   if c["doc_id"] in where),
-            "reports": _group((where[r["doc_id"]], r) for r in report_rows),
-        }
+        stale = _stale(lake, versions) | set(absorbed)
+        where = {d: part for d, part in spool.where.items() if d not in stale}
         produced = set(where)
         read = {tuple(v) for v in listed or ()} | {
             (d, versions[d][1], versions[d][2]) for d in produced}
@@ -112,17 +117,19 @@ def load_rows(lake: Lake, report_rows: list[dict], stat_rows: list[dict], *,
         lease.check()  # every write of a load is made by the lease's holder only
         lake.write_load_intent({"run_id": run_id, "targets": {
             doc_id: [part.province, part.year] for doc_id, part in sorted(where.items())}})
-        for table, new_rows in incoming.items():
+        # Statistics first: a load cut short leaves no report without its cells.
+        for table in ("report_stats", "reports"):
+            receiving = spool.partitions(table)
             existing = set(lake.partitions(table))
             # Partitions that receive rows before those that only lose some (see above).
-            order = sorted(existing | set(new_rows),
-                           key=lambda p: (p not in new_rows, Partition.sort_key(p)))
+            order = sorted(existing | receiving,
+                           key=lambda p: (p not in receiving, Partition.sort_key(p)))
             for part in order:
-                _count(result, table, part,
-                       merge.partition(table, part, new_rows.get(part, [])))
+                rows = spool.rows(table, part, leave_out=stale) if part in receiving else None
+                _count(result, table, part, merge.partition(table, part, rows))
         lease.check()
         lake.clear_load_intent()
-    result.stale = sorted(stale)
+    result.stale = sorted(stale - set(absorbed))
     return result
 
 
@@ -210,9 +217,11 @@ class _Merge:
         self._kept_ids: dict[Partition, pa.Array] = {}  # rebuilt partitions: report ids kept
         self._backed: dict[tuple[str, str], bool] = {}
 
-    def partition(self, table: str, part: Partition, new_rows: list[dict]) -> str:
+    def partition(self, table: str, part: Partition, new_rows: pa.Table | list[dict] | None
+                  ) -> str:
         schema = TABLES[table]
-        rows_in = pa.Table.from_pylist(new_rows, schema=schema)
+        rows_in = new_rows if isinstance(new_rows, pa.Table) else pa.Table.from_pylist(
+            new_rows or [], schema=schema)
         in_scope = self.rebuild is not None and self.rebuild(part)
         for _attempt in range(MAX_ATTEMPTS):
             try:

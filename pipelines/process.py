@@ -8,9 +8,11 @@ document is recorded under ``rejects/`` with its reason and never stops the rest
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,9 +24,9 @@ import pyarrow.compute as pc
 from pipelines import attachments, statistics
 from pipelines.decode import Decoded, decode
 from pipelines.errors import DocumentRejected, LakeDamaged
-from pipelines.extract import Extracted, extract, needs_decoding
+from pipelines.extract import Extracted, extract, is_attachment_url, needs_decoding
 from pipelines.lake import Lake, Partition
-from pipelines.load import LoadResult, load, partition_of
+from pipelines.load import LoadResult, load_spooled
 from pipelines.metadata import extract_metadata, parse_date, report_key, report_year
 from pipelines.records import (
     Attachment,
@@ -36,6 +38,8 @@ from pipelines.records import (
 )
 from pipelines.regions import PROVINCES, resolve_region, split_region
 from pipelines.schema import PROCESSING_VERSION, REPORT_STATS_SCHEMA, REPORTS_SCHEMA
+from pipelines.settings import number
+from pipelines.spool import Spool
 from pipelines.workers import Workers
 
 Progress = Callable[[int], None]
@@ -126,6 +130,19 @@ def _representable(value) -> bool:
     return exact and abs(value) < Decimal(10) ** (VALUE_DIGITS - VALUE_SCALE)
 
 
+def extract_or_build(raw: RawDocument, data: bytes,
+                     decoded: Decoded | None = None) -> Extracted | tuple[Report, list[StatCell]]:
+    """:func:`extract_document`, and for a page that links no file (most pages) the record
+    too, in the same worker task: the extracted page need not travel to the caller and back.
+    A file, or a page with links, comes back extracted (the batch decides what is attached to
+    what)."""
+    extracted = extract_document(raw, data, decoded)
+    if extracted.links or extracted.kind in attachments.READERS or \
+            is_attachment_url(raw.source.url):
+        return extracted
+    return build_checked(raw, extracted)
+
+
 def build_checked(raw: RawDocument, extracted: Extracted,
                   attached: list[tuple[RawDocument, Extracted | None]] = ()
                   ) -> tuple[Report, list[StatCell]]:
@@ -194,6 +211,15 @@ def unchanged_documents(lake: Lake, versions: list[RawDocument]) -> set[str]:
     return up_to_date
 
 
+#: Documents processed (and spooled) at a time by :func:`run`: a run's memory is bounded by
+#: what a chunk holds, whatever the number of documents.
+CHUNK_DOCS = 500
+
+
+def chunk_docs() -> int:
+    """Documents per chunk: ``GOVREPORTS_CHUNK_DOCS`` or :data:`CHUNK_DOCS`."""
+    return int(number("GOVREPORTS_CHUNK_DOCS", CHUNK_DOCS, 1))
+
 #: A page with fewer hanzi than this is a pointer to its attachments, not the report itself.
 MIN_PAGE_HANZI = 200
 _HANZI = re.compile(r"[\u4e00-\u9fff]")
@@ -226,6 +252,9 @@ class RunResult:
     read: list[RawDocument] = field(default_factory=list)  # the inputs processed this time
     attached: set[str] = field(default_factory=set)  # inputs that are a page's attachment
     unchanged: int = 0  # inputs whose rows were up to date: not read again
+    #: (province_code, province_name, report_year) → reports built (kept for the summary when
+    #: the reports themselves are spooled and let go: see :func:`run`).
+    built: Counter = field(default_factory=Counter)
     loaded: LoadResult = field(default_factory=LoadResult)
     timings: dict[str, float] = field(default_factory=dict)
     started_at: str = ""
@@ -233,9 +262,9 @@ class RunResult:
 
     def manifest(self) -> dict:
         by_partition: dict[str, int] = {}
-        for report in self.reports:
-            label = partition_of(report).label()
-            by_partition[label] = by_partition.get(label, 0) + 1
+        for (province, _name, year), n in self.built.items():
+            label = Partition(province, year).label()
+            by_partition[label] = by_partition.get(label, 0) + n
         return {
             "run_id": self.run_id,
             "command": self.command,
@@ -246,7 +275,7 @@ class RunResult:
                         "size": d.size} for d in self.inputs],
             "counts": {
                 "inputs": len(self.inputs),
-                "reports": len(self.reports),
+                "reports": sum(self.built.values()),
                 "rejects": len(self.rejects),
                 "skipped": len(self.skipped),
                 "unchanged": self.unchanged,
@@ -331,15 +360,18 @@ def extract_batch(lake: Lake, docs: list[RawDocument],
     failed: set[str] = set()
     todo = [doc for doc in docs if decoded is None or doc.doc_id in decoded]  # else rejected
     waiting = {doc.source.url: doc for doc in held_back}
+    built: dict[str, tuple[Report, list[StatCell]]] = {}
     with Workers() as workers:
         while todo:
             inputs = ((doc.doc_id, _with_bytes(lake, doc, None if decoded is None
                                                else decoded.get(doc.doc_id)))
                       for doc in todo)
-            for doc_id, outcome in workers.run("extract", extract_document, inputs):
+            for doc_id, outcome in workers.run("extract", extract_or_build, inputs):
                 if isinstance(outcome, DocumentRejected):
                     _reject(lake, by_id[doc_id], outcome, result, known_rejects)
                     failed.add(doc_id)
+                elif isinstance(outcome, tuple):  # a page that links no file: built already
+                    built[doc_id] = outcome
                 else:
                     extracted[doc_id] = outcome
                 if progress:
@@ -370,7 +402,8 @@ def extract_batch(lake: Lake, docs: list[RawDocument],
                  for doc in docs
                  if extracted[doc.doc_id] is not None and doc.doc_id not in attachment_ids)
         stats: list[StatCell] = []
-        for doc_id, outcome in workers.run("report", build_checked, pages):
+        for doc_id, outcome in itertools.chain(
+                built.items(), workers.run("report", build_checked, pages)):
             if isinstance(outcome, DocumentRejected):
                 _reject(lake, by_id[doc_id], outcome, result, known_rejects)
                 failed.add(doc_id)
@@ -378,6 +411,8 @@ def extract_batch(lake: Lake, docs: list[RawDocument],
             report, cells = outcome
             if keep is None or keep(report):
                 result.reports.append(report)
+                result.built[(report.province_code, report.province_name,
+                              report.metadata.report_year)] += 1
                 stats.extend(cells)
     for doc in docs:
         if doc.doc_id not in failed and doc.doc_id in known_rejects:
@@ -412,19 +447,42 @@ def run(lake: Lake, docs: Iterable[RawDocument], result: RunResult, *,
     result.unchanged = len(unchanged)
     if progress and unchanged:
         progress(len(unchanged))
-    # In one process, each document is read once and decoded as it is extracted.
-    stats = extract_batch(lake, [d for d in versions if d.doc_id not in unchanged], None,
-                          result, keep=keep, progress=progress,
-                          held_back=[d for d in versions if d.doc_id in unchanged])
-    result.timings["process"] = time.perf_counter() - started
-    started = time.perf_counter()
-    read = {d.doc_id for d in result.read}
-    kept = [d for d in versions if d.doc_id not in read]
-    result.loaded = load(lake, result.reports, stats, rebuild=rebuild,
-                         listed=[(d.doc_id, d.sha256, d.source.url) for d in result.read],
-                         unchanged=[(d.doc_id, d.sha256) for d in kept],
-                         absorbed=result.attached,
-                         run_id=result.run_id, command=result.command)
+    # Pages first, files (PDF, Word, …) after: a page reads the files it links to with it,
+    # whichever chunk they would fall in; files no page links to are reports of their own.
+    todo = sorted((d for d in versions if d.doc_id not in unchanged),
+                  key=lambda d: (is_attachment_url(d.source.url), d.source.url))
+    waiting = {d.doc_id: d for d in versions if d.doc_id in unchanged}
+    size = chunk_docs()
+    spool = Spool.on_disk() if len(todo) > size else Spool()
+    read: list[RawDocument] = []
+    taken: set[str] = set()
+    try:
+        # In chunks, each spooled and let go: memory does not grow with the batch. Each
+        # document is read once and decoded as it is extracted; a page may pull a document of
+        # a later chunk (or a held-back one) in as its attachment.
+        for start in range(0, len(todo), size):
+            chunk = [d for d in todo[start:start + size] if d.doc_id not in taken]
+            later = [d for d in todo[start + size:] if d.doc_id not in taken]
+            result.reports, result.read = [], []
+            stats = extract_batch(lake, chunk, None, result, keep=keep, progress=progress,
+                                  held_back=[*waiting.values(), *later])
+            spool.add(result.reports, stats)
+            for doc in result.read:
+                taken.add(doc.doc_id)
+                waiting.pop(doc.doc_id, None)
+            read.extend(result.read)
+        result.reports, result.read = [], read
+        spool.leave_out(result.attached)
+        result.timings["process"] = time.perf_counter() - started
+        started = time.perf_counter()
+        kept = [d for d in versions if d.doc_id not in taken]
+        result.loaded = load_spooled(
+            lake, spool, rebuild=rebuild,
+            listed=[(d.doc_id, d.sha256, d.source.url) for d in read],
+            unchanged=[(d.doc_id, d.sha256) for d in kept], absorbed=result.attached,
+            run_id=result.run_id, command=result.command)
+    finally:
+        spool.close()
     result.timings["load"] = time.perf_counter() - started
     result.manifest_key = lake.write_manifest(result.run_id, result.manifest())
     return result

@@ -145,6 +145,21 @@ def _context():
     return context
 
 
+def prestart() -> None:
+    """Start the fork server (its preloading takes about half a second) in the background, so
+    that it is ready when the first worker is needed: a caller does this before work of its
+    own (storing the files it ingests)."""
+    import threading
+
+    def start() -> None:
+        _context()
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+    threading.Thread(target=start, name="govreports-forkserver", daemon=True).start()
+
+
 class Workers:
     """A pool of worker processes for per-document steps; use as a context manager.
 

@@ -503,3 +503,36 @@ def test_an_unchanged_file_is_read_again_when_a_new_page_links_it(cli, tmp_path)
     assert cli("ingest", "--lake", lake_url, folder).returncode == 0
     rows = _rows(cli, lake_url, "select url, len(attachments) as n from reports")
     assert [(r["url"].rsplit("/", 1)[-1], r["n"]) for r in rows] == [("t20200131_1.html", 1)]
+
+
+def test_a_batch_in_chunks_lands_what_it_lands_in_one(cli, tmp_path):
+    """The same inputs processed one document per chunk (spooled to disk, loaded partition by
+    partition) and in one chunk: the same rows, pages with their files however they sort."""
+    from tests import attachment_files
+
+    folder = tmp_path / "inputs"
+    (folder / "seeds").mkdir(parents=True)
+    for seed in SEEDS.glob("*.txt"):
+        (folder / "seeds" / seed.name).write_bytes(seed.read_bytes())
+    (folder / "uploads").mkdir()  # a file in another folder than its page, sorting before it
+    lines = [*attachment_files.REPORT_LINES, "隆阳区西邑乡人民政府", "2020年1月20日"]
+    (folder / "uploads" / "W020200131.docx").write_bytes(attachment_files.docx_bytes(lines))
+    (folder / "zpages").mkdir()
+    (folder / "zpages" / "t20200131_1.html").write_text(
+        '<html><head><meta charset="utf-8"><title>西邑乡2019年政府信息公开年度报告</title></head>'
+        '<body><div id="zoom"><p>详见附件。</p>'
+        '<p><a href="../uploads/W020200131.docx">附件</a></p></div></body></html>',
+        encoding="utf-8")
+    sql = ("select url, title, report_year, province_code, len(attachments) as files, "
+           "(select count(*) from report_stats s where s.doc_id = r.doc_id) as cells "
+           "from reports r order by url")
+    landed = {}
+    for chunk in ("1", "500"):
+        lake_url = str(tmp_path / f"lake-{chunk}")
+        done = cli("ingest", "--lake", lake_url, folder, env={"GOVREPORTS_CHUNK_DOCS": chunk})
+        assert done.returncode == 0, done.stdout + done.stderr
+        landed[chunk] = [{**row, "url": row["url"].rsplit("/", 2)[-2:]}
+                         for row in _rows(cli, lake_url, sql)]
+    assert landed["1"] == landed["500"]
+    assert len(landed["1"]) == 6
+    assert [r["files"] for r in landed["1"] if r["url"][0] == "zpages"] == [1]

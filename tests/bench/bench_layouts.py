@@ -6,8 +6,9 @@ memory at two batch sizes.
 The ratio is bare trafilatura's time (one process, extraction only) over the whole ingest
 command's wall time (start-up, decode, repair, extraction, metadata, statistics, the lake's
 writes and the Parquet load, on the machine's cores). Target ≥ 3 at equal or better F1.
-Peak memory is the largest sum of RSS over the command's process tree (sampled every 20 ms);
-target: under 500 MB, and the larger batch within 20% of the smaller.
+Peak memory is the largest sum of PSS (resident memory, pages shared between processes
+counted once) over the command's process tree, sampled every 20 ms; target: under 500 MB, and
+the larger batch within 20% of the smaller.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ GOVREPORTS = str(Path(sys.executable).with_name("govreports"))
 
 
 def _peak_rss(command: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
-    """Run ``command``; (wall seconds, peak MiB of its process tree, the completed process)."""
+    """Run ``command``; (wall seconds, peak MiB (PSS) of its process tree, the completed
+    process)."""
     started = time.perf_counter()
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0
@@ -45,7 +47,8 @@ def _peak_rss(command: list[str]) -> tuple[float, float, subprocess.CompletedPro
         while not done.is_set():
             try:
                 tree = [root, *root.children(recursive=True)]
-                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+                peak = max(peak, sum(p.memory_full_info().pss for p in tree
+                                     if p.is_running()))
             except psutil.Error:
                 pass
             time.sleep(0.02)
@@ -99,7 +102,7 @@ def run() -> dict:
         mark = "*" if layout in FALLBACK else " "
         print(f"   {mark}{layout:<20} F1 ours {scores['ours']:.3f}  trafilatura "
               f"{scores['trafilatura']:.3f}")
-    memory = {}
+    memory: dict[int, dict] = {}
     for count in BATCHES:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) / "pages"
@@ -108,13 +111,13 @@ def run() -> dict:
                                          str(Path(tmp) / "lake"), str(folder)])
             if done.returncode != 0:
                 raise RuntimeError(f"ingest of {count} failed: {done.stderr[-2000:]}")
-        memory[count] = {"wall_s": round(wall, 1), "peak_rss_mib": round(mib, 1)}
-        print(f"  ingest of {count:>6} pages: {wall:6.1f} s, peak RSS {mib:6.1f} MiB")
-    small, large = (memory[c]["peak_rss_mib"] for c in BATCHES)
+        memory[count] = {"wall_s": round(wall, 1), "peak_pss_mib": round(mib, 1)}
+        print(f"  ingest of {count:>6} pages: {wall:6.1f} s, peak PSS {mib:6.1f} MiB")
+    small, large = (memory[c]["peak_pss_mib"] for c in BATCHES)
     growth = large / small - 1
-    print(f"  peak RSS growth {BATCHES[0]} → {BATCHES[1]}: {growth:+.1%} (target < 20%, "
+    print(f"  peak PSS growth {BATCHES[0]} → {BATCHES[1]}: {growth:+.1%} (target < 20%, "
           "both < 500 MiB)")
     return {"pages": PAGES, "trafilatura_s": round(bare_s, 2), "ingest_s": round(ours_s, 2),
-            "ratio": round(ratio, 2), "ingest_peak_rss_mib": round(ours_mib, 1),
+            "ratio": round(ratio, 2), "ingest_peak_pss_mib": round(ours_mib, 1),
             "mean_f1": mean, "f1_by_layout": by_layout, "memory": memory,
             "rss_growth": round(growth, 3)}
