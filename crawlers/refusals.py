@@ -8,6 +8,8 @@ crawl's tally classifies failures by exception type (``crawlers.tally.failure_re
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
 from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
 from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
@@ -32,26 +34,26 @@ class TooLargeDecompressed(IgnoreRequest):
     """The body grew past ``DOWNLOAD_MAXSIZE`` while being decompressed."""
 
 
-def _retyped(refusal: type[IgnoreRequest], exc: IgnoreRequest) -> IgnoreRequest:
-    typed = refusal(*exc.args)
-    typed.__cause__ = exc.__cause__ or exc
-    return typed
+@contextmanager
+def _refusals_as(refusal: type[IgnoreRequest]):
+    """A bare ``IgnoreRequest`` raised inside becomes ``refusal`` (the one refusal the
+    wrapped Scrapy method makes)."""
+    try:
+        yield
+    except IgnoreRequest as exc:
+        raise refusal(*exc.args) from exc
 
 
 class TypedRobotsTxtMiddleware(RobotsTxtMiddleware):
     def process_request_2(self, rp, request):
-        try:
+        with _refusals_as(RobotsDisallowed):
             return super().process_request_2(rp, request)
-        except IgnoreRequest as exc:  # the only refusal of this method: robots.txt says no
-            raise _retyped(RobotsDisallowed, exc) from exc
 
 
 class TypedRedirectMiddleware(RedirectMiddleware):
     def process_response(self, request, response, spider=None):
-        try:
+        with _refusals_as(TooManyRedirects):  # max redirections reached
             return super().process_response(request, response)
-        except IgnoreRequest as exc:  # its only refusal: max redirections reached
-            raise _retyped(TooManyRedirects, exc) from exc
 
 
 class TypedOffsiteMiddleware(OffsiteMiddleware):
@@ -63,18 +65,14 @@ class TypedOffsiteMiddleware(OffsiteMiddleware):
         if request.meta.get("dont_obey_robotstxt") and \
                 urlparse_cached(request).path == "/robots.txt":
             return None  # made by the robots.txt middleware (after this one) for an admitted host
-        try:
+        with _refusals_as(Offsite):
             return super().process_request(request)
-        except IgnoreRequest as exc:  # its only refusal: an offsite host
-            raise _retyped(Offsite, exc) from exc
 
 
 class TypedHttpCompressionMiddleware(HttpCompressionMiddleware):
     def process_response(self, request, response, spider=None):
-        try:
+        with _refusals_as(TooLargeDecompressed):  # DOWNLOAD_MAXSIZE once decompressed
             return super().process_response(request, response)
-        except IgnoreRequest as exc:  # its only refusal: DOWNLOAD_MAXSIZE once decompressed
-            raise _retyped(TooLargeDecompressed, exc) from exc
 
 
 #: Scrapy's middleware → ours, at the same place in the chain.

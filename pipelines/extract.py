@@ -441,6 +441,8 @@ def _densest(root):
         if not isinstance(node.tag, str) or node.tag == "a":
             continue
         own = (node.text or "") + "".join(child.tail or "" for child in node)
+        if len(own) < 2 or own.isspace():
+            continue  # most elements of a portal page: menus, boxes, spacing
         hanzi = len(_HANZI_RUN.findall(own))
         if not hanzi:
             continue

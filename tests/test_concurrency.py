@@ -76,7 +76,9 @@ def test_a_full_process_keeps_rows_an_ingest_landed_meanwhile(lake_url, tmp_path
     base = _documents(tmp_path / "base", "base", 4)
     assert cli("ingest", *_ingest_args(base)[1:], "--lake", lake_url).returncode == 0
     # process lists the raw zone, then waits before loading; the ingest lands in between.
-    process = _start(lake_url, "process", env={"GOVREPORTS_DEBUG_LEASE_PAUSE": "6"})
+    # --force: every document read again (a process of an unchanged lake reads none).
+    process = _start(lake_url, "process", "--force",
+                     env={"GOVREPORTS_DEBUG_LEASE_PAUSE": "10"})
     time.sleep(2.5)
     late = _documents(tmp_path / "late", "late", 2)
     code, output = _finish(_start(lake_url, *_ingest_args(late)))
@@ -215,7 +217,8 @@ def test_a_newer_version_landed_during_a_process_is_neither_lost_nor_reverted(
     # The document first lands in 520000 (its first path said so) ...
     first = _one(tmp_path / "p1")
     assert cli("ingest", first, "--province", "520102", "--lake", lake_url).returncode == 0
-    process = _start(lake_url, "process", *scope, env={"GOVREPORTS_DEBUG_LEASE_PAUSE": "6"})
+    process = _start(lake_url, "process", "--force", *scope,
+                     env={"GOVREPORTS_DEBUG_LEASE_PAUSE": "10"})
     time.sleep(2.5)
     # ... and while process works on what it listed, the same bytes arrive from a new path
     # that says 530502: a newer version, which must win.
