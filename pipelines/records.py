@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+import pyarrow as pa
+
 from pipelines.metadata import Metadata
 from pipelines.schema import (
     PROCESSING_VERSION,
@@ -150,6 +152,29 @@ class Report:
                 continue
             for m in dataclasses.fields(Metadata):
                 yield _META_COLUMN.get(m.name, m.name), operator.attrgetter(f"metadata.{m.name}")
+
+
+def reports_table(reports: list[Report]) -> pa.Table:
+    """Reports as rows of ``reports``, built column by column (no dictionary per row)."""
+    getters = dict(Report._flat())
+    columns = []
+    for column in REPORTS_SCHEMA:
+        if column.name == "metadata_raw":
+            values = [sorted(r.metadata.raw.items()) for r in reports]  # Arrow maps take pairs
+        elif column.name == "attachments":
+            values = [[dataclasses.astuple(a) for a in r.attachments] for r in reports]
+        else:
+            get = getters[column.name]
+            values = [get(r) for r in reports]
+        columns.append(pa.array(values, type=column.type))
+    return pa.Table.from_arrays(columns, schema=REPORTS_SCHEMA)
+
+
+def stats_table(cells: list[StatCell]) -> pa.Table:
+    """Statistical cells as rows of ``report_stats``, column by column."""
+    return pa.Table.from_arrays(
+        [pa.array([getattr(c, column.name) for c in cells], type=column.type)
+         for column in REPORT_STATS_SCHEMA], schema=REPORT_STATS_SCHEMA)
 
 
 #: Metadata fields whose column has another name.

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
 from pipelines.lake import Partition
-from pipelines.records import Report, StatCell
+from pipelines.records import Report, StatCell, reports_table, stats_table
 from pipelines.schema import TABLES
 
 
@@ -61,7 +61,24 @@ class Spool:
                 self._put(table, part, _table(table, part_rows))
 
     def add(self, reports: list[Report], cells: list[StatCell]) -> None:
-        self.add_rows([r.to_row() for r in reports], [c.to_row() for c in cells])
+        """One chunk's reports and cells, their columns built straight from the records."""
+        self._chunks += 1
+        by_part: dict[Partition, list[Report]] = defaultdict(list)
+        for report in reports:
+            part = Partition(report.province_code, report.metadata.report_year)
+            by_part[part].append(report)
+            self.versions[report.doc_id] = (report.fetched_at, report.content_sha256,
+                                            report.url)
+            self.where[report.doc_id] = part
+        cells_by_part: dict[Partition, list[StatCell]] = defaultdict(list)
+        ours = {report.doc_id: self.where[report.doc_id] for report in reports}
+        for cell in cells:
+            if cell.doc_id in ours:
+                cells_by_part[ours[cell.doc_id]].append(cell)
+        for part, part_reports in by_part.items():
+            self._put("reports", part, reports_table(part_reports))
+        for part, part_cells in cells_by_part.items():
+            self._put("report_stats", part, stats_table(part_cells))
 
     def _put(self, table: str, part: Partition, rows: pa.Table) -> None:
         if self.folder is None:
