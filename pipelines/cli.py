@@ -98,6 +98,12 @@ def main() -> None:
     """Collect government information-disclosure annual reports into a data lake."""
 
 
+_jobs_option = click.option(
+    "--jobs", type=click.IntRange(min=1), default=None,
+    help="Worker processes for the per-document work (default: $GOVREPORTS_JOBS or the "
+         "machine's cores; 1 while debugging).")
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--lake", "lake_url", help=LAKE_HELP)
@@ -105,7 +111,8 @@ def main() -> None:
 @click.option("--encoding", help="Charset of the inputs when known to differ from what they "
               "declare (e.g. gbk); overrides declarations and detection.")
 @click.option("--allow-rejects", is_flag=True, help="Exit 0 even if documents were rejected.")
-def ingest(paths, lake_url, province, encoding, allow_rejects):
+@_jobs_option
+def ingest(paths, lake_url, province, encoding, allow_rejects, jobs):
     """Ingest local .html/.htm/.txt/.pdf/.docx files or folders into the lake."""
     from pipelines.ingest import collect_inputs
     from pipelines.ingest import ingest as run_ingest
@@ -119,7 +126,7 @@ def ingest(paths, lake_url, province, encoding, allow_rejects):
         lake = Lake.open(lake_url, writable=True)
         with _progress("ingest", len(files)) as advance:
             result = run_ingest(lake, paths, region=province, encoding=encoding,
-                                progress=advance)
+                                progress=advance, jobs=jobs)
     _summary(result, allow_rejects)
 
 
@@ -130,7 +137,8 @@ def ingest(paths, lake_url, province, encoding, allow_rejects):
 @click.option("--allow-rejects", is_flag=True, help="Exit 0 even if documents were rejected.")
 @click.option("--force", is_flag=True, help="Read every document again, even those whose "
               "rows were built from the same bytes by this processing version.")
-def process(lake_url, province, year, allow_rejects, force):
+@_jobs_option
+def process(lake_url, province, year, allow_rejects, force, jobs):
     """(Re)process the raw zone into reports, idempotently.
 
     Without filters every partition is rebuilt from the raw zone; with --province/--year the
@@ -157,7 +165,7 @@ def process(lake_url, province, year, allow_rejects, force):
             stage.run(lake, docs, result, progress=advance,
                       rebuild=lambda part: matches(part.province, part.year),
                       keep=lambda r: matches(r.province_code, r.metadata.report_year),
-                      force=force)
+                      force=force, jobs=jobs)
     _summary(result, allow_rejects)
 
 

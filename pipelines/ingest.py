@@ -120,7 +120,8 @@ def store_file(lake: Lake, path: Path, *, region: str | None, fetched_at: str,
 
 def ingest(lake: Lake, paths: Iterable[str | Path], *, region: str | None = None,
            encoding: str | None = None,
-           progress: process.Progress | None = None) -> process.RunResult:
+           progress: process.Progress | None = None,
+           jobs: int | None = None) -> process.RunResult:
     """Ingest local files into the lake; returns the run's result (manifest already written)."""
     files, skipped = collect_inputs(paths)
     if files:
@@ -152,4 +153,4 @@ def ingest(lake: Lake, paths: Iterable[str | Path], *, region: str | None = None
     # The same bytes may have been ingested before from another path: consider every source
     # of each stored content so that ingest and a full process pick the same version.
     docs = [known for sha in stored for known in lake.sources_of(sha)]
-    return process.run(lake, docs, result)
+    return process.run(lake, docs, result, jobs=jobs)

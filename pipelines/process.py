@@ -341,7 +341,8 @@ def extract_batch(lake: Lake, docs: list[RawDocument],
                   decoded: dict[str, Decoded | None] | None, result: RunResult, *,
                   keep: Callable[[Report], bool] | None = None,
                   progress: Progress | None = None,
-                  held_back: Iterable[RawDocument] = ()) -> list[StatCell]:
+                  held_back: Iterable[RawDocument] = (),
+                  jobs: int | None = None) -> list[StatCell]:
     """Extraction: text, metadata, attachments and statistics of the documents, decoded by
     :func:`decode_batch` (``decoded``) or, when it is None, here as each is read. Files a page
     of the batch links to become its attachments; every other document a report (those
@@ -361,7 +362,7 @@ def extract_batch(lake: Lake, docs: list[RawDocument],
     todo = [doc for doc in docs if decoded is None or doc.doc_id in decoded]  # else rejected
     waiting = {doc.source.url: doc for doc in held_back}
     built: dict[str, tuple[Report, list[StatCell]]] = {}
-    with Workers() as workers:
+    with Workers(jobs) as workers:
         while todo:
             inputs = ((doc.doc_id, _with_bytes(lake, doc, None if decoded is None
                                                else decoded.get(doc.doc_id)))
@@ -431,7 +432,8 @@ def _reject(lake: Lake, doc: RawDocument, exc: DocumentRejected, result: RunResu
 def run(lake: Lake, docs: Iterable[RawDocument], result: RunResult, *,
         rebuild: Callable[[Partition], bool] | None = None,
         keep: Callable[[Report], bool] | None = None,
-        progress: Progress | None = None, force: bool = False) -> RunResult:
+        progress: Progress | None = None, force: bool = False,
+        jobs: int | None = None) -> RunResult:
     """Process raw documents into the lake and write the run manifest: every stage in one go
     (:mod:`pipelines.stages` runs them as separate tasks, for a scheduler).
 
@@ -465,7 +467,7 @@ def run(lake: Lake, docs: Iterable[RawDocument], result: RunResult, *,
             later = [d for d in todo[start + size:] if d.doc_id not in taken]
             result.reports, result.read = [], []
             stats = extract_batch(lake, chunk, None, result, keep=keep, progress=progress,
-                                  held_back=[*waiting.values(), *later])
+                                  held_back=[*waiting.values(), *later], jobs=jobs)
             spool.add(result.reports, stats)
             for doc in result.read:
                 taken.add(doc.doc_id)

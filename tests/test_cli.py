@@ -536,3 +536,14 @@ def test_a_batch_in_chunks_lands_what_it_lands_in_one(cli, tmp_path):
     assert landed["1"] == landed["500"]
     assert len(landed["1"]) == 6
     assert [r["files"] for r in landed["1"] if r["url"][0] == "zpages"] == [1]
+
+
+@pytest.mark.parametrize("jobs,code", [("1", 0), ("3", 0), ("0", 2)],
+                         ids=["one-worker", "three-workers", "zero-refused"])
+def test_jobs_sets_the_worker_processes(cli, tmp_path, jobs, code):
+    lake_url = str(tmp_path / "lake")
+    done = cli("ingest", "--lake", lake_url, "--jobs", jobs, SEEDS)
+    assert done.returncode == code, done.stdout + done.stderr
+    if code == 0:
+        assert "inputs 5 · reports 5 · rejects 0" in done.stdout
+        assert _rows(cli, lake_url, "select count(*) as n from reports") == [{"n": 5}]
