@@ -39,13 +39,21 @@ _META_CELLS = ("td", "th", "span", "label", "dt", "dd", "em", "strong", "b", "fo
 
 # Content containers of the CMS families (crawlers/families.py), most specific first.
 _CONTAINERS = (
-    ("trs", "//div[contains(concat(' ', normalize-space(@class), ' '), ' TRS_Editor ')]"),
-    ("trs", "//*[contains(concat(' ', normalize-space(@class), ' '), ' trs_editor_view ')]"),
-    ("trs", "//*[contains(concat(' ', normalize-space(@class), ' '), ' Custom_UnionStyle ')]"),
-    ("ucap", "//*[@id='UCAP-CONTENT']"),
-    ("ucap", "//ucapcontent"),
-    ("zoom", "//*[@id='zoom']"),
+    # (family, tag or None for any, class token or None, id or None): tried in this order.
+    ("trs", "div", "TRS_Editor", None),
+    ("trs", None, "trs_editor_view", None),
+    ("trs", None, "Custom_UnionStyle", None),
+    ("ucap", None, None, "UCAP-CONTENT"),
+    ("ucap", "ucapcontent", None, None),
+    ("zoom", None, None, "zoom"),
 )
+#: One pass finds every candidate of :data:`_CONTAINERS` (cheap ``contains``; the class token
+#: is checked exactly after): an XPath per container scanned the whole page six times.
+_CONTAINER_CANDIDATES = (
+    "//*[contains(@class, 'TRS_Editor') or contains(@class, 'trs_editor_view')"
+    " or contains(@class, 'Custom_UnionStyle') or @id = 'UCAP-CONTENT' or @id = 'zoom']"
+    " | //ucapcontent")
+_CONTAINER_NAMES = ("trs_editor", "custom_unionstyle", "ucap-content", "ucapcontent", "zoom")
 _HANWEB_BEGIN = re.compile(r"<!--ZJEG_RSS\.content\.begin-->", re.I)
 _HANWEB_END = re.compile(r"<!--ZJEG_RSS\.content\.end-->", re.I)
 # An XML declaration (XHTML pages): lxml refuses one in a str, and the bytes are decoded already.
@@ -340,10 +348,17 @@ def clean_page_title(title: str | None) -> str | None:
 def _container(root, html: str):
     """(family, element) of the report's content container, or (None, None)."""
 
-    for family, xpath in _CONTAINERS:
-        found = root.xpath(xpath)
-        if found and found[0].text_content().strip():
-            return family, found[0]
+    # Most pages without a container name none of them anywhere: no scan of the tree then.
+    lowered = html.lower()
+    candidates = root.xpath(_CONTAINER_CANDIDATES) if any(
+        name in lowered for name in _CONTAINER_NAMES) else []
+    for family, tag, token, element_id in _CONTAINERS:
+        first = next((c for c in candidates
+                      if (tag is None or c.tag == tag)
+                      and (token is None or token in (c.get("class") or "").split())
+                      and (element_id is None or c.get("id") == element_id)), None)
+        if first is not None and first.text_content().strip():
+            return family, first
     inner = _hanweb_content(html)
     if inner is not None and inner.strip():
         # The markers may cut through elements ("…begin--></div><div>…"): the whole parsed

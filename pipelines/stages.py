@@ -28,10 +28,11 @@ import pyarrow.parquet as pq
 from pipelines import process
 from pipelines.decode import Decoded
 from pipelines.errors import ConfigError
+from pipelines.extract import is_attachment_url
 from pipelines.lake import Lake, Partition
-from pipelines.load import load_rows
-from pipelines.records import RawDocument, Reject, Report
-from pipelines.schema import REPORT_STATS_SCHEMA, REPORTS_SCHEMA
+from pipelines.load import load_spooled
+from pipelines.records import RawDocument, Reject, Report, reports_table, stats_table
+from pipelines.spool import Spool
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -166,53 +167,99 @@ def decode(lake: Lake, batch: str) -> dict:
     true}``)."""
     _, docs = _planned(lake, batch)
     result = process.new_run("decode", lake)
-    decoded = process.decode_batch(lake, docs, result)
-    for doc_id, text in decoded.items():
-        body = {"binary": True} if text is None else asdict(text)
-        lake.write_json(lake.work_key(batch, f"decoded/{doc_id}.json"), body)
+    texts = binary = 0
+    for chunk, _later in _chunks(docs):  # each chunk written and let go
+        decoded = process.decode_batch(lake, chunk, result)
+        for doc_id, text in decoded.items():
+            body = {"binary": True} if text is None else asdict(text)
+            lake.write_json(lake.work_key(batch, f"decoded/{doc_id}.json"), body)
+        texts += sum(1 for v in decoded.values() if v is not None)
+        binary += sum(1 for v in decoded.values() if v is None)
     _write_rejects(lake, batch, "decode", result.rejects)
-    return {"batch": batch, "decoded": sum(1 for v in decoded.values() if v is not None),
-            "binary": sum(1 for v in decoded.values() if v is None),
-            "rejected": len(result.rejects)}
+    return {"batch": batch, "decoded": texts, "binary": binary, "rejected": len(result.rejects)}
+
+
+def _chunks(docs: list[RawDocument]):
+    """(chunk, the documents after it) in the order :func:`pipelines.process.run` uses: pages
+    first, then files, ``GOVREPORTS_CHUNK_DOCS`` at a time."""
+    size = process.chunk_docs()
+    ordered = sorted(docs, key=lambda d: (is_attachment_url(d.source.url), d.source.url))
+    for start in range(0, len(ordered), size):
+        yield ordered[start:start + size], ordered[start + size:]
 
 
 def extract(lake: Lake, batch: str) -> dict:
     """Text, metadata, attachments and statistics of the decoded documents, staged as rows of
-    the lake's own tables."""
+    the lake's own tables: one pair of files per chunk of documents
+    (``_work/<batch>/reports-NNNNN.parquet``, ``report_stats-NNNNN.parquet``), so that neither
+    this task's memory nor the load's grows with the batch."""
     body, docs = _planned(lake, batch)
-    decoded: dict[str, Decoded | None] = {}
-    for doc in docs:
-        key = lake.work_key(batch, f"decoded/{doc.doc_id}.json")
-        if lake.store.exists(key):
-            data = lake.read_json(key)
-            decoded[doc.doc_id] = None if data.get("binary") else Decoded(**data)
+    for key in _staged(lake, batch, "reports") + _staged(lake, batch, "report_stats"):
+        lake.store.delete(key)  # an earlier try's chunks
     result = process.new_run("extract", lake)
     scope = body["scope"]
-    cells = process.extract_batch(lake, docs, decoded, result,
-                                  keep=lambda report: _in_scope(scope, report))
-    _write_table(lake, lake.work_key(batch, "reports.parquet"),
-                 [r.to_row() for r in result.reports], REPORTS_SCHEMA)
-    _write_table(lake, lake.work_key(batch, "report_stats.parquet"),
-                 [c.to_row() for c in cells], REPORT_STATS_SCHEMA)
+    taken: set[str] = set()
+    reports = cells = 0
+    for n, (chunk, later) in enumerate(_chunks(docs)):
+        chunk = [d for d in chunk if d.doc_id not in taken]
+        decoded: dict[str, Decoded | None] = {}
+        for doc in chunk:
+            key = lake.work_key(batch, f"decoded/{doc.doc_id}.json")
+            if lake.store.exists(key):
+                data = lake.read_json(key)
+                decoded[doc.doc_id] = None if data.get("binary") else Decoded(**data)
+        result.reports, result.read = [], []
+        chunk_cells = process.extract_batch(
+            lake, chunk, decoded, result, keep=lambda report: _in_scope(scope, report),
+            held_back=[d for d in later if d.doc_id not in taken])
+        taken |= {d.doc_id for d in result.read}
+        _write_arrow(lake, lake.work_key(batch, f"reports-{n:05d}.parquet"),
+                     reports_table(result.reports))
+        _write_arrow(lake, lake.work_key(batch, f"report_stats-{n:05d}.parquet"),
+                     stats_table(chunk_cells))
+        reports += len(result.reports)
+        cells += len(chunk_cells)
     _write_rejects(lake, batch, "extract", result.rejects)
-    return {"batch": batch, "reports": len(result.reports), "cells": len(cells),
+    return {"batch": batch, "reports": reports, "cells": cells,
             "rejected": len(result.rejects)}
+
+
+def _staged(lake: Lake, batch: str, table: str) -> list[str]:
+    """The staged files of a table, in chunk order (one ``<table>.parquet`` when an earlier
+    version staged the batch)."""
+    prefix = lake.work_key(batch, "")
+    return sorted(key for key in lake.store.list(prefix)
+                  if key[len(prefix):].startswith(f"{table}-") and key.endswith(".parquet")
+                  or key[len(prefix):] == f"{table}.parquet")
 
 
 def load(lake: Lake, batch: str, *, run_id: str | None = None) -> dict:
     """Merge the staged rows into the partitions (upsert by document; a province/year scope is
     rebuilt wholesale) and write the run manifest."""
     body, docs = _planned(lake, batch)
-    reports = _read_table(lake, lake.work_key(batch, "reports.parquet"))
-    cells = _read_table(lake, lake.work_key(batch, "report_stats.parquet"))
+    staged = _staged(lake, batch, "reports")
+    if not staged:
+        raise ConfigError(f"{lake.work_key(batch, 'reports-*.parquet')} is missing in "
+                          f"{lake.url}: run the batch's extract stage first")
     result = process.new_run("pipeline", lake)
     if run_id:
         result.run_id = batch_id(run_id)
     result.inputs = docs
-    result.loaded = load_rows(lake, reports, cells, rebuild=_rebuilds(body),
-                              listed=[(d.doc_id, d.sha256, d.source.url) for d in docs],
-                              run_id=result.run_id,
-                              command=f"pipeline {batch}")
+    spool = Spool.on_disk()
+    try:
+        cells = 0
+        for reports_key, cells_key in zip(staged, _staged(lake, batch, "report_stats"),
+                                          strict=True):
+            chunk_cells = _read_table(lake, cells_key)
+            spool.add_rows(_read_table(lake, reports_key), chunk_cells)
+            cells += len(chunk_cells)
+        where = dict(spool.where)
+        result.loaded = load_spooled(
+            lake, spool, rebuild=_rebuilds(body),
+            listed=[(d.doc_id, d.sha256, d.source.url) for d in docs],
+            run_id=result.run_id, command=f"pipeline {batch}")
+    finally:
+        spool.close()
     rejects = [Reject(**r) for stage in ("decode", "extract")
                for r in lake.read_json(lake.work_key(batch, f"{stage}-rejects.json"), [])]
     result.rejects = rejects
@@ -220,21 +267,20 @@ def load(lake: Lake, batch: str, *, run_id: str | None = None) -> dict:
     manifest["batch"] = batch
     manifest["scope"] = body["scope"]
     manifest["crawl_manifests"] = body["crawl_manifests"]
-    manifest["counts"]["reports"] = len(reports)
-    manifest["reports_by_partition"] = _by_partition(reports)
+    manifest["counts"]["reports"] = len(where)
+    manifest["reports_by_partition"] = _by_partition(where)
     key = lake.write_manifest(result.run_id, manifest)
-    return {"batch": batch, "manifest": key, "reports": len(reports), "cells": len(cells),
+    return {"batch": batch, "manifest": key, "reports": len(where), "cells": cells,
             "rejects": len(rejects), "written": result.loaded.written,
             "deleted": result.loaded.deleted, "unchanged": result.loaded.unchanged}
 
 
 # -- helpers ------------------------------------------------------------------------------------
 
-def _by_partition(rows: list[dict]) -> dict[str, int]:
+def _by_partition(where: dict[str, Partition]) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for row in rows:
-        label = Partition(row["province_code"], row["report_year"]).label()
-        counts[label] = counts.get(label, 0) + 1
+    for part in where.values():
+        counts[part.label()] = counts.get(part.label(), 0) + 1
     return counts
 
 
@@ -242,9 +288,9 @@ def _write_rejects(lake: Lake, batch: str, stage: str, rejects: list[Reject]) ->
     lake.write_json(lake.work_key(batch, f"{stage}-rejects.json"), [r.to_json() for r in rejects])
 
 
-def _write_table(lake: Lake, key: str, rows: list[dict], schema: pa.Schema) -> None:
+def _write_arrow(lake: Lake, key: str, rows: pa.Table) -> None:
     sink = pa.BufferOutputStream()
-    pq.write_table(pa.Table.from_pylist(rows, schema=schema), sink)
+    pq.write_table(rows, sink)
     lake.store.write(key, sink.getvalue().to_pybytes())
 
 

@@ -30,7 +30,9 @@ def partitions(lake: Lake) -> dict[str, bytes]:
             for k in lake.store.list(table)}
 
 
-def test_the_stages_load_what_one_process_run_loads(tmp_path):
+@pytest.mark.parametrize("chunk", ["500", "2"], ids=["one-chunk", "chunks-of-two"])
+def test_the_stages_load_what_one_process_run_loads(tmp_path, monkeypatch, chunk):
+    monkeypatch.setenv("GOVREPORTS_CHUNK_DOCS", chunk)
     at_once = seeded(tmp_path / "once")
     process.run(at_once, list(at_once.raw_documents()), process.new_run("process", at_once))
     staged = seeded(tmp_path / "staged")
@@ -48,6 +50,8 @@ def test_the_stages_load_what_one_process_run_loads(tmp_path):
             at_once.read_partition(*_table_part(at_once, key)))
     manifest = json.loads(staged.store.read(loaded["manifest"]))
     assert manifest["counts"]["reports"] == 5 and manifest["batch"] == "b1"
+    chunks = [k for k in staged.store.list("_work/b1/") if "/reports-" in k]
+    assert len(chunks) == (3 if chunk == "2" else 1)  # one staged file per chunk
 
 
 def _table_part(lake: Lake, key: str):
