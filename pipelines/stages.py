@@ -200,7 +200,8 @@ def extract(lake: Lake, batch: str) -> dict:
     scope = body["scope"]
     taken: set[str] = set()
     reports = cells = 0
-    for n, (chunk, later) in enumerate(_chunks(docs)):
+    # At least one chunk, empty for an empty batch: the load finds what extract staged.
+    for n, (chunk, later) in enumerate(_chunks(docs) if docs else [([], [])]):
         chunk = [d for d in chunk if d.doc_id not in taken]
         decoded: dict[str, Decoded | None] = {}
         for doc in chunk:

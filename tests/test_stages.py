@@ -138,3 +138,14 @@ def test_hostile_raw_documents_are_rejected_by_the_stages_and_the_batch_lands(tm
                for r in lake.rejects().values()}
     assert reasons == {"nul.txt": ("extract", "no_text"), "item.json": ("extract", "bad_json"),
                        "cut.docx": ("extract", "corrupt_docx")}
+
+
+def test_an_empty_batch_stages_and_loads_nothing(tmp_path):
+    lake = seeded(tmp_path / "lake")
+    process.run(lake, list(lake.raw_documents()), process.new_run("process", lake))
+    before = partitions(lake)
+    stages.plan(lake, "empty", crawl_manifests=[], scope=stages.scope_of())
+    assert stages.decode(lake, "empty")["decoded"] == 0
+    assert stages.extract(lake, "empty")["reports"] == 0
+    loaded = stages.load(lake, "empty")
+    assert loaded["reports"] == 0 and loaded["written"] == [] and partitions(lake) == before
