@@ -49,11 +49,14 @@ _CONTAINERS = (
 )
 #: One pass finds every candidate of :data:`_CONTAINERS` (cheap ``contains``; the class token
 #: is checked exactly after): an XPath per container scanned the whole page six times.
-_CONTAINER_CANDIDATES = (
-    "//*[contains(@class, 'TRS_Editor') or contains(@class, 'trs_editor_view')"
-    " or contains(@class, 'Custom_UnionStyle') or @id = 'UCAP-CONTENT' or @id = 'zoom']"
-    " | //ucapcontent")
-_CONTAINER_NAMES = ("trs_editor", "custom_unionstyle", "ucap-content", "ucapcontent", "zoom")
+_CONTAINER_CANDIDATES = "//*[{}]".format(" or ".join(
+    [f"contains(@class, '{token}')" for _, _, token, _ in _CONTAINERS if token]
+    + [f"@id = '{element_id}'" for _, _, _, element_id in _CONTAINERS if element_id])) + "".join(
+    f" | //{tag}" for _, tag, token, element_id in _CONTAINERS
+    if tag and not token and not element_id)
+#: What a page's HTML (lower-cased) must mention for the pass to be worth making.
+_CONTAINER_NAMES = tuple(sorted({(token or element_id or tag).lower()
+                                 for _, tag, token, element_id in _CONTAINERS}))
 _HANWEB_BEGIN = re.compile(r"<!--ZJEG_RSS\.content\.begin-->", re.I)
 _HANWEB_END = re.compile(r"<!--ZJEG_RSS\.content\.end-->", re.I)
 # An XML declaration (XHTML pages): lxml refuses one in a str, and the bytes are decoded already.

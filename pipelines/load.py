@@ -5,14 +5,13 @@ partition or the new one, never a mix. A load upserts by ``doc_id``: the process
 rows replace their earlier rows wherever those were (a document whose province or year changed
 moves, it is not duplicated), and partitions inside a rebuild scope are rebuilt from what the
 run read (never dropping rows of documents it did not read). A partition whose rows would not
-change is not written at all. Concurrent loads are safe: see :func:`load_rows`.
+change is not written at all. Concurrent loads are safe: see :func:`load_spooled`.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -63,17 +62,19 @@ def load(lake: Lake, reports: Iterable[Report], stats: Iterable[StatCell], *,
     them: no need to look it up). ``absorbed``: documents that are now a page's attachment:
     a row they had as reports of their own goes.
     """
-    return load_rows(lake, [r.to_row() for r in reports], [c.to_row() for c in stats],
-                     rebuild=rebuild, listed=listed, unchanged=unchanged, absorbed=absorbed,
-                     run_id=run_id, command=command)
+    spool = Spool()
+    spool.add(list(reports), list(stats))
+    return load_spooled(lake, spool, rebuild=rebuild, listed=listed, unchanged=unchanged,
+                        absorbed=absorbed, run_id=run_id, command=command)
 
 
-def load_rows(lake: Lake, report_rows: list[dict], stat_rows: list[dict], *,
-              rebuild: Callable[[Partition], bool] | None = None,
-              listed: Iterable[tuple[str, str, str]] | None = None,
-              unchanged: Iterable[tuple[str, str]] = (), absorbed: Iterable[str] = (),
-              run_id: str = "", command: str = "load") -> LoadResult:
-    """:func:`load` of rows in the tables' own form (as staged by :mod:`pipelines.stages`).
+def load_spooled(lake: Lake, spool: Spool, *,
+                 rebuild: Callable[[Partition], bool] | None = None,
+                 listed: Iterable[tuple[str, str, str]] | None = None,
+                 unchanged: Iterable[tuple[str, str]] = (), absorbed: Iterable[str] = (),
+                 run_id: str = "", command: str = "load") -> LoadResult:
+    """:func:`load` of rows a run spooled (:mod:`pipelines.spool`), one partition's rows in
+    memory at a time.
 
     Concurrent runs never lose or duplicate each other's rows:
 
@@ -87,19 +88,6 @@ def load_rows(lake: Lake, report_rows: list[dict], stat_rows: list[dict], *,
       partitions that receive rows before those that only lose some: a load killed half-way
       leaves at worst a document in two partitions, and the next load removes the copy the
       intent does not name."""
-    spool = Spool()
-    spool.add_rows(report_rows, stat_rows)
-    return load_spooled(lake, spool, rebuild=rebuild, listed=listed, unchanged=unchanged,
-                        absorbed=absorbed, run_id=run_id, command=command)
-
-
-def load_spooled(lake: Lake, spool: Spool, *,
-                 rebuild: Callable[[Partition], bool] | None = None,
-                 listed: Iterable[tuple[str, str, str]] | None = None,
-                 unchanged: Iterable[tuple[str, str]] = (), absorbed: Iterable[str] = (),
-                 run_id: str = "", command: str = "load") -> LoadResult:
-    """:func:`load_rows` of rows a run spooled (:mod:`pipelines.spool`): one partition's rows
-    in memory at a time."""
     versions = spool.versions
     result = LoadResult()
     _debug_pause("GOVREPORTS_DEBUG_LEASE_PAUSE")
@@ -194,7 +182,7 @@ def _finish_interrupted(lake: Lake, lease, result: LoadResult) -> None:
             misplaced = {d for d in arrived if targets[d] != part}
             if misplaced:
                 merge.produced = pa.array(sorted(misplaced), type=pa.string())
-                _count(result, table, part, merge.partition(table, part, []))
+                _count(result, table, part, merge.partition(table, part, None))
     lease.check()
     lake.clear_load_intent()
 
@@ -217,11 +205,10 @@ class _Merge:
         self._kept_ids: dict[Partition, pa.Array] = {}  # rebuilt partitions: report ids kept
         self._backed: dict[tuple[str, str], bool] = {}
 
-    def partition(self, table: str, part: Partition, new_rows: pa.Table | list[dict] | None
-                  ) -> str:
-        schema = TABLES[table]
-        rows_in = new_rows if isinstance(new_rows, pa.Table) else pa.Table.from_pylist(
-            new_rows or [], schema=schema)
+    def partition(self, table: str, part: Partition, new_rows: pa.Table | None) -> str:
+        """Merge ``new_rows`` (None: none) into the partition; written, deleted or
+        unchanged."""
+        rows_in = new_rows if new_rows is not None else TABLES[table].empty_table()
         in_scope = self.rebuild is not None and self.rebuild(part)
         for _attempt in range(MAX_ATTEMPTS):
             try:
@@ -299,10 +286,3 @@ def _debug_pause(name: str) -> None:
     pause = os.environ.get(name)
     if pause:
         time.sleep(float(pause))
-
-
-def _group(pairs) -> dict[Partition, list[dict]]:
-    grouped: dict[Partition, list[dict]] = defaultdict(list)
-    for part, row in pairs:
-        grouped[part].append(row)
-    return grouped

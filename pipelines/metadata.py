@@ -435,10 +435,11 @@ def _joint(name: str) -> bool:
     沂水县住房和城乡建设局): a place's name starts it and starts again after a body's name."""
     from pipelines.regions import find_places
 
-    if not _starts_with_place(name) or name.endswith(_BRANCHES):
+    found = find_places(name)
+    if not found or not name.startswith(found[0][0]) or name.endswith(_BRANCHES):
         return False  # 天水市公安局清水县分局 is one body: a city bureau's county branch
     position = 0
-    for place, _ in find_places(name):
+    for place, _ in found:
         start = name.find(place, position)
         if start > 0 and re.search(rf"{_ORG}$", name[:start]):
             return True

@@ -13,12 +13,11 @@ import re
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines import attachments, statistics
@@ -35,9 +34,11 @@ from pipelines.records import (
     Report,
     StatCell,
     input_fingerprint,
+    reports_table,
+    stats_table,
 )
 from pipelines.regions import PROVINCES, resolve_region, split_region
-from pipelines.schema import PROCESSING_VERSION, REPORT_STATS_SCHEMA, REPORTS_SCHEMA
+from pipelines.schema import PROCESSING_VERSION, REPORT_STATS_SCHEMA
 from pipelines.settings import number
 from pipelines.spool import Spool
 from pipelines.workers import Workers
@@ -150,8 +151,8 @@ def build_checked(raw: RawDocument, extracted: Extracted,
     types: a value the lake cannot hold fails here, for this document, not at load time for
     the whole batch."""
     report, cells = build_report(raw, extracted, attached)
-    pa.Table.from_pylist([report.to_row()], schema=REPORTS_SCHEMA)
-    pa.Table.from_pylist([c.to_row() for c in cells], schema=REPORT_STATS_SCHEMA)
+    reports_table([report])  # as the spool will build them
+    stats_table(cells)
     return report, cells
 
 
@@ -219,6 +220,43 @@ CHUNK_DOCS = 500
 def chunk_docs() -> int:
     """Documents per chunk: ``GOVREPORTS_CHUNK_DOCS`` or :data:`CHUNK_DOCS`."""
     return int(number("GOVREPORTS_CHUNK_DOCS", CHUNK_DOCS, 1))
+
+
+def chunks(docs: list[RawDocument]) -> Iterator[tuple[list[RawDocument], list[RawDocument]]]:
+    """(chunk, the documents after it), :func:`chunk_docs` at a time: pages first, files (PDF,
+    Word, …) after, so that a page reads the files it links to with it, whichever chunk they
+    would fall in; files no page links to are reports of their own."""
+    size = chunk_docs()
+    ordered = sorted(docs, key=lambda d: (is_attachment_url(d.source.url), d.source.url))
+    for start in range(0, len(ordered), size):
+        yield ordered[start:start + size], ordered[start + size:]
+
+
+def extract_chunks(lake: Lake, docs: list[RawDocument], result: RunResult, *,
+                   decoded_for: Callable[[list[RawDocument]], dict] | None = None,
+                   keep: Callable[[Report], bool] | None = None,
+                   progress: Progress | None = None, held_back: Iterable[RawDocument] = (),
+                   jobs: int | None = None) -> Iterator[tuple[list[Report], list[StatCell]]]:
+    """:func:`extract_batch` over :func:`chunks` of ``docs``: each chunk's reports and cells,
+    to be stored and let go before the next. A document a page pulled in from a later chunk
+    (or from ``held_back``) is read once; ``decoded_for(chunk)`` gives a chunk's decoded
+    texts when a decode stage ran. Once exhausted, ``result.read`` holds every document read."""
+    waiting = {doc.doc_id: doc for doc in held_back}
+    read: list[RawDocument] = []
+    taken: set[str] = set()
+    for chunk, later in chunks(docs):
+        chunk = [d for d in chunk if d.doc_id not in taken]
+        result.reports, result.read = [], []
+        cells = extract_batch(
+            lake, chunk, decoded_for(chunk) if decoded_for else None, result, keep=keep,
+            progress=progress, jobs=jobs,
+            held_back=[*waiting.values(), *(d for d in later if d.doc_id not in taken)])
+        for doc in result.read:
+            taken.add(doc.doc_id)
+            waiting.pop(doc.doc_id, None)
+        read.extend(result.read)
+        yield result.reports, cells
+    result.reports, result.read = [], read
 
 #: A page with fewer hanzi than this is a pointer to its attachments, not the report itself.
 MIN_PAGE_HANZI = 200
@@ -449,40 +487,23 @@ def run(lake: Lake, docs: Iterable[RawDocument], result: RunResult, *,
     result.unchanged = len(unchanged)
     if progress and unchanged:
         progress(len(unchanged))
-    # Pages first, files (PDF, Word, …) after: a page reads the files it links to with it,
-    # whichever chunk they would fall in; files no page links to are reports of their own.
-    todo = sorted((d for d in versions if d.doc_id not in unchanged),
-                  key=lambda d: (is_attachment_url(d.source.url), d.source.url))
-    waiting = {d.doc_id: d for d in versions if d.doc_id in unchanged}
-    size = chunk_docs()
-    spool = Spool.on_disk() if len(todo) > size else Spool()
-    read: list[RawDocument] = []
-    taken: set[str] = set()
+    todo = [d for d in versions if d.doc_id not in unchanged]
+    spool = Spool.on_disk() if len(todo) > chunk_docs() else Spool()
     try:
-        # In chunks, each spooled and let go: memory does not grow with the batch. Each
-        # document is read once and decoded as it is extracted; a page may pull a document of
-        # a later chunk (or a held-back one) in as its attachment.
-        for start in range(0, len(todo), size):
-            chunk = [d for d in todo[start:start + size] if d.doc_id not in taken]
-            later = [d for d in todo[start + size:] if d.doc_id not in taken]
-            result.reports, result.read = [], []
-            stats = extract_batch(lake, chunk, None, result, keep=keep, progress=progress,
-                                  held_back=[*waiting.values(), *later], jobs=jobs)
-            spool.add(result.reports, stats)
-            for doc in result.read:
-                taken.add(doc.doc_id)
-                waiting.pop(doc.doc_id, None)
-            read.extend(result.read)
-        result.reports, result.read = [], read
-        spool.leave_out(result.attached)
+        # Each chunk spooled and let go: memory does not grow with the batch. Each document is
+        # read once and decoded as it is extracted.
+        for reports, cells in extract_chunks(
+                lake, todo, result, keep=keep, progress=progress, jobs=jobs,
+                held_back=[d for d in versions if d.doc_id in unchanged]):
+            spool.add(reports, cells)
         result.timings["process"] = time.perf_counter() - started
         started = time.perf_counter()
-        kept = [d for d in versions if d.doc_id not in taken]
+        read = {d.doc_id for d in result.read}
         result.loaded = load_spooled(
             lake, spool, rebuild=rebuild,
-            listed=[(d.doc_id, d.sha256, d.source.url) for d in read],
-            unchanged=[(d.doc_id, d.sha256) for d in kept], absorbed=result.attached,
-            run_id=result.run_id, command=result.command)
+            listed=[(d.doc_id, d.sha256, d.source.url) for d in result.read],
+            unchanged=[(d.doc_id, d.sha256) for d in versions if d.doc_id not in read],
+            absorbed=result.attached, run_id=result.run_id, command=result.command)
     finally:
         spool.close()
     result.timings["load"] = time.perf_counter() - started

@@ -138,10 +138,8 @@ class Report:
         return [column for column, _ in Report._flat()]
 
     def to_row(self) -> dict:
-        row = {column: value(self) for column, value in self._flat()}
-        row["metadata_raw"] = sorted(self.metadata.raw.items())  # Arrow maps take pairs
-        row["attachments"] = [dataclasses.asdict(a) for a in self.attachments]
-        return {name: row[name] for name in REPORTS_SCHEMA.names}
+        """The report's row of ``reports`` as Python values (see :func:`reports_table`)."""
+        return reports_table([self]).to_pylist()[0]
 
     @staticmethod
     def _flat():

@@ -271,4 +271,4 @@ def _by_code() -> dict[str, list[Place]]:
 @functools.cache
 def known_codes() -> frozenset[str]:
     """Every code GB/T 2260 has ever used."""
-    return frozenset(p.code for found in places().values() for p in found)
+    return frozenset(_by_code())

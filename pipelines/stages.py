@@ -28,7 +28,6 @@ import pyarrow.parquet as pq
 from pipelines import process
 from pipelines.decode import Decoded
 from pipelines.errors import ConfigError
-from pipelines.extract import is_attachment_url
 from pipelines.lake import Lake, Partition
 from pipelines.load import load_spooled
 from pipelines.records import RawDocument, Reject, Report, reports_table, stats_table
@@ -168,7 +167,7 @@ def decode(lake: Lake, batch: str) -> dict:
     _, docs = _planned(lake, batch)
     result = process.new_run("decode", lake)
     texts = binary = 0
-    for chunk, _later in _chunks(docs):  # each chunk written and let go
+    for chunk, _later in process.chunks(docs):  # each chunk written and let go
         decoded = process.decode_batch(lake, chunk, result)
         for doc_id, text in decoded.items():
             body = {"binary": True} if text is None else asdict(text)
@@ -177,15 +176,6 @@ def decode(lake: Lake, batch: str) -> dict:
         binary += sum(1 for v in decoded.values() if v is None)
     _write_rejects(lake, batch, "decode", result.rejects)
     return {"batch": batch, "decoded": texts, "binary": binary, "rejected": len(result.rejects)}
-
-
-def _chunks(docs: list[RawDocument]):
-    """(chunk, the documents after it) in the order :func:`pipelines.process.run` uses: pages
-    first, then files, ``GOVREPORTS_CHUNK_DOCS`` at a time."""
-    size = process.chunk_docs()
-    ordered = sorted(docs, key=lambda d: (is_attachment_url(d.source.url), d.source.url))
-    for start in range(0, len(ordered), size):
-        yield ordered[start:start + size], ordered[start + size:]
 
 
 def extract(lake: Lake, batch: str) -> dict:
@@ -198,28 +188,32 @@ def extract(lake: Lake, batch: str) -> dict:
         lake.store.delete(key)  # an earlier try's chunks
     result = process.new_run("extract", lake)
     scope = body["scope"]
-    taken: set[str] = set()
-    reports = cells = 0
-    # At least one chunk, empty for an empty batch: the load finds what extract staged.
-    for n, (chunk, later) in enumerate(_chunks(docs) if docs else [([], [])]):
-        chunk = [d for d in chunk if d.doc_id not in taken]
+
+    def decoded_for(chunk: list[RawDocument]) -> dict[str, Decoded | None]:
         decoded: dict[str, Decoded | None] = {}
         for doc in chunk:
             key = lake.work_key(batch, f"decoded/{doc.doc_id}.json")
             if lake.store.exists(key):
                 data = lake.read_json(key)
                 decoded[doc.doc_id] = None if data.get("binary") else Decoded(**data)
-        result.reports, result.read = [], []
-        chunk_cells = process.extract_batch(
-            lake, chunk, decoded, result, keep=lambda report: _in_scope(scope, report),
-            held_back=[d for d in later if d.doc_id not in taken])
-        taken |= {d.doc_id for d in result.read}
+        return decoded
+
+    def stage(n: int, chunk_reports: list[Report], chunk_cells: list) -> None:
         _write_arrow(lake, lake.work_key(batch, f"reports-{n:05d}.parquet"),
-                     reports_table(result.reports))
+                     reports_table(chunk_reports))
         _write_arrow(lake, lake.work_key(batch, f"report_stats-{n:05d}.parquet"),
                      stats_table(chunk_cells))
-        reports += len(result.reports)
+
+    reports = cells = 0
+    n = -1
+    for n, (chunk_reports, chunk_cells) in enumerate(process.extract_chunks(
+            lake, docs, result, decoded_for=decoded_for,
+            keep=lambda report: _in_scope(scope, report))):
+        stage(n, chunk_reports, chunk_cells)
+        reports += len(chunk_reports)
         cells += len(chunk_cells)
+    if n < 0:
+        stage(0, [], [])  # an empty batch stages an empty chunk: the load finds what it staged
     _write_rejects(lake, batch, "extract", result.rejects)
     return {"batch": batch, "reports": reports, "cells": cells,
             "rejected": len(result.rejects)}
@@ -252,8 +246,8 @@ def load(lake: Lake, batch: str, *, run_id: str | None = None) -> dict:
         for reports_key, cells_key in zip(staged, _staged(lake, batch, "report_stats"),
                                           strict=True):
             chunk_cells = _read_table(lake, cells_key)
-            spool.add_rows(_read_table(lake, reports_key), chunk_cells)
-            cells += len(chunk_cells)
+            spool.add_tables(_read_table(lake, reports_key), chunk_cells)
+            cells += chunk_cells.num_rows
         where = dict(spool.where)
         result.loaded = load_spooled(
             lake, spool, rebuild=_rebuilds(body),
@@ -295,11 +289,11 @@ def _write_arrow(lake: Lake, key: str, rows: pa.Table) -> None:
     lake.store.write(key, sink.getvalue().to_pybytes())
 
 
-def _read_table(lake: Lake, key: str) -> list[dict]:
+def _read_table(lake: Lake, key: str) -> pa.Table:
     try:
         data = lake.store.read(key)
     except KeyError:
         raise ConfigError(f"{key} is missing in {lake.url}: run the batch's extract stage "
                           "first") from None
-    return pq.read_table(pa.BufferReader(data)).to_pylist()
+    return pq.read_table(pa.BufferReader(data))
 
