@@ -9,6 +9,7 @@ partition it goes to and the version it was built from.
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import tempfile
 from collections import defaultdict
@@ -35,6 +36,7 @@ class Spool:
         self.versions: dict[str, tuple] = {}
         #: doc_id → the partition its row goes to.
         self.where: dict[str, Partition] = {}
+        self._files = itertools.count()  # one name per file written, whatever its partition
 
     @classmethod
     def on_disk(cls) -> Spool:
@@ -70,7 +72,7 @@ class Spool:
         if self.folder is None:
             pieces.append(rows)
             return
-        path = self.folder / f"{table}-{len(self._pieces)}-{len(pieces)}.arrow"
+        path = self.folder / f"{table}-{next(self._files):06d}.arrow"
         with pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, rows.schema) as writer:
             writer.write_table(rows)
         pieces.append(path)
