@@ -227,16 +227,16 @@ def plan_batch(params: dict, batch: str, *, from_crawl: bool, scope: dict | None
                                 scope=scope)
 
 
-def decode(params: dict, batch: str) -> dict:
+def decode(params: dict, batch: str, unit: int | None = None) -> dict:
     from pipelines import stages
 
-    return _permanent_if_config(stages.decode, _open_lake(params), batch)
+    return _permanent_if_config(stages.decode, _open_lake(params), batch, unit)
 
 
-def extract(params: dict, batch: str) -> dict:
+def extract(params: dict, batch: str, unit: int | None = None) -> dict:
     from pipelines import stages
 
-    return _permanent_if_config(stages.extract, _open_lake(params), batch)
+    return _permanent_if_config(stages.extract, _open_lake(params), batch, unit)
 
 
 def load(params: dict, batch: str) -> dict:
@@ -333,35 +333,45 @@ def from_crawl_of(params: dict) -> bool:
 
 
 def processing_chain(after=None, *, from_crawl: bool | None, scoped: bool):
-    """plan → decode → extract → load → summary, after ``after`` (the crawl, or nothing). The
-    plan runs when some crawl shards failed too (their partial landings are processed); the
+    """plan → per work unit (mapped: any worker takes any unit) decode → extract → load →
+    summary, after ``after`` (the crawl, or nothing). The plan runs when some crawl shards
+    failed too (their partial landings are processed); the load waits for every unit; the
     summary runs whatever happened before it. Airflow judges a run by its last tasks, so a
     ``watcher`` downstream of every task fails the run when any of them failed.
     ``from_crawl`` None: the run's ``mode`` param decides (``recrawl`` or ``reprocess``)."""
-    from airflow.sdk import get_current_context, task
+    from airflow.sdk import get_current_context, task, task_group
     from airflow.sdk.exceptions import AirflowFailException
 
     assets = table_assets()
 
     @task(trigger_rule="all_done")
-    def plan() -> dict:
+    def plan() -> list[dict]:
+        """The batch's work units (``GOVREPORTS_UNIT_DOCS`` documents at most each)."""
         params = dict(get_current_context()["params"])
         given = airflow_call(scope, params) if scoped else None
         crawled = from_crawl_of(params) if from_crawl is None else from_crawl
-        return airflow_call(plan_batch, params, run_batch(), from_crawl=crawled, scope=given)
+        return airflow_call(plan_batch, params, run_batch(), from_crawl=crawled,
+                            scope=given)["units"]
 
     @task
-    def decode_documents(planned: dict) -> dict:
-        return airflow_call(decode, dict(get_current_context()["params"]), planned["batch"])
+    def decode_documents(unit: dict) -> dict:
+        return airflow_call(decode, dict(get_current_context()["params"]), unit["batch"],
+                            unit["unit"])
 
     @task
     def extract_reports(decoded: dict) -> dict:
-        return airflow_call(extract, dict(get_current_context()["params"]), decoded["batch"])
+        return airflow_call(extract, dict(get_current_context()["params"]), decoded["batch"],
+                            decoded["unit"])
+
+    @task_group(group_id="work_unit")
+    def work_unit(unit: dict):
+        """One unit's documents, decoded then extracted (a retry redoes this unit only)."""
+        return extract_reports(decode_documents(unit))
 
     @task(outlets=list(assets.values()), pool=LOAD_POOL)
-    def load_partitions(extracted: dict) -> dict:
+    def load_partitions(extracted: list[dict]) -> dict:
         context = get_current_context()
-        loaded = airflow_call(load, dict(context["params"]), extracted["batch"])
+        loaded = airflow_call(load, dict(context["params"]), run_batch())
         for table, asset in assets.items():
             context["outlet_events"][asset].extra = {
                 "lake": lake_url(dict(context["params"])),
@@ -387,12 +397,11 @@ def processing_chain(after=None, *, from_crawl: bool | None, scoped: bool):
     planned = plan()
     if after is not None:
         after >> planned  # order only: the plan reads the crawl manifests from the lake
-    decoded = decode_documents(planned)
-    extracted = extract_reports(decoded)
+    extracted = work_unit.expand(unit=planned)
     loaded = load_partitions(extracted)
     summarized = summarize(loaded)
     watch = watcher()
-    for step in (after, planned, decoded, extracted, loaded, summarized):
+    for step in (after, planned, extracted, loaded, summarized):
         if step is not None:
             step >> watch
     return loaded

@@ -5,14 +5,18 @@ counts (what an XCom may carry). A *batch* names one piece of work; its files li
 ``_work/<batch>/``, so running a stage again on the same batch rewrites the same keys and a
 retry of one stage never needs the others again::
 
-    plan     crawl manifests or a scope  → _work/<batch>/plan.json       which documents
-    decode   plan + raw bytes            → _work/<batch>/decoded/…       text + charset evidence
-    extract  plan + decoded + raw bytes  → _work/<batch>/reports.parquet, report_stats.parquet
-    load     staged rows                 → reports/, report_stats/ partitions, _runs/<run>.json
+    plan     crawl manifests or a scope  → _work/<batch>/plan.json         documents, work units
+    decode   one unit's raw bytes        → _work/<batch>/decoded/…         text + charset evidence
+    extract  one unit, decoded           → _work/<batch>/units/<u>/reports-NNNNN.parquet, …
+    load     every unit's staged rows    → reports/, report_stats/ partitions, _runs/<run>.json
 
-Rejected documents are recorded under ``rejects/`` by the stage that rejects them (and in
-``_work/<batch>/<stage>-rejects.json`` for the run manifest). ``process.run`` is the same path
-in one process, for the CLI.
+A *work unit* is a bounded number of documents (``GOVREPORTS_UNIT_DOCS``), a portal's documents
+together while they fit: decode and extract run once per unit (Airflow maps them over the
+units, on any worker), and a retried unit redoes only its own work. The load, one task, merges
+what every unit staged, one partition at a time under the lake's load lease. Rejected documents
+are recorded under ``rejects/`` by the stage that rejects them (and in
+``_work/<batch>/units/<u>/<stage>-rejects.json`` for the run manifest). ``process.run`` is the
+same path in one process, for the CLI.
 """
 
 from __future__ import annotations
@@ -31,9 +35,44 @@ from pipelines.errors import ConfigError
 from pipelines.lake import Lake, Partition
 from pipelines.load import load_spooled
 from pipelines.records import RawDocument, Reject, Report, reports_table, stats_table
+from pipelines.settings import number
 from pipelines.spool import Spool
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+#: Documents per work unit at most (``GOVREPORTS_UNIT_DOCS``): the grain of the mapped decode and
+#: extract tasks, and what a retry of one of them redoes.
+UNIT_DOCS = 200
+
+
+def unit_docs() -> int:
+    return int(number("GOVREPORTS_UNIT_DOCS", UNIT_DOCS, 1))
+
+
+def work_units(docs: list[RawDocument], size: int) -> list[list[int]]:
+    """Indexes of ``docs`` per work unit: each portal's documents together while they fit in
+    ``size`` (a page and the files it links to come from one portal, so they are read in one
+    unit), portals packed in order; a larger portal is cut, in URL order, into units of its
+    own (neighbouring URLs: a page and its files are usually in one folder). A page that links
+    to a file of another unit still reads it (:func:`extract` holds the batch's other documents
+    back for that) and the load drops that file's own row. Never empty: an empty batch is one
+    empty unit, so that its load runs and records the run."""
+    by_portal: dict[str, list[int]] = {}
+    for i, doc in sorted(enumerate(docs), key=lambda pair: pair[1].source.url):
+        by_portal.setdefault(doc.source.portal_id or "", []).append(i)
+    units: list[list[int]] = []
+    current: list[int] = []
+    for _portal, indexes in sorted(by_portal.items()):
+        if len(indexes) > size:
+            units.extend(indexes[start:start + size] for start in range(0, len(indexes), size))
+            continue
+        if len(current) + len(indexes) > size:
+            units.append(current)
+            current = []
+        current.extend(indexes)
+    if current or not units:
+        units.append(current)
+    return units
 
 
 def batch_id(text: str) -> str:
@@ -142,50 +181,98 @@ def plan(lake: Lake, batch: str, *, crawl_manifests: list[str] | None = None,
         docs = [d for d in lake.raw_documents()
                 if not scope["portals"] or d.source.portal_id in scope["portals"]]
     versions = process.latest_versions(d for d in docs if d.source.role != "list")
+    units = work_units(versions, unit_docs())
     body = {"batch": batch, "scope": scope, "crawl_manifests": crawl_manifests,
             "documents": [{"sha256": d.sha256, "source_id": d.source.source_id}
-                          for d in versions]}
+                          for d in versions],
+            "units": units}
     key = lake.work_key(batch, "plan.json")
     lake.write_json(key, body)
-    return {"batch": batch, "plan": key, "documents": len(versions)}
+    return {"batch": batch, "plan": key, "documents": len(versions),
+            "units": [{"batch": batch, "unit": u, "documents": len(indexes)}
+                      for u, indexes in enumerate(units)]}
 
 
-def _planned(lake: Lake, batch: str) -> tuple[dict, list[RawDocument]]:
+def _plan_of(lake: Lake, batch: str) -> dict:
     try:
         body = lake.read_json(lake.work_key(batch, "plan.json"))
     except KeyError:
         raise ConfigError(f"batch {batch!r} has no plan in {lake.url}: run its plan stage "
                           "first") from None
-    return body, [lake.raw_document(d["sha256"], d["source_id"]) for d in body["documents"]]
+    body.setdefault("units", [list(range(len(body["documents"])))])  # planned before units
+    return body
 
 
-def decode(lake: Lake, batch: str) -> dict:
-    """Decode the batch's text documents (charset detection and mojibake reversal, see
-    :mod:`pipelines.decode`): their text and charset evidence
-    go to ``_work/<batch>/decoded/<doc_id>.json`` (a file format read later: ``{"binary":
-    true}``)."""
-    _, docs = _planned(lake, batch)
-    result = process.new_run("decode", lake)
-    texts = binary = 0
-    for chunk, _later in process.chunks(docs):  # each chunk written and let go
-        decoded = process.decode_batch(lake, chunk, result)
-        for doc_id, text in decoded.items():
-            body = {"binary": True} if text is None else asdict(text)
-            lake.write_json(lake.work_key(batch, f"decoded/{doc_id}.json"), body)
-        texts += sum(1 for v in decoded.values() if v is not None)
-        binary += sum(1 for v in decoded.values() if v is None)
-    _write_rejects(lake, batch, "decode", result.rejects)
-    return {"batch": batch, "decoded": texts, "binary": binary, "rejected": len(result.rejects)}
+def _planned(lake: Lake, batch: str, unit: int | None = None
+             ) -> tuple[dict, list[RawDocument], list[RawDocument]]:
+    """The plan, the documents of ``unit`` (None: all) and the batch's other documents."""
+    body = _plan_of(lake, batch)
+    if unit is not None and not 0 <= unit < len(body["units"]):
+        raise ConfigError(f"batch {batch!r} has {len(body['units'])} work unit(s), not a unit "
+                          f"{unit}: plan it again")
+    docs = [lake.raw_document(d["sha256"], d["source_id"]) for d in body["documents"]]
+    if unit is None:
+        return body, docs, []
+    mine = set(body["units"][unit])
+    return (body, [d for i, d in enumerate(docs) if i in mine],
+            [d for i, d in enumerate(docs) if i not in mine])
 
 
-def extract(lake: Lake, batch: str) -> dict:
-    """Text, metadata, attachments and statistics of the decoded documents, staged as rows of
-    the lake's own tables: one pair of files per chunk of documents
-    (``_work/<batch>/reports-NNNNN.parquet``, ``report_stats-NNNNN.parquet``), so that neither
-    this task's memory nor the load's grows with the batch."""
-    body, docs = _planned(lake, batch)
-    for key in _staged(lake, batch, "reports") + _staged(lake, batch, "report_stats"):
-        lake.store.delete(key)  # an earlier try's chunks
+def _each_unit(lake: Lake, batch: str, unit: int | None, stage) -> dict:
+    """``stage(unit)`` for one unit, or for every unit of the plan in turn (None), with the
+    counts added up."""
+    units = [unit] if unit is not None else range(len(_plan_of(lake, batch)["units"]))
+    total: dict = {"batch": batch}
+    for u in units:
+        for name, n in stage(u).items():
+            total[name] = total.get(name, 0) + n
+    if unit is not None:
+        total["unit"] = unit
+    return total
+
+
+def _unit_key(lake: Lake, batch: str, unit: int, name: str) -> str:
+    return lake.work_key(batch, f"units/{unit:05d}/{name}")
+
+
+def decode(lake: Lake, batch: str, unit: int | None = None) -> dict:
+    """Decode a work unit's text documents (every unit's when ``unit`` is None; charset
+    detection and mojibake reversal, see :mod:`pipelines.decode`): their text and charset
+    evidence go to ``_work/<batch>/decoded/<doc_id>.json`` (a file format read later:
+    ``{"binary": true}``)."""
+
+    def one(u: int) -> dict:
+        _, docs, _others = _planned(lake, batch, u)
+        result = process.new_run("decode", lake)
+        texts = binary = 0
+        for chunk, _later in process.chunks(docs):  # each chunk written and let go
+            decoded = process.decode_batch(lake, chunk, result)
+            for doc_id, text in decoded.items():
+                body = {"binary": True} if text is None else asdict(text)
+                lake.write_json(lake.work_key(batch, f"decoded/{doc_id}.json"), body)
+            texts += sum(1 for v in decoded.values() if v is not None)
+            binary += sum(1 for v in decoded.values() if v is None)
+        _write_rejects(lake, _unit_key(lake, batch, u, "decode-rejects.json"), result.rejects)
+        return {"decoded": texts, "binary": binary, "rejected": len(result.rejects)}
+
+    return _each_unit(lake, batch, unit, one)
+
+
+def extract(lake: Lake, batch: str, unit: int | None = None) -> dict:
+    """Text, metadata, attachments and statistics of a work unit's decoded documents (every
+    unit's when ``unit`` is None), staged as rows of the lake's own tables: one pair of files
+    per chunk of documents (``_work/<batch>/units/<u>/reports-NNNNN.parquet``,
+    ``report_stats-NNNNN.parquet``), so that neither this task's memory nor the load's grows
+    with the batch. ``done.json`` is written last: the unit's files are complete, and the
+    documents its pages took in as attachments (their own rows are dropped by the load)."""
+    return _each_unit(lake, batch, unit, lambda u: _extract_unit(lake, batch, u))
+
+
+def _extract_unit(lake: Lake, batch: str, unit: int) -> dict:
+    body, docs, others = _planned(lake, batch, unit)
+    prefix = _unit_key(lake, batch, unit, "")
+    for key in lake.store.list(prefix):
+        lake.store.delete(key)  # an earlier try of this unit: its chunks and its done.json
     result = process.new_run("extract", lake)
     scope = body["scope"]
 
@@ -199,64 +286,65 @@ def extract(lake: Lake, batch: str) -> dict:
         return decoded
 
     def stage(n: int, chunk_reports: list[Report], chunk_cells: list) -> None:
-        _write_arrow(lake, lake.work_key(batch, f"reports-{n:05d}.parquet"),
-                     reports_table(chunk_reports))
-        _write_arrow(lake, lake.work_key(batch, f"report_stats-{n:05d}.parquet"),
-                     stats_table(chunk_cells))
+        _write_arrow(lake, f"{prefix}reports-{n:05d}.parquet", reports_table(chunk_reports))
+        _write_arrow(lake, f"{prefix}report_stats-{n:05d}.parquet", stats_table(chunk_cells))
 
     reports = cells = 0
-    n = -1
     for n, (chunk_reports, chunk_cells) in enumerate(process.extract_chunks(
-            lake, docs, result, decoded_for=decoded_for,
+            lake, docs, result, decoded_for=decoded_for, held_back=others,
             keep=lambda report: _in_scope(scope, report))):
         stage(n, chunk_reports, chunk_cells)
         reports += len(chunk_reports)
         cells += len(chunk_cells)
-    if n < 0:
-        stage(0, [], [])  # an empty batch stages an empty chunk: the load finds what it staged
-    _write_rejects(lake, batch, "extract", result.rejects)
-    return {"batch": batch, "reports": reports, "cells": cells,
-            "rejected": len(result.rejects)}
+    _write_rejects(lake, f"{prefix}extract-rejects.json", result.rejects)
+    lake.write_json(f"{prefix}done.json", {"reports": reports, "cells": cells,
+                                           "attached": sorted(result.attached)})
+    return {"reports": reports, "cells": cells, "rejected": len(result.rejects)}
 
 
-def _staged(lake: Lake, batch: str, table: str) -> list[str]:
-    """The staged files of a table, in chunk order (one ``<table>.parquet`` when an earlier
-    version staged the batch)."""
-    prefix = lake.work_key(batch, "")
+def _staged(lake: Lake, prefix: str, table: str) -> list[str]:
+    """A unit's staged files of a table, in chunk order."""
     return sorted(key for key in lake.store.list(prefix)
-                  if key[len(prefix):].startswith(f"{table}-") and key.endswith(".parquet")
-                  or key[len(prefix):] == f"{table}.parquet")
+                  if key[len(prefix):].startswith(f"{table}-") and key.endswith(".parquet"))
 
 
 def load(lake: Lake, batch: str, *, run_id: str | None = None) -> dict:
-    """Merge the staged rows into the partitions (upsert by document; a province/year scope is
-    rebuilt wholesale) and write the run manifest."""
-    body, docs = _planned(lake, batch)
-    staged = _staged(lake, batch, "reports")
-    if not staged:
-        raise ConfigError(f"{lake.work_key(batch, 'reports-*.parquet')} is missing in "
-                          f"{lake.url}: run the batch's extract stage first")
+    """Merge what every work unit staged into the partitions (upsert by document; a
+    province/year scope is rebuilt wholesale) and write the run manifest. Every unit must have
+    finished its extract (in any order, on any worker, retried or not): the load reads only
+    complete units, and refuses to run while one is missing."""
+    body, docs, _ = _planned(lake, batch)
+    prefixes = [_unit_key(lake, batch, u, "") for u in range(len(body["units"]))]
+    missing = [u for u, prefix in enumerate(prefixes)
+               if not lake.store.exists(f"{prefix}done.json")]
+    if missing:
+        raise ConfigError(f"work unit(s) {', '.join(map(str, missing))} of batch {batch!r} have "
+                          f"not finished their extract in {lake.url}: run (or clear) them first")
     result = process.new_run("pipeline", lake)
     if run_id:
         result.run_id = batch_id(run_id)
     result.inputs = docs
+    attached = {doc_id for prefix in prefixes
+                for doc_id in lake.read_json(f"{prefix}done.json").get("attached", [])}
     spool = Spool.on_disk()
     try:
         cells = 0
-        for reports_key, cells_key in zip(staged, _staged(lake, batch, "report_stats"),
-                                          strict=True):
-            chunk_cells = _read_table(lake, cells_key)
-            spool.add_tables(_read_table(lake, reports_key), chunk_cells)
-            cells += chunk_cells.num_rows
-        where = dict(spool.where)
+        for prefix in prefixes:
+            for reports_key, cells_key in zip(_staged(lake, prefix, "reports"),
+                                              _staged(lake, prefix, "report_stats"),
+                                              strict=True):
+                chunk_cells = _read_table(lake, cells_key)
+                spool.add_tables(_read_table(lake, reports_key), chunk_cells)
+                cells += chunk_cells.num_rows
+        where = {d: part for d, part in spool.where.items() if d not in attached}
         result.loaded = load_spooled(
             lake, spool, rebuild=_rebuilds(body),
-            listed=[(d.doc_id, d.sha256, d.source.url) for d in docs],
+            listed=[(d.doc_id, d.sha256, d.source.url) for d in docs], absorbed=attached,
             run_id=result.run_id, command=f"pipeline {batch}")
     finally:
         spool.close()
-    rejects = [Reject(**r) for stage in ("decode", "extract")
-               for r in lake.read_json(lake.work_key(batch, f"{stage}-rejects.json"), [])]
+    rejects = [Reject(**r) for prefix in prefixes for stage in ("decode", "extract")
+               for r in lake.read_json(f"{prefix}{stage}-rejects.json", [])]
     result.rejects = rejects
     manifest = result.manifest()
     manifest["batch"] = batch
@@ -279,8 +367,8 @@ def _by_partition(where: dict[str, Partition]) -> dict[str, int]:
     return counts
 
 
-def _write_rejects(lake: Lake, batch: str, stage: str, rejects: list[Reject]) -> None:
-    lake.write_json(lake.work_key(batch, f"{stage}-rejects.json"), [r.to_json() for r in rejects])
+def _write_rejects(lake: Lake, key: str, rejects: list[Reject]) -> None:
+    lake.write_json(key, [r.to_json() for r in rejects])
 
 
 def _write_arrow(lake: Lake, key: str, rows: pa.Table) -> None:

@@ -149,3 +149,86 @@ def test_an_empty_batch_stages_and_loads_nothing(tmp_path):
     assert stages.extract(lake, "empty")["reports"] == 0
     loaded = stages.load(lake, "empty")
     assert loaded["reports"] == 0 and loaded["written"] == [] and partitions(lake) == before
+
+
+# -- work units: what the DAG maps over workers -------------------------------------------------
+
+def portals_with_attachments(path, portals: int = 3) -> Lake:
+    """Each portal: one page per seed, the last linking to a Word file that is its report (a
+    page shorter than the report: the file is the report)."""
+    from tests.attachment_files import docx_bytes
+
+    lake = Lake.open(str(path), writable=True)
+    seeds = sorted(SEEDS.glob("*.txt"))
+    for p in range(portals):
+        host = f"http://p{p}.example.gov.cn"
+        for n, seed in enumerate(seeds):
+            body = seed.read_text("utf-8").replace("\n", "<br>")
+            if n == len(seeds) - 1:
+                body = '<p>附件：<a href="/files/report.docx">年度报告</a></p>'
+            html = f"<html><body><div id=zoom>{body}</div></body></html>"
+            lake.put_raw(html.encode("utf-8"), Source(
+                url=f"{host}/ndbg/{n}.html", kind="http", portal_id=f"p{p}",
+                fetched_at="2026-01-01T00:00:00+00:00", media_type="text/html"))
+        lake.put_raw(docx_bytes(), Source(
+            url=f"{host}/files/report.docx", kind="http", portal_id=f"p{p}", role="attachment",
+            fetched_at="2026-01-01T00:00:00+00:00",
+            media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document"))
+    return lake
+
+
+def rows(lake: Lake) -> list[tuple]:
+    from pipelines.query import run_query
+
+    return run_query(lake, "select doc_id, title, report_year, province_code, text, "
+                           "len(attachments) from reports order by doc_id")[1]
+
+
+@pytest.mark.parametrize("unit_docs,order", [
+    ("4", "forward"), ("4", "backward"), ("5", "backward"), ("1", "forward"), ("100", "forward"),
+], ids=["units-of-4", "units-of-4-last-first", "units-cutting-a-portal", "one-document-units",
+        "one-unit"])
+def test_work_units_in_any_order_load_what_one_process_run_loads(tmp_path, monkeypatch,
+                                                                  unit_docs, order):
+    at_once = portals_with_attachments(tmp_path / "once")
+    process.run(at_once, list(at_once.raw_documents()), process.new_run("process", at_once))
+    monkeypatch.setenv("GOVREPORTS_UNIT_DOCS", unit_docs)
+    lake = portals_with_attachments(tmp_path / "units")
+    planned = stages.plan(lake, "u", scope=stages.scope_of())
+    units = planned["units"]
+    assert planned["documents"] == 18
+    assert [u["unit"] for u in units] == list(range(len(units)))
+    assert sum(u["documents"] for u in units) == 18
+    assert max(u["documents"] for u in units) <= int(unit_docs)
+    for unit in (units if order == "forward" else reversed(units)):
+        assert stages.decode(lake, "u", unit["unit"])["unit"] == unit["unit"]
+        stages.extract(lake, "u", unit["unit"])
+    loaded = stages.load(lake, "u")
+    assert rows(lake) == rows(at_once)
+    assert loaded["reports"] == 15  # 3 portals × 5 pages, the Word files absorbed by their page
+    assert sum(row[5] for row in rows(lake)) == 3
+
+
+def test_a_retried_unit_redoes_only_its_own_work_and_the_load_waits_for_every_unit(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("GOVREPORTS_UNIT_DOCS", "6")
+    lake = portals_with_attachments(tmp_path / "lake")
+    units = stages.plan(lake, "r", scope=stages.scope_of())["units"]
+    assert len(units) == 3  # one per portal
+    for unit in units[:2]:
+        stages.decode(lake, "r", unit["unit"])
+        stages.extract(lake, "r", unit["unit"])
+    with pytest.raises(ConfigError, match=r"work unit\(s\) 2 of batch 'r' have not finished"):
+        stages.load(lake, "r")
+    stages.decode(lake, "r", 2)
+    stages.extract(lake, "r", 2)
+    others = {k: lake.store.read(k) for k in lake.store.list("_work/r/units/")
+              if not k.startswith("_work/r/units/00001/")}
+    lake.store.write("_work/r/units/00001/reports-00099.parquet", b"left by a killed try")
+    assert stages.extract(lake, "r", 1)["reports"] == 5  # the retry
+    assert {k: lake.store.read(k) for k in lake.store.list("_work/r/units/")
+            if not k.startswith("_work/r/units/00001/")} == others
+    assert not lake.store.exists("_work/r/units/00001/reports-00099.parquet")
+    assert stages.load(lake, "r")["reports"] == 15
+    with pytest.raises(ConfigError, match="has 3 work unit\\(s\\), not a unit 7"):
+        stages.extract(lake, "r", 7)
