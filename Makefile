@@ -22,7 +22,7 @@ $(STAMP): setup.cfg pyproject.toml
 	fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,airflow,samples]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,airflow,celery,samples]'
 	touch $@
 
 # The main job: the nightly DAG, once, through Airflow itself (SQLite in build/airflow): crawl

@@ -153,8 +153,11 @@ def run(portals_file, portal_ids, lake_url, revalidate, settings, run_id, verbos
               help="Port on every sample address (127.0.0.11…); 0 picks free ports.")
 @click.option("--registry", "registry_out", type=click.Path(dir_okay=False),
               help="Write the registry of the served portals to this file.")
+@click.option("--copies", type=int, default=1, show_default=True,
+              help="Serve every family this many times (copy k on 127.0.k.11…), for runs at "
+                   "scale.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
-def serve_samples(port, registry_out, command):
+def serve_samples(port, registry_out, copies, command):
     """Serve the fixture portals (one per CMS family, built from the seeds) on loopback
     addresses until interrupted, or only while COMMAND runs (after `--`; exits with its
     status). `crawlers/sample_portals.yaml` crawls the default port:
@@ -165,7 +168,7 @@ def serve_samples(port, registry_out, command):
     from crawlers.samples.sites import DEFAULT_PORT, registry_entries, sample_portals
 
     with _errors():
-        samples = sample_portals(DEFAULT_PORT if port is None else port)
+        samples = sample_portals(DEFAULT_PORT if port is None else port, copies)
     server = SampleServer([s.site for s in samples])
     try:
         server.start()

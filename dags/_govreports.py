@@ -6,7 +6,7 @@ wires the shared processing chain as TaskFlow tasks.
 Configuration comes from the environment (``GOVREPORTS_LAKE``, ``GOVREPORTS_PORTALS``,
 ``GOVREPORTS_CRAWL_SHARDS``, ``GOVREPORTS_CRAWL_SETTINGS``, ``GOVREPORTS_RETRY_DELAY``),
 overridable per run by DAG params; S3 credentials from the Airflow connection ``aws_default``
-when it exists, else the standard AWS chain.
+(through the Amazon provider's hook) when it exists, else the standard AWS chain.
 """
 
 from __future__ import annotations
@@ -65,25 +65,36 @@ def registry(params: dict | None = None) -> str | None:
 
 
 def aws_environment() -> dict[str, str]:
-    """AWS settings of the ``aws_default`` connection as the standard variables boto3 and a
-    crawl subprocess read; nothing when there is no such connection (the standard chain)."""
+    """The ``aws_default`` connection as the standard variables boto3 and a crawl subprocess
+    read, resolved by Airflow's Amazon provider: keys, a session token, a role assumed
+    (``role_arn`` in the extra), the S3 endpoint and region. Nothing when there is no such
+    connection, or when it names no keys and no role (the pods' own role, IRSA, an instance
+    profile: the standard chain, which refreshes itself, is better than a frozen copy).
+
+    Credentials of an assumed role are temporary: a crawl shard longer than the role's session
+    (one hour unless the extra's ``assume_role_kwargs`` sets ``DurationSeconds``) should run
+    with a role of its own instead."""
     try:
+        from airflow.providers.amazon.aws.hooks.base_aws import AwsGenericHook
         from airflow.sdk import BaseHook
 
-        conn = BaseHook.get_connection("aws_default")
+        BaseHook.get_connection("aws_default")
     except Exception:  # no connection defined (or not inside Airflow): the standard chain
         return {}
-    extra = conn.extra_dejson or {}
+    hook = AwsGenericHook(aws_conn_id="aws_default", client_type="s3")
+    config = hook.conn_config
     env = {}
-    if conn.login:
-        env["AWS_ACCESS_KEY_ID"] = conn.login
-    if conn.password:
-        env["AWS_SECRET_ACCESS_KEY"] = conn.password
-    endpoint = extra.get("endpoint_url") or extra.get("host")
+    if config.aws_access_key_id or config.role_arn:
+        credentials = hook.get_credentials()  # assumes the role when the connection names one
+        env["AWS_ACCESS_KEY_ID"] = credentials.access_key
+        env["AWS_SECRET_ACCESS_KEY"] = credentials.secret_key
+        if credentials.token:
+            env["AWS_SESSION_TOKEN"] = credentials.token
+    endpoint = config.get_service_endpoint_url("s3")
     if endpoint:
         env["AWS_ENDPOINT_URL_S3"] = endpoint
-    if extra.get("region_name"):
-        env["AWS_DEFAULT_REGION"] = extra["region_name"]
+    if config.region_name:
+        env["AWS_DEFAULT_REGION"] = config.region_name
     return env
 
 
@@ -95,8 +106,10 @@ def use_aws_connection() -> None:
 def _open_lake(params: dict | None):
     from pipelines.lake import Lake
 
-    use_aws_connection()
-    return Lake.open(lake_url(params), writable=True)
+    url = lake_url(params)
+    if url.startswith("s3://"):
+        use_aws_connection()
+    return Lake.open(url, writable=True)
 
 
 def _permanent_if_config(call, *args, **kwargs):
@@ -152,7 +165,8 @@ def crawl_shard(shard: dict, batch: str, params: dict, *, revalidate: bool = Fal
         command += ["--set", pair]
     log.info("crawl shard %s: %s", shard["shard"], " ".join(command))
     done = subprocess.run(command, capture_output=True, text=True,
-                          env={**os.environ, **aws_environment()})
+                          env={**os.environ, **(aws_environment()
+                                                if lake_url(params).startswith("s3://") else {})})
     sys.stdout.write(done.stdout)
     sys.stderr.write(done.stderr)
     lake = _open_lake(params)

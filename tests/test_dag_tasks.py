@@ -51,3 +51,46 @@ def test_provinces_select_portals_however_they_are_written(params, provinces):
 def test_a_selection_that_matches_no_portal_fails_without_retry(params):
     with pytest.raises(tasks.Permanent, match="no enabled portal matches"):
         tasks.plan_shards({**params, "provinces": ["650000"]})
+
+
+# -- the aws_default connection, through Airflow's Amazon provider -------------------------------
+
+ROLE = "arn:aws:iam::123456789012:role/govreports-lake"
+
+
+ENDPOINT, TEMPORARY, SOME = "<the endpoint>", "<not the connection's>", "<some value>"
+
+
+@pytest.mark.parametrize("extra,keys,expected", [
+    ({}, True, {"AWS_ACCESS_KEY_ID": "AKIDGIVEN", "AWS_SECRET_ACCESS_KEY": "given-secret",
+                "AWS_ENDPOINT_URL_S3": ENDPOINT, "AWS_DEFAULT_REGION": "us-east-1"}),
+    ({"role_arn": ROLE}, True, {"AWS_ACCESS_KEY_ID": TEMPORARY, "AWS_SECRET_ACCESS_KEY": TEMPORARY,
+                                "AWS_SESSION_TOKEN": SOME, "AWS_ENDPOINT_URL_S3": ENDPOINT,
+                                "AWS_DEFAULT_REGION": "us-east-1"}),
+    ({}, False, {"AWS_ENDPOINT_URL_S3": ENDPOINT, "AWS_DEFAULT_REGION": "us-east-1"}),
+    (None, False, {}),
+], ids=["keys", "assumed-role", "no-keys-the-standard-chain", "no-connection"])
+def test_the_aws_default_connection_becomes_the_standard_variables(
+        s3_endpoint, monkeypatch, extra, keys, expected):
+    import json
+
+    monkeypatch.delenv("AIRFLOW_CONN_AWS_DEFAULT", raising=False)
+    if extra is not None:
+        connection = {"conn_type": "aws", "extra": {
+            "endpoint_url": s3_endpoint, "region_name": "us-east-1", **extra}}
+        if "role_arn" in extra:  # the loopback endpoint answers STS too
+            connection["extra"]["service_config"] = {"sts": {"endpoint_url": s3_endpoint}}
+        if keys:
+            connection.update(login="AKIDGIVEN", password="given-secret")
+        monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(connection))
+    env = tasks.aws_environment()
+    assert set(env) == set(expected)
+    for name, want in expected.items():
+        if want == ENDPOINT:
+            assert env[name] == s3_endpoint
+        elif want == TEMPORARY:
+            assert env[name] and env[name] not in ("AKIDGIVEN", "given-secret"), name
+        elif want == SOME:
+            assert env[name], name
+        else:
+            assert env[name] == want, name

@@ -124,11 +124,16 @@ def test_the_dag_files_import_cleanly_and_do_no_work_at_import(airflow_home, tmp
 
 # -- nightly ------------------------------------------------------------------------------------
 
-def through_connection(env: dict, endpoint: str, key: str, secret: str) -> dict:
+def through_connection(env: dict, endpoint: str, key: str, secret: str, *,
+                       role_arn: str | None = None) -> dict:
     """The DAG runs' environment reaching S3 only through the Airflow connection
-    ``aws_default`` (no AWS endpoint or keys of its own)."""
+    ``aws_default`` (no AWS endpoint or keys of its own); with ``role_arn``, the tasks assume
+    that role (the loopback endpoint's STS) and use its temporary credentials."""
     connection = {"conn_type": "aws", "login": key, "password": secret,
                   "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"}}
+    if role_arn:
+        connection["extra"].update(role_arn=role_arn,
+                                   service_config={"sts": {"endpoint_url": endpoint}})
     env = {k: v for k, v in env.items() if not k.startswith("AWS_")}
     env.update({"AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection),
                 "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
@@ -212,11 +217,12 @@ def worker_bucket(purpose: str) -> str:
     return name
 
 
-def dag_env(airflow_home, samples, s3_endpoint: str, own: dict, lake_url: str) -> dict:
+def dag_env(airflow_home, samples, s3_endpoint: str, own: dict, lake_url: str, *,
+            role_arn: str | None = None) -> dict:
     registry, _ = samples
     _, env = airflow_home
     env = through_connection(env, s3_endpoint, own["AWS_ACCESS_KEY_ID"],
-                             own["AWS_SECRET_ACCESS_KEY"])
+                             own["AWS_SECRET_ACCESS_KEY"], role_arn=role_arn)
     return {**env, "GOVREPORTS_PORTALS": str(registry), "GOVREPORTS_LAKE": lake_url}
 
 
@@ -248,7 +254,9 @@ def lake_to_rebuild(airflow_home, samples, s3_endpoint):
                               capture_output=True, text=True, timeout=300,
                               env={**os.environ, "GOVREPORTS_LAKE": ""})
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-        yield lake_url, dag_env(airflow_home, samples, s3_endpoint, own, lake_url)
+        # The rebuilding DAGs reach the lake as an assumed role (temporary credentials).
+        yield lake_url, dag_env(airflow_home, samples, s3_endpoint, own, lake_url,
+                                role_arn="arn:aws:iam::123456789012:role/govreports-lake")
 
 
 def tamper(lake: Lake, part: Partition) -> None:

@@ -254,3 +254,23 @@ def test_the_shipped_registry_covers_all_31_provincial_level_divisions(cli):
 def test_the_shipped_registry_lists_each_start_url_once():
     urls = [url for p in load_portals(DEFAULT_REGISTRY) for url in p.start_urls]
     assert len(urls) == len(set(urls)), sorted({u for u in urls if urls.count(u) > 1})
+
+
+def test_copies_of_the_sample_portals_have_hosts_and_ids_of_their_own():
+    from crawlers.samples.sites import registry_entries, sample_portals
+
+    one = registry_entries(sample_portals(8780))
+    three = registry_entries(sample_portals(8780, copies=3))
+    assert three[:5] == one  # the first copy is the shipped registry's portals
+    assert len({e["id"] for e in three}) == 15
+    hosts = {url.split("/")[2] for e in three for url in e["start_urls"]}
+    assert len(hosts) == 15 and {h.split(".")[2] for h in hosts} == {"0", "1", "2"}
+    assert {e["id"] for e in three[10:]} == {e["id"] + "-002" for e in one}
+
+
+@pytest.mark.parametrize("copies", [0, 201], ids=["none", "too-many"])
+def test_a_bad_number_of_copies_is_refused(copies):
+    from crawlers.samples.sites import sample_portals
+
+    with pytest.raises(ConfigError, match="give 1 to 200 copies"):
+        sample_portals(8780, copies=copies)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -317,13 +317,27 @@ BUILDERS = (trs_jilin, hanweb_longyang, ucap_qixingguan, gkmlpt_mouding, mirror_
 FIRST_HOST = 11
 
 
-def sample_portals(port: int = DEFAULT_PORT) -> list[SamplePortal]:
-    """The sample portals, each on its own 127.0.0.x address and the given port (0: free)."""
+#: At most this many copies of the sample portals (copy k on 127.0.k.x).
+MAX_COPIES = 200
+
+
+def sample_portals(port: int = DEFAULT_PORT, copies: int = 1) -> list[SamplePortal]:
+    """The sample portals, each on its own 127.0.0.x address and the given port (0: free).
+    ``copies`` > 1 serves every family again on more loopback hosts, for runs at scale: copy
+    ``k`` on 127.0.k.11…, its portal ids ending in ``-k`` (``sample-trs-jilin-007``)."""
+    if not 1 <= copies <= MAX_COPIES:
+        raise ConfigError(f"--copies {copies}: give 1 to {MAX_COPIES} copies of the sample "
+                          "portals")
     out = []
-    for offset, build in enumerate(BUILDERS):
-        sample = build(f"127.0.0.{FIRST_HOST + offset}")
-        sample.site.port = port
-        out.append(sample)
+    for copy in range(copies):
+        for offset, build in enumerate(BUILDERS):
+            sample = build(f"127.0.{copy}.{FIRST_HOST + offset}")
+            if copy:
+                suffix = f"-{copy:03d}"
+                sample = replace(sample, site=replace(sample.site, name=sample.site.name + suffix),
+                                 entry={**sample.entry, "id": sample.entry["id"] + suffix})
+            sample.site.port = port
+            out.append(sample)
     return out
 
 
