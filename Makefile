@@ -7,7 +7,7 @@ GOV    := $(BIN)/govreports
 SEEDS  := crawlers/samples/seeds
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test bench lint clean
+.PHONY: install run test bench lint clean celery-e2e
 
 install: $(STAMP)
 
@@ -39,15 +39,23 @@ run: install
 # subprocesses, servers and Airflow, so more workers than cores pays.
 TEST_JOBS ?= 4
 test: install
-	$(BIN)/ruff check pipelines crawlers dags tests
+	$(BIN)/ruff check pipelines crawlers dags tests infra/local/celery-e2e
 	$(BIN)/pytest -n $(TEST_JOBS) --dist loadgroup
+
+# The nightly DAG on a local Celery deployment (PostgreSQL and Redis from Debian's packages,
+# installed when missing; an Airflow scheduler, API server, DAG processor and CELERY_WORKERS
+# workers) over 200 loopback sample portals, checked against the SQLite path of `make run`.
+CELERY_WORKERS ?= 2
+celery-e2e: install
+	infra/local/celery-packages
+	$(BIN)/python infra/local/celery-e2e --workers $(CELERY_WORKERS)
 
 # Speed and memory, each stage beside its baseline in one run (never part of `make test`).
 bench: install
 	$(BIN)/python -m tests.bench --json build/bench.json
 
 lint: install
-	$(BIN)/ruff check pipelines crawlers dags tests
+	$(BIN)/ruff check pipelines crawlers dags tests infra/local/celery-e2e
 
 clean:
 	rm -rf $(VENV) lake build .pytest_cache .ruff_cache .hypothesis

@@ -11,6 +11,7 @@ overridable per run by DAG params; S3 credentials from the Airflow connection ``
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -21,6 +22,9 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 CRAWL_POOL = "govreports_crawl"
+#: The Celery queue of the crawl shards (processing tasks use Airflow's default queue); the
+#: workers of infra/airflow/celery.env serve both.
+CRAWL_QUEUE = "govreports_crawl"
 #: One slot: loads from different runs (nightly, backfill, reprocess) never interleave their
 #: read-modify-write of a partition.
 LOAD_POOL = "govreports_load"
@@ -32,6 +36,16 @@ PERMANENT_REASONS = {"anti_bot", "robots_disallowed", "forbidden_address", "offs
                      "host_blocked"}
 
 
+#: When the nightly DAG runs: ``GOVREPORTS_NIGHTLY_SCHEDULE`` (a cron expression; ``none``: only
+#: when triggered, as ``make celery-e2e`` does), else 02:30 in the DAG's timezone.
+NIGHTLY_SCHEDULE = "30 2 * * *"
+
+
+def nightly_schedule() -> str | None:
+    given = os.environ.get("GOVREPORTS_NIGHTLY_SCHEDULE", "").strip() or NIGHTLY_SCHEDULE
+    return None if given.lower() == "none" else given
+
+
 def default_args(retries: int = 2) -> dict:
     from datetime import timedelta
 
@@ -41,10 +55,12 @@ def default_args(retries: int = 2) -> dict:
 
 
 def crawl_task_args() -> dict:
-    """A crawl shard: the crawl pool, longer retry delays, a bound on its run time."""
+    """A crawl shard: the crawl pool and queue, longer retry delays, a bound on its run
+    time."""
     from datetime import timedelta
 
-    return {"pool": CRAWL_POOL, "retries": 2, "retry_delay": timedelta(seconds=2 * RETRY_DELAY_S),
+    return {"pool": CRAWL_POOL, "queue": CRAWL_QUEUE, "retries": 2,
+            "retry_delay": timedelta(seconds=2 * RETRY_DELAY_S),
             "execution_timeout": timedelta(hours=6)}
 
 
@@ -242,15 +258,32 @@ def plan_batch(params: dict, batch: str, *, from_crawl: bool, scope: dict | None
 
 
 def decode(params: dict, batch: str, unit: int | None = None) -> dict:
-    from pipelines import stages
-
-    return _permanent_if_config(stages.decode, _open_lake(params), batch, unit)
+    return _stage_process(params, "decode", batch, unit)
 
 
 def extract(params: dict, batch: str, unit: int | None = None) -> dict:
-    from pipelines import stages
+    return _stage_process(params, "extract", batch, unit)
 
-    return _permanent_if_config(stages.extract, _open_lake(params), batch, unit)
+
+def _stage_process(params: dict, stage: str, batch: str, unit: int | None) -> dict:
+    """Run a document stage in a process of its own (``govreports stage``). Its document
+    workers need a clean parent: an Airflow task on a Celery worker is forked from a prefork
+    pool child, whose multiprocessing state (billiard's: a daemon mark, an unpicklable auth
+    key) refuses it children; and a unit's memory goes back when its process ends."""
+    command = [_govreports(), "stage", stage, "--lake", lake_url(params), "--batch", batch]
+    if unit is not None:
+        command += ["--unit", str(unit)]
+    s3 = lake_url(params).startswith("s3://")
+    done = subprocess.run(command, capture_output=True, text=True,
+                          env={**os.environ, **(aws_environment() if s3 else {})})
+    sys.stderr.write(done.stderr)
+    if done.returncode == 2:  # bad input or configuration: a retry cannot mend it
+        raise Permanent(done.stderr.strip().splitlines()[-1] if done.stderr.strip()
+                        else f"{stage} of batch {batch} refused its input")
+    if done.returncode:
+        raise RuntimeError(f"{stage} of batch {batch} unit {unit} exited {done.returncode}: "
+                           f"{done.stderr.strip()[-500:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def load(params: dict, batch: str) -> dict:

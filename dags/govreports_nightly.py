@@ -1,5 +1,6 @@
 """govreports_nightly: crawl every enabled portal (sharded, one process per shard), then decode
-the documents, extract reports and load the lake's partitions. Daily at 02:30 Asia/Shanghai."""
+the documents, extract reports and load the lake's partitions. Daily at 02:30 Asia/Shanghai
+(``GOVREPORTS_NIGHTLY_SCHEDULE`` changes it)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from _govreports import (
     crawl_shard,
     crawl_task_args,
     default_args,
+    nightly_schedule,
     plan_shards,
     processing_chain,
     run_batch,
@@ -30,7 +32,7 @@ PARAMS = {
 
 
 @dag(dag_id="govreports_nightly",
-     schedule="30 2 * * *",
+     schedule=nightly_schedule(),
      start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
      catchup=False, max_active_runs=1, params=PARAMS,
      tags=["govreports", "crawl", "nightly"],

@@ -202,3 +202,19 @@ def query(sql, lake_url, fmt):
         out.print(f"{len(rows)} row(s)", highlight=False)
 
 
+
+
+@main.command("stage")
+@click.argument("name", type=click.Choice(["decode", "extract"]))
+@click.option("--lake", "lake_url", help=LAKE_HELP)
+@click.option("--batch", required=True, help="The batch (planned by a scheduler's plan task).")
+@click.option("--unit", type=int, default=None, help="One work unit (default: every unit).")
+def stage_command(name, lake_url, batch, unit):
+    """One processing stage of a planned batch, as the Airflow tasks run it (see
+    pipelines/stages.py); prints its counts as JSON."""
+    from pipelines import stages
+
+    with _errors():
+        lake = Lake.open(lake_url, writable=True)
+        counts = getattr(stages, name)(lake, batch, unit)
+    sys.stdout.write(json.dumps(counts) + "\n")

@@ -31,6 +31,16 @@ def check_settings() -> None:
     """Validate every setting of the processing library (a bad value is refused before
     anything is written)."""
     from pipelines.lease import lease_ttl, lease_wait
+    from pipelines.stages import unit_docs
     from pipelines.workers import default_jobs, doc_memory_mb, doc_timeout
 
-    doc_timeout(), doc_memory_mb(), default_jobs(), lease_wait(), lease_ttl()
+    doc_timeout(), doc_memory_mb(), default_jobs(), lease_wait(), lease_ttl(), unit_docs()
+
+
+def worker_hostname() -> str:
+    """The host name Airflow records for a task's worker (``AIRFLOW__CORE__HOSTNAME_CALLABLE=
+    pipelines.settings.worker_hostname``): ``GOVREPORTS_WORKER_NAME`` when set, so that several
+    workers on one machine (``make celery-e2e``) are told apart; else the machine's name."""
+    import socket
+
+    return os.environ.get("GOVREPORTS_WORKER_NAME", "").strip() or socket.getfqdn()
