@@ -200,11 +200,14 @@ class Lake:
     def rejects(self) -> dict[str, dict]:
         """Current rejects by doc_id."""
         out = {}
-        for key in self.store.list("rejects/"):
-            if key.endswith(".json"):
-                data = self.read_json(key)
-                out[data["doc_id"]] = data
+        for key in self.reject_keys():
+            data = self.read_json(key)
+            out[data["doc_id"]] = data
         return out
+
+    def reject_keys(self) -> list[str]:
+        """The keys of the current rejects' JSON objects."""
+        return sorted(key for key in self.store.list("rejects/") if key.endswith(".json"))
 
     def put_reject(self, reject: Reject, existing: dict | None) -> None:
         if existing != reject.to_json():
