@@ -14,6 +14,8 @@ for consumers::
     _lease/intent.json                             where that run's documents go (pipelines.load)
     _crawl/<portal_id>/state.json                  what the crawler knows of each URL
     _crawl/<portal_id>/journal/<source_id>.json    entries landed since the last compaction
+    _reports/<yyyy-mm-dd>/index.html               the quality report of a day (pipelines.report)
+    _reports/latest/index.html                     the latest of them
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ LOAD_LEASE = "_lease/load.json"
 LOAD_INTENT = "_lease/intent.json"
 WORK = "_work/"
 RUNS = "_runs/"
+REPORT_PAGES = "_reports/"
 _PARTITION_KEY = re.compile(r"^(?P<table>[a-z_]+)/province=(?P<p>[^/]+)/year=(?P<y>[^/]+)/")
 
 
@@ -290,6 +293,20 @@ class Lake:
     def manifest_keys(self, run_id_prefix: str) -> list[str]:
         """The keys of the run manifests whose run id starts with ``run_id_prefix``."""
         return sorted(k for k in self.store.list(f"{RUNS}{run_id_prefix}") if k.endswith(".json"))
+
+    def manifests(self) -> Iterator[dict]:
+        """Every run manifest (read a few at a time: on S3 each is one request)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        keys = self.manifest_keys("")
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            yield from (m for m in pool.map(lambda key: self.read_json(key, None), keys)
+                        if m is not None)  # gone since it was listed
+
+    @staticmethod
+    def report_page_key(name: str) -> str:
+        """Where the quality report of a day (``2026-12-03``) or the ``latest`` one is kept."""
+        return f"{REPORT_PAGES}{name}/index.html"
 
     # -- a batch's work files (the scheduler's stages, pipelines.stages) ---------------------
 
