@@ -202,11 +202,7 @@ class Lake:
 
     def rejects(self) -> dict[str, dict]:
         """Current rejects by doc_id."""
-        out = {}
-        for key in self.reject_keys():
-            data = self.read_json(key)
-            out[data["doc_id"]] = data
-        return out
+        return {data["doc_id"]: data for data in self.read_json_many(self.reject_keys())}
 
     def reject_keys(self) -> list[str]:
         """The keys of the current rejects' JSON objects."""
@@ -295,13 +291,8 @@ class Lake:
         return sorted(k for k in self.store.list(f"{RUNS}{run_id_prefix}") if k.endswith(".json"))
 
     def manifests(self) -> Iterator[dict]:
-        """Every run manifest (read a few at a time: on S3 each is one request)."""
-        from concurrent.futures import ThreadPoolExecutor
-
-        keys = self.manifest_keys("")
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            yield from (m for m in pool.map(lambda key: self.read_json(key, None), keys)
-                        if m is not None)  # gone since it was listed
+        """Every run manifest."""
+        return self.read_json_many(self.manifest_keys(""))
 
     @staticmethod
     def report_page_key(name: str) -> str:
@@ -319,6 +310,15 @@ class Lake:
     def write_json(self, key: str, data) -> None:
         """Every JSON object of the lake is written here (one format: UTF-8, sorted keys)."""
         self.store.write(key, json_bytes(data))
+
+    def read_json_many(self, keys: list[str]) -> Iterator[dict]:
+        """The JSON objects at ``keys``, in order, read a few at a time (on S3 each is one
+        request); an object gone since it was listed is left out."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            yield from (data for data in pool.map(lambda key: self.read_json(key, None), keys)
+                        if data is not None)
 
     def read_json(self, key: str, default=KeyError):
         """The JSON object at ``key``; ``default`` when it is missing (KeyError unless given)."""

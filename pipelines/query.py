@@ -10,12 +10,12 @@ second credential setup; scans stay lazy and partition filters prune files.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
-import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from pipelines.errors import InputError, LakeDamaged
@@ -182,29 +182,24 @@ REJECTS_SCHEMA = pa.schema([(name, pa.string()) for name in
 VIEWS = ("report_latest", "report_panel", "rejects")
 
 
-def rejects_dataset(lake: Lake) -> ds.Dataset | pa.Table:
-    """The lake's rejects as a lazily read dataset (their JSON objects are read by the scan
-    that needs them, not when the view is registered)."""
-    keys = lake.reject_keys()
-    if not keys:
-        return REJECTS_SCHEMA.empty_table()
-    filesystem, base = lake.store.arrow_filesystem()
-    json_format = ds.JsonFileFormat(parse_options=pajson.ParseOptions(
-        explicit_schema=REJECTS_SCHEMA, newlines_in_values=True,
-        unexpected_field_behavior="ignore"))
-    return ds.dataset([f"{base}/{key}" for key in keys], schema=REJECTS_SCHEMA,
-                      format=json_format, filesystem=filesystem)
+def rejects_table(lake: Lake) -> pa.Table:
+    """The lake's rejects, one row each."""
+    rows = [{name: data.get(name) for name in REJECTS_SCHEMA.names}
+            for data in lake.read_json_many(lake.reject_keys())]
+    return pa.Table.from_pylist(rows, schema=REJECTS_SCHEMA)
 
 
-def connect(lake: Lake) -> duckdb.DuckDBPyConnection:
+def connect(lake: Lake, *, rejects: bool = True) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with one view per lake table, read-only towards the
     world: SQL can read the views and nothing else (``COPY … TO``, ``ATTACH``, ``INSTALL``,
     ``read_csv('/etc/…')`` are refused), and the configuration is locked once the views are
-    registered so that no statement can lift that."""
+    registered so that no statement can lift that. The tables are scanned lazily; the rejects
+    are read when the connection is made (one JSON object each), so ``rejects=False`` leaves
+    the view empty for SQL that does not read it."""
     con = duckdb.connect(config=READ_ONLY)
     for table in TABLES:
         con.register(table, table_dataset(lake, table))
-    con.register("rejects", rejects_dataset(lake))
+    con.register("rejects", rejects_table(lake) if rejects else REJECTS_SCHEMA.empty_table())
     con.execute(REPORT_LATEST)
     con.execute(REPORT_PANEL)
     con.execute("SET lock_configuration = true")
@@ -215,7 +210,8 @@ def run_query(lake: Lake, sql: str) -> tuple[list[str], list[tuple]]:
     """Column names and rows of ``sql`` over the lake; :class:`InputError` for a statement
     that tries to reach beyond the lake's views, :class:`LakeDamaged` naming a damaged
     partition file."""
-    con = connect(lake)
+    # Reading every reject for SQL that never names the view would cost a request per reject.
+    con = connect(lake, rejects=re.search(r"\brejects\b", sql, re.IGNORECASE) is not None)
     try:
         relation = con.sql(sql)
         if relation is None:  # a statement without a result (e.g. SET)
