@@ -52,6 +52,13 @@ def label(text: str) -> str:
     return _CJK.sub("", text).strip() or "?"
 
 
+def _counts():
+    """Ticks for counts: whole numbers only."""
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
+
+
 def _figure(width: float, height: float):
     from matplotlib.figure import Figure
 
@@ -121,10 +128,8 @@ def heatmap(grid: list[list[float | None]], rows: list[str], columns: list[str],
                 axes.text(x, y, fmt.format(value), ha="center", va="center", fontsize=7,
                           color="white" if dark and vmin is None else "black")
     axes.set_title(title, fontsize=10)
-    from matplotlib.ticker import MaxNLocator
-
     bar = figure.colorbar(image, ax=axes, shrink=0.6, pad=0.02)
-    bar.locator = MaxNLocator(integer=True)
+    bar.locator = _counts()
     bar.update_ticks()
     return _render(figure, title)
 
@@ -140,6 +145,7 @@ def stacked_bars(categories: list[str], series: dict[str, list[int]], *, title: 
         axes.bar(categories, counts, bottom=bottom, label=name)
         bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
     axes.set_ylabel("reports (rows)")
+    axes.yaxis.set_major_locator(_counts())
     if rate is not None and any(r is not None for r in rate):
         twin = axes.twinx()
         points = [(x, r) for x, r in enumerate(rate) if r is not None]
@@ -167,6 +173,7 @@ def bars_side_by_side(*panels: tuple[str, list[tuple[str, int]]]) -> str:
             axes.text(n, y, f" {n}", va="center", fontsize=8)
         axes.set_title(title, fontsize=10)
         axes.tick_params(labelsize=8)
+        axes.xaxis.set_major_locator(_counts())
         if not items:
             axes.text(0.5, 0.5, "none", ha="center", va="center", transform=axes.transAxes)
     figure.subplots_adjust(wspace=0.6)
@@ -184,6 +191,7 @@ def stacked_barh(rows: list[str], series: dict[str, list[int]], *, title: str) -
         axes.barh(names, counts, left=left, label=name)
         left = [a + b for a, b in zip(left, counts, strict=True)]
     axes.invert_yaxis()
+    axes.xaxis.set_major_locator(_counts())
     axes.legend(fontsize=8, loc="lower right")
     axes.tick_params(labelsize=8)
     axes.set_title(title, fontsize=10)
