@@ -184,8 +184,8 @@ h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; }
 .totals b { display: block; font-size: 1.8em; }
 figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; }
 table { border-collapse: collapse; margin: .5em 0; font-size: .9em; }
-td, th { border: 1px solid #ddd; padding: .2em .5em; text-align: right; }
-th { background: #f4f4f4; } td.l, th.l { text-align: left; }
+td, th { border: 1px solid #ddd; padding: .2em .5em; text-align: left; }
+th { background: #f4f4f4; } td.n { text-align: right; }
 details { margin: .5em 0; } pre { background: #f7f7f7; padding: .5em; overflow-x: auto; }
 .empty { font-size: 1.1em; background: #fff7e0; padding: 1em; border: 1px solid #e8d28a; }
 .bad { color: #b00; } .warn { color: #a60; }
@@ -206,6 +206,11 @@ def _year_label(year: int | None) -> str:
     return UNKNOWN if year is None else str(year)
 
 
+def _when(iso: str | None) -> str | None:
+    """An ISO 8601 UTC time to the minute (``2026-12-03 11:33 UTC``)."""
+    return f"{iso[:16].replace('T', ' ')} UTC" if iso else None
+
+
 def _sql_block(*names: str) -> str:
     body = "\n\n".join(QUERIES[name] for name in names)
     return ("<details><summary>SQL (run it with <code>govreports query</code>)</summary>"
@@ -219,7 +224,8 @@ def _table(columns: list[str], rows: list[list], attrs: list[list[str]] | None =
         cells = []
         for c, value in enumerate(row):
             attr = attrs[r][c] if attrs else ""
-            cls = ' class="l"' if isinstance(value, str) and c == 0 else ""
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            cls = ' class="n"' if number and "class=" not in attr else ""
             cells.append(f"<td{cls}{attr}>{_e(value)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
@@ -406,7 +412,8 @@ def _portals_section(plots, portals: list[PortalHealth]) -> list[str]:
     rows, attrs = [], []
     for p in portals:
         cls = {"down": "bad", "suspect_empty": "warn"}.get(p.last_status or "", "")
-        rows.append([p.portal_id, p.last_status, p.last_crawl, p.last_ok or "never", p.crawls,
+        rows.append([p.portal_id, p.last_status, _when(p.last_crawl), _when(p.last_ok) or "never",
+                     p.crawls,
                      ", ".join(f"{k} {n}" for k, n in sorted(p.failures.items())) or "—",
                      ", ".join(f"{k} {n}" for k, n in sorted(p.blocked.items())) or "—",
                      p.last_note or ""])

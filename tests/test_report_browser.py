@@ -4,11 +4,14 @@ heatmap is visible, and a screenshot is left in ``build/report-screenshot.png``.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+from pipelines.lake import Lake
+from pipelines.records import PortalOutcome
 from tests.conftest import SEEDS
 
 pytestmark = pytest.mark.e2e
@@ -54,13 +57,27 @@ def page(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("browser")
     bad = folder / "broken.pdf"
     bad.write_bytes(b"%PDF-1.7\nnot really a pdf")
-    env = {"GOVREPORTS_LAKE": str(folder / "lake"), "PATH": "/usr/bin:/bin"}
+    env = {**os.environ, "GOVREPORTS_LAKE": str(folder / "lake")}
     for args in (["ingest", "--allow-rejects", str(SEEDS), str(bad)],
                  ["report", "--out", str(folder / "page")]):
         done = subprocess.run([*GOVREPORTS, *args], capture_output=True, text=True, env=env,
                               cwd=folder, timeout=300)
         assert done.returncode == 0, done.stderr[-2000:]
+        if args[0] == "ingest":
+            _crawl_manifest(Lake.open(str(folder / "lake"), writable=True))
     return folder / "page" / "index.html"
+
+
+def _crawl_manifest(lake: Lake) -> None:
+    """A crawl of two portals: one ok, one down behind an anti-bot wall (the portal section)."""
+    ok = PortalOutcome("sample-trs-jilin", {"status": "ok", "list_pages": 2})
+    walled = PortalOutcome(
+        "walled-portal", {"status": "down", "list_pages": 0},
+        failures=({"url": "http://127.0.0.41/ndbg/", "reason": "anti_bot", "message": "412"},),
+        blocked=({"url": "http://127.0.0.41/ndbg/", "kind": "ruishu", "status": 412},))
+    lake.write_manifest("crawl-1", {"command": "crawl", "status": "finished",
+                                    "started_at": "2026-12-01T18:30:00+00:00",
+                                    "portals": {o.portal_id: o.to_json() for o in (ok, walled)}})
 
 
 def test_the_page_loads_without_console_errors_and_shows_the_heatmap(browser, page):
