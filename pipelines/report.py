@@ -399,15 +399,13 @@ def _portals_section(plots, portals: list[PortalHealth]) -> list[str]:
     if not portals:
         return [*parts, "<p>No crawl manifest in <code>_runs/</code>: the lake was filled by "
                         "<code>govreports ingest</code> only, or nothing was crawled yet.</p>"]
-    reasons = sorted({r for p in portals for r in p.failures}
-                     | {f"anti_bot:{k}" for p in portals for k in p.blocked})
-    series = {reason: [p.failures.get(reason, 0) + p.blocked.get(
-        reason.removeprefix("anti_bot:"), 0) * reason.startswith("anti_bot:") for p in portals]
-        for reason in reasons}
+    reasons = sorted({r for p in portals for r in p.failures})
+    series = {reason: [p.failures.get(reason, 0) for p in portals] for reason in reasons}
     figure = ""
     if reasons:
         svg = plots.stacked_barh([p.portal_id for p in portals], series,
                                  title="Failed URLs by reason in each portal's latest crawl")
+        # anti-bot walls are failures too (reason anti_bot); their kinds are in the table
         figure = f'<figure id="portals-chart">{svg}</figure>'
     rows, attrs = [], []
     for p in portals:
