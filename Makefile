@@ -11,12 +11,16 @@ STAMP  := $(VENV)/.installed
 
 install: $(STAMP)
 
-# Debian tools the attachment readers call (Word 97-2003 / WPS files).
-DEBIAN_TOOLS := antiword catdoc
+# Debian tools the attachment readers call (Word 97-2003 / WPS files); Chromium and its driver,
+# which the test of the report page drives headless (COMMAND:PACKAGE where the names differ).
+DEBIAN_TOOLS := antiword catdoc chromium chromedriver:chromium-driver
+# A CJK font for the report page's plots (province names) and for Chromium showing the page.
+DEBIAN_FONTS := fonts-wqy-microhei
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(STAMP): setup.cfg pyproject.toml
-	@for tool in $(DEBIAN_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	@for tool in $(DEBIAN_TOOLS); do command -v $${tool%%:*} >/dev/null || missing="$$missing $${tool#*:}"; done; \
+	for font in $(DEBIAN_FONTS); do dpkg -s $$font >/dev/null 2>&1 || missing="$$missing $$font"; done; \
 	if [ -n "$$missing" ]; then \
 	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
 	fi
@@ -27,13 +31,16 @@ $(STAMP): setup.cfg pyproject.toml
 
 # The main job: the nightly DAG, once, through Airflow itself (SQLite in build/airflow): crawl
 # the portals of $(PORTALS) into $(LAKE) while the sample portals (built from the seeds, one per
-# CMS family) are served on loopback, repair, extract, load; then list what the lake holds. A
-# second run fetches list pages only and adds nothing.
+# CMS family) are served on loopback, repair, extract, load; then list what the lake holds and
+# say where its coverage and quality report is. A second run fetches list pages only and adds
+# nothing.
 #   make run PORTALS=crawlers/portals.yaml LAKE=s3://bucket/prefix
 PORTALS ?= crawlers/sample_portals.yaml
 run: install
 	GOVREPORTS_PORTALS=$(PORTALS) GOVREPORTS_LAKE=$(LAKE) infra/local/run-dag govreports_nightly
 	$(GOV) query --lake $(LAKE) "select portal_id, province_code, report_year, issuing_agency, title from reports order by all"
+	@echo "The DAG filed its report page in the lake: $(LAKE)/_reports/latest/index.html; a copy here:"
+	@$(GOV) report --lake $(LAKE) --out build/report
 
 # Tests run on TEST_JOBS workers (pytest-xdist); most of their time is spent waiting on
 # subprocesses, servers and Airflow, so more workers than cores pays.

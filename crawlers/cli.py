@@ -227,20 +227,16 @@ def portals_list(portals_file):
         out.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
-#: The 31 provincial-level divisions a registry should cover (not Hong Kong, Macau, Taiwan).
-_NOT_COVERED_HERE = ("710000", "810000", "820000")
-
-
 def _coverage_lines(entries) -> list[str]:
     """``portals list``'s coverage summary: one line per province (code, name, enabled portals),
     then the provinces with none."""
     from collections import Counter
 
-    from pipelines.regions import PROVINCES
+    from pipelines.regions import MAINLAND_PROVINCES, PROVINCES
 
     enabled = [p for p in entries if p.enabled]
     counts = Counter(p.province for p in enabled if p.province)
-    codes = [c for c in PROVINCES if c not in _NOT_COVERED_HERE]
+    codes = list(MAINLAND_PROVINCES)
     others = sorted(c for c in counts if c not in codes)  # e.g. a portal filed under 710000
     lines = [f"coverage by province (enabled portals; {len(enabled)} of {len(entries)} "
              "portals enabled):"]

@@ -340,6 +340,22 @@ def summary(params: dict, batch: str, crawls: list[str] | None) -> str:
     return "\n".join(lines)
 
 
+def report(params: dict, day: str) -> list[str]:
+    """Write the lake's coverage and quality page into the lake (``_reports/<day>/index.html``
+    and ``_reports/latest/index.html``); returns their keys."""
+    from pipelines import report as stage
+
+    return _permanent_if_config(stage.publish, _open_lake(params), day)
+
+
+def report_day(run_after) -> str:
+    """The date a run's report is filed under: when the run was due, in the schedule's zone
+    (a retry files it under the same date)."""
+    from zoneinfo import ZoneInfo
+
+    return run_after.astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
+
+
 # -- Airflow wiring shared by the DAGs ----------------------------------------------------------
 
 TABLES = ("reports", "report_stats")
@@ -381,9 +397,10 @@ def from_crawl_of(params: dict) -> bool:
 
 def processing_chain(after=None, *, from_crawl: bool | None, scoped: bool):
     """plan → per work unit (mapped: any worker takes any unit) decode → extract → load →
-    summary, after ``after`` (the crawl, or nothing). The plan runs when some crawl shards
-    failed too (their partial landings are processed); the load waits for every unit; the
-    summary runs whatever happened before it. Airflow judges a run by its last tasks, so a
+    summary and report page, after ``after`` (the crawl, or nothing). The plan runs when some
+    crawl shards failed too (their partial landings are processed); the load waits for every
+    unit; the summary and the report page run whatever happened before them (a failed report
+    page fails the run, never the load). Airflow judges a run by its last tasks, so a
     ``watcher`` downstream of every task fails the run when any of them failed.
     ``from_crawl`` None: the run's ``mode`` param decides (``recrawl`` or ``reprocess``)."""
     from airflow.sdk import get_current_context, task, task_group
@@ -437,6 +454,12 @@ def processing_chain(after=None, *, from_crawl: bool | None, scoped: bool):
         print(text)
         return text
 
+    @task(trigger_rule="all_done", retries=1)
+    def report_page(_loaded=None) -> list[str]:
+        context = get_current_context()
+        return airflow_call(report, dict(context["params"]),
+                            report_day(context["dag_run"].run_after))
+
     @task(trigger_rule="one_failed", retries=0)
     def watcher() -> None:
         raise AirflowFailException("a task of this run failed (see the tasks marked failed)")
@@ -447,8 +470,9 @@ def processing_chain(after=None, *, from_crawl: bool | None, scoped: bool):
     extracted = work_unit.expand(unit=planned)
     loaded = load_partitions(extracted)
     summarized = summarize(loaded)
+    reported = report_page(loaded)
     watch = watcher()
-    for step in (after, planned, extracted, loaded, summarized):
+    for step in (after, planned, extracted, loaded, summarized, reported):
         if step is not None:
             step >> watch
     return loaded

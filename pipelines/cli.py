@@ -202,6 +202,25 @@ def query(sql, lake_url, fmt):
         out.print(f"{len(rows)} row(s)", highlight=False)
 
 
+@main.command()
+@click.option("--lake", "lake_url", help=LAKE_HELP)
+@click.option("--out", "out_dir", default="report", show_default=True,
+              type=click.Path(file_okay=False), help="Folder to write index.html into.")
+def report(lake_url, out_dir):
+    """Write the lake's coverage and quality report: one static HTML page with plots
+    (reports per province and year, field completeness, templates and consistency, repairs
+    and encodings, rejects, portal health), readable offline."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from pipelines import report as stage
+
+    with _errors():
+        lake = Lake.open(lake_url, writable=False)
+        path = stage.write(lake, Path(out_dir),
+                           generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    out.print(f"report of {lake.url}: {path.resolve()} (open {path.resolve().as_uri()})",
+              highlight=False, soft_wrap=True)
 
 
 @main.command("stage")

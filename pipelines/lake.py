@@ -14,6 +14,8 @@ for consumers::
     _lease/intent.json                             where that run's documents go (pipelines.load)
     _crawl/<portal_id>/state.json                  what the crawler knows of each URL
     _crawl/<portal_id>/journal/<source_id>.json    entries landed since the last compaction
+    _reports/<yyyy-mm-dd>/index.html               the quality report of a day (pipelines.report)
+    _reports/latest/index.html                     the latest of them
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ LOAD_LEASE = "_lease/load.json"
 LOAD_INTENT = "_lease/intent.json"
 WORK = "_work/"
 RUNS = "_runs/"
+REPORT_PAGES = "_reports/"
 _PARTITION_KEY = re.compile(r"^(?P<table>[a-z_]+)/province=(?P<p>[^/]+)/year=(?P<y>[^/]+)/")
 
 
@@ -199,12 +202,11 @@ class Lake:
 
     def rejects(self) -> dict[str, dict]:
         """Current rejects by doc_id."""
-        out = {}
-        for key in self.store.list("rejects/"):
-            if key.endswith(".json"):
-                data = self.read_json(key)
-                out[data["doc_id"]] = data
-        return out
+        return {data["doc_id"]: data for data in self.read_json_many(self.reject_keys())}
+
+    def reject_keys(self) -> list[str]:
+        """The keys of the current rejects' JSON objects."""
+        return sorted(key for key in self.store.list("rejects/") if key.endswith(".json"))
 
     def put_reject(self, reject: Reject, existing: dict | None) -> None:
         if existing != reject.to_json():
@@ -288,6 +290,15 @@ class Lake:
         """The keys of the run manifests whose run id starts with ``run_id_prefix``."""
         return sorted(k for k in self.store.list(f"{RUNS}{run_id_prefix}") if k.endswith(".json"))
 
+    def manifests(self) -> Iterator[dict]:
+        """Every run manifest."""
+        return self.read_json_many(self.manifest_keys(""))
+
+    @staticmethod
+    def report_page_key(name: str) -> str:
+        """Where the quality report of a day (``2026-12-03``) or the ``latest`` one is kept."""
+        return f"{REPORT_PAGES}{name}/index.html"
+
     # -- a batch's work files (the scheduler's stages, pipelines.stages) ---------------------
 
     @staticmethod
@@ -299,6 +310,15 @@ class Lake:
     def write_json(self, key: str, data) -> None:
         """Every JSON object of the lake is written here (one format: UTF-8, sorted keys)."""
         self.store.write(key, json_bytes(data))
+
+    def read_json_many(self, keys: list[str]) -> Iterator[dict]:
+        """The JSON objects at ``keys``, in order, read a few at a time (on S3 each is one
+        request); an object gone since it was listed is left out."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            yield from (data for data in pool.map(lambda key: self.read_json(key, None), keys)
+                        if data is not None)
 
     def read_json(self, key: str, default=KeyError):
         """The JSON object at ``key``; ``default`` when it is missing (KeyError unless given)."""

@@ -1,5 +1,7 @@
-"""DuckDB over the lake: views ``reports`` and ``report_stats`` with partition columns, and
-``report_latest`` (one row per report however many copies were collected).
+"""DuckDB over the lake: views ``reports`` and ``report_stats`` with partition columns,
+``report_latest`` (one row per report however many copies were collected), ``report_panel``
+(that row with the key figures of its statistical tables as named columns) and ``rejects``
+(the documents set aside, one row each).
 
 The tables are registered as pyarrow datasets on the store's own filesystem (local or S3 with
 the credentials boto3 resolved), so querying an ``s3://`` lake needs no DuckDB extension and no
@@ -7,6 +9,9 @@ second credential setup; scans stay lazy and partition filters prune files.
 """
 
 from __future__ import annotations
+
+import re
+from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
@@ -16,6 +21,7 @@ import pyarrow.parquet as pq
 from pipelines.errors import InputError, LakeDamaged
 from pipelines.lake import Lake, damaged_message
 from pipelines.schema import PARTITION_SCHEMA, TABLES, dataset_schema
+from pipelines.statistics import OTHER_HANDLING, OTHER_OTHER, TABLE3_ROWS, TABLE4_COLUMNS
 
 
 def table_dataset(lake: Lake, table: str) -> ds.Dataset | pa.Table:
@@ -64,19 +70,138 @@ SELECT * EXCLUDE (_report, _origin, _rank, _urls),
 FROM ranked WHERE _rank = 1
 """
 
+
+@dataclass(frozen=True)
+class Indicator:
+    """A ``report_panel`` column: the sum of a report's ``report_stats`` cells of ``table`` whose
+    ``row_key`` and ``column_key`` are among those listed (NULL when it has none of them)."""
+
+    column: str
+    table: str
+    row_keys: tuple[str, ...]
+    column_keys: tuple[str, ...]
+    meaning: str  # what docs/lake.md says of it
+
+
+def _table3_rows(prefix: str) -> tuple[str, ...]:
+    return tuple(key for key, _, _ in TABLE3_ROWS if key.startswith(prefix))
+
+
+_REVIEW_GROUPS = {"review": ("administrative_review", "行政复议"),
+                  "litigation_direct": ("litigation_direct", "行政诉讼 未经复议直接起诉"),
+                  "litigation_after_review": ("litigation_after_review", "行政诉讼 复议后起诉")}
+_RESULTS = {"maintained": "结果维持", "corrected": "结果纠正", "other": "其他结果",
+            "pending": "尚未审结", "total": "总计"}
+assert tuple(_RESULTS) == TABLE4_COLUMNS
+
+#: The panel's indicator columns, in order. Cell keys are the statistics stage's
+#: (:mod:`pipelines.statistics`); a pre-2019 统计表 has no fixed keys, so its reports have NULL
+#: indicators (their cells stay in ``report_stats``).
+PANEL_INDICATORS: tuple[Indicator, ...] = (
+    Indicator("requests_received", "三", ("received_new",), ("total",),
+              "表三 一、本年新收政府信息公开申请数量, 总计 column"),
+    Indicator("requests_from_natural_persons", "三", ("received_new",), ("natural_person",),
+              "表三 一、本年新收, 自然人 column"),
+    Indicator("requests_carried_over", "三", ("carried_over",), ("total",),
+              "表三 二、上年结转政府信息公开申请数量, 总计"),
+    Indicator("outcome_disclosed", "三", ("disclosed",), ("total",), "表三 （一）予以公开, 总计"),
+    Indicator("outcome_partially_disclosed", "三", ("partially_disclosed",), ("total",),
+              "表三 （二）部分公开, 总计"),
+    Indicator("outcome_withheld", "三", _table3_rows("withheld_"), ("total",),
+              "表三 （三）不予公开: the sum of its eight reasons, 总计"),
+    Indicator("outcome_unavailable", "三", _table3_rows("unavailable_"), ("total",),
+              "表三 （四）无法提供: the sum of its three reasons, 总计"),
+    Indicator("outcome_not_handled", "三", _table3_rows("not_handled_"), ("total",),
+              "表三 （五）不予处理: the sum of its five reasons, 总计"),
+    Indicator("outcome_other", "三", (OTHER_HANDLING, *_table3_rows("other_"), OTHER_OTHER),
+              ("total",),
+              "表三 （六）其他处理: the 2019 row, or the sum of the three 2021 rows, 总计"),
+    Indicator("requests_handled", "三", ("total_handled",), ("total",), "表三 （七）总计, 总计"),
+    Indicator("requests_carried_forward", "三", ("carried_forward",), ("total",),
+              "表三 四、结转下年度继续办理, 总计"),
+    Indicator("fees_10k_yuan", "二", ("administrative_fees",), ("amount_10k_yuan",),
+              "表二 （八）行政事业性收费 本年收费金额（万元）; 2021 template only (the 2019 "
+              "template counts fee items, not amounts)"),
+    Indicator("rules_made", "二", ("rules",), ("made", "newly_made"),
+              "表二 （一）规章: 本年制发件数 (2021) or 本年新制作数量 (2019)"),
+    Indicator("rules_in_force", "二", ("rules",), ("in_force",),
+              "表二 （一）规章 现行有效件数; 2021 template only"),
+    Indicator("normative_documents_made", "二", ("normative_documents",), ("made", "newly_made"),
+              "表二 （一）(行政)规范性文件: 本年制发件数 (2021) or 本年新制作数量 (2019)"),
+    Indicator("normative_documents_in_force", "二", ("normative_documents",), ("in_force",),
+              "表二 （一）规范性文件 现行有效件数; 2021 template only"),
+    Indicator("licensing_decisions", "二", ("administrative_licensing",), ("decisions",),
+              "表二 （五）行政许可 处理决定数量"),
+    Indicator("penalty_decisions", "二", ("administrative_penalty",), ("decisions",),
+              "表二 （六）行政处罚 处理决定数量"),
+    Indicator("coercion_decisions", "二", ("administrative_coercion",), ("decisions",),
+              "表二 （六）行政强制 处理决定数量"),
+    *(Indicator(f"{prefix}_{result}", "四", (group,), (result,), f"表四 {label} {result_label}")
+      for prefix, (group, label) in _REVIEW_GROUPS.items()
+      for result, result_label in _RESULTS.items()),
+)
+
+#: The panel's columns before the indicators: who, which year, which copy, how consistent.
+PANEL_IDENTITY = ("report_key", "report_year", "province_code", "province_name", "city_code",
+                  "county_code", "issuing_agency", "title", "doc_id", "url", "copies",
+                  "template", "stats_consistent", "failed_checks")
+
+
+def _quoted(values: tuple[str, ...]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
+def _panel_sql() -> str:
+    sums = ",\n         ".join(
+        f"CAST(sum(value) FILTER (WHERE \"table\" = '{i.table}' AND row_key IN "
+        f"({_quoted(i.row_keys)}) AND column_key IN ({_quoted(i.column_keys)})) "
+        f"AS DECIMAL(20, 4)) AS {i.column}" for i in PANEL_INDICATORS)
+    identity = ", ".join(f"l.{c}" for c in PANEL_IDENTITY if c != "failed_checks")
+    return f"""
+CREATE VIEW report_panel AS
+WITH indicators AS (
+  SELECT doc_id,
+         {sums}
+  FROM report_stats GROUP BY doc_id
+)
+SELECT {identity}, len(l.stats_failed_checks) AS failed_checks,
+       {", ".join(f"i.{i.column}" for i in PANEL_INDICATORS)}
+FROM report_latest AS l LEFT JOIN indicators AS i ON i.doc_id = l.doc_id
+"""
+
+
+#: One row per report (as ``report_latest``: the best copy of each ``report_key``) with the key
+#: figures of its statistical tables as named columns (:data:`PANEL_INDICATORS`).
+REPORT_PANEL = _panel_sql()
+
+#: ``rejects/<doc_id>.json`` as rows (a reject's fields, :class:`pipelines.records.Reject`).
+REJECTS_SCHEMA = pa.schema([(name, pa.string()) for name in
+                            ("doc_id", "sha256", "url", "stage", "reason", "message")])
+
 #: The views beyond the tables.
-VIEWS = ("report_latest",)
+VIEWS = ("report_latest", "report_panel", "rejects")
 
 
-def connect(lake: Lake) -> duckdb.DuckDBPyConnection:
+def rejects_table(lake: Lake) -> pa.Table:
+    """The lake's rejects, one row each."""
+    rows = [{name: data.get(name) for name in REJECTS_SCHEMA.names}
+            for data in lake.read_json_many(lake.reject_keys())]
+    return pa.Table.from_pylist(rows, schema=REJECTS_SCHEMA)
+
+
+def connect(lake: Lake, *, rejects: bool = True) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with one view per lake table, read-only towards the
     world: SQL can read the views and nothing else (``COPY … TO``, ``ATTACH``, ``INSTALL``,
     ``read_csv('/etc/…')`` are refused), and the configuration is locked once the views are
-    registered so that no statement can lift that."""
+    registered so that no statement can lift that. The tables are scanned lazily; the rejects
+    are read when the connection is made (one JSON object each), so ``rejects=False`` leaves
+    the view empty for SQL that does not read it."""
     con = duckdb.connect(config=READ_ONLY)
     for table in TABLES:
         con.register(table, table_dataset(lake, table))
+    con.register("rejects", rejects_table(lake) if rejects else REJECTS_SCHEMA.empty_table())
     con.execute(REPORT_LATEST)
+    con.execute(REPORT_PANEL)
     con.execute("SET lock_configuration = true")
     return con
 
@@ -85,7 +210,8 @@ def run_query(lake: Lake, sql: str) -> tuple[list[str], list[tuple]]:
     """Column names and rows of ``sql`` over the lake; :class:`InputError` for a statement
     that tries to reach beyond the lake's views, :class:`LakeDamaged` naming a damaged
     partition file."""
-    con = connect(lake)
+    # Reading every reject for SQL that never names the view would cost a request per reject.
+    con = connect(lake, rejects=re.search(r"\brejects\b", sql, re.IGNORECASE) is not None)
     try:
         relation = con.sql(sql)
         if relation is None:  # a statement without a result (e.g. SET)

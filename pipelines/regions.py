@@ -22,6 +22,10 @@ PROVINCES = {
     "630000": "青海省", "640000": "宁夏回族自治区", "650000": "新疆维吾尔自治区",
     "710000": "台湾省", "810000": "香港特别行政区", "820000": "澳门特别行政区",
 }
+#: The 31 provincial-level divisions whose bodies publish under the 政府信息公开条例 (not Taiwan,
+#: Hong Kong, Macau): what a registry should cover and what the report's coverage lists.
+MAINLAND_PROVINCES = {code: name for code, name in PROVINCES.items()
+                      if code not in ("710000", "810000", "820000")}
 
 _CODE = re.compile(r"[0-9]{6}")  # used with fullmatch: "530000\n" is not a code
 _ENTRY = re.compile(r"^\s+(\d{4}) county=\"(.*)\"$")

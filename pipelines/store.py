@@ -138,6 +138,11 @@ class Store:
         """Keys under ``prefix`` (recursively), hidden (``.``-prefixed) names left out."""
         raise NotImplementedError
 
+    def missing(self) -> bool:
+        """Whether the lake's place does not exist at all (a local folder never created; a
+        bucket is checked by :meth:`check`, and an S3 prefix always exists)."""
+        return False
+
     def delete(self, key: str) -> None:
         """Remove the object; no error if it is already gone."""
         raise NotImplementedError
@@ -156,6 +161,9 @@ class LocalStore(Store):
 
     def _path(self, key: str) -> Path:
         return self.root.joinpath(*key.split("/"))
+
+    def missing(self) -> bool:
+        return not self.root.is_dir()
 
     def check(self, *, writable: bool) -> None:
         if self.root.exists() and not self.root.is_dir():

@@ -337,6 +337,17 @@ def test_nightly_lands_the_sample_reports_on_s3_and_a_backfilled_rerun_adds_noth
     assert set(first) == {"govreports.reports", "govreports.report_stats"}
     assert len(first["govreports.reports"]["partitions_written"]) == 4
 
+    # After the load, the run filed its report page in the lake: under its date and as latest.
+    pages = sorted(lake.store.list("_reports/"))
+    assert lake.report_page_key("latest") in pages
+    dated = [k for k in pages if re.fullmatch(r"_reports/\d{4}-\d\d-\d\d/index\.html", k)]
+    assert dated and lake.store.read(dated[-1]) == lake.store.read(lake.report_page_key("latest"))
+    page = lake.store.read(lake.report_page_key("latest")).decode()
+    assert 'id="coverage-heatmap"' in page and 'data-portal-status="sample-ucap-qixingguan"' in page
+    [n] = [r["n"] for r in query(lake, "select count(*) as n from report_latest "
+                                       "where province_code = '530000' and report_year = 2019")]
+    assert f'data-province="530000" data-year="2019">{n}</td>' in page
+
     # A run at a past logical date (what a backfill makes) crawls and processes like any
     # night: the list pages are unchanged, so no new bytes and no partition rewritten.
     raw_before = sorted(lake.store.list("raw/"))

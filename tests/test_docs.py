@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import runpy
+import shlex
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from pipelines.lake import Lake
 from pipelines.load import load
 from pipelines.process import build_report, extract_document
+from pipelines.query import PANEL_IDENTITY, PANEL_INDICATORS
 from pipelines.records import RawDocument, Source, StatCell
 from pipelines.schema import REPORT_STATS_SCHEMA, REPORTS_SCHEMA
 from tests.conftest import SEEDS
@@ -22,6 +24,9 @@ DOC = (Path(__file__).parent.parent / "docs" / "lake.md").read_text(encoding="ut
 BLOCKS = re.findall(r"```(\w+)\n(.*?)```", DOC, flags=re.S)
 DUCKDB = [code for lang, code in BLOCKS if lang == "sql" and not code.startswith("-- athena")]
 PYTHON = [code for lang, code in BLOCKS if lang == "python"]
+#: The ``govreports query`` examples of the shell blocks, as argument lists.
+QUERIES = [shlex.split(line)[2:] for lang, code in BLOCKS if lang == "sh"
+           for line in code.splitlines() if line.startswith("govreports query ")]
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +87,22 @@ def _documented_columns(heading: str) -> list[str]:
 )
 def test_documented_columns_match_the_schema(heading, schema):
     assert _documented_columns(heading) == schema.names
+
+
+def test_documented_panel_columns_match_the_view():
+    assert _documented_columns("## `report_panel`") == [
+        *PANEL_IDENTITY, *[indicator.column for indicator in PANEL_INDICATORS]]
+
+
+def test_the_query_examples_were_found():
+    assert any("report_panel" in " ".join(args) for args in QUERIES)
+
+
+@pytest.mark.parametrize("args", QUERIES, ids=[f"query-{i}" for i in range(len(QUERIES))])
+def test_query_examples_run(lake_dir, cli, args):
+    result = cli("query", "--lake", lake_dir / "lake", *args)
+    assert result.returncode == 0, result.stderr
+    assert "0 row(s)" not in result.stdout and len(result.stdout.splitlines()) > 2
 
 
 def test_athena_ddl_names_every_reports_column():

@@ -44,7 +44,7 @@ def docstring_nodes(tree: ast.AST) -> set[int]:
 
 #: The lake's own prefixes (docs/lake.md); a string literal of code that starts a key with one
 #: of them builds a key outside pipelines/lake.py.
-_KEY = re.compile(r"^(_work|_runs|_crawl|_lease|raw|rejects)/")
+_KEY = re.compile(r"^(_work|_runs|_crawl|_lease|_reports|raw|rejects)/")
 
 
 @pytest.mark.parametrize("path", [p for p in python_files(*CODE)

@@ -1,0 +1,430 @@
+"""Report stage: what the lake holds and how good it is, as one static HTML page.
+
+Coverage (reports per province × year), field completeness, templates and 勾稽 consistency by
+year, repairs and encodings, rejects by reason, and portal health from the crawl manifests.
+Every number comes from one SQL statement of :data:`QUERIES`, run on the connection and views of
+``govreports query`` (:func:`pipelines.query.connect`), so the page and a query agree by
+construction; the page shows each statement beside its figure. Portal health is read from the
+crawl manifests (``_runs/``) through :func:`pipelines.records.portal_outcomes`.
+
+The plots are matplotlib figures rendered to SVG (text drawn as paths, with a CJK font for the
+province names) and inlined: the page needs no script, no server and no network.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelines.errors import ConfigError
+from pipelines.lake import Lake
+from pipelines.query import connect
+from pipelines.records import portal_outcomes
+from pipelines.regions import MAINLAND_PROVINCES, PROVINCES
+
+log = logging.getLogger(__name__)
+
+#: The fields whose completeness is shown: (label, SQL condition of a filled value).
+FIELDS = (
+    ("title", "title IS NOT NULL"),
+    ("index_no", "index_no IS NOT NULL"),
+    ("issuing_agency", "issuing_agency IS NOT NULL"),
+    ("category", "category IS NOT NULL"),
+    ("doc_no", "doc_no IS NOT NULL"),
+    ("written_date", "written_date IS NOT NULL"),
+    ("published_date", "published_date IS NOT NULL"),
+    ("report_year", "report_year IS NOT NULL"),
+    ("province_code", "province_code IS NOT NULL"),
+    ("city_code", "city_code IS NOT NULL"),
+    ("county_code", "county_code IS NOT NULL"),
+    ("report_key", "report_key IS NOT NULL"),
+    ("template", "template IS NOT NULL AND template <> 'unknown'"),
+    ("stats_consistent", "stats_consistent IS NOT NULL"),
+)
+
+_COMPLETENESS = ",\n       ".join(
+    f"round(100.0 * count(*) FILTER (WHERE {condition}) / count(*), 1) AS {name}_pct"
+    for name, condition in FIELDS)
+
+#: Every number of the page: one statement each over the views of ``govreports query``.
+QUERIES = {
+    "totals": """SELECT (SELECT count(*) FROM report_latest) AS reports,
+       (SELECT count(*) FROM reports) AS copies,
+       (SELECT count(*) FROM report_stats) AS stat_cells,
+       (SELECT count(*) FROM rejects) AS rejects""",
+    "coverage": """SELECT province_code, report_year, count(*) AS reports
+FROM report_latest
+GROUP BY ALL ORDER BY ALL""",
+    "completeness": f"""SELECT province_code, grouping(province_code) = 1 AS all_provinces,
+       count(*) AS copies,
+       {_COMPLETENESS}
+FROM reports
+GROUP BY GROUPING SETS ((province_code), ())
+ORDER BY all_provinces, province_code""",
+    "templates": """SELECT report_year, template, count(*) AS copies
+FROM reports
+GROUP BY ALL ORDER BY ALL""",
+    "consistency": """SELECT report_year, count(stats_consistent) AS checked,
+       count(*) FILTER (WHERE stats_consistent) AS consistent,
+       round(100.0 * count(*) FILTER (WHERE stats_consistent)
+             / nullif(count(stats_consistent), 0), 1) AS consistent_pct
+FROM reports
+GROUP BY ALL ORDER BY ALL""",
+    "repairs": """SELECT repair, count(*) AS copies
+FROM (SELECT unnest(repairs) AS repair FROM reports)
+GROUP BY ALL ORDER BY copies DESC, repair""",
+    "encodings": """SELECT encoding_detected, encoding_declared, count(*) AS copies
+FROM reports
+GROUP BY ALL ORDER BY copies DESC, encoding_detected NULLS LAST, encoding_declared NULLS LAST""",
+    "rejects": """SELECT stage, reason, count(*) AS documents
+FROM rejects
+GROUP BY ALL ORDER BY documents DESC, stage, reason""",
+}
+
+#: What the page calls a NULL province or year.
+UNKNOWN = "unknown"
+
+
+@dataclass
+class Result:
+    columns: list[str]
+    rows: list[tuple]
+
+    def dicts(self) -> list[dict]:
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+
+@dataclass
+class PortalHealth:
+    """One portal over every crawl the lake's manifests record."""
+
+    portal_id: str
+    crawls: int = 0
+    last_crawl: str | None = None  # when the latest crawl of it started
+    last_status: str | None = None  # ok | suspect_empty | down
+    last_note: str | None = None
+    last_ok: str | None = None  # when the latest crawl that found it ok started
+    failures: Counter = field(default_factory=Counter)  # reason → URLs, latest crawl
+    blocked: Counter = field(default_factory=Counter)  # anti-bot kind → URLs, latest crawl
+    failures_ever: int = 0  # failed URLs over every crawl
+
+
+def portal_health(lake: Lake) -> list[PortalHealth]:
+    """Per portal: its crawls, the latest one's status, failures by reason and anti-bot walls,
+    and the latest crawl that found it ok; from the crawl manifests, oldest first."""
+    crawls = sorted((m for m in lake.manifests() if m.get("command") == "crawl"),
+                    key=lambda m: m.get("started_at") or "")
+    health: dict[str, PortalHealth] = {}
+    for manifest in crawls:
+        started = manifest.get("started_at")
+        for portal_id, outcome in portal_outcomes(manifest).items():
+            h = health.setdefault(portal_id, PortalHealth(portal_id))
+            h.crawls += 1
+            h.last_crawl, h.last_status = started, outcome.status
+            h.last_note = outcome.counts.get("status_note") or (
+                ", ".join(outcome.down_reasons()) if outcome.is_down() else None)
+            h.failures = Counter(f["reason"] for f in outcome.failures)
+            h.blocked = Counter(b["kind"] for b in outcome.blocked)
+            h.failures_ever += len(outcome.failures)
+            if outcome.status == "ok":
+                h.last_ok = started
+    return sorted(health.values(), key=lambda h: h.portal_id)
+
+
+def run_queries(lake: Lake) -> dict[str, Result]:
+    """The results of :data:`QUERIES` over the lake."""
+    con = connect(lake)
+    results = {}
+    for name, sql in QUERIES.items():
+        relation = con.sql(sql)
+        results[name] = Result(relation.columns, relation.fetchall())
+    return results
+
+
+def build(lake: Lake, *, generated: str) -> str:
+    """The report page of the lake, as HTML; ``generated`` is the date (or time) it shows.
+    :class:`~pipelines.errors.ConfigError` when the lake does not exist."""
+    if lake.store.missing():
+        raise ConfigError(f"lake {lake.url} does not exist: build it with `govreports ingest`, "
+                          "`govreports run` or `make run`, or pass --lake")
+    results = run_queries(lake)
+    portals = portal_health(lake)
+    return _page(lake.url, generated, results, portals)
+
+
+def write(lake: Lake, out: Path, *, generated: str) -> Path:
+    """Write the report page to ``out/index.html``; returns its path."""
+    page = build(lake, generated=generated)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "index.html"
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def publish(lake: Lake, day: str) -> list[str]:
+    """Write the report page into the lake: ``_reports/<day>/index.html`` and
+    ``_reports/latest/index.html``; returns the keys written."""
+    page = build(lake, generated=day).encode()
+    keys = [lake.report_page_key(day), lake.report_page_key("latest")]
+    for key in keys:
+        lake.store.write(key, page)
+    return keys
+
+
+# -- the page ------------------------------------------------------------------------------------
+
+_STYLE = """
+body { font-family: "WenQuanYi Micro Hei", "Noto Sans CJK SC", sans-serif; margin: 2em auto;
+       max-width: 72em; padding: 0 1em; color: #222; }
+h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; }
+.totals { display: flex; gap: 2em; flex-wrap: wrap; } .totals div { font-size: 1.1em; }
+.totals b { display: block; font-size: 1.8em; }
+figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; }
+table { border-collapse: collapse; margin: .5em 0; font-size: .9em; }
+td, th { border: 1px solid #ddd; padding: .2em .5em; text-align: left; }
+th { background: #f4f4f4; } td.n { text-align: right; }
+details { margin: .5em 0; } pre { background: #f7f7f7; padding: .5em; overflow-x: auto; }
+.empty { font-size: 1.1em; background: #fff7e0; padding: 1em; border: 1px solid #e8d28a; }
+.bad { color: #b00; } .warn { color: #a60; }
+"""
+
+
+def _e(value) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _province_label(code: str | None) -> str:
+    if code is None:
+        return UNKNOWN
+    return f"{code} {PROVINCES.get(code, '')}".strip()
+
+
+def _year_label(year: int | None) -> str:
+    return UNKNOWN if year is None else str(year)
+
+
+def _when(iso: str | None) -> str | None:
+    """An ISO 8601 UTC time to the minute (``2026-12-03 11:33 UTC``)."""
+    return f"{iso[:16].replace('T', ' ')} UTC" if iso else None
+
+
+def _sql_block(*names: str) -> str:
+    body = "\n\n".join(QUERIES[name] for name in names)
+    return ("<details><summary>SQL (run it with <code>govreports query</code>)</summary>"
+            f"<pre>{_e(body)}</pre></details>")
+
+
+def _table(columns: list[str], rows: list[list], attrs: list[list[str]] | None = None) -> str:
+    head = "".join(f"<th>{_e(c)}</th>" for c in columns)
+    body = []
+    for r, row in enumerate(rows):
+        cells = []
+        for c, value in enumerate(row):
+            attr = attrs[r][c] if attrs else ""
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            cls = ' class="n"' if number and "class=" not in attr else ""
+            cells.append(f"<td{cls}{attr}>{_e(value)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def _page(lake_url: str, generated: str, results: dict[str, Result],
+          portals: list[PortalHealth]) -> str:
+    from pipelines import plots
+
+    totals = results["totals"].dicts()[0]
+    coverage = results["coverage"].dicts()
+    provinces_covered = {r["province_code"] for r in coverage} & set(MAINLAND_PROVINCES)
+    parts = [f"<h1>govreports: coverage and quality of the lake</h1>"
+             f"<p>Lake <code>{_e(lake_url)}</code> · generated {_e(generated)}</p>",
+             '<div class="totals">'
+             f'<div id="total-reports"><b>{totals["reports"]}</b>reports (one per body and '
+             'year)</div>'
+             f'<div id="total-copies"><b>{totals["copies"]}</b>rows of <code>reports</code> '
+             '(every copy)</div>'
+             f'<div><b>{totals["stat_cells"]}</b>statistical cells</div>'
+             f'<div id="total-rejects"><b>{totals["rejects"]}</b>rejected documents</div>'
+             f'<div id="total-provinces"><b>{len(provinces_covered)} / '
+             f'{len(MAINLAND_PROVINCES)}</b>provinces with reports</div></div>']
+    if not totals["copies"]:
+        parts.append('<p class="empty" id="no-reports">This lake holds no reports yet: nothing '
+                     'has been ingested or crawled into it, or every document was rejected '
+                     '(see below). Run <code>govreports ingest PATH</code>, <code>govreports '
+                     'run</code> or the nightly DAG, then build this report again.</p>')
+    else:
+        parts += _coverage_section(plots, coverage)
+        parts += _completeness_section(plots, results["completeness"])
+        parts += _templates_section(plots, results["templates"], results["consistency"])
+        parts += _repairs_section(plots, results["repairs"], results["encodings"])
+    parts += _rejects_section(plots, results["rejects"])
+    parts += _portals_section(plots, portals)
+    return ("<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            "<title>govreports: coverage and quality</title>"
+            f"<style>{_STYLE}</style></head><body>" + "\n".join(parts) + "</body></html>\n")
+
+
+def _coverage_section(plots, coverage: list[dict]) -> list[str]:
+    counts = {(r["province_code"], r["report_year"]): r["reports"] for r in coverage}
+    provinces = list(MAINLAND_PROVINCES) + sorted(
+        {p for p, _ in counts if p is not None and p not in MAINLAND_PROVINCES})
+    if any(p is None for p, _ in counts):
+        provinces.append(None)
+    known_years = sorted({y for _, y in counts if y is not None})
+    years: list[int | None] = (list(range(known_years[0], known_years[-1] + 1))
+                               if known_years else [])
+    if any(y is None for _, y in counts):
+        years.append(None)
+    grid = [[counts.get((p, y), 0) for y in years] for p in provinces]
+    svg = plots.heatmap(grid, [_province_label(p) for p in provinces],
+                        [_year_label(y) for y in years], fmt="{:.0f}", cmap="Blues",
+                        title="Reports per province and report year", cell_height=0.28)
+    rows = [[_province_label(p), *[counts.get((p, y), 0) for y in years],
+             sum(counts.get((p, y), 0) for y in years)] for p in provinces]
+    attrs = [["", *[f' data-province="{_e(p or UNKNOWN)}" data-year="{_year_label(y)}"'
+                    for y in years], ""] for p in provinces]
+    return ["<h2 id=\"coverage\">Coverage: reports per province and year</h2>",
+            "<p>One report per body and year (<code>report_latest</code>: copies of the same "
+            "report collected from several sources count once). All 31 provincial-level "
+            "divisions are listed, with or without reports.</p>",
+            f'<figure id="coverage-heatmap">{svg}</figure>',
+            "<details><summary>The numbers</summary>"
+            + _table(["province", *map(_year_label, years), "all years"], rows, attrs)
+            + "</details>", _sql_block("coverage")]
+
+
+def _completeness_section(plots, completeness: Result) -> list[str]:
+    rows = completeness.dicts()
+    names = [name for name, _ in FIELDS]
+    labels = ["all" if r["all_provinces"] else _province_label(r["province_code"])
+              for r in rows]
+    grid = [[r[f"{name}_pct"] for r in rows] for name in names]
+    svg = plots.heatmap(grid, names, labels, fmt="{:.0f}", cmap="RdYlGn", vmin=0, vmax=100,
+                        title="Field completeness (% of rows with a value)", cell_height=0.3,
+                        rotate_columns=True)
+    table_rows = [[label, r["copies"], *[r[f"{name}_pct"] for name in names]]
+                  for label, r in zip(labels, rows, strict=True)]
+    keys = ["all" if r["all_provinces"] else (r["province_code"] or UNKNOWN) for r in rows]
+    attrs = [["", "", *[f' data-province="{_e(key)}" data-field="{name}"' for name in names]]
+             for key in keys]
+    return ["<h2 id=\"completeness\">Field completeness per field and province</h2>",
+            "<p>The share of <code>reports</code> rows (every copy) with a value, in percent; "
+            "<code>template</code> counts a recognised template, "
+            "<code>stats_consistent</code> a report whose tables could be checked.</p>",
+            f'<figure id="completeness-heatmap">{svg}</figure>',
+            "<details><summary>The numbers</summary>"
+            + _table(["province", "rows", *names], table_rows, attrs) + "</details>",
+            _sql_block("completeness")]
+
+
+def _templates_section(plots, templates: Result, consistency: Result) -> list[str]:
+    by_year: dict[int | None, dict[str, int]] = {}
+    for r in templates.dicts():
+        by_year.setdefault(r["report_year"], {})[r["template"] or UNKNOWN] = r["copies"]
+    rates = {r["report_year"]: r for r in consistency.dicts()}
+    years = sorted(by_year, key=lambda y: (y is None, y or 0))
+    kinds = [k for k in ("2021", "2019", "pre2019", "unknown")
+             if any(k in by_year[y] for y in years)]
+    svg = plots.stacked_bars(
+        [_year_label(y) for y in years], {k: [by_year[y].get(k, 0) for y in years]
+                                          for k in kinds},
+        rate=[rates[y]["consistent_pct"] for y in years],
+        title="Templates by report year, and the share of checked reports whose tables add up",
+        rate_label="consistent (%)")
+    rows = [[_year_label(y), *[by_year[y].get(k, 0) for k in kinds], rates[y]["checked"],
+             rates[y]["consistent"],
+             "" if rates[y]["consistent_pct"] is None else rates[y]["consistent_pct"]]
+            for y in years]
+    return ["<h2 id=\"templates\">Templates and 勾稽 consistency by year</h2>",
+            "<p>Bars: <code>reports</code> rows by statistics template. Line: of the rows "
+            "whose tables could be checked (2019 and 2021 templates), the share that pass "
+            "every 勾稽 check (<code>stats_consistent</code>).</p>",
+            f'<figure id="templates-chart">{svg}</figure>',
+            _table(["year", *kinds, "checked", "consistent", "consistent %"], rows),
+            _sql_block("templates", "consistency")]
+
+
+def _repairs_section(plots, repairs: Result, encodings: Result) -> list[str]:
+    enc_rows = encodings.dicts()
+    detected = Counter()
+    for r in enc_rows:
+        detected[r["encoding_detected"] or UNKNOWN] += r["copies"]
+    svg = plots.bars_side_by_side(
+        ("Repairs applied (rows)", [(r["repair"], r["copies"]) for r in repairs.dicts()]),
+        ("Encodings detected (rows)", detected.most_common()))
+    mismatched = sum(r["copies"] for r in enc_rows if r["encoding_declared"]
+                     and r["encoding_detected"] and not _same_charset(r["encoding_declared"],
+                                                                      r["encoding_detected"]))
+    return ["<h2 id=\"repairs\">Repairs and encodings seen</h2>",
+            f"<p>{mismatched} row(s) were decoded with another charset than they declared.</p>",
+            f'<figure id="repairs-chart">{svg}</figure>',
+            _table(["repair", "rows"], [list(r) for r in repairs.rows]),
+            _table(["detected", "declared", "rows"],
+                   [[r["encoding_detected"] or UNKNOWN, r["encoding_declared"] or "—",
+                     r["copies"]] for r in enc_rows]),
+            _sql_block("repairs", "encodings")]
+
+
+def _same_charset(declared: str, detected: str) -> bool:
+    """A GB2312/GBK declaration decoded as GB18030 (its superset) is no contradiction."""
+    gb = {"gb2312", "gbk", "gb18030", "x-gbk", "cp936"}
+    a, b = declared.strip().lower().replace("_", "-"), detected.lower()
+    return a == b or (a in gb and b in gb) or (a in ("utf8", "utf-8") and b == "utf-8")
+
+
+def _rejects_section(plots, rejects: Result) -> list[str]:
+    rows = rejects.dicts()
+    parts = ["<h2 id=\"rejects\">Rejects by reason</h2>"]
+    if not rows:
+        return [*parts, "<p>No document is rejected.</p>"]
+    by_reason = Counter()
+    for r in rows:
+        by_reason[r["reason"]] += r["documents"]
+    svg = plots.bars_side_by_side(("Rejected documents by reason", by_reason.most_common()))
+    attrs = [["", f' data-reason="{_e(r["reason"])}"', f' data-reason-count="{_e(r["reason"])}"']
+             for r in rows]
+    return [*parts, "<p>Documents kept in <code>raw/</code> but not made a report "
+            "(<code>rejects/</code>; the <code>rejects</code> view).</p>",
+            f'<figure id="rejects-chart">{svg}</figure>',
+            _table(["stage", "reason", "documents"],
+                   [[r["stage"], r["reason"], r["documents"]] for r in rows], attrs),
+            _sql_block("rejects")]
+
+
+def _portals_section(plots, portals: list[PortalHealth]) -> list[str]:
+    parts = ["<h2 id=\"portals\">Portal health</h2>"]
+    if not portals:
+        return [*parts, "<p>No crawl manifest in <code>_runs/</code>: the lake was filled by "
+                        "<code>govreports ingest</code> only, or nothing was crawled yet.</p>"]
+    reasons = sorted({r for p in portals for r in p.failures})
+    series = {reason: [p.failures.get(reason, 0) for p in portals] for reason in reasons}
+    figure = ""
+    if reasons:
+        svg = plots.stacked_barh([p.portal_id for p in portals], series,
+                                 title="Failed URLs by reason in each portal's latest crawl")
+        # anti-bot walls are failures too (reason anti_bot); their kinds are in the table
+        figure = f'<figure id="portals-chart">{svg}</figure>'
+    rows, attrs = [], []
+    for p in portals:
+        cls = {"down": "bad", "suspect_empty": "warn"}.get(p.last_status or "", "")
+        rows.append([p.portal_id, p.last_status, _when(p.last_crawl), _when(p.last_ok) or "never",
+                     p.crawls,
+                     ", ".join(f"{k} {n}" for k, n in sorted(p.failures.items())) or "—",
+                     ", ".join(f"{k} {n}" for k, n in sorted(p.blocked.items())) or "—",
+                     p.last_note or ""])
+        attrs.append(["", f' class="{cls}" data-portal-status="{_e(p.portal_id)}"', "", "", "",
+                      "", "", ""])
+    down = [p.portal_id for p in portals if p.last_status == "down"]
+    empty = [p.portal_id for p in portals if p.last_status == "suspect_empty"]
+    walled = [p.portal_id for p in portals if p.blocked]
+    return [*parts,
+            f"<p>{len(portals)} portal(s) in the crawl manifests; in their latest crawl "
+            f"{len(down)} down, {len(empty)} suspect_empty (lists pointing to no report or to "
+            f"far fewer than announced), {len(walled)} behind an anti-bot wall.</p>",
+            figure,
+            _table(["portal", "latest status", "latest crawl", "last ok crawl", "crawls",
+                    "failures (latest crawl)", "anti-bot walls (latest crawl)", "note"],
+                   rows, attrs)]
