@@ -27,7 +27,7 @@ from pipelines.schema import (
 ROOT = Path(__file__).parent.parent
 INFRA = ROOT / "infra"
 sys.path.insert(0, str(ROOT / "dags"))  # as Airflow does for its DAGS_FOLDER
-from _govreports import CRAWL_POOL, LOAD_POOL  # noqa: E402
+from _govreports import CRAWL_POOL, CRAWL_QUEUE, LOAD_POOL  # noqa: E402
 
 SCHEMAS = {"reports": REPORTS_SCHEMA, "report_stats": REPORT_STATS_SCHEMA}
 
@@ -91,6 +91,73 @@ def test_the_helm_values_use_only_chart_keys_and_create_the_pools_the_dags_use()
     assert {s["envName"] for s in values["secret"]} == {"AIRFLOW_CONN_AWS_DEFAULT"}
     assert f"pools set {CRAWL_POOL} " in values["migrateDatabaseJob"]["args"][-1]
     assert f"pools set {LOAD_POOL} 1 " in values["migrateDatabaseJob"]["args"][-1]
+
+
+# -- one set of Celery settings: local e2e, compose, helm ---------------------------------------
+
+CELERY_ENV = INFRA / "airflow" / "celery.env"
+
+
+def celery_settings() -> dict[str, str]:
+    pairs = [line.split("=", 1) for line in CELERY_ENV.read_text("utf-8").splitlines()
+             if line.strip() and not line.startswith("#")]
+    return {name.strip(): value.strip() for name, value in pairs}
+
+
+def airflow_options(settings: dict[str, str]) -> dict[tuple[str, str], str]:
+    """``AIRFLOW__SECTION__KEY`` settings as (section, key) → value, the executor left out."""
+    return {tuple(name.lower().split("__")[1:3]): value for name, value in settings.items()
+            if name.startswith("AIRFLOW__") and name != "AIRFLOW__CORE__EXECUTOR"}
+
+
+def queues_of(command: str) -> set[str]:
+    match = re.search(r"--queues[ =](\S+)", command)
+    return set(match[1].split(",")) if match else set()
+
+
+def test_the_shared_celery_settings_serve_the_queues_the_dags_use():
+    settings = celery_settings()
+    assert settings["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    queues = set(settings["GOVREPORTS_WORKER_QUEUES"].split(","))
+    assert queues == {settings["AIRFLOW__OPERATORS__DEFAULT_QUEUE"], CRAWL_QUEUE}
+    # Redis must not hand a running crawl shard (6 h at most) to another worker.
+    assert int(settings["AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT"]) > 6 * 3600
+
+
+def test_compose_uses_the_shared_celery_settings():
+    settings = celery_settings()
+    compose = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    common = compose["x-airflow-common"]
+    assert (COMPOSE.parent / common["env_file"]).resolve() == CELERY_ENV.resolve()
+    # Nothing set beside the file contradicts it.
+    overlap = set(common["environment"]) & set(settings)
+    assert not overlap, overlap
+    worker = compose["services"]["airflow-worker"]
+    assert queues_of(worker["command"]) == set(settings["GOVREPORTS_WORKER_QUEUES"].split(","))
+
+
+def test_helm_uses_the_shared_celery_settings():
+    settings = celery_settings()
+    values = yaml.safe_load((INFRA / "helm" / "values.yaml").read_text(encoding="utf-8"))
+    assert values["executor"] == settings["AIRFLOW__CORE__EXECUTOR"]
+    assert values["redis"]["enabled"] is True
+    for (section, key), value in airflow_options(settings).items():
+        assert str(values["config"].get(section, {}).get(key)).lower() == value.lower(), \
+            (section, key)
+    assert queues_of(values["workers"]["args"][-1]) == \
+        set(settings["GOVREPORTS_WORKER_QUEUES"].split(","))
+
+
+def test_the_local_celery_deployment_uses_the_shared_celery_settings(tmp_path):
+    import importlib.util
+    from importlib.machinery import SourceFileLoader
+
+    loader = SourceFileLoader("celery_e2e", str(INFRA / "local" / "celery-e2e"))
+    e2e = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    loader.exec_module(e2e)
+    env = e2e.airflow_env(tmp_path, "postgresql+psycopg2://airflow@127.0.0.1:1/airflow",
+                          "redis://127.0.0.1:2/0", 3, tmp_path / "lake", tmp_path / "p.yaml", 10)
+    assert {k: env[k] for k in celery_settings()} == celery_settings()
 
 
 # -- terraform ----------------------------------------------------------------------------------
