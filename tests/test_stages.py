@@ -232,3 +232,22 @@ def test_a_retried_unit_redoes_only_its_own_work_and_the_load_waits_for_every_un
     assert stages.load(lake, "r")["reports"] == 15
     with pytest.raises(ConfigError, match="has 3 work unit\\(s\\), not a unit 7"):
         stages.extract(lake, "r", 7)
+
+
+def test_a_stage_runs_through_the_cli_one_unit_at_a_time(tmp_path, monkeypatch, cli):
+    """``govreports stage``, what the DAG's decode and extract tasks run: counts as JSON, and
+    exit 2 with one line naming the fix for a batch or unit the plan does not have."""
+    monkeypatch.setenv("GOVREPORTS_UNIT_DOCS", "6")
+    lake = portals_with_attachments(tmp_path / "lake")
+    units = stages.plan(lake, "c", scope=stages.scope_of())["units"]
+    for unit in units:
+        for name in ("decode", "extract"):
+            ran = cli("stage", name, "--lake", tmp_path / "lake", "--batch", "c",
+                      "--unit", unit["unit"])
+            assert ran.returncode == 0, ran.stderr
+            assert json.loads(ran.stdout)["unit"] == unit["unit"]
+    assert stages.load(lake, "c")["reports"] == 15
+    missing = cli("stage", "decode", "--lake", tmp_path / "lake", "--batch", "nope")
+    assert missing.returncode == 2 and "run its plan stage first" in missing.stderr
+    too_far = cli("stage", "extract", "--lake", tmp_path / "lake", "--batch", "c", "--unit", 9)
+    assert too_far.returncode == 2 and "not a unit 9" in too_far.stderr
