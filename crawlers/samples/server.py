@@ -119,8 +119,14 @@ class SampleServer:
         return self
 
     def stop(self) -> None:
+        # Each shutdown waits for its loop's next poll (up to half a second): all at once, so
+        # that hundreds of sites stop in about that long, not hundreds of times it.
+        stopping = [threading.Thread(target=server.shutdown) for server in self._servers]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()
         for server in self._servers:
-            server.shutdown()
             server.server_close()
         self._servers.clear()
 
