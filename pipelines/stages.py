@@ -34,7 +34,14 @@ from pipelines.decode import Decoded
 from pipelines.errors import ConfigError
 from pipelines.lake import Lake, Partition
 from pipelines.load import load_spooled
-from pipelines.records import RawDocument, Reject, Report, reports_table, stats_table
+from pipelines.records import (
+    RawDocument,
+    Reject,
+    Report,
+    Source,
+    reports_table,
+    stats_table,
+)
 from pipelines.settings import number
 from pipelines.spool import Spool
 
@@ -183,8 +190,11 @@ def plan(lake: Lake, batch: str, *, crawl_manifests: list[str] | None = None,
     versions = process.latest_versions(d for d in docs if d.source.role != "list")
     units = work_units(versions, unit_docs())
     body = {"batch": batch, "scope": scope, "crawl_manifests": crawl_manifests,
-            "documents": [{"sha256": d.sha256, "source_id": d.source.source_id}
-                          for d in versions],
+            # Each document's sidecar too: a unit's task builds its documents (and the batch's
+            # others, which its pages may link to) from this one file, not one read per
+            # document of the batch.
+            "documents": [{"sha256": d.sha256, "source_id": d.source.source_id,
+                           "size": d.size, "source": d.source.to_json()} for d in versions],
             "units": units}
     key = lake.work_key(batch, "plan.json")
     lake.write_json(key, body)
@@ -210,7 +220,9 @@ def _planned(lake: Lake, batch: str, unit: int | None = None
     if unit is not None and not 0 <= unit < len(body["units"]):
         raise ConfigError(f"batch {batch!r} has {len(body['units'])} work unit(s), not a unit "
                           f"{unit}: plan it again")
-    docs = [lake.raw_document(d["sha256"], d["source_id"]) for d in body["documents"]]
+    docs = [RawDocument(d["sha256"], d["size"], Source.from_json(d["source"])) if "source" in d
+            else lake.raw_document(d["sha256"], d["source_id"])  # planned before sidecars were
+            for d in body["documents"]]
     if unit is None:
         return body, docs, []
     mine = set(body["units"][unit])
