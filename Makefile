@@ -52,10 +52,13 @@ test: install
 # The nightly DAG on a local Celery deployment (PostgreSQL and Redis from Debian's packages,
 # installed when missing; an Airflow scheduler, API server, DAG processor and CELERY_WORKERS
 # workers) over 200 loopback sample portals, checked against the SQLite path of `make run`.
+# CELERY_LAKE=s3 (default): both lakes on a loopback S3 endpoint, reached through aws_default as
+# an assumed role, as on a cluster; CELERY_LAKE=local: local folders.
 CELERY_WORKERS ?= 2
+CELERY_LAKE ?= s3
 celery-e2e: install
 	infra/local/celery-packages
-	$(BIN)/python infra/local/celery-e2e --workers $(CELERY_WORKERS)
+	$(BIN)/python infra/local/celery-e2e --workers $(CELERY_WORKERS) $(if $(filter s3,$(CELERY_LAKE)),--s3)
 
 # Speed and memory, each stage beside its baseline in one run (never part of `make test`).
 bench: install
