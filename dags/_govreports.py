@@ -114,18 +114,31 @@ def aws_environment() -> dict[str, str]:
     return env
 
 
-def use_aws_connection() -> None:
-    """Make the ``aws_default`` connection what boto3 sees in this task's process."""
-    os.environ.update(aws_environment())
+def lake_aws(params: dict | None) -> dict[str, str]:
+    """What a process working on the run's lake needs of ``aws_default``: its variables for an
+    S3 lake, nothing for a local one (a role is assumed only when the lake needs it)."""
+    return aws_environment() if lake_url(params).startswith("s3://") else {}
 
 
 def _open_lake(params: dict | None):
     from pipelines.lake import Lake
 
-    url = lake_url(params)
-    if url.startswith("s3://"):
-        use_aws_connection()
-    return Lake.open(url, writable=True)
+    os.environ.update(lake_aws(params))  # what boto3 sees in this task's process
+    return Lake.open(lake_url(params), writable=True)
+
+
+def _govreports_process(params: dict, args: list[str], refused: str
+                        ) -> subprocess.CompletedProcess:
+    """``govreports ARGS`` in a process of its own, with the lake's AWS settings; its output
+    joins this task's log. Exit 2 (bad input or configuration) is :class:`Permanent`, with the
+    command's last line of error (``refused`` when it printed none)."""
+    done = subprocess.run([_govreports(), *args], capture_output=True, text=True,
+                          env={**os.environ, **lake_aws(params)})
+    sys.stdout.write(done.stdout)
+    sys.stderr.write(done.stderr)
+    if done.returncode == 2:
+        raise Permanent(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else refused)
+    return done
 
 
 def _permanent_if_config(call, *args, **kwargs):
@@ -169,8 +182,7 @@ def plan_shards(params: dict, batch: str | None = None) -> list[dict]:
 def crawl_shard(shard: dict, batch: str, params: dict, *, revalidate: bool = False) -> dict:
     """Crawl one shard in its own process (Scrapy's reactor cannot restart inside a worker);
     the run manifest is ``_runs/<batch>-crawl-<shard>.json``, rewritten by a retry."""
-    command = [_govreports(), "crawl", "--lake", lake_url(params),
-               "--run-id", f"{batch}-crawl-{shard['shard']}"]
+    command = ["crawl", "--lake", lake_url(params), "--run-id", f"{batch}-crawl-{shard['shard']}"]
     if registry(params):
         command += ["--portals", registry(params)]
     for portal_id in shard["portals"]:
@@ -179,17 +191,10 @@ def crawl_shard(shard: dict, batch: str, params: dict, *, revalidate: bool = Fal
         command.append("--revalidate")
     for pair in _settings(params):
         command += ["--set", pair]
-    log.info("crawl shard %s: %s", shard["shard"], " ".join(command))
-    done = subprocess.run(command, capture_output=True, text=True,
-                          env={**os.environ, **(aws_environment()
-                                                if lake_url(params).startswith("s3://") else {})})
-    sys.stdout.write(done.stdout)
-    sys.stderr.write(done.stderr)
+    log.info("crawl shard %s: %s %s", shard["shard"], _govreports(), " ".join(command))
+    done = _govreports_process(params, command, "bad crawl configuration")
     lake = _open_lake(params)
     key = lake.manifest_key(f"{batch}-crawl-{shard['shard']}")
-    if done.returncode == 2:
-        raise Permanent(done.stderr.strip().splitlines()[-1] if done.stderr.strip()
-                        else "bad crawl configuration")
     if done.returncode not in (0, 1):
         raise RuntimeError(f"crawl of shard {shard['shard']} exited {done.returncode}")
     try:
@@ -270,16 +275,10 @@ def _stage_process(params: dict, stage: str, batch: str, unit: int | None) -> di
     workers need a clean parent: an Airflow task on a Celery worker is forked from a prefork
     pool child, whose multiprocessing state (billiard's: a daemon mark, an unpicklable auth
     key) refuses it children; and a unit's memory goes back when its process ends."""
-    command = [_govreports(), "stage", stage, "--lake", lake_url(params), "--batch", batch]
+    command = ["stage", stage, "--lake", lake_url(params), "--batch", batch]
     if unit is not None:
         command += ["--unit", str(unit)]
-    s3 = lake_url(params).startswith("s3://")
-    done = subprocess.run(command, capture_output=True, text=True,
-                          env={**os.environ, **(aws_environment() if s3 else {})})
-    sys.stderr.write(done.stderr)
-    if done.returncode == 2:  # bad input or configuration: a retry cannot mend it
-        raise Permanent(done.stderr.strip().splitlines()[-1] if done.stderr.strip()
-                        else f"{stage} of batch {batch} refused its input")
+    done = _govreports_process(params, command, f"{stage} of batch {batch} refused its input")
     if done.returncode:
         raise RuntimeError(f"{stage} of batch {batch} unit {unit} exited {done.returncode}: "
                            f"{done.stderr.strip()[-500:]}")

@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines.decode import codec_for
 from pipelines.errors import ConfigError
 from pipelines.lake import Lake
 from pipelines.query import connect
@@ -355,9 +356,11 @@ def _repairs_section(plots, repairs: Result, encodings: Result) -> list[str]:
     svg = plots.bars_side_by_side(
         ("Repairs applied (rows)", [(r["repair"], r["copies"]) for r in repairs.dicts()]),
         ("Encodings detected (rows)", detected.most_common()))
+    # A declaration counts by the codec it names (a GB2312 page decoded as GB18030, its
+    # superset, is what the decode stage does for every GB label: no contradiction).
     mismatched = sum(r["copies"] for r in enc_rows if r["encoding_declared"]
-                     and r["encoding_detected"] and not _same_charset(r["encoding_declared"],
-                                                                      r["encoding_detected"]))
+                     and r["encoding_detected"]
+                     and codec_for(r["encoding_declared"]) != codec_for(r["encoding_detected"]))
     return ["<h2 id=\"repairs\">Repairs and encodings seen</h2>",
             f"<p>{mismatched} row(s) were decoded with another charset than they declared.</p>",
             f'<figure id="repairs-chart">{svg}</figure>',
@@ -366,13 +369,6 @@ def _repairs_section(plots, repairs: Result, encodings: Result) -> list[str]:
                    [[r["encoding_detected"] or UNKNOWN, r["encoding_declared"] or "—",
                      r["copies"]] for r in enc_rows]),
             _sql_block("repairs", "encodings")]
-
-
-def _same_charset(declared: str, detected: str) -> bool:
-    """A GB2312/GBK declaration decoded as GB18030 (its superset) is no contradiction."""
-    gb = {"gb2312", "gbk", "gb18030", "x-gbk", "cp936"}
-    a, b = declared.strip().lower().replace("_", "-"), detected.lower()
-    return a == b or (a in gb and b in gb) or (a in ("utf8", "utf-8") and b == "utf-8")
 
 
 def _rejects_section(plots, rejects: Result) -> list[str]:

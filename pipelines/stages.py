@@ -213,30 +213,28 @@ def _plan_of(lake: Lake, batch: str) -> dict:
     return body
 
 
-def _planned(lake: Lake, batch: str, unit: int | None = None
-             ) -> tuple[dict, list[RawDocument], list[RawDocument]]:
-    """The plan, the documents of ``unit`` (None: all) and the batch's other documents."""
+def _planned(lake: Lake, batch: str) -> tuple[dict, list[RawDocument]]:
+    """The plan and its documents (built from the sidecars the plan carries)."""
     body = _plan_of(lake, batch)
-    if unit is not None and not 0 <= unit < len(body["units"]):
-        raise ConfigError(f"batch {batch!r} has {len(body['units'])} work unit(s), not a unit "
-                          f"{unit}: plan it again")
-    docs = [RawDocument(d["sha256"], d["size"], Source.from_json(d["source"])) if "source" in d
-            else lake.raw_document(d["sha256"], d["source_id"])  # planned before sidecars were
-            for d in body["documents"]]
-    if unit is None:
-        return body, docs, []
-    mine = set(body["units"][unit])
-    return (body, [d for i, d in enumerate(docs) if i in mine],
-            [d for i, d in enumerate(docs) if i not in mine])
+    return body, [RawDocument(d["sha256"], d["size"], Source.from_json(d["source"]))
+                  if "source" in d
+                  else lake.raw_document(d["sha256"], d["source_id"])  # planned before sidecars
+                  for d in body["documents"]]
 
 
 def _each_unit(lake: Lake, batch: str, unit: int | None, stage) -> dict:
-    """``stage(unit)`` for one unit, or for every unit of the plan in turn (None), with the
-    counts added up."""
-    units = [unit] if unit is not None else range(len(_plan_of(lake, batch)["units"]))
+    """``stage(unit, plan, its documents, the batch's other documents)`` for one unit, or for
+    every unit of the plan in turn (None), with the counts added up; the plan is read once."""
+    body, docs = _planned(lake, batch)
+    if unit is not None and not 0 <= unit < len(body["units"]):
+        raise ConfigError(f"batch {batch!r} has {len(body['units'])} work unit(s), not a unit "
+                          f"{unit}: plan it again")
     total: dict = {"batch": batch}
-    for u in units:
-        for name, n in stage(u).items():
+    for u in [unit] if unit is not None else range(len(body["units"])):
+        mine = set(body["units"][u])
+        counts = stage(u, body, [d for i, d in enumerate(docs) if i in mine],
+                       [d for i, d in enumerate(docs) if i not in mine])
+        for name, n in counts.items():
             total[name] = total.get(name, 0) + n
     if unit is not None:
         total["unit"] = unit
@@ -253,8 +251,7 @@ def decode(lake: Lake, batch: str, unit: int | None = None) -> dict:
     evidence go to ``_work/<batch>/decoded/<doc_id>.json`` (a file format read later:
     ``{"binary": true}``)."""
 
-    def one(u: int) -> dict:
-        _, docs, _others = _planned(lake, batch, u)
+    def one(u: int, _body: dict, docs: list[RawDocument], _others) -> dict:
         result = process.new_run("decode", lake)
         texts = binary = 0
         for chunk, _later in process.chunks(docs):  # each chunk written and let go
@@ -277,11 +274,11 @@ def extract(lake: Lake, batch: str, unit: int | None = None) -> dict:
     ``report_stats-NNNNN.parquet``), so that neither this task's memory nor the load's grows
     with the batch. ``done.json`` is written last: the unit's files are complete, and the
     documents its pages took in as attachments (their own rows are dropped by the load)."""
-    return _each_unit(lake, batch, unit, lambda u: _extract_unit(lake, batch, u))
+    return _each_unit(lake, batch, unit, lambda *planned: _extract_unit(lake, batch, *planned))
 
 
-def _extract_unit(lake: Lake, batch: str, unit: int) -> dict:
-    body, docs, others = _planned(lake, batch, unit)
+def _extract_unit(lake: Lake, batch: str, unit: int, body: dict, docs: list[RawDocument],
+                  others: list[RawDocument]) -> dict:
     prefix = _unit_key(lake, batch, unit, "")
     for key in lake.store.list(prefix):
         lake.store.delete(key)  # an earlier try of this unit: its chunks and its done.json
@@ -325,10 +322,10 @@ def load(lake: Lake, batch: str, *, run_id: str | None = None) -> dict:
     province/year scope is rebuilt wholesale) and write the run manifest. Every unit must have
     finished its extract (in any order, on any worker, retried or not): the load reads only
     complete units, and refuses to run while one is missing."""
-    body, docs, _ = _planned(lake, batch)
+    body, docs = _planned(lake, batch)
     prefixes = [_unit_key(lake, batch, u, "") for u in range(len(body["units"]))]
-    missing = [u for u, prefix in enumerate(prefixes)
-               if not lake.store.exists(f"{prefix}done.json")]
+    done = [lake.read_json(f"{prefix}done.json", None) for prefix in prefixes]
+    missing = [u for u, unit_done in enumerate(done) if unit_done is None]
     if missing:
         raise ConfigError(f"work unit(s) {', '.join(map(str, missing))} of batch {batch!r} have "
                           f"not finished their extract in {lake.url}: run (or clear) them first")
@@ -336,8 +333,7 @@ def load(lake: Lake, batch: str, *, run_id: str | None = None) -> dict:
     if run_id:
         result.run_id = batch_id(run_id)
     result.inputs = docs
-    attached = {doc_id for prefix in prefixes
-                for doc_id in lake.read_json(f"{prefix}done.json").get("attached", [])}
+    attached = {doc_id for unit_done in done for doc_id in unit_done.get("attached", [])}
     spool = Spool.on_disk()
     try:
         cells = 0
