@@ -23,6 +23,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import resource
+import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -129,6 +130,14 @@ def _limit_memory(megabytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
+def _start_worker(megabytes: int, started) -> None:
+    """Each worker's initializer: bound its memory, then say (on ``started``) that it is past
+    its start-up (see :meth:`Workers._wait_started`)."""
+    _limit_memory(megabytes)
+    started.send_bytes(b"1")
+    started.close()
+
+
 #: What the fork server imports once, so that each worker starts with the parsers loaded (and
 #: with the caller's main script already run, which multiprocessing would otherwise run again
 #: in every worker: ``airflow`` imports all of Airflow).
@@ -166,12 +175,18 @@ class Workers:
     ``run`` yields each key with its result or its :class:`DocumentRejected`, in input order,
     keeping at most a few documents per worker in flight (inputs are read lazily)."""
 
+    #: Seconds the pool's closing waits at most for workers still starting.
+    START_WAIT_S = 30.0
+
     def __init__(self, jobs: int | None = None, *, timeout: float | None = None,
                  memory_mb: int | None = None):
         self.jobs = jobs or default_jobs()
         self.timeout = timeout if timeout is not None else doc_timeout()
         self.memory_mb = memory_mb or doc_memory_mb()
         self._pool = None
+        self._started_signals = None  # (receiving, sending): workers say they started
+        self._spawned = 0  # workers the pool has started: the first ones and replacements
+        self._ready = 0  # of those, how many said so
 
     def __enter__(self) -> Workers:
         return self
@@ -182,15 +197,45 @@ class Workers:
         if self._pool is None:
             from pebble import ProcessPool
 
-            self._pool = ProcessPool(max_workers=self.jobs, initializer=_limit_memory,
-                                     initargs=(self.memory_mb,), context=_context())
+            context = _context()
+            # Each worker, and each replacement, gets its own copy of the sending end.
+            self._started_signals = context.Pipe(duplex=False)
+            self._pool = ProcessPool(max_workers=self.jobs, initializer=_start_worker,
+                                     initargs=(self.memory_mb, self._started_signals[1]),
+                                     context=context)
+            self._spawned = self.jobs
         return self._pool
 
     def __exit__(self, *exc) -> None:
         if self._pool is None:
             return
+        self._wait_started()
         self._pool.stop() if exc[0] is not None else self._pool.close()
         self._pool.join()
+        for end in self._started_signals:
+            end.close()
+
+    def _wait_started(self) -> None:
+        """Wait (at most :attr:`START_WAIT_S`) until every worker the pool started is past its
+        start-up. Pebble's closing unlinks the pool's semaphores before it stops the workers:
+        a worker still unpickling them then failed with a ``FileNotFoundError`` traceback on
+        the caller's stderr (a small batch often ends before its last workers are up)."""
+        deadline = time.monotonic() + self.START_WAIT_S
+        while self._ready < self._spawned:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self._drain_started(left):
+                return
+
+    def _drain_started(self, timeout: float) -> bool:
+        """Count the workers' start-up signals waiting (waiting ``timeout`` s for one); also
+        keeps their pipe from filling up in a long batch. Whether there was one."""
+        received = False
+        signals = self._started_signals[0]
+        while signals.poll(0 if received else timeout):
+            signals.recv_bytes()
+            self._ready += 1
+            received = True
+        return received
 
     def run(self, stage: str, fn: Callable[..., Any],
             items: Iterable[tuple[K, tuple]]) -> Iterator[tuple[K, Any]]:
@@ -219,6 +264,8 @@ class Workers:
 
     def _schedule(self, stage: str, fn, chunk: list[tuple[K, Any]]) -> tuple[list, Any]:
         sendable = [args for _, args in chunk if not isinstance(args, DocumentRejected)]
+        if self._pool is not None:
+            self._drain_started(0)
         future = self._started().schedule(
             guarded_each, args=(stage, fn, sendable), timeout=self.timeout) if sendable else None
         return chunk, future
@@ -253,10 +300,12 @@ class Workers:
         except DocumentRejected as exc:
             return key, exc
         except FutureTimeout:
+            self._spawned += 1  # the pool kills the worker and starts another
             return key, DocumentRejected(
                 "too_slow", f"processing took longer than {self.timeout:g} s "
                 "(GOVREPORTS_DOC_TIMEOUT); the document is kept in raw/", stage=stage)
         except ProcessExpired as exc:
+            self._spawned += 1  # the pool starts another in its place
             return key, DocumentRejected(
                 "worker_died", f"the worker processing it died ({exc}); the document is kept "
                 "in raw/", stage=stage)

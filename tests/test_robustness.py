@@ -8,6 +8,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from pipelines.workers import Workers, guarded
 from tests import attachment_files as files
 from tests.conftest import SEEDS
 
+ROOT = Path(__file__).parent.parent
 REPORT = next(SEEDS.glob("003_*.txt")).read_text(encoding="utf-8")
 # The report's last line: what a page that lost its deep end would miss.
 LAST_LINE = [line for line in REPORT.splitlines() if line.strip()][-1].strip()
@@ -225,6 +228,26 @@ def test_workers_reject_what_overruns_exhausts_or_crashes_and_go_on():
                        "fails": "internal_error"}
     assert outcomes["quick"] == outcomes["after"] == "woke" and outcomes["modest"] == 16 << 20
     assert "KeyError: 'missing'" in str(outcomes["fails"])
+
+
+@pytest.mark.e2e  # real processes: busy ones beside the pools
+def test_a_pool_closed_while_workers_start_prints_no_traceback():
+    """A small batch ends before its pool's last workers are up. Pebble unlinks the pool's
+    semaphores before it stops the workers, and one still starting printed a FileNotFoundError
+    traceback on the caller's stderr (a CLI run's output, a DAG task's log). Busy processes
+    beside the pools keep workers starting slowly, as a loaded machine does."""
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            for _ in range(2 * (os.cpu_count() or 1))]
+    try:
+        rounds = subprocess.run([sys.executable, "-m", "tests.worker_rounds", "8", "4"],
+                                capture_output=True, text=True, timeout=300, cwd=ROOT)
+    finally:
+        for proc in busy:
+            proc.kill()
+            proc.wait()
+    assert rounds.returncode == 0, rounds.stderr
+    assert rounds.stdout.split() == [str(n) for n in range(8)]
+    assert "Traceback" not in rounds.stderr, rounds.stderr
 
 
 def test_an_internal_error_names_the_stage_and_line_that_raised_it(monkeypatch):
