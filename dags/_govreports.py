@@ -36,6 +36,17 @@ PERMANENT_REASONS = {"anti_bot", "robots_disallowed", "forbidden_address", "offs
                      "host_blocked"}
 
 
+#: The DAGs' timezone: their schedules, and the dates their report pages are filed under.
+TIMEZONE = "Asia/Shanghai"
+
+
+def start_date():
+    """Every DAG's start date (none catches up on runs before it was deployed)."""
+    import pendulum
+
+    return pendulum.datetime(2026, 1, 1, tz=TIMEZONE)
+
+
 #: When the nightly DAG runs: ``GOVREPORTS_NIGHTLY_SCHEDULE`` (a cron expression; ``none``: only
 #: when triggered, as ``make celery-e2e`` does), else 02:30 in the DAG's timezone.
 NIGHTLY_SCHEDULE = "30 2 * * *"
@@ -352,7 +363,7 @@ def report_day(run_after) -> str:
     (a retry files it under the same date)."""
     from zoneinfo import ZoneInfo
 
-    return run_after.astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    return run_after.astimezone(ZoneInfo(TIMEZONE)).date().isoformat()
 
 
 # -- Airflow wiring shared by the DAGs ----------------------------------------------------------

@@ -7,7 +7,6 @@ nightly DAG itself, which never reads its dates either.)"""
 
 from __future__ import annotations
 
-import pendulum
 from _govreports import (
     airflow_call,
     crawl_shard,
@@ -17,6 +16,7 @@ from _govreports import (
     plan_shards,
     processing_chain,
     run_batch,
+    start_date,
 )
 from airflow.sdk import Param, dag, get_current_context, task
 
@@ -36,7 +36,7 @@ PARAMS = {
 
 
 @dag(dag_id="govreports_backfill", schedule=None,
-     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"), catchup=False,
+     start_date=start_date(), catchup=False,
      max_active_runs=1,
      params=PARAMS, tags=["govreports", "backfill"],
      default_args=default_args(),

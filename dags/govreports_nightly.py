@@ -4,7 +4,6 @@ the documents, extract reports and load the lake's partitions. Daily at 02:30 As
 
 from __future__ import annotations
 
-import pendulum
 from _govreports import (
     airflow_call,
     crawl_shard,
@@ -14,6 +13,7 @@ from _govreports import (
     plan_shards,
     processing_chain,
     run_batch,
+    start_date,
 )
 from airflow.sdk import Param, dag, get_current_context, task
 
@@ -33,7 +33,7 @@ PARAMS = {
 
 @dag(dag_id="govreports_nightly",
      schedule=nightly_schedule(),
-     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+     start_date=start_date(),
      catchup=False, max_active_runs=1, params=PARAMS,
      tags=["govreports", "crawl", "nightly"],
      default_args=default_args(),

@@ -4,8 +4,7 @@ those partitions; a scope of portals upserts their rows; no scope rebuilds every
 
 from __future__ import annotations
 
-import pendulum
-from _govreports import default_args, processing_chain
+from _govreports import default_args, processing_chain, start_date
 from airflow.sdk import Param, dag
 
 PARAMS = {
@@ -17,7 +16,7 @@ PARAMS = {
 
 
 @dag(dag_id="govreports_reprocess", schedule=None,
-     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"), catchup=False,
+     start_date=start_date(), catchup=False,
      max_active_runs=1,
      params=PARAMS, tags=["govreports", "reprocess"],
      default_args=default_args(retries=1),

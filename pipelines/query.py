@@ -10,6 +10,7 @@ second credential setup; scans stay lazy and partition filters prune files.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ import pyarrow.parquet as pq
 
 from pipelines.errors import InputError, LakeDamaged
 from pipelines.lake import Lake, damaged_message
+from pipelines.records import Reject
 from pipelines.schema import PARTITION_SCHEMA, TABLES, dataset_schema
 from pipelines.statistics import OTHER_HANDLING, OTHER_OTHER, TABLE3_ROWS, TABLE4_COLUMNS
 
@@ -174,9 +176,8 @@ FROM report_latest AS l LEFT JOIN indicators AS i ON i.doc_id = l.doc_id
 #: figures of its statistical tables as named columns (:data:`PANEL_INDICATORS`).
 REPORT_PANEL = _panel_sql()
 
-#: ``rejects/<doc_id>.json`` as rows (a reject's fields, :class:`pipelines.records.Reject`).
-REJECTS_SCHEMA = pa.schema([(name, pa.string()) for name in
-                            ("doc_id", "sha256", "url", "stage", "reason", "message")])
+#: ``rejects/<doc_id>.json`` as rows: the fields of :class:`pipelines.records.Reject`.
+REJECTS_SCHEMA = pa.schema([(f.name, pa.string()) for f in dataclasses.fields(Reject)])
 
 #: The views beyond the tables.
 VIEWS = ("report_latest", "report_panel", "rejects")

@@ -29,22 +29,12 @@ from pipelines.regions import MAINLAND_PROVINCES, PROVINCES
 log = logging.getLogger(__name__)
 
 #: The fields whose completeness is shown: (label, SQL condition of a filled value).
-FIELDS = (
-    ("title", "title IS NOT NULL"),
-    ("index_no", "index_no IS NOT NULL"),
-    ("issuing_agency", "issuing_agency IS NOT NULL"),
-    ("category", "category IS NOT NULL"),
-    ("doc_no", "doc_no IS NOT NULL"),
-    ("written_date", "written_date IS NOT NULL"),
-    ("published_date", "published_date IS NOT NULL"),
-    ("report_year", "report_year IS NOT NULL"),
-    ("province_code", "province_code IS NOT NULL"),
-    ("city_code", "city_code IS NOT NULL"),
-    ("county_code", "county_code IS NOT NULL"),
-    ("report_key", "report_key IS NOT NULL"),
+FIELDS = (*((name, f"{name} IS NOT NULL") for name in (
+    "title", "index_no", "issuing_agency", "category", "doc_no", "written_date",
+    "published_date", "report_year", "province_code", "city_code", "county_code",
+    "report_key")),
     ("template", "template IS NOT NULL AND template <> 'unknown'"),
-    ("stats_consistent", "stats_consistent IS NOT NULL"),
-)
+    ("stats_consistent", "stats_consistent IS NOT NULL"))
 
 _COMPLETENESS = ",\n       ".join(
     f"round(100.0 * count(*) FILTER (WHERE {condition}) / count(*), 1) AS {name}_pct"
@@ -110,7 +100,6 @@ class PortalHealth:
     last_ok: str | None = None  # when the latest crawl that found it ok started
     failures: Counter = field(default_factory=Counter)  # reason → URLs, latest crawl
     blocked: Counter = field(default_factory=Counter)  # anti-bot kind → URLs, latest crawl
-    failures_ever: int = 0  # failed URLs over every crawl
 
 
 def portal_health(lake: Lake) -> list[PortalHealth]:
@@ -129,7 +118,6 @@ def portal_health(lake: Lake) -> list[PortalHealth]:
                 ", ".join(outcome.down_reasons()) if outcome.is_down() else None)
             h.failures = Counter(f["reason"] for f in outcome.failures)
             h.blocked = Counter(b["kind"] for b in outcome.blocked)
-            h.failures_ever += len(outcome.failures)
             if outcome.status == "ok":
                 h.last_ok = started
     return sorted(health.values(), key=lambda h: h.portal_id)

@@ -59,11 +59,13 @@ class Spool:
             self.versions[doc_id] = (fetched, sha, url)
             self.where[doc_id] = part
         chunk = dict(zip(ids, parts, strict=True))
-        for table, rows in (("reports", reports), ("report_stats", cells)):
+        cell_parts = [chunk.get(doc_id) for doc_id in cells["doc_id"].to_pylist()]
+        for table, rows, row_parts in (("reports", reports, parts),
+                                       ("report_stats", cells, cell_parts)):
             rows_of: dict[Partition, list[int]] = defaultdict(list)
-            for i, doc_id in enumerate(rows["doc_id"].to_pylist()):
-                if doc_id in chunk:
-                    rows_of[chunk[doc_id]].append(i)
+            for i, part in enumerate(row_parts):
+                if part is not None:
+                    rows_of[part].append(i)
             for part, indices in rows_of.items():
                 self._put(table, part, rows.take(indices))
 

@@ -287,22 +287,18 @@ def _extract_unit(lake: Lake, batch: str, unit: int, body: dict, docs: list[RawD
 
     def decoded_for(chunk: list[RawDocument]) -> dict[str, Decoded | None]:
         decoded: dict[str, Decoded | None] = {}
-        for doc in chunk:
-            key = lake.work_key(batch, f"decoded/{doc.doc_id}.json")
-            if lake.store.exists(key):
-                data = lake.read_json(key)
+        for doc in chunk:  # a document the decode stage rejected has no file
+            data = lake.read_json(lake.work_key(batch, f"decoded/{doc.doc_id}.json"), None)
+            if data is not None:
                 decoded[doc.doc_id] = None if data.get("binary") else Decoded(**data)
         return decoded
-
-    def stage(n: int, chunk_reports: list[Report], chunk_cells: list) -> None:
-        _write_arrow(lake, f"{prefix}reports-{n:05d}.parquet", reports_table(chunk_reports))
-        _write_arrow(lake, f"{prefix}report_stats-{n:05d}.parquet", stats_table(chunk_cells))
 
     reports = cells = 0
     for n, (chunk_reports, chunk_cells) in enumerate(process.extract_chunks(
             lake, docs, result, decoded_for=decoded_for, held_back=others,
             keep=lambda report: _in_scope(scope, report))):
-        stage(n, chunk_reports, chunk_cells)
+        _write_arrow(lake, f"{prefix}reports-{n:05d}.parquet", reports_table(chunk_reports))
+        _write_arrow(lake, f"{prefix}report_stats-{n:05d}.parquet", stats_table(chunk_cells))
         reports += len(chunk_reports)
         cells += len(chunk_cells)
     _write_rejects(lake, f"{prefix}extract-rejects.json", result.rejects)
@@ -311,10 +307,11 @@ def _extract_unit(lake: Lake, batch: str, unit: int, body: dict, docs: list[RawD
     return {"reports": reports, "cells": cells, "rejected": len(result.rejects)}
 
 
-def _staged(lake: Lake, prefix: str, table: str) -> list[str]:
-    """A unit's staged files of a table, in chunk order."""
-    return sorted(key for key in lake.store.list(prefix)
-                  if key[len(prefix):].startswith(f"{table}-") and key.endswith(".parquet"))
+def _staged(lake: Lake, prefix: str) -> list[tuple[str, str]]:
+    """A unit's staged files, (reports, report_stats) per chunk, in chunk order."""
+    keys = [key for key in lake.store.list(prefix) if key.endswith(".parquet")]
+    return list(zip(*(sorted(k for k in keys if k[len(prefix):].startswith(f"{table}-"))
+                      for table in ("reports", "report_stats")), strict=True))
 
 
 def load(lake: Lake, batch: str, *, run_id: str | None = None) -> dict:
@@ -338,9 +335,7 @@ def load(lake: Lake, batch: str, *, run_id: str | None = None) -> dict:
     try:
         cells = 0
         for prefix in prefixes:
-            for reports_key, cells_key in zip(_staged(lake, prefix, "reports"),
-                                              _staged(lake, prefix, "report_stats"),
-                                              strict=True):
+            for reports_key, cells_key in _staged(lake, prefix):
                 chunk_cells = _read_table(lake, cells_key)
                 spool.add_tables(_read_table(lake, reports_key), chunk_cells)
                 cells += chunk_cells.num_rows

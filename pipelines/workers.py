@@ -194,16 +194,18 @@ class Workers:
     def _started(self):
         """The pool, started on the first document (a batch with nothing to do starts no
         process)."""
-        if self._pool is None:
-            from pebble import ProcessPool
+        if self._pool is not None:
+            self._drain_started(0)  # the signals of replaced workers: the pipe never fills up
+            return self._pool
+        from pebble import ProcessPool
 
-            context = _context()
-            # Each worker, and each replacement, gets its own copy of the sending end.
-            self._started_signals = context.Pipe(duplex=False)
-            self._pool = ProcessPool(max_workers=self.jobs, initializer=_start_worker,
-                                     initargs=(self.memory_mb, self._started_signals[1]),
-                                     context=context)
-            self._spawned = self.jobs
+        context = _context()
+        # Each worker, and each replacement, gets its own copy of the sending end.
+        self._started_signals = context.Pipe(duplex=False)
+        self._pool = ProcessPool(max_workers=self.jobs, initializer=_start_worker,
+                                 initargs=(self.memory_mb, self._started_signals[1]),
+                                 context=context)
+        self._spawned = self.jobs
         return self._pool
 
     def __exit__(self, *exc) -> None:
@@ -227,8 +229,8 @@ class Workers:
                 return
 
     def _drain_started(self, timeout: float) -> bool:
-        """Count the workers' start-up signals waiting (waiting ``timeout`` s for one); also
-        keeps their pipe from filling up in a long batch. Whether there was one."""
+        """Count the workers' start-up signals waiting (waiting ``timeout`` s for one); whether
+        there was one."""
         received = False
         signals = self._started_signals[0]
         while signals.poll(0 if received else timeout):
@@ -264,8 +266,6 @@ class Workers:
 
     def _schedule(self, stage: str, fn, chunk: list[tuple[K, Any]]) -> tuple[list, Any]:
         sendable = [args for _, args in chunk if not isinstance(args, DocumentRejected)]
-        if self._pool is not None:
-            self._drain_started(0)
         future = self._started().schedule(
             guarded_each, args=(stage, fn, sendable), timeout=self.timeout) if sendable else None
         return chunk, future
