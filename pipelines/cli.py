@@ -83,6 +83,9 @@ def _summary(result: RunResult, allow_rejects: bool) -> None:
     for reject in result.rejects:
         out.print(f"[red]rejected[/] {escape(f'{reject.url}: {reject.message} [{reject.reason}]')}",
                   highlight=False, soft_wrap=True)
+    if loaded.lease_taken_over:
+        out.print(f"[yellow]warning[/] {escape(loaded.lease_taken_over)}", highlight=False,
+                  soft_wrap=True)
     for path, why in result.skipped:
         out.print(f"[yellow]skipped[/] {escape(f'{path}: {why}')}", highlight=False, soft_wrap=True)
     out.print(f"lake {result.lake} · manifest {result.manifest_key}", highlight=False)
@@ -232,8 +235,10 @@ def stage_command(name, lake_url, batch, unit):
     """One processing stage of a planned batch, as the Airflow tasks run it (see
     pipelines/stages.py); prints its counts as JSON."""
     from pipelines import stages
+    from pipelines.store import key_part
 
     with _errors():
+        key_part(batch, "--batch")  # one name under _work/: never a path out of it
         lake = Lake.open(lake_url, writable=True)
         counts = getattr(stages, name)(lake, batch, unit)
     sys.stdout.write(json.dumps(counts) + "\n")

@@ -24,6 +24,13 @@ class InputError(GovreportsError):
     cannot be read. Retrying cannot help: fix the path."""
 
 
+class UnsafeKey(ConfigError):
+    """Raised by :mod:`pipelines.store` (whatever the caller) and by :mod:`pipelines.lake`'s key
+    builders for a key or a key part that could reach outside the lake or another object:
+    ``..``, ``.``, an absolute path, an empty part, a separator inside an id, a control
+    character, a name too long for a file system. Retrying cannot help: fix the id or key."""
+
+
 class StoreError(GovreportsError):
     """Raised by :mod:`pipelines.store` when reading or writing the lake fails for a reason
     outside our control (network, a 5xx from S3, a full disk). Retrying may help."""
@@ -65,5 +72,6 @@ class LakeBusy(StoreError):
 
 class LakeDamaged(GovreportsError):
     """Raised by :mod:`pipelines.lake` when a table file cannot be read (truncated or not
-    Parquet). Retrying cannot help: the message names the partition and the command that
-    rebuilds it from the raw zone."""
+    Parquet), and by :mod:`pipelines.store` when a folder stands where an object belongs.
+    Retrying cannot help: the message names the object and what to do (for a partition, the
+    command that rebuilds it from the raw zone)."""

@@ -1,7 +1,8 @@
 """The lake's layout: raw zone, partitioned tables, rejects and run manifests.
 
-This module is the only place that knows object keys; ``docs/lake.md`` documents the same layout
-for consumers::
+This module is the only place that knows object keys, and it builds them from checked parts
+(:func:`~pipelines.store.key_part`: an id is one plain name; the store itself refuses any key
+that could leave the lake); ``docs/lake.md`` documents the same layout for consumers::
 
     raw/<sha256[:2]>/<sha256>                      bytes exactly as fetched or read
     raw/<sha256[:2]>/<sha256>.<source_id>.json     one sidecar per source of those bytes
@@ -33,7 +34,7 @@ from pipelines.errors import LakeConflict, LakeDamaged
 from pipelines.lease import Lease
 from pipelines.records import CrawlEntry, RawDocument, Reject, Source, source_id_of
 from pipelines.schema import NULL_PARTITION, TABLES
-from pipelines.store import Store, json_bytes, lake_url_from_env, open_store
+from pipelines.store import Store, json_bytes, key_part, lake_url_from_env, open_store
 
 PARTITION_FILE = "data.parquet"
 LOAD_LEASE = "_lease/load.json"
@@ -87,6 +88,7 @@ class Lake:
 
     @staticmethod
     def raw_key(sha256: str) -> str:
+        key_part(sha256, "sha256")
         return f"raw/{sha256[:2]}/{sha256}"
 
     def put_raw(self, data: bytes, source: Source) -> tuple[RawDocument, bool]:
@@ -123,7 +125,7 @@ class Lake:
 
     def raw_document(self, sha256: str, source_id: str) -> RawDocument:
         """The raw document of these bytes from this source (its sidecar)."""
-        return self._raw_document(f"{self.raw_key(sha256)}.{source_id}.json")
+        return self._raw_document(f"{self.raw_key(sha256)}.{key_part(source_id, 'source id')}.json")
 
     def _raw_document(self, sidecar_key: str) -> RawDocument:
         meta = self.read_json(sidecar_key)
@@ -210,10 +212,14 @@ class Lake:
 
     def put_reject(self, reject: Reject, existing: dict | None) -> None:
         if existing != reject.to_json():
-            self.write_json(f"rejects/{reject.doc_id}.json", reject.to_json())
+            self.write_json(self.reject_key(reject.doc_id), reject.to_json())
 
     def delete_reject(self, doc_id: str) -> None:
-        self.store.delete(f"rejects/{doc_id}.json")
+        self.store.delete(self.reject_key(doc_id))
+
+    @staticmethod
+    def reject_key(doc_id: str) -> str:
+        return f"rejects/{key_part(doc_id, 'document id')}.json"
 
     # -- crawl state ------------------------------------------------------------------------
     # A crawl remembers each fetched URL (its bytes' sha256 and HTTP validators) in the lake,
@@ -231,20 +237,25 @@ class Lake:
         last compacted (at the end of a crawl), so at the start of a crawl what an interrupted
         one landed."""
         state = {url: CrawlEntry.from_json(entry) for url, entry in
-                 self.read_json(f"_crawl/{portal_id}/state.json", {}).items()}
+                 self.read_json(self.crawl_key(portal_id, "state.json"), {}).items()}
         journal = [CrawlEntry.from_json(entry) for entry in self._crawl_journal(portal_id)]
         for entry in journal:
             state[entry.url] = entry
         return state, journal
 
     def _crawl_journal(self, portal_id: str) -> Iterator[dict]:
-        for key in self.store.list(f"_crawl/{portal_id}/journal/"):
+        for key in self.store.list(self.crawl_key(portal_id, "journal/")):
             if key.endswith(".json"):
                 yield self.read_json(key)
 
+    @staticmethod
+    def crawl_key(portal_id: str, name: str) -> str:
+        """A key of a portal's crawl state (``name``: ``state.json``, ``journal/…``)."""
+        return f"_crawl/{key_part(portal_id, 'portal id')}/{name}"
+
     def put_crawl_entry(self, portal_id: str, entry: CrawlEntry) -> None:
         source_id = source_id_of(portal_id, entry.url)
-        self.write_json(f"_crawl/{portal_id}/journal/{source_id}.json", entry.to_json())
+        self.write_json(self.crawl_key(portal_id, f"journal/{source_id}.json"), entry.to_json())
 
     def compact_crawl_state(self, portal_id: str) -> int:
         """Fold the journal into the state object; returns the number of URLs known.
@@ -252,9 +263,9 @@ class Lake:
         Two crawls of one portal may compact at once: the state is swapped conditionally on
         the version read (and read again on a conflict), so neither loses the other's entries.
         """
-        key = f"_crawl/{portal_id}/state.json"
+        key = self.crawl_key(portal_id, "state.json")
         for _attempt in range(50):
-            journal_keys = list(self.store.list(f"_crawl/{portal_id}/journal/"))
+            journal_keys = list(self.store.list(self.crawl_key(portal_id, "journal/")))
             try:
                 data, version = self.store.read_versioned(key)
                 state = json.loads(data)
@@ -279,7 +290,7 @@ class Lake:
 
     @staticmethod
     def manifest_key(run_id: str) -> str:
-        return f"{RUNS}{run_id}.json"
+        return f"{RUNS}{key_part(run_id, 'run id')}.json"
 
     def write_manifest(self, run_id: str, manifest: dict) -> str:
         key = self.manifest_key(run_id)
@@ -297,13 +308,13 @@ class Lake:
     @staticmethod
     def report_page_key(name: str) -> str:
         """Where the quality report of a day (``2026-12-03``) or the ``latest`` one is kept."""
-        return f"{REPORT_PAGES}{name}/index.html"
+        return f"{REPORT_PAGES}{key_part(name, 'report page')}/index.html"
 
     # -- a batch's work files (the scheduler's stages, pipelines.stages) ---------------------
 
     @staticmethod
     def work_key(batch: str, name: str) -> str:
-        return f"{WORK}{batch}/{name}"
+        return f"{WORK}{key_part(batch, 'batch')}/{name}"
 
     # -- JSON objects -----------------------------------------------------------------------
 

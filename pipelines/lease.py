@@ -6,9 +6,14 @@ other's rows. A run therefore holds a lease while it loads: an object ``_lease/l
 created with a conditional write (S3 ``If-None-Match: *``; locally a compare under ``flock``),
 renewed by a heartbeat while held, deleted when done. A run that finds it held waits (polling)
 up to ``GOVREPORTS_LEASE_WAIT`` seconds, then stops with "lake busy since …, held by run …"
-(exit 3: retry later). A lease whose holder stopped renewing it (killed, machine lost) expires
-after ``TTL_S`` seconds, or at once when its holder was a process on this host that is gone,
-and is then taken over with a conditional write on the version read, so only one run wins.
+(exit 3: retry later). A lease whose holder stopped renewing it (killed, machine lost) is
+stale, and is then taken over with a conditional write on the version read, so only one run
+wins. Stale means: the waiter has seen the very same lease object (holder and ``renewed``)
+for longer than the TTL *on its own clock* (whatever ``expires`` says: a holder's clock may
+be skewed, or its TTL absurd), or its ``expires`` has passed, or its holder was a process on
+this host that is gone, or the object is not a lease at all (not JSON, not an object, fields
+of the wrong type). Runs that share a lake must share ``GOVREPORTS_LEASE_TTL``. A takeover is
+said in :attr:`Lease.took_over` (the load's result and the run's summary carry it).
 
 The partition writes themselves are conditional too (see :mod:`pipelines.load`): a holder
 whose lease was lost never overwrites rows it has not read.
@@ -57,6 +62,8 @@ class Lease:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._heart: threading.Thread | None = None
+        #: Why this run took the lease over from another holder (None: it was free).
+        self.took_over: str | None = None
 
     def _body(self) -> bytes:
         now = time.time()
@@ -69,6 +76,7 @@ class Lease:
         self._since = time.time()
         deadline = time.monotonic() + self.wait
         delay = 0.05
+        seen: dict[bytes, float] = {}  # each lease object seen → when first, on our clock
         while True:
             try:
                 self._version = self.store.write_if(self.key, self._body(), None)
@@ -77,10 +85,14 @@ class Lease:
                 pass
             holder = self._holder()
             if holder is not None:
-                _data, version, info = holder
-                if self._stale(info):
+                data, version, info = holder
+                since = seen.setdefault(data, time.monotonic())
+                stale = self._stale(info, time.monotonic() - since)
+                if stale:
                     try:
                         self._version = self.store.write_if(self.key, self._body(), version)
+                        self.took_over = (f"took the load lease of {self.store.url} over: "
+                                          f"{stale}")
                         break
                     except LakeConflict:
                         continue
@@ -129,17 +141,30 @@ class Lease:
         try:
             info = json.loads(data)
         except ValueError:
-            info = {}  # a damaged lease: treated as expired
+            info = None  # a damaged lease: stale (see _stale)
         return data, version, info
 
-    @staticmethod
-    def _stale(info: dict) -> bool:
-        if not isinstance(info.get("expires"), int | float) or info["expires"] < time.time():
-            return True
-        same_host = info.get("host") == socket.gethostname()
-        return same_host and isinstance(info.get("pid"), int) and not _alive(info["pid"])
+    def _stale(self, info, unchanged_for: float) -> str | None:
+        """Why the lease ``info`` (seen unchanged for ``unchanged_for`` seconds on this run's
+        clock) is stale, or None while its holder may be alive."""
+        if not isinstance(info, dict) or not all(
+                isinstance(info.get(name), int | float) and not isinstance(info[name], bool)
+                for name in ("renewed", "expires")):
+            return f"its object {self.key} is not a lease (damaged or written by hand)"
+        holder = f"run {info.get('run_id')} ({info.get('host')}, pid {info.get('pid')})"
+        if unchanged_for > self.ttl:
+            return (f"{holder} did not renew it for {unchanged_for:.0f} s, longer than the "
+                    f"TTL of {self.ttl:g} s (GOVREPORTS_LEASE_TTL), whatever it says of expiry")
+        if info["expires"] < time.time():
+            return f"{holder} let it expire"
+        pid = info.get("pid")
+        if (info.get("host") == socket.gethostname() and isinstance(pid, int)
+                and not isinstance(pid, bool) and pid > 0 and not _alive(pid)):
+            return f"{holder} is gone"
+        return None
 
-    def _busy_message(self, info: dict) -> str:
+    def _busy_message(self, info) -> str:
+        info = info if isinstance(info, dict) else {}
         since = info.get("since")
         when = (datetime.fromtimestamp(since, UTC).isoformat(timespec="seconds")
                 if isinstance(since, int | float) else "an unknown time")

@@ -38,6 +38,7 @@ class LoadResult:
     deleted: list[str] = field(default_factory=list)  # partitions left empty, removed
     unchanged: int = 0
     stale: list[str] = field(default_factory=list)  # doc ids a newer version holds already
+    lease_taken_over: str | None = None  # why the load took a stale lease over, if it did
 
 
 def partition_of(report: Report) -> Partition:
@@ -92,6 +93,7 @@ def load_spooled(lake: Lake, spool: Spool, *,
     result = LoadResult()
     _debug_pause("GOVREPORTS_DEBUG_LEASE_PAUSE")
     with lake.load_lease(run_id or "unnamed", command) as lease:
+        result.lease_taken_over = lease.took_over
         _finish_interrupted(lake, lease, result)
         stale = _stale(lake, versions) | set(absorbed)
         where = {d: part for d, part in spool.where.items() if d not in stale}

@@ -328,6 +328,7 @@ class RunResult:
             "rejects": [r.to_json() for r in self.rejects],
             "skipped": [{"input": i, "why": w} for i, w in self.skipped],
             "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
+            "lease_taken_over": self.loaded.lease_taken_over,
         }
 
 

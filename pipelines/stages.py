@@ -46,6 +46,8 @@ from pipelines.settings import number
 from pipelines.spool import Spool
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: A batch id's length at most (before the hash of a changed id): one part of a lake key.
+BATCH_ID_CHARS = 100
 
 #: Documents per work unit at most (``GOVREPORTS_UNIT_DOCS``): the grain of the mapped decode and
 #: extract tasks, and what a retry of one of them redoes.
@@ -86,7 +88,7 @@ def batch_id(text: str) -> str:
     """A batch id (safe in object keys) from any run id: Airflow's hold ``:`` and ``+``, a
     manual one may be anything. A changed id carries a short hash of the original, so that two
     ids differing only in unsafe characters never share a batch."""
-    safe = _UNSAFE.sub("_", text).strip("_") or "batch"
+    safe = _UNSAFE.sub("_", text).strip("_.")[:BATCH_ID_CHARS] or "batch"
     if safe == text:
         return safe
     return f"{safe}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:8]}"

@@ -23,7 +23,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from pipelines.errors import ConfigError, LakeConflict, StoreError
+from pipelines.errors import (
+    ConfigError,
+    GovreportsError,
+    LakeConflict,
+    LakeDamaged,
+    StoreError,
+    UnsafeKey,
+)
 
 DEFAULT_LAKE = "./lake"
 # S3 bucket naming rules (general purpose buckets).
@@ -34,6 +41,64 @@ _IPV4 = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 TMP_DIR = ".tmp"
 STALE_TMP_S = 24 * 3600
 _HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
+#: A key's limits: a part is one file name on a local lake (NAME_MAX of common Linux file
+#: systems), a whole key one S3 object key (1,024 bytes, the lake's prefix included).
+MAX_PART_BYTES = 255
+MAX_KEY_BYTES = 1024
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _key_problem(key: str) -> str | None:
+    """Why ``key`` cannot name an object inside the lake, or None when it can."""
+    if not key:
+        return "it is empty"
+    if _CONTROL.search(key):
+        return "it holds a control character"
+    if key.startswith("/"):
+        return "it is an absolute path"
+    if "\\" in key:
+        return "it holds a backslash"
+    for part in key.split("/"):
+        if part in (".", ".."):
+            return f"it has a {part!r} part"
+        if not part:
+            return "it has an empty part"
+        if len(part.encode("utf-8", "surrogatepass")) > MAX_PART_BYTES:
+            return f"a part is longer than {MAX_PART_BYTES} bytes"
+    if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+        return f"it is longer than {MAX_KEY_BYTES} bytes"
+    return None
+
+
+def checked_key(key: str, *, prefix: bool = False) -> str:
+    """``key`` itself when it names an object inside the lake (relative, ``/``-separated,
+    no empty, ``.`` or ``..`` part, no control character, within the file-name and S3 key
+    limits); :class:`~pipelines.errors.UnsafeKey` otherwise. Every store operation passes its
+    key through here, whoever built it, so no caller can read, write or delete outside the
+    lake. A listing ``prefix`` may also be empty or end with ``/``."""
+    if not isinstance(key, str):
+        raise UnsafeKey(f"lake key {key!r} is not text")
+    body = key[:-1] if prefix and key.endswith("/") else key
+    if prefix and not body:
+        return key
+    problem = _key_problem(body)
+    if problem:
+        raise UnsafeKey(f"lake key {key[:120]!r} refused: {problem}")
+    return key
+
+
+def key_part(value: str, what: str) -> str:
+    """``value`` when it is one part of a key (an id: a batch, run, portal or document id),
+    :class:`~pipelines.errors.UnsafeKey` otherwise: no separator, nothing ``checked_key``
+    refuses. ``what`` names the id in the message (``--batch``, ``portal id``)."""
+    if not isinstance(value, str):
+        raise UnsafeKey(f"{what} {value!r} is not text")
+    problem = ("it holds a '/'" if "/" in value else
+               f"it is {value!r}" if value in (".", "..") else _key_problem(value))
+    if problem:
+        raise UnsafeKey(f"{what} {value[:120]!r} cannot name a place in the lake: {problem}; "
+                        "use letters, digits, '.', '_' and '-'")
+    return value
 
 
 def json_bytes(data) -> bytes:
@@ -159,8 +224,8 @@ class LocalStore(Store):
         self.root = root.expanduser().absolute()
         self.url = self.root.as_uri()
 
-    def _path(self, key: str) -> Path:
-        return self.root.joinpath(*key.split("/"))
+    def _path(self, key: str, *, prefix: bool = False) -> Path:
+        return self.root.joinpath(*checked_key(key, prefix=prefix).split("/"))
 
     def missing(self) -> bool:
         return not self.root.is_dir()
@@ -185,8 +250,11 @@ class LocalStore(Store):
     def read(self, key: str) -> bytes:
         try:
             return self._path(key).read_bytes()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # a parent that is a file: no object
             raise KeyError(key) from None
+        except IsADirectoryError:
+            raise LakeDamaged(f"{self._path(key)} is a folder where the lake keeps an object "
+                              "(not written by govreports): move it out of the lake") from None
 
     def write(self, key: str, data: bytes) -> None:
         target = self._path(key)
@@ -252,8 +320,8 @@ class LocalStore(Store):
 
     def _version(self, key: str) -> str | None:
         try:
-            return _digest(self._path(key).read_bytes())
-        except FileNotFoundError:
+            return _digest(self.read(key))
+        except KeyError:
             return None
 
     def read_versioned(self, key: str) -> tuple[bytes, str]:
@@ -279,6 +347,7 @@ class LocalStore(Store):
 
     def list(self, prefix: str) -> Iterator[str]:
         # A prefix is a string prefix of keys, as on S3: walk from its directory part.
+        checked_key(prefix, prefix=True)
         directory = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
         base = self._path(directory) if directory else self.root
         if not base.is_dir():
@@ -354,13 +423,16 @@ class S3Store(Store):
                 raise ConfigError(f"AWS configuration for {self.url}: {exc}") from None
         return self._client
 
-    def _key(self, key: str) -> str:
+    def _key(self, key: str, *, prefix: bool = False) -> str:
+        checked_key(key, prefix=prefix)
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def _fail(self, exc: Exception, what: str) -> Exception:
         """Translate a botocore failure into one line that says what to fix."""
         from botocore import exceptions as bx
 
+        if isinstance(exc, GovreportsError):  # ours already (a refused key): say it as it is
+            return exc
         endpoint = self.client.meta.endpoint_url
         if isinstance(exc, bx.ParamValidationError):
             return ConfigError(f"S3 refused a parameter for {self.url}: "
@@ -467,7 +539,7 @@ class S3Store(Store):
             raise self._fail(exc, f"stat {key}") from exc
 
     def list(self, prefix: str) -> Iterator[str]:
-        full = self._key(prefix)
+        full = self._key(prefix, prefix=True)
         strip = len(self.prefix) + 1 if self.prefix else 0
         try:
             pages = self.client.get_paginator("list_objects_v2").paginate(

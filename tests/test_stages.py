@@ -251,3 +251,34 @@ def test_a_stage_runs_through_the_cli_one_unit_at_a_time(tmp_path, monkeypatch, 
     assert missing.returncode == 2 and "run its plan stage first" in missing.stderr
     too_far = cli("stage", "extract", "--lake", tmp_path / "lake", "--batch", "c", "--unit", 9)
     assert too_far.returncode == 2 and "not a unit 9" in too_far.stderr
+
+
+@pytest.mark.parametrize("batch", ["../../outside", "a/../../../outside", "..", "./../../outside",
+                                   "", "_work/../../outside", "x" * 300],
+                         ids=["parent", "parent-inside", "only-parent", "dot-parent", "empty",
+                              "nested", "too-long"])
+@pytest.mark.parametrize("name", ["decode", "extract"])
+def test_a_stage_never_reads_writes_or_deletes_outside_the_lake(tmp_path, cli, name, batch):
+    """``--batch`` is one name under ``_work/``: a path out of the lake is refused before
+    anything is read, even where a plan and a unit's files wait outside to be taken."""
+    lake = seeded(tmp_path / "lake")
+    stages.plan(lake, "b", scope=stages.scope_of())
+    outside = tmp_path / "outside"
+    (outside / "units" / "00000").mkdir(parents=True)
+    (outside / "plan.json").write_bytes(lake.store.read("_work/b/plan.json"))
+    (outside / "units" / "00000" / "reports-00000.parquet").write_bytes(b"someone's file")
+    before = sorted(p.relative_to(outside).as_posix() for p in outside.rglob("*"))
+    ran = cli("stage", name, "--lake", tmp_path / "lake", "--batch", batch)
+    assert ran.returncode == 2, ran.stderr
+    assert "--batch" in ran.stderr and len(ran.stderr.strip().splitlines()) == 1, ran.stderr
+    assert sorted(p.relative_to(outside).as_posix() for p in outside.rglob("*")) == before
+    assert (outside / "units" / "00000" / "reports-00000.parquet").read_bytes() == b"someone's file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lake", "outside"]
+
+
+@pytest.mark.parametrize("run_id", ["..", ".", "...", "a" * 400, "../../x"],
+                         ids=["parent", "dot", "dots", "long", "path"])
+def test_any_run_id_gives_a_batch_that_is_one_safe_key_part(run_id):
+    from pipelines.store import key_part
+
+    assert key_part(stages.batch_id(run_id), "batch")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.errors import ConfigError, LakeConflict
-from pipelines.store import LocalStore, S3Store, lake_url_from_env, open_store
+from pipelines.errors import ConfigError, LakeConflict, LakeDamaged, UnsafeKey
+from pipelines.store import LocalStore, S3Store, key_part, lake_url_from_env, open_store
 
 
 def test_write_read_list_delete(lake_url):
@@ -111,3 +111,87 @@ def test_s3_missing_credentials_is_a_config_error(aws_env, monkeypatch):
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     with pytest.raises(ConfigError, match="no AWS credentials"):
         open_store("s3://any-bucket/lake").check(writable=True)
+
+
+# Keys that would leave the lake or alias another object: refused by the store itself,
+# whoever built them, before anything is read, written, listed or deleted.
+_UNSAFE_KEYS = {
+    "parent": "../outside",
+    "parent-inside": "a/../../x",
+    "dot-parent": "./../../x",
+    "only-parent": "..",
+    "dot": "a/./b",
+    "absolute": "/etc/passwd",
+    "empty": "",
+    "empty-part": "a//b",
+    "trailing-slash": "a/b/",
+    "backslash": "a\\..\\b",
+    "nul": "a/b\x00c",
+    "newline": "a/b\nc",
+    "long-part": "a/" + "x" * 256,
+    "long-key": "/".join(["y" * 200] * 6),
+}
+_OPERATIONS = {
+    "read": lambda store, key: store.read(key),
+    "read_versioned": lambda store, key: store.read_versioned(key),
+    "write": lambda store, key: store.write(key, b"x"),
+    "write_if": lambda store, key: store.write_if(key, b"x", None),
+    "delete": lambda store, key: store.delete(key),
+    "delete_if": lambda store, key: store.delete_if(key, "v"),
+    "exists": lambda store, key: store.exists(key),
+}
+
+
+@pytest.mark.parametrize("operation", list(_OPERATIONS.values()), ids=list(_OPERATIONS))
+@pytest.mark.parametrize("key", list(_UNSAFE_KEYS.values()), ids=list(_UNSAFE_KEYS))
+def test_the_store_refuses_keys_that_leave_the_lake(lake_url, tmp_path, key, operation):
+    outside = tmp_path / "outside"
+    outside.write_bytes(b"not the lake's")
+    store = open_store(lake_url)
+    store.check(writable=True)
+    with pytest.raises(UnsafeKey) as refused:
+        operation(store, key)
+    assert "refused" in str(refused.value) and "\n" not in str(refused.value)
+    assert outside.read_bytes() == b"not the lake's"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "lake") == ["outside"]
+
+
+@pytest.mark.parametrize("prefix", ["../", "a/../", "/abs", "a//", "..", "\x00"],
+                         ids=["parent", "parent-inside", "absolute", "empty-part", "only-parent",
+                              "nul"])
+def test_the_store_refuses_listing_outside_the_lake(lake_url, prefix):
+    store = open_store(lake_url)
+    store.check(writable=True)
+    with pytest.raises(UnsafeKey):
+        list(store.list(prefix))
+
+
+@pytest.mark.parametrize("prefix", ["", "a/", "a/b", "_runs/2026"],
+                         ids=["everything", "folder", "partial-name", "run-prefix"])
+def test_listing_prefixes_stay_usable(lake_url, prefix):
+    store = open_store(lake_url)
+    store.check(writable=True)
+    store.write("a/b.txt", b"1")
+    store.write("_runs/20260101.json", b"2")
+    assert all(key.startswith(prefix) for key in store.list(prefix))
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [("a/b", "'/'"), ("..", "'..'"), (".", "'.'"), ("", "empty"), ("x" * 300, "255 bytes"),
+     ("a\x00", "control")],
+    ids=["separator", "parent", "dot", "empty", "too-long", "nul"])
+def test_an_id_is_one_plain_part_of_a_key(value, why):
+    with pytest.raises(UnsafeKey) as refused:
+        key_part(value, "portal id")
+    assert why in str(refused.value) and "portal id" in str(refused.value)
+    assert key_part("nightly-2026-12-06T00_00_00", "batch") == "nightly-2026-12-06T00_00_00"
+
+
+def test_a_folder_where_an_object_belongs_is_named(tmp_path):
+    store = LocalStore(tmp_path)
+    (tmp_path / "_lease" / "load.json").mkdir(parents=True)
+    with pytest.raises(LakeDamaged, match="is a folder"):
+        store.read("_lease/load.json")
+    with pytest.raises(KeyError):  # a parent that is a file: simply no such object
+        store.write("f", b"1") or store.read("f/g")
