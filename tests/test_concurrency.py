@@ -276,3 +276,55 @@ def test_a_run_paused_past_its_lease_writes_nothing_more(lake_url, tmp_path, cli
     assert code == 3 and "lost the lease" in output, output
     where = _placements(lake_url)
     assert len(where) == 1 and list(where.values()) == [["220000"]], where
+
+
+_NOW = time.time()
+#: Leases another run left that no run will renew: each must be taken over, on this run's clock.
+_DEAD_LEASES = {
+    "expires-in-ten-years": {"run_id": "gone", "host": "elsewhere", "pid": 7,
+                             "renewed": _NOW - 86400, "expires": _NOW + 10 * 365 * 86400},
+    "renewed-in-the-future": {"run_id": "skewed", "host": "elsewhere", "pid": 7,
+                              "renewed": _NOW + 3600, "expires": _NOW + 7200},
+    "expires-never": {"run_id": "huge-ttl", "host": "elsewhere", "pid": 7,
+                      "renewed": _NOW, "expires": 1e300},
+    "null": None,
+    "list": [1],
+    "string": "held",
+    "empty-object": {},
+    "expires-as-text": {"run_id": "x", "renewed": _NOW, "expires": "tomorrow"},
+    "expires-as-bool": {"run_id": "x", "renewed": _NOW, "expires": True},
+    "not-json": b"\x00\xffnot json",
+}
+
+
+@pytest.mark.parametrize("lease", list(_DEAD_LEASES.values()), ids=list(_DEAD_LEASES))
+def test_a_lease_no_one_renews_is_taken_over_whatever_it_says(lake_url, tmp_path, cli, lease):
+    lake = Lake.open(lake_url, writable=True)
+    lake.store.write(LOAD_LEASE, lease if isinstance(lease, bytes) else json.dumps(lease).encode())
+    started = time.monotonic()
+    ran = cli("ingest", SEED, "--lake", lake_url, "--province", "530502",
+              env={"GOVREPORTS_LEASE_TTL": "1", "GOVREPORTS_LEASE_WAIT": "60"})
+    assert ran.returncode == 0, ran.stderr
+    assert time.monotonic() - started < 30  # taken over after a TTL, not after the wait
+    assert "took the load lease" in ran.stdout and "Traceback" not in ran.stderr
+    manifest = _latest_manifest(lake_url, "ingest")
+    assert manifest["lease_taken_over"].startswith("took the load lease")
+    assert len(_doc_ids(lake_url)) == 1 and not lake.store.exists(LOAD_LEASE)
+
+
+def test_a_lease_its_holder_renews_is_not_taken_over(lake_url, tmp_path, cli):
+    """The other side: a holder that keeps renewing keeps the lake, however long it holds it."""
+    holder = _start(lake_url, *_ingest_args(_documents(tmp_path / "a", "a", 1)),
+                    env={"GOVREPORTS_DEBUG_LOAD_PAUSE": "5", "GOVREPORTS_LEASE_TTL": "1.5"})
+    _when_holding_the_lease(lake_url, holder)
+    ran = cli("ingest", SEED, "--lake", lake_url, "--province", "530502",
+              env={"GOVREPORTS_LEASE_TTL": "1.5", "GOVREPORTS_LEASE_WAIT": "3"})
+    assert ran.returncode == 3 and "busy since" in ran.stderr, ran.stdout + ran.stderr
+    assert _finish(holder)[0] == 0
+
+
+def test_a_folder_where_the_lease_belongs_is_one_line(tmp_path, cli):
+    (tmp_path / "lake" / "_lease" / "load.json").mkdir(parents=True)
+    ran = cli("ingest", SEED, "--lake", tmp_path / "lake", "--province", "530502")
+    assert ran.returncode == 2 and "is a folder" in ran.stderr, ran.stderr
+    assert len(ran.stderr.strip().splitlines()) == 1, ran.stderr
