@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from pipelines.decode import codec_for
-from pipelines.errors import ConfigError, GovreportsError, InputError
+from pipelines.errors import ConfigError, GovreportsError, InputError, Interrupted
 from pipelines.lake import Lake
 from pipelines.process import RunResult
 from pipelines.regions import is_region_code
@@ -33,7 +33,7 @@ LAKE_HELP = ("Lake URL: a path, file:///abs/path or s3://bucket/prefix "
 def _fail(exc: GovreportsError) -> None:
     err.print(f"[bold red]govreports: error:[/] {escape(str(exc))}", highlight=False,
               soft_wrap=True)
-    sys.exit(3 if exc.retryable else 2)
+    sys.exit(130 if isinstance(exc, Interrupted) else 3 if exc.retryable else 2)
 
 
 @contextmanager
@@ -184,11 +184,13 @@ def query(sql, lake_url, fmt):
     from pipelines.query import run_query
 
     with _errors():
-        lake = Lake.open(lake_url, writable=False)
         try:
+            lake = Lake.open(lake_url, writable=False)
             columns, rows = run_query(lake, sql)
         except duckdb.Error as exc:
             raise InputError(f"query failed: {str(exc).splitlines()[0]}") from exc
+        except KeyboardInterrupt:  # while the views are made (listing an S3 lake)
+            raise Interrupted("query stopped (Ctrl-C)") from None
     if fmt == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)

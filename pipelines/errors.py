@@ -31,6 +31,13 @@ class UnsafeKey(ConfigError):
     character, a name too long for a file system. Retrying cannot help: fix the id or key."""
 
 
+class Interrupted(GovreportsError):
+    """Raised by :mod:`pipelines.query` when the user stopped a statement (Ctrl-C): the CLI
+    exits 130, as a shell does for SIGINT. Running it again may help."""
+
+    retryable = True
+
+
 class StoreError(GovreportsError):
     """Raised by :mod:`pipelines.store` when reading or writing the lake fails for a reason
     outside our control (network, a 5xx from S3, a full disk). Retrying may help."""

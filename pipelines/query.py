@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
+import time
 from dataclasses import dataclass
 
 import duckdb
@@ -19,10 +21,11 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from pipelines.errors import InputError, LakeDamaged
+from pipelines.errors import InputError, Interrupted, LakeDamaged
 from pipelines.lake import Lake, damaged_message
 from pipelines.records import Reject
 from pipelines.schema import PARTITION_SCHEMA, TABLES, dataset_schema
+from pipelines.settings import number
 from pipelines.statistics import OTHER_HANDLING, OTHER_OTHER, TABLE3_ROWS, TABLE4_COLUMNS
 
 
@@ -207,17 +210,25 @@ def connect(lake: Lake, *, rejects: bool = True) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def run_query(lake: Lake, sql: str) -> tuple[list[str], list[tuple]]:
+#: Seconds a statement of ``govreports query`` may run (``GOVREPORTS_QUERY_TIMEOUT``).
+QUERY_TIMEOUT_S = 300.0
+
+
+def query_timeout() -> float:
+    """Seconds a statement may run before it is stopped (``GOVREPORTS_QUERY_TIMEOUT``)."""
+    return number("GOVREPORTS_QUERY_TIMEOUT", QUERY_TIMEOUT_S, 0.1)
+
+
+def run_query(lake: Lake, sql: str, *, timeout: float | None = None
+              ) -> tuple[list[str], list[tuple]]:
     """Column names and rows of ``sql`` over the lake; :class:`InputError` for a statement
-    that tries to reach beyond the lake's views, :class:`LakeDamaged` naming a damaged
-    partition file."""
+    that tries to reach beyond the lake's views or runs longer than ``timeout`` seconds
+    (default :func:`query_timeout`), :class:`Interrupted` when Ctrl-C stopped it,
+    :class:`LakeDamaged` naming a damaged partition file."""
     # Reading every reject for SQL that never names the view would cost a request per reject.
     con = connect(lake, rejects=re.search(r"\brejects\b", sql, re.IGNORECASE) is not None)
     try:
-        relation = con.sql(sql)
-        if relation is None:  # a statement without a result (e.g. SET)
-            return [], []
-        return relation.columns, relation.fetchall()
+        return _bounded(con, sql, query_timeout() if timeout is None else timeout)
     except (duckdb.PermissionException, duckdb.InvalidInputException) as exc:
         first = str(exc).splitlines()[0]
         if isinstance(exc, duckdb.PermissionException) or "configuration" in first:
@@ -230,6 +241,54 @@ def run_query(lake: Lake, sql: str) -> tuple[list[str], list[tuple]]:
     except duckdb.Error as exc:
         _name_damaged(lake, exc)
         raise
+
+
+def _bounded(con: duckdb.DuckDBPyConnection, sql: str, timeout: float
+             ) -> tuple[list[str], list[tuple]]:
+    """Run ``sql`` to its rows in a thread while this one waits, so that the deadline and
+    Ctrl-C (delivered to the main thread only) can both interrupt DuckDB, which checks for an
+    interrupt between vectors: a statement of any shape stops within a second."""
+    answer: dict = {}
+    done = threading.Event()
+
+    def execute() -> None:
+        try:
+            relation = con.sql(sql)
+            # None: a statement without a result (e.g. SET)
+            answer["rows"] = ([], []) if relation is None else (relation.columns,
+                                                                 relation.fetchall())
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            answer["error"] = exc
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=execute, name="govreports-query", daemon=True)
+    deadline = time.monotonic() + timeout
+    try:
+        worker.start()
+        while not done.wait(0.1) and time.monotonic() < deadline:
+            pass
+    except KeyboardInterrupt:
+        _interrupt(con, done)
+        raise Interrupted("query stopped (Ctrl-C)") from None
+    if not done.is_set():
+        _interrupt(con, done)
+        raise InputError(f"query stopped after {timeout:g} s (GOVREPORTS_QUERY_TIMEOUT): "
+                         "narrow it (a filter on province_code or report_year, a LIMIT, no "
+                         "cross join) or raise the setting")
+    if "error" in answer:
+        raise answer["error"]
+    return answer["rows"]
+
+
+def _interrupt(con: duckdb.DuckDBPyConnection, done: threading.Event) -> None:
+    """Interrupt the statement until its thread has finished: an interrupt that comes before
+    DuckDB began the statement is lost, and a process must not exit while that thread is in
+    DuckDB (the interpreter's shutdown would abort it mid-statement)."""
+    deadline = time.monotonic() + 10
+    while not done.is_set() and time.monotonic() < deadline:
+        con.interrupt()
+        done.wait(0.05)
 
 
 def _name_damaged(lake: Lake, exc: Exception) -> None:

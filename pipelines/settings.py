@@ -31,10 +31,12 @@ def check_settings() -> None:
     """Validate every setting of the processing library (a bad value is refused before
     anything is written)."""
     from pipelines.lease import lease_ttl, lease_wait
+    from pipelines.query import query_timeout
     from pipelines.stages import unit_docs
     from pipelines.workers import default_jobs, doc_memory_mb, doc_timeout
 
     doc_timeout(), doc_memory_mb(), default_jobs(), lease_wait(), lease_ttl(), unit_docs()
+    query_timeout()
 
 
 def worker_hostname() -> str:

@@ -365,6 +365,67 @@ def test_the_console_script_ingests_into_s3_and_another_process_reads_it(cli_pro
     assert (queried.returncode, queried.stdout) == (0, "n\n5\n"), queried.stderr
 
 
+#: Statements that run (nearly) forever, of different shapes: a join, a scan of the lake's
+#: views multiplied out, a recursive CTE, a sort of a huge range.
+ENDLESS = {
+    "join": "select count(*) from range(4e6::bigint) a, range(4e6::bigint) b "
+            "where a.range + b.range = 7",
+    "scan-of-the-views": "select count(*) from reports r, range(1e12::bigint) n "
+                         "where length(r.title) = n.range",
+    "recursive-cte": "with recursive t(n) as (select 1 union all select n + 1 from t) "
+                     "select max(n) from t",
+    "sort": "select range from range(1e10::bigint) order by random() limit 1",
+}
+
+
+def _seeded_lake(cli_process, tmp_path) -> str:
+    lake = str(tmp_path / "lake")
+    assert cli_process("ingest", "--lake", lake, next(SEEDS.glob("000_*"))).returncode == 0
+    return lake
+
+
+@pytest.mark.parametrize("sql", list(ENDLESS.values()), ids=list(ENDLESS))
+def test_ctrl_c_stops_any_statement_within_a_second(cli_process, tmp_path, sql):
+    import signal
+    import subprocess
+    import time
+
+    from tests.conftest import GOVREPORTS
+
+    lake = _seeded_lake(cli_process, tmp_path)
+    started = time.monotonic()  # the cost of a query's start-up on this machine, now
+    assert cli_process("query", "--lake", lake, "select 1").returncode == 0
+    start_up = time.monotonic() - started
+    run = subprocess.Popen([*GOVREPORTS, "query", "--lake", lake, sql], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                           env={**os.environ, "GOVREPORTS_LAKE": ""})
+    time.sleep(start_up + 2)  # well into the statement
+    assert run.poll() is None, run.communicate()
+    sent = time.monotonic()
+    run.send_signal(signal.SIGINT)
+    _out, err = run.communicate(timeout=30)
+    assert time.monotonic() - sent < 1.5, "Ctrl-C took longer than a second to stop it"
+    assert run.returncode == 130, err
+    assert err.strip().splitlines() == ["govreports: error: query stopped (Ctrl-C)"], err
+
+
+@pytest.mark.parametrize("sql", list(ENDLESS.values()), ids=list(ENDLESS))
+def test_a_statement_past_its_time_limit_is_stopped(cli_process, tmp_path, sql):
+    lake = _seeded_lake(cli_process, tmp_path)
+    done = cli_process("query", "--lake", lake, sql, env={"GOVREPORTS_QUERY_TIMEOUT": "1.5"})
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "stopped after 1.5 s (GOVREPORTS_QUERY_TIMEOUT)" in lines[0]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "nan"], ids=["zero", "negative", "word",
+                                                                   "nan"])
+def test_a_bad_query_timeout_is_refused_before_the_query(cli, tmp_path, value):
+    done = cli("query", "--lake", tmp_path / "lake", "select 1",
+               env={"GOVREPORTS_QUERY_TIMEOUT": value})
+    assert done.returncode == 2 and "GOVREPORTS_QUERY_TIMEOUT" in done.stderr, done.stderr
+
+
 WITHOUT_REPORTLAB = """
 import sys
 sys.modules["reportlab"] = None  # as if only the runtime dependencies were installed
