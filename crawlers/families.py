@@ -9,6 +9,7 @@ reading documents is ``pipelines/``'s work.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -48,24 +49,43 @@ def _date(text: str) -> str | None:
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
-def anchors(selector: Selector, base_url: str) -> Iterator[Listed]:
-    """Every link of a page once (by URL), with its text (or ``title``) and its row's date
-    (the nearest ``li``/``tr``/``dd``/``p``)."""
+#: Links read from one page at most (a list page, or a document page for its attachments).
+#: Real list pages hold tens to a few hundred; a page of 200,000 junk links must not hold the
+#: crawl's memory. The crawl record counts the pages cut (``links_capped``).
+MAX_PAGE_LINKS = 5000
+
+
+def page_links(selector: Selector) -> Iterator:
+    """The page's first :data:`MAX_PAGE_LINKS` ``<a href>`` elements (lxml), in document order,
+    taken lazily: the rest are never turned into Python objects."""
     if selector.type not in ("html", "xml"):  # a list API's JSON answer has no links
-        return
+        return iter(())
+    return itertools.islice((a for a in selector.root.iter("a") if a.get("href") is not None),
+                            MAX_PAGE_LINKS)
+
+
+def links_capped(response: Response) -> int:
+    """How many ``<a href>`` of a page lie beyond :data:`MAX_PAGE_LINKS` (0 for most pages)."""
+    if not isinstance(response, TextResponse) or response.selector.type not in ("html", "xml"):
+        return 0
+    return max(0, int(float(response.xpath("count(//a[@href])").get())) - MAX_PAGE_LINKS)
+
+
+def anchors(selector: Selector, base_url: str) -> Iterator[Listed]:
+    """Every link of a page once (by URL), up to :data:`MAX_PAGE_LINKS`, with its text (or
+    ``title``) and its row's date (the nearest ``li``/``tr``/``dd``/``p``)."""
     seen = set()
-    for anchor in selector.xpath("//a[@href]"):
-        href = (anchor.attrib.get("href") or "").strip()
+    for anchor in page_links(selector):
+        href = anchor.get("href").strip()
         if not href or href.startswith(("#", "javascript:", "mailto:")):
             continue
         url = urljoin(base_url, href).split("#", 1)[0]
         if url in seen:
             continue
         seen.add(url)
-        title = (anchor.attrib.get("title") or " ".join(anchor.xpath(".//text()").getall())
-                 ).strip()
+        title = (anchor.get("title") or " ".join(anchor.xpath(".//text()"))).strip()
         row = anchor.xpath("ancestor::*[self::li or self::tr or self::dd or self::p][1]")
-        row_text = " ".join(row.xpath(".//text()").getall()) if row else ""
+        row_text = " ".join(row[0].xpath(".//text()")) if row else ""
         yield Listed(url, title or None, _date(row_text))
 
 

@@ -32,6 +32,9 @@ SAMPLE_REGISTRY = Path(__file__).with_name("sample_portals.yaml")
 #: ``cms`` values: ``auto`` (detect on the first page) or a family of crawlers.families.
 FAMILIES = ("auto", *_families.FAMILIES)
 _ID = re.compile(r"[a-z0-9][a-z0-9-]*")  # fullmatch: no trailing newline
+#: A portal id's length at most: it names a folder of the lake (``_crawl/<id>/``), Scrapy stats
+#: keys and log lines (the registry's longest is 22; ``serve-samples --copies`` adds a suffix).
+MAX_ID_CHARS = 80
 _FIELDS = {"id", "name", "province", "region", "cms", "start_urls", "domains", "encoding",
            "max_list_pages", "report_pattern", "delay", "enabled", "source", "note", "kind"}
 
@@ -148,6 +151,9 @@ def _portal(entry: object, where: str) -> Portal:
     pid = entry["id"]
     if not isinstance(pid, str) or not _ID.fullmatch(pid):
         raise ConfigError(f"{where}: id must match [a-z0-9-]+ (e.g. yn-baoshan-longyang)")
+    if len(pid) > MAX_ID_CHARS:
+        raise ConfigError(f"{where}: id is {len(pid)} characters long, more than "
+                          f"{MAX_ID_CHARS}: shorten it (e.g. yn-baoshan-longyang)")
     urls = entry["start_urls"]
     if isinstance(urls, str) or not isinstance(urls, list):
         raise ConfigError(f"{where}: start_urls must be a list of URLs, e.g. "

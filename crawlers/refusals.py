@@ -8,14 +8,19 @@ crawl's tally classifies failures by exception type (``crawlers.tally.failure_re
 
 from __future__ import annotations
 
+import logging
+import weakref
 from contextlib import contextmanager
 
+from scrapy import signals
 from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
 from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
 from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.utils.httpobj import urlparse_cached
+
+logger = logging.getLogger(__name__)
 
 
 class RobotsDisallowed(IgnoreRequest):
@@ -44,7 +49,48 @@ def _refusals_as(refusal: type[IgnoreRequest]):
         raise refusal(*exc.args) from exc
 
 
+#: robots.txt read at most (``GOVREPORTS_ROBOTSTXT_MAXSIZE``), Google's limit: what lies
+#: beyond is ignored, as Google ignores it. A 50 MB robots.txt otherwise costs over 1 GB to
+#: parse.
+ROBOTSTXT_MAXSIZE = 500 * 1024
+
+
+def _is_robots(request) -> bool:
+    return bool(request.meta.get("dont_obey_robotstxt")) and \
+        urlparse_cached(request).path == "/robots.txt"
+
+
 class TypedRobotsTxtMiddleware(RobotsTxtMiddleware):
+    """Scrapy's, refusing with :class:`RobotsDisallowed`, and reading at most
+    ``GOVREPORTS_ROBOTSTXT_MAXSIZE`` bytes of a robots.txt: the download stops there (Scrapy's
+    ``bytes_received`` signal, whether or not a Content-Length was sent) and the rules are read
+    up to the last whole line within the cap. The portal's crawl record counts
+    ``robots_truncated``."""
+
+    def __init__(self, crawler):
+        super().__init__(crawler)
+        self.maxsize = crawler.settings.getint("GOVREPORTS_ROBOTSTXT_MAXSIZE", ROBOTSTXT_MAXSIZE)
+        self._received: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        crawler.signals.connect(self._bytes_received, signal=signals.bytes_received)
+
+    def _bytes_received(self, data, request, spider=None) -> None:
+        if not _is_robots(request):
+            return
+        self._received[request] = self._received.get(request, 0) + len(data)
+        if self._received[request] > self.maxsize:
+            raise StopDownload(fail=False)  # the response goes on with what was received
+
+    async def _parse_robots(self, response, netloc, request) -> None:
+        if len(response.body) > self.maxsize:
+            cut = response.body[:self.maxsize]
+            response = response.replace(body=cut[:cut.rfind(b"\n") + 1])
+            portal = request.meta.get("portal")
+            if portal:  # the portal's crawl record (crawlers.tally keeps its counts there)
+                self.crawler.stats.inc_value(f"govreports/{portal}/robots_truncated")
+            logger.warning("robots.txt of %s is longer than %d bytes: the rest is ignored",
+                           netloc, self.maxsize)
+        await super()._parse_robots(response, netloc, request)
+
     def process_request_2(self, rp, request):
         with _refusals_as(RobotsDisallowed):
             return super().process_request_2(rp, request)

@@ -29,6 +29,10 @@ from pipelines.records import CrawlEntry
 #: Sidecar context keys that, when a list shows a different value, mean the document changed.
 WATCHED_CONTEXT = ("title", "date")
 
+#: Attachments fetched for one document page at most: a report has a few (the report, its
+#: tables, a scan); a page linking thousands of files is not one report's page.
+MAX_ATTACHMENTS = 50
+
 #: The smallest delay between two requests to one host (see ``PortalSpider.update_settings``).
 MIN_DOWNLOAD_DELAY = 0.001
 
@@ -98,6 +102,7 @@ class PortalSpider(scrapy.Spider):
         tally = self.ledger.tallies[portal.id]
         tally.count("list_pages")
         tally.announced(**families.announced(response))
+        self._count_links_capped(response, portal)
         yield self._fetched(response, portal, role="list", context={})
         name = response.meta["family"]
         family = (families.detect(response, report_pattern=portal.report_pattern)
@@ -158,15 +163,29 @@ class PortalSpider(scrapy.Spider):
         if role == "document" and isinstance(response, TextResponse) and \
                 not is_attachment_url(response.url):
             hosts = {*portal.hosts, urlsplit(response.url).hostname or ""}
-            for anchor in response.xpath("//a[@href]"):
-                url = urljoin(response.url, anchor.attrib["href"].strip()).split("#", 1)[0]
+            for anchor in families.page_links(response.selector):
+                url = urljoin(response.url, anchor.get("href").strip()).split("#", 1)[0]
                 if is_attachment_url(url) and (urlsplit(url).hostname or "") in hosts:
                     links.append(url)
             links = list(dict.fromkeys(links))
+            self._count_links_capped(response, portal, beyond=len(links) - MAX_ATTACHMENTS)
+            links = links[:MAX_ATTACHMENTS]
         yield self._fetched(response, portal, role=role, context=context, links=links)
         for url in links:
             yield from self._follow(portal, url, role="attachment",
                                     context={"page": response.url})
+
+    def _count_links_capped(self, response: Response, portal: Portal, beyond: int = 0) -> None:
+        """Count a page whose links (or, ``beyond`` > 0, attachments) were cut, once."""
+        if beyond > 0:
+            self.logger.warning("%s: %d attachments beyond the first %d are not fetched",
+                                response.url, beyond, MAX_ATTACHMENTS)
+        elif (beyond := families.links_capped(response)) > 0:
+            self.logger.warning("%s: %d links beyond the first %d are not read", response.url,
+                                beyond, families.MAX_PAGE_LINKS)
+        else:
+            return
+        self.ledger.tallies[portal.id].count("links_capped")
 
     def _fetched(self, response: Response, portal: Portal, *, role: str, context: dict,
                  links: list[str] = ()) -> Fetched:

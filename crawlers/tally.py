@@ -93,7 +93,7 @@ class PortalTally:
             **{name: self.get(name) for name in (
                 "list_pages", "listed", "documents", "attachments", "new_bytes",
                 "not_modified", "known_skipped", "failed", "blocked", "announced_pages",
-                "announced_entries")},
+                "announced_entries", "robots_truncated", "links_capped")},
             "list_pages_capped": bool(self.get("list_pages_capped", False)),
         }
         counts["status"], counts["status_note"] = PortalOutcome.judge(counts)

@@ -23,6 +23,7 @@ from crawlers.guards import (
 )
 from crawlers.politeness import retry_after_seconds
 from crawlers.samples.server import Page, SampleServer, Site
+from crawlers.spider import MAX_ATTACHMENTS
 from pipelines.lake import Lake
 from pipelines.stages import crawled_documents
 from tests.conftest import GOVREPORTS
@@ -434,3 +435,88 @@ def test_the_per_host_floor_holds_at_120_hosts_with_the_shipped_settings(tmp_pat
     smallest = {host: min(gaps(times)) for host, times in by_host.items()}
     assert min(smallest.values()) >= 1.0, sorted(smallest.items(), key=lambda kv: kv[1])[:3]
     assert smallest["f0"] >= 1.5
+
+
+def _padded_robots(size: int) -> bytes:
+    """A robots.txt of ``size`` bytes: a rule within the first 500 KiB, comment lines to pad
+    it, and a rule beyond the cap (ignored, as Google ignores it)."""
+    head = b"User-agent: *\nDisallow: /ndbg/202002/\n"
+    tail = b"User-agent: *\nDisallow: /ndbg/202001/\n"
+    line = b"# " + b"padding " * 12 + b"\n"
+    return head + line * ((size - len(head) - len(tail)) // len(line)) + tail
+
+
+ROBOTS = {
+    "50-mb-with-length": Page(_padded_robots(50_000_000), "text/plain"),
+    "20-mb-without-length": Page(_padded_robots(20_000_000), "text/plain", declared_length=-1),
+    "just-over-the-cap": Page(_padded_robots(520 * 1024), "text/plain"),
+    "one-line-of-50-mb": Page(b"User-agent: *\nDisallow: /ndbg/202002/\n#" + b"x" * 50_000_000,
+                              "text/plain", declared_length=-1),
+}
+
+
+@pytest.mark.parametrize("robots", list(ROBOTS.values()), ids=list(ROBOTS))
+def test_robots_txt_is_read_up_to_500_kib_and_the_crawl_record_says_so(tmp_path, cli_process,
+                                                                       robots):
+    site = many_reports_site("bigrobots", "127.0.0.47", reports=2)
+    site.routes["/robots.txt"] = robots
+    with SampleServer([site]) as server:
+        registry = write_registry(tmp_path / "p.yaml", [{
+            "id": "bigrobots", "name": "大", "cms": "trs",
+            "start_urls": [site.url("/ndbg/index.html")]}])
+        result = cli_process("crawl", "--portals", registry, "--lake", tmp_path / "lake", *FAST)
+        fetched = [h.path for h in server.hits]
+    assert result.returncode == 0, result.stderr
+    portal = crawl_manifest(tmp_path / "lake")["portals"]["bigrobots"]
+    assert portal["counts"]["robots_truncated"] == 1
+    # The rule within the cap holds; the one beyond it is ignored.
+    assert not any(p.startswith("/ndbg/202002/") for p in fetched), fetched
+    assert any(p.startswith("/ndbg/202001/") for p in fetched), fetched
+    assert [f["reason"] for f in portal["failures"]] == ["robots_disallowed"]
+
+
+def test_a_small_robots_txt_is_not_counted_as_cut(tmp_path, cli_process):
+    site = many_reports_site("smallrobots", "127.0.0.48", reports=1)
+    with SampleServer([site]):
+        registry = write_registry(tmp_path / "p.yaml", [{
+            "id": "smallrobots", "name": "小", "cms": "trs",
+            "start_urls": [site.url("/ndbg/index.html")]}])
+        assert cli_process("crawl", "--portals", registry, "--lake", tmp_path / "lake",
+                           *FAST).returncode == 0
+    counts = crawl_manifest(tmp_path / "lake")["portals"]["smallrobots"]["counts"]
+    assert counts["robots_truncated"] == 0 and counts["links_capped"] == 0
+
+
+def _junk_list(junk: int, *, reports_first: bool) -> Page:
+    reports = "".join(f'<li><a href="./2020{i + 1:02d}/t2020{i + 1:02d}15_{i}.html">某单位{i}号'
+                      f'2019年政府信息公开工作年度报告</a><span>2020-{i + 1:02d}-15</span></li>'
+                      for i in (0, 1))
+    junk_links = "".join(f'<a href="/junk/{n}.html">链接{n}</a>' for n in range(junk))
+    body = (reports + junk_links) if reports_first else (junk_links + reports)
+    return Page(f'<html><head><meta charset="utf-8"></head><body><ul>{body}</ul>'
+                f'</body></html>'.encode())
+
+
+@pytest.mark.parametrize("role", ["list", "document"])
+def test_links_read_from_one_page_are_capped_and_the_crawl_record_says_so(tmp_path, cli_process,
+                                                                          role):
+    site = many_reports_site("junk", "127.0.0.49", reports=2)
+    if role == "list":
+        site.routes["/ndbg/index.html"] = _junk_list(200_000, reports_first=True)
+    else:  # a report page that also holds 200,000 links (its attachments are looked for)
+        page = site.routes["/ndbg/202001/t20200115_0.html"]
+        page.body = page.body.replace(b"</body>", b"".join(
+            b'<a href="/junk/%d.pdf">x</a>' % n for n in range(200_000)) + b"</body>")
+    with SampleServer([site]) as server:
+        registry = write_registry(tmp_path / "p.yaml", [{
+            "id": "junk", "name": "杂", "cms": "trs", "max_list_pages": 2,
+            "start_urls": [site.url("/ndbg/index.html")]}])
+        result = cli_process("crawl", "--portals", registry, "--lake", tmp_path / "lake", *FAST,
+                             "--set", "RETRY_TIMES=0")
+        fetched = [h.path for h in server.hits]
+    assert result.returncode == 0, result.stderr
+    counts = crawl_manifest(tmp_path / "lake")["portals"]["junk"]["counts"]
+    assert counts["links_capped"] == 1 and counts["documents"] == 2, counts
+    if role == "document":  # the page's first attachments are still fetched, not all
+        junk = [p for p in fetched if p.startswith("/junk/")]
+        assert len(junk) == MAX_ATTACHMENTS, len(junk)

@@ -19,6 +19,8 @@ GOOD = {"id": "yn-baoshan-longyang", "name": "保山市隆阳区人民政府",
 BAD = [
     ("missing-name", {**GOOD, "name": None}, "portal 'yn-baoshan-longyang': 'name' is required"),
     ("bad-id", {**GOOD, "id": "Yn_Baoshan"}, "id must match [a-z0-9-]+"),
+    ("id-of-300-characters", {**GOOD, "id": "a" * 300}, "300 characters long, more than 80"),
+    ("id-of-81-characters", {**GOOD, "id": "yn-" + "b" * 78}, "81 characters long"),
     ("url-not-list", {**GOOD, "start_urls": "http://www.longyang.gov.cn/"},
      "start_urls must be a list"),
     ("relative-url", {**GOOD, "start_urls": ["/zwgk/"]}, "must be an absolute http(s) URL"),
@@ -274,3 +276,14 @@ def test_a_bad_number_of_copies_is_refused(copies):
 
     with pytest.raises(ConfigError, match="give 1 to 200 copies"):
         sample_portals(8780, copies=copies)
+
+
+@pytest.mark.parametrize("command", ["crawl", "run"])
+def test_a_portal_id_too_long_for_the_lake_is_one_line_before_the_crawl(tmp_path, cli_process,
+                                                                        command):
+    path = tmp_path / "portals.yaml"
+    path.write_text(yaml.safe_dump({"portals": [{**GOOD, "id": "x" * 300}]}), encoding="utf-8")
+    done = cli_process(command, "--portals", path, "--lake", tmp_path / "lake")
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "more than 80" in done.stderr
+    assert not (tmp_path / "lake" / "_crawl").exists()

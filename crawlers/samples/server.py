@@ -32,7 +32,10 @@ FIXED_MTIME = formatdate(1_700_000_000, usegmt=True)
 @dataclass
 class Page:
     """One response. ``delay`` stalls before answering; ``truncate`` promises more bytes than
-    it sends and closes the connection; ``validators`` adds ETag/Last-Modified and 304s."""
+    it sends and closes the connection; ``validators`` adds ETag/Last-Modified and 304s;
+    ``declared_length`` sends that Content-Length whatever the body's (a header that lies
+    short: the client reads that many bytes), and -1 sends none (the body ends when the
+    connection closes)."""
 
     body: bytes = b""
     content_type: str = "text/html; charset=utf-8"
@@ -41,6 +44,7 @@ class Page:
     delay: float = 0.0
     truncate: bool = False
     validators: bool = True
+    declared_length: int | None = None
 
 
 @dataclass(frozen=True)
@@ -202,7 +206,7 @@ def _handler(site: Site, server: SampleServer) -> type[BaseHTTPRequestHandler]:
                 query={k: v[-1] for k, v in parse_qs(parts.query).items()},
                 form={k: v[-1] for k, v in parse_qs(form_body).items()},
                 headers={k.lower(): v for k, v in self.headers.items()})
-            if parts.path == "/robots.txt":
+            if parts.path == "/robots.txt" and "/robots.txt" not in site.routes:
                 page = Page(site.robots.encode(), "text/plain; charset=utf-8")
             else:
                 route = site.routes.get(self.path) or site.routes.get(parts.path)
@@ -260,6 +264,13 @@ def _handler(site: Site, server: SampleServer) -> type[BaseHTTPRequestHandler]:
                         and request.headers.get("if-modified-since") == FIXED_MTIME):
                     return 304, {"ETag": etag}, b""
             headers["Content-Length"] = str(len(page.body) * (2 if page.truncate else 1))
+            if page.declared_length is not None:
+                # No length: the close ends the body; a lying one: whatever the client left
+                # unread must not be taken for the next answer on this connection.
+                self.close_connection = True
+                headers.pop("Content-Length")
+                if page.declared_length >= 0:
+                    headers["Content-Length"] = str(page.declared_length)
             return page.status, headers, page.body
 
     return Handler
