@@ -16,7 +16,9 @@ from twisted.internet.threads import deferToThread
 
 from crawlers.items import Fetched, Revalidated
 from crawlers.ledger import CrawlLedger
+from pipelines.extract import sniff_kind
 from pipelines.records import CrawlEntry, Source
+from pipelines.truncation import cut_short
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +48,21 @@ class LandingPipeline:
                 await maybe_deferred_to_future(deferToThread(
                     self.revalidated, item, ledger.lake, known, ledger.run_id))
                 return item
+            cut = None if item.role == "list" else \
+                cut_short(item.body, sniff_kind(item.body, item.filename or item.url))
             entry = await maybe_deferred_to_future(deferToThread(
-                self.land, item, ledger.lake, ledger.run_id))
+                self.land, item, ledger.lake, ledger.run_id, state=cut is None))
         except Exception as exc:  # a storage failure: recorded, never a silent loss
             tally.fail(item.url, "landing_failed", f"{type(exc).__name__}: {exc}")
             log.error("%s: could not be stored in the lake: %s", item.url, exc)
             raise DropItem(f"{item.url}: not stored ({exc})") from exc
         entry, wrote = entry
+        if cut:
+            # Kept in raw/ (nothing is lost), but not landed: the crawl state does not name it,
+            # so the next run fetches it again, and processing rejects these bytes.
+            tally.fail(item.url, "truncated", f"{cut} (kept in raw/, fetched again next run)")
+            log.warning("%s: %s", item.url, cut)
+            return item
         for url in {item.url, item.listed_url or item.url}:
             known[url] = entry
         tally.land(item.url, entry.sha256, item.role, new=wrote)
@@ -68,9 +78,11 @@ class LandingPipeline:
         known[item.url] = changed
 
     @staticmethod
-    def land(item: Fetched, lake, run_id: str | None = None) -> tuple[CrawlEntry, bool]:
-        """Store the bytes and their sidecar, then (not for list pages) the crawl-state entry;
-        returns the entry and whether the bytes were new to the lake."""
+    def land(item: Fetched, lake, run_id: str | None = None, *, state: bool = True
+             ) -> tuple[CrawlEntry, bool]:
+        """Store the bytes and their sidecar, then (not for list pages, and only with
+        ``state``) the crawl-state entry; returns the entry and whether the bytes were new to
+        the lake."""
         headers = {k: v for k, v in item.headers.items() if k in KEPT_HEADERS}
         source = Source(url=item.url, kind="http", fetched_at=item.fetched_at,
                         filename=item.filename, media_type=item.media_type,
@@ -82,7 +94,7 @@ class LandingPipeline:
                            etag=headers.get("etag"), last_modified=headers.get("last-modified"),
                            fetched_at=doc.source.fetched_at, context=dict(item.context),
                            links=tuple(item.links), run=run_id)
-        if item.role != "list":
+        if item.role != "list" and state:
             lake.put_crawl_entry(item.portal_id, entry)
             if item.listed_url and item.listed_url != item.url:
                 # The list's URL redirects here: known under it too, so the next run skips it.

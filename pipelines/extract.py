@@ -21,6 +21,7 @@ from pipelines import attachments
 from pipelines.decode import IMPLAUSIBLE, Decoded, decode, plausibility
 from pipelines.errors import DocumentRejected
 from pipelines.repair import repair_text
+from pipelines.truncation import cut_short
 
 #: Kinds the extract stage understands, by file extension (used by ``ingest`` to pick files).
 EXTENSIONS = {".html": "html", ".htm": "html", ".shtml": "html", ".txt": "text", ".pdf": "pdf",
@@ -134,10 +135,13 @@ def extract(data: bytes, *, filename: str | None = None, headers: dict[str, str]
     resolves the page's attachment links; ``decoded`` is the text when an earlier stage has
     decoded the bytes already."""
     kind = sniff_kind(data, filename)
+    attachments.check_size(data, kind)  # one bound for every document
+    why = cut_short(data, kind)
+    if why:
+        raise DocumentRejected("truncated", why, stage="extract")
     if kind in attachments.READERS:
         result = Extracted(kind, _readable(attachments.READERS[kind](data), kind))
     else:
-        attachments.check_size(data, kind)  # pages too: one bound for every document
         if decoded is None:
             decoded = decode(data, headers=headers, override=encoding)
         text = scrub(decoded.text)

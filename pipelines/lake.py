@@ -93,8 +93,9 @@ class Lake:
 
     def put_raw(self, data: bytes, source: Source) -> tuple[RawDocument, bool]:
         """Store bytes by content and record their source; returns the document and whether
-        anything new was written. Storing the same bytes from the same source again changes
-        nothing: the first ``fetched_at`` is kept, other sidecar fields take the latest value."""
+        anything new was written. Storing the same bytes from the same web source again changes
+        nothing: the first ``fetched_at`` is kept (a local file's latest), other sidecar fields
+        take the latest value."""
         sha = hashlib.sha256(data).hexdigest()
         key = self.raw_key(sha)
         wrote = False
@@ -105,8 +106,12 @@ class Lake:
         sidecar = {"sha256": sha, "size": len(data), **source.to_json()}
         old = self.read_json(sidecar_key, None)
         if old is not None:
-            sidecar["fetched_at"] = min(old.get("fetched_at") or source.fetched_at,
-                                        source.fetched_at)
+            # A web document keeps its first fetch (a re-crawl of the same bytes changes
+            # nothing); a local file its latest ingest, so that bytes put back at a path (v1 →
+            # v2 → v1) are its current version again.
+            pick = max if source.kind == "file" else min
+            sidecar["fetched_at"] = pick(old.get("fetched_at") or source.fetched_at,
+                                         source.fetched_at)
         if old != sidecar:
             self.write_json(sidecar_key, sidecar)
             wrote = True

@@ -90,6 +90,7 @@ def build_report(raw: RawDocument, extracted: Extracted,
         repairs=list(extracted.repairs),
         unrecoverable_chars=extracted.unrecoverable_chars,
         attachments=attachment_rows,
+        linked_files=sorted({url for url, _label in extracted.links}),
     )
     stats = statistics.parse(raw.doc_id, text)
     report.template = stats.template
@@ -188,26 +189,31 @@ def readable_rows(text: str) -> str:
 
 def unchanged_documents(lake: Lake, versions: list[RawDocument]) -> set[str]:
     """The documents whose row in ``reports`` was built from these very bytes and sidecar
-    (``input_fingerprint``) by this :data:`~pipelines.schema.PROCESSING_VERSION`, and holds no
-    attachments (a page's attachments may have changed without it): nothing to do for them."""
+    (``input_fingerprint``) by this :data:`~pipelines.schema.PROCESSING_VERSION`, holds no
+    attachments (a page's attachments may have changed without it), and links to no file that
+    is among ``versions`` now (a file that arrived after its page, in another command or
+    night, joins that page's report): nothing to do for them."""
     wanted = {d.doc_id: input_fingerprint(d.sha256, d.source) for d in versions}
+    present = {d.source.url for d in versions}
     up_to_date = set()
     for part in lake.partitions("reports"):
         try:
             rows = lake.read_partition("reports", part, columns=[
-                "doc_id", "input_fingerprint", "processing_version", "attachments"])
+                "doc_id", "input_fingerprint", "processing_version", "attachments",
+                "linked_files"])
         except LakeDamaged:
-            # Written before these columns (its rows are re-extracted), or damaged (the load
-            # names it).
+            # Written before these columns (linked_files: schema 3; its rows are re-extracted),
+            # or damaged (the load names it).
             continue
         if rows is None:
             continue
         attached = pc.list_value_length(rows["attachments"]).to_pylist()
-        for doc_id, fingerprint, version, count in zip(
+        for doc_id, fingerprint, version, count, linked in zip(
                 rows["doc_id"].to_pylist(), rows["input_fingerprint"].to_pylist(),
-                rows["processing_version"].to_pylist(), attached, strict=True):
+                rows["processing_version"].to_pylist(), attached,
+                rows["linked_files"].to_pylist(), strict=True):
             if wanted.get(doc_id) == fingerprint and version == PROCESSING_VERSION \
-                    and not count:
+                    and not count and not present.intersection(linked or ()):
                 up_to_date.add(doc_id)
     return up_to_date
 
@@ -276,6 +282,23 @@ def latest_versions(docs: Iterable[RawDocument]) -> list[RawDocument]:
     for doc in ordered:
         best.setdefault(doc.doc_id, doc)
     return sorted(best.values(), key=lambda d: d.doc_id)
+
+
+def current_versions(docs: Iterable[RawDocument]) -> tuple[list[RawDocument], set[str]]:
+    """The documents to build rows from, and the ids of the copies among the rest.
+
+    A document is its URL (a web page) or its path (a local file): its current version is its
+    latest bytes (:func:`latest_versions`). Local files whose current bytes are identical are
+    one report, whatever their paths: the smallest path stands for them, the others are
+    copies, whose own rows (from when their bytes differed) go."""
+    versions = latest_versions(docs)
+    by_bytes: dict[str, list[RawDocument]] = {}
+    for doc in versions:
+        if doc.source.kind == "file":
+            by_bytes.setdefault(doc.sha256, []).append(doc)
+    copies = {doc.doc_id for same in by_bytes.values()
+              for doc in sorted(same, key=lambda d: d.source.url)[1:]}
+    return [d for d in versions if d.doc_id not in copies], copies
 
 
 @dataclass
@@ -482,7 +505,7 @@ def run(lake: Lake, docs: Iterable[RawDocument], result: RunResult, *,
     read again (they keep their rows) unless ``force``.
     """
     started = time.perf_counter()
-    versions = latest_versions(d for d in docs if d.source.role != "list")
+    versions, copies = current_versions(d for d in docs if d.source.role != "list")
     result.inputs = versions
     unchanged = set() if force else unchanged_documents(lake, versions)
     result.unchanged = len(unchanged)
@@ -504,7 +527,7 @@ def run(lake: Lake, docs: Iterable[RawDocument], result: RunResult, *,
             lake, spool, rebuild=rebuild,
             listed=[(d.doc_id, d.sha256, d.source.url) for d in result.read],
             unchanged=[(d.doc_id, d.sha256) for d in versions if d.doc_id not in read],
-            absorbed=result.attached, run_id=result.run_id, command=result.command)
+            absorbed=result.attached | copies, run_id=result.run_id, command=result.command)
     finally:
         spool.close()
     result.timings["load"] = time.perf_counter() - started

@@ -84,11 +84,11 @@ class RawDocument:
 
     @property
     def doc_id(self) -> str:
-        """Stable report id. A web document is its URL (a changed page is a new version of the
-        same report); a local file is its content (the same file ingested from two paths is one
-        report)."""
-        basis = self.source.url if self.source.kind == "http" else f"sha256:{self.sha256}"
-        return hashlib.sha256(basis.encode()).hexdigest()[:32]
+        """Stable report id: the document's URL. A web document is its URL and a local file
+        its path (``file://`` URL), so that new bytes at the same place are a new version of
+        the same report (the same file under two paths is one report: see
+        :func:`pipelines.process.current_versions`)."""
+        return hashlib.sha256(self.source.url.encode()).hexdigest()[:32]
 
 
 @dataclass
@@ -125,6 +125,9 @@ class Report:
     repairs: list[str] = field(default_factory=list)
     unrecoverable_chars: int | None = None
     attachments: list[Attachment] = field(default_factory=list)
+    #: URLs of the files (PDF, Word, …) the page links to, whether or not they were there to be
+    #: attached: a file that arrives later makes the page's row out of date.
+    linked_files: list[str] = field(default_factory=list)
     template: str | None = None
     stats_consistent: bool | None = None
     stats_failed_checks: list[str] = field(default_factory=list)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 2  # 2: reports.report_key, processing_version, input_fingerprint
+SCHEMA_VERSION = 3  # 2: reports.report_key, processing_version, input_fingerprint; 3: linked_files
 #: The version of what processing makes of the same bytes: bump it whenever a change to the
 #: pipeline changes the rows it produces, so that ``process`` re-extracts what it skipped.
-PROCESSING_VERSION = 1
+PROCESSING_VERSION = 2  # 2: a local file is its path (doc_id), pages record linked_files
 
 #: Hive's name for the partition of NULL values; DuckDB, pyarrow and Athena read it as NULL.
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
@@ -31,7 +31,7 @@ ATTACHMENT_TYPE = pa.struct(
 
 REPORTS_SCHEMA = pa.schema(
     [
-        ("doc_id", pa.string()),  # stable id: canonical URL or content of a local file
+        ("doc_id", pa.string()),  # stable id: a web document's URL, a local file's path
         ("url", pa.string()),
         ("title", pa.string()),
         ("index_no", pa.string()),  # 索引号
@@ -55,6 +55,7 @@ REPORTS_SCHEMA = pa.schema(
         ("repairs", pa.list_(pa.string())),
         ("unrecoverable_chars", pa.int32()),  # lost characters flagged (?, U+FFFD, 锟斤拷)
         ("attachments", pa.list_(ATTACHMENT_TYPE)),
+        ("linked_files", pa.list_(pa.string())),  # files the page links to, attached or not
         ("template", pa.string()),  # 2021 | 2019 | pre2019 | unknown
         ("stats_consistent", pa.bool_()),
         ("stats_failed_checks", pa.list_(pa.string())),

@@ -189,7 +189,7 @@ def plan(lake: Lake, batch: str, *, crawl_manifests: list[str] | None = None,
     else:
         docs = [d for d in lake.raw_documents()
                 if not scope["portals"] or d.source.portal_id in scope["portals"]]
-    versions = process.latest_versions(d for d in docs if d.source.role != "list")
+    versions, copies = process.current_versions(d for d in docs if d.source.role != "list")
     units = work_units(versions, unit_docs())
     body = {"batch": batch, "scope": scope, "crawl_manifests": crawl_manifests,
             # Each document's sidecar too: a unit's task builds its documents (and the batch's
@@ -197,6 +197,8 @@ def plan(lake: Lake, batch: str, *, crawl_manifests: list[str] | None = None,
             # document of the batch.
             "documents": [{"sha256": d.sha256, "source_id": d.source.source_id,
                            "size": d.size, "source": d.source.to_json()} for d in versions],
+            # Local files whose bytes equal another path's: one report, their own rows go.
+            "copies": sorted(copies),
             "units": units}
     key = lake.work_key(batch, "plan.json")
     lake.write_json(key, body)
@@ -332,7 +334,8 @@ def load(lake: Lake, batch: str, *, run_id: str | None = None) -> dict:
     if run_id:
         result.run_id = batch_id(run_id)
     result.inputs = docs
-    attached = {doc_id for unit_done in done for doc_id in unit_done.get("attached", [])}
+    attached = {doc_id for unit_done in done for doc_id in unit_done.get("attached", [])} | \
+        set(body.get("copies", []))
     spool = Spool.on_disk()
     try:
         cells = 0

@@ -60,13 +60,15 @@ def test_attachment_text(name, build, kind, expected):
         ("bomb.docx", files.zip_bomb_docx, "zip_bomb"),
         ("xxe.docx", files.xxe_docx, "xml_entities"),
         ("huge.pdf", lambda: b"%PDF-1.4\n" + bytes(MAX_BYTES), "too_large"),
-        ("broken.pdf", lambda: b"%PDF-1.4\ngarbage", "corrupt_pdf"),
+        ("broken.pdf", lambda: b"%PDF-1.4\ngarbage\n%%EOF\n", "corrupt_pdf"),
+        ("cut.pdf", lambda: b"%PDF-1.4\ngarbage", "truncated"),
         ("broken.doc", lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), "corrupt_doc"),
         ("broken.xls", lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), "corrupt_xls"),
         ("other.zip", lambda: files.ofd_bytes().replace(b"OFD.xml", b"XYZ.xml"),
          "unsupported_zip"),
     ],
-    ids=["zip-bomb", "xxe", "over-size-limit", "corrupt-pdf", "corrupt-doc", "corrupt-xls",
+    ids=["zip-bomb", "xxe", "over-size-limit", "corrupt-pdf", "cut-pdf", "corrupt-doc",
+         "corrupt-xls",
          "unknown-zip"],
 )
 def test_hostile_or_broken_files_are_rejected_with_a_reason(name, build, reason):

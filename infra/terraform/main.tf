@@ -42,6 +42,7 @@ locals {
       { name = "repairs", type = "array<string>" },
       { name = "unrecoverable_chars", type = "int" },
       { name = "attachments", type = "array<struct<url:string,filename:string,media_type:string,sha256:string,text:string>>" },
+      { name = "linked_files", type = "array<string>" },
       { name = "template", type = "string" },
       { name = "stats_consistent", type = "boolean" },
       { name = "stats_failed_checks", type = "array<string>" },
