@@ -73,6 +73,10 @@ def _crawl_summary(outcome) -> None:
                       f"{escape(portal.counts.get('status_note') or '')}; check its list "
                       "layout with `govreports crawl --verbose`", highlight=False,
                       soft_wrap=True)
+        elif portal.status == "failing":
+            out.print(f"[red]failing[/] {escape(portal_id)}: "
+                      f"{escape(portal.counts.get('status_note') or '')}", highlight=False,
+                      soft_wrap=True)
         for failure in portal.failures:
             out.print(f"[yellow]failed[/] {escape(portal_id)} {escape(failure['url'])}: "
                       f"{escape(failure['message'])} [{failure['reason']}]", highlight=False,

@@ -150,9 +150,12 @@ def process(lake_url, province, year, allow_rejects, force, jobs):
     without being read again, unless --force.
     """
     from pipelines import process as stage
+    from pipelines.stages import check_report_year
 
     with _errors():
         _check_province(province)
+        if year is not None:
+            check_report_year(year, "--year")
         if province is not None and province[2:] != "0000":
             raise ConfigError(f"--province {province!r} must be a province-level code "
                               f"such as {province[:2]}0000: partitions are per province")

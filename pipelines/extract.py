@@ -20,7 +20,7 @@ from urllib.parse import urljoin
 from pipelines import attachments
 from pipelines.decode import IMPLAUSIBLE, Decoded, decode, plausibility
 from pipelines.errors import DocumentRejected
-from pipelines.repair import repair_text
+from pipelines.repair import repair_text, repair_title
 from pipelines.truncation import cut_short
 
 #: Kinds the extract stage understands, by file extension (used by ``ingest`` to pick files).
@@ -160,7 +160,7 @@ def extract(data: bytes, *, filename: str | None = None, headers: dict[str, str]
     result.repairs += repaired.repairs
     result.unrecoverable_chars = repaired.unrecoverable_chars
     if result.title:
-        result.title = repair_text(result.title).text
+        result.title = repair_title(result.title)
     if result.metadata_lines:
         result.metadata_lines = repair_text("\n".join(result.metadata_lines)).text.split("\n")
     if not result.links:

@@ -106,7 +106,8 @@ def load_spooled(lake: Lake, spool: Spool, *,
         merge.backed(unchanged)
         lease.check()  # every write of a load is made by the lease's holder only
         lake.write_load_intent({"run_id": run_id, "targets": {
-            doc_id: [part.province, part.year] for doc_id, part in sorted(where.items())}})
+            doc_id: [part.province, part.year] for doc_id, part in sorted(where.items())},
+            "absorbed": sorted(set(absorbed))})
         # Statistics first: a load cut short leaves no report without its cells.
         for table in ("report_stats", "reports"):
             receiving = spool.partitions(table)
@@ -133,21 +134,33 @@ def _count(result: LoadResult, table: str, part: Partition, outcome: str) -> Non
 
 
 def _stale(lake: Lake, versions: dict[str, tuple]) -> set[str]:
-    """Documents whose row in the lake comes from a newer fetch than the version processed."""
+    """Documents whose row in the lake comes from a newer fetch than the version processed;
+    and local files whose bytes another path, ingested later, now stands for (identical bytes
+    under two paths are one row: :func:`pipelines.process.current_versions`)."""
     if not versions:
         return set()
     ids = pa.array(sorted(versions), type=pa.string())
+    files_by_sha: dict[str, list[str]] = {}
+    for doc_id, (_fetched, sha, url) in versions.items():
+        if (url or "").startswith("file:"):
+            files_by_sha.setdefault(sha, []).append(doc_id)
+    shas = pa.array(sorted(files_by_sha), type=pa.string())
     stale = set()
     for part in lake.partitions("reports"):
-        rows = lake.read_partition("reports", part, columns=["doc_id", "fetched_at"])
+        rows = lake.read_partition("reports", part,
+                                   columns=["doc_id", "fetched_at", "content_sha256", "url"])
         if rows is None:  # removed since it was listed (by a run that took an expired lease)
             continue
-        rows = rows.filter(pc.is_in(rows["doc_id"], value_set=ids))
-        for doc_id, fetched in zip(rows["doc_id"].to_pylist(), rows["fetched_at"].to_pylist(),
-                                   strict=True):
-            ours = versions[doc_id][0]
-            if fetched is not None and (ours is None or _utc(fetched) > _utc(ours)):
-                stale.add(doc_id)
+        rows = rows.filter(pc.or_(pc.is_in(rows["doc_id"], value_set=ids),
+                                  pc.is_in(rows["content_sha256"], value_set=shas)))
+        for doc_id, fetched, sha, url in zip(*(rows[c].to_pylist() for c in rows.column_names),
+                                             strict=True):
+            if fetched is None:
+                continue
+            ours = [doc_id] if doc_id in versions else \
+                files_by_sha.get(sha, []) if (url or "").startswith("file:") else []
+            stale.update(d for d in ours
+                         if versions[d][0] is None or _utc(fetched) > _utc(versions[d][0]))
     return stale
 
 
@@ -158,15 +171,19 @@ def _utc(moment):
 def _finish_interrupted(lake: Lake, lease, result: LoadResult) -> None:
     """A load that was killed (or lost its lease) after writing some partitions may have left
     a moved document in both its old and its new partition: remove it from every partition
-    its intent does not name."""
+    its intent does not name. Once every document reached its target (the partitions that
+    only lose rows come last), the rows of the documents it absorbed (now a page's attachment,
+    or a copy of another path's bytes) go too."""
     intent = lake.load_intent()
     if intent is None:
         return
-    if not intent.get("targets"):
+    if not intent.get("targets") and not intent.get("absorbed"):
         lease.check()
         lake.clear_load_intent()
         return
-    targets = {doc_id: Partition(p, y) for doc_id, (p, y) in intent["targets"].items()}
+    targets = {doc_id: Partition(p, y) for doc_id, (p, y) in
+               (intent.get("targets") or {}).items()}
+    absorbed = set(intent.get("absorbed") or ())
     # Only a document whose row reached its target has a copy to remove (the load may have
     # died before writing it: then its old row is all there is, and stays).
     ids = pa.array(sorted(targets), type=pa.string())
@@ -178,10 +195,11 @@ def _finish_interrupted(lake: Lake, lease, result: LoadResult) -> None:
         present = rows["doc_id"]
         arrived |= {d for d in pc.filter(present, pc.is_in(present, value_set=ids)).to_pylist()
                     if targets[d] == part}
+    gone = absorbed if arrived == set(targets) else set()
     merge = _Merge(lake, lease, produced=set(), listed=set(), rebuild=None)
     for table in ("report_stats", "reports"):
         for part in lake.partitions(table):
-            misplaced = {d for d in arrived if targets[d] != part}
+            misplaced = {d for d in arrived if targets[d] != part} | gone
             if misplaced:
                 merge.produced = pa.array(sorted(misplaced), type=pa.string())
                 _count(result, table, part, merge.partition(table, part, None))

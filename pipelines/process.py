@@ -38,6 +38,7 @@ from pipelines.records import (
     stats_table,
 )
 from pipelines.regions import PROVINCES, resolve_region, split_region
+from pipelines.repair import repair_title
 from pipelines.schema import PROCESSING_VERSION, REPORT_STATS_SCHEMA
 from pipelines.settings import number
 from pipelines.spool import Spool
@@ -166,14 +167,17 @@ def _fill_from_list_page(meta, context: dict[str, str], text: str) -> None:
     """What the portal's list page (or list API) said fills only what the document itself
     does not state; ``metadata_raw`` marks each such value ``(list page)``."""
     for key, name in LIST_FIELDS.items():
-        value = (context.get(key) or "").strip()
+        # Repaired as the document's own values are: an anchor's text may carry the same
+        # markup residue, pinyin annotations or 繁體 as the page (a title printing "</table>").
+        found = (context.get(key) or "").strip()
+        value = repair_title(found).strip()
         if not value or getattr(meta, name) is not None:
             continue
         parsed = parse_date(value) if name == "published_date" else value
         if parsed is None:
             continue
         setattr(meta, name, parsed)
-        meta.raw[name] = f"{value} (list page)"
+        meta.raw[name] = f"{found} (list page)"
     if meta.report_year is None and (meta.title or meta.published_date):
         meta.report_year, meta.report_year_evidence = report_year(
             meta.title, text, meta.published_date)
@@ -289,15 +293,19 @@ def current_versions(docs: Iterable[RawDocument]) -> tuple[list[RawDocument], se
 
     A document is its URL (a web page) or its path (a local file): its current version is its
     latest bytes (:func:`latest_versions`). Local files whose current bytes are identical are
-    one report, whatever their paths: the smallest path stands for them, the others are
-    copies, whose own rows (from when their bytes differed) go."""
+    one report, whatever their paths: the path ingested last stands for them (what it was
+    ingested with, ``--province`` say, applies), the smallest among equals; the others are
+    copies, whose own rows go."""
     versions = latest_versions(docs)
     by_bytes: dict[str, list[RawDocument]] = {}
     for doc in versions:
         if doc.source.kind == "file":
             by_bytes.setdefault(doc.sha256, []).append(doc)
-    copies = {doc.doc_id for same in by_bytes.values()
-              for doc in sorted(same, key=lambda d: d.source.url)[1:]}
+    copies = set()
+    for same in by_bytes.values():
+        same.sort(key=lambda d: d.source.url)
+        same.sort(key=lambda d: d.source.fetched_at, reverse=True)  # stable: URL order in ties
+        copies.update(d.doc_id for d in same[1:])
     return [d for d in versions if d.doc_id not in copies], copies
 
 

@@ -269,9 +269,11 @@ class PortalOutcome:
 
     @staticmethod
     def judge(counts: dict) -> tuple[str, str | None]:
-        """``down`` (no list page fetched), ``suspect_empty`` (lists fetched, but they pointed
-        to no report, or to far fewer than their pagers announced, or the pager announced pages
-        that were never read: a layout the crawler does not read) or ``ok``; and why."""
+        """``down`` (no list page fetched), ``failing`` (the lists named reports, but none
+        landed and none was known already: every one failed or was refused), ``suspect_empty``
+        (lists fetched, but they pointed to no report, or to far fewer than their pagers
+        announced, or the pager announced pages that were never read: a layout the crawler does
+        not read) or ``ok``; and why."""
         pages, listed = counts.get("list_pages", 0), counts.get("listed")
         if pages == 0:
             return "down", "no list page could be fetched"
@@ -279,6 +281,12 @@ class PortalOutcome:
             return "ok", None
         if listed == 0:
             return "suspect_empty", f"{pages} list page(s) read, no report among their links"
+        reached = sum(counts.get(name) or 0 for name in (
+            "documents", "attachments", "known_skipped", "not_modified"))
+        refused = (counts.get("failed") or 0) + (counts.get("blocked") or 0)
+        if not reached and refused:
+            return "failing", (f"{listed} report(s) listed, none landed: {refused} request(s) "
+                               "failed or were refused (see failures and blocked)")
         items = counts.get("announced_entries") or 0
         if items > ANNOUNCED_PER_LISTED * listed:
             return "suspect_empty", f"the lists announced {items} entries, {listed} read"

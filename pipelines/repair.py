@@ -156,6 +156,13 @@ def normalize_title(title: str) -> str:
     return re.sub(r"\s+", "", title)
 
 
+def repair_title(title: str) -> str:
+    """A title (or another short value: an agency, a list entry) repaired as its document's
+    text is, with every pinyin annotation removed: a title is too short for the text's
+    threshold, and a 繁體 mirror annotates its titles as it does its text."""
+    return repair_text(strip_pinyin(strip_markup_residue(title), minimum=1)).text
+
+
 def count_unrecoverable(text: str) -> int:
     """Characters that stand for lost text: ``?`` next to a hanzi, U+FFFD, 锟斤拷."""
     if "?" not in text and "\ufffd" not in text and "锟" not in text:

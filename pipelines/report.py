@@ -95,7 +95,7 @@ class PortalHealth:
     portal_id: str
     crawls: int = 0
     last_crawl: str | None = None  # when the latest crawl of it started
-    last_status: str | None = None  # ok | suspect_empty | down
+    last_status: str | None = None  # ok | suspect_empty | failing | down
     last_note: str | None = None
     last_ok: str | None = None  # when the latest crawl that found it ok started
     failures: Counter = field(default_factory=Counter)  # reason → URLs, latest crawl
@@ -393,7 +393,8 @@ def _portals_section(plots, portals: list[PortalHealth]) -> list[str]:
         figure = f'<figure id="portals-chart">{svg}</figure>'
     rows, attrs = [], []
     for p in portals:
-        cls = {"down": "bad", "suspect_empty": "warn"}.get(p.last_status or "", "")
+        cls = {"down": "bad", "failing": "bad", "suspect_empty": "warn"}.get(
+            p.last_status or "", "")
         rows.append([p.portal_id, p.last_status, _when(p.last_crawl), _when(p.last_ok) or "never",
                      p.crawls,
                      ", ".join(f"{k} {n}" for k, n in sorted(p.failures.items())) or "—",
@@ -402,11 +403,13 @@ def _portals_section(plots, portals: list[PortalHealth]) -> list[str]:
         attrs.append(["", f' class="{cls}" data-portal-status="{_e(p.portal_id)}"', "", "", "",
                       "", "", ""])
     down = [p.portal_id for p in portals if p.last_status == "down"]
+    failing = [p.portal_id for p in portals if p.last_status == "failing"]
     empty = [p.portal_id for p in portals if p.last_status == "suspect_empty"]
     walled = [p.portal_id for p in portals if p.blocked]
     return [*parts,
             f"<p>{len(portals)} portal(s) in the crawl manifests; in their latest crawl "
-            f"{len(down)} down, {len(empty)} suspect_empty (lists pointing to no report or to "
+            f"{len(down)} down, {len(failing)} failing (reports listed, none landed), "
+            f"{len(empty)} suspect_empty (lists pointing to no report or to "
             f"far fewer than announced), {len(walled)} behind an anti-bot wall.</p>",
             figure,
             _table(["portal", "latest status", "latest crawl", "last ok crawl", "crawls",

@@ -127,6 +127,21 @@ def crawled_documents(lake: Lake, manifest: dict) -> list[RawDocument]:
 
 # -- scope: which partitions a reprocess rebuilds -----------------------------------------------
 
+#: The first year a report year can be: the State Council's disclosure regulation is of 2007
+#: (reports from 2008), but local rules asked for reports in the 1990s already.
+FIRST_REPORT_YEAR = 1990
+
+
+def check_report_year(year: int, what: str = "year") -> int:
+    """``year`` when it can be a report's year (:data:`FIRST_REPORT_YEAR` … next year: a report
+    covers a year that has begun); :class:`ConfigError` naming ``what`` otherwise."""
+    last = date.today().year + 1
+    if not FIRST_REPORT_YEAR <= year <= last:
+        raise ConfigError(f"{what} {year} is not a report year: give one from "
+                          f"{FIRST_REPORT_YEAR} to {last}")
+    return year
+
+
 def scope_of(provinces=(), years=(), published_from: str | None = None,
              published_to: str | None = None, portals=()) -> dict:
     """A checked scope (what backfill and reprocess are given); empty means everything."""
@@ -134,6 +149,8 @@ def scope_of(provinces=(), years=(), published_from: str | None = None,
              "years": sorted({int(y) for y in years or ()}),
              "portals": sorted({str(p) for p in portals or ()}),
              "published_from": published_from or None, "published_to": published_to or None}
+    for year in scope["years"]:
+        check_report_year(year)
     for province in scope["provinces"]:
         if not re.fullmatch(r"[0-9]{2}0000", province):
             raise ConfigError(f"province {province!r} must be a province-level GB/T 2260 code "

@@ -121,7 +121,12 @@ def _alive(pid: int) -> bool:
 
 
 def lake_url_from_env(explicit: str | None = None) -> str:
-    """The lake URL to use: ``explicit`` if given, else ``$GOVREPORTS_LAKE``, else ``./lake``."""
+    """The lake URL to use: ``explicit`` if given, else ``$GOVREPORTS_LAKE``, else ``./lake``.
+    An explicit URL that is empty is refused (it would silently mean ``./lake``); an empty
+    ``$GOVREPORTS_LAKE`` counts as unset."""
+    if explicit is not None and not explicit.strip():
+        raise ConfigError("--lake is empty: give a path, file:///absolute/path or "
+                          "s3://bucket/prefix, or leave it out for $GOVREPORTS_LAKE or ./lake")
     return explicit or os.environ.get("GOVREPORTS_LAKE") or DEFAULT_LAKE
 
 
@@ -143,8 +148,9 @@ def open_store(url: str) -> Store:
                               "(3-63 lowercase letters, digits, dots and hyphens, starting and "
                               "ending with a letter or digit)")
         prefix = parsed.path.strip("/")
-        if parsed.query or parsed.fragment or any(
-                part in ("", ".", "..") for part in prefix.split("/") if prefix):
+        inner = parsed.path[1:].removesuffix("/")  # one trailing '/' is a folder's
+        if parsed.query or parsed.fragment or "?" in url or "#" in url or any(
+                part in ("", ".", "..") for part in inner.split("/") if inner):
             raise ConfigError(f"lake URL {url!r}: the prefix must be plain folder names "
                               "(no '.', '..', '//', '?' or '#'), e.g. s3://bucket/govreports")
         return S3Store(parsed.netloc, prefix)
@@ -153,6 +159,10 @@ def open_store(url: str) -> Store:
             raise ConfigError(
                 f"lake URL {url!r} names a remote host: use file:///absolute/path or a plain path"
             )
+        if parsed.query or parsed.fragment or "?" in url or "#" in url:
+            raise ConfigError(f"lake URL {url!r} has a query or fragment, which a folder has "
+                              "not: use file:///absolute/path (percent-encode a '?' or '#' of "
+                              "the folder's name)")
         return LocalStore(Path(unquote(parsed.path)))
     # A Windows drive letter parses as a one-letter scheme; treat it as a path too.
     if parsed.scheme == "" or len(parsed.scheme) == 1:

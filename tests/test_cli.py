@@ -181,9 +181,22 @@ def test_bad_documents_are_rejected_kept_and_do_not_stop_the_batch(
         (["query", "--lake", "{lake}", "select * from nowhere"], "query failed"),
         (["ingest", "--lake", "{file}/lake", "{seed}"], "is not writable"),
         (["ingest", "--lake", "{file}", "{seed}"], "is a file, not a directory"),
+        (["ingest", "--lake", "", "{seed}"], "--lake is empty"),
+        (["ingest", "--lake", " ", "{seed}"], "--lake is empty"),
+        (["ingest", "--lake", "s3://bucket//lake", "{seed}"], "the prefix must be plain folder"),
+        (["ingest", "--lake", "s3://bucket/a//b/", "{seed}"], "the prefix must be plain folder"),
+        (["query", "--lake", "s3://bucket/lake?x=1", "select 1"], "plain folder names"),
+        (["ingest", "--lake", "file://{lake}?x=1", "{seed}"], "has a query or fragment"),
+        (["ingest", "--lake", "file://{lake}#top", "{seed}"], "has a query or fragment"),
+        (["process", "--lake", "{lake}", "--year", "-1"], "--year -1 is not a report year"),
+        (["process", "--lake", "{lake}", "--year", "1989"], "--year 1989 is not a report year"),
+        (["process", "--lake", "{lake}", "--year", "3000"], "--year 3000 is not a report year"),
+        (["stage", "decode", "--lake", "{lake}", "--batch", "../../x"], "--batch '../../x'"),
     ],
     ids=["missing-path", "unknown-scheme", "bad-province", "bad-sql", "unwritable-lake",
-         "lake-is-a-file"],
+         "lake-is-a-file", "empty-lake", "blank-lake", "s3-empty-part", "s3-inner-empty-part",
+         "s3-query", "file-query", "file-fragment", "negative-year", "year-before-1990",
+         "year-far-ahead", "batch-path"],
 )
 def test_bad_input_gets_one_clear_line(cli, tmp_path, args, message):
     lake = tmp_path / "lake"
@@ -608,3 +621,47 @@ def test_jobs_sets_the_worker_processes(cli, tmp_path, jobs, code):
     if code == 0:
         assert "inputs 5 · reports 5 · rejects 0" in done.stdout
         assert _rows(cli, lake_url, "select count(*) as n from reports") == [{"n": 5}]
+
+
+_BODY = ("<p>一、总体情况</p><p>本机关认真贯彻落实《中华人民共和国政府信息公开条例》，"
+         "主动公开政府信息，全年主动公开政府信息三百余条。</p>")
+#: Where a title may print markup literally: the <title>, an ArticleTitle meta, the page's
+#: heading, a 标题 line of a text file; raw, escaped, or in other case.
+LITERAL_MARKUP_TITLES = {
+    "title-tag": ("a.html", "<html><head><meta charset='utf-8'><title>西邑乡2019年政府信息"
+                            f"公开年度报告</table></title></head><body><div id='zoom'>{_BODY}"
+                            "</div></body></html>"),
+    "escaped-in-title-tag": ("b.html", "<html><head><meta charset='utf-8'><title>西邑乡2019年"
+                                       "政府信息公开年度报告&lt;/TABLE&gt;</title></head><body>"
+                                       f"<div id='zoom'>{_BODY}</div></body></html>"),
+    "article-title-meta": ("c.html", "<html><head><meta charset='utf-8'><meta name='ArticleTitle'"
+                                     " content='西邑乡2019年政府信息公开年度报告</table>'></head>"
+                                     f"<body><div id='zoom'>{_BODY}</div></body></html>"),
+    "heading": ("d.html", "<html><head><meta charset='utf-8'></head><body><div id='zoom'>"
+                          "<h1>西邑乡2019年政府信息公开年度报告&lt;/table&gt;&lt;/tr&gt;</h1>"
+                          f"{_BODY}</div></body></html>"),
+    "text-title-line": ("e.txt", "标题：西邑乡2019年政府信息公开年度报告</table>\n一、总体情况\n"
+                                 "本机关认真贯彻落实《中华人民共和国政府信息公开条例》，主动公开政府"
+                                 "信息，全年主动公开政府信息三百余条。\n"),
+}
+
+
+@pytest.mark.parametrize("name,content", list(LITERAL_MARKUP_TITLES.values()),
+                         ids=list(LITERAL_MARKUP_TITLES))
+def test_a_title_printing_markup_literally_is_stored_without_it(cli, tmp_path, name, content):
+    (tmp_path / name).write_text(content, encoding="utf-8")
+    assert cli("ingest", "--lake", tmp_path / "lake", tmp_path / name).returncode == 0
+    rows = _rows(cli, str(tmp_path / "lake"), "select title from reports")
+    assert rows == [{"title": "西邑乡2019年政府信息公开年度报告"}]
+
+
+def test_a_list_page_title_is_repaired_like_the_documents_own():
+    from pipelines.metadata import Metadata
+    from pipelines.process import _fill_from_list_page
+
+    meta = Metadata()
+    _fill_from_list_page(meta, {"title": "政務(wù)公開2019年度報(bào)告</table>",
+                                "issuing_agency": "西邑乡人民政府&nbsp;"}, "")
+    assert meta.title == "政务公开2019年度报告"
+    assert meta.issuing_agency == "西邑乡人民政府"
+    assert meta.raw["title"] == "政務(wù)公開2019年度報(bào)告</table> (list page)"

@@ -520,3 +520,26 @@ def test_links_read_from_one_page_are_capped_and_the_crawl_record_says_so(tmp_pa
     if role == "document":  # the page's first attachments are still fetched, not all
         junk = [p for p in fetched if p.startswith("/junk/")]
         assert len(junk) == MAX_ATTACHMENTS, len(junk)
+
+
+@pytest.mark.parametrize("refusal", ["robots", "not-found", "anti-bot"])
+def test_a_portal_whose_every_listed_report_was_refused_is_failing_not_ok(tmp_path, cli_process,
+                                                                          refusal):
+    site = many_reports_site("refuser", "127.0.0.52", reports=3)
+    if refusal == "robots":
+        site.robots = "User-agent: *\nDisallow: /ndbg/2020\n"
+    for path in [p for p in site.routes if "/t2020" in p]:
+        if refusal == "not-found":
+            del site.routes[path]
+        elif refusal == "anti-bot":
+            site.routes[path] = RUISHU
+    with SampleServer([site]):
+        registry = write_registry(tmp_path / "p.yaml", [{
+            "id": "refuser", "name": "拒", "cms": "trs",
+            "start_urls": [site.url("/ndbg/index.html")]}])
+        result = cli_process("crawl", "--portals", registry, "--lake", tmp_path / "lake", *FAST,
+                             "--set", "RETRY_TIMES=0")
+    assert result.returncode == 0, result.stderr
+    counts = crawl_manifest(tmp_path / "lake")["portals"]["refuser"]["counts"]
+    assert counts["status"] == "failing" and "none landed" in counts["status_note"], counts
+    assert "failing refuser" in " ".join(result.stdout.split())

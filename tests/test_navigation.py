@@ -241,8 +241,15 @@ def test_a_list_read_far_short_of_what_its_pager_announced_is_suspect(tmp_path, 
     ({"list_pages": 2, "listed": 30, "announced_pages": 3}, "suspect_empty"),
     ({"list_pages": 2, "listed": 30, "announced_pages": 3, "list_pages_capped": True}, "ok"),
     ({"list_pages": 1}, "ok"),  # a manifest from before the listed count
+    ({"list_pages": 1, "listed": 3, "failed": 3}, "failing"),  # every report refused
+    ({"list_pages": 1, "listed": 2, "blocked": 1, "failed": 1}, "failing"),  # walls too
+    ({"list_pages": 1, "listed": 3, "failed": 2, "documents": 1}, "ok"),  # one landed
+    ({"list_pages": 1, "listed": 3, "failed": 1, "attachments": 1}, "ok"),  # a file landed
+    ({"list_pages": 1, "listed": 3, "failed": 3, "known_skipped": 3}, "ok"),  # known already
+    ({"list_pages": 1, "listed": 3, "failed": 3, "not_modified": 1}, "ok"),  # a 304
 ], ids=["down", "no-report", "all-read", "half-read", "under-half", "pages-unread",
-        "pages-capped", "old-manifest"])
+        "pages-capped", "old-manifest", "all-refused", "all-failed-or-walled", "one-landed",
+        "a-file-landed", "all-known", "revalidated"])
 def test_a_portals_outcome_from_its_counts(counts, status):
     from pipelines.records import PortalOutcome
 
