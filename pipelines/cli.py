@@ -83,6 +83,8 @@ def _summary(result: RunResult, allow_rejects: bool) -> None:
     for reject in result.rejects:
         out.print(f"[red]rejected[/] {escape(f'{reject.url}: {reject.message} [{reject.reason}]')}",
                   highlight=False, soft_wrap=True)
+    for warning in result.warnings:
+        out.print(f"[yellow]warning[/] {escape(warning)}", highlight=False, soft_wrap=True)
     if loaded.lease_taken_over:
         out.print(f"[yellow]warning[/] {escape(loaded.lease_taken_over)}", highlight=False,
                   soft_wrap=True)

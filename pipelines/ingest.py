@@ -6,6 +6,7 @@ is still kept (and listed under ``rejects/``) for a later, better run.
 
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 import os
 import stat
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipelines import process, workers
-from pipelines.errors import InputError
+from pipelines.errors import InputError, LakeDamaged
 from pipelines.extract import EXTENSIONS
 from pipelines.lake import Lake
 from pipelines.records import RawDocument, Source
@@ -95,8 +96,10 @@ STORE_THREADS = 8
 
 
 def store_file(lake: Lake, path: Path, *, region: str | None, fetched_at: str,
-               encoding: str | None = None) -> RawDocument:
-    """Put one local file's bytes and its sidecar into the raw zone."""
+               encoding: str | None = None, rows: dict[str, str] | None = None) -> RawDocument:
+    """Put one local file's bytes and its sidecar into the raw zone. ``rows``: the
+    ``content_sha256`` of each local file's row by URL; a file whose row holds other bytes is
+    new bytes at its path, the current version whenever its bytes were first stored."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -114,8 +117,25 @@ def store_file(lake: Lake, path: Path, *, region: str | None, fetched_at: str,
         region=region,
         encoding=encoding,
     )
-    doc, _ = lake.put_raw(data, source)
+    held = (rows or {}).get(source.url)
+    doc, _ = lake.put_raw(data, source,
+                          current=held is not None and held != hashlib.sha256(data).hexdigest())
     return doc
+
+
+def file_rows(lake: Lake) -> dict[str, str]:
+    """The bytes (``content_sha256``) each local file's row was built from, by URL."""
+    found: dict[str, str] = {}
+    for part in lake.partitions("reports"):
+        try:
+            rows = lake.read_partition("reports", part, columns=["url", "content_sha256"])
+        except LakeDamaged:  # the load names it
+            continue
+        if rows is not None:
+            found.update((url, sha) for url, sha in zip(
+                rows["url"].to_pylist(), rows["content_sha256"].to_pylist(), strict=True)
+                if (url or "").startswith("file:"))
+    return found
 
 
 def ingest(lake: Lake, paths: Iterable[str | Path], *, region: str | None = None,
@@ -142,10 +162,12 @@ def ingest(lake: Lake, paths: Iterable[str | Path], *, region: str | None = None
                                               f"({size >> 20} MiB); split or compress it"))
             continue
         readable.append(path)
+    rows = file_rows(lake) if readable else {}
     # Storing is reading, hashing and a durable write per file: threads overlap the waits.
     with ThreadPoolExecutor(max_workers=STORE_THREADS) as pool:
         for doc in pool.map(lambda path: store_file(lake, path, region=region,
-                                                    fetched_at=fetched_at, encoding=encoding),
+                                                    fetched_at=fetched_at, encoding=encoding,
+                                                    rows=rows),
                             readable):
             stored[doc.sha256] = doc
             if progress:

@@ -91,11 +91,14 @@ class Lake:
         key_part(sha256, "sha256")
         return f"raw/{sha256[:2]}/{sha256}"
 
-    def put_raw(self, data: bytes, source: Source) -> tuple[RawDocument, bool]:
+    def put_raw(self, data: bytes, source: Source, *, current: bool = False
+                ) -> tuple[RawDocument, bool]:
         """Store bytes by content and record their source; returns the document and whether
         anything new was written. Storing the same bytes from the same web source again changes
-        nothing: the first ``fetched_at`` is kept (a local file's latest), other sidecar fields
-        take the latest value."""
+        nothing: the first ``fetched_at`` is kept, other sidecar fields take the latest value.
+        ``current``: these bytes are their source's current version again although an earlier
+        fetch recorded them (a local file put back to earlier bytes, v1 → v2 → v1): this
+        fetch's time is kept, so that they are the latest version."""
         sha = hashlib.sha256(data).hexdigest()
         key = self.raw_key(sha)
         wrote = False
@@ -106,10 +109,7 @@ class Lake:
         sidecar = {"sha256": sha, "size": len(data), **source.to_json()}
         old = self.read_json(sidecar_key, None)
         if old is not None:
-            # A web document keeps its first fetch (a re-crawl of the same bytes changes
-            # nothing); a local file its latest ingest, so that bytes put back at a path (v1 →
-            # v2 → v1) are its current version again.
-            pick = max if source.kind == "file" else min
+            pick = max if current else min
             sidecar["fetched_at"] = pick(old.get("fetched_at") or source.fetched_at,
                                          source.fetched_at)
         if old != sidecar:

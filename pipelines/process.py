@@ -37,7 +37,7 @@ from pipelines.records import (
     reports_table,
     stats_table,
 )
-from pipelines.regions import PROVINCES, resolve_region, split_region
+from pipelines.regions import PROVINCES, contradicted, resolve_region, split_region
 from pipelines.repair import repair_title
 from pipelines.schema import PROCESSING_VERSION, REPORT_STATS_SCHEMA
 from pipelines.settings import number
@@ -318,6 +318,9 @@ class RunResult:
     reports: list[Report] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (input, why) never stored
+    #: Reports whose configured region (``ingest --province``, a portal's region) stands
+    #: against the document's own place names: the URL and the evidence.
+    warnings: list[str] = field(default_factory=list)
     read: list[RawDocument] = field(default_factory=list)  # the inputs processed this time
     attached: set[str] = field(default_factory=set)  # inputs that are a page's attachment
     unchanged: int = 0  # inputs whose rows were up to date: not read again
@@ -360,6 +363,7 @@ class RunResult:
             "skipped": [{"input": i, "why": w} for i, w in self.skipped],
             "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
             "lease_taken_over": self.loaded.lease_taken_over,
+            "warnings": list(self.warnings),
         }
 
 
@@ -481,6 +485,8 @@ def extract_batch(lake: Lake, docs: list[RawDocument],
                 continue
             report, cells = outcome
             if keep is None or keep(report):
+                if contradicted(report.region_evidence):
+                    result.warnings.append(f"{report.url}: {report.region_evidence}")
                 result.reports.append(report)
                 result.built[(report.province_code, report.province_name,
                               report.metadata.report_year)] += 1

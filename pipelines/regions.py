@@ -158,10 +158,24 @@ def _valid(place: Place, year: int | None) -> bool:
     return place.valid_to is None or place.valid_to >= FIRST_REPORT_YEAR
 
 
+#: How ``region_evidence`` says that the configured region stands against the document's own
+#: place names (the run's summary lists such reports: :func:`contradicted`).
+KEPT_ALTHOUGH = "kept although the document names"
+
+
+def contradicted(evidence: str | None) -> bool:
+    """Whether a report's ``region_evidence`` says its configured region contradicts the
+    document's own place names."""
+    return KEPT_ALTHOUGH in (evidence or "")
+
+
 @dataclass(frozen=True)
 class Resolution:
     code: str
     evidence: str
+    #: The place the document's own names give when they contradict the configured region
+    #: (which stands): said in the evidence and in the run's summary.
+    contradicted_by: str | None = None
 
 
 def resolve_names(primary: str | None, context: str | None = None, *,
@@ -235,6 +249,12 @@ def resolve_region(*, configured: str | None, site_id_code: str | None, index_no
         if finer and _inside(finer.code, configured):
             return Resolution(finer.code, f"configured region {configured}, refined: "
                                           f"{finer.evidence}")
+        own = resolve_names(agency, context, year=year)
+        if own and not (own.code == configured or _inside(own.code, configured)
+                        or _inside(configured, own.code)):
+            return Resolution(configured, f"configured region {configured}, {KEPT_ALTHOUGH} "
+                                          f"{own.code} ({own.evidence})",
+                              contradicted_by=own.code)
         return Resolution(configured, f"configured region {configured}")
     if site_id_code and re.fullmatch(r"\d{10}", site_id_code.strip()):
         code = site_id_code.strip()[:6]

@@ -148,11 +148,13 @@ def _bad_file(tmp_path, name, data):
         ("blank.txt", b"  \n\n ", "empty"),
         ("picture.html", b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" * 64, "binary"),
         ("noise.txt", bytes(range(128, 256)) * 8, "implausible"),
-        ("broken.pdf", b"%PDF-1.7\nnot really a pdf", "corrupt_pdf"),
-        ("broken.docx", b"PK\x03\x04 not a zip", "corrupt_docx"),
+        ("broken.pdf", b"%PDF-1.7\nnot really a pdf\n%%EOF\n", "corrupt_pdf"),
+        ("broken.docx", b"PK\x03\x04 not a zip" + b"PK\x05\x06" + bytes(18), "unsupported_zip"),
+        ("cut.pdf", b"%PDF-1.7\nnot really a pdf", "truncated"),
+        ("cut.docx", b"PK\x03\x04 not a zip", "truncated"),
     ],
     ids=["empty-file", "whitespace-only", "binary-as-html", "undecodable-bytes", "corrupt-pdf",
-         "corrupt-docx"],
+         "partless-zip-named-docx", "cut-pdf", "cut-docx"],
 )
 def test_bad_documents_are_rejected_kept_and_do_not_stop_the_batch(
         cli, tmp_path, name, data, reason):
@@ -665,3 +667,32 @@ def test_a_list_page_title_is_repaired_like_the_documents_own():
     assert meta.title == "政务公开2019年度报告"
     assert meta.issuing_agency == "西邑乡人民政府"
     assert meta.raw["title"] == "政務(wù)公開2019年度報(bào)告</table> (list page)"
+
+
+@pytest.mark.parametrize("province,warned", [
+    ("220000", True),   # another province
+    ("520102", True),   # a district of another province
+    ("530000", False),  # the document's own province: refined by its names
+    ("530502", False),  # its own county
+    ("530100", True),   # another city of the same province
+], ids=["other-province", "other-provinces-district", "own-province", "own-county",
+        "other-city-same-province"])
+def test_an_explicit_province_stands_against_the_documents_names_with_a_warning(
+        cli, tmp_path, province, warned):
+    seed = next(SEEDS.glob("003_*.txt"))  # 西邑乡, 隆阳区 (530502)
+    done = cli("ingest", "--lake", tmp_path / "lake", "--province", province, seed)
+    assert done.returncode == 0, done.stderr
+    row, = _rows(cli, str(tmp_path / "lake"), "select province_code, county_code, "
+                                              "region_evidence from reports")
+    assert row["province_code"] == province[:2] + "0000"  # the user's value stands
+    assert ("kept although the document names 530502" in row["region_evidence"]) is warned
+    assert ("warning" in done.stdout) is warned, done.stdout
+    manifest = _latest_manifest_of(tmp_path / "lake")
+    assert bool(manifest["warnings"]) is warned
+
+
+def _latest_manifest_of(lake_dir) -> dict:
+    from pipelines.lake import Lake
+
+    lake = Lake.open(str(lake_dir))
+    return lake.read_json(lake.manifest_keys("")[-1])

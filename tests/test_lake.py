@@ -12,6 +12,7 @@ import pytest
 from pipelines.lake import Lake, Partition
 from pipelines.load import load
 from pipelines.metadata import Metadata
+from pipelines.process import current_versions
 from pipelines.records import RawDocument, Report, Source, StatCell
 from pipelines.schema import REPORT_STATS_SCHEMA, REPORTS_SCHEMA
 
@@ -83,13 +84,27 @@ def test_same_bytes_from_two_sources_are_stored_once(lake):
         "http://127.0.0.1/dept/a.html", "http://127.0.0.1/nb/a.html"}
 
 
-def test_file_documents_are_identified_by_content_web_documents_by_url():
+def test_documents_are_identified_by_url_files_by_path():
     file_a = RawDocument("a" * 64, 1, Source(url="file:///x/a.txt", kind="file", fetched_at=""))
+    file_a2 = RawDocument("b" * 64, 1, Source(url="file:///x/a.txt", kind="file", fetched_at=""))
     file_b = RawDocument("a" * 64, 1, Source(url="file:///y/b.txt", kind="file", fetched_at=""))
     web_v1 = RawDocument("a" * 64, 1, _source(url="http://127.0.0.1/r.html"))
     web_v2 = RawDocument("b" * 64, 1, _source(url="http://127.0.0.1/r.html"))
-    assert file_a.doc_id == file_b.doc_id
+    assert file_a.doc_id == file_a2.doc_id != file_b.doc_id  # a path's new bytes: one document
     assert web_v1.doc_id == web_v2.doc_id != file_a.doc_id
+
+
+def test_identical_local_files_are_one_report_under_the_path_ingested_last():
+    def file(url, sha, at):
+        return RawDocument(sha * 64, 1, Source(url=url, kind="file", fetched_at=at))
+
+    docs = [file("file:///a.txt", "a", "2026-01-02"), file("file:///b.txt", "a", "2026-01-03"),
+            file("file:///c.txt", "a", "2026-01-03"), file("file:///d.txt", "d", "2026-01-01"),
+            RawDocument("a" * 64, 1, _source(url="http://127.0.0.1/same-bytes.html"))]
+    versions, copies = current_versions(docs)
+    assert sorted(d.source.url for d in versions) == [
+        "file:///b.txt", "file:///d.txt", "http://127.0.0.1/same-bytes.html"]
+    assert copies == {docs[0].doc_id, docs[2].doc_id}
 
 
 @pytest.mark.parametrize(

@@ -44,7 +44,7 @@ def _report(cli, lake_url: str, tmp_path: Path):
 @pytest.fixture
 def filled(cli, lake_url, tmp_path):
     """The lake with the seeds (five reports in three provinces) and two rejects."""
-    bad = [_bad(tmp_path, "broken.pdf", b"%PDF-1.7\nnot really a pdf"),
+    bad = [_bad(tmp_path, "broken.pdf", b"%PDF-1.7\nnot really a pdf\n%%EOF\n"),
            _bad(tmp_path, "empty.html", b"")]
     result = cli("ingest", "--lake", lake_url, "--allow-rejects", SEEDS, *bad)
     assert result.returncode == 0, result.stderr
@@ -103,7 +103,7 @@ def test_the_page_is_one_file_that_needs_nothing_else(cli, filled, tmp_path):
 @pytest.mark.parametrize("contents", ["nothing", "only-rejects"])
 def test_a_lake_without_reports_gets_a_page_that_says_so(cli, lake_url, tmp_path, contents):
     if contents == "only-rejects":
-        bad = _bad(tmp_path, "broken.pdf", b"%PDF-1.7\nnot really a pdf")
+        bad = _bad(tmp_path, "broken.pdf", b"%PDF-1.7\nnot really a pdf\n%%EOF\n")
         assert cli("ingest", "--lake", lake_url, "--allow-rejects", bad).returncode == 0
     elif not lake_url.startswith("s3://"):
         Path(lake_url).mkdir()

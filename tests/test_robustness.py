@@ -149,8 +149,9 @@ def _ofd_with_bad_numbers() -> bytes:
 
 OFFICE = {
     "truncated-docx-part": (_truncated_docx, "report.docx", "corrupt_docx"),
-    "cut-docx-archive": (lambda: files.docx_bytes()[:-200], "report.docx", "corrupt_docx"),
-    "cut-xlsx-archive": (lambda: files.xlsx_bytes()[:-150], "stats.xlsx", "corrupt_xlsx"),
+    # Cut short: the zip's central directory is gone (pipelines/truncation.py says so).
+    "cut-docx-archive": (lambda: files.docx_bytes()[:-200], "report.docx", "truncated"),
+    "cut-xlsx-archive": (lambda: files.xlsx_bytes()[:-150], "stats.xlsx", "truncated"),
 }
 
 

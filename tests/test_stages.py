@@ -137,7 +137,7 @@ def test_hostile_raw_documents_are_rejected_by_the_stages_and_the_batch_lands(tm
     reasons = {r["url"].rsplit("/", 1)[-1]: (r["stage"], r["reason"])
                for r in lake.rejects().values()}
     assert reasons == {"nul.txt": ("extract", "no_text"), "item.json": ("extract", "bad_json"),
-                       "cut.docx": ("extract", "corrupt_docx")}
+                       "cut.docx": ("extract", "truncated")}
 
 
 def test_an_empty_batch_stages_and_loads_nothing(tmp_path):
