@@ -32,21 +32,28 @@ WHOLE = {
     "html": PAGE,
 }
 #: Where a body may stop: fractions of it, or all but its last bytes.
-CUTS = {"half": 0.5, "ninety-percent": 0.9, "all-but-40-bytes": -40, "all-but-3-bytes": -3}
+CUTS = {"half": 0.5, "ninety-percent": 0.9, "all-but-40-bytes": -40, "all-but-3-bytes": -3,
+        "all-but-30-bytes": -30}
 
 
 def _cut(data: bytes, at: float) -> bytes:
     return data[:int(len(data) * at)] if at > 0 else data[:int(at)]
 
 
-@pytest.mark.parametrize("at", list(CUTS.values()), ids=list(CUTS))
-@pytest.mark.parametrize("name", list(WHOLE))
-def test_a_document_cut_short_is_named(name, at):
-    data = _cut(WHOLE[name], at)
+def _cut_cases():
+    for name, whole in WHOLE.items():
+        for label, at in CUTS.items():
+            data = _cut(whole, at)
+            # A page cut after a '>' cannot be told from a page without closing tags, and one
+            # cut within its </html> has its whole body: neither is called cut.
+            if name == "html" and (data.rstrip().endswith(b">") or b"</body>" in data):
+                continue
+            yield pytest.param(name, data, id=f"{name}-{label}")
+
+
+@pytest.mark.parametrize("name,data", list(_cut_cases()))
+def test_a_document_cut_short_is_named(name, data):
     kind = sniff_kind(data, f"report.{name.split('-')[0]}")
-    if name == "html" and (data.rstrip().endswith(b">") or b"</body>" in data):
-        pytest.skip("cut after a '>' or within </html>: its body is whole, or it cannot be told "
-                    "from a page without closing tags")
     assert cut_short(data, kind), (name, kind)
     with pytest.raises(DocumentRejected) as rejected:
         extract(data, filename=f"report.{name.split('-')[0]}")
