@@ -235,7 +235,14 @@ class LocalStore(Store):
         self.url = self.root.as_uri()
 
     def _path(self, key: str, *, prefix: bool = False) -> Path:
-        return self.root.joinpath(*checked_key(key, prefix=prefix).split("/"))
+        path = self.root.joinpath(*checked_key(key, prefix=prefix).split("/"))
+        # A symbolic link inside the lake (planted, or a folder moved in by hand) must not lead
+        # a read, write or delete outside it either: the path is judged where it resolves to.
+        real, root = os.path.realpath(path), os.path.realpath(self.root)
+        if real != root and not real.startswith(root + os.sep):
+            raise UnsafeKey(f"lake key {key[:120]!r} refused: it leads outside the lake "
+                            f"{self.root} through a symbolic link ({real})")
+        return path
 
     def missing(self) -> bool:
         return not self.root.is_dir()

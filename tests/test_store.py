@@ -195,3 +195,29 @@ def test_a_folder_where_an_object_belongs_is_named(tmp_path):
         store.read("_lease/load.json")
     with pytest.raises(KeyError):  # a parent that is a file: simply no such object
         store.write("f", b"1") or store.read("f/g")
+
+
+@pytest.mark.parametrize("link", ["_work/b", "_work", "rejects/x.json"],
+                         ids=["batch-folder", "work-folder", "one-object"])
+def test_a_symbolic_link_in_a_local_lake_does_not_lead_outside_it(tmp_path, link):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "plan.json").write_bytes(b"someone's")
+    lake = tmp_path / "lake"
+    (lake / link).parent.mkdir(parents=True, exist_ok=True)
+    (lake / link).symlink_to(outside / "plan.json" if link.endswith(".json") else outside)
+    store = LocalStore(lake)
+    key = link if link.endswith(".json") else f"{link}/plan.json"
+    for operation in (store.read, store.delete, lambda k: store.write(k, b"x"), store.exists):
+        with pytest.raises(UnsafeKey, match="through a symbolic link"):
+            operation(key)
+    assert (outside / "plan.json").read_bytes() == b"someone's"
+    assert sorted(p.name for p in outside.iterdir()) == ["plan.json"]
+
+
+def test_a_lake_that_is_itself_a_symbolic_link_works(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "lake").symlink_to(tmp_path / "real")
+    store = LocalStore(tmp_path / "lake")
+    store.write("a/b.txt", b"1")
+    assert store.read("a/b.txt") == b"1" and (tmp_path / "real" / "a" / "b.txt").exists()
