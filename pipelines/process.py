@@ -8,6 +8,7 @@ document is recorded under ``rejects/`` with its reason and never stops the rest
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
 import time
@@ -373,15 +374,30 @@ def new_run(command: str, lake: Lake) -> RunResult:
     return RunResult(run_id=run_id, command=command, lake=lake.url, started_at=now.isoformat())
 
 
+#: Reject reasons that say the raw zone lost or damaged a document's bytes, not that the
+#: document is bad: the row it has stays as it was (a row goes only when its document changes).
+RAW_DAMAGE = frozenset({"raw_missing", "raw_damaged"})
+
+
 def _with_bytes(lake: Lake, doc: RawDocument, *more) -> tuple | DocumentRejected:
     """A document's arguments for a worker: itself and its raw bytes (and ``more``), or the
-    reject when its bytes are gone from the raw zone (a sidecar without its object)."""
+    reject when its bytes are gone from the raw zone (a sidecar without its object) or are not
+    the bytes its sidecar recorded (bit rot, a cut or emptied object: they never become a
+    row that claims the recorded sha256)."""
+    key = lake.raw_key(doc.sha256)
     try:
-        return (doc, lake.read_raw(doc.sha256), *more)
+        data = lake.read_raw(doc.sha256)
     except KeyError:
-        return DocumentRejected("raw_missing", f"{lake.raw_key(doc.sha256)} is missing "
-                                "from the lake: fetch or ingest the document again",
+        return DocumentRejected("raw_missing", f"{key} is missing from the lake: fetch or "
+                                "ingest the document again (its row, if any, is kept)",
                                 stage="read")
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != doc.sha256:
+        return DocumentRejected("raw_damaged", f"{key} holds {len(data)} bytes hashing to "
+                                f"{actual[:16]}…, not the {doc.size} bytes recorded: the raw "
+                                "object is damaged; fetch or ingest the document again (its "
+                                "row, if any, is kept)", stage="read")
+    return (doc, data, *more)
 
 
 def _decode_one(raw: RawDocument, data: bytes) -> Decoded | None:
@@ -434,6 +450,8 @@ def extract_batch(lake: Lake, docs: list[RawDocument],
     extracted: dict[str, Extracted | None] = {doc.doc_id: None for doc in docs}
     failed: set[str] = set()
     todo = [doc for doc in docs if decoded is None or doc.doc_id in decoded]  # else rejected
+    # Rejected by the decode stage: their rejects stand (this stage never read them).
+    failed.update(doc.doc_id for doc in docs if decoded is not None and doc.doc_id not in decoded)
     waiting = {doc.source.url: doc for doc in held_back}
     built: dict[str, tuple[Report, list[StatCell]]] = {}
     with Workers(jobs) as workers:
@@ -536,10 +554,13 @@ def run(lake: Lake, docs: Iterable[RawDocument], result: RunResult, *,
             spool.add(reports, cells)
         result.timings["process"] = time.perf_counter() - started
         started = time.perf_counter()
-        read = {d.doc_id for d in result.read}
+        # A document whose raw bytes are lost or damaged keeps the row it has, as if unchanged.
+        damaged = {r.doc_id for r in result.rejects if r.reason in RAW_DAMAGE}
+        read = {d.doc_id for d in result.read} - damaged
         result.loaded = load_spooled(
             lake, spool, rebuild=rebuild,
-            listed=[(d.doc_id, d.sha256, d.source.url) for d in result.read],
+            listed=[(d.doc_id, d.sha256, d.source.url) for d in result.read
+                    if d.doc_id not in damaged],
             unchanged=[(d.doc_id, d.sha256) for d in versions if d.doc_id not in read],
             absorbed=result.attached | copies, run_id=result.run_id, command=result.command)
     finally:

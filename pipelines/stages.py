@@ -302,7 +302,10 @@ def _extract_unit(lake: Lake, batch: str, unit: int, body: dict, docs: list[RawD
                   others: list[RawDocument]) -> dict:
     prefix = _unit_key(lake, batch, unit, "")
     for key in lake.store.list(prefix):
-        lake.store.delete(key)  # an earlier try of this unit: its chunks and its done.json
+        # An earlier try of this unit: its chunks, rejects and done.json (the decode stage's
+        # rejects stay: the load reports them, and keeps the rows of damaged raw documents).
+        if not key.endswith("/decode-rejects.json"):
+            lake.store.delete(key)
     result = process.new_run("extract", lake)
     scope = body["scope"]
 
@@ -362,14 +365,18 @@ def load(lake: Lake, batch: str, *, run_id: str | None = None) -> dict:
                 spool.add_tables(_read_table(lake, reports_key), chunk_cells)
                 cells += chunk_cells.num_rows
         where = {d: part for d, part in spool.where.items() if d not in attached}
+        rejects = [Reject(**r) for prefix in prefixes for stage in ("decode", "extract")
+                   for r in lake.read_json(f"{prefix}{stage}-rejects.json", [])]
+        # A document whose raw bytes are lost or damaged keeps the row it has.
+        damaged = {r.doc_id for r in rejects if r.reason in process.RAW_DAMAGE}
         result.loaded = load_spooled(
             lake, spool, rebuild=_rebuilds(body),
-            listed=[(d.doc_id, d.sha256, d.source.url) for d in docs], absorbed=attached,
-            run_id=result.run_id, command=f"pipeline {batch}")
+            listed=[(d.doc_id, d.sha256, d.source.url) for d in docs
+                    if d.doc_id not in damaged],
+            unchanged=[(d.doc_id, d.sha256) for d in docs if d.doc_id in damaged],
+            absorbed=attached, run_id=result.run_id, command=f"pipeline {batch}")
     finally:
         spool.close()
-    rejects = [Reject(**r) for prefix in prefixes for stage in ("decode", "extract")
-               for r in lake.read_json(f"{prefix}{stage}-rejects.json", [])]
     result.rejects = rejects
     manifest = result.manifest()
     manifest["batch"] = batch

@@ -282,3 +282,28 @@ def test_any_run_id_gives_a_batch_that_is_one_safe_key_part(run_id):
     from pipelines.store import key_part
 
     assert key_part(stages.batch_id(run_id), "batch")
+
+
+@pytest.mark.parametrize("damage", ["bit-flip", "emptied", "deleted"])
+def test_a_reprocess_keeps_the_row_of_a_document_whose_raw_bytes_are_damaged(tmp_path, damage):
+    lake = seeded(tmp_path / "lake")
+
+    def run(batch: str) -> None:
+        stages.plan(lake, batch, scope=stages.scope_of())
+        stages.decode(lake, batch, None)
+        stages.extract(lake, batch, None)
+        stages.load(lake, batch)
+
+    run("first")
+    before = partitions(lake)
+    victim = sorted(lake.raw_documents(), key=lambda d: d.source.url)[1]
+    key = lake.raw_key(victim.sha256)
+    if damage == "deleted":
+        lake.store.delete(key)
+    else:
+        data = lake.store.read(key)
+        lake.store.write(key, b"" if damage == "emptied" else data[:-1] + bytes([data[-1] ^ 1]))
+    run("again")
+    assert partitions(lake) == before
+    reason = "raw_missing" if damage == "deleted" else "raw_damaged"
+    assert {r["doc_id"]: r["reason"] for r in lake.rejects().values()} == {victim.doc_id: reason}
