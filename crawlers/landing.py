@@ -48,15 +48,12 @@ class LandingPipeline:
                 await maybe_deferred_to_future(deferToThread(
                     self.revalidated, item, ledger.lake, known, ledger.run_id))
                 return item
-            cut = None if item.role == "list" else \
-                cut_short(item.body, sniff_kind(item.body, item.filename or item.url))
-            entry = await maybe_deferred_to_future(deferToThread(
-                self.land, item, ledger.lake, ledger.run_id, state=cut is None))
+            entry, wrote, cut = await maybe_deferred_to_future(deferToThread(
+                self.land, item, ledger.lake, ledger.run_id))
         except Exception as exc:  # a storage failure: recorded, never a silent loss
             tally.fail(item.url, "landing_failed", f"{type(exc).__name__}: {exc}")
             log.error("%s: could not be stored in the lake: %s", item.url, exc)
             raise DropItem(f"{item.url}: not stored ({exc})") from exc
-        entry, wrote = entry
         if cut:
             # Kept in raw/ (nothing is lost), but not landed: the crawl state does not name it,
             # so the next run fetches it again, and processing rejects these bytes.
@@ -78,11 +75,14 @@ class LandingPipeline:
         known[item.url] = changed
 
     @staticmethod
-    def land(item: Fetched, lake, run_id: str | None = None, *, state: bool = True
-             ) -> tuple[CrawlEntry, bool]:
-        """Store the bytes and their sidecar, then (not for list pages, and only with
-        ``state``) the crawl-state entry; returns the entry and whether the bytes were new to
-        the lake."""
+    def land(item: Fetched, lake, run_id: str | None = None
+             ) -> tuple[CrawlEntry, bool, str | None]:
+        """Store the bytes and their sidecar, then (not for list pages, nor for a body that
+        ends before its document does: :func:`~pipelines.truncation.cut_short`) the
+        crawl-state entry; returns the entry, whether the bytes were new to the lake, and why
+        the body is cut short (None when it is whole)."""
+        cut = None if item.role == "list" else \
+            cut_short(item.body, sniff_kind(item.body, item.filename or item.url))
         headers = {k: v for k, v in item.headers.items() if k in KEPT_HEADERS}
         source = Source(url=item.url, kind="http", fetched_at=item.fetched_at,
                         filename=item.filename, media_type=item.media_type,
@@ -94,10 +94,10 @@ class LandingPipeline:
                            etag=headers.get("etag"), last_modified=headers.get("last-modified"),
                            fetched_at=doc.source.fetched_at, context=dict(item.context),
                            links=tuple(item.links), run=run_id)
-        if item.role != "list" and state:
+        if item.role != "list" and cut is None:
             lake.put_crawl_entry(item.portal_id, entry)
             if item.listed_url and item.listed_url != item.url:
                 # The list's URL redirects here: known under it too, so the next run skips it.
                 alias = replace(entry, url=item.listed_url, alias_of=item.url)
                 lake.put_crawl_entry(item.portal_id, alias)
-        return entry, wrote
+        return entry, wrote, cut

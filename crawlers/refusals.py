@@ -85,8 +85,10 @@ class TypedRobotsTxtMiddleware(RobotsTxtMiddleware):
             cut = response.body[:self.maxsize]
             response = response.replace(body=cut[:cut.rfind(b"\n") + 1])
             portal = request.meta.get("portal")
-            if portal:  # the portal's crawl record (crawlers.tally keeps its counts there)
-                self.crawler.stats.inc_value(f"govreports/{portal}/robots_truncated")
+            if portal:  # the portal's crawl record
+                from crawlers.tally import PortalTally  # it imports this module's refusals
+
+                PortalTally(portal, self.crawler.stats).count("robots_truncated")
             logger.warning("robots.txt of %s is longer than %d bytes: the rest is ignored",
                            netloc, self.maxsize)
         await super()._parse_robots(response, netloc, request)

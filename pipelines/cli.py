@@ -83,11 +83,8 @@ def _summary(result: RunResult, allow_rejects: bool) -> None:
     for reject in result.rejects:
         out.print(f"[red]rejected[/] {escape(f'{reject.url}: {reject.message} [{reject.reason}]')}",
                   highlight=False, soft_wrap=True)
-    for warning in result.warnings:
+    for warning in [*result.warnings, *filter(None, [loaded.lease_taken_over])]:
         out.print(f"[yellow]warning[/] {escape(warning)}", highlight=False, soft_wrap=True)
-    if loaded.lease_taken_over:
-        out.print(f"[yellow]warning[/] {escape(loaded.lease_taken_over)}", highlight=False,
-                  soft_wrap=True)
     for path, why in result.skipped:
         out.print(f"[yellow]skipped[/] {escape(f'{path}: {why}')}", highlight=False, soft_wrap=True)
     out.print(f"lake {result.lake} · manifest {result.manifest_key}", highlight=False)

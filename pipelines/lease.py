@@ -148,8 +148,7 @@ class Lease:
         """Why the lease ``info`` (seen unchanged for ``unchanged_for`` seconds on this run's
         clock) is stale, or None while its holder may be alive."""
         if not isinstance(info, dict) or not all(
-                isinstance(info.get(name), int | float) and not isinstance(info[name], bool)
-                for name in ("renewed", "expires")):
+                _is_number(info.get(name)) for name in ("renewed", "expires")):
             return f"its object {self.key} is not a lease (damaged or written by hand)"
         holder = f"run {info.get('run_id')} ({info.get('host')}, pid {info.get('pid')})"
         if unchanged_for > self.ttl:
@@ -158,8 +157,8 @@ class Lease:
         if info["expires"] < time.time():
             return f"{holder} let it expire"
         pid = info.get("pid")
-        if (info.get("host") == socket.gethostname() and isinstance(pid, int)
-                and not isinstance(pid, bool) and pid > 0 and not _alive(pid)):
+        if (info.get("host") == socket.gethostname() and _is_number(pid)
+                and isinstance(pid, int) and pid > 0 and not _alive(pid)):
             return f"{holder} is gone"
         return None
 
@@ -184,3 +183,9 @@ class Lease:
                     return
                 except Exception:  # noqa: BLE001 - a failed renewal is retried next beat
                     continue
+
+
+def _is_number(value) -> bool:
+    """Whether a lease field holds a number (JSON ``true`` is a bool, which Python counts as
+    an int)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)

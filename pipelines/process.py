@@ -379,6 +379,12 @@ def new_run(command: str, lake: Lake) -> RunResult:
 RAW_DAMAGE = frozenset({"raw_missing", "raw_damaged"})
 
 
+def raw_damaged(rejects: Iterable[Reject]) -> set[str]:
+    """The documents among ``rejects`` whose raw bytes are lost or damaged (:data:`RAW_DAMAGE`):
+    a load leaves them out of what it lists and keeps their rows, as if they were unchanged."""
+    return {r.doc_id for r in rejects if r.reason in RAW_DAMAGE}
+
+
 def _with_bytes(lake: Lake, doc: RawDocument, *more) -> tuple | DocumentRejected:
     """A document's arguments for a worker: itself and its raw bytes (and ``more``), or the
     reject when its bytes are gone from the raw zone (a sidecar without its object) or are not
@@ -554,8 +560,7 @@ def run(lake: Lake, docs: Iterable[RawDocument], result: RunResult, *,
             spool.add(reports, cells)
         result.timings["process"] = time.perf_counter() - started
         started = time.perf_counter()
-        # A document whose raw bytes are lost or damaged keeps the row it has, as if unchanged.
-        damaged = {r.doc_id for r in result.rejects if r.reason in RAW_DAMAGE}
+        damaged = raw_damaged(result.rejects)
         read = {d.doc_id for d in result.read} - damaged
         result.loaded = load_spooled(
             lake, spool, rebuild=rebuild,

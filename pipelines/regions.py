@@ -173,9 +173,6 @@ def contradicted(evidence: str | None) -> bool:
 class Resolution:
     code: str
     evidence: str
-    #: The place the document's own names give when they contradict the configured region
-    #: (which stands): said in the evidence and in the run's summary.
-    contradicted_by: str | None = None
 
 
 def resolve_names(primary: str | None, context: str | None = None, *,
@@ -253,8 +250,7 @@ def resolve_region(*, configured: str | None, site_id_code: str | None, index_no
         if own and not (own.code == configured or _inside(own.code, configured)
                         or _inside(configured, own.code)):
             return Resolution(configured, f"configured region {configured}, {KEPT_ALTHOUGH} "
-                                          f"{own.code} ({own.evidence})",
-                              contradicted_by=own.code)
+                                          f"{own.code} ({own.evidence})")
         return Resolution(configured, f"configured region {configured}")
     if site_id_code and re.fullmatch(r"\d{10}", site_id_code.strip()):
         code = site_id_code.strip()[:6]

@@ -127,18 +127,19 @@ def crawled_documents(lake: Lake, manifest: dict) -> list[RawDocument]:
 
 # -- scope: which partitions a reprocess rebuilds -----------------------------------------------
 
-#: The first year a report year can be: the State Council's disclosure regulation is of 2007
-#: (reports from 2008), but local rules asked for reports in the 1990s already.
-FIRST_REPORT_YEAR = 1990
+#: The earliest year a scope or ``process --year`` may name. Reports under the State Council's
+#: regulation exist from 2008 (:data:`pipelines.regions.FIRST_REPORT_YEAR`), but local rules
+#: asked for disclosure reports in the 1990s already.
+EARLIEST_REPORT_YEAR = 1990
 
 
 def check_report_year(year: int, what: str = "year") -> int:
-    """``year`` when it can be a report's year (:data:`FIRST_REPORT_YEAR` … next year: a report
+    """``year`` when it can be a report's year (:data:`EARLIEST_REPORT_YEAR` … next year: a report
     covers a year that has begun); :class:`ConfigError` naming ``what`` otherwise."""
     last = date.today().year + 1
-    if not FIRST_REPORT_YEAR <= year <= last:
+    if not EARLIEST_REPORT_YEAR <= year <= last:
         raise ConfigError(f"{what} {year} is not a report year: give one from "
-                          f"{FIRST_REPORT_YEAR} to {last}")
+                          f"{EARLIEST_REPORT_YEAR} to {last}")
     return year
 
 
@@ -367,8 +368,7 @@ def load(lake: Lake, batch: str, *, run_id: str | None = None) -> dict:
         where = {d: part for d, part in spool.where.items() if d not in attached}
         rejects = [Reject(**r) for prefix in prefixes for stage in ("decode", "extract")
                    for r in lake.read_json(f"{prefix}{stage}-rejects.json", [])]
-        # A document whose raw bytes are lost or damaged keeps the row it has.
-        damaged = {r.doc_id for r in rejects if r.reason in process.RAW_DAMAGE}
+        damaged = process.raw_damaged(rejects)
         result.loaded = load_spooled(
             lake, spool, rebuild=_rebuilds(body),
             listed=[(d.doc_id, d.sha256, d.source.url) for d in docs

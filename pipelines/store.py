@@ -147,10 +147,9 @@ def open_store(url: str) -> Store:
             raise ConfigError(f"lake URL {url!r}: {parsed.netloc!r} is not a valid S3 bucket name "
                               "(3-63 lowercase letters, digits, dots and hyphens, starting and "
                               "ending with a letter or digit)")
-        prefix = parsed.path.strip("/")
-        inner = parsed.path[1:].removesuffix("/")  # one trailing '/' is a folder's
-        if parsed.query or parsed.fragment or "?" in url or "#" in url or any(
-                part in ("", ".", "..") for part in inner.split("/") if inner):
+        prefix = parsed.path[1:].removesuffix("/")  # one trailing '/' is a folder's
+        if "?" in url or "#" in url or any(
+                part in ("", ".", "..") for part in prefix.split("/") if prefix):
             raise ConfigError(f"lake URL {url!r}: the prefix must be plain folder names "
                               "(no '.', '..', '//', '?' or '#'), e.g. s3://bucket/govreports")
         return S3Store(parsed.netloc, prefix)
@@ -159,7 +158,7 @@ def open_store(url: str) -> Store:
             raise ConfigError(
                 f"lake URL {url!r} names a remote host: use file:///absolute/path or a plain path"
             )
-        if parsed.query or parsed.fragment or "?" in url or "#" in url:
+        if "?" in url or "#" in url:
             raise ConfigError(f"lake URL {url!r} has a query or fragment, which a folder has "
                               "not: use file:///absolute/path (percent-encode a '?' or '#' of "
                               "the folder's name)")
@@ -233,13 +232,14 @@ class LocalStore(Store):
     def __init__(self, root: Path):
         self.root = root.expanduser().absolute()
         self.url = self.root.as_uri()
+        self._real_root = os.path.realpath(self.root)  # where keys must resolve to (_path)
 
     def _path(self, key: str, *, prefix: bool = False) -> Path:
         path = self.root.joinpath(*checked_key(key, prefix=prefix).split("/"))
         # A symbolic link inside the lake (planted, or a folder moved in by hand) must not lead
         # a read, write or delete outside it either: the path is judged where it resolves to.
-        real, root = os.path.realpath(path), os.path.realpath(self.root)
-        if real != root and not real.startswith(root + os.sep):
+        real = os.path.realpath(path)
+        if real != self._real_root and not real.startswith(self._real_root + os.sep):
             raise UnsafeKey(f"lake key {key[:120]!r} refused: it leads outside the lake "
                             f"{self.root} through a symbolic link ({real})")
         return path
@@ -265,12 +265,13 @@ class LocalStore(Store):
             ) from exc
 
     def read(self, key: str) -> bytes:
+        path = self._path(key)
         try:
-            return self._path(key).read_bytes()
+            return path.read_bytes()
         except (FileNotFoundError, NotADirectoryError):  # a parent that is a file: no object
             raise KeyError(key) from None
         except IsADirectoryError:
-            raise LakeDamaged(f"{self._path(key)} is a folder where the lake keeps an object "
+            raise LakeDamaged(f"{path} is a folder where the lake keeps an object "
                               "(not written by govreports): move it out of the lake") from None
 
     def write(self, key: str, data: bytes) -> None:
