@@ -47,6 +47,14 @@ def _errors():
         _fail(exc)
 
 
+def _damage(lake: Lake) -> None:
+    """One line on stderr per damaged object a reader skipped (``govreports doctor`` lists
+    and repairs them)."""
+    for damage in lake.damage.values():
+        err.print(f"[yellow]warning:[/] skipped damaged {escape(damage.line())}; run "
+                  "`govreports doctor --repair`", highlight=False, soft_wrap=True)
+
+
 @contextmanager
 def _progress(label: str, total: int | None):
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -193,6 +201,7 @@ def query(sql, lake_url, fmt):
             raise InputError(f"query failed: {str(exc).splitlines()[0]}") from exc
         except KeyboardInterrupt:  # while the views are made (listing an S3 lake)
             raise Interrupted("query stopped (Ctrl-C)") from None
+    _damage(lake)
     if fmt == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)
@@ -226,6 +235,7 @@ def report(lake_url, out_dir):
         lake = Lake.open(lake_url, writable=False)
         path = stage.write(lake, Path(out_dir),
                            generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    _damage(lake)
     out.print(f"report of {lake.url}: {path.resolve()} (open {path.resolve().as_uri()})",
               highlight=False, soft_wrap=True)
 

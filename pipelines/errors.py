@@ -81,4 +81,10 @@ class LakeDamaged(GovreportsError):
     """Raised by :mod:`pipelines.lake` when a table file cannot be read (truncated or not
     Parquet), and by :mod:`pipelines.store` when a folder stands where an object belongs.
     Retrying cannot help: the message names the object and what to do (for a partition, the
-    command that rebuilds it from the raw zone)."""
+    command that rebuilds it from the raw zone). ``key`` is the damaged object's key and
+    ``version`` its version when read (a load replaces it conditionally on that)."""
+
+    def __init__(self, message: str, *, key: str | None = None, version: str | None = None):
+        super().__init__(message)
+        self.key = key
+        self.version = version

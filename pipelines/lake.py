@@ -17,6 +17,12 @@ that could leave the lake); ``docs/lake.md`` documents the same layout for consu
     _crawl/<portal_id>/journal/<source_id>.json    entries landed since the last compaction
     _reports/<yyyy-mm-dd>/index.html               the quality report of a day (pipelines.report)
     _reports/latest/index.html                     the latest of them
+    _quarantine/<yyyymmddThhmmssZ>/<key>           a damaged object set aside (pipelines.doctor)
+
+Readers never stop at one damaged object: a sidecar, manifest or reject that is not what the
+lake writes is skipped, and a partition file that is not readable Parquet of the table's
+schema is left out of queries and rebuilt by the next load; each is recorded once in
+:attr:`Lake.damage` (the commands name them, ``govreports doctor`` lists and repairs them).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -33,7 +40,7 @@ import pyarrow.parquet as pq
 from pipelines.errors import LakeConflict, LakeDamaged
 from pipelines.lease import Lease
 from pipelines.records import CrawlEntry, RawDocument, Reject, Source, source_id_of
-from pipelines.schema import NULL_PARTITION, TABLES
+from pipelines.schema import NULL_PARTITION, TABLES, schema_problem
 from pipelines.store import Store, json_bytes, key_part, lake_url_from_env, open_store
 
 PARTITION_FILE = "data.parquet"
@@ -42,7 +49,27 @@ LOAD_INTENT = "_lease/intent.json"
 WORK = "_work/"
 RUNS = "_runs/"
 REPORT_PAGES = "_reports/"
+QUARANTINE = "_quarantine/"
 _PARTITION_KEY = re.compile(r"^(?P<table>[a-z_]+)/province=(?P<p>[^/]+)/year=(?P<y>[^/]+)/")
+_PROVINCE = re.compile(r"^[0-9]{2}0000$")
+_YEAR = re.compile(r"^[0-9]{4}$")
+_SIDECAR_KEY = re.compile(
+    r"^raw/[0-9a-f]{2}/(?P<sha>[0-9a-f]{64})\.(?P<source>[0-9a-f]{16})\.json$")
+SOURCE_ROLES = ("document", "attachment", "list")
+
+
+@dataclass(frozen=True)
+class Damage:
+    """One object of the lake that is not what the lake writes: its key, a stable ``kind``
+    (``sidecar_damaged``, ``partition_damaged``, ``manifest_damaged``, …; see
+    :mod:`pipelines.doctor`) and what is wrong with it."""
+
+    key: str
+    kind: str
+    detail: str
+
+    def line(self) -> str:
+        return f"{self.key}: {self.detail} [{self.kind}]"
 
 
 @dataclass(frozen=True)
@@ -72,6 +99,11 @@ class Lake:
 
     def __init__(self, store: Store):
         self.store = store
+        #: Damaged objects the readers met and skipped, by key (see the module's docstring).
+        self.damage: dict[str, Damage] = {}
+
+    def note_damage(self, key: str, kind: str, detail: str) -> None:
+        self.damage.setdefault(key, Damage(key, kind, detail))
 
     @classmethod
     def open(cls, url: str | None = None, *, writable: bool = False) -> Lake:
@@ -102,12 +134,17 @@ class Lake:
         sha = hashlib.sha256(data).hexdigest()
         key = self.raw_key(sha)
         wrote = False
-        if not self.store.exists(key):
+        if not self._raw_intact(sha):
             self.store.write(key, data)
             wrote = True
-        sidecar_key = f"{key}.{source.source_id}.json"
+        sidecar_key = self.sidecar_key(sha, source.source_id)
         sidecar = {"sha256": sha, "size": len(data), **source.to_json()}
-        old = self.read_json(sidecar_key, None)
+        try:
+            old = self.read_json(sidecar_key, None)
+        except ValueError:  # damaged: replaced by the sidecar of this fetch
+            old = None
+        if old is not None and sidecar_problem(sidecar_key, old) is not None:
+            old = None
         if old is not None:
             pick = max if current else min
             sidecar["fetched_at"] = pick(old.get("fetched_at") or source.fetched_at,
@@ -117,23 +154,54 @@ class Lake:
             wrote = True
         return RawDocument(sha, len(data), Source.from_json(sidecar)), wrote
 
+    def _raw_intact(self, sha256: str) -> bool:
+        """Whether the raw object of ``sha256`` is there with exactly those bytes (the same
+        bytes stored again repair an object that bit rot, a cut or an emptying damaged)."""
+        try:
+            return hashlib.sha256(self.read_raw(sha256)).hexdigest() == sha256
+        except KeyError:
+            return False
+
     def raw_documents(self) -> Iterator[RawDocument]:
-        """Every (bytes, source) pair in the raw zone."""
+        """Every (bytes, source) pair in the raw zone (a damaged sidecar is skipped, and
+        noted)."""
         for key in self.store.list("raw/"):
             if key.endswith(".json"):
-                yield self._raw_document(key)
+                doc = self._raw_document(key)
+                if doc is not None:
+                    yield doc
 
     def sources_of(self, sha256: str) -> list[RawDocument]:
         """Every recorded source of the bytes with this sha256."""
         prefix = self.raw_key(sha256) + "."
-        return [self._raw_document(key) for key in self.store.list(prefix) if key.endswith(".json")]
+        return [doc for key in self.store.list(prefix) if key.endswith(".json")
+                if (doc := self._raw_document(key)) is not None]
 
     def raw_document(self, sha256: str, source_id: str) -> RawDocument:
         """The raw document of these bytes from this source (its sidecar)."""
-        return self._raw_document(f"{self.raw_key(sha256)}.{key_part(source_id, 'source id')}.json")
+        key = self.sidecar_key(sha256, source_id)
+        doc = self._raw_document(key)
+        if doc is None:
+            raise LakeDamaged(f"sidecar {key} is damaged ({self.damage[key].detail}): fetch or "
+                              "ingest the document again", key=key)
+        return doc
 
-    def _raw_document(self, sidecar_key: str) -> RawDocument:
-        meta = self.read_json(sidecar_key)
+    def sidecar_key(self, sha256: str, source_id: str) -> str:
+        return f"{self.raw_key(sha256)}.{key_part(source_id, 'source id')}.json"
+
+    def _raw_document(self, sidecar_key: str) -> RawDocument | None:
+        """The sidecar's document; None (and noted) when the sidecar is damaged: not JSON, not
+        of the sidecar's shape, or not about the bytes and source its key names. KeyError
+        when it is missing."""
+        try:
+            meta = self.read_json(sidecar_key)
+        except ValueError as exc:
+            self.note_damage(sidecar_key, "sidecar_damaged", f"not JSON ({_first_line(exc)})")
+            return None
+        problem = sidecar_problem(sidecar_key, meta)
+        if problem is not None:
+            self.note_damage(sidecar_key, "sidecar_damaged", problem)
+            return None
         return RawDocument(meta["sha256"], meta["size"], Source.from_json(meta))
 
     def read_raw(self, sha256: str) -> bytes:
@@ -142,14 +210,22 @@ class Lake:
     # -- partitioned tables -----------------------------------------------------------------
 
     def partitions(self, table: str) -> list[Partition]:
-        """The partitions of ``table`` that hold a data file."""
+        """The partitions of ``table`` that hold a data file (a data file under a folder that
+        names no province or year is no partition: it is noted and left out)."""
         found = set()
         for key in self.store.list(f"{table}/"):
             match = _PARTITION_KEY.match(key)
-            if match and key.endswith("/" + PARTITION_FILE):
-                p, y = match["p"], match["y"]
-                found.add(Partition(None if p == NULL_PARTITION else p,
-                                    None if y == NULL_PARTITION else int(y)))
+            if not (match and key.endswith("/" + PARTITION_FILE)):
+                continue
+            p, y = match["p"], match["y"]
+            if key != f"{match[0]}{PARTITION_FILE}" or not (
+                    p == NULL_PARTITION or _PROVINCE.match(p)) or not (
+                    y == NULL_PARTITION or _YEAR.match(y)):
+                self.note_damage(key, "stray_object", "not a partition of the lake (its folder "
+                                 "names no province or year): readers leave it out")
+                continue
+            found.add(Partition(None if p == NULL_PARTITION else p,
+                                None if y == NULL_PARTITION else int(y)))
         return sorted(found, key=Partition.sort_key)
 
     def read_partition(self, table: str, part: Partition, columns=None) -> pa.Table | None:
@@ -166,9 +242,66 @@ class Lake:
         except KeyError:
             return None, None
         try:
-            return pq.read_table(pa.BufferReader(data), columns=columns), version
+            parquet = pq.ParquetFile(pa.BufferReader(data))
+            problem = schema_problem(table, parquet.schema_arrow)
+            if problem is None:  # only the columns asked for are read (and doc_id, checked)
+                wanted = None if columns is None else [
+                    c for c in dict.fromkeys(["doc_id", *columns])
+                    if c in parquet.schema_arrow.names]
+                rows = parquet.read(columns=wanted)
+                if rows["doc_id"].null_count:
+                    problem = f"{rows['doc_id'].null_count} row(s) without a doc_id"
         except (pa.ArrowException, OSError) as exc:
-            raise LakeDamaged(damaged_message(key, part, exc)) from exc
+            problem = _first_line(exc)
+        if problem is not None:
+            self.note_damage(key, "partition_damaged", problem)
+            raise LakeDamaged(damaged_message(key, part, problem), key=key, version=version)
+        return (rows.select([c for c in columns if c in rows.column_names])
+                if columns is not None else rows), version
+
+    def readable_partitions(self, table: str, *, whole: bool = False) -> list[Partition]:
+        """The partitions of ``table`` whose file :meth:`partition_problem` finds sound (the
+        others are noted), judged a few at a time (on S3 each is a request or two)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        parts = self.partitions(table)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            problems = list(pool.map(
+                lambda part: self.partition_problem(table, part, whole=whole), parts))
+        return [part for part, problem in zip(parts, problems, strict=True) if problem is None]
+
+    def partition_problem(self, table: str, part: Partition, *, whole: bool = False
+                          ) -> str | None:
+        """Why the partition's file is not readable Parquet of the table's schema (noted),
+        or None. Only its footer is read, unless ``whole``: a file cut or zeroed inside has a
+        sound footer, and fails only when its pages are read."""
+        key = part.key(table)
+        try:
+            if whole:
+                problem = partition_problem(table, pq.read_table(
+                    pa.BufferReader(self.store.read(key))))
+            else:
+                filesystem, base = self.store.arrow_filesystem()
+                with filesystem.open_input_file(f"{base}/{key}") as fh:
+                    problem = footer_problem(table, pq.ParquetFile(fh).metadata)
+        except FileNotFoundError:
+            return None  # removed since it was listed
+        except KeyError:
+            return None
+        except (pa.ArrowException, OSError) as exc:
+            problem = _first_line(exc)
+        if problem is not None:
+            self.note_damage(key, "partition_damaged", problem)
+        return problem
+
+    def quarantine(self, key: str, data: bytes | None = None) -> str:
+        """Set a damaged object's bytes aside under ``_quarantine/<UTC time>/<key>`` (before
+        it is replaced or removed); returns where."""
+        if data is None:
+            data = self.store.read(key)
+        kept = f"{QUARANTINE}{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}/{key}"
+        self.store.write(kept, data)
+        return kept
 
     def write_partition(self, table: str, part: Partition, rows: pa.Table) -> None:
         """Replace the partition's data file in one atomic write."""
@@ -208,8 +341,15 @@ class Lake:
     # -- rejects and manifests --------------------------------------------------------------
 
     def rejects(self) -> dict[str, dict]:
-        """Current rejects by doc_id."""
-        return {data["doc_id"]: data for data in self.read_json_many(self.reject_keys())}
+        """Current rejects by doc_id (a damaged one is skipped, and noted)."""
+        return {data["doc_id"]: data for data in self.rejects_read()}
+
+    def rejects_read(self) -> Iterator[dict]:
+        """Every reject object whose fields are strings (what :class:`Reject` writes)."""
+        for data in self.read_json_many(self.reject_keys(), "reject_damaged"):
+            if isinstance(data.get("doc_id"), str) and all(
+                    isinstance(v, str | None) for v in data.values()):
+                yield data
 
     def reject_keys(self) -> list[str]:
         """The keys of the current rejects' JSON objects."""
@@ -307,8 +447,13 @@ class Lake:
         return sorted(k for k in self.store.list(f"{RUNS}{run_id_prefix}") if k.endswith(".json"))
 
     def manifests(self) -> Iterator[dict]:
-        """Every run manifest."""
-        return self.read_json_many(self.manifest_keys(""))
+        """Every run manifest (one that is not a JSON object is skipped, and noted)."""
+        return (data for _key, data in self.keyed_manifests())
+
+    def keyed_manifests(self) -> Iterator[tuple[str, dict]]:
+        """Every run manifest with its key (one that is not a JSON object is skipped, and
+        noted)."""
+        return self.read_json_many(self.manifest_keys(""), "manifest_damaged", keyed=True)
 
     @staticmethod
     def report_page_key(name: str) -> str:
@@ -327,14 +472,28 @@ class Lake:
         """Every JSON object of the lake is written here (one format: UTF-8, sorted keys)."""
         self.store.write(key, json_bytes(data))
 
-    def read_json_many(self, keys: list[str]) -> Iterator[dict]:
+    def read_json_many(self, keys: list[str], kind: str = "object_damaged", *,
+                       keyed: bool = False) -> Iterator:
         """The JSON objects at ``keys``, in order, read a few at a time (on S3 each is one
-        request); an object gone since it was listed is left out."""
+        request); an object gone since it was listed is left out, and one that is not a JSON
+        object is left out and noted as a damage of ``kind``. ``keyed``: (key, object) pairs."""
         from concurrent.futures import ThreadPoolExecutor
 
+        def read(key: str):
+            try:
+                data = self.read_json(key, None)
+            except ValueError as exc:
+                self.note_damage(key, kind, f"not JSON ({_first_line(exc)})")
+                return None
+            if data is not None and not isinstance(data, dict):
+                self.note_damage(key, kind, f"a JSON {type(data).__name__}, not an object")
+                return None
+            return data
+
         with ThreadPoolExecutor(max_workers=8) as pool:
-            yield from (data for data in pool.map(lambda key: self.read_json(key, None), keys)
-                        if data is not None)
+            for key, data in zip(keys, pool.map(read, keys), strict=True):
+                if data is not None:
+                    yield (key, data) if keyed else data
 
     def read_json(self, key: str, default=KeyError):
         """The JSON object at ``key``; ``default`` when it is missing (KeyError unless given)."""
@@ -346,13 +505,68 @@ class Lake:
             return default
 
 
-def damaged_message(key: str, part: Partition, exc: Exception) -> str:
+def damaged_message(key: str, part: Partition, problem: str) -> str:
     """One line naming a damaged partition file and the command that rebuilds it."""
     scope = "".join(f" --{flag} {value}" for flag, value in
                     (("province", part.province), ("year", part.year)) if value is not None)
-    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return (f"partition file {key} is damaged ({reason}): rebuild it from the raw zone with "
+    return (f"partition file {key} is damaged ({problem}): rebuild it from the raw zone with "
             f"`govreports process{scope}`")
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def partition_problem(table: str, rows: pa.Table) -> str | None:
+    """Why rows read from a partition file of ``table`` are not the lake's, or None: another
+    schema, or rows without a ``doc_id`` (which readers would count as phantom reports)."""
+    problem = schema_problem(table, rows.schema)
+    if problem is None and rows["doc_id"].null_count:
+        problem = f"{rows['doc_id'].null_count} row(s) without a doc_id"
+    return problem
+
+
+def footer_problem(table: str, metadata: pq.FileMetaData) -> str | None:
+    """:func:`partition_problem` judged from a Parquet footer alone (the schema, and the
+    ``doc_id`` null counts of its statistics)."""
+    problem = schema_problem(table, metadata.schema.to_arrow_schema())
+    if problem is not None:
+        return problem
+    column = metadata.schema.names.index("doc_id")
+    nulls = 0
+    for group in range(metadata.num_row_groups):
+        stats = metadata.row_group(group).column(column).statistics
+        nulls += stats.null_count if stats is not None and stats.has_null_count else 0
+    return f"{nulls} row(s) without a doc_id" if nulls else None
+
+
+def sidecar_problem(key: str, meta) -> str | None:
+    """Why a sidecar's JSON is not one the lake writes for the bytes and source its key names
+    (``raw/<sha[:2]>/<sha256>.<source_id>.json``), or None."""
+    if not isinstance(meta, dict):
+        return f"a JSON {type(meta).__name__}, not an object"
+    optional = ("filename", "media_type", "portal_id", "region", "encoding")
+    wrong = [name for name in ("url", "kind", "fetched_at") if not isinstance(meta.get(name), str)]
+    wrong += [name for name in optional if not isinstance(meta.get(name), str | None)]
+    wrong += [name for name in ("headers", "context")
+              if not isinstance(meta.get(name, {}), dict)
+              or not all(isinstance(v, str) for v in meta.get(name, {}).values())]
+    if not isinstance(meta.get("size"), int) or isinstance(meta.get("size"), bool) \
+            or meta["size"] < 0:
+        wrong.append("size")
+    status = meta.get("http_status")
+    if status is not None and (not isinstance(status, int) or isinstance(status, bool)):
+        wrong.append("http_status")
+    if meta.get("role", "document") not in SOURCE_ROLES:
+        wrong.append("role")
+    if wrong:
+        return f"field(s) {', '.join(wrong)} missing or of the wrong type"
+    match = _SIDECAR_KEY.match(key)
+    if match is None or meta.get("sha256") != match["sha"]:
+        return "its sha256 is not the one its key names"
+    if source_id_of(meta.get("portal_id"), meta["url"]) != match["source"]:
+        return "its portal and URL are not the source its key names"
+    return None
 
 
 def _parquet(table: str, rows: pa.Table) -> bytes:

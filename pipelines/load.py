@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from pipelines.errors import LakeConflict, LakeDamaged
 from pipelines.lake import Lake, Partition
-from pipelines.records import Report, StatCell
+from pipelines.records import Report, StatCell, source_id_of
 from pipelines.schema import TABLES, upgraded
 from pipelines.spool import Spool
 
@@ -39,6 +39,21 @@ class LoadResult:
     unchanged: int = 0
     stale: list[str] = field(default_factory=list)  # doc ids a newer version holds already
     lease_taken_over: str | None = None  # why the load took a stale lease over, if it did
+    #: Damaged partition files this load replaced: their key → where their bytes were set
+    #: aside (``_quarantine/…``).
+    quarantined: dict[str, str] = field(default_factory=dict)
+    #: Rows a rebuild kept although no sidecar names their document (lost or damaged):
+    #: (doc_id, sha256, url, reason ``sidecar_missing`` | ``sidecar_damaged``).
+    kept_unsourced: list[tuple[str, str, str, str]] = field(default_factory=list)
+    #: Rows a rebuild removed because nothing of their document is left in the raw zone.
+    removed_unsourced: list[str] = field(default_factory=list)
+
+    def warnings(self) -> list[str]:
+        """What the load did that a user must hear of, one line each."""
+        return [*(f"partition file {key} was damaged: set aside as {kept} and rebuilt from "
+                  "the raw zone" for key, kept in sorted(self.quarantined.items())),
+                *(f"removed the row of {doc_id}: neither its raw bytes nor its sidecar are in "
+                  "the raw zone" for doc_id in self.removed_unsourced)]
 
 
 def partition_of(report: Report) -> Partition:
@@ -121,6 +136,9 @@ def load_spooled(lake: Lake, spool: Spool, *,
         lease.check()
         lake.clear_load_intent()
     result.stale = sorted(stale - set(absorbed))
+    result.quarantined = merge.quarantined
+    result.kept_unsourced = sorted(merge.kept_unsourced.values())
+    result.removed_unsourced = sorted(merge.removed_unsourced)
     return result
 
 
@@ -147,8 +165,11 @@ def _stale(lake: Lake, versions: dict[str, tuple]) -> set[str]:
     shas = pa.array(sorted(files_by_sha), type=pa.string())
     stale = set()
     for part in lake.partitions("reports"):
-        rows = lake.read_partition("reports", part,
-                                   columns=["doc_id", "fetched_at", "content_sha256", "url"])
+        try:
+            rows = lake.read_partition("reports", part,
+                                       columns=["doc_id", "fetched_at", "content_sha256", "url"])
+        except LakeDamaged:  # rebuilt by this load
+            continue
         if rows is None:  # removed since it was listed (by a run that took an expired lease)
             continue
         rows = rows.filter(pc.or_(pc.is_in(rows["doc_id"], value_set=ids),
@@ -189,7 +210,10 @@ def _finish_interrupted(lake: Lake, lease, result: LoadResult) -> None:
     ids = pa.array(sorted(targets), type=pa.string())
     arrived = set()
     for part in lake.partitions("reports"):
-        rows = lake.read_partition("reports", part, columns=["doc_id"])
+        try:
+            rows = lake.read_partition("reports", part, columns=["doc_id"])
+        except LakeDamaged:  # rebuilt by this load
+            continue
         if rows is None:  # removed since it was listed
             continue
         present = rows["doc_id"]
@@ -203,6 +227,7 @@ def _finish_interrupted(lake: Lake, lease, result: LoadResult) -> None:
             if misplaced:
                 merge.produced = pa.array(sorted(misplaced), type=pa.string())
                 _count(result, table, part, merge.partition(table, part, None))
+    result.quarantined.update(merge.quarantined)
     lease.check()
     lake.clear_load_intent()
 
@@ -224,6 +249,9 @@ class _Merge:
         self.rebuild = rebuild
         self._kept_ids: dict[Partition, pa.Array] = {}  # rebuilt partitions: report ids kept
         self._backed: dict[tuple[str, str], bool] = {}
+        self.quarantined: dict[str, str] = {}
+        self.kept_unsourced: dict[str, tuple[str, str, str, str]] = {}
+        self.removed_unsourced: set[str] = set()
 
     def partition(self, table: str, part: Partition, new_rows: pa.Table | None) -> str:
         """Merge ``new_rows`` (None: none) into the partition; written, deleted or
@@ -233,10 +261,13 @@ class _Merge:
         for _attempt in range(MAX_ATTEMPTS):
             try:
                 old, version = self.lake.read_partition_versioned(table, part)
-            except LakeDamaged:
-                if not in_scope:
-                    raise
-                old, version = None, self.lake.store.read_versioned(part.key(table))[1]
+            except LakeDamaged as damage:
+                # Its bytes set aside, it is replaced by what the run built for it: a run that
+                # meets a damaged partition reads again every document no readable row stands
+                # for (pipelines.process.healing), so its rows are rebuilt from the raw zone.
+                if damage.key not in self.quarantined:
+                    self.quarantined[damage.key] = self.lake.quarantine(damage.key)
+                old, version = None, damage.version
             rows = rows_in
             if old is not None:
                 old = upgraded(table, old)
@@ -270,19 +301,43 @@ class _Merge:
         else:
             kept = self._kept_ids.get(part)
             if kept is None:  # statistics go first: judge by the partition's reports
-                reports = self.lake.read_partition("reports", part)
-                kept = (self._kept_reports(reports.cast(TABLES["reports"]))
+                try:
+                    reports = self.lake.read_partition("reports", part)
+                except LakeDamaged:  # rebuilt from the raw zone: the cells are built anew
+                    reports = None
+                kept = (self._kept_reports(upgraded("reports", reports))
                         if reports is not None else pa.array([], type=pa.string()))
         return old.filter(pc.is_in(old["doc_id"], value_set=kept))
 
     def _kept_reports(self, rows: pa.Table) -> pa.Array:
-        keep = [doc_id for doc_id, sha, url in zip(
-                    rows["doc_id"].to_pylist(), rows["content_sha256"].to_pylist(),
-                    rows["url"].to_pylist(), strict=True)
-                if (doc_id, sha, url) not in self.listed and self._is_backed(doc_id, sha)]
+        keep = [doc_id for doc_id, sha, url, portal in zip(
+                    *(rows[c].to_pylist() for c in ("doc_id", "content_sha256", "url",
+                                                    "portal_id")), strict=True)
+                if (doc_id, sha, url) not in self.listed
+                and self._stays(doc_id, sha, url, portal)]
         kept = pa.array(keep, type=pa.string())
         return pc.filter(kept, pc.invert(pc.is_in(kept, value_set=self.produced))) \
             if len(kept) else kept
+
+    def _stays(self, doc_id: str, sha256: str | None, url: str | None,
+               portal_id: str | None) -> bool:
+        """Whether a rebuild keeps a row that no version it read stands for: when a raw
+        document stands behind it (another run's, landed meanwhile), or when only damage hides
+        its document (its sidecar damaged, or lost from raw bytes that are still there; the
+        row is kept and the run records a reject). A row goes when nothing of its document is
+        left: the load names it."""
+        if self._is_backed(doc_id, sha256):
+            return True
+        if sha256 and url:
+            sidecar = self.lake.sidecar_key(sha256, source_id_of(portal_id, url))
+            reason = ("sidecar_damaged" if self.lake.store.exists(sidecar) else
+                      "sidecar_missing" if self.lake.store.exists(self.lake.raw_key(sha256))
+                      and not self.lake.sources_of(sha256) else None)
+            if reason:
+                self.kept_unsourced[doc_id] = (doc_id, sha256, url, reason)
+                return True
+        self.removed_unsourced.add(doc_id)
+        return False
 
     def backed(self, pairs: Iterable[tuple[str, str]]) -> None:
         """``(doc_id, sha256)`` pairs known to have a raw document behind them."""

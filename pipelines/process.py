@@ -40,7 +40,7 @@ from pipelines.records import (
 )
 from pipelines.regions import PROVINCES, contradicted, resolve_region, split_region
 from pipelines.repair import repair_title
-from pipelines.schema import PROCESSING_VERSION, REPORT_STATS_SCHEMA
+from pipelines.schema import PROCESSING_VERSION, REPORT_STATS_SCHEMA, upgraded
 from pipelines.settings import number
 from pipelines.spool import Spool
 from pipelines.workers import Workers
@@ -192,35 +192,67 @@ def readable_rows(text: str) -> str:
                      for line in text.split("\n"))
 
 
-def unchanged_documents(lake: Lake, versions: list[RawDocument]) -> set[str]:
+@dataclass
+class TableState:
+    """What the lake's tables hold, read once before a run processes anything."""
+
+    #: Documents whose row needs no new reading (see :func:`table_state`).
+    up_to_date: set[str] = field(default_factory=set)
+    #: Documents with a readable row, and the readable cells of its partition.
+    present: set[str] = field(default_factory=set)
+    #: Partitions whose file, in either table, is damaged: rebuilt by the run's load.
+    damaged: set[Partition] = field(default_factory=set)
+
+
+def table_state(lake: Lake, versions: list[RawDocument]) -> TableState:
     """The documents whose row in ``reports`` was built from these very bytes and sidecar
     (``input_fingerprint``) by this :data:`~pipelines.schema.PROCESSING_VERSION`, holds no
     attachments (a page's attachments may have changed without it), and links to no file that
     is among ``versions`` now (a file that arrived after its page, in another command or
-    night, joins that page's report): nothing to do for them."""
+    night, joins that page's report): nothing to do for them. A document whose row, or whose
+    statistical cells, are in a damaged partition file is neither up to date nor present: it
+    is read again, and its partition rebuilt (:func:`healing`)."""
     wanted = {d.doc_id: input_fingerprint(d.sha256, d.source) for d in versions}
-    present = {d.source.url for d in versions}
-    up_to_date = set()
+    linked_now = {d.source.url for d in versions}
+    state = TableState()
+    for part in lake.partitions("report_stats"):
+        try:
+            lake.read_partition("report_stats", part, columns=["doc_id"])
+        except LakeDamaged:
+            state.damaged.add(part)
     for part in lake.partitions("reports"):
         try:
-            rows = lake.read_partition("reports", part, columns=[
-                "doc_id", "input_fingerprint", "processing_version", "attachments",
-                "linked_files"])
+            rows = lake.read_partition("reports", part)
         except LakeDamaged:
-            # Written before these columns (linked_files: schema 3; its rows are re-extracted),
-            # or damaged (the load names it).
+            state.damaged.add(part)
             continue
-        if rows is None:
+        if rows is None or part in state.damaged:
             continue
+        rows = upgraded("reports", rows)
         attached = pc.list_value_length(rows["attachments"]).to_pylist()
         for doc_id, fingerprint, version, count, linked in zip(
                 rows["doc_id"].to_pylist(), rows["input_fingerprint"].to_pylist(),
                 rows["processing_version"].to_pylist(), attached,
                 rows["linked_files"].to_pylist(), strict=True):
+            state.present.add(doc_id)
             if wanted.get(doc_id) == fingerprint and version == PROCESSING_VERSION \
-                    and not count and not present.intersection(linked or ()):
-                up_to_date.add(doc_id)
-    return up_to_date
+                    and not count and not linked_now.intersection(linked or ()):
+                state.up_to_date.add(doc_id)
+    return state
+
+
+def healing(lake: Lake, versions: list[RawDocument], state: TableState
+            ) -> tuple[list[RawDocument], set[str]]:
+    """When partitions are damaged: the documents a run must read besides ``versions`` so that
+    the load rebuilds those partitions whole (every current document of the raw zone no
+    readable row stands for), and the copies among them (:func:`current_versions`)."""
+    if not state.damaged:
+        return [], set()
+    mine = {d.doc_id for d in versions}
+    everything, copies = current_versions(
+        d for d in lake.raw_documents() if d.source.role != "list")
+    return [d for d in everything if d.doc_id not in mine and d.doc_id not in state.present], \
+        copies - mine
 
 
 #: Documents processed (and spooled) at a time by :func:`run`: a run's memory is bounded by
@@ -377,12 +409,40 @@ def new_run(command: str, lake: Lake) -> RunResult:
 #: Reject reasons that say the raw zone lost or damaged a document's bytes, not that the
 #: document is bad: the row it has stays as it was (a row goes only when its document changes).
 RAW_DAMAGE = frozenset({"raw_missing", "raw_damaged"})
+#: Reject reasons of a row kept although its document's sidecar is lost or damaged.
+SIDECAR_DAMAGE = frozenset({"sidecar_missing", "sidecar_damaged"})
 
 
 def raw_damaged(rejects: Iterable[Reject]) -> set[str]:
     """The documents among ``rejects`` whose raw bytes are lost or damaged (:data:`RAW_DAMAGE`):
     a load leaves them out of what it lists and keeps their rows, as if they were unchanged."""
     return {r.doc_id for r in rejects if r.reason in RAW_DAMAGE}
+
+
+def _also_into(keep: Callable[[Report], bool] | None, parts: set[Partition]
+               ) -> Callable[[Report], bool] | None:
+    """``keep``, and also every report that lands in one of ``parts``."""
+    if keep is None:
+        return None
+    return lambda report: keep(report) or Partition(
+        report.province_code, report.metadata.report_year) in parts
+
+
+def record_load(lake: Lake, result: RunResult) -> None:
+    """After the load: the rows it kept although their sidecar is lost or damaged become
+    rejects (the row stays; the reject says why its document could not be read), and what it
+    set aside or removed, and the damaged objects the run met, become warnings."""
+    known = lake.rejects()
+    for doc_id, sha256, url, reason in result.loaded.kept_unsourced:
+        what = "missing" if reason == "sidecar_missing" else "damaged"
+        reject = Reject(doc_id, sha256, url, "load", reason,
+                        f"the sidecar of {doc_id} is {what}: its row is kept; fetch or ingest "
+                        "the document again (`govreports doctor` lists the raw zone's damage)")
+        lake.put_reject(reject, known.get(doc_id))
+        result.rejects.append(reject)
+    result.warnings += result.loaded.warnings()
+    result.warnings += [f"skipped damaged {d.line()}" for d in lake.damage.values()
+                        if d.key not in result.loaded.quarantined]
 
 
 def _with_bytes(lake: Lake, doc: RawDocument, *more) -> tuple | DocumentRejected:
@@ -544,8 +604,17 @@ def run(lake: Lake, docs: Iterable[RawDocument], result: RunResult, *,
     """
     started = time.perf_counter()
     versions, copies = current_versions(d for d in docs if d.source.role != "list")
+    state = table_state(lake, versions)
+    extra, extra_copies = healing(lake, versions, state)
+    versions, copies = versions + extra, copies | extra_copies
+    if state.damaged:  # what is rebuilt is kept, whatever the run's scope
+        keep = _also_into(keep, state.damaged)
     result.inputs = versions
-    unchanged = set() if force else unchanged_documents(lake, versions)
+    # A document set aside for lost or damaged raw bytes or sidecar is read again: once they
+    # are sound (fetched or ingested again) its reject goes.
+    unchanged = set() if force else state.up_to_date - {
+        doc_id for doc_id, reject in lake.rejects().items()
+        if reject.get("reason") in RAW_DAMAGE | SIDECAR_DAMAGE}
     result.unchanged = len(unchanged)
     if progress and unchanged:
         progress(len(unchanged))
@@ -570,6 +639,7 @@ def run(lake: Lake, docs: Iterable[RawDocument], result: RunResult, *,
             absorbed=result.attached | copies, run_id=result.run_id, command=result.command)
     finally:
         spool.close()
+    record_load(lake, result)
     result.timings["load"] = time.perf_counter() - started
     result.manifest_key = lake.write_manifest(result.run_id, result.manifest())
     return result

@@ -19,19 +19,21 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 
-from pipelines.errors import InputError, Interrupted, LakeDamaged
-from pipelines.lake import Lake, damaged_message
+from pipelines.errors import InputError, Interrupted
+from pipelines.lake import Lake
 from pipelines.records import Reject
 from pipelines.schema import PARTITION_SCHEMA, TABLES, dataset_schema
 from pipelines.settings import number
 from pipelines.statistics import OTHER_HANDLING, OTHER_OTHER, TABLE3_ROWS, TABLE4_COLUMNS
 
 
-def table_dataset(lake: Lake, table: str) -> ds.Dataset | pa.Table:
-    """A lazily read dataset of ``table`` (an empty table when nothing has landed yet)."""
-    parts = lake.partitions(table)
+def table_dataset(lake: Lake, table: str, *, whole: bool = False) -> ds.Dataset | pa.Table:
+    """A lazily read dataset of ``table`` (an empty table when nothing has landed yet) over
+    its sound partition files: a file that is not readable Parquet of the table's schema is
+    left out (and noted in ``lake.damage``), never read as rows. Each file's footer is
+    checked, or (``whole``) the whole file, for a scan that failed inside one."""
+    parts = lake.readable_partitions(table, whole=whole)
     if not parts:
         return dataset_schema(table).empty_table()
     filesystem, base = lake.store.arrow_filesystem()
@@ -193,16 +195,17 @@ def rejects_table(lake: Lake) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=REJECTS_SCHEMA)
 
 
-def connect(lake: Lake, *, rejects: bool = True) -> duckdb.DuckDBPyConnection:
+def connect(lake: Lake, *, rejects: bool = True, whole: bool = False
+            ) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with one view per lake table, read-only towards the
     world: SQL can read the views and nothing else (``COPY … TO``, ``ATTACH``, ``INSTALL``,
     ``read_csv('/etc/…')`` are refused), and the configuration is locked once the views are
     registered so that no statement can lift that. The tables are scanned lazily; the rejects
     are read when the connection is made (one JSON object each), so ``rejects=False`` leaves
-    the view empty for SQL that does not read it."""
+    the view empty for SQL that does not read it. ``whole``: see :func:`table_dataset`."""
     con = duckdb.connect(config=READ_ONLY)
     for table in TABLES:
-        con.register(table, table_dataset(lake, table))
+        con.register(table, table_dataset(lake, table, whole=whole))
     con.register("rejects", rejects_table(lake) if rejects else REJECTS_SCHEMA.empty_table())
     con.execute(REPORT_LATEST)
     con.execute(REPORT_PANEL)
@@ -226,9 +229,10 @@ def run_query(lake: Lake, sql: str, *, timeout: float | None = None
     (default :func:`query_timeout`), :class:`Interrupted` when Ctrl-C stopped it,
     :class:`LakeDamaged` naming a damaged partition file."""
     # Reading every reject for SQL that never names the view would cost a request per reject.
-    con = connect(lake, rejects=re.search(r"\brejects\b", sql, re.IGNORECASE) is not None)
+    rejects = re.search(r"\brejects\b", sql, re.IGNORECASE) is not None
+    limit = query_timeout() if timeout is None else timeout
     try:
-        return _bounded(con, sql, query_timeout() if timeout is None else timeout)
+        return on_sound_files(lake, lambda con: _bounded(con, sql, limit), rejects=rejects)
     except (duckdb.PermissionException, duckdb.InvalidInputException) as exc:
         first = str(exc).splitlines()[0]
         if isinstance(exc, duckdb.PermissionException) or "configuration" in first:
@@ -236,11 +240,21 @@ def run_query(lake: Lake, sql: str, *, timeout: float | None = None
                 f"query refused ({first}): `govreports query` only reads the lake's views "
                 f"({', '.join([*TABLES, *VIEWS])}); it cannot read or write files, attach "
                 "databases, install extensions or change settings") from None
-        _name_damaged(lake, exc)
         raise
-    except duckdb.Error as exc:
-        _name_damaged(lake, exc)
-        raise
+
+
+def on_sound_files(lake: Lake, work, *, rejects: bool = True):
+    """``work(connection)`` over the lake's sound partition files. Footers are checked first;
+    a scan that still fails on a file (cut or zeroed inside) is run again once over the files
+    found sound when read whole. The files left out are in ``lake.damage``."""
+    try:
+        return work(connect(lake, rejects=rejects))
+    except (duckdb.Error, pa.ArrowException, OSError):
+        before = len(lake.damage)
+        con = connect(lake, rejects=rejects, whole=True)
+        if len(lake.damage) == before:
+            raise  # no damaged file: the statement's own error
+        return work(con)
 
 
 def _bounded(con: duckdb.DuckDBPyConnection, sql: str, timeout: float
@@ -289,17 +303,3 @@ def _interrupt(con: duckdb.DuckDBPyConnection, done: threading.Event) -> None:
     while not done.is_set() and time.monotonic() < deadline:
         con.interrupt()
         done.wait(0.05)
-
-
-def _name_damaged(lake: Lake, exc: Exception) -> None:
-    """After a failed scan: raise :class:`LakeDamaged` for the first partition file that is
-    not readable Parquet, if that was the cause (only then are the files' footers read)."""
-    if "parquet" not in str(exc).lower():
-        return
-    for table in TABLES:
-        for part in lake.partitions(table):
-            try:
-                data = lake.store.read(part.key(table))
-                pq.read_metadata(pa.BufferReader(data))
-            except (pa.ArrowException, OSError) as damage:
-                raise LakeDamaged(damaged_message(part.key(table), part, damage)) from None

@@ -22,7 +22,7 @@ from pathlib import Path
 from pipelines.decode import codec_for
 from pipelines.errors import ConfigError
 from pipelines.lake import Lake
-from pipelines.query import connect
+from pipelines.query import on_sound_files
 from pipelines.records import portal_outcomes
 from pipelines.regions import MAINLAND_PROVINCES, PROVINCES
 
@@ -105,16 +105,27 @@ class PortalHealth:
 def portal_health(lake: Lake) -> list[PortalHealth]:
     """Per portal: its crawls, the latest one's status, failures by reason and anti-bot walls,
     and the latest crawl that found it ok; from the crawl manifests, oldest first."""
-    crawls = sorted((m for m in lake.manifests() if m.get("command") == "crawl"),
-                    key=lambda m: m.get("started_at") or "")
+    crawls = sorted(((key, m) for key, m in lake.keyed_manifests()
+                     if m.get("command") == "crawl"),
+                    key=lambda pair: str(pair[1].get("started_at") or ""))
     health: dict[str, PortalHealth] = {}
-    for manifest in crawls:
+    for key, manifest in crawls:
         started = manifest.get("started_at")
-        for portal_id, outcome in portal_outcomes(manifest).items():
+        try:  # what the page reads of each portal's outcome, checked before it is counted
+            outcomes = portal_outcomes(manifest)
+            for outcome in outcomes.values():
+                outcome.down_reasons()
+                if not isinstance(outcome.status, str) or not isinstance(started, str | None):
+                    raise TypeError("status or started_at is not a string")
+        except (TypeError, KeyError, AttributeError, ValueError) as exc:
+            lake.note_damage(key, "manifest_damaged",
+                             f"not a crawl manifest's shape ({type(exc).__name__}: {exc})")
+            continue
+        for portal_id, outcome in outcomes.items():
             h = health.setdefault(portal_id, PortalHealth(portal_id))
             h.crawls += 1
             h.last_crawl, h.last_status = started, outcome.status
-            h.last_note = outcome.counts.get("status_note") or (
+            h.last_note = _text(outcome.counts.get("status_note")) or (
                 ", ".join(outcome.down_reasons()) if outcome.is_down() else None)
             h.failures = Counter(f["reason"] for f in outcome.failures)
             h.blocked = Counter(b["kind"] for b in outcome.blocked)
@@ -123,14 +134,20 @@ def portal_health(lake: Lake) -> list[PortalHealth]:
     return sorted(health.values(), key=lambda h: h.portal_id)
 
 
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
 def run_queries(lake: Lake) -> dict[str, Result]:
     """The results of :data:`QUERIES` over the lake."""
-    con = connect(lake)
-    results = {}
-    for name, sql in QUERIES.items():
-        relation = con.sql(sql)
-        results[name] = Result(relation.columns, relation.fetchall())
-    return results
+    def run(con) -> dict[str, Result]:
+        results = {}
+        for name, sql in QUERIES.items():
+            relation = con.sql(sql)
+            results[name] = Result(relation.columns, relation.fetchall())
+        return results
+
+    return on_sound_files(lake, run)
 
 
 def build(lake: Lake, *, generated: str) -> str:

@@ -95,6 +95,30 @@ def upgraded(table: str, rows: pa.Table) -> pa.Table:
     return rows.select(schema.names).cast(schema)
 
 
+#: Columns a partition file may lack: added to the contract since it began (``upgraded`` gives
+#: them NULL). Every other column must be in the file, with the contract's type.
+ADDED_COLUMNS = {"reports": frozenset({"report_key", "processing_version", "input_fingerprint",
+                                       "linked_files"}),
+                 "report_stats": frozenset()}
+
+
+def schema_problem(table: str, schema: pa.Schema) -> str | None:
+    """Why a partition file of ``table`` with this schema is not one of the lake's (a column
+    the contract does not have, or of another type, or a column missing), or None."""
+    expected = TABLES[table]
+    for found in schema:
+        if found.name not in expected.names:
+            return f"column {found.name!r} is not a {table} column"
+        if not found.type.equals(expected.field(found.name).type):
+            return (f"column {found.name!r} is {found.type}, not "
+                    f"{expected.field(found.name).type}")
+    missing = [name for name in expected.names
+               if name not in schema.names and name not in ADDED_COLUMNS[table]]
+    if missing:
+        return f"column(s) {', '.join(missing)} missing"
+    return None
+
+
 def dataset_schema(table: str) -> pa.Schema:
     """The schema a reader sees: the file columns plus the partition columns."""
     schema = TABLES[table]

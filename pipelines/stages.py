@@ -208,6 +208,11 @@ def plan(lake: Lake, batch: str, *, crawl_manifests: list[str] | None = None,
         docs = [d for d in lake.raw_documents()
                 if not scope["portals"] or d.source.portal_id in scope["portals"]]
     versions, copies = process.current_versions(d for d in docs if d.source.role != "list")
+    # A damaged partition is rebuilt whole: the documents no readable row stands for are read
+    # too, and their reports kept whatever the scope (as process.run does).
+    state = process.table_state(lake, versions)
+    extra, extra_copies = process.healing(lake, versions, state)
+    versions, copies = versions + extra, copies | extra_copies
     units = work_units(versions, unit_docs())
     body = {"batch": batch, "scope": scope, "crawl_manifests": crawl_manifests,
             # Each document's sidecar too: a unit's task builds its documents (and the batch's
@@ -217,6 +222,9 @@ def plan(lake: Lake, batch: str, *, crawl_manifests: list[str] | None = None,
                            "size": d.size, "source": d.source.to_json()} for d in versions],
             # Local files whose bytes equal another path's: one report, their own rows go.
             "copies": sorted(copies),
+            # Damaged partitions, [province, year]: rebuilt by the load, whatever the scope.
+            "heal": [[p.province, p.year] for p in sorted(state.damaged,
+                                                          key=Partition.sort_key)],
             "units": units}
     key = lake.work_key(batch, "plan.json")
     lake.write_json(key, body)
@@ -309,6 +317,7 @@ def _extract_unit(lake: Lake, batch: str, unit: int, body: dict, docs: list[RawD
             lake.store.delete(key)
     result = process.new_run("extract", lake)
     scope = body["scope"]
+    heal = {Partition(p, y) for p, y in body.get("heal", [])}
 
     def decoded_for(chunk: list[RawDocument]) -> dict[str, Decoded | None]:
         decoded: dict[str, Decoded | None] = {}
@@ -321,7 +330,8 @@ def _extract_unit(lake: Lake, batch: str, unit: int, body: dict, docs: list[RawD
     reports = cells = 0
     for n, (chunk_reports, chunk_cells) in enumerate(process.extract_chunks(
             lake, docs, result, decoded_for=decoded_for, held_back=others,
-            keep=lambda report: _in_scope(scope, report))):
+            keep=lambda report: _in_scope(scope, report) or Partition(
+                report.province_code, report.metadata.report_year) in heal)):
         _write_arrow(lake, f"{prefix}reports-{n:05d}.parquet", reports_table(chunk_reports))
         _write_arrow(lake, f"{prefix}report_stats-{n:05d}.parquet", stats_table(chunk_cells))
         reports += len(chunk_reports)
@@ -378,6 +388,7 @@ def load(lake: Lake, batch: str, *, run_id: str | None = None) -> dict:
     finally:
         spool.close()
     result.rejects = rejects
+    process.record_load(lake, result)
     manifest = result.manifest()
     manifest["batch"] = batch
     manifest["scope"] = body["scope"]
