@@ -1,7 +1,8 @@
-"""``govreports`` command line: ingest, process, query.
+"""``govreports`` command line: ingest, process, query, report, doctor.
 
-Exit codes: 0 success; 1 something was rejected (unless ``--allow-rejects``); 2 bad input or
-configuration (one line on stderr names it and the fix); 3 a storage failure worth retrying.
+Exit codes: 0 success; 1 something was rejected (unless ``--allow-rejects``), or ``doctor``
+found damage that is still there; 2 bad input or configuration (one line on stderr names it
+and the fix); 3 a storage failure worth retrying.
 """
 
 from __future__ import annotations
@@ -256,3 +257,65 @@ def stage_command(name, lake_url, batch, unit):
         lake = Lake.open(lake_url, writable=True)
         counts = getattr(stages, name)(lake, batch, unit)
     sys.stdout.write(json.dumps(counts) + "\n")
+
+
+@main.command()
+@click.option("--lake", "lake_url", help=LAKE_HELP)
+@click.option("--repair", is_flag=True, help="Fix what can be fixed: quarantine damaged "
+              "objects under _quarantine/, rebuild damaged partitions from the raw zone, "
+              "remove stale temporary files and a stuck lease.")
+@click.option("--no-hashes", is_flag=True, help="Do not read every raw object to check it "
+              "against its sha256 (the costly part on a large lake).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="Output format.")
+@_jobs_option
+def doctor(lake_url, repair, no_hashes, fmt, jobs):
+    """List every damaged or orphaned object of the lake, and with --repair fix them.
+
+    Exit codes: 0 the lake is sound (nothing found, or all of it repaired); 1 damage remains
+    (without --repair: anything found; with it: what cannot be repaired, such as raw bytes
+    without a sidecar); 2 bad input or configuration; 3 a storage failure worth retrying.
+    """
+    from pipelines import doctor as stage
+
+    with _errors():
+        lake = Lake.open(lake_url, writable=False)
+        if lake.store.missing():
+            raise ConfigError(f"lake {lake.url} does not exist: pass --lake")
+        findings = stage.examine(lake, hashes=not no_hashes)
+        rebuilt = None
+        if repair and findings:
+            writable = Lake.open(lake_url, writable=True)
+            rebuilt = stage.repair(writable, findings, jobs=jobs)
+            remaining = stage.examine(Lake.open(lake_url, writable=False),
+                                      hashes=not no_hashes)
+        else:
+            remaining = findings
+    if fmt == "json":
+        json.dump({"lake": lake.url, "findings": [f.to_json() for f in findings],
+                   "remaining": [f.to_json() for f in remaining],
+                   "rebuild_manifest": rebuilt.manifest_key if rebuilt else None},
+                  sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    else:
+        table = Table(title=f"doctor: {len(findings)} finding(s) in {lake.url}",
+                      title_justify="left")
+        for column in ("kind", "object", "problem", *(["repair"] if repair else [])):
+            table.add_column(column, overflow="fold")  # keys are never cut short
+        for f in findings:
+            table.add_row(f.kind, f.key, f.detail, *([f.done or ""] if repair else []))
+        out.print(table)
+        if rebuilt is not None:
+            out.print(f"rebuilt from the raw zone · manifest {rebuilt.manifest_key}",
+                      highlight=False)
+        for f in remaining if repair else ():
+            out.print(f"[yellow]remains[/] {escape(f.line())}: "
+                      f"{escape(stage.CANNOT.get(f.kind, 'run doctor --repair again'))}",
+                      highlight=False, soft_wrap=True)
+        if remaining:
+            hint = "" if repair else " (run `govreports doctor --repair`)"
+            out.print(f"{len(remaining)} problem(s) remain{hint}", highlight=False)
+        else:
+            out.print("the lake is sound", highlight=False)
+    if remaining:
+        sys.exit(1)

@@ -167,7 +167,7 @@ class Lake:
         noted)."""
         for key in self.store.list("raw/"):
             if key.endswith(".json"):
-                doc = self._raw_document(key)
+                doc = self.sidecar_document(key)
                 if doc is not None:
                     yield doc
 
@@ -175,12 +175,12 @@ class Lake:
         """Every recorded source of the bytes with this sha256."""
         prefix = self.raw_key(sha256) + "."
         return [doc for key in self.store.list(prefix) if key.endswith(".json")
-                if (doc := self._raw_document(key)) is not None]
+                if (doc := self.sidecar_document(key)) is not None]
 
     def raw_document(self, sha256: str, source_id: str) -> RawDocument:
         """The raw document of these bytes from this source (its sidecar)."""
         key = self.sidecar_key(sha256, source_id)
-        doc = self._raw_document(key)
+        doc = self.sidecar_document(key)
         if doc is None:
             raise LakeDamaged(f"sidecar {key} is damaged ({self.damage[key].detail}): fetch or "
                               "ingest the document again", key=key)
@@ -189,7 +189,7 @@ class Lake:
     def sidecar_key(self, sha256: str, source_id: str) -> str:
         return f"{self.raw_key(sha256)}.{key_part(source_id, 'source id')}.json"
 
-    def _raw_document(self, sidecar_key: str) -> RawDocument | None:
+    def sidecar_document(self, sidecar_key: str) -> RawDocument | None:
         """The sidecar's document; None (and noted) when the sidecar is damaged: not JSON, not
         of the sidecar's shape, or not about the bytes and source its key names. KeyError
         when it is missing."""
@@ -381,17 +381,35 @@ class Lake:
         """The state by URL, and the journal entries in it: those landed since the state was
         last compacted (at the end of a crawl), so at the start of a crawl what an interrupted
         one landed."""
-        state = {url: CrawlEntry.from_json(entry) for url, entry in
-                 self.read_json(self.crawl_key(portal_id, "state.json"), {}).items()}
-        journal = [CrawlEntry.from_json(entry) for entry in self._crawl_journal(portal_id)]
+        key = self.crawl_key(portal_id, "state.json")
+        state = dict(self._crawl_entries(self.read_json_many([key], "state_damaged",
+                                                              keyed=True)))
+        journal = [entry for _url, entry in self._crawl_entries(
+            self.read_json_many(self._crawl_journal(portal_id), "state_damaged", keyed=True),
+            journal=True)]
         for entry in journal:
             state[entry.url] = entry
         return state, journal
 
-    def _crawl_journal(self, portal_id: str) -> Iterator[dict]:
-        for key in self.store.list(self.crawl_key(portal_id, "journal/")):
-            if key.endswith(".json"):
-                yield self.read_json(key)
+    def _crawl_entries(self, objects, *, journal: bool = False):
+        """(url, entry) of state objects (url → entry) or of journal objects (one entry
+        each), given as (key, object); a damaged one is noted and left out: the crawler
+        fetches its URLs again."""
+        for key, data in objects:
+            pairs = [(data.get("url"), data)] if journal else list(data.items())
+            try:
+                found = [(url, CrawlEntry.from_json(entry)) for url, entry in pairs]
+                if not all(isinstance(url, str) and isinstance(entry.sha256, str)
+                           and entry.url == url for url, entry in found):
+                    raise ValueError("an entry's URL is not its key, or it has no sha256")
+            except (TypeError, ValueError, AttributeError) as exc:
+                self.note_damage(key, "state_damaged", f"not crawl state ({exc})")
+                continue
+            yield from found
+
+    def _crawl_journal(self, portal_id: str) -> list[str]:
+        return [key for key in self.store.list(self.crawl_key(portal_id, "journal/"))
+                if key.endswith(".json")]
 
     @staticmethod
     def crawl_key(portal_id: str, name: str) -> str:
@@ -413,14 +431,21 @@ class Lake:
             journal_keys = list(self.store.list(self.crawl_key(portal_id, "journal/")))
             try:
                 data, version = self.store.read_versioned(key)
-                state = json.loads(data)
             except KeyError:
-                state, version = {}, None
+                data, version = b"", None
+            # A damaged state or journal object is left out (noted), as when the state is
+            # read: the crawl state is rebuilt from what is sound, the rest fetched again.
+            state = {url: entry.to_json() for url, entry in self._crawl_entries(
+                self._json_objects([(key, data)] if version else [], "state_damaged"))}
+            landed = []
             for journal_key in journal_keys:
-                entry = self.read_json(journal_key, None)
-                if entry is None:  # folded by a concurrent compaction, which holds it
+                try:
+                    landed.append((journal_key, self.store.read(journal_key)))
+                except KeyError:  # folded by a concurrent compaction, which holds it
                     continue
-                state[entry["url"]] = entry
+            journal = self._json_objects(landed, "state_damaged")
+            for url, entry in self._crawl_entries(journal, journal=True):
+                state[url] = entry.to_json()
             if not journal_keys:
                 return len(state)
             try:
@@ -494,6 +519,20 @@ class Lake:
             for key, data in zip(keys, pool.map(read, keys), strict=True):
                 if data is not None:
                     yield (key, data) if keyed else data
+
+    def _json_objects(self, pairs: list[tuple[str, bytes]], kind: str
+                      ) -> Iterator[tuple[str, dict]]:
+        """(key, object) of the given (key, bytes) that are JSON objects; the others noted."""
+        for key, data in pairs:
+            try:
+                found = json.loads(data)
+            except ValueError as exc:
+                self.note_damage(key, kind, f"not JSON ({_first_line(exc)})")
+                continue
+            if not isinstance(found, dict):
+                self.note_damage(key, kind, f"a JSON {type(found).__name__}, not an object")
+                continue
+            yield key, found
 
     def read_json(self, key: str, default=KeyError):
         """The JSON object at ``key``; ``default`` when it is missing (KeyError unless given)."""

@@ -221,6 +221,13 @@ class Store:
         """Remove the object; no error if it is already gone."""
         raise NotImplementedError
 
+    def stale_temporary(self) -> list[str]:
+        """Temporary files a killed writer left in the lake (none on S3: a PUT is whole)."""
+        return []
+
+    def clean_temporary(self) -> list[str]:
+        return []
+
     def arrow_filesystem(self):
         """A ``pyarrow.fs`` filesystem and the base path of the lake root within it."""
         raise NotImplementedError
@@ -299,14 +306,14 @@ class LocalStore(Store):
                 tmp.unlink()
             raise StoreError(f"cannot write {target}: {exc.strerror}") from exc
 
-    def clean_temporary(self) -> list[str]:
-        """Remove temporary files that writers killed mid-write left behind: those of a process
-        of this host that is gone, and any older than a day (a writer on another host that
-        shares the folder); returns their names."""
-        removed = []
+    def stale_temporary(self) -> list[str]:
+        """Temporary files that writers killed mid-write left behind: those of a process of
+        this host that is gone, and any older than a day (a writer on another host that shares
+        the folder); their names."""
+        found = []
         folder = self.root / TMP_DIR
         if not folder.is_dir():
-            return removed
+            return found
         for tmp in folder.iterdir():
             pid, _, rest = tmp.name.partition(".")
             mine = rest.startswith(f"{_HOST}.")
@@ -315,9 +322,16 @@ class LocalStore(Store):
             except OSError:
                 continue
             if stale or (mine and pid.isdigit() and not _alive(int(pid))):
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
-                    removed.append(tmp.name)
+                found.append(tmp.name)
+        return found
+
+    def clean_temporary(self) -> list[str]:
+        """Remove :meth:`stale_temporary` files; returns their names."""
+        removed = []
+        for name in self.stale_temporary():
+            with contextlib.suppress(OSError):
+                (self.root / TMP_DIR / name).unlink()
+                removed.append(name)
         return removed
 
     # Compare-and-swap: the version of a file is a hash of its bytes; the compare and the

@@ -261,3 +261,144 @@ def test_a_damaged_manifest_or_reject_is_skipped_and_named(cli, lake_url, damage
         assert reject in page.stderr
     done = cli("query", "--lake", lake_url, "select count(*) from rejects")
     assert done.returncode == 0, done.stderr
+
+
+# -- govreports doctor ------------------------------------------------------------------------
+
+def _first_doc(lake: Lake):
+    return sorted(lake.raw_documents(), key=lambda d: d.source.url)[0]
+
+
+def _sidecar_of(lake: Lake) -> str:
+    doc = _first_doc(lake)
+    return lake.sidecar_key(doc.sha256, doc.source.source_id)
+
+
+def _dead_pid() -> int:
+    import os
+    pid = 999_999
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        except PermissionError:
+            pass
+        pid -= 1
+
+
+def _stale_temp(lake: Lake) -> str:
+    from pipelines.store import _HOST, TMP_DIR
+    name = f"{_dead_pid()}.{_HOST}.abc.tmp"
+    folder = Path(lake.url[len("file://"):]) / TMP_DIR
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_bytes(b"half")
+    return f"{TMP_DIR}/{name}"
+
+
+def _write(key: str, data: bytes):
+    def damage(lake: Lake) -> str:
+        lake.store.write(key, data)
+        return key
+    return damage
+
+
+def _replace(pick, change):
+    def damage(lake: Lake) -> str:
+        key = pick(lake)
+        if change is None:
+            lake.store.delete(key)
+        else:
+            lake.store.write(key, change(lake.store.read(key)))
+        return key
+    return damage
+
+
+def _partition_key(table):
+    return lambda lake: lake.partitions(table)[0].key(table)
+
+
+def _expired_lease(lake: Lake) -> str:
+    lake.store.write("_lease/load.json", json.dumps(
+        {"run_id": "old", "host": "elsewhere", "pid": 1, "since": 1.0, "renewed": 1.0,
+         "expires": 2.0}).encode())
+    return "_lease/load.json"
+
+
+#: kind → (how to cause it, what the finding's key is, whether --repair fixes it)
+DOCTOR_CASES = {
+    "raw_without_sidecar": (_replace(_sidecar_of, None),
+                            lambda lake, key: lake.raw_key(_RAW_SHA(key)), False),
+    "sidecar_without_raw": (_replace(lambda lake: lake.raw_key(_first_doc(lake).sha256), None),
+                            lambda lake, _key: _sidecar_of(lake), False),
+    "hash_mismatch": (_replace(lambda lake: lake.raw_key(_first_doc(lake).sha256), _flip),
+                      None, False),  # quarantined: the bytes must be fetched again
+    "sidecar_damaged": (_replace(_sidecar_of, lambda data: data[:9]), None, False),
+    "partition_damaged-reports": (_replace(_partition_key("reports"), lambda d: d[:99]),
+                                  None, True),
+    "partition_damaged-report_stats": (_replace(_partition_key("report_stats"), _zeroed_footer),
+                                       None, True),
+    "stray_object-raw": (_write("raw/zz/notes.txt", b"hello"), None, True),
+    "stray_object-table": (_write("reports/province=530000/year=2020/copy.parquet", b"x"),
+                           None, True),
+    "manifest_damaged": (_write("_runs/20260101T000000Z-x.json", b"{\"run_id\": "), None, True),
+    "reject_damaged": (_write("rejects/x.json", b"[]"), None, True),
+    "state_damaged": (_write("_crawl/portal-a/state.json", b"\x00\x01"), None, True),
+    "stuck_lease": (_expired_lease, None, True),
+    "interrupted_load": (_write("_lease/intent.json", b'{"run_id": "x", "targets": {}}'),
+                         None, True),
+}
+
+
+def _RAW_SHA(sidecar_key: str) -> str:
+    return sidecar_key.split("/")[2].split(".")[0]
+
+
+@pytest.mark.parametrize("case", list(DOCTOR_CASES), ids=list(DOCTOR_CASES))
+def test_doctor_names_each_kind_of_damage_and_repairs_what_it_can(cli, lake_url, case):
+    kind = case.split("-")[0]
+    cause, named, repairable = DOCTOR_CASES[case]
+    assert cli("ingest", "--lake", lake_url, SEEDS).returncode == 0
+    before = _rows(cli, lake_url)
+    sound = cli("doctor", "--lake", lake_url)
+    assert sound.returncode == 0 and "the lake is sound" in sound.stdout, sound.stdout
+    lake = Lake.open(lake_url)
+    key = cause(lake)
+    key = named(lake, key) if named else key
+    found = cli("doctor", "--lake", lake_url, "--format", "json")
+    assert found.returncode == 1, found.stdout + found.stderr
+    findings = {(f["kind"], f["key"]) for f in json.loads(found.stdout)["findings"]}
+    assert (kind, key) in findings, findings
+    fixed = cli("doctor", "--lake", lake_url, "--repair", "--format", "json")
+    assert "Traceback" not in fixed.stderr, fixed.stderr
+    report = json.loads(fixed.stdout)
+    mine = [f for f in report["findings"] if f["key"] == key]
+    assert mine and mine[0]["done"], report
+    assert fixed.returncode == (0 if repairable else 1), report["remaining"]
+    if repairable:
+        assert report["remaining"] == []
+        assert cli("doctor", "--lake", lake_url).returncode == 0
+    # Nothing the raw zone supports was lost, and the quarantine holds what was set aside.
+    after = _rows(cli, lake_url)
+    assert set(after) == set(before)
+    if mine[0]["done"].startswith("quarantined"):
+        kept = mine[0]["done"].split(" as ")[1].split(",")[0]
+        assert Lake.open(lake_url).store.exists(kept)
+
+
+def test_doctor_on_a_missing_lake_is_one_line(cli, tmp_path):
+    done = cli("doctor", "--lake", tmp_path / "nowhere")
+    assert done.returncode == 2 and "does not exist" in done.stderr
+
+
+def test_doctor_removes_a_killed_writers_temporary_file(cli, tmp_path):
+    """A local lake only: on S3 a PUT is whole, and leaves no temporary object."""
+    lake_url = str(tmp_path / "lake")
+    assert cli("ingest", "--lake", lake_url, SEEDS).returncode == 0
+    key = _stale_temp(Lake.open(lake_url))
+    found = cli("doctor", "--lake", lake_url, "--format", "json")
+    assert found.returncode == 1
+    assert {(f["kind"], f["key"]) for f in json.loads(found.stdout)["findings"]} == {
+        ("stale_temp", key)}
+    assert cli("doctor", "--lake", lake_url, "--repair").returncode == 0
+    assert not (tmp_path / "lake" / key).exists()
