@@ -29,16 +29,13 @@ which reads again every document no sound row stands for.
 from __future__ import annotations
 
 import hashlib
-import json
-import re
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from pipelines import process
-from pipelines.lake import LOAD_INTENT, LOAD_LEASE, QUARANTINE, Lake
-from pipelines.lease import Lease
+from pipelines.lake import LOAD_INTENT, LOAD_LEASE, PARTITION_FILE, Lake
+from pipelines.lease import stuck
 from pipelines.schema import TABLES
 
 #: What ``--repair`` does with each kind (None: it cannot repair it, and says what to do).
@@ -57,10 +54,6 @@ CANNOT = {
                            "them a source",
     "sidecar_without_raw": "the row, if any, is kept; ingest or fetch the document again",
 }
-
-_RAW = re.compile(r"^raw/(?P<pre>[0-9a-f]{2})/(?P<sha>[0-9a-f]{64})(?:\.(?P<src>[0-9a-f]{16})"
-                  r"\.json)?$")
-
 
 @dataclass
 class Finding:
@@ -90,8 +83,8 @@ def examine(lake: Lake, *, hashes: bool = True) -> list[Finding]:
     for table in TABLES:
         for part in lake.partitions(table):
             lake.partition_problem(table, part, whole=True)
-        for key in lake.store.list(f"{table}/"):
-            if not key.endswith("/data.parquet"):
+        for key in lake.table_objects(table):
+            if not key.endswith("/" + PARTITION_FILE):
                 note(key, "stray_object", "not a partition file: readers leave it out")
     list(lake.manifests())
     list(lake.rejects_read())
@@ -100,7 +93,7 @@ def examine(lake: Lake, *, hashes: bool = True) -> list[Finding]:
         note(damage.key, damage.kind, damage.detail)
     for name in lake.store.stale_temporary():
         note(f".tmp/{name}", "stale_temp", "a temporary file a killed writer left")
-    lease = _stuck_lease(lake)
+    lease = stuck(lake.store, LOAD_LEASE)
     if lease:
         note(LOAD_LEASE, "stuck_lease", lease)
     if lake.store.exists(LOAD_INTENT) and not lake.store.exists(LOAD_LEASE):
@@ -110,16 +103,9 @@ def examine(lake: Lake, *, hashes: bool = True) -> list[Finding]:
 
 
 def _raw_zone(lake: Lake, hashes: bool) -> Iterator[Finding]:
-    objects: set[str] = set()
-    sidecars: dict[str, list[str]] = {}
-    for key in lake.store.list("raw/"):
-        match = _RAW.match(key)
-        if match is None or match["pre"] != match["sha"][:2]:
-            yield Finding(key, "stray_object", "not a raw object or sidecar the lake writes")
-        elif match["src"]:
-            sidecars.setdefault(match["sha"], []).append(key)
-        else:
-            objects.add(match["sha"])
+    objects, sidecars, strays = lake.raw_zone()
+    for key in strays:
+        yield Finding(key, "stray_object", "not a raw object or sidecar the lake writes")
     for sha in sorted(objects - sidecars.keys()):
         yield Finding(lake.raw_key(sha), "raw_without_sidecar", "no sidecar says where these "
                       "bytes came from")
@@ -146,39 +132,20 @@ def _raw_zone(lake: Lake, hashes: bool) -> Iterator[Finding]:
 
 
 def _crawl_states(lake: Lake) -> None:
-    portals = {key.split("/")[1] for key in lake.store.list("_crawl/")}
-    for portal_id in sorted(portals):
+    for portal_id in lake.crawled_portals():
         lake.crawl_state(portal_id)
-
-
-def _stuck_lease(lake: Lake) -> str | None:
-    """Why the load lease is stuck (its holder is gone, it expired, or it is no lease), or
-    None when it is free or held by a live run."""
-    try:
-        data = lake.store.read(LOAD_LEASE)
-    except KeyError:
-        return None
-    try:
-        info = json.loads(data)
-    except ValueError:
-        info = None
-    return Lease(lake.store, LOAD_LEASE, "doctor")._stale(info, 0.0)
 
 
 def repair(lake: Lake, findings: list[Finding], *, jobs: int | None = None
            ) -> process.RunResult | None:
     """Fix what can be fixed (each finding's ``done`` says what was done); returns the
     rebuild's run when one ran."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     rebuild = False
     for finding in findings:
         action = REPAIRS.get(finding.kind)
         if action == "quarantine":
             try:
-                kept = f"{QUARANTINE}{stamp}/{finding.key}"
-                lake.store.write(kept, lake.store.read(finding.key))
-                lake.store.delete(finding.key)
-                finding.done = f"quarantined as {kept}"
+                finding.done = f"quarantined as {lake.quarantine(finding.key, move=True)}"
             except KeyError:
                 finding.done = "gone already"
         elif action == "remove" and finding.kind == "stale_temp":
@@ -186,7 +153,7 @@ def repair(lake: Lake, findings: list[Finding], *, jobs: int | None = None
             finding.done = "removed"
         elif action == "remove":
             try:
-                data, version = lake.store.read_versioned(finding.key)
+                _data, version = lake.store.read_versioned(finding.key)
                 lake.store.delete_if(finding.key, version)
                 finding.done = "removed"
             except KeyError:

@@ -39,7 +39,14 @@ import pyarrow.parquet as pq
 
 from pipelines.errors import LakeConflict, LakeDamaged
 from pipelines.lease import Lease
-from pipelines.records import CrawlEntry, RawDocument, Reject, Source, source_id_of
+from pipelines.records import (
+    CrawlEntry,
+    RawDocument,
+    Reject,
+    Source,
+    portal_outcomes,
+    source_id_of,
+)
 from pipelines.schema import NULL_PARTITION, TABLES, schema_problem
 from pipelines.store import Store, json_bytes, key_part, lake_url_from_env, open_store
 
@@ -55,6 +62,8 @@ _PROVINCE = re.compile(r"^[0-9]{2}0000$")
 _YEAR = re.compile(r"^[0-9]{4}$")
 _SIDECAR_KEY = re.compile(
     r"^raw/[0-9a-f]{2}/(?P<sha>[0-9a-f]{64})\.(?P<source>[0-9a-f]{16})\.json$")
+_RAW_KEY = re.compile(r"^raw/(?P<pre>[0-9a-f]{2})/(?P<sha>[0-9a-f]{64})"
+                      r"(?:\.(?P<src>[0-9a-f]{16})\.json)?$")
 SOURCE_ROLES = ("document", "attachment", "list")
 
 
@@ -162,6 +171,30 @@ class Lake:
         except KeyError:
             return False
 
+    def raw_zone(self) -> tuple[set[str], dict[str, list[str]], list[str]]:
+        """What the raw zone holds, by key alone: the sha256 of its objects, the sidecar keys
+        by sha256, and the keys that are neither (for ``govreports doctor``)."""
+        objects: set[str] = set()
+        sidecars: dict[str, list[str]] = {}
+        strays: list[str] = []
+        for key in self.store.list("raw/"):
+            match = _RAW_KEY.match(key)
+            if match is None or match["pre"] != match["sha"][:2]:
+                strays.append(key)
+            elif match["src"]:
+                sidecars.setdefault(match["sha"], []).append(key)
+            else:
+                objects.add(match["sha"])
+        return objects, sidecars, strays
+
+    def crawled_portals(self) -> list[str]:
+        """The portal ids that have crawl state."""
+        return sorted({key.split("/")[1] for key in self.store.list("_crawl/")})
+
+    def table_objects(self, table: str) -> list[str]:
+        """Every key under a table's prefix (partition files and anything else put there)."""
+        return list(self.store.list(f"{table}/"))
+
     def raw_documents(self) -> Iterator[RawDocument]:
         """Every (bytes, source) pair in the raw zone (a damaged sidecar is skipped, and
         noted)."""
@@ -242,8 +275,8 @@ class Lake:
         except KeyError:
             return None, None
         try:
-            parquet = pq.ParquetFile(pa.BufferReader(data))
-            problem = schema_problem(table, parquet.schema_arrow)
+            parquet = pq.ParquetFile(pa.BufferReader(data), page_checksum_verification=True)
+            problem = _magic_problem(data) or schema_problem(table, parquet.schema_arrow)
             if problem is None:  # only the columns asked for are read (and doc_id, checked)
                 wanted = None if columns is None else [
                     c for c in dict.fromkeys(["doc_id", *columns])
@@ -278,8 +311,9 @@ class Lake:
         key = part.key(table)
         try:
             if whole:
-                problem = partition_problem(table, pq.read_table(
-                    pa.BufferReader(self.store.read(key))))
+                data = self.store.read(key)
+                problem = _magic_problem(data) or partition_problem(table, pq.read_table(
+                    pa.BufferReader(data), page_checksum_verification=True))
             else:
                 filesystem, base = self.store.arrow_filesystem()
                 with filesystem.open_input_file(f"{base}/{key}") as fh:
@@ -294,13 +328,14 @@ class Lake:
             self.note_damage(key, "partition_damaged", problem)
         return problem
 
-    def quarantine(self, key: str, data: bytes | None = None) -> str:
-        """Set a damaged object's bytes aside under ``_quarantine/<UTC time>/<key>`` (before
-        it is replaced or removed); returns where."""
-        if data is None:
-            data = self.store.read(key)
+    def quarantine(self, key: str, *, move: bool = False) -> str:
+        """Set a damaged object's bytes aside under ``_quarantine/<UTC time>/<key>``: copied
+        (a load then replaces the object), or ``move``d out of the lake's way; returns where.
+        KeyError when the object is gone."""
         kept = f"{QUARANTINE}{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}/{key}"
-        self.store.write(kept, data)
+        self.store.write(kept, self.store.read(key))
+        if move:
+            self.store.delete(key)
         return kept
 
     def write_partition(self, table: str, part: Partition, rows: pa.Table) -> None:
@@ -346,10 +381,13 @@ class Lake:
 
     def rejects_read(self) -> Iterator[dict]:
         """Every reject object whose fields are strings (what :class:`Reject` writes)."""
-        for data in self.read_json_many(self.reject_keys(), "reject_damaged"):
+        for key, data in self.read_json_many(self.reject_keys(), "reject_damaged", keyed=True):
             if isinstance(data.get("doc_id"), str) and all(
                     isinstance(v, str | None) for v in data.values()):
                 yield data
+            else:
+                self.note_damage(key, "reject_damaged", "not a reject's fields (strings, with "
+                                 "a doc_id)")
 
     def reject_keys(self) -> list[str]:
         """The keys of the current rejects' JSON objects."""
@@ -478,7 +516,13 @@ class Lake:
     def keyed_manifests(self) -> Iterator[tuple[str, dict]]:
         """Every run manifest with its key (one that is not a JSON object is skipped, and
         noted)."""
-        return self.read_json_many(self.manifest_keys(""), "manifest_damaged", keyed=True)
+        for key, data in self.read_json_many(self.manifest_keys(""), "manifest_damaged",
+                                             keyed=True):
+            problem = manifest_problem(data)
+            if problem is None:
+                yield key, data
+            else:
+                self.note_damage(key, "manifest_damaged", problem)
 
     @staticmethod
     def report_page_key(name: str) -> str:
@@ -556,6 +600,14 @@ def _first_line(exc: Exception) -> str:
     return str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
+def _magic_problem(data: bytes) -> str | None:
+    """A Parquet file begins and ends with ``PAR1``; pyarrow reads one whose first bytes are
+    damaged, other readers (Athena, DuckDB's own) refuse it."""
+    if data[:4] != b"PAR1" or data[-4:] != b"PAR1":
+        return "no Parquet magic bytes (PAR1) at its start or end"
+    return None
+
+
 def partition_problem(table: str, rows: pa.Table) -> str | None:
     """Why rows read from a partition file of ``table`` are not the lake's, or None: another
     schema, or rows without a ``doc_id`` (which readers would count as phantom reports)."""
@@ -577,6 +629,26 @@ def footer_problem(table: str, metadata: pq.FileMetaData) -> str | None:
         stats = metadata.row_group(group).column(column).statistics
         nulls += stats.null_count if stats is not None and stats.has_null_count else 0
     return f"{nulls} row(s) without a doc_id" if nulls else None
+
+
+def manifest_problem(manifest: dict) -> str | None:
+    """Why a run manifest is not of the shape the lake writes (what its readers rely on), or
+    None: a run id and command, and for a crawl each portal's outcome."""
+    if not isinstance(manifest.get("run_id"), str) or not isinstance(manifest.get("command"),
+                                                                     str):
+        return "no run_id or command (strings)"
+    if not isinstance(manifest.get("started_at"), str | None):
+        return "started_at is not a string"
+    if manifest["command"] != "crawl":
+        return None
+    try:
+        for outcome in portal_outcomes(manifest).values():
+            outcome.down_reasons()
+            if not isinstance(outcome.status, str):
+                raise TypeError("a portal's status is not a string")
+    except (TypeError, KeyError, AttributeError, ValueError) as exc:
+        return f"not a crawl manifest's shape ({type(exc).__name__}: {exc})"
+    return None
 
 
 def sidecar_problem(key: str, meta) -> str | None:
@@ -611,5 +683,6 @@ def sidecar_problem(key: str, meta) -> str | None:
 def _parquet(table: str, rows: pa.Table) -> bytes:
     assert rows.schema.equals(TABLES[table]), f"{table} rows do not match the schema"
     sink = pa.BufferOutputStream()
-    pq.write_table(rows, sink, compression="zstd")
+    # Page checksums: a flipped bit in a page is found when it is read, never taken as a value.
+    pq.write_table(rows, sink, compression="zstd", write_page_checksum=True)
     return sink.getvalue().to_pybytes()

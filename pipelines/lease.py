@@ -185,6 +185,13 @@ class Lease:
                     continue
 
 
+def stuck(store: Store, key: str) -> str | None:
+    """Why the lease at ``key`` is stuck (its holder is gone, it expired, or it is no lease:
+    what a waiter would take over), or None when it is free or its holder may be alive."""
+    holder = Lease(store, key, "")._holder()
+    return None if holder is None else Lease(store, key, "")._stale(holder[2], 0.0)
+
+
 def _is_number(value) -> bool:
     """Whether a lease field holds a number (JSON ``true`` is a bool, which Python counts as
     an int)."""

@@ -45,15 +45,15 @@ class LoadResult:
     #: Rows a rebuild kept although no sidecar names their document (lost or damaged):
     #: (doc_id, sha256, url, reason ``sidecar_missing`` | ``sidecar_damaged``).
     kept_unsourced: list[tuple[str, str, str, str]] = field(default_factory=list)
-    #: Rows a rebuild removed because nothing of their document is left in the raw zone.
+    #: Rows a rebuild removed because the raw bytes they claim are other documents'.
     removed_unsourced: list[str] = field(default_factory=list)
 
     def warnings(self) -> list[str]:
         """What the load did that a user must hear of, one line each."""
         return [*(f"partition file {key} was damaged: set aside as {kept} and rebuilt from "
                   "the raw zone" for key, kept in sorted(self.quarantined.items())),
-                *(f"removed the row of {doc_id}: neither its raw bytes nor its sidecar are in "
-                  "the raw zone" for doc_id in self.removed_unsourced)]
+                *(f"removed the row of {doc_id}: the raw bytes it claims are other "
+                  "documents'" for doc_id in self.removed_unsourced)]
 
 
 def partition_of(report: Report) -> Partition:
@@ -322,22 +322,23 @@ class _Merge:
     def _stays(self, doc_id: str, sha256: str | None, url: str | None,
                portal_id: str | None) -> bool:
         """Whether a rebuild keeps a row that no version it read stands for: when a raw
-        document stands behind it (another run's, landed meanwhile), or when only damage hides
-        its document (its sidecar damaged, or lost from raw bytes that are still there; the
-        row is kept and the run records a reject). A row goes when nothing of its document is
-        left: the load names it."""
+        document stands behind it (another run's, landed meanwhile), and when only damage
+        hides its document (its sidecar damaged or lost, its raw bytes lost or set aside): the
+        row is kept and the run records a reject. A row goes only when its bytes are in the
+        raw zone and their sidecars name other documents (a row that claims bytes not its
+        own, written by hand or by a bug): the load names it."""
         if self._is_backed(doc_id, sha256):
             return True
-        if sha256 and url:
-            sidecar = self.lake.sidecar_key(sha256, source_id_of(portal_id, url))
-            reason = ("sidecar_damaged" if self.lake.store.exists(sidecar) else
-                      "sidecar_missing" if self.lake.store.exists(self.lake.raw_key(sha256))
-                      and not self.lake.sources_of(sha256) else None)
-            if reason:
-                self.kept_unsourced[doc_id] = (doc_id, sha256, url, reason)
-                return True
-        self.removed_unsourced.add(doc_id)
-        return False
+        if sha256 and self.lake.store.exists(self.lake.raw_key(sha256)) \
+                and self.lake.sources_of(sha256):
+            self.removed_unsourced.add(doc_id)
+            return False
+        sidecar = self.lake.sidecar_key(sha256, source_id_of(portal_id, url)) \
+            if sha256 and url else None
+        reason = "sidecar_damaged" if sidecar and self.lake.store.exists(sidecar) \
+            else "sidecar_missing"
+        self.kept_unsourced[doc_id] = (doc_id, sha256, url, reason)
+        return True
 
     def backed(self, pairs: Iterable[tuple[str, str]]) -> None:
         """``(doc_id, sha256)`` pairs known to have a raw document behind them."""

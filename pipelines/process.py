@@ -99,6 +99,7 @@ def build_report(raw: RawDocument, extracted: Extracted,
     report.stats_consistent = stats.consistent
     report.stats_failed_checks = stats.failed_checks + [f"ambiguous: {n}" for n in stats.notes] \
         + [f"missing: {m}" for m in stats.missing]
+    report.stats_cells = len(stats.cells)
     for cell in stats.cells:
         if cell.value is not None and not _representable(cell.value):
             # A wrong value is worse than NULL: the cell keeps its raw text, and says why.
@@ -210,16 +211,21 @@ def table_state(lake: Lake, versions: list[RawDocument]) -> TableState:
     attachments (a page's attachments may have changed without it), and links to no file that
     is among ``versions`` now (a file that arrived after its page, in another command or
     night, joins that page's report): nothing to do for them. A document whose row, or whose
-    statistical cells, are in a damaged partition file is neither up to date nor present: it
-    is read again, and its partition rebuilt (:func:`healing`)."""
+    statistical cells, are in a damaged partition file, or whose cells are not all there
+    (``stats_cells``), is neither up to date nor present: it is read again, and its partition
+    rebuilt (:func:`healing`)."""
     wanted = {d.doc_id: input_fingerprint(d.sha256, d.source) for d in versions}
     linked_now = {d.source.url for d in versions}
     state = TableState()
+    cells: dict[Partition, Counter] = {}
     for part in lake.partitions("report_stats"):
-        try:
-            lake.read_partition("report_stats", part, columns=["doc_id"])
+        try:  # read whole: a damaged page of any column is found here, not by the load
+            stats = lake.read_partition("report_stats", part)
         except LakeDamaged:
             state.damaged.add(part)
+            continue
+        if stats is not None:
+            cells[part] = Counter(stats["doc_id"].to_pylist())
     for part in lake.partitions("reports"):
         try:
             rows = lake.read_partition("reports", part)
@@ -230,10 +236,14 @@ def table_state(lake: Lake, versions: list[RawDocument]) -> TableState:
             continue
         rows = upgraded("reports", rows)
         attached = pc.list_value_length(rows["attachments"]).to_pylist()
-        for doc_id, fingerprint, version, count, linked in zip(
+        found = cells.get(part, Counter())
+        for doc_id, fingerprint, version, count, linked, expected in zip(
                 rows["doc_id"].to_pylist(), rows["input_fingerprint"].to_pylist(),
                 rows["processing_version"].to_pylist(), attached,
-                rows["linked_files"].to_pylist(), strict=True):
+                rows["linked_files"].to_pylist(), rows["stats_cells"].to_pylist(),
+                strict=True):
+            if expected is not None and found[doc_id] != expected:
+                continue  # its cells are lost (a partition file gone): read it again
             state.present.add(doc_id)
             if wanted.get(doc_id) == fingerprint and version == PROCESSING_VERSION \
                     and not count and not linked_now.intersection(linked or ()):

@@ -41,7 +41,8 @@ def table_dataset(lake: Lake, table: str, *, whole: bool = False) -> ds.Dataset 
     return ds.dataset(
         files,
         schema=dataset_schema(table),
-        format="parquet",
+        format=ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(
+            page_checksum_verification=True)),
         filesystem=filesystem,
         partitioning=ds.HivePartitioning(PARTITION_SCHEMA),
         partition_base_dir=f"{base}/{table}",

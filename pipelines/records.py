@@ -131,6 +131,7 @@ class Report:
     template: str | None = None
     stats_consistent: bool | None = None
     stats_failed_checks: list[str] = field(default_factory=list)
+    stats_cells: int | None = None  # its rows in report_stats
     schema_version: int = SCHEMA_VERSION
     processing_version: int = PROCESSING_VERSION
     input_fingerprint: str | None = None

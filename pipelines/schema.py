@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 3  # 2: reports.report_key, processing_version, input_fingerprint; 3: linked_files
+#: 2: reports.report_key, processing_version, input_fingerprint; 3: linked_files; 4: stats_cells
+SCHEMA_VERSION = 4
 #: The version of what processing makes of the same bytes: bump it whenever a change to the
 #: pipeline changes the rows it produces, so that ``process`` re-extracts what it skipped.
-PROCESSING_VERSION = 2  # 2: a local file is its path (doc_id), pages record linked_files
+#: 2: a local file is its path (doc_id), pages record linked_files; 3: rows count their cells
+PROCESSING_VERSION = 3
 
 #: Hive's name for the partition of NULL values; DuckDB, pyarrow and Athena read it as NULL.
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
@@ -59,6 +61,7 @@ REPORTS_SCHEMA = pa.schema(
         ("template", pa.string()),  # 2021 | 2019 | pre2019 | unknown
         ("stats_consistent", pa.bool_()),
         ("stats_failed_checks", pa.list_(pa.string())),
+        ("stats_cells", pa.int32()),  # its rows in report_stats: a lost partition is found
         ("content_sha256", pa.string()),  # sha256 of the raw bytes this row was built from
         ("portal_id", pa.string()),
         ("fetched_at", pa.timestamp("us", tz="UTC")),
@@ -98,7 +101,7 @@ def upgraded(table: str, rows: pa.Table) -> pa.Table:
 #: Columns a partition file may lack: added to the contract since it began (``upgraded`` gives
 #: them NULL). Every other column must be in the file, with the contract's type.
 ADDED_COLUMNS = {"reports": frozenset({"report_key", "processing_version", "input_fingerprint",
-                                       "linked_files"}),
+                                       "linked_files", "stats_cells"}),
                  "report_stats": frozenset()}
 
 

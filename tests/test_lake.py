@@ -161,9 +161,28 @@ def test_rebuild_replaces_exactly_the_scoped_partition(lake):
     scope = Partition("220000", 2019)
     result = load(lake, [_report("a", title="new")], [], rebuild=lambda p: p == scope)
     rows = lake.read_partition("reports", scope)
-    assert rows["doc_id"].to_pylist() == ["a"] and rows["title"].to_pylist() == ["new"]
+    # "b" has no sidecar (none of these rows do): its row stays, and the load says so.
+    assert rows["doc_id"].to_pylist() == ["a", "b"]
+    assert rows["title"].to_pylist() == ["new", "t"]
+    assert [(d, reason) for d, _sha, _url, reason in result.kept_unsourced] == [
+        ("b", "sidecar_missing")]
     assert result.written == [scope.key("reports")]
     assert lake.store.read(other) == untouched
+
+
+def test_a_rebuild_removes_a_row_that_claims_another_documents_bytes(lake):
+    from pipelines.records import Source
+
+    doc, _ = lake.put_raw(b"bytes of a", Source(url="http://127.0.0.1/a", kind="http",
+                                                fetched_at="2026-01-01T00:00:00+00:00"))
+    impostor = _report("impostor")
+    impostor.content_sha256 = doc.sha256  # bytes whose only sidecar is a's
+    load(lake, [impostor], [])
+    scope = Partition("220000", 2019)
+    result = load(lake, [], [], rebuild=lambda p: p == scope)
+    assert lake.read_partition("reports", scope) is None
+    assert result.removed_unsourced == ["impostor"]
+    assert "impostor" in " ".join(result.warnings())
 
 
 def test_stats_follow_their_report_partition(lake):

@@ -108,9 +108,10 @@ def _cells(cli, lake_url) -> list:
     return json.loads(done.stdout)
 
 
-def _damage_partition(lake: Lake, table: str, damage: str) -> str:
-    """Damage the partition of ``table`` holding most rows; returns its key."""
-    parts = lake.partitions(table)
+def _damage_partition(lake: Lake, table: str, damage: str, province: str | None = None) -> str:
+    """Damage the partition of ``table`` (of ``province``) holding most rows; returns its
+    key."""
+    parts = [p for p in lake.partitions(table) if province in (None, p.province)]
     key = max((p.key(table) for p in parts),
               key=lambda k: pq.read_metadata(pa.BufferReader(lake.store.read(k))).num_rows)
     lake.store.write(key, PARTITION_DAMAGE[damage](lake.store.read(key)))
@@ -402,3 +403,24 @@ def test_doctor_removes_a_killed_writers_temporary_file(cli, tmp_path):
         ("stale_temp", key)}
     assert cli("doctor", "--lake", lake_url, "--repair").returncode == 0
     assert not (tmp_path / "lake" / key).exists()
+
+
+@pytest.mark.parametrize("table", ["reports", "report_stats"])
+def test_the_scheduler_stages_heal_a_damaged_partition_outside_their_scope(cli, lake_url, table):
+    """The Airflow path (plan, decode, extract, load): a reprocess of another province reads
+    the damaged partition's documents too, and its load rebuilds that partition whole."""
+    from pipelines import stages
+
+    assert cli("ingest", "--lake", lake_url, SEEDS).returncode == 0
+    rows, cells = _rows(cli, lake_url), _cells(cli, lake_url)
+    lake = Lake.open(lake_url, writable=True)
+    key = _damage_partition(lake, table, "truncated", province="220000")
+    planned = stages.plan(lake, "heal", scope=stages.scope_of(provinces=["530000"]))
+    assert lake.read_json(planned["plan"])["heal"]
+    stages.decode(lake, "heal")
+    stages.extract(lake, "heal")
+    loaded = stages.load(lake, "heal", run_id="heal")
+    assert key in loaded["written"]
+    assert _rows(cli, lake_url) == rows and _cells(cli, lake_url) == cells
+    manifest = lake.read_json(loaded["manifest"])
+    assert any(key in warning for warning in manifest["warnings"])

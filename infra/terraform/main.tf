@@ -46,6 +46,7 @@ locals {
       { name = "template", type = "string" },
       { name = "stats_consistent", type = "boolean" },
       { name = "stats_failed_checks", type = "array<string>" },
+      { name = "stats_cells", type = "int" },
       { name = "content_sha256", type = "string" },
       { name = "portal_id", type = "string" },
       { name = "fetched_at", type = "timestamp" },
