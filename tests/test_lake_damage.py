@@ -38,18 +38,27 @@ def _rows(cli, lake_url) -> dict[str, str]:
     return {r["doc_id"]: (r["content_sha256"], r["text"]) for r in json.loads(done.stdout)}
 
 
+def _change(lake: Lake, key: str, change) -> None:
+    """Apply ``change`` (bytes → bytes) to the object at ``key``; None deletes it."""
+    if change is None:
+        lake.store.delete(key)
+    else:
+        lake.store.write(key, change(lake.store.read(key)))
+
+
+def _victim(cli, lake_url, n: int):
+    """The seeds ingested: their rows, the lake, and its n-th raw document by URL."""
+    assert cli("ingest", "--lake", lake_url, SEEDS).returncode == 0
+    lake = Lake.open(lake_url)
+    return _rows(cli, lake_url), lake, sorted(lake.raw_documents(),
+                                              key=lambda d: d.source.url)[n]
+
+
 @pytest.mark.parametrize("force", [False, True], ids=["process", "process-force"])
 @pytest.mark.parametrize("damage", list(DAMAGE), ids=list(DAMAGE))
 def test_damaged_raw_bytes_are_a_reject_and_the_good_row_is_kept(cli, lake_url, damage, force):
-    assert cli("ingest", "--lake", lake_url, SEEDS).returncode == 0
-    before = _rows(cli, lake_url)
-    lake = Lake.open(lake_url)
-    victim = sorted(lake.raw_documents(), key=lambda d: d.source.url)[2]
-    key = lake.raw_key(victim.sha256)
-    if DAMAGE[damage] is None:
-        lake.store.delete(key)
-    else:
-        lake.store.write(key, DAMAGE[damage](lake.store.read(key)))
+    before, lake, victim = _victim(cli, lake_url, 2)
+    _change(lake, lake.raw_key(victim.sha256), DAMAGE[damage])
     done = cli("process", "--lake", lake_url, *(["--force"] if force else []))
     assert _rows(cli, lake_url) == before  # every row, the damaged document's included
     rejects = {r["doc_id"]: r["reason"] for r in Lake.open(lake_url).rejects().values()}
@@ -208,15 +217,9 @@ SIDECAR_DAMAGE = {
 @pytest.mark.parametrize("force", [False, True], ids=["process", "process-force"])
 @pytest.mark.parametrize("damage", list(SIDECAR_DAMAGE), ids=list(SIDECAR_DAMAGE))
 def test_a_lost_or_damaged_sidecar_keeps_the_row_with_a_reject(cli, lake_url, damage, force):
-    assert cli("ingest", "--lake", lake_url, SEEDS).returncode == 0
-    before = _rows(cli, lake_url)
-    lake = Lake.open(lake_url)
-    victim = sorted(lake.raw_documents(), key=lambda d: d.source.url)[1]
+    before, lake, victim = _victim(cli, lake_url, 1)
     key = lake.sidecar_key(victim.sha256, victim.source.source_id)
-    if SIDECAR_DAMAGE[damage] is None:
-        lake.store.delete(key)
-    else:
-        lake.store.write(key, SIDECAR_DAMAGE[damage](lake.store.read(key)))
+    _change(lake, key, SIDECAR_DAMAGE[damage])
     done = cli("process", "--lake", lake_url, *(["--force"] if force else []))
     assert "Traceback" not in done.stderr, done.stderr
     assert _rows(cli, lake_url) == before  # the row stays
@@ -307,10 +310,7 @@ def _write(key: str, data: bytes):
 def _replace(pick, change):
     def damage(lake: Lake) -> str:
         key = pick(lake)
-        if change is None:
-            lake.store.delete(key)
-        else:
-            lake.store.write(key, change(lake.store.read(key)))
+        _change(lake, key, change)
         return key
     return damage
 
