@@ -244,13 +244,19 @@ def run_query(lake: Lake, sql: str, *, timeout: float | None = None
         raise
 
 
+#: How a failed scan of a partition file shows in an error (DuckDB reading the Arrow stream).
+_SCAN_FAILED = re.compile(r"stream registered as|parquet|IOError|arrow", re.IGNORECASE)
+
+
 def on_sound_files(lake: Lake, work, *, rejects: bool = True):
     """``work(connection)`` over the lake's sound partition files. Footers are checked first;
     a scan that still fails on a file (cut or zeroed inside) is run again once over the files
     found sound when read whole. The files left out are in ``lake.damage``."""
     try:
         return work(connect(lake, rejects=rejects))
-    except (duckdb.Error, pa.ArrowException, OSError):
+    except (duckdb.Error, pa.ArrowException, OSError) as exc:
+        if not _SCAN_FAILED.search(str(exc)):
+            raise  # the statement's own error (a typo, a refusal): no file is read again
         before = len(lake.damage)
         con = connect(lake, rejects=rejects, whole=True)
         if len(lake.damage) == before:
