@@ -243,7 +243,8 @@ def table_state(lake: Lake, versions: list[RawDocument]) -> TableState:
                 rows["linked_files"].to_pylist(), rows["stats_cells"].to_pylist(),
                 strict=True):
             if expected is not None and found[doc_id] != expected:
-                continue  # its cells are lost (a partition file gone): read it again
+                state.damaged.add(part)  # its cells are lost (a file gone): rebuilt
+                continue
             state.present.add(doc_id)
             if wanted.get(doc_id) == fingerprint and version == PROCESSING_VERSION \
                     and not count and not linked_now.intersection(linked or ()):
@@ -429,9 +430,10 @@ def raw_damaged(rejects: Iterable[Reject]) -> set[str]:
     return {r.doc_id for r in rejects if r.reason in RAW_DAMAGE}
 
 
-def _also_into(keep: Callable[[Report], bool] | None, parts: set[Partition]
-               ) -> Callable[[Report], bool] | None:
-    """``keep``, and also every report that lands in one of ``parts``."""
+def keep_also_into(keep: Callable[[Report], bool] | None, parts: set[Partition]
+                   ) -> Callable[[Report], bool] | None:
+    """``keep``, and also every report that lands in one of ``parts`` (partitions a run
+    rebuilds whatever its scope: see :func:`healing`)."""
     if keep is None:
         return None
     return lambda report: keep(report) or Partition(
@@ -610,7 +612,9 @@ def run(lake: Lake, docs: Iterable[RawDocument], result: RunResult, *,
     ``keep`` filters which built reports are loaded (``process --province``); ``rebuild`` marks
     partitions replaced wholesale. Rejected documents keep whatever row they had before.
     Documents whose row was built from the same bytes by the same processing version are not
-    read again (they keep their rows) unless ``force``.
+    read again (they keep their rows) unless ``force``. A damaged partition file of either
+    table is rebuilt whole, whatever the scope: the documents no sound row stands for are read
+    too (:func:`healing`), and the load sets the file's bytes aside under ``_quarantine/``.
     """
     started = time.perf_counter()
     versions, copies = current_versions(d for d in docs if d.source.role != "list")
@@ -618,7 +622,7 @@ def run(lake: Lake, docs: Iterable[RawDocument], result: RunResult, *,
     extra, extra_copies = healing(lake, versions, state)
     versions, copies = versions + extra, copies | extra_copies
     if state.damaged:  # what is rebuilt is kept, whatever the run's scope
-        keep = _also_into(keep, state.damaged)
+        keep = keep_also_into(keep, state.damaged)
     result.inputs = versions
     # A document set aside for lost or damaged raw bytes or sidecar is read again: once they
     # are sound (fetched or ingested again) its reject goes.

@@ -317,7 +317,8 @@ def _extract_unit(lake: Lake, batch: str, unit: int, body: dict, docs: list[RawD
             lake.store.delete(key)
     result = process.new_run("extract", lake)
     scope = body["scope"]
-    heal = {Partition(p, y) for p, y in body.get("heal", [])}
+    keep = process.keep_also_into(lambda report: _in_scope(scope, report),
+                                  {Partition(p, y) for p, y in body.get("heal", [])})
 
     def decoded_for(chunk: list[RawDocument]) -> dict[str, Decoded | None]:
         decoded: dict[str, Decoded | None] = {}
@@ -330,8 +331,7 @@ def _extract_unit(lake: Lake, batch: str, unit: int, body: dict, docs: list[RawD
     reports = cells = 0
     for n, (chunk_reports, chunk_cells) in enumerate(process.extract_chunks(
             lake, docs, result, decoded_for=decoded_for, held_back=others,
-            keep=lambda report: _in_scope(scope, report) or Partition(
-                report.province_code, report.metadata.report_year) in heal)):
+            keep=keep)):
         _write_arrow(lake, f"{prefix}reports-{n:05d}.parquet", reports_table(chunk_reports))
         _write_arrow(lake, f"{prefix}report_stats-{n:05d}.parquet", stats_table(chunk_cells))
         reports += len(chunk_reports)

@@ -158,16 +158,21 @@ def test_a_damaged_partition_is_skipped_by_readers_and_rebuilt_by_process(
 
 
 @pytest.mark.parametrize("command", ["ingest", "process-scoped", "process-force"])
-@pytest.mark.parametrize("table", ["reports", "report_stats"])
-def test_any_load_heals_a_damaged_partition(cli, lake_url, table, command, tmp_path):
+@pytest.mark.parametrize("table,damage", [("reports", "truncated"),
+                                          ("report_stats", "truncated"),
+                                          ("report_stats", "deleted")])
+def test_any_load_heals_a_damaged_partition(cli, lake_url, table, damage, command, tmp_path):
     """Not only a plain ``process``: a load of other documents, and a rebuild of another
     scope, rebuild the damaged partition whole (they read again what no readable row stands
-    for)."""
+    for, and the reports whose cells are not all there: ``stats_cells``)."""
     seeds = sorted(Path(SEEDS).iterdir())
     assert cli("ingest", "--lake", lake_url, *seeds[:4]).returncode == 0
     rows, cells = _rows(cli, lake_url), _cells(cli, lake_url)
     lake = Lake.open(lake_url)
-    _damage_partition(lake, table, "truncated")
+    if damage == "deleted":
+        lake.store.delete(lake.partitions(table)[0].key(table))
+    else:
+        _damage_partition(lake, table, damage)
     if command == "ingest":
         done = cli("ingest", "--lake", lake_url, seeds[4])
     elif command == "process-scoped":  # a scope that does not name the damaged partition
