@@ -16,6 +16,7 @@ stray_object           an object the lake never writes there     quarantined
 manifest_damaged       a run manifest that is not one            quarantined
 reject_damaged         a reject that is not one                  quarantined
 state_damaged          crawl state that is not one               quarantined (URLs re-fetched)
+intent_damaged         a load's intent that is not one           quarantined
 stale_temp             a killed writer's temporary file          removed
 stuck_lease            a load lease whose holder is gone         removed
 interrupted_load       a load's intent left by a killed load     finished (by the rebuild)
@@ -46,6 +47,7 @@ REPAIRS: dict[str, str | None] = {
     "manifest_damaged": "quarantine", "reject_damaged": "quarantine",
     "state_damaged": "quarantine", "object_damaged": "quarantine",
     "stale_temp": "remove", "stuck_lease": "remove", "interrupted_load": "rebuild",
+    "intent_damaged": "quarantine",
 }
 
 #: What a user does about what ``--repair`` cannot fix.
@@ -96,9 +98,11 @@ def examine(lake: Lake, *, hashes: bool = True) -> list[Finding]:
     lease = stuck(lake.store, LOAD_LEASE)
     if lease:
         note(LOAD_LEASE, "stuck_lease", lease)
-    if lake.store.exists(LOAD_INTENT) and not lake.store.exists(LOAD_LEASE):
+    if lake.load_intent() and not lake.store.exists(LOAD_LEASE):
         note(LOAD_INTENT, "interrupted_load", "a load was killed before it finished: the next "
              "load finishes it")
+    for damage in lake.damage.values():  # the intent, read just now
+        note(damage.key, damage.kind, damage.detail)
     return sorted(found.values(), key=lambda f: (f.kind, f.key))
 
 

@@ -357,11 +357,17 @@ class Lake:
     def load_intent(self) -> dict | None:
         """Where the documents of the load that holds (or last held) the lease go."""
         try:
-            return json.loads(self.store.read(LOAD_INTENT))
+            intent = json.loads(self.store.read(LOAD_INTENT))
         except KeyError:
             return None
-        except ValueError:  # not JSON (written by hand?): nothing can be finished from it
+        except ValueError as exc:  # not JSON: nothing can be finished from it
+            self.note_damage(LOAD_INTENT, "intent_damaged", f"not JSON ({_first_line(exc)})")
             return {}
+        if not _intent_sound(intent):
+            self.note_damage(LOAD_INTENT, "intent_damaged", "not a load's intent (targets: "
+                             "doc id → [province, year]; absorbed: doc ids)")
+            return {}
+        return intent
 
     def write_load_intent(self, intent: dict) -> None:
         self.write_json(LOAD_INTENT, intent)
@@ -629,6 +635,18 @@ def footer_problem(table: str, metadata: pq.FileMetaData) -> str | None:
         stats = metadata.row_group(group).column(column).statistics
         nulls += stats.null_count if stats is not None and stats.has_null_count else 0
     return f"{nulls} row(s) without a doc_id" if nulls else None
+
+
+def _intent_sound(intent) -> bool:
+    """Whether a load's intent is of the shape a load writes."""
+    if not isinstance(intent, dict):
+        return False
+    targets, absorbed = intent.get("targets") or {}, intent.get("absorbed") or []
+    return isinstance(targets, dict) and isinstance(absorbed, list) and all(
+        isinstance(doc_id, str) for doc_id in absorbed) and all(
+        isinstance(where, list) and len(where) == 2 and isinstance(where[0], str | None)
+        and (where[1] is None or (isinstance(where[1], int) and not isinstance(where[1], bool)))
+        for where in targets.values())
 
 
 def manifest_problem(manifest: dict) -> str | None:

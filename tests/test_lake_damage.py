@@ -351,8 +351,11 @@ DOCTOR_CASES = {
     "reject_damaged": (_write("rejects/x.json", b"[]"), None, True),
     "state_damaged": (_write("_crawl/portal-a/state.json", b"\x00\x01"), None, True),
     "stuck_lease": (_expired_lease, None, True),
-    "interrupted_load": (_write("_lease/intent.json", b'{"run_id": "x", "targets": {}}'),
+    "interrupted_load": (_write("_lease/intent.json", json.dumps(
+        {"run_id": "x", "targets": {"file:///gone.txt": ["530000", 2019]}}).encode()),
                          None, True),
+    "intent_damaged": (_write("_lease/intent.json", b'{"run_id": "x", "targets": [1]}'),
+                       None, True),
 }
 
 

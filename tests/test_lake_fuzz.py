@@ -31,7 +31,7 @@ from tests.conftest import SEEDS
 EXAMPLES = int(os.environ.get("GOVREPORTS_LAKE_FUZZ_EXAMPLES", "40"))
 
 TARGETS = ("raw", "sidecar", "manifest", "reject", "crawl_state", "reports", "report_stats",
-           "lease")
+           "lease", "intent")
 BINARY = {"raw", "reports", "report_stats"}
 #: Operations per kind of object. JSON objects get no random bit flip: a flipped letter in a
 #: string value (a date, a file name) is a different but well-formed object that nothing can
@@ -105,6 +105,7 @@ def _objects(lake: Lake, target: str) -> list[str]:
         "reports": list(lake.store.list("reports/")),
         "report_stats": list(lake.store.list("report_stats/")),
         "lease": ["_lease/load.json"],
+        "intent": ["_lease/intent.json"],
     }[target]
     return sorted(keys)
 
@@ -119,6 +120,11 @@ EXPIRED_LEASE = json.dumps({"run_id": "old", "command": "process", "host": "else
                             "pid": 1, "since": 1.0, "renewed": 1.0, "expires": 2.0}).encode()
 
 
+#: The intent a killed load leaves (its documents' partitions), damaged by the fuzz.
+INTENT = json.dumps({"run_id": "old", "targets": {"file:///x.txt": ["530000", 2019]},
+                     "absorbed": []}).encode()
+
+
 def _apply(lake: Lake, damage: Damage) -> tuple[str, str] | None:
     """Damage one object; returns (its key, the operation) when something changed."""
     keys = _objects(lake, damage.target)
@@ -128,7 +134,7 @@ def _apply(lake: Lake, damage: Damage) -> tuple[str, str] | None:
     try:
         data = lake.store.read(key)
     except KeyError:
-        data = EXPIRED_LEASE if damage.target == "lease" else None
+        data = {"lease": EXPIRED_LEASE, "intent": INTENT}.get(damage.target)
     if data is None:
         return None
     cut = int(len(data) * damage.where)
@@ -143,8 +149,8 @@ def _apply(lake: Lake, damage: Damage) -> tuple[str, str] | None:
         "delete": None,
     }[damage.op]
     if new is None:
-        if damage.target == "lease":
-            return None  # no lease is a free lease
+        if damage.target in ("lease", "intent"):
+            return None  # no lease is a free lease, no intent a finished load
         lake.store.delete(key)
         return key, damage.op
     if new == data:
