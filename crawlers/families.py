@@ -15,13 +15,14 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import ClassVar
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from scrapy import FormRequest, Request
 from scrapy.http import Response, TextResponse
 from scrapy.selector import Selector
+
+from pipelines.metadata import parse_date
 
 
 @dataclass(frozen=True)
@@ -38,15 +39,12 @@ class Listed:
         return {k: v for k, v in found.items() if v}
 
 
-_DATE = re.compile(r"(20\d{2}|19\d{2})[-/.年](\d{1,2})[-/.月](\d{1,2})")
-
-
-def _date(text: str) -> str | None:
-    match = _DATE.search(text or "")
-    if not match:
-        return None
-    year, month, day = (int(g) for g in match.groups())
-    return f"{year:04d}-{month:02d}-{day:02d}"
+def _date(text: str | None) -> str | None:
+    """A list's date as ISO text: read as the extractor reads a document's
+    (:func:`pipelines.metadata.parse_date`: Unix seconds or milliseconds in China time, a
+    date that exists), so the list context and the document never disagree."""
+    found = parse_date(text)
+    return found.isoformat() if found else None
 
 
 #: Links read from one page at most (a list page, or a document page for its attachments).
@@ -434,8 +432,7 @@ class Gkmlpt(Family):
             if not isinstance(item, dict) or not item.get("url"):
                 continue
             stamp = item.get("date") or item.get("publish_time")
-            date = (datetime.fromtimestamp(int(stamp), UTC).date().isoformat()
-                    if str(stamp or "").isdigit() else _date(str(stamp or "")))
+            date = _date(str(stamp)) if isinstance(stamp, str | int | float) else None
             extra = {key: str(item[src]) for src, key in
                      (("identifier", "index_no"), ("publisher", "issuing_agency"),
                       ("document_number", "doc_no")) if item.get(src)}

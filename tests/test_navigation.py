@@ -5,6 +5,7 @@ real ``govreports crawl``."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from dataclasses import replace
@@ -370,3 +371,32 @@ def test_navigation_reads_only_pages_with_links(body, content_type):
                    request=Request(url), **({"encoding": "utf-8"} if cls is TextResponse
                                             else {}))
     assert list(navigation(response, Generic())) == []
+
+
+@pytest.mark.parametrize("stamp,expected", [
+    (1581265800, "2020-02-10"),  # 2020-02-09 16:30 UTC: already the 10th in China
+    (1581265800000, "2020-02-10"),  # milliseconds
+    ("1581265800", "2020-02-10"),
+    ("2020-02-10 09:00:00", "2020-02-10"),
+    ("2020-13-45", None),  # no such date
+    (99999999999999, None),  # no year a report has
+    ([2020], None),
+], ids=["seconds", "milliseconds", "seconds-as-text", "text", "no-such-date", "out-of-range",
+        "a-list"])
+def test_a_gkmlpt_list_reads_its_dates_as_the_document_does(stamp, expected):
+    """The list context and the document's own date agree (China time, seconds or
+    milliseconds), and one odd date costs only itself, not the list page."""
+    from scrapy.http import Request
+    from scrapy.http.response.text import TextResponse
+
+    from crawlers.families import Gkmlpt, Listed
+    from pipelines.metadata import parse_date
+
+    url = "http://127.0.0.1/gkmlpt/api/all/2?page=1"
+    body = json.dumps({"articles": [{"url": "/a.html", "title": "年报", "date": stamp},
+                                    {"url": "/b.html", "title": "年报", "date": 1581265800}]})
+    response = TextResponse(url, body=body.encode(), encoding="utf-8", request=Request(url))
+    listed = [item for item in Gkmlpt().parse_list(response) if isinstance(item, Listed)]
+    assert [item.date for item in listed] == [expected, "2020-02-10"]
+    if expected is not None and not isinstance(stamp, list):
+        assert parse_date(str(stamp)).isoformat() == expected  # what the extractor reads
