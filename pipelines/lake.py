@@ -284,6 +284,8 @@ class Lake:
                 rows = parquet.read(columns=wanted)
                 if rows["doc_id"].null_count:
                     problem = f"{rows['doc_id'].null_count} row(s) without a doc_id"
+                elif columns is None:
+                    problem = statistics_problem(parquet.metadata, rows)
         except (pa.ArrowException, OSError) as exc:
             problem = _first_line(exc)
         if problem is not None:
@@ -312,8 +314,10 @@ class Lake:
         try:
             if whole:
                 data = self.store.read(key)
-                problem = _magic_problem(data) or partition_problem(table, pq.read_table(
-                    pa.BufferReader(data), page_checksum_verification=True))
+                parquet = pq.ParquetFile(pa.BufferReader(data), page_checksum_verification=True)
+                rows = parquet.read()
+                problem = _magic_problem(data) or partition_problem(table, rows) \
+                    or statistics_problem(parquet.metadata, rows)
             else:
                 filesystem, base = self.store.arrow_filesystem()
                 with filesystem.open_input_file(f"{base}/{key}") as fh:
@@ -611,6 +615,37 @@ def _magic_problem(data: bytes) -> str | None:
     damaged, other readers (Athena, DuckDB's own) refuse it."""
     if data[:4] != b"PAR1" or data[-4:] != b"PAR1":
         return "no Parquet magic bytes (PAR1) at its start or end"
+    return None
+
+
+def statistics_problem(metadata: pq.FileMetaData, rows: pa.Table) -> str | None:
+    """Why the footer's column chunks do not describe the values read (or None): each names
+    a column of the file, and its statistics (min, max, null count) are those of its values.
+    Readers skip row groups by statistics (a query filtered on ``doc_id`` trusts its min and
+    max), so statistics a flipped bit changed hide rows, although every value reads right."""
+    import pyarrow.compute as pc
+
+    start = 0
+    for group in range(metadata.num_row_groups):
+        chunk_meta = metadata.row_group(group)
+        chunk = rows.slice(start, chunk_meta.num_rows)
+        start += chunk_meta.num_rows
+        for index in range(chunk_meta.num_columns):
+            column = chunk_meta.column(index)
+            stats, name = column.statistics, column.path_in_schema
+            if name.split(".")[0] not in chunk.column_names:
+                return f"a column chunk names a column {name!r} the file does not have"
+            if stats is None or name not in chunk.column_names:
+                continue  # a nested column's leaf, or no statistics written
+            values = chunk[name]
+            if stats.has_null_count and stats.null_count != values.null_count:
+                return f"the statistics of {name} count {stats.null_count} nulls, not " \
+                       f"{values.null_count}"
+            if stats.has_min_max and values.null_count < len(values):
+                found = pc.min_max(values)
+                if (stats.min, stats.max) != (found["min"].as_py(), found["max"].as_py()):
+                    return f"the statistics of {name} say min {stats.min!r}, max " \
+                           f"{stats.max!r}, not those of its values"
     return None
 
 

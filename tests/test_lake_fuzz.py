@@ -160,18 +160,27 @@ def _apply(lake: Lake, damage: Damage) -> tuple[str, str] | None:
 
 
 def _same_rows(now: bytes | None, was: bytes | None) -> bool:
-    """Whether two versions of a partition file are read as the same rows, footer included: a
-    bit flipped where no reader looks (a page header's statistics, padding) changes nothing
-    anyone can read, and is no damage to name."""
+    """Whether two versions of a partition file give a reader the same thing: the same rows
+    and schema, and column chunks that name the same columns with the same statistics (what
+    readers filter by). A bit flipped where no reader looks (a page header's statistics, a
+    size field kept for information, padding) changes nothing anyone reads: no damage to
+    name."""
     if now is None or was is None or now[:4] != b"PAR1" or now[-4:] != b"PAR1":
         return False
     try:
         mine, theirs = (pq.ParquetFile(pa.BufferReader(d), page_checksum_verification=True)
                         for d in (now, was))
-        return mine.metadata.to_dict() == theirs.metadata.to_dict() and \
+        return _chunks(mine.metadata) == _chunks(theirs.metadata) and \
             mine.schema_arrow.equals(theirs.schema_arrow) and mine.read().equals(theirs.read())
     except (pa.ArrowException, OSError):
         return False
+
+
+def _chunks(metadata: pq.FileMetaData) -> list:
+    """Each column chunk's column and statistics, row group by row group."""
+    return [(group.num_rows, [(chunk["path_in_schema"], chunk["statistics"])
+                              for chunk in group.to_dict()["columns"]])
+            for group in (metadata.row_group(i) for i in range(metadata.num_row_groups))]
 
 
 def _mistyped(data: bytes):
