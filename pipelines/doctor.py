@@ -29,12 +29,12 @@ which reads again every document no sound row stands for.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from pipelines import process
+from pipelines.errors import LakeDamaged
 from pipelines.lake import LOAD_INTENT, LOAD_LEASE, PARTITION_FILE, Lake
 from pipelines.lease import stuck
 from pipelines.schema import TABLES
@@ -91,8 +91,6 @@ def examine(lake: Lake, *, hashes: bool = True) -> list[Finding]:
     list(lake.manifests())
     list(lake.rejects_read())
     _crawl_states(lake)
-    for damage in lake.damage.values():
-        note(damage.key, damage.kind, damage.detail)
     for name in lake.store.stale_temporary():
         note(f".tmp/{name}", "stale_temp", "a temporary file a killed writer left")
     lease = stuck(lake.store, LOAD_LEASE)
@@ -101,7 +99,7 @@ def examine(lake: Lake, *, hashes: bool = True) -> list[Finding]:
     if lake.load_intent() and not lake.store.exists(LOAD_LEASE):
         note(LOAD_INTENT, "interrupted_load", "a load was killed before it finished: the next "
              "load finishes it")
-    for damage in lake.damage.values():  # the intent, read just now
+    for damage in lake.damage.values():  # what the readers above skipped
         note(damage.key, damage.kind, damage.detail)
     return sorted(found.values(), key=lambda f: (f.kind, f.key))
 
@@ -122,14 +120,13 @@ def _raw_zone(lake: Lake, hashes: bool) -> Iterator[Finding]:
     if hashes:
         def check(sha: str) -> Finding | None:
             try:
-                data = lake.read_raw(sha)
+                lake.read_raw_checked(sha)
             except KeyError:
                 return None
-            actual = hashlib.sha256(data).hexdigest()
-            if actual == sha:
-                return None
-            return Finding(lake.raw_key(sha), "hash_mismatch", f"{len(data)} bytes hashing "
-                           f"to {actual[:16]}…, not their key's sha256")
+            except LakeDamaged as damage:
+                return Finding(lake.raw_key(sha), "hash_mismatch",
+                               f"{damage}, not their key's sha256")
+            return None
 
         with ThreadPoolExecutor(max_workers=8) as pool:
             yield from filter(None, pool.map(check, sorted(objects)))

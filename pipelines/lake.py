@@ -60,8 +60,6 @@ QUARANTINE = "_quarantine/"
 _PARTITION_KEY = re.compile(r"^(?P<table>[a-z_]+)/province=(?P<p>[^/]+)/year=(?P<y>[^/]+)/")
 _PROVINCE = re.compile(r"^[0-9]{2}0000$")
 _YEAR = re.compile(r"^[0-9]{4}$")
-_SIDECAR_KEY = re.compile(
-    r"^raw/[0-9a-f]{2}/(?P<sha>[0-9a-f]{64})\.(?P<source>[0-9a-f]{16})\.json$")
 _RAW_KEY = re.compile(r"^raw/(?P<pre>[0-9a-f]{2})/(?P<sha>[0-9a-f]{64})"
                       r"(?:\.(?P<src>[0-9a-f]{16})\.json)?$")
 SOURCE_ROLES = ("document", "attachment", "list")
@@ -167,9 +165,20 @@ class Lake:
         """Whether the raw object of ``sha256`` is there with exactly those bytes (the same
         bytes stored again repair an object that bit rot, a cut or an emptying damaged)."""
         try:
-            return hashlib.sha256(self.read_raw(sha256)).hexdigest() == sha256
-        except KeyError:
+            self.read_raw_checked(sha256)
+        except (KeyError, LakeDamaged):
             return False
+        return True
+
+    def read_raw_checked(self, sha256: str) -> bytes:
+        """The raw bytes of ``sha256``: KeyError when the object is gone, :class:`LakeDamaged`
+        (its detail: how many bytes, hashing to what) when they are not those bytes."""
+        data = self.read_raw(sha256)
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != sha256:
+            raise LakeDamaged(f"{self.raw_key(sha256)} holds {len(data)} bytes hashing to "
+                              f"{actual[:16]}…", key=self.raw_key(sha256))
+        return data
 
     def raw_zone(self) -> tuple[set[str], dict[str, list[str]], list[str]]:
         """What the raw zone holds, by key alone: the sha256 of its objects, the sidecar keys
@@ -311,21 +320,18 @@ class Lake:
         or None. Only its footer is read, unless ``whole``: a file cut or zeroed inside has a
         sound footer, and fails only when its pages are read."""
         key = part.key(table)
+        if whole:  # as every load reads it (which notes the damage)
+            try:
+                self.read_partition_versioned(table, part)
+            except LakeDamaged:
+                return self.damage[key].detail
+            return None
         try:
-            if whole:
-                data = self.store.read(key)
-                parquet = pq.ParquetFile(pa.BufferReader(data), page_checksum_verification=True)
-                rows = parquet.read()
-                problem = _magic_problem(data) or partition_problem(table, rows) \
-                    or statistics_problem(parquet.metadata, rows)
-            else:
-                filesystem, base = self.store.arrow_filesystem()
-                with filesystem.open_input_file(f"{base}/{key}") as fh:
-                    problem = footer_problem(table, pq.ParquetFile(fh).metadata)
+            filesystem, base = self.store.arrow_filesystem()
+            with filesystem.open_input_file(f"{base}/{key}") as fh:
+                problem = footer_problem(table, pq.ParquetFile(fh).metadata)
         except FileNotFoundError:
             return None  # removed since it was listed
-        except KeyError:
-            return None
         except (pa.ArrowException, OSError) as exc:
             problem = _first_line(exc)
         if problem is not None:
@@ -520,17 +526,13 @@ class Lake:
         return sorted(k for k in self.store.list(f"{RUNS}{run_id_prefix}") if k.endswith(".json"))
 
     def manifests(self) -> Iterator[dict]:
-        """Every run manifest (one that is not a JSON object is skipped, and noted)."""
-        return (data for _key, data in self.keyed_manifests())
-
-    def keyed_manifests(self) -> Iterator[tuple[str, dict]]:
-        """Every run manifest with its key (one that is not a JSON object is skipped, and
-        noted)."""
+        """Every run manifest (one that is not a run manifest's shape, :func:`manifest_problem`,
+        is skipped, and noted)."""
         for key, data in self.read_json_many(self.manifest_keys(""), "manifest_damaged",
                                              keyed=True):
             problem = manifest_problem(data)
             if problem is None:
-                yield key, data
+                yield data
             else:
                 self.note_damage(key, "manifest_damaged", problem)
 
@@ -560,14 +562,9 @@ class Lake:
 
         def read(key: str):
             try:
-                data = self.read_json(key, None)
-            except ValueError as exc:
-                self.note_damage(key, kind, f"not JSON ({_first_line(exc)})")
+                return self._json_object(key, self.store.read(key), kind)
+            except KeyError:
                 return None
-            if data is not None and not isinstance(data, dict):
-                self.note_damage(key, kind, f"a JSON {type(data).__name__}, not an object")
-                return None
-            return data
 
         with ThreadPoolExecutor(max_workers=8) as pool:
             for key, data in zip(keys, pool.map(read, keys), strict=True):
@@ -578,15 +575,22 @@ class Lake:
                       ) -> Iterator[tuple[str, dict]]:
         """(key, object) of the given (key, bytes) that are JSON objects; the others noted."""
         for key, data in pairs:
-            try:
-                found = json.loads(data)
-            except ValueError as exc:
-                self.note_damage(key, kind, f"not JSON ({_first_line(exc)})")
-                continue
-            if not isinstance(found, dict):
-                self.note_damage(key, kind, f"a JSON {type(found).__name__}, not an object")
-                continue
-            yield key, found
+            found = self._json_object(key, data, kind)
+            if found is not None:
+                yield key, found
+
+    def _json_object(self, key: str, data: bytes, kind: str) -> dict | None:
+        """``data`` as a JSON object; None, and noted as a damage of ``kind``, when it is not
+        JSON (or not UTF-8) or not an object."""
+        try:
+            found = json.loads(data)
+        except ValueError as exc:
+            self.note_damage(key, kind, f"not JSON ({_first_line(exc)})")
+            return None
+        if not isinstance(found, dict):
+            self.note_damage(key, kind, f"a JSON {type(found).__name__}, not an object")
+            return None
+        return found
 
     def read_json(self, key: str, default=KeyError):
         """The JSON object at ``key``; ``default`` when it is missing (KeyError unless given)."""
@@ -649,18 +653,10 @@ def statistics_problem(metadata: pq.FileMetaData, rows: pa.Table) -> str | None:
     return None
 
 
-def partition_problem(table: str, rows: pa.Table) -> str | None:
-    """Why rows read from a partition file of ``table`` are not the lake's, or None: another
-    schema, or rows without a ``doc_id`` (which readers would count as phantom reports)."""
-    problem = schema_problem(table, rows.schema)
-    if problem is None and rows["doc_id"].null_count:
-        problem = f"{rows['doc_id'].null_count} row(s) without a doc_id"
-    return problem
-
-
 def footer_problem(table: str, metadata: pq.FileMetaData) -> str | None:
-    """:func:`partition_problem` judged from a Parquet footer alone (the schema, and the
-    ``doc_id`` null counts of its statistics)."""
+    """Why a partition file of ``table`` is not the lake's, judged from its Parquet footer
+    alone: another schema, or rows without a ``doc_id`` (by the null counts of its
+    statistics; readers would count them as phantom reports)."""
     problem = schema_problem(table, metadata.schema.to_arrow_schema())
     if problem is not None:
         return problem
@@ -725,10 +721,10 @@ def sidecar_problem(key: str, meta) -> str | None:
         wrong.append("role")
     if wrong:
         return f"field(s) {', '.join(wrong)} missing or of the wrong type"
-    match = _SIDECAR_KEY.match(key)
-    if match is None or meta.get("sha256") != match["sha"]:
+    match = _RAW_KEY.match(key)
+    if match is None or not match["src"] or meta.get("sha256") != match["sha"]:
         return "its sha256 is not the one its key names"
-    if source_id_of(meta.get("portal_id"), meta["url"]) != match["source"]:
+    if source_id_of(meta.get("portal_id"), meta["url"]) != match["src"]:
         return "its portal and URL are not the source its key names"
     return None
 

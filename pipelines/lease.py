@@ -188,8 +188,9 @@ class Lease:
 def stuck(store: Store, key: str) -> str | None:
     """Why the lease at ``key`` is stuck (its holder is gone, it expired, or it is no lease:
     what a waiter would take over), or None when it is free or its holder may be alive."""
-    holder = Lease(store, key, "")._holder()
-    return None if holder is None else Lease(store, key, "")._stale(holder[2], 0.0)
+    lease = Lease(store, key, "")
+    holder = lease._holder()
+    return None if holder is None else lease._stale(holder[2], 0.0)
 
 
 def _is_number(value) -> bool:

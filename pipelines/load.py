@@ -249,6 +249,7 @@ class _Merge:
         self.rebuild = rebuild
         self._kept_ids: dict[Partition, pa.Array] = {}  # rebuilt partitions: report ids kept
         self._backed: dict[tuple[str, str], bool] = {}
+        self._sources_of: dict[str, list] = {}
         self.quarantined: dict[str, str] = {}
         self.kept_unsourced: dict[str, tuple[str, str, str, str]] = {}
         self.removed_unsourced: set[str] = set()
@@ -329,8 +330,8 @@ class _Merge:
         own, written by hand or by a bug): the load names it."""
         if self._is_backed(doc_id, sha256):
             return True
-        if sha256 and self.lake.store.exists(self.lake.raw_key(sha256)) \
-                and self.lake.sources_of(sha256):
+        if sha256 and self._sources(sha256) \
+                and self.lake.store.exists(self.lake.raw_key(sha256)):
             self.removed_unsourced.add(doc_id)
             return False
         sidecar = self.lake.sidecar_key(sha256, source_id_of(portal_id, url)) \
@@ -350,8 +351,14 @@ class _Merge:
             return False
         key = (doc_id, sha256)
         if key not in self._backed:
-            self._backed[key] = any(d.doc_id == doc_id for d in self.lake.sources_of(sha256))
+            self._backed[key] = any(d.doc_id == doc_id for d in self._sources(sha256))
         return self._backed[key]
+
+    def _sources(self, sha256: str) -> list:
+        """:meth:`~pipelines.lake.Lake.sources_of`, listed once per sha256 by a merge."""
+        if sha256 not in self._sources_of:
+            self._sources_of[sha256] = self.lake.sources_of(sha256)
+        return self._sources_of[sha256]
 
 
 def _debug_pause(name: str) -> None:

@@ -8,7 +8,6 @@ document is recorded under ``rejects/`` with its reason and never stops the rest
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import re
 import time
@@ -252,6 +251,17 @@ def table_state(lake: Lake, versions: list[RawDocument]) -> TableState:
     return state
 
 
+def versions_to_read(lake: Lake, docs: Iterable[RawDocument]
+                     ) -> tuple[list[RawDocument], set[str], TableState]:
+    """What a run reads of ``docs`` (list pages never: they are kept, not reports): their
+    :func:`current_versions` and the copies among them, plus what :func:`healing` adds when
+    partitions are damaged; and the tables' state, read once."""
+    versions, copies = current_versions(d for d in docs if d.source.role != "list")
+    state = table_state(lake, versions)
+    extra, extra_copies = healing(lake, versions, state)
+    return versions + extra, copies | extra_copies, state
+
+
 def healing(lake: Lake, versions: list[RawDocument], state: TableState
             ) -> tuple[list[RawDocument], set[str]]:
     """When partitions are damaged: the documents a run must read besides ``versions`` so that
@@ -444,7 +454,7 @@ def record_load(lake: Lake, result: RunResult) -> None:
     """After the load: the rows it kept although their sidecar is lost or damaged become
     rejects (the row stays; the reject says why its document could not be read), and what it
     set aside or removed, and the damaged objects the run met, become warnings."""
-    known = lake.rejects()
+    known = lake.rejects() if result.loaded.kept_unsourced else {}
     for doc_id, sha256, url, reason in result.loaded.kept_unsourced:
         what = "missing" if reason == "sidecar_missing" else "damaged"
         reject = Reject(doc_id, sha256, url, "load", reason,
@@ -462,19 +472,16 @@ def _with_bytes(lake: Lake, doc: RawDocument, *more) -> tuple | DocumentRejected
     reject when its bytes are gone from the raw zone (a sidecar without its object) or are not
     the bytes its sidecar recorded (bit rot, a cut or emptied object: they never become a
     row that claims the recorded sha256)."""
-    key = lake.raw_key(doc.sha256)
     try:
-        data = lake.read_raw(doc.sha256)
+        data = lake.read_raw_checked(doc.sha256)
     except KeyError:
-        return DocumentRejected("raw_missing", f"{key} is missing from the lake: fetch or "
-                                "ingest the document again (its row, if any, is kept)",
-                                stage="read")
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != doc.sha256:
-        return DocumentRejected("raw_damaged", f"{key} holds {len(data)} bytes hashing to "
-                                f"{actual[:16]}…, not the {doc.size} bytes recorded: the raw "
-                                "object is damaged; fetch or ingest the document again (its "
-                                "row, if any, is kept)", stage="read")
+        return DocumentRejected("raw_missing", f"{lake.raw_key(doc.sha256)} is missing from "
+                                "the lake: fetch or ingest the document again (its row, if "
+                                "any, is kept)", stage="read")
+    except LakeDamaged as damage:
+        return DocumentRejected("raw_damaged", f"{damage}, not the {doc.size} bytes recorded: "
+                                "the raw object is damaged; fetch or ingest the document again "
+                                "(its row, if any, is kept)", stage="read")
     return (doc, data, *more)
 
 
@@ -617,10 +624,7 @@ def run(lake: Lake, docs: Iterable[RawDocument], result: RunResult, *,
     too (:func:`healing`), and the load sets the file's bytes aside under ``_quarantine/``.
     """
     started = time.perf_counter()
-    versions, copies = current_versions(d for d in docs if d.source.role != "list")
-    state = table_state(lake, versions)
-    extra, extra_copies = healing(lake, versions, state)
-    versions, copies = versions + extra, copies | extra_copies
+    versions, copies, state = versions_to_read(lake, docs)
     if state.damaged:  # what is rebuilt is kept, whatever the run's scope
         keep = keep_also_into(keep, state.damaged)
     result.inputs = versions

@@ -105,14 +105,13 @@ class PortalHealth:
 def portal_health(lake: Lake) -> list[PortalHealth]:
     """Per portal: its crawls, the latest one's status, failures by reason and anti-bot walls,
     and the latest crawl that found it ok; from the crawl manifests, oldest first."""
-    crawls = sorted(((key, m) for key, m in lake.keyed_manifests()
-                     if m.get("command") == "crawl"),
-                    key=lambda pair: str(pair[1].get("started_at") or ""))
+    # Each of the shape checked (pipelines.lake.manifest_problem): started_at a string or null.
+    crawls = sorted((m for m in lake.manifests() if m.get("command") == "crawl"),
+                    key=lambda m: m.get("started_at") or "")
     health: dict[str, PortalHealth] = {}
-    for _key, manifest in crawls:  # each of the shape checked (lake.manifest_problem)
+    for manifest in crawls:
         started = manifest.get("started_at")
-        outcomes = portal_outcomes(manifest)
-        for portal_id, outcome in outcomes.items():
+        for portal_id, outcome in portal_outcomes(manifest).items():
             h = health.setdefault(portal_id, PortalHealth(portal_id))
             h.crawls += 1
             h.last_crawl, h.last_status = started, outcome.status

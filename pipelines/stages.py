@@ -207,12 +207,9 @@ def plan(lake: Lake, batch: str, *, crawl_manifests: list[str] | None = None,
     else:
         docs = [d for d in lake.raw_documents()
                 if not scope["portals"] or d.source.portal_id in scope["portals"]]
-    versions, copies = process.current_versions(d for d in docs if d.source.role != "list")
     # A damaged partition is rebuilt whole: the documents no readable row stands for are read
     # too, and their reports kept whatever the scope (as process.run does).
-    state = process.table_state(lake, versions)
-    extra, extra_copies = process.healing(lake, versions, state)
-    versions, copies = versions + extra, copies | extra_copies
+    versions, copies, state = process.versions_to_read(lake, docs)
     units = work_units(versions, unit_docs())
     body = {"batch": batch, "scope": scope, "crawl_manifests": crawl_manifests,
             # Each document's sidecar too: a unit's task builds its documents (and the batch's
