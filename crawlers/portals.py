@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from crawlers import families as _families
+from pipelines import families as _families
 from pipelines.errors import ConfigError
 from pipelines.regions import is_region_code, split_region
 
@@ -29,7 +29,7 @@ DEFAULT_REGISTRY = Path(__file__).with_name("portals.yaml")
 #: Fixture portals served by ``govreports serve-samples`` on its default addresses.
 SAMPLE_REGISTRY = Path(__file__).with_name("sample_portals.yaml")
 
-#: ``cms`` values: ``auto`` (detect on the first page) or a family of crawlers.families.
+#: ``cms`` values: ``auto`` (detect on the first page) or a family of pipelines.families.
 FAMILIES = ("auto", *_families.FAMILIES)
 _ID = re.compile(r"[a-z0-9][a-z0-9-]*")  # fullmatch: no trailing newline
 #: A portal id's length at most: it names a folder of the lake (``_crawl/<id>/``), Scrapy stats
@@ -54,7 +54,7 @@ class Portal:
     encoding: str | None = None  # a charset override for a portal known to mis-declare
     max_list_pages: int = 50
     #: Generic lists: replaces the annual-report wording a link's normalised title must have
-    #: (crawlers.families.judge_report_link).
+    #: (pipelines.families.lists.judge_report_link).
     report_pattern: str | None = None
     delay: float | None = None  # seconds between requests to one host, if above the default
     enabled: bool = True

@@ -24,9 +24,10 @@ class Probe:
 
 
 def probe(url: str, *, timeout: float = 15.0) -> Probe:
-    from scrapy.http import HtmlResponse
-
-    from crawlers import families, settings
+    from crawlers import settings
+    from pipelines import families
+    from pipelines.decode import decode
+    from pipelines.errors import DocumentRejected
 
     host = urlsplit(url).hostname or ""
     try:
@@ -41,14 +42,20 @@ def probe(url: str, *, timeout: float = 15.0) -> Probe:
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
             status, body, final = answer.status, answer.read(2 << 20), answer.url
+            content_type = answer.headers.get("Content-Type") or ""
     except urllib.error.HTTPError as exc:
         status, body, final = exc.code, exc.read(65536), url
+        content_type = exc.headers.get("Content-Type") or ""
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         return Probe(None, None, f"unreachable: {getattr(exc, 'reason', exc)}")
     kind = detect_anti_bot(body)
     if kind:
         return Probe(status, None, f"anti-bot: {kind}")
-    family = families.detect(HtmlResponse(final, body=body)).name
+    try:
+        text = decode(body, headers={"content-type": content_type}).text
+    except DocumentRejected:  # no bytes, or bytes that are no text: nothing to detect on
+        text = ""
+    family = families.detect(families.ListPage.parse(final, text)).name
     note = "ok" if status == 200 else f"HTTP {status}"
     if final != url:
         note += f" (redirected to {final})"

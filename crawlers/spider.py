@@ -1,7 +1,8 @@
 """The portal spider: walks each configured portal's lists with its CMS family, fetches the
 documents and attachments they point to, and hands every body to the landing pipeline.
 
-Navigation only (habit 1): lists are read by :mod:`crawlers.families`, documents by
+Navigation only (habit 1): lists are read by the CMS families (:mod:`pipelines.families`,
+through :mod:`crawlers.families`), documents by
 ``pipelines/`` later. Incremental: what the lake's crawl state already holds is not requested
 again unless its list entry changed (then conditionally, with the stored validators) or the
 crawl is a ``revalidate`` one; attachments a landed page links to but that never landed (a crawl
@@ -14,16 +15,18 @@ import itertools
 import mimetypes
 import re
 from datetime import UTC, datetime
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import scrapy
 from scrapy.http import Response, TextResponse
 
-from crawlers import families
+from crawlers.families import list_page, request
 from crawlers.items import Fetched, Revalidated
 from crawlers.ledger import CrawlLedger, listed_url
 from crawlers.portals import Portal, load_portals, select
-from pipelines.extract import is_attachment_url
+from pipelines import families
+from pipelines.families.base import attachment_links, links_beyond_cap, markup_tree
+from pipelines.files import is_attachment_url
 from pipelines.records import CrawlEntry
 
 #: Sidecar context keys that, when a list shows a different value, mean the document changed.
@@ -101,24 +104,26 @@ class PortalSpider(scrapy.Spider):
         portal = self.portals[response.meta["portal"]]
         tally = self.ledger.tallies[portal.id]
         tally.count("list_pages")
-        tally.announced(**families.announced(response))
-        self._count_links_capped(response, portal)
+        page = list_page(response)
+        self._count_links_capped(response.url, portal, beyond=links_beyond_cap(page.root))
         yield self._fetched(response, portal, role="list", context={})
         name = response.meta["family"]
-        family = (families.detect(response, report_pattern=portal.report_pattern)
+        family = (families.detect(page, report_pattern=portal.report_pattern)
                   if name == "auto" else families.family(name,
                                                          report_pattern=portal.report_pattern))
+        tally.announced(**families.announced(page, family))
         tally.detected(family.name)
         n = response.meta["list_page"]
         # What the family announces, then what any list page may hold (a plain pager under a
         # CMS's URL shapes, per-year sub-columns): each list URL once per run.
-        for found in itertools.chain(family.parse_list(response),
-                                     families.navigation(response, family)):
+        for found in itertools.chain(family.parse_list(page), families.navigation(page, family)):
             if isinstance(found, families.Listed):
                 tally.count("listed")
                 yield from self._follow(portal, found.url, role="document",
                                         context=found.context(response.url))
-            elif (_list_key(found) in self.list_requests[portal.id]
+                continue
+            found = request(found)
+            if (_list_key(found) in self.list_requests[portal.id]
                   or not portal.serves(found.url)):
                 continue
             elif len(self.list_requests[portal.id]) < portal.max_list_pages:
@@ -162,29 +167,27 @@ class PortalSpider(scrapy.Spider):
         links = []
         if role == "document" and isinstance(response, TextResponse) and \
                 not is_attachment_url(response.url):
+            # The links the extractor will join to this page (pipelines.families), on the
+            # portal's hosts or the page's own.
             hosts = {*portal.hosts, urlsplit(response.url).hostname or ""}
-            for anchor in families.page_links(response.selector):
-                url = urljoin(response.url, anchor.get("href").strip()).split("#", 1)[0]
-                if is_attachment_url(url) and (urlsplit(url).hostname or "") in hosts:
-                    links.append(url)
-            links = list(dict.fromkeys(links))
-            self._count_links_capped(response, portal, beyond=len(links) - MAX_ATTACHMENTS)
+            links = [url for url, _ in attachment_links(markup_tree(response.text), response.url)
+                     if (urlsplit(url).hostname or "") in hosts]
+            if len(links) > MAX_ATTACHMENTS:
+                self._count_links_capped(response.url, portal, beyond=len(links) - MAX_ATTACHMENTS,
+                                         what="attachments", cap=MAX_ATTACHMENTS)
             links = links[:MAX_ATTACHMENTS]
         yield self._fetched(response, portal, role=role, context=context, links=links)
         for url in links:
             yield from self._follow(portal, url, role="attachment",
                                     context={"page": response.url})
 
-    def _count_links_capped(self, response: Response, portal: Portal, beyond: int = 0) -> None:
-        """Count a page whose links (or, ``beyond`` > 0, attachments) were cut, once."""
-        if beyond > 0:
-            self.logger.warning("%s: %d attachments beyond the first %d are not fetched",
-                                response.url, beyond, MAX_ATTACHMENTS)
-        elif (beyond := families.links_capped(response)) > 0:
-            self.logger.warning("%s: %d links beyond the first %d are not read", response.url,
-                                beyond, families.MAX_PAGE_LINKS)
-        else:
+    def _count_links_capped(self, url: str, portal: Portal, *, beyond: int,
+                            what: str = "links", cap: int = families.MAX_PAGE_LINKS) -> None:
+        """Count a page whose links (or attachments) beyond ``cap`` were cut, once."""
+        if beyond <= 0:
             return
+        self.logger.warning("%s: %d %s beyond the first %d are not %s", url, beyond, what,
+                            cap, "fetched" if what == "attachments" else "read")
         self.ledger.tallies[portal.id].count("links_capped")
 
     def _fetched(self, response: Response, portal: Portal, *, role: str, context: dict,

@@ -4,8 +4,9 @@ Pure: bytes (+ filename, headers, URL) in, :class:`Extracted` out; no network, c
 The kind is sniffed from the bytes first (``%PDF``, a zip, an OLE file) and the filename
 second, since portals serve attachments under misleading names and types.
 
-HTML: when the CMS family is recognised the report is the content container (``TRS_Editor``,
-``#zoom``, the ``ZJEG_RSS`` markers, ``#UCAP-CONTENT`` …) rendered by a small lxml walker that
+HTML: when a CMS family's content container (pipelines.families: ``TRS_Editor``, ``#zoom``,
+the ``ZJEG_RSS`` markers, ``#UCAP-CONTENT`` …) is on the page, the report is what it holds,
+rendered by a small lxml walker that
 keeps table rows as tab-separated cells; otherwise trafilatura decides on the whole page. The
 metadata block is read from the whole page rendered cell by cell (``metadata_lines``), so that
 it never has to be part of the text.
@@ -15,18 +16,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
 
 from pipelines import attachments
 from pipelines.decode import IMPLAUSIBLE, Decoded, decode, plausibility
 from pipelines.errors import DocumentRejected
+from pipelines.families import CONTAINERS, MARKERS, attachment_links, gkmlpt
+from pipelines.files import FILE_KINDS
 from pipelines.repair import repair_text, repair_title
 from pipelines.truncation import cut_short
 
 #: Kinds the extract stage understands, by file extension (used by ``ingest`` to pick files).
-EXTENSIONS = {".html": "html", ".htm": "html", ".shtml": "html", ".txt": "text", ".pdf": "pdf",
-              ".docx": "docx", ".doc": "doc", ".wps": "doc", ".xlsx": "xlsx", ".xls": "xls",
-              ".et": "xls", ".ofd": "ofd", ".json": "json"}  # .wps/.et: Kingsoft WPS Office
+EXTENSIONS = {".html": "html", ".htm": "html", ".shtml": "html", ".txt": "text", **FILE_KINDS,
+              ".json": "json"}
 
 _DROP_TAGS = ("script", "style", "noscript", "template", "iframe")
 # Controls that hold no report text, unless a page left one unclosed: then the rest of the
@@ -38,29 +39,15 @@ _CELLS = ("td", "th")
 # In metadata lines inline boxes are cells too: <li><span>索引号</span><span>…</span></li>.
 _META_CELLS = ("td", "th", "span", "label", "dt", "dd", "em", "strong", "b", "font")
 
-# Content containers of the CMS families (crawlers/families.py), most specific first.
-_CONTAINERS = (
-    # (family, tag or None for any, class token or None, id or None): tried in this order.
-    ("trs", "div", "TRS_Editor", None),
-    ("trs", None, "trs_editor_view", None),
-    ("trs", None, "Custom_UnionStyle", None),
-    ("ucap", None, None, "UCAP-CONTENT"),
-    ("ucap", "ucapcontent", None, None),
-    ("zoom", None, None, "zoom"),
-)
-#: One pass finds every candidate of :data:`_CONTAINERS` (cheap ``contains``; the class token
-#: is checked exactly after): an XPath per container scanned the whole page six times.
+#: One pass finds every candidate of the families' content containers (cheap ``contains``;
+#: the class token is checked exactly after): an XPath per container scanned the whole page
+#: six times.
 _CONTAINER_CANDIDATES = "//*[{}]".format(" or ".join(
-    [f"contains(@class, '{token}')" for _, _, token, _ in _CONTAINERS if token]
-    + [f"@id = '{element_id}'" for _, _, _, element_id in _CONTAINERS if element_id])) + "".join(
-    f" | //{tag}" for _, tag, token, element_id in _CONTAINERS
-    if tag and not token and not element_id)
+    [f"contains(@class, '{c.class_token}')" for _, c in CONTAINERS if c.class_token]
+    + [f"@id = '{c.element_id}'" for _, c in CONTAINERS if c.element_id])) + "".join(
+    f" | //{c.tag}" for _, c in CONTAINERS if c.tag and not c.class_token and not c.element_id)
 #: What a page's HTML (lower-cased) must mention for the pass to be worth making.
-_CONTAINER_NAMES = tuple(sorted({(token or element_id or tag).lower()
-                                 for _, tag, token, element_id in _CONTAINERS}))
-_HANWEB_BEGIN = re.compile(r"<!--ZJEG_RSS\.content\.begin-->", re.I)
-_HANWEB_END = re.compile(r"<!--ZJEG_RSS\.content\.end-->", re.I)
-# An XML declaration (XHTML pages): lxml refuses one in a str, and the bytes are decoded already.
+_CONTAINER_NAMES = tuple(sorted({c.name.lower() for _, c in CONTAINERS}))
 _XML_DECLARATION = re.compile(r"^\ufeff?\s*<\?xml\b[^>]{0,200}\?>")
 # Inline formatting a Word-exported page may leave unclosed hundreds of times over: it carries
 # no structure, so a page too deep to parse is parsed again without it.
@@ -79,7 +66,6 @@ _TABLE_CELLS = frozenset({"td", "th"})
 _ROW_BLOCKS = frozenset({"tr", "table"})
 _BREAK = "\x01"  # a line break made by a block element, as opposed to one in the source
 _TABS = re.compile(r" *\t *")  # blank cells stay: in a statistics table a blank is a value
-_ATTACHMENT_EXT = re.compile(r"\.(pdf|docx?|wps|xlsx?|ofd|zip|rar|et)(?:$|[?#])", re.I)
 
 
 @dataclass
@@ -246,11 +232,12 @@ def parse_html(html: str, *, url: str | None = None, whole_body: bool = False) -
     ucap_title = root.find(".//ucaptitle")
     title = (meta.get("ArticleTitle") or (ucap_title.text_content().strip()
              if ucap_title is not None else None) or clean_page_title(page_title))
+    # The links the crawler fetched with the page: read before anything is dropped.
+    links = attachment_links(root, url or "")
     for bad in list(root.iter(*_DROP_TAGS)):
         bad.drop_tree()
     _drop_controls(root)
     _drop_comments(root)
-    links = _attachment_links(root, url)
     family, container = ("api", root.find("body")) if whole_body else _container(root, html)
     if container is None:
         family, container = "densest", _densest(root)
@@ -265,14 +252,6 @@ def parse_html(html: str, *, url: str | None = None, whole_body: bool = False) -
     text = "\n".join(line for line in text.split("\n") if not _is_furniture(line))
     return Extracted("html", text, title=title or None, meta=meta, links=links,
                      metadata_lines=metadata_lines, container=family)
-
-
-#: gkmlpt item keys → the metadata label they carry (rendered as label⇥value lines).
-_GKMLPT_FIELDS = (("identifier", "索引号"), ("publisher", "发布机构"),
-                  ("document_number", "文号"), ("classify_main_name", "分类"),
-                  ("classify_theme_name", "主题分类"), ("created_at", "成文日期"),
-                  ("written_time", "成文日期"), ("display_publish_time", "发布日期"),
-                  ("publish_time", "发布日期"), ("date", "发布日期"))
 
 
 def parse_gkmlpt_item(text: str, *, url: str | None = None) -> Extracted:
@@ -291,27 +270,13 @@ def parse_gkmlpt_item(text: str, *, url: str | None = None) -> Extracted:
     except RecursionError:
         raise DocumentRejected("bad_json", "the JSON cannot be parsed: nested too deeply",
                                stage="extract") from None
-    if not isinstance(item, dict) or not ({"identifier", "publisher", "title"} & item.keys()):
-        raise DocumentRejected("unsupported_json", "a JSON document that is not a gkmlpt item",
-                               stage="extract")
-    # An API answer is data from outside: every field is checked for the type it must have.
-    lines = [f"{label}\t{value}" for key, label in _GKMLPT_FIELDS
-             if (value := _scalar(item.get(key))) is not None]
-    content = item.get("content")
-    if content is not None and not isinstance(content, str):
-        raise DocumentRejected("bad_json", f"the gkmlpt item's content is a "
-                               f"{type(content).__name__}, not HTML", stage="extract")
-    body = (parse_html(f"<html><body>{content}</body></html>", url=url, whole_body=True)
-            if content else None)
-    attachments = item.get("attachment")
-    links = [(urljoin(url or "", a["url"].strip()), _scalar(a.get("name")) or "")
-             for a in (attachments if isinstance(attachments, list) else [])
-             if isinstance(a, dict) and isinstance(a.get("url"), str) and a["url"].strip()]
-    title = item.get("title")
-    return Extracted("json", body.text if body else "",
-                     title=title.strip() or None if isinstance(title, str) else None,
-                     metadata_lines=lines, links=links + (body.links if body else []),
-                     container="gkmlpt")
+    found = gkmlpt.read_item(item, url or "")
+    body = (parse_html(f"<html><body>{found.content}</body></html>", url=url, whole_body=True)
+            if found.content else None)
+    return Extracted("json", body.text if body else "", title=found.title,
+                     metadata_lines=[f"{label}\t{value}" for label, value in found.fields],
+                     links=found.attachments + (body.links if body else []),
+                     container=gkmlpt.Gkmlpt.name)
 
 
 def _scrubbed(value):
@@ -323,15 +288,6 @@ def _scrubbed(value):
     if isinstance(value, dict):
         return {scrub(k): _scrubbed(v) for k, v in value.items()}
     return value
-
-
-def _scalar(value) -> str | None:
-    """A JSON field as text when it is a string or a number (timestamps are numbers); None for
-    anything else (lists, objects, booleans, blanks)."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        return None
-    text = str(value).strip()
-    return text or None
 
 
 def _is_furniture(line: str) -> bool:
@@ -359,32 +315,19 @@ def _container(root, html: str):
     lowered = html.lower()
     candidates = root.xpath(_CONTAINER_CANDIDATES) if any(
         name in lowered for name in _CONTAINER_NAMES) else []
-    for family, tag, token, element_id in _CONTAINERS:
-        first = next((c for c in candidates
-                      if (tag is None or c.tag == tag)
-                      and (token is None or token in (c.get("class") or "").split())
-                      and (element_id is None or c.get("id") == element_id)), None)
+    for family, container in CONTAINERS:
+        first = next((c for c in candidates if container.holds(c)), None)
         if first is not None and first.text_content().strip():
             return family, first
-    inner = _hanweb_content(html)
-    if inner is not None and inner.strip():
-        # The markers may cut through elements ("…begin--></div><div>…"): the whole parsed
-        # fragment is the container, not its first element.
-        fragment = parse_page(f"<html><body>{inner}</body></html>").find("body")
-        _drop_comments(fragment)
-        return "hanweb", fragment
+    for family, markers in MARKERS:
+        inner = markers.between(html)
+        if inner is not None and inner.strip():
+            # The markers may cut through elements ("…begin--></div><div>…"): the whole
+            # parsed fragment is the container, not its first element.
+            fragment = parse_page(f"<html><body>{inner}</body></html>").find("body")
+            _drop_comments(fragment)
+            return family, fragment
     return None, None
-
-
-def _hanweb_content(html: str) -> str | None:
-    """What lies between the first Hanweb begin marker and the end marker after it. Two
-    searches for fixed markers, not ``begin(.*?)end``: a page of many unterminated begin
-    markers would make the lazy group scan the rest of the page from each of them."""
-    begin = _HANWEB_BEGIN.search(html)
-    if begin is None:
-        return None
-    end = _HANWEB_END.search(html, begin.end())
-    return html[begin.end():end.start()] if end is not None else None
 
 
 def _drop_controls(root) -> None:
@@ -552,17 +495,3 @@ def _trafilatura(root) -> str:
             line = "\t".join(cell.strip() for cell in line.strip("|").split("|"))
         rows.append(line)
     return "\n".join(rows)
-
-
-def is_attachment_url(url: str) -> bool:
-    """Whether a link points to a file a report can be attached as (PDF, Word, OFD, …)."""
-    return bool(_ATTACHMENT_EXT.search(url))
-
-
-def _attachment_links(root, url: str | None) -> list[tuple[str, str]]:
-    links = []
-    for anchor in root.iter("a"):
-        href = (anchor.get("href") or "").strip()
-        if href and _ATTACHMENT_EXT.search(href):
-            links.append((urljoin(url or "", href), anchor.text_content().strip()))
-    return list(dict.fromkeys(links))

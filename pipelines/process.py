@@ -23,7 +23,8 @@ import pyarrow.compute as pc
 from pipelines import attachments, statistics
 from pipelines.decode import Decoded, decode
 from pipelines.errors import DocumentRejected, LakeDamaged
-from pipelines.extract import Extracted, extract, is_attachment_url, needs_decoding
+from pipelines.extract import Extracted, extract, needs_decoding
+from pipelines.files import is_attachment_url
 from pipelines.lake import Lake, Partition
 from pipelines.load import LoadResult, load_spooled
 from pipelines.metadata import extract_metadata, parse_date, report_key, report_year

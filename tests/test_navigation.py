@@ -12,9 +12,9 @@ from dataclasses import replace
 
 import pytest
 
-from crawlers.families import Listed, judge_report_link
 from crawlers.portals import Portal
 from crawlers.samples.server import Page, SampleServer, Site
+from pipelines.families import Listed, ListPage, judge_report_link
 from pipelines.lake import Lake
 from pipelines.records import CrawlEntry
 from tests.conftest import GOVREPORTS
@@ -194,24 +194,20 @@ ANNOUNCED = {
 
 @pytest.mark.parametrize("pager,pages,entries", ANNOUNCED.values(), ids=ANNOUNCED.keys())
 def test_what_a_pager_announces(pager, pages, entries):
-    from scrapy.http import HtmlResponse
+    from pipelines.families import announced
 
-    from crawlers.families import announced
-
-    body = f'<html><body><ul><li>2019年年报</li></ul>{pager}</body></html>'.encode()
-    response = HtmlResponse("http://127.0.0.1/ndbg/index.html", body=body, encoding="utf-8")
-    assert announced(response) == {"pages": pages, "entries": entries}
+    body = f'<html><body><ul><li>2019年年报</li></ul>{pager}</body></html>'
+    assert announced(ListPage.parse("http://127.0.0.1/ndbg/index.html", body)) == {
+        "pages": pages, "entries": entries}
 
 
 def test_a_recordset_announces_its_total():
-    from scrapy.http import TextResponse
+    from pipelines.families import Hanweb, announced
+    from pipelines.families.hanweb import DATAPROXY
 
-    from crawlers.families import DATAPROXY, announced
-
-    body = b"<datastore><totalrecord>131</totalrecord><recordset></recordset></datastore>"
-    response = TextResponse("http://127.0.0.1" + DATAPROXY, body=body, encoding="utf-8",
-                            headers={"Content-Type": "text/xml"})
-    assert announced(response) == {"pages": None, "entries": 131}
+    body = "<datastore><totalrecord>131</totalrecord><recordset></recordset></datastore>"
+    page = ListPage.parse("http://127.0.0.1" + DATAPROXY, body, content_type="text/xml")
+    assert announced(page, Hanweb()) == {"pages": None, "entries": 131}
 
 
 @pytest.mark.parametrize("pager,note", [
@@ -363,14 +359,15 @@ def test_navigation_reads_only_pages_with_links(body, content_type):
     from scrapy.http import Request, Response
     from scrapy.http.response.text import TextResponse
 
-    from crawlers.families import Generic, navigation
+    from crawlers.families import list_page
+    from pipelines.families import Generic, navigation
 
     url = "http://127.0.0.1/gkmlpt/api/all/2?page=1"
     cls = TextResponse if content_type == b"application/json" else Response
     response = cls(url, body=body, headers={"Content-Type": content_type},
                    request=Request(url), **({"encoding": "utf-8"} if cls is TextResponse
                                             else {}))
-    assert list(navigation(response, Generic())) == []
+    assert list(navigation(list_page(response), Generic())) == []
 
 
 @pytest.mark.parametrize("stamp,expected", [
@@ -386,17 +383,14 @@ def test_navigation_reads_only_pages_with_links(body, content_type):
 def test_a_gkmlpt_list_reads_its_dates_as_the_document_does(stamp, expected):
     """The list context and the document's own date agree (China time, seconds or
     milliseconds), and one odd date costs only itself, not the list page."""
-    from scrapy.http import Request
-    from scrapy.http.response.text import TextResponse
-
-    from crawlers.families import Gkmlpt, Listed
+    from pipelines.families import Gkmlpt
     from pipelines.metadata import parse_date
 
     url = "http://127.0.0.1/gkmlpt/api/all/2?page=1"
     body = json.dumps({"articles": [{"url": "/a.html", "title": "年报", "date": stamp},
                                     {"url": "/b.html", "title": "年报", "date": 1581265800}]})
-    response = TextResponse(url, body=body.encode(), encoding="utf-8", request=Request(url))
-    listed = [item for item in Gkmlpt().parse_list(response) if isinstance(item, Listed)]
+    listed = [item for item in Gkmlpt().parse_list(ListPage.parse(url, body))
+              if isinstance(item, Listed)]
     assert [item.date for item in listed] == [expected, "2020-02-10"]
     if expected is not None and not isinstance(stamp, list):
         assert parse_date(str(stamp)).isoformat() == expected  # what the extractor reads

@@ -1,15 +1,12 @@
-"""The portal registry (validation with messages that name the entry) and the CMS families'
-list navigation, on the sample portals' pages without any traffic."""
+"""The portal registry: validation with messages that name the entry, and the shipped
+registries. The CMS families are tested in tests/test_families.py."""
 
 from __future__ import annotations
 
 import pytest
 import yaml
-from scrapy.http import HtmlResponse, Request, TextResponse
 
-from crawlers import families
 from crawlers.portals import DEFAULT_REGISTRY, SAMPLE_REGISTRY, load_portals, select
-from crawlers.samples import server
 from crawlers.samples.sites import sample_portals
 from pipelines.errors import ConfigError
 
@@ -104,80 +101,7 @@ def test_select_names_unknown_ids_and_skips_disabled_portals(tmp_path):
         select(portals, ["nope"])
 
 
-# -- families, on the sample portals' own pages ------------------------------------------------
-
 SAMPLES = {s.entry["id"]: s for s in sample_portals(8780)}
-
-
-def page(sample_id: str, path: str, *, request: Request | None = None,
-         form: dict | None = None) -> TextResponse:
-    sample = SAMPLES[sample_id]
-    route = sample.site.routes[path.split("?", 1)[0]]
-    if callable(route):
-        query = dict(p.split("=", 1) for p in path.split("?", 1)[1].split("&")) \
-            if "?" in path else {}
-        route = route(server.Request("POST" if form else "GET", path.split("?", 1)[0], query,
-                                     form or {}, {"host": f"{sample.site.host}:8780"}))
-    url = sample.site.url(path)
-    kind = HtmlResponse if "html" in route.content_type else TextResponse
-    return kind(url, body=route.body, headers={"Content-Type": route.content_type},
-                request=request or Request(url))
-
-
-@pytest.mark.parametrize("sample_id", list(SAMPLES), ids=list(SAMPLES))
-def test_auto_detection_finds_the_family_of_each_sample_portal(sample_id):
-    sample = SAMPLES[sample_id]
-    response = page(sample_id, sample.start_paths[0])
-    assert families.detect(response).name == sample.entry["cms"]
-
-
-def test_trs_pagination_comes_from_create_page_html_once():
-    first = list(families.Trs().parse_list(page("sample-trs-jilin", "/zwgk/zfxxgknb/")))
-    listed = [x for x in first if isinstance(x, families.Listed)]
-    more = [x.url for x in first if isinstance(x, Request)]
-    assert more == [SAMPLES["sample-trs-jilin"].site.url("/zwgk/zfxxgknb/index_1.html")]
-    assert listed and all(x.date for x in listed)
-    second = list(families.Trs().parse_list(page("sample-trs-jilin",
-                                                 "/zwgk/zfxxgknb/index_1.html")))
-    assert not [x for x in second if isinstance(x, Request)]  # only the first page announces
-
-
-def test_hanweb_column_posts_to_dataproxy_and_reads_the_recordset():
-    hanweb = families.Hanweb()
-    column = list(hanweb.parse_list(page("sample-hanweb-longyang", "/col/col1001/index.html")))
-    (post,) = [x for x in column if isinstance(x, Request)]
-    assert post.method == "POST" and families.DATAPROXY in post.url
-    assert b"columnid=1001" in post.body
-    answer = page("sample-hanweb-longyang", post.url.split(":8780", 1)[1],
-                  request=post, form=post.meta["hanweb_form"])
-    listed = [x for x in hanweb.parse_list(answer) if isinstance(x, families.Listed)]
-    assert [x.url.rsplit("/", 1)[1] for x in listed] == ["art_1001_4567.html"]
-
-
-def test_hanweb_jpaas_column_asks_the_json_api():
-    column = list(families.Hanweb().parse_list(
-        page("sample-hanweb-longyang", "/col/col1002/index.html")))
-    (api,) = [x for x in column if isinstance(x, Request)]
-    assert families.JPAAS in api.url and api.method == "GET"
-
-
-def test_gkmlpt_items_carry_index_number_publisher_and_document_number():
-    gk = families.Gkmlpt()
-    (api,) = list(gk.parse_list(page("sample-gkmlpt-mouding", "/gkmlpt/index")))
-    assert "/gkmlpt/api/all/" in api.url and "sid=" in api.url
-    answer = page("sample-gkmlpt-mouding", api.url.split(":8780", 1)[1], request=api)
-    (item,) = [x for x in gk.parse_list(answer) if isinstance(x, families.Listed)]
-    context = item.context(answer.url)
-    assert context["index_no"] and context["issuing_agency"] and context["date"]
-
-
-def test_generic_follows_next_page_and_keeps_only_report_titles():
-    mirror = "/gate/big5/www.longyang.gov.cn/zwgk/list.html"
-    found = list(families.Generic().parse_list(page("sample-mirror-big5", mirror)))
-    assert any(isinstance(x, Request) and x.url.endswith("list_2.html") for x in found)
-    listed = [x for x in found if isinstance(x, families.Listed)]
-    assert all(families.judge_report_link(x).taken for x in listed)
-    assert all("/tzgg/" not in x.url for x in listed)  # notices are not reports
 
 
 def test_the_shipped_sample_registry_loads():

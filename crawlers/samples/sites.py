@@ -1,7 +1,7 @@
 """Fixture portals built from the seed reports, one per CMS family, for ``make run``, the tests
 and the demo (``govreports serve-samples``).
 
-Every page follows the layout its family really uses (see crawlers/families.py): TRS lists
+Every page follows the layout its family really uses (see pipelines/families/): TRS lists
 paginated by ``createPageHTML`` and served as GBK, a Hanweb column loaded through
 ``dataproxy.jsp`` and another through the jpaas JSON API, a Ucap column, a gkmlpt JSON API and a
 繁體 mirror site with "下一页" links. One report exists only as a PDF attachment. Index numbers,

@@ -5,7 +5,7 @@ instead: tests/test_golden_builders.py checks the build against the committed in
 outputs are written by ``pytest tests/test_extract_golden.py --regen-golden`` and reviewed as a
 diff. Each page carries the furniture real portals wrap around a report (breadcrumbs, the
 metadata block, share and print buttons, footers with ICP lines) so the tests can check that
-none of it reaches ``text``. Layouts follow the CMS families of crawlers/families.py.
+none of it reaches ``text``. Layouts follow the CMS families of pipelines/families/.
 Deterministic: running it again rewrites the same bytes.
 """
 
@@ -150,7 +150,7 @@ def gkmlpt(root: Path) -> None:
         "content": paragraphs(lines[2:60]),
         "attachment": [],
     }
-    write(root, "gkmlpt-item", json.dumps(item, ensure_ascii=False, indent=1).encode("utf-8"), "json",
+    write(root, "gkmlpt", json.dumps(item, ensure_ascii=False, indent=1).encode("utf-8"), "json",
           url=item["url"], about="one item of a gkmlpt /api/all/ JSON answer")
 
 

@@ -1,0 +1,153 @@
+"""What any list page may hold, whatever its family: report links judged on their titles, a
+pager, per-year sub-columns, and what the pager says the column holds."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from urllib.parse import urlsplit
+
+from pipelines.families.base import Family, LinkShapes, Listed, ListPage, NextPage, anchors
+
+#: Annual-report wording, on a normalised title (pipelines.repair.normalize_title).
+REPORT_WORDING = re.compile(r"年度报告|年报|(信息公开|政务公开).{0,12}报告")
+_DISCLOSURE = re.compile(r"信息公开|政务公开|政府信息")
+_YEAR = re.compile(r"(?:19|20)\d{2}年|二[〇零○]..年")
+#: Titles about reports that are not one: notices asking for them, reviews, readings.
+_ABOUT_REPORTS = re.compile(r"通知|公告|公示|征求|招标|采购|会议|培训|评议|考核|检查|通报|解读|图解"
+                            r"|目录|指南")
+#: Document URLs no family's shapes name but many sites use.
+LOOSE_DOCUMENT_SHAPES = LinkShapes("/content_{id}*", "/art/*", "/{dated}/*")
+#: A link reading only a year ("2019年度", "2020年报"): a per-year sub-column, unless its URL
+#: has a document's shape.
+_YEAR_COLUMN = re.compile(r"((?:19|20)\d{2})年?度?(年报|年度报告)?")
+#: Points a candidate needs: the wording alone gives 2, each other signal 1.
+TAKE_SCORE = 3
+NO_WORDING = "no annual-report wording"
+
+
+@cache
+def _document_shapes() -> LinkShapes:
+    from pipelines.families import FAMILIES
+
+    shapes = LOOSE_DOCUMENT_SHAPES
+    for family in FAMILIES.values():
+        shapes = shapes | family.links
+    return shapes
+
+
+def is_document_url(url: str) -> bool:
+    """Whether a URL has the shape of a document on any family's site (or a file)."""
+    return _document_shapes().match(url)
+
+
+@dataclass(frozen=True)
+class Judged:
+    """Whether a list link is taken for an annual report, its score and why."""
+
+    taken: bool
+    score: int
+    why: str
+
+
+def judge_report_link(item: Listed, pattern: re.Pattern[str] | None = None) -> Judged:
+    """Judge a link on its normalised title (繁→简, pinyin annotations, widths and spaces
+    folded), its URL's shape and its row's date. A portal's own ``report_pattern`` replaces
+    the wording test."""
+    from pipelines.repair import normalize_title
+
+    title = normalize_title(item.title or "")
+    wording = (pattern or REPORT_WORDING).search(title)
+    if not wording:
+        return Judged(False, 0, NO_WORDING)
+    document_url = is_document_url(item.url)
+    if _YEAR_COLUMN.fullmatch(title) and not document_url:
+        return Judged(False, 0, "a per-year sub-column")
+    about = _ABOUT_REPORTS.search(title)
+    if about and not title.endswith(("报告", "年报")):
+        return Judged(False, 0, f"about reports, not one ({about[0]})")
+    signals = {"disclosure wording": _DISCLOSURE.search(title), "year": _YEAR.search(title),
+               "document URL": document_url, "row date": item.date}
+    present = [name for name, found in signals.items() if found]
+    score = 2 + len(present)
+    why = f"score {score}: wording" + "".join(f" + {name}" for name in present)
+    # A menu link to the column itself ("政府信息公开年报") has the wording but no year, no
+    # document URL and no date: it is not a report.
+    specific = any(signals[name] for name in ("year", "document URL", "row date"))
+    if not specific:
+        return Judged(False, score, why + ": nothing ties it to one report")
+    return Judged(score >= TAKE_SCORE, score, why)
+
+
+#: Pager labels, normalised (so 下一頁 and full-width ＞ are here too).
+_PAGER_LABEL = re.compile(r"^(下一页|下页|后页|尾页|末页|最后一页|next|last|›|»|>|>>|»»)$", re.I)
+_PAGE_HREF = re.compile(r"(?:^|/)(?:index|list|default|page)_\d+\.s?html?$"
+                        r"|[?&](?:page|pageno|pageindex|pagenum|curpage|currentpage)=\d+", re.I)
+
+
+def _other_links(page: ListPage) -> Iterator[tuple[Listed, str]]:
+    """The links of a list page to other pages of its host, with their normalised labels."""
+    from pipelines.repair import normalize_title
+
+    here = urlsplit(page.url)
+    for item in anchors(page.root, page.url):
+        if urlsplit(item.url).netloc == here.netloc and item.url != page.url:
+            yield item, normalize_title(item.title or "")
+
+
+def pager_links(page: ListPage) -> Iterator[NextPage]:
+    """Pager links: 下一页, 尾页, ›/» and the like, and page numbers that lead to
+    ``index_N``/``list_N``/``?page=N``-style pages of the same column."""
+    yield from navigation(page, None)
+
+
+def navigation(page: ListPage, family: Family | None) -> Iterator[NextPage]:
+    """The further list pages of any list page, whatever its family announces: its pager
+    (:func:`pager_links`) and, given the page's ``family``, per-year sub-columns (a link
+    reading only "2019年度" or "2020年报" that is not a document). The crawler drops what it
+    requested already and bounds the rest by ``max_list_pages``."""
+    column = urlsplit(page.url).path.rsplit("/", 1)[0]
+    for item, label in _other_links(page):
+        target = urlsplit(item.url)
+        page_like = bool(_PAGE_HREF.search(target.path + ("?" + target.query
+                                                          if target.query else "")))
+        if _PAGER_LABEL.match(label) or (page_like and target.path.rsplit("/", 1)[0] == column):
+            yield NextPage(item.url)
+        elif family is not None and _YEAR_COLUMN.fullmatch(label) and not (
+                is_document_url(item.url) or family.links.match(item.url)):
+            yield NextPage(item.url)
+
+
+#: What a pager says the whole column holds: "共5页", "1/5页", "共48条", "48条记录".
+_ANNOUNCED_PAGES = re.compile(r"共\s*(\d{1,5})\s*页|\d{1,5}\s*/\s*(\d{1,5})\s*页")
+_ANNOUNCED_ENTRIES = re.compile(r"共\s*有?\s*(\d{1,6})\s*(?:条|篇|项)|(\d{1,6})\s*条记录")
+# createPageHTML(count, current, "index", "html") or: var countPage = N//共多少页
+CREATE_PAGE = re.compile(r"createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*[\"'](\w+)[\"']\s*,"
+                         r"\s*[\"'](\w+)[\"']")
+COUNT_PAGE = re.compile(r"var\s+countPage\s*=\s*(\d+)")
+
+
+def announced(page: ListPage, family: Family | None = None) -> dict[str, int | None]:
+    """How many pages and entries a list page says its column has (its pager's "共5页",
+    "共48条", a TRS ``createPageHTML`` count, a data interface's own total), so that a crawl
+    that read far fewer can say so. None where the page does not say."""
+    found: dict[str, int | None] = {"pages": None, "entries": None}
+    entries = family.announced_entries(page) if family is not None else None
+    if entries is not None or page.is_xml:
+        return {"pages": None, "entries": entries}
+    if page.root is None:  # a JSON list API answer paginates itself
+        return found
+    script = CREATE_PAGE.search(page.text) or COUNT_PAGE.search(page.text)
+    # The pager's words, with the markup between them dropped (共<b>5</b>页).
+    words = "".join(page.root.xpath(
+        "//body//text()[not(ancestor::script) and not(ancestor::style)]"))
+    words = re.sub(r"\s+", "", words)
+    pages = [int(a or b) for a, b in _ANNOUNCED_PAGES.findall(words)]
+    if script:
+        pages.append(int(script[1]))
+    counts = [int(a or b) for a, b in _ANNOUNCED_ENTRIES.findall(words)]
+    found["pages"] = max(pages) if pages else None
+    found["entries"] = max(counts) if counts else None
+    return found
