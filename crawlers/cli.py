@@ -136,7 +136,7 @@ def crawl(portals_file, portal_ids, lake_url, revalidate, settings, run_id, verb
 def run(portals_file, portal_ids, lake_url, revalidate, settings, run_id, verbose,
         allow_rejects):
     """Crawl, then process what the crawl landed into reports (the nightly job)."""
-    from pipelines import process as stage
+    from pipelines import batch, process
     from pipelines.lake import Lake
     from pipelines.stages import crawled_documents
 
@@ -146,8 +146,8 @@ def run(portals_file, portal_ids, lake_url, revalidate, settings, run_id, verbos
         _crawl_summary(outcome)
         lake = Lake.open(lake_url, writable=True)
         docs = crawled_documents(lake, outcome.manifest)
-        result = stage.new_run("run", lake)
-        stage.run(lake, docs, result)
+        result = process.new_run("run", lake)
+        batch.run(lake, docs, result)
     _summary(result, allow_rejects or bool(outcome.down))
     _exit_if_down(outcome)
 

@@ -11,7 +11,6 @@ overridable per run by DAG params; S3 credentials from the Airflow connection ``
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -285,7 +284,10 @@ def _stage_process(params: dict, stage: str, batch: str, unit: int | None) -> di
     """Run a document stage in a process of its own (``govreports stage``). Its document
     workers need a clean parent: an Airflow task on a Celery worker is forked from a prefork
     pool child, whose multiprocessing state (billiard's: a daemon mark, an unpicklable auth
-    key) refuses it children; and a unit's memory goes back when its process ends."""
+    key) refuses it children; and a unit's memory goes back when its process ends. The counts
+    returned are the stage's own record of the unit, read from the lake."""
+    from pipelines import stages
+
     command = ["stage", stage, "--lake", lake_url(params), "--batch", batch]
     if unit is not None:
         command += ["--unit", str(unit)]
@@ -293,7 +295,7 @@ def _stage_process(params: dict, stage: str, batch: str, unit: int | None) -> di
     if done.returncode:
         raise RuntimeError(f"{stage} of batch {batch} unit {unit} exited {done.returncode}: "
                            f"{done.stderr.strip()[-500:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return _permanent_if_config(stages.unit_counts, _open_lake(params), batch, stage, unit)
 
 
 def load(params: dict, batch: str) -> dict:
@@ -305,10 +307,11 @@ def load(params: dict, batch: str) -> dict:
 def scope(params: dict) -> dict:
     from pipelines import stages
 
-    return _permanent_if_config(
+    checked = _permanent_if_config(
         stages.scope_of, provinces=params.get("provinces") or (),
         years=params.get("years") or (), portals=params.get("portal_ids") or (),
         published_from=params.get("published_from"), published_to=params.get("published_to"))
+    return checked.to_json()  # an XCom carries JSON
 
 
 def summary(params: dict, batch: str, crawls: list[str] | None) -> str:

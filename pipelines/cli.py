@@ -157,8 +157,8 @@ def process(lake_url, province, year, allow_rejects, force, jobs):
     Documents whose rows are up to date (same bytes, same processing version) keep them
     without being read again, unless --force.
     """
-    from pipelines import process as stage
-    from pipelines.stages import check_report_year
+    from pipelines import batch, process
+    from pipelines.batch import check_report_year
 
     with _errors():
         _check_province(province)
@@ -170,15 +170,11 @@ def process(lake_url, province, year, allow_rejects, force, jobs):
         lake = Lake.open(lake_url, writable=True)
         docs = list(lake.raw_documents())
 
-        def matches(province_code, report_year) -> bool:
-            return ((province is None or province_code == province)
-                    and (year is None or report_year == year))
-
-        result = stage.new_run("process", lake)
+        scope = batch.Scope.of(provinces=[province] if province else (),
+                               years=[year] if year is not None else ())
+        result = process.new_run("process", lake)
         with _progress("process", len({d.doc_id for d in docs})) as advance:
-            stage.run(lake, docs, result, progress=advance,
-                      rebuild=lambda part: matches(part.province, part.year),
-                      keep=lambda r: matches(r.province_code, r.metadata.report_year),
+            batch.run(lake, docs, result, scope=scope, rebuild=True, progress=advance,
                       force=force, jobs=jobs)
     _summary(result, allow_rejects)
 

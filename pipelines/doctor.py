@@ -23,7 +23,7 @@ interrupted_load       a load's intent left by a killed load     finished (by th
 =====================  ========================================  ==============================
 
 Quarantined objects are moved under ``_quarantine/<UTC time>/<key>``: nothing is deleted.
-The rebuild is ``govreports process`` (:func:`pipelines.process.run` over the whole raw zone),
+The rebuild is ``govreports process`` (:func:`pipelines.batch.run` over the whole raw zone),
 which reads again every document no sound row stands for.
 """
 
@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from pipelines import process
+from pipelines import batch, process
 from pipelines.errors import LakeDamaged
 from pipelines.lake import LOAD_INTENT, LOAD_LEASE, PARTITION_FILE, Lake
 from pipelines.lease import stuck
@@ -166,8 +166,7 @@ def repair(lake: Lake, findings: list[Finding], *, jobs: int | None = None
     if not rebuild:
         return None
     result = process.new_run("doctor --repair", lake)
-    process.run(lake, list(lake.raw_documents()), result, rebuild=lambda _part: True,
-                jobs=jobs)
+    batch.run(lake, list(lake.raw_documents()), result, rebuild=True, jobs=jobs)
     for finding in findings:
         if REPAIRS.get(finding.kind) == "rebuild":
             kept = result.loaded.quarantined.get(finding.key)

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines import process, workers
+from pipelines import batch, process, workers
 from pipelines.errors import InputError, LakeDamaged
 from pipelines.extract import EXTENSIONS
 from pipelines.lake import Lake
@@ -175,4 +175,4 @@ def ingest(lake: Lake, paths: Iterable[str | Path], *, region: str | None = None
     # The same bytes may have been ingested before from another path: consider every source
     # of each stored content so that ingest and a full process pick the same version.
     docs = [known for sha in stored for known in lake.sources_of(sha)]
-    return process.run(lake, docs, result, jobs=jobs)
+    return batch.run(lake, docs, result, jobs=jobs)

@@ -13,6 +13,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
+from pipelines.rows import CELL, row_cells
+
 # Label variants seen on portals → field name. Labels are compared with all whitespace removed.
 LABELS = {
     "索引号": "index_no", "索取号": "index_no",
@@ -178,18 +180,17 @@ def labelled_fields(lines: list[str]) -> dict[str, str]:
 
 
 def _cells(line: str) -> list[str]:
-    """The cells of a line: tab-separated (as :mod:`pipelines.extract` renders table rows) or
-    ``|``-separated (as flattened copies of reports print them); one cell otherwise."""
-    if "\t" in line:
-        return [c.strip() for c in line.split("\t")]
-    if "|" in line:
-        cells = [c.strip() for c in line.split("|")]
+    """The cells of a line (:func:`pipelines.rows.row_cells`; one cell when it is no row). A
+    label block printed with ``|`` may open and close with separators: no empty cells there."""
+    cells = row_cells(line)
+    if cells is None:
+        return [line.strip()]
+    if CELL not in line:
         while len(cells) > 1 and not cells[0]:
             cells.pop(0)
         while len(cells) > 1 and not cells[-1]:
             cells.pop()
-        return cells
-    return [line.strip()]
+    return cells
 
 
 def _is_label_line(line: str) -> bool:

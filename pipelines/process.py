@@ -1,16 +1,17 @@
-"""Process: raw documents → report records → lake partitions, with rejects and a run manifest.
+"""Process: raw documents → report records, in chunks, with rejects.
 
 :func:`extract_document` (bytes in, extracted text out) and :func:`build_report` (extracted
 document and its attachments in, record and statistical cells out) are the pure per-document
-path. :func:`run` drives a batch: it links pages to the attachments they point to, and one bad
-document is recorded under ``rejects/`` with its reason and never stops the rest.
+path. :func:`extract_chunks` reads a work unit's documents chunk by chunk: it links pages to the
+attachments they point to, and one bad document is recorded under ``rejects/`` with its reason
+and never stops the rest. The stages that plan, run and load a batch are in
+:mod:`pipelines.batch`.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -26,7 +27,7 @@ from pipelines.errors import DocumentRejected, LakeDamaged
 from pipelines.extract import Extracted, extract, needs_decoding
 from pipelines.files import is_attachment_url
 from pipelines.lake import Lake, Partition
-from pipelines.load import LoadResult, load_spooled
+from pipelines.load import LoadResult
 from pipelines.metadata import extract_metadata, parse_date, report_key, report_year
 from pipelines.records import (
     Attachment,
@@ -40,9 +41,9 @@ from pipelines.records import (
 )
 from pipelines.regions import PROVINCES, contradicted, resolve_region, split_region
 from pipelines.repair import repair_title
+from pipelines.rows import readable
 from pipelines.schema import PROCESSING_VERSION, REPORT_STATS_SCHEMA, upgraded
 from pipelines.settings import number
-from pipelines.spool import Spool
 from pipelines.workers import Workers
 
 Progress = Callable[[int], None]
@@ -68,7 +69,7 @@ def build_report(raw: RawDocument, extracted: Extracted,
     attachment_rows = [
         Attachment(url=doc.source.url, filename=doc.source.filename or _basename(doc.source.url),
                    media_type=doc.source.media_type or (ext.kind if ext else None),
-                   sha256=doc.sha256, text=readable_rows(ext.text) if ext else None)
+                   sha256=doc.sha256, text=readable(ext.text) if ext else None)
         for doc, ext in attached]
     attachment_text = "\n".join(ext.text for _, ext in attached if ext and ext.text)
     if attachment_text and len(_HANZI.findall(text)) < MIN_PAGE_HANZI:
@@ -86,7 +87,7 @@ def build_report(raw: RawDocument, extracted: Extracted,
         fetched_at=datetime.fromisoformat(source.fetched_at) if source.fetched_at else None,
         portal_id=source.portal_id,
         metadata=meta,
-        text=readable_rows(text),
+        text=readable(text),
         encoding_declared=extracted.encoding_declared,
         encoding_detected=extracted.encoding_detected,
         repairs=list(extracted.repairs),
@@ -185,14 +186,6 @@ def _fill_from_list_page(meta, context: dict[str, str], text: str) -> None:
             meta.title, text, meta.published_date)
 
 
-def readable_rows(text: str) -> str:
-    """The text as a reader gets it (``reports.text``): a table row per line with its cells
-    separated by `` | `` (as reports' own flattened copies print them). The stages read the
-    tab-separated rows :mod:`pipelines.extract` renders, where a blank cell is a value."""
-    return "\n".join(line.replace("\t", " | ").strip() if "\t" in line else line
-                     for line in text.split("\n"))
-
-
 @dataclass
 class TableState:
     """What the lake's tables hold, read once before a run processes anything."""
@@ -277,8 +270,8 @@ def healing(lake: Lake, versions: list[RawDocument], state: TableState
         copies - mine
 
 
-#: Documents processed (and spooled) at a time by :func:`run`: a run's memory is bounded by
-#: what a chunk holds, whatever the number of documents.
+#: Documents processed (and spooled) at a time by :func:`extract_chunks`: a run's memory is
+#: bounded by what a chunk holds, whatever the number of documents.
 CHUNK_DOCS = 500
 
 
@@ -380,7 +373,7 @@ class RunResult:
     attached: set[str] = field(default_factory=set)  # inputs that are a page's attachment
     unchanged: int = 0  # inputs whose rows were up to date: not read again
     #: (province_code, province_name, report_year) → reports built (kept for the summary when
-    #: the reports themselves are spooled and let go: see :func:`run`).
+    #: the reports themselves are spooled and let go: see :func:`pipelines.batch.load`).
     built: Counter = field(default_factory=Counter)
     loaded: LoadResult = field(default_factory=LoadResult)
     timings: dict[str, float] = field(default_factory=dict)
@@ -607,58 +600,3 @@ def _reject(lake: Lake, doc: RawDocument, exc: DocumentRejected, result: RunResu
     reject = Reject(doc.doc_id, doc.sha256, doc.source.url, exc.stage, exc.reason, str(exc))
     lake.put_reject(reject, known_rejects.get(doc.doc_id))
     result.rejects.append(reject)
-
-
-def run(lake: Lake, docs: Iterable[RawDocument], result: RunResult, *,
-        rebuild: Callable[[Partition], bool] | None = None,
-        keep: Callable[[Report], bool] | None = None,
-        progress: Progress | None = None, force: bool = False,
-        jobs: int | None = None) -> RunResult:
-    """Process raw documents into the lake and write the run manifest: every stage in one go
-    (:mod:`pipelines.stages` runs them as separate tasks, for a scheduler).
-
-    ``keep`` filters which built reports are loaded (``process --province``); ``rebuild`` marks
-    partitions replaced wholesale. Rejected documents keep whatever row they had before.
-    Documents whose row was built from the same bytes by the same processing version are not
-    read again (they keep their rows) unless ``force``. A damaged partition file of either
-    table is rebuilt whole, whatever the scope: the documents no sound row stands for are read
-    too (:func:`healing`), and the load sets the file's bytes aside under ``_quarantine/``.
-    """
-    started = time.perf_counter()
-    versions, copies, state = versions_to_read(lake, docs)
-    if state.damaged:  # what is rebuilt is kept, whatever the run's scope
-        keep = keep_also_into(keep, state.damaged)
-    result.inputs = versions
-    # A document set aside for lost or damaged raw bytes or sidecar is read again: once they
-    # are sound (fetched or ingested again) its reject goes.
-    unchanged = set() if force else state.up_to_date - {
-        doc_id for doc_id, reject in lake.rejects().items()
-        if reject.get("reason") in RAW_DAMAGE | SIDECAR_DAMAGE}
-    result.unchanged = len(unchanged)
-    if progress and unchanged:
-        progress(len(unchanged))
-    todo = [d for d in versions if d.doc_id not in unchanged]
-    spool = Spool.on_disk() if len(todo) > chunk_docs() else Spool()
-    try:
-        # Each chunk spooled and let go: memory does not grow with the batch. Each document is
-        # read once and decoded as it is extracted.
-        for reports, cells in extract_chunks(
-                lake, todo, result, keep=keep, progress=progress, jobs=jobs,
-                held_back=[d for d in versions if d.doc_id in unchanged]):
-            spool.add(reports, cells)
-        result.timings["process"] = time.perf_counter() - started
-        started = time.perf_counter()
-        damaged = raw_damaged(result.rejects)
-        read = {d.doc_id for d in result.read} - damaged
-        result.loaded = load_spooled(
-            lake, spool, rebuild=rebuild,
-            listed=[(d.doc_id, d.sha256, d.source.url) for d in result.read
-                    if d.doc_id not in damaged],
-            unchanged=[(d.doc_id, d.sha256) for d in versions if d.doc_id not in read],
-            absorbed=result.attached | copies, run_id=result.run_id, command=result.command)
-    finally:
-        spool.close()
-    record_load(lake, result)
-    result.timings["load"] = time.perf_counter() - started
-    result.manifest_key = lake.write_manifest(result.run_id, result.manifest())
-    return result

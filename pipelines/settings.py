@@ -30,9 +30,9 @@ def number(name: str, default: float, minimum: float) -> float:
 def check_settings() -> None:
     """Validate every setting of the processing library (a bad value is refused before
     anything is written)."""
+    from pipelines.batch import unit_docs
     from pipelines.lease import lease_ttl, lease_wait
     from pipelines.query import query_timeout
-    from pipelines.stages import unit_docs
     from pipelines.workers import default_jobs, doc_memory_mb, doc_timeout
 
     doc_timeout(), doc_memory_mb(), default_jobs(), lease_wait(), lease_ttl(), unit_docs()

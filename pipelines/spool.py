@@ -1,7 +1,7 @@
 """Rows on their way to the lake, grouped by partition: in memory for a small batch, spilled to
 local Arrow files for a large one, so that a run's memory does not grow with its documents.
 
-A run processes its documents in chunks (:func:`pipelines.process.run`); each chunk's rows are
+A run processes its documents in chunks (:func:`pipelines.batch.run`); each chunk's rows are
 added here and dropped from memory; the load then reads one partition's rows at a time
 (:func:`pipelines.load.load_spooled`). What stays in memory per document is its identity: the
 partition it goes to and the version it was built from.
@@ -36,6 +36,8 @@ class Spool:
         self.versions: dict[str, tuple] = {}
         #: doc_id → the partition its row goes to.
         self.where: dict[str, Partition] = {}
+        #: province_code → province_name, as the rows give them (for a run's summary).
+        self.names: dict[str | None, str | None] = {}
         self._files = itertools.count()  # one name per file written, whatever its partition
 
     @classmethod
@@ -58,6 +60,8 @@ class Spool:
                 reports["url"].to_pylist(), parts, strict=True):
             self.versions[doc_id] = (fetched, sha, url)
             self.where[doc_id] = part
+        self.names.update(zip(reports["province_code"].to_pylist(),
+                              reports["province_name"].to_pylist(), strict=True))
         chunk = dict(zip(ids, parts, strict=True))
         cell_parts = [chunk.get(doc_id) for doc_id in cells["doc_id"].to_pylist()]
         for table, rows, row_parts in (("reports", reports, parts),

@@ -1,22 +1,24 @@
-"""The pipeline as separate stages, for a scheduler (the Airflow DAGs in ``dags/``).
+"""The pipeline's stages as tasks for a scheduler (the Airflow DAGs in ``dags/``): thin adapters
+over :mod:`pipelines.batch` that keep its records in the lake, so that each task may run on any
+worker and a retry of one never needs the others again.
 
-Each stage reads its inputs from the lake, writes its outputs there and returns only keys and
-counts (what an XCom may carry). A *batch* names one piece of work; its files live under
-``_work/<batch>/``, so running a stage again on the same batch rewrites the same keys and a
-retry of one stage never needs the others again::
+Each adapter returns only keys and counts (what an XCom may carry). A *batch* names one piece of
+work; its files live under ``_work/<batch>/``, so running a stage again on the same batch
+rewrites the same keys::
 
-    plan     crawl manifests or a scope  → _work/<batch>/plan.json         documents, work units
+    plan     crawl manifests or a scope  → _work/<batch>/plan.json         (batch.Plan)
     decode   one unit's raw bytes        → _work/<batch>/decoded/…         text + charset evidence
+                                           _work/<batch>/units/<u>/decode-done.json (batch.UnitDone)
     extract  one unit, decoded           → _work/<batch>/units/<u>/reports-NNNNN.parquet, …
+                                           _work/<batch>/units/<u>/done.json        (batch.UnitDone)
     load     every unit's staged rows    → reports/, report_stats/ partitions, _runs/<run>.json
 
-A *work unit* is a bounded number of documents (``GOVREPORTS_UNIT_DOCS``), a portal's documents
-together while they fit: decode and extract run once per unit (Airflow maps them over the
-units, on any worker), and a retried unit redoes only its own work. The load, one task, merges
-what every unit staged, one partition at a time under the lake's load lease. Rejected documents
-are recorded under ``rejects/`` by the stage that rejects them (and in
-``_work/<batch>/units/<u>/<stage>-rejects.json`` for the run manifest). ``process.run`` is the
-same path in one process, for the CLI.
+A *work unit* is a bounded number of documents (``GOVREPORTS_UNIT_DOCS``, see
+:func:`pipelines.batch.work_units`): decode and extract run once per unit (Airflow maps them
+over the units), and a retried unit redoes only its own work. The load, one task, merges what
+every unit staged, one partition at a time under the lake's load lease. Rejected documents are
+recorded under ``rejects/`` by the stage that rejects them, and in the unit's record for the
+run manifest. The CLI runs the same stage functions in one process (:func:`pipelines.batch.run`).
 """
 
 from __future__ import annotations
@@ -24,64 +26,22 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import asdict
-from datetime import date
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines import batch as stages_of
 from pipelines import process
+from pipelines.batch import Plan, Scope, UnitDone, unit_docs
 from pipelines.decode import Decoded
 from pipelines.errors import ConfigError
-from pipelines.lake import Lake, Partition
-from pipelines.load import load_spooled
-from pipelines.records import (
-    RawDocument,
-    Reject,
-    Report,
-    Source,
-    reports_table,
-    stats_table,
-)
-from pipelines.settings import number
+from pipelines.lake import Lake
+from pipelines.records import RawDocument, Report, StatCell, reports_table, stats_table
 from pipelines.spool import Spool
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 #: A batch id's length at most (before the hash of a changed id): one part of a lake key.
 BATCH_ID_CHARS = 100
-
-#: Documents per work unit at most (``GOVREPORTS_UNIT_DOCS``): the grain of the mapped decode and
-#: extract tasks, and what a retry of one of them redoes.
-UNIT_DOCS = 200
-
-
-def unit_docs() -> int:
-    return int(number("GOVREPORTS_UNIT_DOCS", UNIT_DOCS, 1))
-
-
-def work_units(docs: list[RawDocument], size: int) -> list[list[int]]:
-    """Indexes of ``docs`` per work unit: each portal's documents together while they fit in
-    ``size`` (a page and the files it links to come from one portal, so they are read in one
-    unit), portals packed in order; a larger portal is cut, in URL order, into units of its
-    own (neighbouring URLs: a page and its files are usually in one folder). A page that links
-    to a file of another unit still reads it (:func:`extract` holds the batch's other documents
-    back for that) and the load drops that file's own row. Never empty: an empty batch is one
-    empty unit, so that its load runs and records the run."""
-    by_portal: dict[str, list[int]] = {}
-    for i, doc in sorted(enumerate(docs), key=lambda pair: pair[1].source.url):
-        by_portal.setdefault(doc.source.portal_id or "", []).append(i)
-    units: list[list[int]] = []
-    current: list[int] = []
-    for _portal, indexes in sorted(by_portal.items()):
-        if len(indexes) > size:
-            units.extend(indexes[start:start + size] for start in range(0, len(indexes), size))
-            continue
-        if len(current) + len(indexes) > size:
-            units.append(current)
-            current = []
-        current.extend(indexes)
-    if current or not units:
-        units.append(current)
-    return units
 
 
 def batch_id(text: str) -> str:
@@ -125,151 +85,86 @@ def crawled_documents(lake: Lake, manifest: dict) -> list[RawDocument]:
     return docs
 
 
-# -- scope: which partitions a reprocess rebuilds -----------------------------------------------
-
-#: The earliest year a scope or ``process --year`` may name. Reports under the State Council's
-#: regulation exist from 2008 (:data:`pipelines.regions.FIRST_REPORT_YEAR`), but local rules
-#: asked for disclosure reports in the 1990s already.
-EARLIEST_REPORT_YEAR = 1990
-
-
-def check_report_year(year: int, what: str = "year") -> int:
-    """``year`` when it can be a report's year (:data:`EARLIEST_REPORT_YEAR` … next year: a report
-    covers a year that has begun); :class:`ConfigError` naming ``what`` otherwise."""
-    last = date.today().year + 1
-    if not EARLIEST_REPORT_YEAR <= year <= last:
-        raise ConfigError(f"{what} {year} is not a report year: give one from "
-                          f"{EARLIEST_REPORT_YEAR} to {last}")
-    return year
-
-
 def scope_of(provinces=(), years=(), published_from: str | None = None,
-             published_to: str | None = None, portals=()) -> dict:
+             published_to: str | None = None, portals=()) -> Scope:
     """A checked scope (what backfill and reprocess are given); empty means everything."""
-    scope = {"provinces": sorted({str(p) for p in provinces or ()}),
-             "years": sorted({int(y) for y in years or ()}),
-             "portals": sorted({str(p) for p in portals or ()}),
-             "published_from": published_from or None, "published_to": published_to or None}
-    for year in scope["years"]:
-        check_report_year(year)
-    for province in scope["provinces"]:
-        if not re.fullmatch(r"[0-9]{2}0000", province):
-            raise ConfigError(f"province {province!r} must be a province-level GB/T 2260 code "
-                              "such as 530000")
-    for name in ("published_from", "published_to"):
-        if scope[name]:
-            try:
-                date.fromisoformat(scope[name])
-            except ValueError:
-                raise ConfigError(f"{name} {scope[name]!r} must be a date, YYYY-MM-DD") from None
-    return scope
-
-
-def _in_scope(scope: dict, report: Report) -> bool:
-    if scope["provinces"] and report.province_code not in scope["provinces"]:
-        return False
-    if scope["years"] and report.metadata.report_year not in scope["years"]:
-        return False
-    if scope["portals"] and report.portal_id not in scope["portals"]:
-        return False
-    published = report.metadata.published_date
-    published = published.isoformat() if published else None
-    if scope["published_from"] and (published is None or published < scope["published_from"]):
-        return False
-    return not (scope["published_to"] and (published is None
-                                           or published > scope["published_to"]))
-
-
-def _rebuilds(body: dict):
-    """Partitions a reprocess replaces wholesale: only a reprocess (not a crawl's batch, which
-    upserts) whose scope is made of provinces and years names whole partitions (portals and
-    dates name rows, which are upserted)."""
-    scope = body["scope"]
-    if body["crawl_manifests"] is not None or scope["portals"] or scope["published_from"] \
-            or scope["published_to"]:
-        return None
-    if not scope["provinces"] and not scope["years"]:
-        return lambda part: True
-    return lambda part: ((not scope["provinces"] or part.province in scope["provinces"])
-                         and (not scope["years"] or part.year in scope["years"]))
+    return Scope.of(provinces, years, published_from, published_to, portals)
 
 
 # -- the stages ---------------------------------------------------------------------------------
 
 def plan(lake: Lake, batch: str, *, crawl_manifests: list[str] | None = None,
-         scope: dict | None = None) -> dict:
-    """Choose the documents of a batch: those the given crawl runs touched, or (no crawl
-    manifests) every raw document of the lake, for a reprocess of ``scope``."""
-    scope = scope or scope_of()
+         scope: Scope | dict | None = None) -> dict:
+    """Choose the documents of a batch: those the given crawl runs touched (their rows
+    upserted), or (no crawl manifests) every raw document of the lake, for a reprocess of
+    ``scope`` (its partitions rebuilt). Every document is read: a scheduler's batch is a
+    reprocess or new landings."""
+    scope = Scope.from_json(scope)
     if crawl_manifests is not None:
         docs = [d for key in crawl_manifests
                 for d in crawled_documents(lake, lake.read_json(key))]
     else:
         docs = [d for d in lake.raw_documents()
-                if not scope["portals"] or d.source.portal_id in scope["portals"]]
-    # A damaged partition is rebuilt whole: the documents no readable row stands for are read
-    # too, and their reports kept whatever the scope (as process.run does).
-    versions, copies, state = process.versions_to_read(lake, docs)
-    units = work_units(versions, unit_docs())
-    body = {"batch": batch, "scope": scope, "crawl_manifests": crawl_manifests,
-            # Each document's sidecar too: a unit's task builds its documents (and the batch's
-            # others, which its pages may link to) from this one file, not one read per
-            # document of the batch.
-            "documents": [{"sha256": d.sha256, "source_id": d.source.source_id,
-                           "size": d.size, "source": d.source.to_json()} for d in versions],
-            # Local files whose bytes equal another path's: one report, their own rows go.
-            "copies": sorted(copies),
-            # Damaged partitions, [province, year]: rebuilt by the load, whatever the scope.
-            "heal": [[p.province, p.year] for p in sorted(state.damaged,
-                                                          key=Partition.sort_key)],
-            "units": units}
+                if not scope.portals or d.source.portal_id in scope.portals]
+    planned = stages_of.plan(lake, docs, batch=batch, scope=scope,
+                             rebuild=crawl_manifests is None, force=True,
+                             unit_size=unit_docs(), crawl_manifests=crawl_manifests)
     key = lake.work_key(batch, "plan.json")
-    lake.write_json(key, body)
-    return {"batch": batch, "plan": key, "documents": len(versions),
+    lake.write_json(key, planned.to_json())
+    return {"batch": batch, "plan": key, "documents": len(planned.documents),
             "units": [{"batch": batch, "unit": u, "documents": len(indexes)}
-                      for u, indexes in enumerate(units)]}
+                      for u, indexes in enumerate(planned.units)]}
 
 
-def _plan_of(lake: Lake, batch: str) -> dict:
+def read_plan(lake: Lake, batch: str) -> Plan:
     try:
         body = lake.read_json(lake.work_key(batch, "plan.json"))
     except KeyError:
         raise ConfigError(f"batch {batch!r} has no plan in {lake.url}: run its plan stage "
                           "first") from None
-    body.setdefault("units", [list(range(len(body["documents"])))])  # planned before units
-    return body
+    return Plan.from_json(body, lake)
 
 
-def _planned(lake: Lake, batch: str) -> tuple[dict, list[RawDocument]]:
-    """The plan and its documents (built from the sidecars the plan carries)."""
-    body = _plan_of(lake, batch)
-    return body, [RawDocument(d["sha256"], d["size"], Source.from_json(d["source"]))
-                  if "source" in d
-                  else lake.raw_document(d["sha256"], d["source_id"])  # planned before sidecars
-                  for d in body["documents"]]
+#: Each stage's record of a unit, under ``_work/<batch>/units/<u>/``.
+_DONE = {"decode": "decode-done.json", "extract": "done.json"}
 
 
-def _each_unit(lake: Lake, batch: str, unit: int | None, stage) -> dict:
-    """``stage(unit, plan, its documents, the batch's other documents)`` for one unit, or for
-    every unit of the plan in turn (None), with the counts added up; the plan is read once."""
-    body, docs = _planned(lake, batch)
-    if unit is not None and not 0 <= unit < len(body["units"]):
-        raise ConfigError(f"batch {batch!r} has {len(body['units'])} work unit(s), not a unit "
-                          f"{unit}: plan it again")
+def _unit_key(lake: Lake, batch: str, unit: int, name: str) -> str:
+    return lake.work_key(batch, f"units/{unit:05d}/{name}")
+
+
+def _each_unit(lake: Lake, batch: str, unit: int | None, stage: str, run) -> dict:
+    """``run(plan, unit)`` → :class:`UnitDone` for one unit, or for every unit of the plan in
+    turn (None); each record is written, and the counts added up."""
+    planned = read_plan(lake, batch)
+    units = [unit] if unit is not None else range(len(planned.units))
     total: dict = {"batch": batch}
-    for u in [unit] if unit is not None else range(len(body["units"])):
-        mine = set(body["units"][u])
-        counts = stage(u, body, [d for i, d in enumerate(docs) if i in mine],
-                       [d for i, d in enumerate(docs) if i not in mine])
-        for name, n in counts.items():
+    for u in units:
+        planned.unit_documents(u)  # a unit the plan does not have: say so before any work
+        done = run(planned, u)
+        lake.write_json(_unit_key(lake, batch, u, _DONE[stage]), done.to_json())
+        for name, n in done.counts.items():
             total[name] = total.get(name, 0) + n
     if unit is not None:
         total["unit"] = unit
     return total
 
 
-def _unit_key(lake: Lake, batch: str, unit: int, name: str) -> str:
-    return lake.work_key(batch, f"units/{unit:05d}/{name}")
+def unit_counts(lake: Lake, batch: str, stage: str, unit: int | None = None) -> dict:
+    """The counts a stage recorded for one unit (or every unit): what a scheduler's task
+    returns, read from the stage's own record."""
+    planned = read_plan(lake, batch)
+    total: dict = {"batch": batch}
+    for u in [unit] if unit is not None else range(len(planned.units)):
+        body = lake.read_json(_unit_key(lake, batch, u, _DONE[stage]), None)
+        if body is None:
+            raise ConfigError(f"unit {u} of batch {batch!r} has no {stage} record in "
+                              f"{lake.url}: run its {stage} stage first")
+        for name, n in UnitDone.from_json(body).counts.items():
+            total[name] = total.get(name, 0) + n
+    if unit is not None:
+        total["unit"] = unit
+    return total
 
 
 def decode(lake: Lake, batch: str, unit: int | None = None) -> dict:
@@ -278,44 +173,53 @@ def decode(lake: Lake, batch: str, unit: int | None = None) -> dict:
     evidence go to ``_work/<batch>/decoded/<doc_id>.json`` (a file format read later:
     ``{"binary": true}``)."""
 
-    def one(u: int, _body: dict, docs: list[RawDocument], _others) -> dict:
+    def one(planned: Plan, u: int) -> UnitDone:
+        mine, _others = planned.unit_documents(u)
         result = process.new_run("decode", lake)
         texts = binary = 0
-        for chunk, _later in process.chunks(docs):  # each chunk written and let go
+        for chunk, _later in process.chunks(mine):  # each chunk written and let go
             decoded = process.decode_batch(lake, chunk, result)
             for doc_id, text in decoded.items():
                 body = {"binary": True} if text is None else asdict(text)
                 lake.write_json(lake.work_key(batch, f"decoded/{doc_id}.json"), body)
             texts += sum(1 for v in decoded.values() if v is not None)
             binary += sum(1 for v in decoded.values() if v is None)
-        _write_rejects(lake, _unit_key(lake, batch, u, "decode-rejects.json"), result.rejects)
-        return {"decoded": texts, "binary": binary, "rejected": len(result.rejects)}
+        return UnitDone(u, "decode", {"decoded": texts, "binary": binary,
+                                      "rejected": len(result.rejects)}, result.rejects)
 
-    return _each_unit(lake, batch, unit, one)
+    return _each_unit(lake, batch, unit, "decode", one)
+
+
+class StagedFiles:
+    """A unit's rows staged in the lake as the tables' own Parquet, one pair of files per
+    chunk (``reports-NNNNN.parquet``, ``report_stats-NNNNN.parquet``), so that neither the
+    task's memory nor the load's grows with the batch."""
+
+    def __init__(self, lake: Lake, prefix: str):
+        self.lake, self.prefix, self.chunks = lake, prefix, 0
+
+    def add(self, reports: list[Report], cells: list[StatCell]) -> None:
+        n = self.chunks
+        _write_arrow(self.lake, f"{self.prefix}reports-{n:05d}.parquet", reports_table(reports))
+        _write_arrow(self.lake, f"{self.prefix}report_stats-{n:05d}.parquet",
+                     stats_table(cells))
+        self.chunks += 1
+
+    def into(self, spool: Spool) -> None:
+        """Every chunk staged under the prefix, in chunk order, added to ``spool``."""
+        keys = [key for key in self.lake.store.list(self.prefix) if key.endswith(".parquet")]
+        pairs = zip(*(sorted(k for k in keys if k[len(self.prefix):].startswith(f"{table}-"))
+                      for table in ("reports", "report_stats")), strict=True)
+        for reports_key, cells_key in pairs:
+            spool.add_tables(_read_table(self.lake, reports_key),
+                             _read_table(self.lake, cells_key))
 
 
 def extract(lake: Lake, batch: str, unit: int | None = None) -> dict:
     """Text, metadata, attachments and statistics of a work unit's decoded documents (every
-    unit's when ``unit`` is None), staged as rows of the lake's own tables: one pair of files
-    per chunk of documents (``_work/<batch>/units/<u>/reports-NNNNN.parquet``,
-    ``report_stats-NNNNN.parquet``), so that neither this task's memory nor the load's grows
-    with the batch. ``done.json`` is written last: the unit's files are complete, and the
-    documents its pages took in as attachments (their own rows are dropped by the load)."""
-    return _each_unit(lake, batch, unit, lambda *planned: _extract_unit(lake, batch, *planned))
-
-
-def _extract_unit(lake: Lake, batch: str, unit: int, body: dict, docs: list[RawDocument],
-                  others: list[RawDocument]) -> dict:
-    prefix = _unit_key(lake, batch, unit, "")
-    for key in lake.store.list(prefix):
-        # An earlier try of this unit: its chunks, rejects and done.json (the decode stage's
-        # rejects stay: the load reports them, and keeps the rows of damaged raw documents).
-        if not key.endswith("/decode-rejects.json"):
-            lake.store.delete(key)
-    result = process.new_run("extract", lake)
-    scope = body["scope"]
-    keep = process.keep_also_into(lambda report: _in_scope(scope, report),
-                                  {Partition(p, y) for p, y in body.get("heal", [])})
+    unit's when ``unit`` is None), staged as rows of the lake's own tables
+    (:class:`StagedFiles`). ``done.json`` is written last: the unit's files are complete, and
+    the documents its pages took in as attachments (their own rows are dropped by the load)."""
 
     def decoded_for(chunk: list[RawDocument]) -> dict[str, Decoded | None]:
         decoded: dict[str, Decoded | None] = {}
@@ -325,25 +229,17 @@ def _extract_unit(lake: Lake, batch: str, unit: int, body: dict, docs: list[RawD
                 decoded[doc.doc_id] = None if data.get("binary") else Decoded(**data)
         return decoded
 
-    reports = cells = 0
-    for n, (chunk_reports, chunk_cells) in enumerate(process.extract_chunks(
-            lake, docs, result, decoded_for=decoded_for, held_back=others,
-            keep=keep)):
-        _write_arrow(lake, f"{prefix}reports-{n:05d}.parquet", reports_table(chunk_reports))
-        _write_arrow(lake, f"{prefix}report_stats-{n:05d}.parquet", stats_table(chunk_cells))
-        reports += len(chunk_reports)
-        cells += len(chunk_cells)
-    _write_rejects(lake, f"{prefix}extract-rejects.json", result.rejects)
-    lake.write_json(f"{prefix}done.json", {"reports": reports, "cells": cells,
-                                           "attached": sorted(result.attached)})
-    return {"reports": reports, "cells": cells, "rejected": len(result.rejects)}
+    def one(planned: Plan, u: int) -> UnitDone:
+        prefix = _unit_key(lake, batch, u, "")
+        for key in lake.store.list(prefix):
+            # An earlier try of this unit: its chunks and record (the decode stage's record
+            # stays: the load reports its rejects, and keeps the rows of damaged raw bytes).
+            if not key.endswith("/" + _DONE["decode"]):
+                lake.store.delete(key)
+        return stages_of.extract_unit(lake, planned, u, StagedFiles(lake, prefix),
+                                      decoded_for=decoded_for)
 
-
-def _staged(lake: Lake, prefix: str) -> list[tuple[str, str]]:
-    """A unit's staged files, (reports, report_stats) per chunk, in chunk order."""
-    keys = [key for key in lake.store.list(prefix) if key.endswith(".parquet")]
-    return list(zip(*(sorted(k for k in keys if k[len(prefix):].startswith(f"{table}-"))
-                      for table in ("reports", "report_stats")), strict=True))
+    return _each_unit(lake, batch, unit, "extract", one)
 
 
 def load(lake: Lake, batch: str, *, run_id: str | None = None) -> dict:
@@ -351,65 +247,34 @@ def load(lake: Lake, batch: str, *, run_id: str | None = None) -> dict:
     province/year scope is rebuilt wholesale) and write the run manifest. Every unit must have
     finished its extract (in any order, on any worker, retried or not): the load reads only
     complete units, and refuses to run while one is missing."""
-    body, docs = _planned(lake, batch)
-    prefixes = [_unit_key(lake, batch, u, "") for u in range(len(body["units"]))]
-    done = [lake.read_json(f"{prefix}done.json", None) for prefix in prefixes]
+    planned = read_plan(lake, batch)
+    prefixes = [_unit_key(lake, batch, u, "") for u in range(len(planned.units))]
+    done = [lake.read_json(f"{prefix}{_DONE['extract']}", None) for prefix in prefixes]
     missing = [u for u, unit_done in enumerate(done) if unit_done is None]
     if missing:
         raise ConfigError(f"work unit(s) {', '.join(map(str, missing))} of batch {batch!r} have "
                           f"not finished their extract in {lake.url}: run (or clear) them first")
+    records = [UnitDone.from_json(body) for body in done] + [
+        UnitDone.from_json(body) for prefix in prefixes
+        if (body := lake.read_json(f"{prefix}{_DONE['decode']}", None)) is not None]
     result = process.new_run("pipeline", lake)
     if run_id:
         result.run_id = batch_id(run_id)
-    result.inputs = docs
-    attached = {doc_id for unit_done in done for doc_id in unit_done.get("attached", [])} | \
-        set(body.get("copies", []))
     spool = Spool.on_disk()
     try:
-        cells = 0
         for prefix in prefixes:
-            for reports_key, cells_key in _staged(lake, prefix):
-                chunk_cells = _read_table(lake, cells_key)
-                spool.add_tables(_read_table(lake, reports_key), chunk_cells)
-                cells += chunk_cells.num_rows
-        where = {d: part for d, part in spool.where.items() if d not in attached}
-        rejects = [Reject(**r) for prefix in prefixes for stage in ("decode", "extract")
-                   for r in lake.read_json(f"{prefix}{stage}-rejects.json", [])]
-        damaged = process.raw_damaged(rejects)
-        result.loaded = load_spooled(
-            lake, spool, rebuild=_rebuilds(body),
-            listed=[(d.doc_id, d.sha256, d.source.url) for d in docs
-                    if d.doc_id not in damaged],
-            unchanged=[(d.doc_id, d.sha256) for d in docs if d.doc_id in damaged],
-            absorbed=attached, run_id=result.run_id, command=f"pipeline {batch}")
+            StagedFiles(lake, prefix).into(spool)
+        stages_of.load(lake, planned, spool, records, result)
     finally:
         spool.close()
-    result.rejects = rejects
-    process.record_load(lake, result)
-    manifest = result.manifest()
-    manifest["batch"] = batch
-    manifest["scope"] = body["scope"]
-    manifest["crawl_manifests"] = body["crawl_manifests"]
-    manifest["counts"]["reports"] = len(where)
-    manifest["reports_by_partition"] = _by_partition(where)
-    key = lake.write_manifest(result.run_id, manifest)
-    return {"batch": batch, "manifest": key, "reports": len(where), "cells": cells,
-            "rejects": len(rejects), "written": result.loaded.written,
+    return {"batch": batch, "manifest": result.manifest_key,
+            "reports": sum(result.built.values()),
+            "cells": sum(unit.counts.get("cells", 0) for unit in records),
+            "rejects": len(result.rejects), "written": result.loaded.written,
             "deleted": result.loaded.deleted, "unchanged": result.loaded.unchanged}
 
 
 # -- helpers ------------------------------------------------------------------------------------
-
-def _by_partition(where: dict[str, Partition]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for part in where.values():
-        counts[part.label()] = counts.get(part.label(), 0) + 1
-    return counts
-
-
-def _write_rejects(lake: Lake, key: str, rejects: list[Reject]) -> None:
-    lake.write_json(key, [r.to_json() for r in rejects])
-
 
 def _write_arrow(lake: Lake, key: str, rows: pa.Table) -> None:
     sink = pa.BufferOutputStream()

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from pipelines.records import StatCell
+from pipelines.rows import row_cells
 
 # -- templates --------------------------------------------------------------------------------
 
@@ -157,13 +158,9 @@ def tokens(text: str) -> list[tuple[str, bool]]:
     row keep their blanks (a blank cell is a value); empty lines of flattened text do not."""
     out: list[tuple[str, bool]] = []
     for line in text.split("\n"):
-        if "\t" in line:  # an HTML row as pipelines.extract renders it: blanks are cells
-            out.extend((c.strip(), True) for c in line.split("\t"))
-        elif "|" in line:  # pipe-flattened cells end in a separator ("14 | |")
-            cells = line.split("|")
-            if not cells[-1].strip():
-                cells = cells[:-1]
-            out.extend((c.strip(), True) for c in cells)
+        cells = row_cells(line)
+        if cells is not None:
+            out.extend((cell, True) for cell in cells)
         elif line.strip():
             out.append((line.strip(), False))
     return out

@@ -1,5 +1,5 @@
-"""The pipeline as separate stages (what the DAGs run) gives what ``process.run`` gives in one
-go; each stage can run again alone; crawl shards never split a host."""
+"""The pipeline as separate stages (what the DAGs run) gives what ``batch.run`` gives in one
+process; each stage can run again alone; crawl shards never split a host."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from crawlers.portals import Portal
 from crawlers.shards import shards
-from pipelines import process, stages
+from pipelines import batch, process, stages
 from pipelines.errors import ConfigError
 from pipelines.lake import Lake
 from pipelines.records import Source
@@ -34,7 +34,7 @@ def partitions(lake: Lake) -> dict[str, bytes]:
 def test_the_stages_load_what_one_process_run_loads(tmp_path, monkeypatch, chunk):
     monkeypatch.setenv("GOVREPORTS_CHUNK_DOCS", chunk)
     at_once = seeded(tmp_path / "once")
-    process.run(at_once, list(at_once.raw_documents()), process.new_run("process", at_once))
+    batch.run(at_once, list(at_once.raw_documents()), process.new_run("process", at_once))
     staged = seeded(tmp_path / "staged")
     planned = stages.plan(staged, "b1", scope=stages.scope_of())
     assert planned["documents"] == 5
@@ -142,7 +142,7 @@ def test_hostile_raw_documents_are_rejected_by_the_stages_and_the_batch_lands(tm
 
 def test_an_empty_batch_stages_and_loads_nothing(tmp_path):
     lake = seeded(tmp_path / "lake")
-    process.run(lake, list(lake.raw_documents()), process.new_run("process", lake))
+    batch.run(lake, list(lake.raw_documents()), process.new_run("process", lake))
     before = partitions(lake)
     stages.plan(lake, "empty", crawl_manifests=[], scope=stages.scope_of())
     assert stages.decode(lake, "empty")["decoded"] == 0
@@ -191,7 +191,7 @@ def rows(lake: Lake) -> list[tuple]:
 def test_work_units_in_any_order_load_what_one_process_run_loads(tmp_path, monkeypatch,
                                                                   unit_docs, order):
     at_once = portals_with_attachments(tmp_path / "once")
-    process.run(at_once, list(at_once.raw_documents()), process.new_run("process", at_once))
+    batch.run(at_once, list(at_once.raw_documents()), process.new_run("process", at_once))
     monkeypatch.setenv("GOVREPORTS_UNIT_DOCS", unit_docs)
     lake = portals_with_attachments(tmp_path / "units")
     planned = stages.plan(lake, "u", scope=stages.scope_of())
@@ -307,3 +307,56 @@ def test_a_reprocess_keeps_the_row_of_a_document_whose_raw_bytes_are_damaged(tmp
     assert partitions(lake) == before
     reason = "raw_missing" if damage == "deleted" else "raw_damaged"
     assert {r["doc_id"]: r["reason"] for r in lake.rejects().values()} == {victim.doc_id: reason}
+
+
+# -- the records the stages travel in -----------------------------------------------------------
+
+def test_a_plan_and_its_units_records_read_back_as_written(tmp_path):
+    """The plan, and each unit's record of what a stage did, are typed records whose JSON
+    (what a task on another worker reads) gives them back unchanged."""
+    from pipelines.batch import Plan, Scope, UnitDone
+    from pipelines.lake import Partition
+    from pipelines.records import Reject
+
+    lake = seeded(tmp_path / "lake")
+    docs = list(lake.raw_documents())
+    plan = Plan("b", Scope.of(provinces=["530000"], years=[2019]), docs, [[0, 1], [2, 3, 4]],
+                held={docs[0].doc_id}, copies={"c" * 16}, heal={Partition("530000", 2019)},
+                rebuild=True, crawl_manifests=None)
+    again = Plan.from_json(json.loads(json.dumps(plan.to_json())), lake)
+    assert again == plan
+    done = UnitDone(1, "extract", {"reports": 2, "cells": 9, "rejected": 1},
+                    [Reject("d", "s", "u", "extract", "no_text", "why")], ["d", "e"], ["e"],
+                    ["a warning"])
+    assert UnitDone.from_json(json.loads(json.dumps(done.to_json()))) == done
+
+
+@pytest.mark.parametrize("scope,rebuilt", [
+    ({}, {("530000", 2019), ("220000", 2020), (None, None)}),
+    ({"provinces": ["530000"]}, {("530000", 2019)}),
+    ({"years": [2020]}, {("220000", 2020)}),
+    ({"portals": ["p1"]}, None),
+    ({"published_from": "2020-01-01"}, None),
+], ids=["everything", "a-province", "a-year", "portals-name-rows", "dates-name-rows"])
+def test_which_partitions_a_reprocess_rebuilds(scope, rebuilt):
+    from pipelines.batch import Scope
+    from pipelines.lake import Partition
+
+    parts = [Partition("530000", 2019), Partition("220000", 2020), Partition(None, None)]
+    chosen = Scope.of(**scope).partitions()
+    assert (None if chosen is None else {(p.province, p.year) for p in parts if chosen(p)}) \
+        == rebuilt
+
+
+def test_a_stages_counts_are_read_from_its_record_not_from_output(tmp_path):
+    """What a scheduler's task returns for a unit is what the stage recorded in the lake; a
+    unit whose stage has not run is one clear message."""
+    lake = seeded(tmp_path / "lake")
+    stages.plan(lake, "rec", scope=stages.scope_of())
+    with pytest.raises(ConfigError, match="unit 0 of batch 'rec' has no extract record"):
+        stages.unit_counts(lake, "rec", "extract", 0)
+    decoded = stages.decode(lake, "rec", 0)
+    extracted = stages.extract(lake, "rec", 0)
+    assert stages.unit_counts(lake, "rec", "decode", 0) == decoded
+    assert stages.unit_counts(lake, "rec", "extract", 0) == extracted
+    assert extracted["reports"] == 5
