@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pipelines.records import ListContext
+
 
 @dataclass
 class Fetched:
@@ -15,7 +17,7 @@ class Fetched:
     status: int
     headers: dict[str, str]
     fetched_at: str
-    context: dict[str, str] = field(default_factory=dict)
+    context: ListContext = field(default_factory=dict)
     links: list[str] = field(default_factory=list)  # attachment URLs a document links to
     region: str | None = None
     encoding: str | None = None
@@ -31,4 +33,4 @@ class Revalidated:
 
     portal_id: str
     url: str
-    context: dict[str, str]
+    context: ListContext

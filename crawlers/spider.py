@@ -27,7 +27,7 @@ from crawlers.portals import Portal, load_portals, select
 from pipelines import families
 from pipelines.families.base import attachment_links, links_beyond_cap, markup_tree
 from pipelines.files import is_attachment_url
-from pipelines.records import CrawlEntry
+from pipelines.records import CrawlEntry, ListContext
 
 #: Sidecar context keys that, when a list shows a different value, mean the document changed.
 WATCHED_CONTEXT = ("title", "date")
@@ -133,7 +133,7 @@ class PortalSpider(scrapy.Spider):
             else:
                 tally.count("list_pages_capped")
 
-    def _follow(self, portal: Portal, url: str, *, role: str, context: dict[str, str]):
+    def _follow(self, portal: Portal, url: str, *, role: str, context: ListContext):
         host = urlsplit(url).hostname or ""
         page_host = urlsplit(context.get("page", "")).hostname
         if not (portal.takes_document(url) or (role == "attachment" and host == page_host)):
@@ -222,7 +222,7 @@ def _filename(response: Response, headers: dict[str, str]) -> str | None:
     return name or None
 
 
-def fetch_policy(entry: CrawlEntry | None, context: dict[str, str], *,
+def fetch_policy(entry: CrawlEntry | None, context: ListContext, *,
                  revalidate: bool = False) -> tuple[str, dict[str, str]]:
     """How to fetch a listed URL, from what the lake knows of it (its crawl-state ``entry``)
     and what the list says now (``context``): ``skip`` (known, and the list's title and date

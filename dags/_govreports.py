@@ -207,18 +207,18 @@ def crawl_shard(shard: dict, batch: str, params: dict, *, revalidate: bool = Fal
     key = lake.manifest_key(f"{batch}-crawl-{shard['shard']}")
     if done.returncode not in (0, 1):
         raise RuntimeError(f"crawl of shard {shard['shard']} exited {done.returncode}")
+    from pipelines.records import RunManifest
+
     try:
-        manifest = lake.read_json(key)
+        manifest = RunManifest.from_json(lake.read_json(key))
     except KeyError:
         raise RuntimeError(f"crawl of shard {shard['shard']} exited {done.returncode} without "
                            f"writing {key}") from None
-    if manifest.get("status") != "finished":
+    if manifest.status != "finished":
         raise RuntimeError(f"crawl of shard {shard['shard']} exited {done.returncode} before "
-                           f"finishing (manifest {key} is {manifest.get('status')!r})")
-    from pipelines.records import portal_outcomes
-
-    down = {pid: o for pid, o in portal_outcomes(manifest).items() if o.is_down()}
-    counts = manifest["counts"]
+                           f"finishing (manifest {key} is {manifest.status!r})")
+    down = {pid: o for pid, o in manifest.portals.items() if o.is_down()}
+    counts = manifest.counts
     summary = {"shard": shard["shard"], "manifest": key, "portals": len(shard["portals"]),
                "documents": counts.get("documents", 0), "attachments": counts.get("attachments",
                                                                                    0),
@@ -316,15 +316,15 @@ def scope(params: dict) -> dict:
 
 def summary(params: dict, batch: str, crawls: list[str] | None) -> str:
     """One readable paragraph about the run (the summarize task's log, and ``make run``'s end)."""
-    from pipelines.records import portal_outcomes
+    from pipelines.records import RunManifest
 
     lake = _open_lake(params)
     lines = [f"govreports batch {batch} · lake {lake.url}"]
     down: list[str] = []
     empty: list[str] = []
     for key in crawls or []:
-        manifest = lake.read_json(key)
-        for portal_id, outcome in sorted(portal_outcomes(manifest).items()):
+        manifest = RunManifest.from_json(lake.read_json(key))
+        for portal_id, outcome in sorted(manifest.portals.items()):
             c = outcome.counts
             state = {"down": "DOWN", "suspect_empty": "EMPTY",
                      "failing": "FAIL"}.get(outcome.status, "ok")
@@ -337,14 +337,15 @@ def summary(params: dict, batch: str, crawls: list[str] | None) -> str:
                          f"documents {c['documents']:3d} attachments {c['attachments']:3d} "
                          f"new {c['new_bytes']:3d} known {c['known_skipped']:3d} "
                          f"failed {c['failed']:3d} blocked {c['blocked']:3d}")
-    run = lake.read_json(lake.manifest_key(batch), None)
-    if run is not None:
-        counts = run["counts"]
+    body = lake.read_json(lake.manifest_key(batch), None)
+    if body is not None:
+        run = RunManifest.from_json(body)
+        counts = run.counts
         lines.append(f"  processed {counts['inputs']} documents → {counts['reports']} reports, "
                      f"{counts['rejects']} rejects; partitions written "
                      f"{counts['partitions_written']}, unchanged "
                      f"{counts['partitions_unchanged']}, removed {counts['partitions_deleted']}")
-        for label, n in sorted(run["reports_by_partition"].items()):
+        for label, n in sorted(run.body["reports_by_partition"].items()):
             lines.append(f"    {label}: {n} reports")
     if down:
         lines.append(f"  portal(s) down: {', '.join(down)} (their crawl shard failed)")

@@ -43,8 +43,8 @@ from pipelines.records import (
     CrawlEntry,
     RawDocument,
     Reject,
+    RunManifest,
     Source,
-    portal_outcomes,
     source_id_of,
 )
 from pipelines.schema import NULL_PARTITION, TABLES, schema_problem
@@ -525,16 +525,14 @@ class Lake:
         """The keys of the run manifests whose run id starts with ``run_id_prefix``."""
         return sorted(k for k in self.store.list(f"{RUNS}{run_id_prefix}") if k.endswith(".json"))
 
-    def manifests(self) -> Iterator[dict]:
-        """Every run manifest (one that is not a run manifest's shape, :func:`manifest_problem`,
-        is skipped, and noted)."""
+    def manifests(self) -> Iterator[RunManifest]:
+        """Every run manifest (one that is not a run manifest's shape is skipped, and noted)."""
         for key, data in self.read_json_many(self.manifest_keys(""), "manifest_damaged",
                                              keyed=True):
-            problem = manifest_problem(data)
-            if problem is None:
-                yield data
-            else:
-                self.note_damage(key, "manifest_damaged", problem)
+            try:
+                yield RunManifest.from_json(data)
+            except ValueError as problem:
+                self.note_damage(key, "manifest_damaged", str(problem))
 
     @staticmethod
     def report_page_key(name: str) -> str:
@@ -678,26 +676,6 @@ def _intent_sound(intent) -> bool:
         isinstance(where, list) and len(where) == 2 and isinstance(where[0], str | None)
         and (where[1] is None or (isinstance(where[1], int) and not isinstance(where[1], bool)))
         for where in targets.values())
-
-
-def manifest_problem(manifest: dict) -> str | None:
-    """Why a run manifest is not of the shape the lake writes (what its readers rely on), or
-    None: a run id and command, and for a crawl each portal's outcome."""
-    if not isinstance(manifest.get("run_id"), str) or not isinstance(manifest.get("command"),
-                                                                     str):
-        return "no run_id or command (strings)"
-    if not isinstance(manifest.get("started_at"), str | None):
-        return "started_at is not a string"
-    if manifest["command"] != "crawl":
-        return None
-    try:
-        for outcome in portal_outcomes(manifest).values():
-            outcome.down_reasons()
-            if not isinstance(outcome.status, str):
-                raise TypeError("a portal's status is not a string")
-    except (TypeError, KeyError, AttributeError, ValueError) as exc:
-        return f"not a crawl manifest's shape ({type(exc).__name__}: {exc})"
-    return None
 
 
 def sidecar_problem(key: str, meta) -> str | None:

@@ -31,6 +31,7 @@ from pipelines.load import LoadResult
 from pipelines.metadata import extract_metadata, parse_date, report_key, report_year
 from pipelines.records import (
     Attachment,
+    ListContext,
     RawDocument,
     Reject,
     Report,
@@ -161,12 +162,13 @@ def build_checked(raw: RawDocument, extracted: Extracted,
     return report, cells
 
 
-#: List-page context keys (sidecar ``context``) → the metadata field they stand in for.
+#: List-page context keys (sidecar ``context``, :class:`~pipelines.records.ListContext`) → the
+#: metadata field they stand in for.
 LIST_FIELDS = {"title": "title", "index_no": "index_no", "issuing_agency": "issuing_agency",
                "doc_no": "doc_no", "category": "category", "date": "published_date"}
 
 
-def _fill_from_list_page(meta, context: dict[str, str], text: str) -> None:
+def _fill_from_list_page(meta, context: ListContext, text: str) -> None:
     """What the portal's list page (or list API) said fills only what the document itself
     does not state; ``metadata_raw`` marks each such value ``(list page)``."""
     for key, name in LIST_FIELDS.items():

@@ -9,6 +9,7 @@ import operator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import TypedDict
 
 import pyarrow as pa
 
@@ -25,6 +26,25 @@ def source_id_of(portal_id: str | None, url: str) -> str:
     """The first 16 hex digits of sha256(portal id + newline + URL): a sidecar's and a crawl-state
     entry's key."""
     return hashlib.sha256(f"{portal_id or ''}\n{url}".encode()).hexdigest()[:16]
+
+
+class ListContext(TypedDict, total=False):
+    """What the crawl knew of a document when it fetched it: the sidecar's and the crawl
+    state's ``context``. A list page (or list API) gives the document's ``title`` and ``date``
+    as listed and its own URL (``list_url``); a gkmlpt list also its ``index_no`` (索引号),
+    ``issuing_agency``, ``doc_no`` (文号) and ``category`` (pipelines.process.LIST_FIELDS says
+    which metadata each stands in for). An attachment names the ``page`` that links to it; a
+    hub's document the ``body_host`` it lives on."""
+
+    title: str
+    date: str
+    list_url: str
+    index_no: str
+    issuing_agency: str
+    doc_no: str
+    category: str
+    page: str
+    body_host: str
 
 
 @dataclass(frozen=True)
@@ -46,7 +66,7 @@ class Source:
     portal_id: str | None = None
     region: str | None = None
     encoding: str | None = None  # charset override the caller configured for this source
-    context: dict[str, str] = field(default_factory=dict)
+    context: ListContext = field(default_factory=dict)
     #: ``document`` (a report page or file), ``attachment`` (a file a page links to) or
     #: ``list`` (a portal's list page or list API answer, kept but never processed).
     role: str = "document"
@@ -232,7 +252,7 @@ class CrawlEntry:
     etag: str | None = None
     last_modified: str | None = None
     fetched_at: str | None = None
-    context: dict[str, str] = field(default_factory=dict)
+    context: ListContext = field(default_factory=dict)
     links: tuple[str, ...] = ()
     run: str | None = None
     alias_of: str | None = None
@@ -323,7 +343,58 @@ class PortalOutcome:
                    tuple(data.get("blocked") or ()))
 
 
-def portal_outcomes(manifest: dict) -> dict[str, PortalOutcome]:
+def portal_outcomes(manifest: dict | RunManifest) -> dict[str, PortalOutcome]:
     """The per-portal outcomes of a crawl manifest, by portal id."""
+    if isinstance(manifest, RunManifest):
+        return manifest.portals
     return {pid: PortalOutcome.from_json(pid, data)
             for pid, data in manifest.get("portals", {}).items()}
+
+
+@dataclass(frozen=True)
+class RunManifest:
+    """A run manifest (``_runs/<run_id>.json``, see docs/lake.md) as its readers use it: its
+    run, command and start, its ``counts`` (a crawl's or a processing run's), a crawl's
+    ``status`` and per-portal outcomes; ``body`` is the whole JSON. Written by the run's own
+    record (:class:`pipelines.process.RunResult`, ``crawlers.ledger``); read back with
+    :meth:`from_json`, which refuses a shape its readers could not rely on."""
+
+    run_id: str
+    command: str
+    started_at: str | None
+    counts: dict
+    status: str | None = None
+    portals: dict[str, PortalOutcome] = field(default_factory=dict)
+    body: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_json(cls, body) -> RunManifest:
+        """The manifest in ``body``; :class:`ValueError` saying what is wrong with its shape."""
+        if not isinstance(body, dict):
+            raise ValueError(f"a JSON {type(body).__name__}, not an object")
+        run_id, command = body.get("run_id"), body.get("command")
+        if not isinstance(run_id, str) or not isinstance(command, str):
+            raise ValueError("no run_id or command (strings)")
+        if not isinstance(body.get("started_at"), str | None):
+            raise ValueError("started_at is not a string")
+        counts = body.get("counts") or {}
+        if not isinstance(counts, dict):
+            raise ValueError("counts is not an object")
+        portals: dict[str, PortalOutcome] = {}
+        if command == "crawl":
+            try:
+                portals = portal_outcomes(body)
+                for outcome in portals.values():
+                    outcome.down_reasons()
+                    if not isinstance(outcome.status, str):
+                        raise TypeError("a portal's status is not a string")
+            except (TypeError, KeyError, AttributeError, ValueError) as exc:
+                raise ValueError(f"not a crawl manifest's shape ({type(exc).__name__}: "
+                                 f"{exc})") from None
+        status = body.get("status")
+        return cls(run_id, command, body.get("started_at"), counts,
+                   status if isinstance(status, str) else None, portals, body)
+
+    @classmethod
+    def of(cls, manifest: dict | RunManifest) -> RunManifest:
+        return manifest if isinstance(manifest, RunManifest) else cls.from_json(manifest)

@@ -5,7 +5,7 @@ year, repairs and encodings, rejects by reason, and portal health from the crawl
 Every number comes from one SQL statement of :data:`QUERIES`, run on the connection and views of
 ``govreports query`` (:func:`pipelines.query.connect`), so the page and a query agree by
 construction; the page shows each statement beside its figure. Portal health is read from the
-crawl manifests (``_runs/``) through :func:`pipelines.records.portal_outcomes`.
+crawl manifests (``_runs/``) read as :class:`pipelines.records.RunManifest`.
 
 The plots are matplotlib figures rendered to SVG (text drawn as paths, with a CJK font for the
 province names) and inlined: the page needs no script, no server and no network.
@@ -23,7 +23,6 @@ from pipelines.decode import codec_for
 from pipelines.errors import ConfigError
 from pipelines.lake import Lake
 from pipelines.query import on_sound_files
-from pipelines.records import portal_outcomes
 from pipelines.regions import MAINLAND_PROVINCES, PROVINCES
 
 log = logging.getLogger(__name__)
@@ -105,13 +104,12 @@ class PortalHealth:
 def portal_health(lake: Lake) -> list[PortalHealth]:
     """Per portal: its crawls, the latest one's status, failures by reason and anti-bot walls,
     and the latest crawl that found it ok; from the crawl manifests, oldest first."""
-    # Each of the shape checked (pipelines.lake.manifest_problem): started_at a string or null.
-    crawls = sorted((m for m in lake.manifests() if m.get("command") == "crawl"),
-                    key=lambda m: m.get("started_at") or "")
+    crawls = sorted((m for m in lake.manifests() if m.command == "crawl"),
+                    key=lambda m: m.started_at or "")
     health: dict[str, PortalHealth] = {}
     for manifest in crawls:
-        started = manifest.get("started_at")
-        for portal_id, outcome in portal_outcomes(manifest).items():
+        started = manifest.started_at
+        for portal_id, outcome in manifest.portals.items():
             h = health.setdefault(portal_id, PortalHealth(portal_id))
             h.crawls += 1
             h.last_crawl, h.last_status = started, outcome.status

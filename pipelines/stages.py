@@ -36,7 +36,14 @@ from pipelines.batch import Plan, Scope, UnitDone, unit_docs
 from pipelines.decode import Decoded
 from pipelines.errors import ConfigError
 from pipelines.lake import Lake
-from pipelines.records import RawDocument, Report, StatCell, reports_table, stats_table
+from pipelines.records import (
+    RawDocument,
+    Report,
+    RunManifest,
+    StatCell,
+    reports_table,
+    stats_table,
+)
 from pipelines.spool import Spool
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -60,13 +67,14 @@ def crawled_documents(lake: Lake, manifest: dict) -> list[RawDocument]:
     attachment belongs to and the attachments of a page (so a page whose attachment landed in a
     later, resumed crawl is processed with it)."""
     docs: list[RawDocument] = []
-    for portal_id, data in sorted(manifest["portals"].items()):
-        landed = [d["url"] for d in data["landed"] if d["role"] != "list"]
-        landed += data.get("revalidated") or []  # confirmed unchanged: reprocessed all the same
+    manifest = RunManifest.of(manifest)
+    for portal_id, outcome in sorted(manifest.portals.items()):
+        landed = [d["url"] for d in outcome.landed if d["role"] != "list"]
+        landed += outcome.revalidated  # confirmed unchanged: reprocessed all the same
         state = lake.crawl_state(portal_id)
         # What an earlier try of the same run landed (a retried task reuses its run id).
         landed += [url for url, entry in state.items()
-                   if entry.run == manifest.get("run_id") and not entry.alias_of]
+                   if entry.run == manifest.run_id and not entry.alias_of]
         if not landed:
             continue
         urls: set[str] = set()

@@ -220,3 +220,18 @@ def test_the_families_run_without_scrapy():
                           cwd=ROOT, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == repr(sorted(FAMILIES))
+
+
+def test_what_a_list_says_is_written_under_the_list_contexts_keys():
+    """The crawl context's keys are one list (pipelines.records.ListContext): what a family
+    puts there, what the spider watches and what the processing reads are among them."""
+    from crawlers.spider import WATCHED_CONTEXT
+    from pipelines.families.gkmlpt import FIELDS, list_context
+    from pipelines.process import LIST_FIELDS
+    from pipelines.records import ListContext
+
+    keys = set(ListContext.__annotations__)
+    item = {key: "1581265800" for key, _ in FIELDS}
+    written = set(list_context(item)) | set(Listed("u", "t", "2020-01-01").context("l"))
+    assert written <= keys and set(LIST_FIELDS) <= keys and set(WATCHED_CONTEXT) <= keys
+    assert {"index_no", "issuing_agency", "doc_no", "category"} <= written

@@ -35,7 +35,8 @@ def docstring_nodes(tree: ast.AST) -> set[int]:
         if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
             body = node.body
             if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value,
-                                                                     ast.Constant):
+                                                                     ast.Constant) \
+                    and isinstance(body[0].value.value, str):  # not a stub's `...`
                 found.add(id(body[0].value))
     return found
 

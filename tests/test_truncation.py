@@ -100,7 +100,7 @@ def test_ingest_rejects_a_file_cut_short_and_keeps_its_bytes(cli, tmp_path):
 
 def _crawls(lake_dir) -> list[dict]:
     lake = Lake.open(str(lake_dir))
-    manifests = [m for m in lake.manifests() if m.get("command") == "crawl"]
+    manifests = [m.body for m in lake.manifests() if m.command == "crawl"]
     return sorted(manifests, key=lambda m: m["started_at"])
 
 

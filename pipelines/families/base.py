@@ -12,11 +12,14 @@ import itertools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urljoin
 
 from pipelines.files import ATTACHMENT
 from pipelines.metadata import parse_date
+
+if TYPE_CHECKING:
+    from pipelines.records import ListContext
 
 
 def markup_tree(text: str):
@@ -75,7 +78,7 @@ class Listed:
     date: str | None = None
     extra: dict[str, str] = field(default_factory=dict, hash=False)
 
-    def context(self, list_url: str) -> dict[str, str]:
+    def context(self, list_url: str) -> ListContext:
         found = {"title": self.title, "date": self.date, "list_url": list_url, **self.extra}
         return {k: v for k, v in found.items() if v}
 
@@ -225,7 +228,12 @@ def attachment_links(root, base_url: str) -> list[tuple[str, str]]:
     the crawler fetches with the page and what the extractor joins to it are this one list."""
     found: dict[str, str] = {}
     for anchor in page_links(root):
-        url = _target(base_url, anchor.get("href"))
+        href = anchor.get("href")
+        # The suffix is read on the href as written: resolving every link of a page (menus
+        # hold hundreds) would cost more than the rest of its extraction.
+        if not ATTACHMENT.search(href):
+            continue
+        url = _target(base_url, href)
         if url is not None and ATTACHMENT.search(url) and url not in found:
             found[url] = anchor.text_content().strip()
     return list(found.items())

@@ -7,10 +7,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from pipelines.errors import DocumentRejected
 from pipelines.families.base import Family, Listed, ListPage, NextPage, list_date
+
+if TYPE_CHECKING:
+    from pipelines.records import ListContext
 
 _SID = re.compile(r"SID\s*:\s*['\"]?(\w+)")
 _TREE = re.compile(r"TREE\s*:\s*\{\s*\"?id\"?\s*:\s*(\d+)")
@@ -47,12 +51,12 @@ def item_fields(item: dict) -> list[tuple[str, str]]:
     return [(label, value) for key, label in FIELDS if (value := scalar(item.get(key)))]
 
 
-def list_context(item: dict) -> dict[str, str]:
+def list_context(item: dict) -> ListContext:
     """What a list item says about its document beyond title and date, under the sidecar
     context's keys (pipelines.process.LIST_FIELDS): the first value of each field."""
     from pipelines.metadata import LABELS
 
-    context: dict[str, str] = {}
+    context: ListContext = {}
     for label, value in item_fields(item):
         name = LABELS[label]
         if name in ("index_no", "issuing_agency", "doc_no", "category"):
