@@ -76,8 +76,9 @@ def prose_of(path: Path) -> str:
     parts = [tok.string for tok in tokenize.generate_tokens(io.StringIO(text).readline)
              if tok.type == tokenize.COMMENT]
     tree = ast.parse(text)
+    docstrings = docstring_nodes(tree)  # once: per constant, it made the check quadratic
     parts += [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)
-              and id(n) in docstring_nodes(tree)]
+              and id(n) in docstrings]
     return "\n".join(parts)
 
 

@@ -6,6 +6,8 @@ healed by the next load (issue 26)."""
 from __future__ import annotations
 
 import json
+import tempfile
+import uuid
 from pathlib import Path
 
 import pyarrow as pa
@@ -46,9 +48,34 @@ def _change(lake: Lake, key: str, change) -> None:
         lake.store.write(key, change(lake.store.read(key)))
 
 
+#: Per backend (and test worker): a lake that one ``govreports ingest`` of the seeds made.
+_SEEDED: dict[str, str] = {}
+
+
+def _ingested(cli, lake_url: str) -> None:
+    """``lake_url`` holds what ``govreports ingest SEEDS`` lands: a copy, object by object, of
+    one such ingest (each test damages its own copy; the ingest itself is tested elsewhere)."""
+    backend = "s3" if lake_url.startswith("s3://") else "local"
+    if backend not in _SEEDED:
+        if backend == "s3":
+            import boto3
+
+            name = f"govreports-seeded-{uuid.uuid4().hex[:12]}"
+            boto3.client("s3").create_bucket(Bucket=name)
+            source = f"s3://{name}/lake"
+        else:
+            source = str(Path(tempfile.mkdtemp(prefix="govreports-seeded-")) / "lake")
+        assert cli("ingest", "--lake", source, SEEDS).returncode == 0
+        _SEEDED[backend] = source
+    source_store = Lake.open(_SEEDED[backend]).store
+    target = Lake.open(lake_url, writable=True).store
+    for key in list(source_store.list("")):
+        target.write(key, source_store.read(key))
+
+
 def _victim(cli, lake_url, n: int):
     """The seeds ingested: their rows, the lake, and its n-th raw document by URL."""
-    assert cli("ingest", "--lake", lake_url, SEEDS).returncode == 0
+    _ingested(cli, lake_url)
     lake = Lake.open(lake_url)
     return _rows(cli, lake_url), lake, sorted(lake.raw_documents(),
                                               key=lambda d: d.source.url)[n]
@@ -131,7 +158,7 @@ def _damage_partition(lake: Lake, table: str, damage: str, province: str | None 
 @pytest.mark.parametrize("damage", list(PARTITION_DAMAGE), ids=list(PARTITION_DAMAGE))
 def test_a_damaged_partition_is_skipped_by_readers_and_rebuilt_by_process(
         cli, lake_url, table, damage, tmp_path):
-    assert cli("ingest", "--lake", lake_url, SEEDS).returncode == 0
+    _ingested(cli, lake_url)
     rows, cells = _rows(cli, lake_url), _cells(cli, lake_url)
     key = _damage_partition(Lake.open(lake_url), table, damage)
     # Readers: no crash, no phantom row, the file named in one line.
@@ -186,7 +213,7 @@ def test_any_load_heals_a_damaged_partition(cli, lake_url, table, damage, comman
 
 
 def test_a_stray_partition_folder_is_no_partition(cli, lake_url):
-    assert cli("ingest", "--lake", lake_url, SEEDS).returncode == 0
+    _ingested(cli, lake_url)
     rows = _rows(cli, lake_url)
     lake = Lake.open(lake_url)
     some = lake.store.read(lake.partitions("reports")[0].key("reports"))
@@ -253,7 +280,7 @@ JSON_DAMAGE = {
 
 @pytest.mark.parametrize("damage", list(JSON_DAMAGE), ids=list(JSON_DAMAGE))
 def test_a_damaged_manifest_or_reject_is_skipped_and_named(cli, lake_url, damage, tmp_path):
-    assert cli("ingest", "--lake", lake_url, SEEDS).returncode == 0
+    _ingested(cli, lake_url)
     lake = Lake.open(lake_url)
     crawl = {"run_id": "20260101T000000Z-crawl", "command": "crawl",
              "started_at": "2026-01-01T00:00:00+00:00",
@@ -367,7 +394,7 @@ def _RAW_SHA(sidecar_key: str) -> str:
 def test_doctor_names_each_kind_of_damage_and_repairs_what_it_can(cli, lake_url, case):
     kind = case.split("-")[0]
     cause, named, repairable = DOCTOR_CASES[case]
-    assert cli("ingest", "--lake", lake_url, SEEDS).returncode == 0
+    _ingested(cli, lake_url)
     before = _rows(cli, lake_url)
     sound = cli("doctor", "--lake", lake_url)
     assert sound.returncode == 0 and "the lake is sound" in sound.stdout, sound.stdout
@@ -403,7 +430,7 @@ def test_doctor_on_a_missing_lake_is_one_line(cli, tmp_path):
 def test_doctor_removes_a_killed_writers_temporary_file(cli, tmp_path):
     """A local lake only: on S3 a PUT is whole, and leaves no temporary object."""
     lake_url = str(tmp_path / "lake")
-    assert cli("ingest", "--lake", lake_url, SEEDS).returncode == 0
+    _ingested(cli, lake_url)
     key = _stale_temp(Lake.open(lake_url))
     found = cli("doctor", "--lake", lake_url, "--format", "json")
     assert found.returncode == 1
@@ -419,7 +446,7 @@ def test_the_scheduler_stages_heal_a_damaged_partition_outside_their_scope(cli, 
     the damaged partition's documents too, and its load rebuilds that partition whole."""
     from pipelines import stages
 
-    assert cli("ingest", "--lake", lake_url, SEEDS).returncode == 0
+    _ingested(cli, lake_url)
     rows, cells = _rows(cli, lake_url), _cells(cli, lake_url)
     lake = Lake.open(lake_url, writable=True)
     key = _damage_partition(lake, table, "truncated", province="220000")
