@@ -172,17 +172,25 @@ class Plan:
 
     def unit_documents(self, unit: int) -> tuple[list[RawDocument], list[RawDocument]]:
         """A unit's documents, and the batch's others (which its pages may link to)."""
+        mine = set(self.units[self.check_unit(unit)])
+        return ([d for i, d in enumerate(self.documents) if i in mine],
+                [d for i, d in enumerate(self.documents) if i not in mine])
+
+    def check_unit(self, unit: int) -> int:
+        """``unit``, when the plan has it; a :class:`ConfigError` saying so otherwise."""
         if not 0 <= unit < len(self.units):
             raise ConfigError(f"batch {self.batch!r} has {len(self.units)} work unit(s), not a "
                               f"unit {unit}: plan it again")
-        mine = set(self.units[unit])
-        return ([d for i, d in enumerate(self.documents) if i in mine],
-                [d for i, d in enumerate(self.documents) if i not in mine])
+        return unit
 
     def keep(self) -> Callable[[Report], bool]:
         """Which built reports the batch loads: its scope's, and every report landing in a
         partition it heals."""
-        return process.keep_also_into(self.scope.keeps, self.heal)
+        keeps, heal = self.scope.keeps, self.heal
+        if not heal:
+            return keeps
+        return lambda report: keeps(report) or Partition(
+            report.province_code, report.metadata.report_year) in heal
 
     def rebuilds(self) -> Callable[[Partition], bool] | None:
         return self.scope.partitions() if self.rebuild else None

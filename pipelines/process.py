@@ -436,16 +436,6 @@ def raw_damaged(rejects: Iterable[Reject]) -> set[str]:
     return {r.doc_id for r in rejects if r.reason in RAW_DAMAGE}
 
 
-def keep_also_into(keep: Callable[[Report], bool] | None, parts: set[Partition]
-                   ) -> Callable[[Report], bool] | None:
-    """``keep``, and also every report that lands in one of ``parts`` (partitions a run
-    rebuilds whatever its scope: see :func:`healing`)."""
-    if keep is None:
-        return None
-    return lambda report: keep(report) or Partition(
-        report.province_code, report.metadata.report_year) in parts
-
-
 def record_load(lake: Lake, result: RunResult) -> None:
     """After the load: the rows it kept although their sidecar is lost or damaged become
     rejects (the row stays; the reject says why its document could not be read), and what it

@@ -343,10 +343,9 @@ class PortalOutcome:
                    tuple(data.get("blocked") or ()))
 
 
-def portal_outcomes(manifest: dict | RunManifest) -> dict[str, PortalOutcome]:
-    """The per-portal outcomes of a crawl manifest, by portal id."""
-    if isinstance(manifest, RunManifest):
-        return manifest.portals
+def portal_outcomes(manifest: dict) -> dict[str, PortalOutcome]:
+    """The per-portal outcomes of a crawl manifest's JSON, by portal id (read once as
+    :attr:`RunManifest.portals` where the manifest comes from the lake)."""
     return {pid: PortalOutcome.from_json(pid, data)
             for pid, data in manifest.get("portals", {}).items()}
 

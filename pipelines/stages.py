@@ -148,8 +148,7 @@ def _each_unit(lake: Lake, batch: str, unit: int | None, stage: str, run) -> dic
     units = [unit] if unit is not None else range(len(planned.units))
     total: dict = {"batch": batch}
     for u in units:
-        planned.unit_documents(u)  # a unit the plan does not have: say so before any work
-        done = run(planned, u)
+        done = run(planned, planned.check_unit(u))  # refused before any work
         lake.write_json(_unit_key(lake, batch, u, _DONE[stage]), done.to_json())
         for name, n in done.counts.items():
             total[name] = total.get(name, 0) + n
@@ -161,9 +160,9 @@ def _each_unit(lake: Lake, batch: str, unit: int | None, stage: str, run) -> dic
 def unit_counts(lake: Lake, batch: str, stage: str, unit: int | None = None) -> dict:
     """The counts a stage recorded for one unit (or every unit): what a scheduler's task
     returns, read from the stage's own record."""
-    planned = read_plan(lake, batch)
+    units = [unit] if unit is not None else range(len(read_plan(lake, batch).units))
     total: dict = {"batch": batch}
-    for u in [unit] if unit is not None else range(len(planned.units)):
+    for u in units:
         body = lake.read_json(_unit_key(lake, batch, u, _DONE[stage]), None)
         if body is None:
             raise ConfigError(f"unit {u} of batch {batch!r} has no {stage} record in "

@@ -233,8 +233,8 @@ def attachment_links(root, base_url: str) -> list[tuple[str, str]]:
         # hold hundreds) would cost more than the rest of its extraction.
         if not ATTACHMENT.search(href):
             continue
-        url = _target(base_url, href)
-        if url is not None and ATTACHMENT.search(url) and url not in found:
+        url = _target(base_url, href)  # resolving keeps the href's file suffix
+        if url is not None and url not in found:
             found[url] = anchor.text_content().strip()
     return list(found.items())
 

@@ -12,6 +12,7 @@ from urllib.parse import urljoin, urlsplit
 
 from pipelines.errors import DocumentRejected
 from pipelines.families.base import Family, Listed, ListPage, NextPage, list_date
+from pipelines.metadata import LABELS
 
 if TYPE_CHECKING:
     from pipelines.records import ListContext
@@ -54,8 +55,6 @@ def item_fields(item: dict) -> list[tuple[str, str]]:
 def list_context(item: dict) -> ListContext:
     """What a list item says about its document beyond title and date, under the sidecar
     context's keys (pipelines.process.LIST_FIELDS): the first value of each field."""
-    from pipelines.metadata import LABELS
-
     context: ListContext = {}
     for label, value in item_fields(item):
         name = LABELS[label]
