@@ -47,6 +47,7 @@ run: install
 TEST_JOBS ?= 4
 test: install
 	$(BIN)/ruff check pipelines crawlers dags tests infra/local/celery-e2e
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -n $(TEST_JOBS) --dist loadgroup
 
 # The nightly DAG on a local Celery deployment (PostgreSQL and Redis from Debian's packages,
@@ -66,6 +67,7 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check pipelines crawlers dags tests infra/local/celery-e2e
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) lake build .pytest_cache .ruff_cache .hypothesis

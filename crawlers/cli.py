@@ -17,8 +17,9 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from pipelines.cli import LAKE_HELP, _errors, _summary, err, main, out
+from pipelines.cli import LAKE_HELP, command_errors, err, main, out, print_run_summary
 from pipelines.errors import ConfigError
+from pipelines.settings import env_name
 
 PORTALS_HELP = ("Portal registry YAML [env GOVREPORTS_PORTALS; default "
                 "crawlers/portals.yaml]")
@@ -123,7 +124,7 @@ def crawl_options(func):
 def crawl(portals_file, portal_ids, lake_url, revalidate, settings, run_id, verbose):
     """Crawl portals of the registry into the lake's raw zone (incremental: what the lake
     already holds is not fetched again). Exit 1 when a portal could not be crawled at all."""
-    with _errors():
+    with command_errors():
         outcome = _crawl(portals_file, portal_ids, lake_url, settings, revalidate, verbose,
                          run_id)
     _crawl_summary(outcome)
@@ -140,7 +141,7 @@ def run(portals_file, portal_ids, lake_url, revalidate, settings, run_id, verbos
     from pipelines.lake import Lake
     from pipelines.stages import crawled_documents
 
-    with _errors():
+    with command_errors():
         outcome = _crawl(portals_file, portal_ids, lake_url, settings, revalidate, verbose,
                          run_id)
         _crawl_summary(outcome)
@@ -148,7 +149,7 @@ def run(portals_file, portal_ids, lake_url, revalidate, settings, run_id, verbos
         docs = crawled_documents(lake, outcome.manifest)
         result = process.new_run("run", lake)
         batch.run(lake, docs, result)
-    _summary(result, allow_rejects or bool(outcome.down))
+    print_run_summary(result, allow_rejects or bool(outcome.down))
     _exit_if_down(outcome)
 
 
@@ -171,13 +172,13 @@ def serve_samples(port, registry_out, copies, command):
     from crawlers.samples.server import SampleServer
     from crawlers.samples.sites import DEFAULT_PORT, registry_entries, sample_portals
 
-    with _errors():
+    with command_errors():
         samples = sample_portals(DEFAULT_PORT if port is None else port, copies)
     server = SampleServer([s.site for s in samples])
     try:
         server.start()
     except OSError as exc:
-        with _errors():
+        with command_errors():
             raise ConfigError(f"cannot listen on {samples[0].site.host}:{port or DEFAULT_PORT} "
                               f"({exc.strerror}): pass --port 0 or another free port") from exc
     entries = registry_entries(samples)
@@ -192,7 +193,7 @@ def serve_samples(port, registry_out, copies, command):
     if command:
         try:
             # The sample portals are on loopback, which the crawler refuses unless told.
-            env = {**os.environ, "GOVREPORTS_ALLOW_LOOPBACK": "1"}
+            env = {**os.environ, env_name("allow_loopback"): "1"}
             status = subprocess.run(list(command), env=env).returncode
         except OSError as exc:
             status = 127
@@ -220,7 +221,7 @@ def portals_list(portals_file):
     of the 31 provincial-level divisions and which have none."""
     from crawlers.portals import load_portals
 
-    with _errors():
+    with command_errors():
         entries = load_portals(portals_file)
     table = Table("id", "name", "cms", "region", "start URLs", "source")
     for p in entries:
@@ -263,7 +264,7 @@ def portals_check(portals_file, portal_ids, timeout):
     from crawlers.portals import load_portals, select
     from crawlers.probe import probe
 
-    with _errors():
+    with command_errors():
         chosen = select(load_portals(portals_file), portal_ids)
     table = Table("portal", "url", "status", "family", "note")
     bad = 0

@@ -34,7 +34,7 @@ def crawl(portals: list[Portal], lake_url: str | None, *, registry: str | None =
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
 
-    from crawlers.ledger import CrawlLedger
+    from crawlers.manifest import CrawlManifestWriter
     from crawlers.spider import PortalSpider
 
     project = get_project_settings()
@@ -51,5 +51,5 @@ def crawl(portals: list[Portal], lake_url: str | None, *, registry: str | None =
     process.crawl(crawler, portals=portals, lake=lake_url, revalidate=revalidate,
                   run_id=run_id)
     process.start()
-    ledger = crawler.get_extension(CrawlLedger)
-    return CrawlOutcome(ledger.manifest("finished"), ledger.manifest_key)
+    writer = crawler.get_extension(CrawlManifestWriter)
+    return CrawlOutcome(writer.as_json("finished"), writer.manifest_key)

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 
 from scrapy.exceptions import IgnoreRequest
@@ -21,17 +20,20 @@ from scrapy.resolver import CachingThreadedResolver
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.error import DNSLookupError
 
+from pipelines.errors import Terminal
+from pipelines.settings import current
+
 #: Names that are metadata services whatever they resolve to.
 METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-data",
                             "metadata.tencentyun.com", "100.100.100.200"})
 
 
-class ForbiddenAddress(IgnoreRequest):
+class ForbiddenAddress(IgnoreRequest, Terminal):
     """Raised by the guard for a request to a private, link-local or metadata address;
     retrying cannot help: the URL or the DNS answer points inside a private network."""
 
 
-class AntiBotBlocked(IgnoreRequest):
+class AntiBotBlocked(IgnoreRequest, Terminal):
     """Raised by :class:`AntiBotMiddleware` when a portal answers with a challenge page;
     ``kind`` names the wall. Retrying soon will not help; the portal needs a person."""
 
@@ -46,7 +48,7 @@ LOOPBACK_ENV = "GOVREPORTS_ALLOW_LOOPBACK"
 
 
 def loopback_allowed() -> bool:
-    return os.environ.get(LOOPBACK_ENV, "").lower() not in ("", "0", "false", "no")
+    return current().allow_loopback
 
 
 def check_address(address: str, *, host: str | None = None) -> None:
@@ -101,7 +103,7 @@ class GuardedResolver(CachingThreadedResolver):
     """Scrapy's caching resolver, refusing names that resolve to a forbidden address.
 
     Twisted turns the refusal into its own "no results for hostname lookup" error, so the
-    reason is kept here (``refused``, by name) for the crawl's tally to report."""
+    reason is kept here (``refused``, by name) for the crawl's outcome to report."""
 
     #: name → why it was refused, in this crawl process.
     refused: dict[str, str] = {}

@@ -15,7 +15,8 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
 from crawlers.items import Fetched, Revalidated
-from crawlers.ledger import CrawlLedger
+from crawlers.manifest import CrawlManifestWriter
+from pipelines.errors import CrawlFailure
 from pipelines.extract import sniff_kind
 from pipelines.records import CrawlEntry, Source
 from pipelines.truncation import cut_short
@@ -28,41 +29,45 @@ KEPT_HEADERS = ("content-type", "content-length", "content-encoding", "content-l
                 "content-disposition", "etag", "last-modified", "server")
 
 
-class LandingPipeline:
-    def __init__(self, ledger: CrawlLedger):
-        self.ledger = ledger
+class Lander:
+    """The crawl's item pipeline (Scrapy's term): lands each fetched body in the lake's raw zone
+    and records it in the crawl manifest."""
+
+    def __init__(self, writer: CrawlManifestWriter):
+        self.writer = writer
 
     @classmethod
     def from_crawler(cls, crawler):
-        ledger = crawler.get_extension(CrawlLedger)
-        if ledger is None:
-            raise NotConfigured("the landing pipeline records through the crawl ledger")
-        return cls(ledger)
+        writer = crawler.get_extension(CrawlManifestWriter)
+        if writer is None:
+            raise NotConfigured("the lander records through the crawl manifest writer")
+        return cls(writer)
 
     async def process_item(self, item: Fetched | Revalidated) -> Fetched | Revalidated:
-        ledger = self.ledger
-        tally = ledger.tallies[item.portal_id]
-        known = ledger.known.setdefault(item.portal_id, {})
+        writer = self.writer
+        outcome = writer.outcomes[item.portal_id]
+        known = writer.known.setdefault(item.portal_id, {})
         try:
             if isinstance(item, Revalidated):
                 await maybe_deferred_to_future(deferToThread(
-                    self.revalidated, item, ledger.lake, known, ledger.run_id))
+                    self.revalidated, item, writer.lake, known, writer.run_id))
                 return item
             entry, wrote, cut = await maybe_deferred_to_future(deferToThread(
-                self.land, item, ledger.lake, ledger.run_id))
+                self.land, item, writer.lake, writer.run_id))
         except Exception as exc:  # a storage failure: recorded, never a silent loss
-            tally.fail(item.url, "landing_failed", f"{type(exc).__name__}: {exc}")
+            outcome.fail(item.url, CrawlFailure.LANDING_FAILED, f"{type(exc).__name__}: {exc}")
             log.error("%s: could not be stored in the lake: %s", item.url, exc)
             raise DropItem(f"{item.url}: not stored ({exc})") from exc
         if cut:
             # Kept in raw/ (nothing is lost), but not landed: the crawl state does not name it,
             # so the next run fetches it again, and processing rejects these bytes.
-            tally.fail(item.url, "truncated", f"{cut} (kept in raw/, fetched again next run)")
+            outcome.fail(item.url, CrawlFailure.TRUNCATED,
+                       f"{cut} (kept in raw/, fetched again next run)")
             log.warning("%s: %s", item.url, cut)
             return item
         for url in {item.url, item.listed_url or item.url}:
             known[url] = entry
-        tally.land(item.url, entry.sha256, item.role, new=wrote)
+        outcome.land(item.url, entry.sha256, item.role, new=wrote)
         return item
 
     @staticmethod

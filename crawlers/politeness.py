@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 
+from pipelines.errors import Terminal
+
 log = logging.getLogger(__name__)
 
 
@@ -38,12 +40,12 @@ def retry_after_seconds(value: str | bytes | None, now: float | None = None) -> 
     return max(0.0, when - (time.time() if now is None else now))
 
 
-class TooLongRetryAfter(IgnoreRequest):
+class TooLongRetryAfter(IgnoreRequest, Terminal):
     """Raised when a host asks to come back later than ``RETRY_AFTER_MAX`` allows: the URL is
     recorded as failed for this run (a later run will try again)."""
 
 
-class HostBlocked(IgnoreRequest):
+class HostBlocked(IgnoreRequest, Terminal):
     """A request not sent because its host stopped this run: it showed an anti-bot wall or
     asked to be left alone longer than ``RETRY_AFTER_MAX``. A later run tries again."""
 

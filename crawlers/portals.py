@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from pipelines import families as _families
 from pipelines.errors import ConfigError
 from pipelines.regions import is_region_code, split_region
+from pipelines.settings import current
 
 #: The registry shipped with the project (real portals, each with where its URL came from).
 DEFAULT_REGISTRY = Path(__file__).with_name("portals.yaml")
@@ -92,7 +93,7 @@ class Portal:
 
 def registry_path(given: str | os.PathLike | None = None) -> Path:
     """The registry to use: ``given``, else ``$GOVREPORTS_PORTALS``, else the shipped one."""
-    return Path(given or os.environ.get("GOVREPORTS_PORTALS") or DEFAULT_REGISTRY)
+    return Path(given or current().portals or DEFAULT_REGISTRY)
 
 
 def load_portals(path: str | os.PathLike | None = None) -> list[Portal]:

@@ -3,7 +3,7 @@
 Scrapy's robots.txt, redirect, offsite and decompression middlewares refuse a request with a
 bare ``IgnoreRequest`` whose only distinction is its message text. These subclasses (installed
 in place of Scrapy's, see ``crawlers/settings.py``) raise a subclass per cause instead, so the
-crawl's tally classifies failures by exception type (``crawlers.tally.failure_reason``).
+crawl's outcome classifies failures by exception type (``crawlers.outcomes.failure_reason``).
 """
 
 from __future__ import annotations
@@ -20,22 +20,24 @@ from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.utils.httpobj import urlparse_cached
 
+from pipelines.errors import Terminal
+
 logger = logging.getLogger(__name__)
 
 
-class RobotsDisallowed(IgnoreRequest):
+class RobotsDisallowed(IgnoreRequest, Terminal):
     """robots.txt disallows the URL for our user agent."""
 
 
-class TooManyRedirects(IgnoreRequest):
+class TooManyRedirects(IgnoreRequest, Terminal):
     """The URL redirected more than ``REDIRECT_MAX_TIMES`` times."""
 
 
-class Offsite(IgnoreRequest):
+class Offsite(IgnoreRequest, Terminal):
     """The URL is on a host the crawl does not take documents from."""
 
 
-class TooLargeDecompressed(IgnoreRequest):
+class TooLargeDecompressed(IgnoreRequest, Terminal):
     """The body grew past ``DOWNLOAD_MAXSIZE`` while being decompressed."""
 
 
@@ -86,9 +88,11 @@ class TypedRobotsTxtMiddleware(RobotsTxtMiddleware):
             response = response.replace(body=cut[:cut.rfind(b"\n") + 1])
             portal = request.meta.get("portal")
             if portal:  # the portal's crawl record
-                from crawlers.tally import PortalTally  # it imports this module's refusals
+                from crawlers.outcomes import (
+                    PortalOutcomeBuilder,  # it imports this module's refusals
+                )
 
-                PortalTally(portal, self.crawler.stats).count("robots_truncated")
+                PortalOutcomeBuilder(portal, self.crawler.stats).count("robots_truncated")
             logger.warning("robots.txt of %s is longer than %d bytes: the rest is ignored",
                            netloc, self.maxsize)
         await super()._parse_robots(response, netloc, request)

@@ -5,10 +5,12 @@ Every value can be overridden the Scrapy way (``scrapy crawl … -s NAME=VALUE``
 ``https_proxy``, ``no_proxy``) are honoured by Scrapy's HttpProxyMiddleware.
 """
 
-import os
 from importlib.metadata import PackageNotFoundError, version
 
 from crawlers.refusals import REPLACED
+from pipelines.settings import current
+
+_env = current()  # the GOVREPORTS_* environment (pipelines.settings)
 
 try:
     _VERSION = version("govreports")
@@ -20,8 +22,7 @@ SPIDER_LOADER_CLASS = "crawlers.spiderloader.PortalSpiderLoader"
 SPIDER_MODULES = ["crawlers.spider"]
 
 #: Where people reach whoever runs the crawl; portals see it in every request.
-CONTACT_URL = os.environ.get("GOVREPORTS_CONTACT_URL",
-                             "https://github.com/govreports/govreports#crawler")
+CONTACT_URL = _env.contact_url
 USER_AGENT = f"govreports/{_VERSION} (+{CONTACT_URL}; annual-report collection)"
 
 # Politeness: robots.txt (with Crawl-delay, see crawlers.politeness), one connection and one
@@ -57,15 +58,15 @@ DOWNLOADER_MIDDLEWARES = {
     **{scrapy_own: None for scrapy_own in REPLACED},
     **dict(REPLACED.values()),
 }
-ITEM_PIPELINES = {"crawlers.landing.LandingPipeline": 300}
-#: The crawl's books (tallies in crawler.stats, crawl state, run manifest); the portal spider
+ITEM_PIPELINES = {"crawlers.landing.Lander": 300}
+#: The crawl's books (outcomes in crawler.stats, crawl state, run manifest); the portal spider
 #: also adds it itself, see PortalSpider.update_settings.
-EXTENSIONS = {"crawlers.ledger.CrawlLedger": 0}
+EXTENSIONS = {"crawlers.manifest.CrawlManifestWriter": 0}
 
 #: The lake the crawl lands in (a path or s3:// URL); default $GOVREPORTS_LAKE or ./lake.
-GOVREPORTS_LAKE = os.environ.get("GOVREPORTS_LAKE") or None
+GOVREPORTS_LAKE = _env.lake
 #: The portal registry; default $GOVREPORTS_PORTALS or crawlers/portals.yaml.
-GOVREPORTS_PORTALS = os.environ.get("GOVREPORTS_PORTALS") or None
+GOVREPORTS_PORTALS = _env.portals or None
 
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"

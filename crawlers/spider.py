@@ -22,7 +22,7 @@ from scrapy.http import Response, TextResponse
 
 from crawlers.families import list_page, request
 from crawlers.items import Fetched, Revalidated
-from crawlers.ledger import CrawlLedger, listed_url
+from crawlers.manifest import CrawlManifestWriter, listed_url
 from crawlers.portals import Portal, load_portals, select
 from pipelines import families
 from pipelines.families.base import attachment_links, links_beyond_cap, markup_tree
@@ -61,7 +61,7 @@ class PortalSpider(scrapy.Spider):
         self.run_id = run_id
         self.portals: dict[str, Portal] = {}
         self.list_requests: dict[str, set] = {}  # portal → list requests made (_list_key)
-        self.ledger: CrawlLedger | None = None  # the crawl's books, found as the crawl starts
+        self.writer: CrawlManifestWriter | None = None  # found as the crawl starts
 
     @classmethod
     def update_settings(cls, settings):
@@ -72,8 +72,8 @@ class PortalSpider(scrapy.Spider):
         # request at a time per host (measured in tests/test_crawl_faults.py).
         if settings.getfloat("DOWNLOAD_DELAY") < MIN_DOWNLOAD_DELAY:
             settings.set("DOWNLOAD_DELAY", MIN_DOWNLOAD_DELAY, priority=100)
-        # The spider records through its ledger, whatever settings module runs it.
-        settings.setdefault_in_component_priority_dict("EXTENSIONS", CrawlLedger, 0)
+        # The spider records through its manifest, whatever settings module runs it.
+        settings.setdefault_in_component_priority_dict("EXTENSIONS", CrawlManifestWriter, 0)
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -90,7 +90,7 @@ class PortalSpider(scrapy.Spider):
     # -- navigation ------------------------------------------------------------------------
 
     async def start(self):
-        self.ledger = self.crawler.get_extension(CrawlLedger)
+        self.writer = self.crawler.get_extension(CrawlManifestWriter)
         for portal in self.portals.values():
             for url in portal.start_urls:
                 yield self._list_request(scrapy.Request(url), portal, family=portal.cms, n=1)
@@ -102,8 +102,8 @@ class PortalSpider(scrapy.Spider):
 
     def parse_list(self, response: Response):
         portal = self.portals[response.meta["portal"]]
-        tally = self.ledger.tallies[portal.id]
-        tally.count("list_pages")
+        outcome = self.writer.outcomes[portal.id]
+        outcome.count("list_pages")
         page = list_page(response)
         self._count_links_capped(response.url, portal, beyond=links_beyond_cap(page.root))
         yield self._fetched(response, portal, role="list", context={})
@@ -111,14 +111,14 @@ class PortalSpider(scrapy.Spider):
         family = (families.detect(page, report_pattern=portal.report_pattern)
                   if name == "auto" else families.family(name,
                                                          report_pattern=portal.report_pattern))
-        tally.announced(**families.announced(page, family))
-        tally.detected(family.name)
+        outcome.announced(**families.announced(page, family))
+        outcome.detected(family.name)
         n = response.meta["list_page"]
         # What the family announces, then what any list page may hold (a plain pager under a
         # CMS's URL shapes, per-year sub-columns): each list URL once per run.
         for found in itertools.chain(family.parse_list(page), families.navigation(page, family)):
             if isinstance(found, families.Listed):
-                tally.count("listed")
+                outcome.count("listed")
                 yield from self._follow(portal, found.url, role="document",
                                         context=found.context(response.url))
                 continue
@@ -131,7 +131,7 @@ class PortalSpider(scrapy.Spider):
                 # names every index_N page on the first one).
                 yield self._list_request(found, portal, family=family.name, n=n + 1)
             else:
-                tally.count("list_pages_capped")
+                outcome.count("list_pages_capped")
 
     def _follow(self, portal: Portal, url: str, *, role: str, context: ListContext):
         host = urlsplit(url).hostname or ""
@@ -141,11 +141,11 @@ class PortalSpider(scrapy.Spider):
         offsite = not portal.serves(url)  # a body's own .gov.cn host, listed by a hub
         if role == "document" and portal.is_body_of_hub(url):
             context = {**context, "body_host": host}
-        known = self.ledger.known[portal.id]
+        known = self.writer.known[portal.id]
         entry = known.get(url)
         policy, headers = fetch_policy(entry, context, revalidate=self.revalidate)
         if policy == "skip":
-            self.ledger.tallies[portal.id].count("known_skipped")
+            self.writer.outcomes[portal.id].count("known_skipped")
             for link in entry.links:  # attachments that never landed
                 if link not in known:
                     yield from self._follow(portal, link, role="attachment",
@@ -160,7 +160,7 @@ class PortalSpider(scrapy.Spider):
         portal = self.portals[response.meta["portal"]]
         if response.status == 304:
             url = listed_url(response.request)
-            self.ledger.tallies[portal.id].revalidate(url)
+            self.writer.outcomes[portal.id].revalidate(url)
             yield Revalidated(portal.id, url, dict(response.meta["context"]))
             return
         role, context = response.meta["role"], response.meta["context"]
@@ -188,7 +188,7 @@ class PortalSpider(scrapy.Spider):
             return
         self.logger.warning("%s: %d %s beyond the first %d are not %s", url, beyond, what,
                             cap, "fetched" if what == "attachments" else "read")
-        self.ledger.tallies[portal.id].count("links_capped")
+        self.writer.outcomes[portal.id].count("links_capped")
 
     def _fetched(self, response: Response, portal: Portal, *, role: str, context: dict,
                  links: list[str] = ()) -> Fetched:
@@ -208,7 +208,7 @@ class PortalSpider(scrapy.Spider):
             listed_url=listed_url(response.request) if response.request else None)
 
     def failed(self, failure):
-        self.ledger.request_failed(failure)
+        self.writer.request_failed(failure)
 
 
 _DISPOSITION = re.compile(r"filename\*?=(?:UTF-8'')?\"?([^\";]+)", re.I)

@@ -3,8 +3,9 @@ Listed in ``.airflowignore``: it defines no DAG. Tasks read and write the lake a
 other keys and counts, never documents. The plain functions need no Airflow; the last section
 wires the shared processing chain as TaskFlow tasks.
 
-Configuration comes from the environment (``GOVREPORTS_LAKE``, ``GOVREPORTS_PORTALS``,
-``GOVREPORTS_CRAWL_SHARDS``, ``GOVREPORTS_CRAWL_SETTINGS``, ``GOVREPORTS_RETRY_DELAY``),
+Configuration comes from the environment through :mod:`pipelines.settings`
+(``GOVREPORTS_LAKE``, ``GOVREPORTS_PORTALS``, ``GOVREPORTS_CRAWL_SHARDS``,
+``GOVREPORTS_CRAWL_SETTINGS``, ``GOVREPORTS_RETRY_DELAY``, ``GOVREPORTS_NIGHTLY_SCHEDULE``),
 overridable per run by DAG params; S3 credentials from the Airflow connection ``aws_default``
 (through the Amazon provider's hook) when it exists, else the standard AWS chain.
 """
@@ -27,12 +28,6 @@ CRAWL_QUEUE = "govreports_crawl"
 #: One slot: loads from different runs (nightly, backfill, reprocess) never interleave their
 #: read-modify-write of a partition.
 LOAD_POOL = "govreports_load"
-#: Seconds before a transient failure is retried (a crawl shard waits twice as long).
-RETRY_DELAY_S = float(os.environ.get("GOVREPORTS_RETRY_DELAY", "300"))
-#: A crawl's failure reasons that another try in a few minutes will not change.
-PERMANENT_REASONS = {"anti_bot", "robots_disallowed", "forbidden_address", "offsite",
-                     "http_403", "http_404", "http_410", "dns", "retry_after_too_long",
-                     "host_blocked"}
 
 
 #: The DAGs' timezone: their schedules, and the dates their report pages are filed under.
@@ -46,13 +41,33 @@ def start_date():
     return pendulum.datetime(2026, 1, 1, tz=TIMEZONE)
 
 
-#: When the nightly DAG runs: ``GOVREPORTS_NIGHTLY_SCHEDULE`` (a cron expression; ``none``: only
-#: when triggered, as ``make celery-e2e`` does), else 02:30 in the DAG's timezone.
-NIGHTLY_SCHEDULE = "30 2 * * *"
+def settings():
+    """The environment's ``GOVREPORTS_*`` settings as a task reads them: a bad value fails the
+    task at once (:class:`Permanent`), in one line naming the variable."""
+    from pipelines.settings import BadSetting, current
+
+    try:
+        return current()
+    except BadSetting as exc:
+        raise Permanent(str(exc)) from None
+
+
+def parse_settings():
+    """The settings the DAG files read when they are parsed (schedule, retry delays): the
+    environment's, or the defaults when a value is bad, so that the DAGs still import; their
+    first task then fails naming the bad value (:func:`airflow_call`)."""
+    from pipelines.settings import BadSetting, Settings, current
+
+    try:
+        return current()
+    except BadSetting:
+        return Settings()
 
 
 def nightly_schedule() -> str | None:
-    given = os.environ.get("GOVREPORTS_NIGHTLY_SCHEDULE", "").strip() or NIGHTLY_SCHEDULE
+    """When the nightly DAG runs: ``GOVREPORTS_NIGHTLY_SCHEDULE`` (a cron expression in the DAG's
+    timezone; ``none``: only when triggered, as ``make celery-e2e`` does)."""
+    given = parse_settings().nightly_schedule
     return None if given.lower() == "none" else given
 
 
@@ -60,7 +75,8 @@ def default_args(retries: int = 2) -> dict:
     from datetime import timedelta
 
     return {"owner": "govreports", "retries": retries,
-            "retry_delay": timedelta(seconds=RETRY_DELAY_S), "retry_exponential_backoff": True,
+            "retry_delay": timedelta(seconds=parse_settings().retry_delay),
+            "retry_exponential_backoff": True,
             "max_retry_delay": timedelta(hours=1)}
 
 
@@ -70,7 +86,7 @@ def crawl_task_args() -> dict:
     from datetime import timedelta
 
     return {"pool": CRAWL_POOL, "queue": CRAWL_QUEUE, "retries": 2,
-            "retry_delay": timedelta(seconds=2 * RETRY_DELAY_S),
+            "retry_delay": timedelta(seconds=2 * parse_settings().retry_delay),
             "execution_timeout": timedelta(hours=6)}
 
 
@@ -80,14 +96,14 @@ class Permanent(Exception):
 
 
 def lake_url(params: dict | None = None) -> str:
-    url = (params or {}).get("lake") or os.environ.get("GOVREPORTS_LAKE") or "./lake"
+    url = (params or {}).get("lake") or settings().lake
     if "://" not in url:
         url = Path(url).resolve().as_uri()
     return url
 
 
 def registry(params: dict | None = None) -> str | None:
-    return (params or {}).get("portals_file") or os.environ.get("GOVREPORTS_PORTALS") or None
+    return (params or {}).get("portals_file") or settings().portals or None
 
 
 def aws_environment() -> dict[str, str]:
@@ -154,13 +170,11 @@ def _govreports_process(params: dict, args: list[str], refused: str
 def _permanent_if_config(call, *args, **kwargs):
     """Run a pipeline call; what retrying cannot mend (bad configuration or input, a damaged
     partition file) is permanent; storage errors and a busy lake are transient."""
-    from pipelines.errors import GovreportsError
+    from pipelines.errors import Terminal
 
     try:
         return call(*args, **kwargs)
-    except GovreportsError as exc:
-        if exc.retryable:
-            raise
+    except Terminal as exc:
         raise Permanent(str(exc)) from exc
 
 
@@ -181,7 +195,7 @@ def plan_shards(params: dict, batch: str | None = None) -> list[dict]:
     if not portals:
         raise Permanent(f"no enabled portal matches portal_ids={wanted} provinces="
                         f"{sorted(provinces)} in {registry(params) or 'crawlers/portals.yaml'}")
-    count = int(params.get("shards") or os.environ.get("GOVREPORTS_CRAWL_SHARDS") or 4)
+    count = int(params.get("shards") or settings().crawl_shards)
     planned = [{"shard": i, "portals": ids} for i, ids in enumerate(shards(portals, count))]
     if batch is not None:
         lake = _open_lake(params)
@@ -207,6 +221,7 @@ def crawl_shard(shard: dict, batch: str, params: dict, *, revalidate: bool = Fal
     key = lake.manifest_key(f"{batch}-crawl-{shard['shard']}")
     if done.returncode not in (0, 1):
         raise RuntimeError(f"crawl of shard {shard['shard']} exited {done.returncode}")
+    from pipelines.errors import CrawlFailure
     from pipelines.records import RunManifest
 
     try:
@@ -230,7 +245,7 @@ def crawl_shard(shard: dict, batch: str, params: dict, *, revalidate: bool = Fal
         message = (f"portal(s) {', '.join(sorted(down))} could not be crawled "
                    f"({', '.join(sorted(reasons)) or 'nothing fetched'}); the shard's other "
                    "portals landed")
-        if reasons and reasons <= PERMANENT_REASONS:
+        if reasons and not any(CrawlFailure.is_transient(r) for r in reasons):
             raise Permanent(message)
         raise RuntimeError(message)
     return summary
@@ -242,7 +257,7 @@ def _govreports() -> str:
 
 
 def _settings(params: dict) -> list[str]:
-    given = params.get("crawl_settings") or os.environ.get("GOVREPORTS_CRAWL_SETTINGS") or ""
+    given = params.get("crawl_settings") or settings().crawl_settings
     if isinstance(given, dict):
         return [f"{k}={v}" for k, v in given.items()]
     return [pair for pair in given.split() if pair]
@@ -359,7 +374,7 @@ def summary(params: dict, batch: str, crawls: list[str] | None) -> str:
 def report(params: dict, day: str) -> list[str]:
     """Write the lake's coverage and quality page into the lake (``_reports/<day>/index.html``
     and ``_reports/latest/index.html``); returns their keys."""
-    from pipelines import report as stage
+    from pipelines import quality_page as stage
 
     return _permanent_if_config(stage.publish, _open_lake(params), day)
 
@@ -387,10 +402,12 @@ def table_assets() -> dict:
 
 
 def airflow_call(call, *args, **kwargs):
-    """Run a task body; a :class:`Permanent` failure is not retried."""
+    """Run a task body, its settings checked first; a :class:`Permanent` failure (a bad
+    setting among them) is not retried."""
     from airflow.sdk.exceptions import AirflowFailException
 
     try:
+        settings()
         return call(*args, **kwargs)
     except Permanent as exc:
         raise AirflowFailException(str(exc)) from exc
@@ -401,7 +418,7 @@ def run_batch() -> str:
     runs)."""
     from airflow.sdk import get_current_context
 
-    from pipelines.stages import batch_id
+    from pipelines.records import batch_id
 
     context = get_current_context()
     return batch_id(f"{context['dag'].dag_id}-{context['run_id']}")

@@ -17,7 +17,7 @@ import zipfile
 import zlib
 from collections.abc import Callable
 
-from pipelines.errors import DocumentRejected
+from pipelines.errors import DocumentRejected, RejectReason
 
 #: Documents (attachments and pages) above this size are refused before they are parsed: with
 #: the workers' address-space cap (pipelines.workers) it bounds one document's memory.
@@ -95,7 +95,8 @@ def pdf_text(data: bytes) -> str:
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
-        reason = "encrypted_pdf" if "password" in str(exc).lower() else "corrupt_pdf"
+        locked = exc.err_code in (pdfium.raw.FPDF_ERR_PASSWORD, pdfium.raw.FPDF_ERR_SECURITY)
+        reason = RejectReason.ENCRYPTED_PDF if locked else RejectReason.CORRUPT_PDF
         raise _reject(reason, f"the PDF cannot be opened: {exc}") from exc
     try:
         pages = []

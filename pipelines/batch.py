@@ -23,21 +23,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
+from pipelines import load as loading
 from pipelines import process
 from pipelines.errors import ConfigError
 from pipelines.lake import Lake, Partition
-from pipelines.load import load_spooled
 from pipelines.records import RawDocument, Reject, Report, Source, StatCell
-from pipelines.settings import number
+from pipelines.settings import current
 from pipelines.spool import Spool
-
-#: Documents per work unit at most (``GOVREPORTS_UNIT_DOCS``) in a scheduler's batch: the grain
-#: of the mapped decode and extract tasks, and what a retry of one of them redoes.
-UNIT_DOCS = 200
-
-
-def unit_docs() -> int:
-    return int(number("GOVREPORTS_UNIT_DOCS", UNIT_DOCS, 1))
 
 
 def work_units(docs: list[RawDocument], size: int) -> list[list[int]]:
@@ -52,17 +44,17 @@ def work_units(docs: list[RawDocument], size: int) -> list[list[int]]:
     for i, doc in sorted(enumerate(docs), key=lambda pair: pair[1].source.url):
         by_portal.setdefault(doc.source.portal_id or "", []).append(i)
     units: list[list[int]] = []
-    current: list[int] = []
+    filling: list[int] = []
     for _portal, indexes in sorted(by_portal.items()):
         if len(indexes) > size:
             units.extend(indexes[start:start + size] for start in range(0, len(indexes), size))
             continue
-        if len(current) + len(indexes) > size:
-            units.append(current)
-            current = []
-        current.extend(indexes)
-    if current or not units:
-        units.append(current)
+        if len(filling) + len(indexes) > size:
+            units.append(filling)
+            filling = []
+        filling.extend(indexes)
+    if filling or not units:
+        units.append(filling)
     return units
 
 #: The earliest year a scope or ``process --year`` may name. Reports under the State Council's
@@ -317,7 +309,7 @@ def load(lake: Lake, plan: Plan, spool: Spool, done: list[UnitDone],
     result.built = Counter((part.province, spool.names.get(part.province), part.year)
                            for part in where.values())
     started = time.perf_counter()
-    result.loaded = load_spooled(
+    result.loaded = loading.load(
         lake, spool, rebuild=plan.rebuilds(),
         listed=[(d.doc_id, d.sha256, d.source.url) for d in listed],
         unchanged=[(d.doc_id, d.sha256) for d in plan.documents if d.doc_id not in listed_ids],
@@ -348,7 +340,7 @@ def run(lake: Lake, docs: Iterable[RawDocument], result: process.RunResult, *,
     if progress and planned.held:
         progress(len(planned.held))
     to_read = sum(len(unit) for unit in planned.units)
-    spool = Spool.on_disk() if to_read > process.chunk_docs() else Spool()
+    spool = Spool.on_disk() if to_read > current().chunk_docs else Spool()
     try:
         done = [extract_unit(lake, planned, unit, spool, progress=progress, jobs=jobs)
                 for unit in range(len(planned.units))]

@@ -19,10 +19,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from pipelines.decode import codec_for
-from pipelines.errors import ConfigError, GovreportsError, InputError, Interrupted
+from pipelines.errors import ConfigError, GovreportsError, InputError, Interrupted, is_transient
 from pipelines.lake import Lake
 from pipelines.process import RunResult
 from pipelines.regions import is_region_code
+from pipelines.settings import BadSetting, Settings
 
 err = Console(stderr=True)
 out = Console()
@@ -34,18 +35,25 @@ LAKE_HELP = ("Lake URL: a path, file:///abs/path or s3://bucket/prefix "
 def _fail(exc: GovreportsError) -> None:
     err.print(f"[bold red]govreports: error:[/] {escape(str(exc))}", highlight=False,
               soft_wrap=True)
-    sys.exit(130 if isinstance(exc, Interrupted) else 3 if exc.retryable else 2)
+    sys.exit(130 if isinstance(exc, Interrupted) else 3 if is_transient(exc) else 2)
 
 
 @contextmanager
-def _errors():
-    from pipelines.settings import check_settings
-
+def command_errors():
     try:
-        check_settings()  # environment settings: refused before any work starts
+        checked_settings()  # refused before any work starts
         yield
     except GovreportsError as exc:
         _fail(exc)
+
+
+def checked_settings() -> Settings:
+    """Every ``GOVREPORTS_*`` setting of the environment; a bad one is a :class:`ConfigError`
+    (one line naming the variable, its bound and default)."""
+    try:
+        return Settings.from_env()
+    except BadSetting as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _damage(lake: Lake) -> None:
@@ -72,7 +80,7 @@ def _check_province(code: str | None) -> str | None:
     return code
 
 
-def _summary(result: RunResult, allow_rejects: bool) -> None:
+def print_run_summary(result: RunResult, allow_rejects: bool) -> None:
     counts = result.built
     built = sum(counts.values())
     table = Table(title=f"{result.command}: {built} reports", title_justify="left")
@@ -128,7 +136,7 @@ def ingest(paths, lake_url, province, encoding, allow_rejects, jobs):
     from pipelines.ingest import collect_inputs
     from pipelines.ingest import ingest as run_ingest
 
-    with _errors():
+    with command_errors():
         _check_province(province)
         if encoding is not None and codec_for(encoding) is None:
             raise ConfigError(f"--encoding {encoding!r} is not a charset Python knows: use a "
@@ -138,7 +146,7 @@ def ingest(paths, lake_url, province, encoding, allow_rejects, jobs):
         with _progress("ingest", len(files)) as advance:
             result = run_ingest(lake, paths, region=province, encoding=encoding,
                                 progress=advance, jobs=jobs)
-    _summary(result, allow_rejects)
+    print_run_summary(result, allow_rejects)
 
 
 @main.command()
@@ -160,7 +168,7 @@ def process(lake_url, province, year, allow_rejects, force, jobs):
     from pipelines import batch, process
     from pipelines.batch import check_report_year
 
-    with _errors():
+    with command_errors():
         _check_province(province)
         if year is not None:
             check_report_year(year, "--year")
@@ -176,7 +184,7 @@ def process(lake_url, province, year, allow_rejects, force, jobs):
         with _progress("process", len({d.doc_id for d in docs})) as advance:
             batch.run(lake, docs, result, scope=scope, rebuild=True, progress=advance,
                       force=force, jobs=jobs)
-    _summary(result, allow_rejects)
+    print_run_summary(result, allow_rejects)
 
 
 @main.command()
@@ -190,7 +198,7 @@ def query(sql, lake_url, fmt):
 
     from pipelines.query import run_query
 
-    with _errors():
+    with command_errors():
         try:
             lake = Lake.open(lake_url, writable=False)
             columns, rows = run_query(lake, sql)
@@ -226,9 +234,9 @@ def report(lake_url, out_dir):
     from datetime import UTC, datetime
     from pathlib import Path
 
-    from pipelines import report as stage
+    from pipelines import quality_page as stage
 
-    with _errors():
+    with command_errors():
         lake = Lake.open(lake_url, writable=False)
         path = stage.write(lake, Path(out_dir),
                            generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
@@ -248,7 +256,7 @@ def stage_command(name, lake_url, batch, unit):
     from pipelines import stages
     from pipelines.store import key_part
 
-    with _errors():
+    with command_errors():
         key_part(batch, "--batch")  # one name under _work/: never a path out of it
         lake = Lake.open(lake_url, writable=True)
         counts = getattr(stages, name)(lake, batch, unit)
@@ -274,7 +282,7 @@ def doctor(lake_url, repair, no_hashes, fmt, jobs):
     """
     from pipelines import doctor as stage
 
-    with _errors():
+    with command_errors():
         lake = Lake.open(lake_url, writable=False)
         if lake.store.missing():
             raise ConfigError(f"lake {lake.url} does not exist: pass --lake")
@@ -315,3 +323,32 @@ def doctor(lake_url, repair, no_hashes, fmt, jobs):
             out.print("the lake is sound", highlight=False)
     if remaining:
         sys.exit(1)
+
+
+@main.command("settings")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown"]), default="table",
+              show_default=True, help="table: with this environment's values; markdown: the "
+              "README's table of every setting.")
+def settings_command(fmt):
+    """Every GOVREPORTS_* setting: its type, default, bound and meaning, and its value here.
+
+    Exit code 2 names the first variable whose value is refused.
+    """
+    rows = Settings.describe()
+    if fmt == "markdown":
+        out.print("| variable | type | default | bound | meaning |\n|---|---|---|---|---|",
+                  highlight=False, soft_wrap=True)
+        for row in rows:
+            out.print(f"| `{row['variable']}` | {row['type']} | {row['default']} | "
+                      f"{row['bound']} | {row['meaning']} |", highlight=False, soft_wrap=True,
+                      markup=False)
+        return
+    with command_errors():
+        here = checked_settings()
+    table = Table(title="govreports settings (from the environment; unset: the default)",
+                  title_justify="left")
+    for column in ("variable", "value", "default", "bound", "meaning"):
+        table.add_column(column, overflow="fold")
+    for row, value in zip(rows, here.values(), strict=True):
+        table.add_row(row["variable"], value, row["default"], row["bound"], row["meaning"])
+    out.print(table, markup=False)

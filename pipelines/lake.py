@@ -15,7 +15,7 @@ that could leave the lake); ``docs/lake.md`` documents the same layout for consu
     _lease/intent.json                             where that run's documents go (pipelines.load)
     _crawl/<portal_id>/state.json                  what the crawler knows of each URL
     _crawl/<portal_id>/journal/<source_id>.json    entries landed since the last compaction
-    _reports/<yyyy-mm-dd>/index.html               the quality report of a day (pipelines.report)
+    _reports/<yyyy-mm-dd>/index.html               a day's quality page (pipelines.quality_page)
     _reports/latest/index.html                     the latest of them
     _quarantine/<yyyymmddThhmmssZ>/<key>           a damaged object set aside (pipelines.doctor)
 
@@ -348,18 +348,11 @@ class Lake:
             self.store.delete(key)
         return kept
 
-    def write_partition(self, table: str, part: Partition, rows: pa.Table) -> None:
-        """Replace the partition's data file in one atomic write."""
-        self.store.write(part.key(table), _parquet(table, rows))
-
     def write_partition_if(self, table: str, part: Partition, rows: pa.Table,
                            version: str | None) -> None:
         """Replace the partition's data file if it is still at ``version`` (None: only create
         it); :class:`~pipelines.errors.LakeConflict` if another run changed it."""
         self.store.write_if(part.key(table), _parquet(table, rows), version)
-
-    def delete_partition(self, table: str, part: Partition) -> None:
-        self.store.delete(part.key(table))
 
     def delete_partition_if(self, table: str, part: Partition, version: str) -> None:
         self.store.delete_if(part.key(table), version)

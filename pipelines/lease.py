@@ -30,23 +30,8 @@ import time
 from datetime import UTC, datetime
 
 from pipelines.errors import LakeBusy, LakeConflict
-from pipelines.settings import number
+from pipelines.settings import current
 from pipelines.store import Store, _alive, json_bytes
-
-#: Seconds a lease lives without renewal (GOVREPORTS_LEASE_TTL); the holder renews it every
-#: third of that.
-TTL_S = 60.0
-DEFAULT_WAIT_S = 900.0
-
-
-def lease_ttl() -> float:
-    """Seconds a lease lives without renewal (``GOVREPORTS_LEASE_TTL``, default 60)."""
-    return number("GOVREPORTS_LEASE_TTL", TTL_S, 1.0)
-
-
-def lease_wait() -> float:
-    """Seconds to wait for a busy lake (``GOVREPORTS_LEASE_WAIT``)."""
-    return number("GOVREPORTS_LEASE_WAIT", DEFAULT_WAIT_S, 0.0)
 
 
 class Lease:
@@ -55,8 +40,9 @@ class Lease:
     def __init__(self, store: Store, key: str, run_id: str, *, command: str = "",
                  wait: float | None = None, ttl: float | None = None):
         self.store, self.key, self.run_id, self.command = store, key, run_id, command
-        self.wait = lease_wait() if wait is None else wait
-        self.ttl = lease_ttl() if ttl is None else ttl
+        # The TTL (GOVREPORTS_LEASE_TTL): the holder renews the lease every third of it.
+        self.wait = current().lease_wait if wait is None else wait
+        self.ttl = current().lease_ttl if ttl is None else ttl
         self._version: str | None = None
         self._lost = threading.Event()
         self._stop = threading.Event()
@@ -127,11 +113,6 @@ class Lease:
                 self._lost.set()
                 raise LakeBusy(f"this run lost the lease of {self.store.url} (not renewed in "
                                "time; another run took it over): run the command again")
-
-    @property
-    def lost(self) -> bool:
-        """Whether the lease expired and another run took it over."""
-        return self._lost.is_set()
 
     def _holder(self):
         try:

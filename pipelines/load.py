@@ -5,12 +5,11 @@ partition or the new one, never a mix. A load upserts by ``doc_id``: the process
 rows replace their earlier rows wherever those were (a document whose province or year changed
 moves, it is not duplicated), and partitions inside a rebuild scope are rebuilt from what the
 run read (never dropping rows of documents it did not read). A partition whose rows would not
-change is not written at all. Concurrent loads are safe: see :func:`load_spooled`.
+change is not written at all. Concurrent loads are safe: see :func:`load`.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,8 +20,9 @@ import pyarrow.compute as pc
 
 from pipelines.errors import LakeConflict, LakeDamaged
 from pipelines.lake import Lake, Partition
-from pipelines.records import Report, StatCell, source_id_of
+from pipelines.records import source_id_of
 from pipelines.schema import TABLES, upgraded
+from pipelines.settings import current
 from pipelines.spool import Spool
 
 SORT_KEYS = {
@@ -56,41 +56,23 @@ class LoadResult:
                   "documents'" for doc_id in self.removed_unsourced)]
 
 
-def partition_of(report: Report) -> Partition:
-    """The partition a report lands in: its province and report year (None → null partition)."""
-    return Partition(report.province_code, report.metadata.report_year)
-
-
-def load(lake: Lake, reports: Iterable[Report], stats: Iterable[StatCell], *,
-         rebuild: Callable[[Partition], bool] | None = None,
-         listed: Iterable[tuple[str, str, str]] | None = None,
-         unchanged: Iterable[tuple[str, str]] = (), absorbed: Iterable[str] = (),
-         run_id: str = "", command: str = "load") -> LoadResult:
-    """Write ``reports`` and their ``stats`` into the lake's partitions.
-
-    ``rebuild`` marks partitions to be replaced by what this run read (what ``process
-    --province/--year`` rebuilds): there, the rows of the document versions in ``listed``
-    (``(doc_id, sha256, url)`` of what the run read from the raw zone; the given reports at
-    least) are replaced, and rows no raw document stands behind are removed; rows of versions
-    the run did not read (another run's, landed meanwhile) are kept. Every other partition
-    keeps its rows except those of the given documents. ``unchanged``: ``(doc_id, sha256)``
-    of documents the run found up to date (their rows stay; a raw document stands behind
-    them: no need to look it up). ``absorbed``: documents that are now a page's attachment:
-    a row they had as reports of their own goes.
-    """
-    spool = Spool()
-    spool.add(list(reports), list(stats))
-    return load_spooled(lake, spool, rebuild=rebuild, listed=listed, unchanged=unchanged,
-                        absorbed=absorbed, run_id=run_id, command=command)
-
-
-def load_spooled(lake: Lake, spool: Spool, *,
+def load(lake: Lake, spool: Spool, *,
                  rebuild: Callable[[Partition], bool] | None = None,
                  listed: Iterable[tuple[str, str, str]] | None = None,
                  unchanged: Iterable[tuple[str, str]] = (), absorbed: Iterable[str] = (),
                  run_id: str = "", command: str = "load") -> LoadResult:
-    """:func:`load` of rows a run spooled (:mod:`pipelines.spool`), one partition's rows in
-    memory at a time.
+    """Write the reports and cells a run spooled (:mod:`pipelines.spool`) into the lake's
+    partitions, one partition's rows in memory at a time.
+
+    ``rebuild`` marks partitions to be replaced by what this run read (what ``process
+    --province/--year`` rebuilds): there, the rows of the document versions in ``listed``
+    (``(doc_id, sha256, url)`` of what the run read from the raw zone; the spooled reports at
+    least) are replaced, and rows no raw document stands behind are removed; rows of versions
+    the run did not read (another run's, landed meanwhile) are kept. Every other partition
+    keeps its rows except those of the spooled documents. ``unchanged``: ``(doc_id, sha256)``
+    of documents the run found up to date (their rows stay; a raw document stands behind
+    them: no need to look it up). ``absorbed``: documents that are now a page's attachment:
+    a row they had as reports of their own goes.
 
     Concurrent runs never lose or duplicate each other's rows:
 
@@ -106,7 +88,7 @@ def load_spooled(lake: Lake, spool: Spool, *,
       intent does not name."""
     versions = spool.versions
     result = LoadResult()
-    _debug_pause("GOVREPORTS_DEBUG_LEASE_PAUSE")
+    _debug_pause(current().debug_lease_pause)
     with lake.load_lease(run_id or "unnamed", command) as lease:
         result.lease_taken_over = lease.took_over
         _finish_interrupted(lake, lease, result)
@@ -278,7 +260,7 @@ class _Merge:
                 return "unchanged"
             if old is None and version is None and rows.num_rows == 0:
                 return "unchanged"
-            _debug_pause("GOVREPORTS_DEBUG_LOAD_PAUSE")
+            _debug_pause(current().debug_load_pause)
             self.lease.check()  # still ours: a run paused past its lease must not write
             try:
                 if rows.num_rows == 0:
@@ -361,11 +343,10 @@ class _Merge:
         return self._sources_of[sha256]
 
 
-def _debug_pause(name: str) -> None:
+def _debug_pause(seconds: float) -> None:
     # Fault injection for the race tests (tests/test_concurrency.py): widens the windows where
     # concurrent runs used to lose rows, between reading a partition and swapping it
     # (GOVREPORTS_DEBUG_LOAD_PAUSE) and between listing the raw zone and loading
-    # (GOVREPORTS_DEBUG_LEASE_PAUSE). Seconds; unset in normal use.
-    pause = os.environ.get(name)
-    if pause:
-        time.sleep(float(pause))
+    # (GOVREPORTS_DEBUG_LEASE_PAUSE). Zero in normal use.
+    if seconds:
+        time.sleep(seconds)

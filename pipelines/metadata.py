@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
+from pipelines.records import Metadata
 from pipelines.rows import CELL, row_cells
 
 # Label variants seen on portals → field name. Labels are compared with all whitespace removed.
@@ -86,20 +86,6 @@ _ANNOUNCED = re.compile(r"((?:19|20)\d{2})\s*年度?(?=[\u4e00-\u9fff、]{0,24}?
 #: are not the report's.
 _CITED = re.compile(r"《[^》\n]{0,80}》")
 _ANNUAL = re.compile(r"年度报告|年报|工作报告")
-
-
-@dataclass
-class Metadata:
-    title: str | None = None
-    index_no: str | None = None
-    issuing_agency: str | None = None
-    category: str | None = None
-    doc_no: str | None = None
-    written_date: date | None = None
-    published_date: date | None = None
-    report_year: int | None = None
-    report_year_evidence: str | None = None
-    raw: dict[str, str] = field(default_factory=dict)  # field → value as found, and where
 
 
 def parse_date(value: str | None) -> date | None:

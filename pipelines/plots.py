@@ -1,4 +1,4 @@
-"""The report page's plots (:mod:`pipelines.report`): matplotlib figures as inline SVG.
+"""The report page's plots (:mod:`pipelines.quality_page`): matplotlib figures as inline SVG.
 
 matplotlib's object API only (no pyplot, so no GUI backend and no global figure state); text is
 drawn as paths, so a page shows the same glyphs on any machine. Province names need a CJK font:

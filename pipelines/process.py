@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -21,9 +20,9 @@ from decimal import Decimal, InvalidOperation
 
 import pyarrow.compute as pc
 
-from pipelines import attachments, statistics
+from pipelines import attachments, stat_tables
 from pipelines.decode import Decoded, decode
-from pipelines.errors import DocumentRejected, LakeDamaged
+from pipelines.errors import DocumentRejected, LakeDamaged, RejectReason
 from pipelines.extract import Extracted, extract, needs_decoding
 from pipelines.files import is_attachment_url
 from pipelines.lake import Lake, Partition
@@ -37,6 +36,7 @@ from pipelines.records import (
     Report,
     StatCell,
     input_fingerprint,
+    new_run_id,
     reports_table,
     stats_table,
 )
@@ -44,7 +44,7 @@ from pipelines.regions import PROVINCES, contradicted, resolve_region, split_reg
 from pipelines.repair import repair_title
 from pipelines.rows import readable
 from pipelines.schema import PROCESSING_VERSION, REPORT_STATS_SCHEMA, upgraded
-from pipelines.settings import number
+from pipelines.settings import current
 from pipelines.workers import Workers
 
 Progress = Callable[[int], None]
@@ -96,7 +96,7 @@ def build_report(raw: RawDocument, extracted: Extracted,
         attachments=attachment_rows,
         linked_files=sorted({url for url, _label in extracted.links}),
     )
-    stats = statistics.parse(raw.doc_id, text)
+    stats = stat_tables.parse(raw.doc_id, text)
     report.template = stats.template
     report.stats_consistent = stats.consistent
     report.stats_failed_checks = stats.failed_checks + [f"ambiguous: {n}" for n in stats.notes] \
@@ -272,21 +272,12 @@ def healing(lake: Lake, versions: list[RawDocument], state: TableState
         copies - mine
 
 
-#: Documents processed (and spooled) at a time by :func:`extract_chunks`: a run's memory is
-#: bounded by what a chunk holds, whatever the number of documents.
-CHUNK_DOCS = 500
-
-
-def chunk_docs() -> int:
-    """Documents per chunk: ``GOVREPORTS_CHUNK_DOCS`` or :data:`CHUNK_DOCS`."""
-    return int(number("GOVREPORTS_CHUNK_DOCS", CHUNK_DOCS, 1))
-
-
 def chunks(docs: list[RawDocument]) -> Iterator[tuple[list[RawDocument], list[RawDocument]]]:
-    """(chunk, the documents after it), :func:`chunk_docs` at a time: pages first, files (PDF,
+    """(chunk, the documents after it), ``GOVREPORTS_CHUNK_DOCS`` at a time (a run's memory is
+    bounded by what a chunk holds, whatever the number of documents): pages first, files (PDF,
     Word, …) after, so that a page reads the files it links to with it, whichever chunk they
     would fall in; files no page links to are reports of their own."""
-    size = chunk_docs()
+    size = current().chunk_docs
     ordered = sorted(docs, key=lambda d: (is_attachment_url(d.source.url), d.source.url))
     for start in range(0, len(ordered), size):
         yield ordered[start:start + size], ordered[start + size:]
@@ -418,16 +409,16 @@ class RunResult:
 
 
 def new_run(command: str, lake: Lake) -> RunResult:
-    now = datetime.now(UTC)
-    run_id = f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-    return RunResult(run_id=run_id, command=command, lake=lake.url, started_at=now.isoformat())
+    run_id = new_run_id()
+    return RunResult(run_id=run_id, command=command, lake=lake.url,
+                     started_at=datetime.now(UTC).isoformat())
 
 
 #: Reject reasons that say the raw zone lost or damaged a document's bytes, not that the
 #: document is bad: the row it has stays as it was (a row goes only when its document changes).
-RAW_DAMAGE = frozenset({"raw_missing", "raw_damaged"})
+RAW_DAMAGE = frozenset({RejectReason.RAW_MISSING, RejectReason.RAW_DAMAGED})
 #: Reject reasons of a row kept although its document's sidecar is lost or damaged.
-SIDECAR_DAMAGE = frozenset({"sidecar_missing", "sidecar_damaged"})
+SIDECAR_DAMAGE = frozenset({RejectReason.SIDECAR_MISSING, RejectReason.SIDECAR_DAMAGED})
 
 
 def raw_damaged(rejects: Iterable[Reject]) -> set[str]:

@@ -24,8 +24,8 @@ from pipelines.errors import InputError, Interrupted
 from pipelines.lake import Lake
 from pipelines.records import Reject
 from pipelines.schema import PARTITION_SCHEMA, TABLES, dataset_schema
-from pipelines.settings import number
-from pipelines.statistics import OTHER_HANDLING, OTHER_OTHER, TABLE3_ROWS, TABLE4_COLUMNS
+from pipelines.settings import current
+from pipelines.stat_tables import OTHER_HANDLING, OTHER_OTHER, TABLE3_ROWS, TABLE4_COLUMNS
 
 
 def table_dataset(lake: Lake, table: str, *, whole: bool = False) -> ds.Dataset | pa.Table:
@@ -103,7 +103,7 @@ _RESULTS = {"maintained": "结果维持", "corrected": "结果纠正", "other": 
 assert tuple(_RESULTS) == TABLE4_COLUMNS
 
 #: The panel's indicator columns, in order. Cell keys are the statistics stage's
-#: (:mod:`pipelines.statistics`); a pre-2019 统计表 has no fixed keys, so its reports have NULL
+#: (:mod:`pipelines.stat_tables`); a pre-2019 统计表 has no fixed keys, so its reports have NULL
 #: indicators (their cells stay in ``report_stats``).
 PANEL_INDICATORS: tuple[Indicator, ...] = (
     Indicator("requests_received", "三", ("received_new",), ("total",),
@@ -214,24 +214,16 @@ def connect(lake: Lake, *, rejects: bool = True, whole: bool = False
     return con
 
 
-#: Seconds a statement of ``govreports query`` may run (``GOVREPORTS_QUERY_TIMEOUT``).
-QUERY_TIMEOUT_S = 300.0
-
-
-def query_timeout() -> float:
-    """Seconds a statement may run before it is stopped (``GOVREPORTS_QUERY_TIMEOUT``)."""
-    return number("GOVREPORTS_QUERY_TIMEOUT", QUERY_TIMEOUT_S, 0.1)
-
 
 def run_query(lake: Lake, sql: str, *, timeout: float | None = None
               ) -> tuple[list[str], list[tuple]]:
     """Column names and rows of ``sql`` over the lake; :class:`InputError` for a statement
     that tries to reach beyond the lake's views or runs longer than ``timeout`` seconds
-    (default :func:`query_timeout`), :class:`Interrupted` when Ctrl-C stopped it,
+    (default ``GOVREPORTS_QUERY_TIMEOUT``), :class:`Interrupted` when Ctrl-C stopped it,
     :class:`LakeDamaged` naming a damaged partition file."""
     # Reading every reject for SQL that never names the view would cost a request per reject.
     rejects = re.search(r"\brejects\b", sql, re.IGNORECASE) is not None
-    limit = query_timeout() if timeout is None else timeout
+    limit = current().query_timeout if timeout is None else timeout
     try:
         return on_sound_files(lake, lambda con: _bounded(con, sql, limit), rejects=rejects)
     except (duckdb.PermissionException, duckdb.InvalidInputException) as exc:

@@ -6,20 +6,58 @@ import dataclasses
 import hashlib
 import json
 import operator
+import re
+import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TypedDict
 
 import pyarrow as pa
 
-from pipelines.metadata import Metadata
 from pipelines.schema import (
     PROCESSING_VERSION,
     REPORT_STATS_SCHEMA,
     REPORTS_SCHEMA,
     SCHEMA_VERSION,
 )
+
+
+@dataclass
+class Metadata:
+    """What a document says of itself (:mod:`pipelines.metadata` reads it); ``raw`` keeps each
+    field's value as found, and where."""
+
+    title: str | None = None
+    index_no: str | None = None
+    issuing_agency: str | None = None
+    category: str | None = None
+    doc_no: str | None = None
+    written_date: date | None = None
+    published_date: date | None = None
+    report_year: int | None = None
+    report_year_evidence: str | None = None
+    raw: dict[str, str] = field(default_factory=dict)
+
+
+def new_run_id() -> str:
+    """A run's id: its UTC start time and a random suffix (``_runs/<run_id>.json``)."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+_UNSAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
+#: A batch id's length at most (before the hash of a changed id): one part of a lake key.
+BATCH_ID_CHARS = 100
+
+
+def batch_id(text: str) -> str:
+    """A batch id (safe in object keys) from any run id: Airflow's hold ``:`` and ``+``, a
+    manual one may be anything. A changed id carries a short hash of the original, so that two
+    ids differing only in unsafe characters never share a batch."""
+    safe = _UNSAFE_ID.sub("_", text).strip("_.")[:BATCH_ID_CHARS] or "batch"
+    if safe == text:
+        return safe
+    return f"{safe}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:8]}"
 
 
 def source_id_of(portal_id: str | None, url: str) -> str:
@@ -156,11 +194,6 @@ class Report:
     processing_version: int = PROCESSING_VERSION
     input_fingerprint: str | None = None
 
-    @staticmethod
-    def columns() -> list[str]:
-        """The columns a report flattens into, in field order (the schema must list the same)."""
-        return [column for column, _ in Report._flat()]
-
     def to_row(self) -> dict:
         """The report's row of ``reports`` as Python values (see :func:`reports_table`)."""
         return reports_table([self]).to_pylist()[0]
@@ -179,6 +212,9 @@ class Report:
 def reports_table(reports: list[Report]) -> pa.Table:
     """Reports as rows of ``reports``, built column by column (no dictionary per row)."""
     getters = dict(Report._flat())
+    if set(getters) != set(REPORTS_SCHEMA.names):  # a field without its column, or the reverse
+        differ = sorted(set(getters) ^ set(REPORTS_SCHEMA.names))
+        raise TypeError(f"Report and REPORTS_SCHEMA disagree on {differ}")
     columns = []
     for column in REPORTS_SCHEMA:
         if column.name == "metadata_raw":
@@ -217,9 +253,6 @@ class StatCell:
     row_label: str | None = None  # the row's label as printed (Chinese)
     schema_version: int = SCHEMA_VERSION
 
-    def to_row(self) -> dict:
-        row = dataclasses.asdict(self)
-        return {name: row[name] for name in REPORT_STATS_SCHEMA.names}
 
 
 @dataclass(frozen=True)
@@ -355,7 +388,7 @@ class RunManifest:
     """A run manifest (``_runs/<run_id>.json``, see docs/lake.md) as its readers use it: its
     run, command and start, its ``counts`` (a crawl's or a processing run's), a crawl's
     ``status`` and per-portal outcomes; ``body`` is the whole JSON. Written by the run's own
-    record (:class:`pipelines.process.RunResult`, ``crawlers.ledger``); read back with
+    record (:class:`pipelines.process.RunResult`, ``crawlers.manifest``); read back with
     :meth:`from_json`, which refuses a shape its readers could not rely on."""
 
     run_id: str

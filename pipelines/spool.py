@@ -3,7 +3,7 @@ local Arrow files for a large one, so that a run's memory does not grow with its
 
 A run processes its documents in chunks (:func:`pipelines.batch.run`); each chunk's rows are
 added here and dropped from memory; the load then reads one partition's rows at a time
-(:func:`pipelines.load.load_spooled`). What stays in memory per document is its identity: the
+(:func:`pipelines.load.load`). What stays in memory per document is its identity: the
 partition it goes to and the version it was built from.
 """
 

@@ -23,8 +23,6 @@ run manifest. The CLI runs the same stage functions in one process (:func:`pipel
 
 from __future__ import annotations
 
-import hashlib
-import re
 from dataclasses import asdict
 
 import pyarrow as pa
@@ -32,7 +30,7 @@ import pyarrow.parquet as pq
 
 from pipelines import batch as stages_of
 from pipelines import process
-from pipelines.batch import Plan, Scope, UnitDone, unit_docs
+from pipelines.batch import Plan, Scope, UnitDone
 from pipelines.decode import Decoded
 from pipelines.errors import ConfigError
 from pipelines.lake import Lake
@@ -41,24 +39,12 @@ from pipelines.records import (
     Report,
     RunManifest,
     StatCell,
+    batch_id,
     reports_table,
     stats_table,
 )
+from pipelines.settings import current
 from pipelines.spool import Spool
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-#: A batch id's length at most (before the hash of a changed id): one part of a lake key.
-BATCH_ID_CHARS = 100
-
-
-def batch_id(text: str) -> str:
-    """A batch id (safe in object keys) from any run id: Airflow's hold ``:`` and ``+``, a
-    manual one may be anything. A changed id carries a short hash of the original, so that two
-    ids differing only in unsafe characters never share a batch."""
-    safe = _UNSAFE.sub("_", text).strip("_.")[:BATCH_ID_CHARS] or "batch"
-    if safe == text:
-        return safe
-    return f"{safe}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:8]}"
 
 
 def crawled_documents(lake: Lake, manifest: dict) -> list[RawDocument]:
@@ -116,7 +102,7 @@ def plan(lake: Lake, batch: str, *, crawl_manifests: list[str] | None = None,
                 if not scope.portals or d.source.portal_id in scope.portals]
     planned = stages_of.plan(lake, docs, batch=batch, scope=scope,
                              rebuild=crawl_manifests is None, force=True,
-                             unit_size=unit_docs(), crawl_manifests=crawl_manifests)
+                             unit_size=current().unit_docs, crawl_manifests=crawl_manifests)
     key = lake.work_key(batch, "plan.json")
     lake.write_json(key, planned.to_json())
     return {"batch": batch, "plan": key, "documents": len(planned.documents),

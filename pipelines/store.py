@@ -17,6 +17,7 @@ import json
 import os
 import re
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,8 +32,8 @@ from pipelines.errors import (
     StoreError,
     UnsafeKey,
 )
+from pipelines.settings import aws_environment, current
 
-DEFAULT_LAKE = "./lake"
 # S3 bucket naming rules (general purpose buckets).
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _IPV4 = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
@@ -127,7 +128,7 @@ def lake_url_from_env(explicit: str | None = None) -> str:
     if explicit is not None and not explicit.strip():
         raise ConfigError("--lake is empty: give a path, file:///absolute/path or "
                           "s3://bucket/prefix, or leave it out for $GOVREPORTS_LAKE or ./lake")
-    return explicit or os.environ.get("GOVREPORTS_LAKE") or DEFAULT_LAKE
+    return explicit or current().lake
 
 
 def open_store(url: str) -> Store:
@@ -411,6 +412,41 @@ class LocalStore(Store):
         return fs.LocalFileSystem(), self.root.as_posix()
 
 
+#: (process, AWS environment) → (boto3 session, S3 client). Building a client costs about
+#: 60 ms of CPU (botocore loads its service models), and every Lake.open, CLI command and
+#: document worker would build its own: one per process and AWS environment is enough (clients
+#: are thread-safe; a forked child, another pid, builds its own; a changed AWS_* variable, such
+#: as a DAG task's assumed role, means another client).
+_CLIENTS: dict[tuple, tuple] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def _shared_client(url: str):
+    import boto3
+    from botocore import exceptions as bx
+    from botocore.config import Config
+
+    key = (os.getpid(), aws_environment())
+    with _CLIENTS_LOCK:
+        if key not in _CLIENTS:
+            try:
+                session = boto3.session.Session()
+                _CLIENTS[key] = session, session.client("s3", config=Config(
+                    connect_timeout=5, read_timeout=60,
+                    retries={"mode": "standard", "max_attempts": 4}))
+            except bx.ProfileNotFound as exc:
+                raise ConfigError(
+                    f"AWS_PROFILE {exc.kwargs.get('profile')!r} is not a profile in the AWS "
+                    "config files: fix AWS_PROFILE or unset it") from None
+            except ValueError as exc:  # botocore: "Invalid endpoint: …"
+                raise ConfigError(
+                    f"{str(exc).splitlines()[0]}: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL must "
+                    "be a URL such as http://127.0.0.1:9000") from None
+            except bx.BotoCoreError as exc:  # other configuration problems
+                raise ConfigError(f"AWS configuration for {url}: {exc}") from None
+        return _CLIENTS[key]
+
+
 class S3Store(Store):
     """A lake under ``s3://bucket/prefix``, through boto3.
 
@@ -429,30 +465,7 @@ class S3Store(Store):
     @property
     def client(self):
         if self._client is None:
-            import boto3
-            from botocore import exceptions as bx
-            from botocore.config import Config
-
-            try:
-                self._session = boto3.session.Session()
-                self._client = self._session.client(
-                    "s3",
-                    config=Config(
-                        connect_timeout=5,
-                        read_timeout=60,
-                        retries={"mode": "standard", "max_attempts": 4},
-                    ),
-                )
-            except bx.ProfileNotFound as exc:
-                raise ConfigError(
-                    f"AWS_PROFILE {exc.kwargs.get('profile')!r} is not a profile in the AWS "
-                    "config files: fix AWS_PROFILE or unset it") from None
-            except ValueError as exc:  # botocore: "Invalid endpoint: …"
-                raise ConfigError(
-                    f"{str(exc).splitlines()[0]}: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL must "
-                    "be a URL such as http://127.0.0.1:9000") from None
-            except bx.BotoCoreError as exc:  # other configuration problems
-                raise ConfigError(f"AWS configuration for {self.url}: {exc}") from None
+            self._session, self._client = _shared_client(self.url)
         return self._client
 
     def _key(self, key: str, *, prefix: bool = False) -> str:

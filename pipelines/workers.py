@@ -32,35 +32,18 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pipelines.errors import DocumentRejected, GovreportsError
-from pipelines.settings import number
+from pipelines.settings import current
 
 K = TypeVar("K")
 
-DEFAULT_TIMEOUT_S = 120.0
 #: Documents per worker task (see :meth:`Workers.run`).
-CHUNK = 8
-DEFAULT_MEMORY_MB = 2048
+TASK_DOCS = 8
 
 #: The module a failure was raised in → the stage named in the reject.
 _STAGES = {"decode": "decode", "repair": "repair", "extract": "extract",
            "attachments": "extract", "metadata": "metadata", "regions": "metadata",
-           "statistics": "statistics"}
+           "stat_tables": "statistics"}
 _PACKAGE = Path(__file__).parent
-
-
-def doc_timeout() -> float:
-    """Seconds one document may take in one step (``GOVREPORTS_DOC_TIMEOUT``)."""
-    return number("GOVREPORTS_DOC_TIMEOUT", DEFAULT_TIMEOUT_S, 0.001)
-
-
-def doc_memory_mb() -> int:
-    """MiB of address space a worker may add to its own (``GOVREPORTS_DOC_MEMORY_MB``)."""
-    return int(number("GOVREPORTS_DOC_MEMORY_MB", DEFAULT_MEMORY_MB, 256))
-
-
-def default_jobs() -> int:
-    """Worker processes: ``GOVREPORTS_JOBS`` or the machine's cores."""
-    return int(number("GOVREPORTS_JOBS", float(os.cpu_count() or 1), 1))
 
 
 def internal_error(exc: BaseException, stage: str) -> DocumentRejected:
@@ -89,7 +72,7 @@ def guarded(stage: str, fn: Callable[..., Any], *args: Any) -> Any:
         raise
     except MemoryError:
         raise DocumentRejected(
-            "too_large", f"processing needed more than {doc_memory_mb()} MiB of memory "
+            "too_large", f"processing needed more than {current().doc_memory_mb} MiB of memory "
             "(GOVREPORTS_DOC_MEMORY_MB); the document is kept in raw/", stage=stage) from None
     except Exception as exc:  # noqa: BLE001 - the point: no document may stop the batch
         raise internal_error(exc, stage) from exc
@@ -180,9 +163,10 @@ class Workers:
 
     def __init__(self, jobs: int | None = None, *, timeout: float | None = None,
                  memory_mb: int | None = None):
-        self.jobs = jobs or default_jobs()
-        self.timeout = timeout if timeout is not None else doc_timeout()
-        self.memory_mb = memory_mb or doc_memory_mb()
+        settings = current()
+        self.jobs = jobs or settings.jobs or os.cpu_count() or 1
+        self.timeout = timeout if timeout is not None else settings.doc_timeout
+        self.memory_mb = memory_mb or settings.doc_memory_mb
         self._pool = None
         self._started_signals = None  # (receiving, sending): workers say they started
         self._spawned = 0  # workers the pool has started: the first ones and replacements
@@ -245,7 +229,7 @@ class Workers:
         ``(key, DocumentRejected)`` when the document failed (``args`` may already be the
         reject, for a document that failed before it could be sent).
 
-        Documents travel in chunks of up to :data:`CHUNK` (one task each: a task's round trip
+        Documents travel in chunks of up to :data:`TASK_DOCS` (one task each: a task's round trip
         costs about as much as extracting a small page). A chunk that overruns the time budget
         or whose worker dies is run again one document per task, so that only the document
         at fault is rejected."""
@@ -254,7 +238,7 @@ class Workers:
         chunk: list[tuple[K, Any]] = []
         for key, args in items:
             chunk.append((key, args))
-            if len(chunk) == CHUNK:
+            if len(chunk) == TASK_DOCS:
                 window.append(self._schedule(stage, fn, chunk))
                 chunk = []
             while len(window) >= limit:

@@ -233,9 +233,11 @@ def ofd_bytes(lines=REPORT_LINES) -> bytes:
     return buffer.getvalue()
 
 
-def pdf_bytes(text: str = "Annual report 2019") -> bytes:
+def pdf_bytes(text: str = "Annual report 2019", *, locked: bool = False) -> bytes:
     """A one-page PDF with a line of Latin text in Helvetica (hand-built: no PDF writer is a
-    dependency; Chinese text in PDFs is PDFium's business, tested by it)."""
+    dependency; Chinese text in PDFs is PDFium's business, tested by it). ``locked``: encrypted
+    with the standard security handler (RC4, revision 2) under a user password that is not
+    the empty one, so that a reader without the password cannot open it."""
     stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
@@ -255,8 +257,12 @@ def pdf_bytes(text: str = "Annual report 2019") -> bytes:
     out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
     for offset in offsets:
         out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
-              % (len(objects) + 1, xref))
+    # /O and /U: 32 bytes each; a /U that is not the empty password's hash locks the file.
+    security = (b" /Encrypt << /Filter /Standard /V 1 /R 2 /O <%s> /U <%s> /P -4 >>"
+                b" /ID [<%s> <%s>]" % (b"ab" * 32, b"cd" * 32, b"01" * 16, b"01" * 16)
+                if locked else b"")
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n"
+              % (len(objects) + 1, security, xref))
     return out.getvalue()
 
 

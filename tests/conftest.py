@@ -97,6 +97,17 @@ def lake_url(request, tmp_path):
     return f"s3://{name}/lake"
 
 
+def load_rows(lake, reports, cells=(), **options):
+    """The lake's load (:func:`pipelines.load.load`) of rows a test built; a run spools its rows
+    first (:mod:`pipelines.spool`), and so does this."""
+    from pipelines.load import load
+    from pipelines.spool import Spool
+
+    spool = Spool()
+    spool.add(list(reports), list(cells))
+    return load(lake, spool, **options)
+
+
 @dataclass
 class Ran:
     """What a ``govreports`` command did, as a subprocess would report it."""

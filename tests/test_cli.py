@@ -323,9 +323,20 @@ def test_statistics_land_in_report_stats(cli, tmp_path):
          "is not a GB/T 2260 code"),
         (["ingest", "--lake", "{lake}", "{seed}"], {"GOVREPORTS_DOC_TIMEOUT": "soon"},
          "GOVREPORTS_DOC_TIMEOUT='soon' must be a number"),
+        (["ingest", "--lake", "{lake}", "{seed}"], {"GOVREPORTS_CHUNK_DOCS": "0"},
+         "GOVREPORTS_CHUNK_DOCS='0' must be an integer ≥ 1"),
+        (["ingest", "--lake", "{lake}", "{seed}"], {"GOVREPORTS_LEASE_TTL": "nan"},
+         "GOVREPORTS_LEASE_TTL='nan' must be a number ≥ 1"),
+        (["ingest", "--lake", "{lake}", "{seed}"], {"GOVREPORTS_JOBS": "2.5"},
+         "GOVREPORTS_JOBS='2.5' must be an integer ≥ 1"),
+        (["ingest", "--lake", "{lake}", "{seed}"], {"GOVREPORTS_ALLOW_LOOPBACK": "maybe"},
+         "GOVREPORTS_ALLOW_LOOPBACK='maybe' must be one of"),
+        (["settings"], {"GOVREPORTS_RETRY_DELAY": "-1"},
+         "GOVREPORTS_RETRY_DELAY='-1' must be a number ≥ 0"),
     ],
     ids=["unknown-aws-profile", "malformed-endpoint", "invalid-bucket-name", "dotdot-prefix",
-         "province-with-newline", "fullwidth-province", "bad-doc-timeout"],
+         "province-with-newline", "fullwidth-province", "bad-doc-timeout", "zero-chunk-docs",
+         "nan-lease-ttl", "fractional-jobs", "unsure-loopback", "negative-retry-delay"],
 )
 def test_bad_configuration_gets_one_line_and_exit_2(cli, bucket, tmp_path, args, env, message):
     seed = next(SEEDS.glob("000_*.txt"))

@@ -53,6 +53,18 @@ def test_a_selection_that_matches_no_portal_fails_without_retry(params):
         tasks.plan_shards({**params, "provinces": ["650000"]})
 
 
+def test_a_bad_setting_fails_a_task_at_once_in_one_line_and_the_dags_still_parse(params,
+                                                                                 monkeypatch):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    monkeypatch.setenv("GOVREPORTS_CRAWL_SHARDS", "many")
+    assert tasks.parse_settings().crawl_shards == 4  # the defaults, for the DAG files
+    with pytest.raises(AirflowFailException) as failed:
+        tasks.airflow_call(tasks.plan_shards, params)
+    assert str(failed.value) == ("GOVREPORTS_CRAWL_SHARDS='many' must be an integer ≥ 1: unset it "
+                                 "for the default (4)")
+
+
 # -- the aws_default connection, through Airflow's Amazon provider -------------------------------
 
 ROLE = "arn:aws:iam::123456789012:role/govreports-lake"

@@ -108,8 +108,9 @@ def test_the_dag_files_import_cleanly_and_do_no_work_at_import(airflow_home, tmp
     _, env = airflow_home
     # Importing the DAG files does no work: a lake that does not exist is never touched. The
     # pools the tasks name must exist (known_pools): a DAG naming an unknown pool is a warning.
+    # A bad setting does not stop them importing (their first task names it).
     env = {**env, "GOVREPORTS_LAKE": str(tmp_path / "nowhere"), "GOVREPORTS_PORTALS":
-           str(tmp_path / "nowhere.yaml")}
+           str(tmp_path / "nowhere.yaml"), "GOVREPORTS_RETRY_DELAY": "soon"}
     done = subprocess.run([sys.executable, "-c", DAGBAG_PROBE.format(dags=ROOT / "dags")],
                           env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -261,10 +262,10 @@ def lake_to_rebuild(airflow_home, samples, s3_endpoint):
 
 def tamper(lake: Lake, part: Partition) -> None:
     """Add a row no document stands behind to a partition (what a rebuild must remove)."""
-    rows = lake.read_partition("reports", part)
+    rows, version = lake.read_partition_versioned("reports", part)
     fake = rows.slice(0, 1).to_pylist()[0] | {"doc_id": "0" * 16, "title": "不该存在的行"}
-    lake.write_partition("reports", part, pa.concat_tables([
-        rows, pa.Table.from_pylist([fake], schema=rows.schema)]))
+    lake.write_partition_if("reports", part, pa.concat_tables([
+        rows, pa.Table.from_pylist([fake], schema=rows.schema)]), version)
 
 
 @pytest.mark.parametrize("dag_id,conf", [

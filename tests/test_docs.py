@@ -13,12 +13,11 @@ import duckdb
 import pytest
 
 from pipelines.lake import Lake
-from pipelines.load import load
 from pipelines.process import build_report, extract_document
 from pipelines.query import PANEL_IDENTITY, PANEL_INDICATORS
 from pipelines.records import RawDocument, Source, StatCell
 from pipelines.schema import REPORT_STATS_SCHEMA, REPORTS_SCHEMA
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, load_rows
 
 DOC = (Path(__file__).parent.parent / "docs" / "lake.md").read_text(encoding="utf-8")
 BLOCKS = re.findall(r"```(\w+)\n(.*?)```", DOC, flags=re.S)
@@ -44,7 +43,7 @@ def lake_dir(tmp_path_factory):
         doc, _ = lake.put_raw(path.read_bytes(), source)
         reports.append(build_report(doc, extract_document(doc, path.read_bytes()))[0])
     cell = StatCell(reports[3].doc_id, "三", "received_new", "total", Decimal("0"), "")
-    load(lake, reports, [cell])
+    load_rows(lake, reports, [cell])
     return folder
 
 
@@ -115,3 +114,30 @@ def test_athena_ddl_names_every_reports_column():
 def test_raw_document_ids_are_what_the_doc_says():
     doc = RawDocument("ab" * 32, 1, Source(url="http://127.0.0.1/x", kind="http", fetched_at=""))
     assert doc.doc_id == hashlib.sha256(b"http://127.0.0.1/x").hexdigest()[:32]
+
+
+def _listed(marker: str) -> list[list[str]]:
+    """The rows of the table between ``<!-- marker -->`` and ``<!-- end of marker -->``."""
+    table = re.search(rf"<!-- {marker} -->\n(.*?)<!-- end of {marker} -->", DOC, re.S)
+    assert table, marker
+    rows = [line.strip("|").split(" | ") for line in table[1].splitlines()[2:]]
+    return [[cell.strip() for cell in row] for row in rows]
+
+
+def test_the_reject_reasons_are_the_ones_the_code_gives():
+    from pipelines.errors import RejectReason
+
+    assert [row[0] for row in _listed("reject reasons")] == [f"`{r}`" for r in RejectReason]
+
+
+def test_the_crawl_failure_reasons_and_their_retries_are_the_codes():
+    from pipelines.errors import CrawlFailure
+
+    rows = _listed("crawl failure reasons")
+    keys = [row[0].strip("`") for row in rows]
+    assert keys == ["http_<status>" if r is CrawlFailure.HTTP else str(r) for r in CrawlFailure]
+    for key, (_, _, retried) in zip(keys, rows, strict=True):
+        if key != "http_<status>":
+            assert (retried == "yes") == CrawlFailure.is_transient(key), key
+    assert [CrawlFailure.is_transient(CrawlFailure.http(s)) for s in (404, 403, 408, 429, 503)] \
+        == [False, False, True, True, True]

@@ -18,9 +18,10 @@ from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived, _DataLoss
 
 from crawlers.guards import AntiBotBlocked, ForbiddenAddress, GuardedResolver
+from crawlers.outcomes import failure_reason
 from crawlers.politeness import HostBlocked, TooLongRetryAfter
 from crawlers.refusals import Offsite, RobotsDisallowed, TooLargeDecompressed, TooManyRedirects
-from crawlers.tally import failure_reason
+from pipelines.errors import CrawlFailure, Terminal
 
 URL = "http://127.0.0.1/ndbg/t20200115_1.html"
 
@@ -60,13 +61,25 @@ CASES = {
     "forbidden-address": (ForbiddenAddress("refusing 10.0.0.1"), "forbidden_address"),
     "retry-after": (TooLongRetryAfter("Retry-After 9000s"), "retry_after_too_long"),
     "host-blocked": (HostBlocked("127.0.0.1", "anti-bot ruishu"), "host_blocked"),
-    "unknown": (KeyError("x"), "KeyError"),
+    "unknown": (KeyError("x"), "error"),
 }
 
 
 @pytest.mark.parametrize("exc,reason", CASES.values(), ids=CASES.keys())
 def test_a_failure_is_classified_by_its_type(exc, reason):
     assert failure_reason(_failed(exc))[0] == reason
+
+
+REFUSALS = {name: case for name, case in CASES.items() if isinstance(case[0], Terminal)}
+
+
+@pytest.mark.parametrize("exc,reason", REFUSALS.values(), ids=REFUSALS.keys())
+def test_a_terminal_refusal_is_a_reason_the_dag_does_not_retry(exc, reason):
+    assert not CrawlFailure.is_transient(failure_reason(_failed(exc))[0])
+
+
+def test_an_unknown_exception_is_named_in_the_message():
+    assert failure_reason(_failed(KeyError("x"))) == ("error", "KeyError: 'x'")
 
 
 def test_a_name_the_resolver_refused_is_a_forbidden_address(monkeypatch):

@@ -6,8 +6,11 @@ from __future__ import annotations
 import ast
 import importlib.util
 import io
+import os
 import re
+import shutil
 import subprocess
+import sys
 import tokenize
 from pathlib import Path
 
@@ -125,3 +128,34 @@ def test_a_pointer_outside_the_repository_or_to_a_missing_file_is_found(tmp_path
     found = broken_pointers(probe)
     assert sorted(found) == ["../shared/DOMAIN.md", "docs/missing.md", "pipelines.gone",
                              "pipelines/nowhere.py"]
+
+
+# -- the layers: import-linter's contracts (setup.cfg), run by make test ------------------------
+
+@pytest.mark.parametrize("module,added,broken", [
+    ("pipelines/errors.py", "import pipelines.lake", "pipelines.errors is not allowed to import"),
+    ("pipelines/records.py", "from pipelines import metadata", "pipelines.records is not allowed"),
+    ("pipelines/lake.py", "import crawlers.portals", "pipelines is not allowed to import crawlers"),
+    ("crawlers/manifest.py", "from pipelines.process import new_run",
+     "crawlers.manifest -> pipelines.process"),
+    ("crawlers/spider.py", "import dags", "crawlers is not allowed to import dags"),
+], ids=["leaf-imports-a-stage", "records-import-metadata", "pipelines-import-the-crawler",
+        "crawl-imports-processing", "crawler-imports-the-dags"])
+def test_the_import_contracts_refuse_an_import_against_the_layers(tmp_path, module, added,
+                                                                   broken):
+    for folder in CODE:
+        shutil.copytree(ROOT / folder, tmp_path / folder,
+                        ignore=shutil.ignore_patterns("__pycache__", "samples"))
+    shutil.copy(ROOT / "setup.cfg", tmp_path)
+    with open(tmp_path / module, "a", encoding="utf-8") as code:
+        code.write(f"\n{added}  # against the layers\n")
+    lint = Path(sys.executable).with_name("lint-imports")
+    done = subprocess.run([str(lint), "--no-cache"], cwd=tmp_path, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert done.returncode == 1 and broken in done.stdout, done.stdout[-2000:] + done.stderr
+
+
+def test_the_import_contracts_hold():
+    lint = Path(sys.executable).with_name("lint-imports")
+    done = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:]

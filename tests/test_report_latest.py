@@ -6,11 +6,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from pipelines.lake import Lake
-from pipelines.load import load
+from pipelines.lake import Lake, Partition
 from pipelines.metadata import Metadata
 from pipelines.query import run_query
 from pipelines.records import Report
+from tests.conftest import load_rows
 
 KEY = "620521:教育局/2020"
 
@@ -34,7 +34,7 @@ def _copy(url: str, published: str | None, key: str | None = KEY, n: int = 0) ->
 ], ids=["gov-over-a-newer-mirror", "newest-among-gov", "web-over-a-file", "lookalike-host"])
 def test_the_best_copy_is_the_one_row(tmp_path, copies, best):
     lake = Lake.open(str(tmp_path / "lake"), writable=True)
-    load(lake, [_copy(url, published, n=n) for n, (url, published) in enumerate(copies)], [])
+    load_rows(lake, [_copy(url, published, n=n) for n, (url, published) in enumerate(copies)], [])
     columns, rows = run_query(lake, "select url, copies, other_sources from report_latest")
     assert [dict(zip(columns, row, strict=True)) for row in rows] == [
         {"url": best, "copies": len(copies),
@@ -43,7 +43,7 @@ def test_the_best_copy_is_the_one_row(tmp_path, copies, best):
 
 def test_reports_without_a_key_are_never_merged(tmp_path):
     lake = Lake.open(str(tmp_path / "lake"), writable=True)
-    load(lake, [_copy("http://a.gov.cn/1.html", None, key=None, n=1),
+    load_rows(lake, [_copy("http://a.gov.cn/1.html", None, key=None, n=1),
                 _copy("http://a.gov.cn/2.html", None, key=None, n=2)], [])
     _, rows = run_query(lake, "select count(*) from report_latest")
     assert rows == [(2,)]
@@ -53,7 +53,6 @@ def test_a_partition_written_before_report_key_is_upgraded_when_rewritten(tmp_pa
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from pipelines.load import partition_of
     from pipelines.schema import REPORTS_SCHEMA
 
     lake = Lake.open(str(tmp_path / "lake"), writable=True)
@@ -62,10 +61,11 @@ def test_a_partition_written_before_report_key_is_upgraded_when_rewritten(tmp_pa
         ["report_key"])
     buffer = pa.BufferOutputStream()
     pq.write_table(version_1, buffer)  # as a version-1 writer left it
-    lake.store.write(partition_of(old).key("reports"), buffer.getvalue().to_pybytes())
+    part = Partition(old.province_code, old.metadata.report_year)
+    lake.store.write(part.key("reports"), buffer.getvalue().to_pybytes())
     _, rows = run_query(lake, "select report_key from reports")
     assert rows == [(None,)]  # read as NULL
-    load(lake, [_copy("http://www.qingshui.gov.cn/new.html", "2021-01-25", n=2)], [])
+    load_rows(lake, [_copy("http://www.qingshui.gov.cn/new.html", "2021-01-25", n=2)], [])
     _, rows = run_query(lake, "select url, report_key from reports order by url")
     assert rows == [("http://www.qingshui.gov.cn/new.html", KEY),
                     ("http://www.qingshui.gov.cn/old.html", None)]

@@ -9,11 +9,11 @@ from decimal import Decimal
 import pytest
 
 from pipelines.lake import Lake
-from pipelines.load import load
 from pipelines.metadata import Metadata
 from pipelines.query import PANEL_IDENTITY, PANEL_INDICATORS, run_query
 from pipelines.records import Report, StatCell
-from pipelines.statistics import TABLE2, TABLE3_COLUMNS, TABLE4_COLUMNS, expected_rows
+from pipelines.stat_tables import TABLE2, TABLE3_COLUMNS, TABLE4_COLUMNS, expected_rows
+from tests.conftest import load_rows
 
 KEY = "530502:西邑乡人民政府/2021"
 
@@ -34,7 +34,7 @@ def _cells(doc_id: str, *cells: tuple[str, str, str, str | None]) -> list[StatCe
 
 def _panel(tmp_path, reports, cells) -> list[dict]:
     lake = Lake.open(str(tmp_path / "lake"), writable=True)
-    load(lake, reports, cells)
+    load_rows(lake, reports, cells)
     columns, rows = run_query(lake, "select * from report_panel order by doc_id")
     return [dict(zip(columns, row, strict=True)) for row in rows]
 

@@ -252,12 +252,12 @@ def test_a_pool_closed_while_workers_start_prints_no_traceback():
 
 
 def test_an_internal_error_names_the_stage_and_line_that_raised_it(monkeypatch):
-    from pipelines import statistics
+    from pipelines import stat_tables
 
     def broken(doc_id, text):
         raise ValueError("a bug in a parser")
 
-    monkeypatch.setattr(statistics, "parse", broken)
+    monkeypatch.setattr(stat_tables, "parse", broken)
     raw = _raw(REPORT.encode(), "report.txt")
     extracted = extract_document(raw, REPORT.encode())
     with pytest.raises(DocumentRejected) as caught:

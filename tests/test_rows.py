@@ -30,7 +30,7 @@ def test_a_reader_sees_rendered_rows_with_pipes_and_other_lines_as_they_are():
 
 def test_the_statistics_and_metadata_stages_read_rows_with_the_one_parser():
     from pipelines.metadata import _cells
-    from pipelines.statistics import tokens
+    from pipelines.stat_tables import tokens
 
     assert tokens("项目\t\t3\n14 | |\n说明") == [("项目", True), ("", True), ("3", True),
                                             ("14", True), ("", True), ("说明", False)]

@@ -12,7 +12,7 @@ from crawlers.shards import shards
 from pipelines import batch, process, stages
 from pipelines.errors import ConfigError
 from pipelines.lake import Lake
-from pipelines.records import Source
+from pipelines.records import _UNSAFE_ID, Source, batch_id
 from tests.conftest import SEEDS
 
 
@@ -107,9 +107,9 @@ def test_portals_sharing_a_host_share_a_shard():
 @pytest.mark.parametrize("a,b", [("重跑", "补跑"), ("a:b", "a+b"), ("run 1", "run_1")],
                          ids=["non-ascii", "punctuation", "space-vs-underscore"])
 def test_run_ids_that_differ_only_in_unsafe_characters_get_different_batches(a, b):
-    assert stages.batch_id(a) != stages.batch_id(b)
-    assert all(stages._UNSAFE.search(x) is None for x in (stages.batch_id(a), stages.batch_id(b)))
-    assert stages.batch_id("scheduled-2026") == "scheduled-2026"  # a safe id is kept as it is
+    assert batch_id(a) != batch_id(b)
+    assert all(_UNSAFE_ID.search(x) is None for x in (batch_id(a), batch_id(b)))
+    assert batch_id("scheduled-2026") == "scheduled-2026"  # a safe id is kept as it is
 
 
 def test_hostile_raw_documents_are_rejected_by_the_stages_and_the_batch_lands(tmp_path):
@@ -281,7 +281,7 @@ def test_a_stage_never_reads_writes_or_deletes_outside_the_lake(tmp_path, cli, n
 def test_any_run_id_gives_a_batch_that_is_one_safe_key_part(run_id):
     from pipelines.store import key_part
 
-    assert key_part(stages.batch_id(run_id), "batch")
+    assert key_part(batch_id(run_id), "batch")
 
 
 @pytest.mark.parametrize("damage", ["bit-flip", "emptied", "deleted"])

@@ -32,11 +32,13 @@ from twisted.web.http import PotentialDataLoss
 from crawlers.guards import AntiBotBlocked, ForbiddenAddress, GuardedResolver
 from crawlers.politeness import HostBlocked, TooLongRetryAfter
 from crawlers.refusals import Offsite, RobotsDisallowed, TooLargeDecompressed, TooManyRedirects
+from pipelines.errors import CrawlFailure
 from pipelines.records import PortalOutcome
 
 
-class PortalTally:
-    """What one portal's crawl did (not an annual report: a tally). Its counts live in the
+class PortalOutcomeBuilder:
+    """Builds what one portal's crawl did, its :class:`PortalOutcome` in the crawl manifest. Its
+    counts live in the
     crawl's stats (``crawler.stats``) under ``govreports/<portal_id>/…``, where Scrapy's stats
     dump and monitoring extensions see them too; the URLs behind them are kept here."""
 
@@ -74,7 +76,11 @@ class PortalTally:
             if new:
                 self.count("new_bytes")
 
-    def fail(self, url: str, reason: str, message: str) -> None:
+    def fail(self, url: str, reason: CrawlFailure | str, message: str) -> None:
+        """``reason``: a :class:`CrawlFailure` or an ``http_<status>`` key (another string is
+        a bug: ValueError)."""
+        CrawlFailure.of(reason)
+        reason = str(reason)
         self.failures.append({"url": url, "reason": reason, "message": message})
         self.count("failed")
         self.count(f"failed/{reason}")
@@ -87,7 +93,7 @@ class PortalTally:
         self.revalidated.append(url)
         self.count("not_modified")
 
-    def summary(self) -> dict:
+    def counts(self) -> dict:
         counts = {
             "family": self.get("family", None),
             **{name: self.get(name) for name in (
@@ -99,8 +105,8 @@ class PortalTally:
         counts["status"], counts["status_note"] = PortalOutcome.judge(counts)
         return counts
 
-    def outcome(self) -> PortalOutcome:
-        return PortalOutcome(self.portal_id, self.summary(),
+    def build(self) -> PortalOutcome:
+        return PortalOutcome(self.portal_id, self.counts(),
                              tuple(d for d in self.landed if d["role"] != "list"),
                              tuple(self.revalidated), tuple(self.failures), tuple(self.blocked))
 
@@ -118,37 +124,38 @@ def failure_reason(failure) -> tuple[str, str]:
         host = (urlsplit(request.url).hostname or "") if request is not None else ""
         refused = GuardedResolver.refused.get(host.rstrip("."))
         if refused:
-            return "forbidden_address", refused
-        return "dns", message
+            return CrawlFailure.FORBIDDEN_ADDRESS, refused
+        return CrawlFailure.DNS, message
     if isinstance(exc, HttpError):  # an IgnoreRequest too
-        return f"http_{exc.response.status}", f"HTTP {exc.response.status}"
+        return CrawlFailure.http(exc.response.status), f"HTTP {exc.response.status}"
     for types, reason in _BY_TYPE:
         if isinstance(exc, types):
             return reason, message
     if isinstance(exc, ResponseDataLossError):
-        return "truncated", "the body ended before its declared length"
+        return CrawlFailure.TRUNCATED, "the body ended before its declared length"
     if isinstance(exc, ResponseFailed) and any(
             r.check(_DataLoss, PotentialDataLoss) for r in exc.reasons):
         reasons = " ".join(str(r.value) for r in exc.reasons)
-        return "truncated", f"the body ended before its declared length ({reasons})"
+        return CrawlFailure.TRUNCATED, f"the body ended before its declared length ({reasons})"
     if isinstance(exc, ResponseFailed | ResponseNeverReceived):
         reasons = " ".join(str(r.value) for r in getattr(exc, "reasons", []))
-        return "connection_lost", reasons or message
-    return name, message
+        return CrawlFailure.CONNECTION_LOST, reasons or message
+    return CrawlFailure.ERROR, f"{name}: {message}"
 
 
 #: Exception types → reason keys, most specific first (the refusals are IgnoreRequests).
-_BY_TYPE: tuple[tuple[type | tuple[type, ...], str], ...] = (
-    ((DownloadCancelledError, CancelledError, TooLargeDecompressed), "too_large"),
-    ((DownloadTimeoutError, TimeoutError, TCPTimedOutError), "timeout"),
-    ((DownloadConnectionRefusedError, ConnectionRefusedError, ConnectError), "connection_failed"),
-    (AntiBotBlocked, "anti_bot"),
-    (ForbiddenAddress, "forbidden_address"),
-    (TooLongRetryAfter, "retry_after_too_long"),
-    (HostBlocked, "host_blocked"),
-    (RobotsDisallowed, "robots_disallowed"),
-    (TooManyRedirects, "too_many_redirects"),
-    (Offsite, "offsite"),
-    (IgnoreRequest, "ignored"),
-    (DownloadFailedError, "connection_lost"),
+_BY_TYPE: tuple[tuple[type | tuple[type, ...], CrawlFailure], ...] = (
+    ((DownloadCancelledError, CancelledError, TooLargeDecompressed), CrawlFailure.TOO_LARGE),
+    ((DownloadTimeoutError, TimeoutError, TCPTimedOutError), CrawlFailure.TIMEOUT),
+    ((DownloadConnectionRefusedError, ConnectionRefusedError, ConnectError),
+     CrawlFailure.CONNECTION_FAILED),
+    (AntiBotBlocked, CrawlFailure.ANTI_BOT),
+    (ForbiddenAddress, CrawlFailure.FORBIDDEN_ADDRESS),
+    (TooLongRetryAfter, CrawlFailure.RETRY_AFTER_TOO_LONG),
+    (HostBlocked, CrawlFailure.HOST_BLOCKED),
+    (RobotsDisallowed, CrawlFailure.ROBOTS_DISALLOWED),
+    (TooManyRedirects, CrawlFailure.TOO_MANY_REDIRECTS),
+    (Offsite, CrawlFailure.OFFSITE),
+    (IgnoreRequest, CrawlFailure.IGNORED),
+    (DownloadFailedError, CrawlFailure.CONNECTION_LOST),
 )

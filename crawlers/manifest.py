@@ -1,10 +1,12 @@
-"""The crawl's books, as a Scrapy extension: what the lake already holds of each portal (its
-crawl state), what this run did per portal (tallies whose counts live in ``crawler.stats``
-under ``govreports/<portal_id>/…``), and the run manifest (``_runs/<run_id>.json``), written
-as the spider opens and again when it closes.
+"""The crawl manifest's writer, as a Scrapy extension. The crawl manifest
+(``_runs/<run_id>.json``, read back as :class:`pipelines.records.RunManifest`) is the one
+record of a crawl: per portal, its :class:`~pipelines.records.PortalOutcome` (counts in
+``crawler.stats`` under ``govreports/<portal_id>/…``, landed URLs, failures, walls). The
+writer also knows what the lake already holds of each portal (its crawl state), and writes the
+manifest as the spider opens and again when it closes.
 
-The spider only navigates; it, the landing pipeline and the failure signals record through
-this one object (``crawler.get_extension(CrawlLedger)``).
+The spider only navigates; it, the lander and the failure signals record through this one
+object (``crawler.get_extension(CrawlManifestWriter)``).
 """
 
 from __future__ import annotations
@@ -15,16 +17,15 @@ from datetime import UTC, datetime
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from crawlers.tally import PortalTally, failure_reason
+from crawlers.outcomes import PortalOutcomeBuilder, failure_reason
+from pipelines.errors import CrawlFailure
 from pipelines.lake import Lake
-from pipelines.process import new_run
-from pipelines.records import CrawlEntry
-from pipelines.stages import batch_id
+from pipelines.records import CrawlEntry, batch_id, new_run_id
 
 log = logging.getLogger(__name__)
 
 
-class CrawlLedger:
+class CrawlManifestWriter:
     def __init__(self, crawler):
         spider = crawler.spider
         settings = crawler.settings
@@ -32,10 +33,9 @@ class CrawlLedger:
         self.portals = spider.portals
         self.revalidate = spider.revalidate
         self.lake = Lake.open(spider.lake_url or settings.get("GOVREPORTS_LAKE"), writable=True)
-        run = new_run("crawl", self.lake)
-        self.run_id = batch_id(spider.run_id) if spider.run_id else run.run_id
-        self.started_at = run.started_at
-        self.tallies = {pid: PortalTally(pid, crawler.stats) for pid in self.portals}
+        self.run_id = batch_id(spider.run_id) if spider.run_id else new_run_id()
+        self.started_at = datetime.now(UTC).isoformat()
+        self.outcomes = {pid: PortalOutcomeBuilder(pid, crawler.stats) for pid in self.portals}
         #: portal → URL → what the lake's crawl state holds of it (updated as bytes land).
         self.known: dict[str, dict[str, CrawlEntry]] = {}
         self.manifest_key: str | None = None
@@ -48,7 +48,7 @@ class CrawlLedger:
     @classmethod
     def from_crawler(cls, crawler):
         if getattr(crawler.spider, "portals", None) is None:
-            raise NotConfigured("the crawl ledger keeps the books of the portal spider only")
+            raise NotConfigured("the crawl manifest keeps the books of the portal spider only")
         return cls(crawler)
 
     # -- opening and closing ---------------------------------------------------------------
@@ -61,7 +61,7 @@ class CrawlLedger:
             # this run takes those landings on, so that they get processed with its own.
             for entry in journal:
                 if entry.run != self.run_id and not entry.alias_of:
-                    self.tallies[portal_id].land(entry.url, entry.sha256, entry.role,
+                    self.outcomes[portal_id].land(entry.url, entry.sha256, entry.role,
                                                  new=False, resumed_from=entry.run)
         self.write_manifest("running")
 
@@ -70,8 +70,8 @@ class CrawlLedger:
             self.lake.compact_crawl_state(portal_id)
         self.write_manifest("finished", finish_reason=reason)
 
-    def manifest(self, status: str, **extra) -> dict:
-        portals = {pid: t.outcome().to_json() for pid, t in self.tallies.items()}
+    def as_json(self, status: str, **extra) -> dict:
+        portals = {pid: t.build().to_json() for pid, t in self.outcomes.items()}
         totals: dict[str, int] = {}
         for data in portals.values():
             for key, value in data["counts"].items():
@@ -83,15 +83,15 @@ class CrawlLedger:
                 "revalidate": self.revalidate, "counts": totals, "portals": portals, **extra}
 
     def write_manifest(self, status: str, **extra) -> None:
-        self.manifest_key = self.lake.write_manifest(self.run_id, self.manifest(status, **extra))
+        self.manifest_key = self.lake.write_manifest(self.run_id, self.as_json(status, **extra))
 
     # -- failures --------------------------------------------------------------------------
 
     def request_failed(self, failure) -> None:
         """A request's errback: recorded under the URL that was listed."""
         request = failure.request
-        tally = self.tallies.get(request.meta.get("portal"))
-        if tally is None:
+        outcome = self.outcomes.get(request.meta.get("portal"))
+        if outcome is None:
             return
         reason, message = failure_reason(failure)
         if reason == "offsite" and request.meta.get("redirect_urls"):
@@ -100,19 +100,19 @@ class CrawlLedger:
             return
         url = listed_url(request)
         if reason == "anti_bot":
-            tally.block(url, failure.value.kind, failure.value.status)
+            outcome.block(url, failure.value.kind, failure.value.status)
         else:
-            tally.fail(url, reason, message)
+            outcome.fail(url, reason, message)
         log.warning("%s: %s (%s)", url, message, reason)
 
     def callback_failed(self, failure, response, spider=None) -> None:
         """A list or page the spider could not read (a maintenance page where JSON was
         expected, a binary list): recorded, so that the portal is not reported as fine."""
-        tally = self.tallies.get(response.meta.get("portal"))
-        if tally is None:
+        outcome = self.outcomes.get(response.meta.get("portal"))
+        if outcome is None:
             return
         message = f"{type(failure.value).__name__}: {failure.value}"
-        tally.fail(response.url, "parse_error", message)
+        outcome.fail(response.url, CrawlFailure.PARSE_ERROR, message)
         log.warning("%s: could not be read: %s (parse_error)", response.url, message)
 
     def scheduled(self, request, spider=None) -> None:
@@ -137,15 +137,15 @@ class CrawlLedger:
         if not chain or portal is None:
             return None
         if request.url in chain:
-            return "redirect_loop", "redirects in a loop"
+            return CrawlFailure.REDIRECT_LOOP, "redirects in a loop"
         if not portal.takes_document(request.url):
-            return "offsite", "redirects off the portal, not followed"
-        return "redirect_to_known", "redirects to a URL this crawl requested already"
+            return CrawlFailure.OFFSITE, "redirects off the portal, not followed"
+        return CrawlFailure.REDIRECT_TO_KNOWN, "redirects to a URL this crawl requested already"
 
     def _record_redirect(self, request, reason: str, why: str) -> None:
         chain = request.meta["redirect_urls"]
         message = f"{why}: {' -> '.join([*chain, request.url])}"
-        self.tallies[request.meta["portal"]].fail(chain[0], reason, message)
+        self.outcomes[request.meta["portal"]].fail(chain[0], reason, message)
         log.warning("%s: %s (%s)", chain[0], message, reason)
 
 

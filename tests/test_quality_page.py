@@ -12,7 +12,7 @@ import lxml.html
 import pytest
 
 from pipelines import plots
-from pipelines import report as stage
+from pipelines import quality_page as stage
 from pipelines.lake import Lake
 from pipelines.records import PortalOutcome
 from pipelines.regions import MAINLAND_PROVINCES

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines.extract import extract
-from pipelines.statistics import TABLE3_COLUMNS, parse, parse_value
+from pipelines.stat_tables import TABLE3_COLUMNS, parse, parse_value
 from tests.conftest import SEEDS
 
 
