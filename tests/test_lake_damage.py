@@ -33,6 +33,21 @@ DAMAGE = {
 REASON = {"deleted": "raw_missing"}
 
 
+def _on_backends(names: str, cases: dict[str, tuple], s3: set[str]):
+    """Parametrise ``lake_url`` with ``names``: every case (id → values) on local disk, and the
+    cases named in ``s3`` on the loopback S3 endpoint as well. Above the store a damage is met
+    the same way on both backends (the store's own contract runs on both in test_store.py);
+    the S3 cases keep one of each way the store is reached (a read that fails on open, one
+    that fails mid-scan, an object gone, a listing), where a test on every case would cost
+    five times the CPU of the local ones for moto alone."""
+    unknown = s3 - set(cases)
+    assert not unknown, unknown
+    params = [pytest.param(backend, *values, id=f"{backend}-{case}")
+              for backend in ("local", "s3") for case, values in cases.items()
+              if backend == "local" or case in s3]
+    return pytest.mark.parametrize(f"lake_url,{names}", params, indirect=["lake_url"])
+
+
 def _rows(cli, lake_url) -> dict[str, str]:
     done = cli("query", "--lake", lake_url, "--format", "json",
                "select doc_id, content_sha256, text from reports")
@@ -81,8 +96,9 @@ def _victim(cli, lake_url, n: int):
                                               key=lambda d: d.source.url)[n]
 
 
-@pytest.mark.parametrize("force", [False, True], ids=["process", "process-force"])
-@pytest.mark.parametrize("damage", list(DAMAGE), ids=list(DAMAGE))
+@_on_backends("damage,force", {f"{d}-{'process-force' if f else 'process'}": (d, f)
+                               for d in DAMAGE for f in (False, True)},
+              s3={"bit-flip-process", "bit-flip-process-force", "deleted-process-force"})
 def test_damaged_raw_bytes_are_a_reject_and_the_good_row_is_kept(cli, lake_url, damage, force):
     before, lake, victim = _victim(cli, lake_url, 2)
     _change(lake, lake.raw_key(victim.sha256), DAMAGE[damage])
@@ -154,8 +170,9 @@ def _damage_partition(lake: Lake, table: str, damage: str, province: str | None 
     return key
 
 
-@pytest.mark.parametrize("table", ["reports", "report_stats"])
-@pytest.mark.parametrize("damage", list(PARTITION_DAMAGE), ids=list(PARTITION_DAMAGE))
+@_on_backends("damage,table", {f"{d}-{t}": (d, t) for d in PARTITION_DAMAGE
+                               for t in ("reports", "report_stats")},
+              s3={"truncated-reports", "zeroed-inside-report_stats", "rows-without-doc-id-reports"})
 def test_a_damaged_partition_is_skipped_by_readers_and_rebuilt_by_process(
         cli, lake_url, table, damage, tmp_path):
     _ingested(cli, lake_url)
@@ -184,10 +201,11 @@ def test_a_damaged_partition_is_skipped_by_readers_and_rebuilt_by_process(
     assert again.returncode == 0 and "damaged" not in again.stderr
 
 
-@pytest.mark.parametrize("command", ["ingest", "process-scoped", "process-force"])
-@pytest.mark.parametrize("table,damage", [("reports", "truncated"),
-                                          ("report_stats", "truncated"),
-                                          ("report_stats", "deleted")])
+@_on_backends("table,damage,command", {
+    f"{t}-{d}-{c}": (t, d, c) for t, d in (("reports", "truncated"), ("report_stats", "truncated"),
+                                           ("report_stats", "deleted"))
+    for c in ("ingest", "process-scoped", "process-force")},
+    s3={"reports-truncated-ingest", "report_stats-deleted-process-scoped"})
 def test_any_load_heals_a_damaged_partition(cli, lake_url, table, damage, command, tmp_path):
     """Not only a plain ``process``: a load of other documents, and a rebuild of another
     scope, rebuild the damaged partition whole (they read again what no readable row stands
@@ -246,8 +264,9 @@ SIDECAR_DAMAGE = {
 }
 
 
-@pytest.mark.parametrize("force", [False, True], ids=["process", "process-force"])
-@pytest.mark.parametrize("damage", list(SIDECAR_DAMAGE), ids=list(SIDECAR_DAMAGE))
+@_on_backends("damage,force", {f"{d}-{'process-force' if f else 'process'}": (d, f)
+                               for d in SIDECAR_DAMAGE for f in (False, True)},
+              s3={"deleted-process", "cut-short-process-force", "another-documents-process"})
 def test_a_lost_or_damaged_sidecar_keeps_the_row_with_a_reject(cli, lake_url, damage, force):
     before, lake, victim = _victim(cli, lake_url, 1)
     key = lake.sidecar_key(victim.sha256, victim.source.source_id)
@@ -390,7 +409,9 @@ def _RAW_SHA(sidecar_key: str) -> str:
     return sidecar_key.split("/")[2].split(".")[0]
 
 
-@pytest.mark.parametrize("case", list(DOCTOR_CASES), ids=list(DOCTOR_CASES))
+@_on_backends("case", {case: (case,) for case in DOCTOR_CASES},
+              s3={"raw_without_sidecar", "hash_mismatch", "partition_damaged-reports",
+                  "stray_object-table", "stuck_lease", "interrupted_load"})
 def test_doctor_names_each_kind_of_damage_and_repairs_what_it_can(cli, lake_url, case):
     kind = case.split("-")[0]
     cause, named, repairable = DOCTOR_CASES[case]
