@@ -225,19 +225,37 @@ def run_query(lake: Lake, sql: str, *, timeout: float | None = None
     rejects = re.search(r"\brejects\b", sql, re.IGNORECASE) is not None
     limit = current().query_timeout if timeout is None else timeout
     try:
+        changes = [s.type.name for s in duckdb.extract_statements(sql)
+                   if s.type.name in _REFUSED_STATEMENTS]
+    except duckdb.ParserException:
+        changes = []  # the statement's own syntax error: DuckDB says it when it runs
+    if changes:
+        raise _refused(f"a {changes[0]} statement")
+    try:
         return on_sound_files(lake, lambda con: _bounded(con, sql, limit), rejects=rejects)
-    except (duckdb.PermissionException, duckdb.InvalidInputException) as exc:
-        first = str(exc).splitlines()[0]
-        if isinstance(exc, duckdb.PermissionException) or "configuration" in first:
-            raise InputError(
-                f"query refused ({first}): `govreports query` only reads the lake's views "
-                f"({', '.join([*TABLES, *VIEWS])}); it cannot read or write files, attach "
-                "databases, install extensions or change settings") from None
-        raise
+    except duckdb.PermissionException as exc:
+        raise _refused(str(exc).splitlines()[0]) from None
 
 
-#: How a failed scan of a partition file shows in an error (DuckDB reading the Arrow stream).
-_SCAN_FAILED = re.compile(r"stream registered as|parquet|IOError|arrow", re.IGNORECASE)
+#: Statement types refused before they run (the connection's settings are locked as well:
+#: these would fail on it, less clearly). Files, databases and extensions are refused by the
+#: connection itself (a PermissionException).
+_REFUSED_STATEMENTS = frozenset({"SET", "ATTACH", "DETACH", "LOAD", "COPY", "EXPORT"})
+
+
+def _refused(why: str) -> InputError:
+    return InputError(
+        f"query refused ({why}): `govreports query` only reads the lake's views "
+        f"({', '.join([*TABLES, *VIEWS])}); it cannot read or write files, attach "
+        "databases, install extensions or change settings")
+
+
+#: DuckDB's errors that are the statement's own (its syntax, names, types, a refusal, a stop):
+#: no file is read again for them. Any other error may be a file that failed mid-scan.
+_STATEMENT_ERRORS = (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException,
+                     duckdb.ConversionException, duckdb.OutOfRangeException,
+                     duckdb.PermissionException, duckdb.InterruptException,
+                     duckdb.NotImplementedException, duckdb.TypeMismatchException)
 
 
 def on_sound_files(lake: Lake, work, *, rejects: bool = True):
@@ -247,7 +265,7 @@ def on_sound_files(lake: Lake, work, *, rejects: bool = True):
     try:
         return work(connect(lake, rejects=rejects))
     except (duckdb.Error, pa.ArrowException, OSError) as exc:
-        if not _SCAN_FAILED.search(str(exc)):
+        if isinstance(exc, _STATEMENT_ERRORS):
             raise  # the statement's own error (a typo, a refusal): no file is read again
         before = len(lake.damage)
         con = connect(lake, rejects=rejects, whole=True)
