@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import itertools
 import mimetypes
-import re
 from datetime import UTC, datetime
+from email.message import Message
+from email.utils import collapse_rfc2231_value
 from urllib.parse import unquote, urlsplit
 
 import scrapy
@@ -211,13 +212,20 @@ class PortalSpider(scrapy.Spider):
         self.writer.request_failed(failure)
 
 
-_DISPOSITION = re.compile(r"filename\*?=(?:UTF-8'')?\"?([^\";]+)", re.I)
-
-
 def _filename(response: Response, headers: dict[str, str]) -> str | None:
-    match = _DISPOSITION.search(headers.get("content-disposition", ""))
-    if match:
-        return unquote(match[1])
+    """The file name a response gives itself: ``Content-Disposition``'s ``filename*`` (RFC
+    2231/5987, as the standard library's email parser reads it) or ``filename``, else the
+    URL's last segment. Percent-escapes are undone in both (portals send them raw)."""
+    disposition = headers.get("content-disposition")
+    if disposition:
+        message = Message()
+        message["content-disposition"] = disposition
+        names = [value for key, value in message.get_params([], header="content-disposition")
+                 if key == "filename" and value]
+        # RFC 6266: filename* (decoded to a (charset, language, text) triple) wins.
+        name = next((v for v in names if isinstance(v, tuple)), names[0] if names else None)
+        if name:
+            return unquote(collapse_rfc2231_value(name))
     name = unquote(urlsplit(response.url).path.rsplit("/", 1)[-1])
     return name or None
 

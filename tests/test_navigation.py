@@ -394,3 +394,26 @@ def test_a_gkmlpt_list_reads_its_dates_as_the_document_does(stamp, expected):
     assert [item.date for item in listed] == [expected, "2020-02-10"]
     if expected is not None and not isinstance(stamp, list):
         assert parse_date(str(stamp)).isoformat() == expected  # what the extractor reads
+
+
+@pytest.mark.parametrize("disposition,url,expected", [
+    ('attachment; filename="2019年报.pdf"', "http://a.gov.cn/download?id=7", "2019年报.pdf"),
+    ("attachment; filename*=UTF-8''2019%E5%B9%B4%E6%8A%A5.pdf", "http://a.gov.cn/d?id=7",
+     "2019年报.pdf"),
+    ('attachment; filename="x.pdf"; filename*=UTF-8\'\'%E5%B9%B4%E6%8A%A5.pdf',
+     "http://a.gov.cn/d", "年报.pdf"),
+    ('attachment; filename="a;b.doc"', "http://a.gov.cn/d", "a;b.doc"),
+    ("attachment; filename=%E5%B9%B4%E6%8A%A5.docx", "http://a.gov.cn/d", "年报.docx"),
+    ("inline", "http://a.gov.cn/files/%E5%B9%B4%E6%8A%A5.pdf", "年报.pdf"),
+    (None, "http://a.gov.cn/files/report.xls", "report.xls"),
+    (None, "http://a.gov.cn/", None),
+], ids=["quoted", "rfc-5987", "both-the-starred-wins", "semicolon-inside-quotes",
+        "percent-escaped-plain", "no-filename-parameter", "no-header", "no-name-at-all"])
+def test_a_response_names_its_file_from_its_disposition_else_its_url(disposition, url,
+                                                                     expected):
+    from scrapy.http import Response
+
+    from crawlers.spider import _filename
+
+    headers = {"content-disposition": disposition} if disposition else {}
+    assert _filename(Response(url), headers) == expected
