@@ -14,11 +14,14 @@ the registry file, the entry and the field, and says what to write instead::
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipelines import families as _families
 from pipelines.errors import ConfigError
@@ -32,36 +35,118 @@ SAMPLE_REGISTRY = Path(__file__).with_name("sample_portals.yaml")
 
 #: ``cms`` values: ``auto`` (detect on the first page) or a family of pipelines.families.
 FAMILIES = ("auto", *_families.FAMILIES)
-_ID = re.compile(r"[a-z0-9][a-z0-9-]*")  # fullmatch: no trailing newline
 #: A portal id's length at most: it names a folder of the lake (``_crawl/<id>/``), Scrapy stats
 #: keys and log lines (the registry's longest is 22; ``serve-samples --copies`` adds a suffix).
 MAX_ID_CHARS = 80
-_FIELDS = {"id", "name", "province", "region", "cms", "start_urls", "domains", "encoding",
-           "max_list_pages", "report_pattern", "delay", "enabled", "source", "note", "kind"}
+_ID = re.compile(r"[a-z0-9][a-z0-9-]*")  # fullmatch: no trailing newline
 
 
-@dataclass(frozen=True)
-class Portal:
-    """One configured portal column (or a few columns of one body)."""
+class Portal(BaseModel):
+    """One configured portal column (or a few columns of one body): a registry entry, checked
+    by pydantic (unknown fields refused; each error names the entry and the field)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str
-    name: str
-    start_urls: tuple[str, ...]
-    cms: str = "auto"
+    name: str = Field(min_length=1)
+    start_urls: tuple[str, ...] = Field(min_length=1)
+    cms: Literal[FAMILIES] = "auto"  # type: ignore[valid-type]
     province: str | None = None
     region: str | None = None
     #: Hosts besides the start URLs' whose pages and attachments belong to the portal.
     domains: tuple[str, ...] = ()
     encoding: str | None = None  # a charset override for a portal known to mis-declare
-    max_list_pages: int = 50
+    max_list_pages: int = Field(50, ge=1, strict=True)
     #: Generic lists: replaces the annual-report wording a link's normalised title must have
     #: (pipelines.families.lists.judge_report_link).
     report_pattern: str | None = None
-    delay: float | None = None  # seconds between requests to one host, if above the default
+    delay: float | None = Field(None, ge=0)  # seconds between requests to one host, if above
     enabled: bool = True
     source: str | None = None  # where the URL came from
     note: str | None = None
-    kind: str = "column"  # or "hub": see takes_document
+    kind: Literal["column", "hub"] = "column"  # see takes_document
+
+    @model_validator(mode="before")
+    @classmethod
+    def _given(cls, entry):
+        """Required fields left empty are missing; a region alone gives the province."""
+        if isinstance(entry, dict):
+            entry = {k: v for k, v in entry.items()
+                     if k not in ("id", "name", "start_urls") or v not in (None, "", [])}
+            region = entry.get("region")
+            if entry.get("province") is None and region is not None \
+                    and is_region_code(str(region)):
+                entry["province"] = split_region(str(region))[0]
+        return entry
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, pid: str) -> str:
+        if not _ID.fullmatch(pid):
+            raise ValueError("must match [a-z0-9-]+ (e.g. yn-baoshan-longyang)")
+        if len(pid) > MAX_ID_CHARS:
+            raise ValueError(f"is {len(pid)} characters long, more than {MAX_ID_CHARS}: "
+                             "shorten it (e.g. yn-baoshan-longyang)")
+        return pid
+
+    @field_validator("start_urls", "domains", mode="before")
+    @classmethod
+    def _a_list(cls, value):
+        if isinstance(value, str):
+            raise ValueError('must be a list, e.g. ["http://www.example.gov.cn/zwgk/zfxxgknb/"]')
+        return value
+
+    @field_validator("start_urls")
+    @classmethod
+    def _absolute(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        for url in urls:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"start URL {url!r} must be an absolute http(s) URL")
+        return urls
+
+    @field_validator("domains")
+    @classmethod
+    def _hosts(cls, domains: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(d.lower() for d in domains)
+
+    @field_validator("province", "region", mode="before")
+    @classmethod
+    def _code(cls, value):
+        if value is not None and not is_region_code(str(value)):
+            raise ValueError(f"{value!r} is not a GB/T 2260 code: use six digits in quotes, "
+                             'e.g. "530000" or "530502"')
+        return None if value is None else str(value)
+
+    @field_validator("encoding")
+    @classmethod
+    def _charset(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(f"{value!r} is not a charset Python knows (use e.g. gbk, "
+                                 "gb18030, utf-8, big5)") from None
+        return value
+
+    @field_validator("report_pattern")
+    @classmethod
+    def _pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression ({exc})") from None
+        return value
+
+    @model_validator(mode="after")
+    def _region_in_province(self) -> Portal:
+        if self.province is not None and self.province[2:] != "0000":
+            raise ValueError(f"province {self.province!r} must be a province-level code such "
+                             f"as {self.province[:2]}0000; put a county's code in 'region'")
+        if self.province and self.region and split_region(self.region)[0] != self.province:
+            raise ValueError(f"region {self.region} is not inside province {self.province}")
+        return self
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -142,83 +227,23 @@ def _portal(entry: object, where: str) -> Portal:
         raise ConfigError(f"{where} must be a mapping (id:, name:, start_urls:, …)")
     if isinstance(entry.get("id"), str):
         where = f"{where.rsplit(':', 1)[0]}: portal {entry['id']!r}"
-    unknown = sorted(set(entry) - _FIELDS)
-    if unknown:
-        raise ConfigError(f"{where}: unknown field(s) {', '.join(unknown)}; "
-                          f"allowed: {', '.join(sorted(_FIELDS))}")
-    for required in ("id", "name", "start_urls"):
-        if entry.get(required) in (None, "", []):
-            raise ConfigError(f"{where}: '{required}' is required")
-    pid = entry["id"]
-    if not isinstance(pid, str) or not _ID.fullmatch(pid):
-        raise ConfigError(f"{where}: id must match [a-z0-9-]+ (e.g. yn-baoshan-longyang)")
-    if len(pid) > MAX_ID_CHARS:
-        raise ConfigError(f"{where}: id is {len(pid)} characters long, more than "
-                          f"{MAX_ID_CHARS}: shorten it (e.g. yn-baoshan-longyang)")
-    urls = entry["start_urls"]
-    if isinstance(urls, str) or not isinstance(urls, list):
-        raise ConfigError(f"{where}: start_urls must be a list of URLs, e.g. "
-                          '["http://www.example.gov.cn/zwgk/zfxxgknb/"]')
-    for url in urls:
-        parts = urlsplit(str(url))
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"{where}: start URL {url!r} must be an absolute http(s) URL")
-    cms = entry.get("cms", "auto")
-    if cms not in FAMILIES:
-        raise ConfigError(f"{where}: cms {cms!r} is not one of {' | '.join(FAMILIES)}")
-    province = _code(entry.get("province"), "province", where)
-    region = _code(entry.get("region"), "region", where)
-    if province is not None and province[2:] != "0000":
-        raise ConfigError(f"{where}: province {province!r} must be a province-level code "
-                          f"such as {province[:2]}0000; put a county's code in 'region'")
-    if province and region and split_region(region)[0] != province:
-        raise ConfigError(f"{where}: region {region} is not inside province {province}")
-    encoding = entry.get("encoding")
-    if encoding is not None:
-        import codecs
-        try:
-            codecs.lookup(str(encoding))
-        except LookupError:
-            raise ConfigError(f"{where}: encoding {encoding!r} is not a charset Python knows "
-                              "(use e.g. gbk, gb18030, utf-8, big5)") from None
-    pattern = entry.get("report_pattern")
-    if pattern is not None:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ConfigError(f"{where}: report_pattern is not a regular expression "
-                              f"({exc})") from None
-    numbers = {}
-    for name, kind, low in (("max_list_pages", int, 1), ("delay", float, 0)):
-        value = entry.get(name)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < low \
-                or (kind is int and not isinstance(value, int)):
-            raise ConfigError(f"{where}: {name} must be a {kind.__name__} ≥ {low}")
-        numbers[name] = kind(value)
-    kind = entry.get("kind", "column")
-    if kind not in ("column", "hub"):
-        raise ConfigError(f"{where}: kind {kind!r} is not one of column, hub")
-    domains = entry.get("domains") or []
-    if isinstance(domains, str) or not all(isinstance(d, str) for d in domains):
-        raise ConfigError(f"{where}: domains must be a list of host names")
-    return Portal(
-        id=pid, name=str(entry["name"]), start_urls=tuple(map(str, urls)), cms=cms,
-        province=province or (split_region(region)[0] if region else None), region=region,
-        domains=tuple(d.lower() for d in domains), encoding=encoding,
-        report_pattern=pattern, enabled=bool(entry.get("enabled", True)),
-        source=entry.get("source"), note=entry.get("note"), kind=kind, **numbers)
+    try:
+        return Portal.model_validate(entry)
+    except ValidationError as exc:
+        raise ConfigError(f"{where}: {_first_error(exc)}") from None
 
 
-def _code(value: object, name: str, where: str) -> str | None:
-    if value is None:
-        return None
-    code = str(value)
-    if not is_region_code(code):
-        raise ConfigError(f"{where}: {name} {value!r} is not a GB/T 2260 code: use six digits "
-                          "in quotes, e.g. \"530000\" or \"530502\"")
-    return code
+def _first_error(exc: ValidationError) -> str:
+    """pydantic's first error as one line naming the field."""
+    error = exc.errors()[0]
+    field = ".".join(str(part) for part in error["loc"]) or "entry"
+    if error["type"] == "missing":
+        return f"'{field}' is required"
+    if error["type"] == "extra_forbidden":
+        return (f"unknown field {field}; allowed: "
+                f"{', '.join(sorted(Portal.model_fields))}")
+    message = error["msg"].removeprefix("Value error, ")
+    return message if not error["loc"] else f"{field}: {message}"
 
 
 def dump_portals(portals: list[dict]) -> str:
