@@ -7,13 +7,15 @@ Every number comes from one SQL statement of :data:`QUERIES`, run on the connect
 construction; the page shows each statement beside its figure. Portal health is read from the
 crawl manifests (``_runs/``) read as :class:`pipelines.records.RunManifest`.
 
-The plots are matplotlib figures rendered to SVG (text drawn as paths, with a CJK font for the
-province names) and inlined: the page needs no script, no server and no network.
+The page is a Jinja2 template (``pipelines/templates/quality_page.html``, autoescaped: a
+portal id, a URL or a reason from the lake is text, never markup). The plots are matplotlib
+figures rendered to SVG (text drawn as paths, with a CJK font for the province names) and
+inlined: the page needs no script, no server and no network.
 """
 
 from __future__ import annotations
 
-import html
+import functools
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -186,10 +188,6 @@ details { margin: .5em 0; } pre { background: #f7f7f7; padding: .5em; overflow-x
 """
 
 
-def _e(value) -> str:
-    return html.escape("" if value is None else str(value))
-
-
 def _province_label(code: str | None) -> str:
     if code is None:
         return UNKNOWN
@@ -205,63 +203,65 @@ def _when(iso: str | None) -> str | None:
     return f"{iso[:16].replace('T', ' ')} UTC" if iso else None
 
 
-def _sql_block(*names: str) -> str:
-    body = "\n\n".join(QUERIES[name] for name in names)
-    return ("<details><summary>SQL (run it with <code>govreports query</code>)</summary>"
-            f"<pre>{_e(body)}</pre></details>")
+def _sql(*names: str) -> str:
+    return "\n\n".join(QUERIES[name] for name in names)
 
 
-def _table(columns: list[str], rows: list[list], attrs: list[list[str]] | None = None) -> str:
-    head = "".join(f"<th>{_e(c)}</th>" for c in columns)
-    body = []
+def _table(columns: list[str], rows: list[list], attrs: list[list[dict]] | None = None) -> dict:
+    """A table for the template's ``table`` macro: each cell its value and attributes (numbers
+    right-aligned: class ``n``, unless the cell has a class of its own)."""
+    cells = []
     for r, row in enumerate(rows):
-        cells = []
+        line = []
         for c, value in enumerate(row):
-            attr = attrs[r][c] if attrs else ""
-            number = isinstance(value, int | float) and not isinstance(value, bool)
-            cls = ' class="n"' if number and "class=" not in attr else ""
-            cells.append(f"<td{cls}{attr}>{_e(value)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+            attr = dict(attrs[r][c]) if attrs else {}
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                attr = {"class": "n", **attr}
+            line.append({"value": "" if value is None else value, "attrs": attr})
+        cells.append(line)
+    return {"columns": columns, "rows": cells}
+
+
+@functools.cache
+def _template():
+    """The page's template (``pipelines/templates/quality_page.html``), autoescaped: every
+    value is escaped but the SVG figures, which are marked safe where they are made."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    environment = Environment(loader=PackageLoader("pipelines", "templates"),
+                              autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
+                              keep_trailing_newline=True)
+    return environment.get_template("quality_page.html")
 
 
 def _page(lake_url: str, generated: str, results: dict[str, Result],
           portals: list[PortalHealth]) -> str:
+    from markupsafe import Markup
+
     from pipelines import plots
+
+    def svg(figure: str) -> Markup:
+        return Markup(figure)  # matplotlib's own SVG (ids prefixed by plots): not escaped
 
     totals = results["totals"].dicts()[0]
     coverage = results["coverage"].dicts()
     provinces_covered = {r["province_code"] for r in coverage} & set(MAINLAND_PROVINCES)
-    parts = [f"<h1>govreports: coverage and quality of the lake</h1>"
-             f"<p>Lake <code>{_e(lake_url)}</code> · generated {_e(generated)}</p>",
-             '<div class="totals">'
-             f'<div id="total-reports"><b>{totals["reports"]}</b>reports (one per body and '
-             'year)</div>'
-             f'<div id="total-copies"><b>{totals["copies"]}</b>rows of <code>reports</code> '
-             '(every copy)</div>'
-             f'<div><b>{totals["stat_cells"]}</b>statistical cells</div>'
-             f'<div id="total-rejects"><b>{totals["rejects"]}</b>rejected documents</div>'
-             f'<div id="total-provinces"><b>{len(provinces_covered)} / '
-             f'{len(MAINLAND_PROVINCES)}</b>provinces with reports</div></div>']
-    if not totals["copies"]:
-        parts.append('<p class="empty" id="no-reports">This lake holds no reports yet: nothing '
-                     'has been ingested or crawled into it, or every document was rejected '
-                     '(see below). Run <code>govreports ingest PATH</code>, <code>govreports '
-                     'run</code> or the nightly DAG, then build this report again.</p>')
-    else:
-        parts += _coverage_section(plots, coverage)
-        parts += _completeness_section(plots, results["completeness"])
-        parts += _templates_section(plots, results["templates"], results["consistency"])
-        parts += _repairs_section(plots, results["repairs"], results["encodings"])
-    parts += _rejects_section(plots, results["rejects"])
-    parts += _portals_section(plots, portals)
-    return ("<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            "<title>govreports: coverage and quality</title>"
-            f"<style>{_STYLE}</style></head><body>" + "\n".join(parts) + "</body></html>\n")
+    sections = {}
+    if totals["copies"]:
+        sections = {
+            "coverage": _coverage_section(plots, svg, coverage),
+            "completeness": _completeness_section(plots, svg, results["completeness"]),
+            "templates": _templates_section(plots, svg, results["templates"],
+                                            results["consistency"]),
+            "repairs": _repairs_section(plots, svg, results["repairs"], results["encodings"])}
+    return _template().render(
+        style=_STYLE, lake_url=lake_url, generated=generated, totals=totals,
+        provinces_covered=len(provinces_covered), provinces_total=len(MAINLAND_PROVINCES),
+        rejects=_rejects_section(plots, svg, results["rejects"]),
+        portals=_portals_section(plots, svg, portals), **sections)
 
 
-def _coverage_section(plots, coverage: list[dict]) -> list[str]:
+def _coverage_section(plots, svg, coverage: list[dict]) -> dict:
     counts = {(r["province_code"], r["report_year"]): r["reports"] for r in coverage}
     provinces = list(MAINLAND_PROVINCES) + sorted(
         {p for p, _ in counts if p is not None and p not in MAINLAND_PROVINCES})
@@ -273,48 +273,36 @@ def _coverage_section(plots, coverage: list[dict]) -> list[str]:
     if any(y is None for _, y in counts):
         years.append(None)
     grid = [[counts.get((p, y), 0) for y in years] for p in provinces]
-    svg = plots.heatmap(grid, [_province_label(p) for p in provinces],
-                        [_year_label(y) for y in years], fmt="{:.0f}", cmap="Blues",
-                        title="Reports per province and report year", cell_height=0.28)
+    figure = plots.heatmap(grid, [_province_label(p) for p in provinces],
+                           [_year_label(y) for y in years], fmt="{:.0f}", cmap="Blues",
+                           title="Reports per province and report year", cell_height=0.28)
     rows = [[_province_label(p), *[counts.get((p, y), 0) for y in years],
              sum(counts.get((p, y), 0) for y in years)] for p in provinces]
-    attrs = [["", *[f' data-province="{_e(p or UNKNOWN)}" data-year="{_year_label(y)}"'
-                    for y in years], ""] for p in provinces]
-    return ["<h2 id=\"coverage\">Coverage: reports per province and year</h2>",
-            "<p>One report per body and year (<code>report_latest</code>: copies of the same "
-            "report collected from several sources count once). All 31 provincial-level "
-            "divisions are listed, with or without reports.</p>",
-            f'<figure id="coverage-heatmap">{svg}</figure>',
-            "<details><summary>The numbers</summary>"
-            + _table(["province", *map(_year_label, years), "all years"], rows, attrs)
-            + "</details>", _sql_block("coverage")]
+    attrs = [[{}, *[{"data-province": p or UNKNOWN, "data-year": _year_label(y)}
+                    for y in years], {}] for p in provinces]
+    return {"svg": svg(figure), "sql": _sql("coverage"),
+            "table": _table(["province", *map(_year_label, years), "all years"], rows, attrs)}
 
 
-def _completeness_section(plots, completeness: Result) -> list[str]:
+def _completeness_section(plots, svg, completeness: Result) -> dict:
     rows = completeness.dicts()
     names = [name for name, _ in FIELDS]
     labels = ["all" if r["all_provinces"] else _province_label(r["province_code"])
               for r in rows]
     grid = [[r[f"{name}_pct"] for r in rows] for name in names]
-    svg = plots.heatmap(grid, names, labels, fmt="{:.0f}", cmap="RdYlGn", vmin=0, vmax=100,
-                        title="Field completeness (% of rows with a value)", cell_height=0.3,
-                        rotate_columns=True)
+    figure = plots.heatmap(grid, names, labels, fmt="{:.0f}", cmap="RdYlGn", vmin=0, vmax=100,
+                           title="Field completeness (% of rows with a value)",
+                           cell_height=0.3, rotate_columns=True)
     table_rows = [[label, r["copies"], *[r[f"{name}_pct"] for name in names]]
                   for label, r in zip(labels, rows, strict=True)]
     keys = ["all" if r["all_provinces"] else (r["province_code"] or UNKNOWN) for r in rows]
-    attrs = [["", "", *[f' data-province="{_e(key)}" data-field="{name}"' for name in names]]
+    attrs = [[{}, {}, *[{"data-province": key, "data-field": name} for name in names]]
              for key in keys]
-    return ["<h2 id=\"completeness\">Field completeness per field and province</h2>",
-            "<p>The share of <code>reports</code> rows (every copy) with a value, in percent; "
-            "<code>template</code> counts a recognised template, "
-            "<code>stats_consistent</code> a report whose tables could be checked.</p>",
-            f'<figure id="completeness-heatmap">{svg}</figure>',
-            "<details><summary>The numbers</summary>"
-            + _table(["province", "rows", *names], table_rows, attrs) + "</details>",
-            _sql_block("completeness")]
+    return {"svg": svg(figure), "sql": _sql("completeness"),
+            "table": _table(["province", "rows", *names], table_rows, attrs)}
 
 
-def _templates_section(plots, templates: Result, consistency: Result) -> list[str]:
+def _templates_section(plots, svg, templates: Result, consistency: Result) -> dict:
     by_year: dict[int | None, dict[str, int]] = {}
     for r in templates.dicts():
         by_year.setdefault(r["report_year"], {})[r["template"] or UNKNOWN] = r["copies"]
@@ -322,7 +310,7 @@ def _templates_section(plots, templates: Result, consistency: Result) -> list[st
     years = sorted(by_year, key=lambda y: (y is None, y or 0))
     kinds = [k for k in ("2021", "2019", "pre2019", "unknown")
              if any(k in by_year[y] for y in years)]
-    svg = plots.stacked_bars(
+    figure = plots.stacked_bars(
         [_year_label(y) for y in years], {k: [by_year[y].get(k, 0) for y in years]
                                           for k in kinds},
         rate=[rates[y]["consistent_pct"] for y in years],
@@ -332,21 +320,16 @@ def _templates_section(plots, templates: Result, consistency: Result) -> list[st
              rates[y]["consistent"],
              "" if rates[y]["consistent_pct"] is None else rates[y]["consistent_pct"]]
             for y in years]
-    return ["<h2 id=\"templates\">Templates and 勾稽 consistency by year</h2>",
-            "<p>Bars: <code>reports</code> rows by statistics template. Line: of the rows "
-            "whose tables could be checked (2019 and 2021 templates), the share that pass "
-            "every 勾稽 check (<code>stats_consistent</code>).</p>",
-            f'<figure id="templates-chart">{svg}</figure>',
-            _table(["year", *kinds, "checked", "consistent", "consistent %"], rows),
-            _sql_block("templates", "consistency")]
+    return {"svg": svg(figure), "sql": _sql("templates", "consistency"),
+            "table": _table(["year", *kinds, "checked", "consistent", "consistent %"], rows)}
 
 
-def _repairs_section(plots, repairs: Result, encodings: Result) -> list[str]:
+def _repairs_section(plots, svg, repairs: Result, encodings: Result) -> dict:
     enc_rows = encodings.dicts()
     detected = Counter()
     for r in enc_rows:
         detected[r["encoding_detected"] or UNKNOWN] += r["copies"]
-    svg = plots.bars_side_by_side(
+    figure = plots.bars_side_by_side(
         ("Repairs applied (rows)", [(r["repair"], r["copies"]) for r in repairs.dicts()]),
         ("Encodings detected (rows)", detected.most_common()))
     # A declaration counts by the codec it names (a GB2312 page decoded as GB18030, its
@@ -354,48 +337,38 @@ def _repairs_section(plots, repairs: Result, encodings: Result) -> list[str]:
     mismatched = sum(r["copies"] for r in enc_rows if r["encoding_declared"]
                      and r["encoding_detected"]
                      and codec_for(r["encoding_declared"]) != codec_for(r["encoding_detected"]))
-    return ["<h2 id=\"repairs\">Repairs and encodings seen</h2>",
-            f"<p>{mismatched} row(s) were decoded with another charset than they declared.</p>",
-            f'<figure id="repairs-chart">{svg}</figure>',
-            _table(["repair", "rows"], [list(r) for r in repairs.rows]),
-            _table(["detected", "declared", "rows"],
-                   [[r["encoding_detected"] or UNKNOWN, r["encoding_declared"] or "—",
-                     r["copies"]] for r in enc_rows]),
-            _sql_block("repairs", "encodings")]
+    return {"svg": svg(figure), "sql": _sql("repairs", "encodings"), "mismatched": mismatched,
+            "repairs": _table(["repair", "rows"], [list(r) for r in repairs.rows]),
+            "encodings": _table(["detected", "declared", "rows"],
+                                [[r["encoding_detected"] or UNKNOWN,
+                                  r["encoding_declared"] or "—", r["copies"]]
+                                 for r in enc_rows])}
 
 
-def _rejects_section(plots, rejects: Result) -> list[str]:
+def _rejects_section(plots, svg, rejects: Result) -> dict | None:
     rows = rejects.dicts()
-    parts = ["<h2 id=\"rejects\">Rejects by reason</h2>"]
     if not rows:
-        return [*parts, "<p>No document is rejected.</p>"]
+        return None
     by_reason = Counter()
     for r in rows:
         by_reason[r["reason"]] += r["documents"]
-    svg = plots.bars_side_by_side(("Rejected documents by reason", by_reason.most_common()))
-    attrs = [["", f' data-reason="{_e(r["reason"])}"', f' data-reason-count="{_e(r["reason"])}"']
+    figure = plots.bars_side_by_side(("Rejected documents by reason", by_reason.most_common()))
+    attrs = [[{}, {"data-reason": r["reason"]}, {"data-reason-count": r["reason"]}]
              for r in rows]
-    return [*parts, "<p>Documents kept in <code>raw/</code> but not made a report "
-            "(<code>rejects/</code>; the <code>rejects</code> view).</p>",
-            f'<figure id="rejects-chart">{svg}</figure>',
-            _table(["stage", "reason", "documents"],
-                   [[r["stage"], r["reason"], r["documents"]] for r in rows], attrs),
-            _sql_block("rejects")]
+    return {"svg": svg(figure), "sql": _sql("rejects"),
+            "table": _table(["stage", "reason", "documents"],
+                            [[r["stage"], r["reason"], r["documents"]] for r in rows], attrs)}
 
 
-def _portals_section(plots, portals: list[PortalHealth]) -> list[str]:
-    parts = ["<h2 id=\"portals\">Portal health</h2>"]
+def _portals_section(plots, svg, portals: list[PortalHealth]) -> dict | None:
     if not portals:
-        return [*parts, "<p>No crawl manifest in <code>_runs/</code>: the lake was filled by "
-                        "<code>govreports ingest</code> only, or nothing was crawled yet.</p>"]
+        return None
     reasons = sorted({r for p in portals for r in p.failures})
     series = {reason: [p.failures.get(reason, 0) for p in portals] for reason in reasons}
-    figure = ""
-    if reasons:
-        svg = plots.stacked_barh([p.portal_id for p in portals], series,
-                                 title="Failed URLs by reason in each portal's latest crawl")
-        # anti-bot walls are failures too (reason anti_bot); their kinds are in the table
-        figure = f'<figure id="portals-chart">{svg}</figure>'
+    # anti-bot walls are failures too (reason anti_bot); their kinds are in the table
+    figure = svg(plots.stacked_barh([p.portal_id for p in portals], series,
+                                    title="Failed URLs by reason in each portal's latest crawl")
+                 ) if reasons else None
     rows, attrs = [], []
     for p in portals:
         cls = {"down": "bad", "failing": "bad", "suspect_empty": "warn"}.get(
@@ -405,18 +378,12 @@ def _portals_section(plots, portals: list[PortalHealth]) -> list[str]:
                      ", ".join(f"{k} {n}" for k, n in sorted(p.failures.items())) or "—",
                      ", ".join(f"{k} {n}" for k, n in sorted(p.blocked.items())) or "—",
                      p.last_note or ""])
-        attrs.append(["", f' class="{cls}" data-portal-status="{_e(p.portal_id)}"', "", "", "",
-                      "", "", ""])
-    down = [p.portal_id for p in portals if p.last_status == "down"]
-    failing = [p.portal_id for p in portals if p.last_status == "failing"]
-    empty = [p.portal_id for p in portals if p.last_status == "suspect_empty"]
-    walled = [p.portal_id for p in portals if p.blocked]
-    return [*parts,
-            f"<p>{len(portals)} portal(s) in the crawl manifests; in their latest crawl "
-            f"{len(down)} down, {len(failing)} failing (reports listed, none landed), "
-            f"{len(empty)} suspect_empty (lists pointing to no report or to "
-            f"far fewer than announced), {len(walled)} behind an anti-bot wall.</p>",
-            figure,
-            _table(["portal", "latest status", "latest crawl", "last ok crawl", "crawls",
-                    "failures (latest crawl)", "anti-bot walls (latest crawl)", "note"],
-                   rows, attrs)]
+        attrs.append([{}, {"class": cls, "data-portal-status": p.portal_id}, {}, {}, {}, {},
+                      {}, {}])
+    by_status = Counter(p.last_status for p in portals)
+    return {"svg": figure, "count": len(portals), "down": by_status["down"],
+            "failing": by_status["failing"], "empty": by_status["suspect_empty"],
+            "walled": sum(1 for p in portals if p.blocked),
+            "table": _table(["portal", "latest status", "latest crawl", "last ok crawl",
+                             "crawls", "failures (latest crawl)",
+                             "anti-bot walls (latest crawl)", "note"], rows, attrs)}

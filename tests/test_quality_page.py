@@ -201,3 +201,21 @@ def test_svg_ids_are_prefixed_with_their_references():
     svg = '<svg><path id="g1"/><use xlink:href="#g1"/><g clip-path="url(#c2)"/></svg>'
     assert plots.svg_ids_prefixed(svg, "f-") == (
         '<svg><path id="f-g1"/><use xlink:href="#f-g1"/><g clip-path="url(#f-c2)"/></svg>')
+
+
+def test_what_the_lake_says_is_text_on_the_page_never_markup(cli, tmp_path):
+    """The page is autoescaped: a lake path, a portal's status note or the generation time
+    holding markup shows as that text, and the page gains no element from it."""
+    lake_dir = tmp_path / "<b>lake</b>"
+    note = '<img src=x onerror="alert(1)">'
+    lake = Lake.open(str(lake_dir), writable=True)
+    lake.write_manifest("20260101T000000Z-crawl", {
+        "run_id": "20260101T000000Z-crawl", "command": "crawl", "status": "finished",
+        "started_at": "2026-01-01T00:00:00+00:00", "finished_at": "2026-01-01T00:10:00+00:00",
+        "portals": {"p-1": PortalOutcome("p-1", {"status": "suspect_empty",
+                                                 "status_note": note}).to_json()}})
+    page = stage.build(Lake.open(str(lake_dir)), generated="2026-01-02 <i>now</i>")
+    tree = lxml.html.fromstring(page)
+    assert not tree.xpath("//img | //i | //body//b[normalize-space()='lake']")
+    assert "&lt;i&gt;now&lt;/i&gt;" in page
+    assert note in tree.text_content()
