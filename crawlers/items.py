@@ -1,5 +1,5 @@
-"""What the spider hands to the landing pipeline: one fetched body and where it came from, or a
-known document the server confirmed unchanged (304)."""
+"""What the spider hands to the lander (the item pipeline): one fetched body and where it came
+from, or a known document the server confirmed unchanged (304)."""
 
 from __future__ import annotations
 

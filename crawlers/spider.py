@@ -1,5 +1,6 @@
 """The portal spider: walks each configured portal's lists with its CMS family, fetches the
-documents and attachments they point to, and hands every body to the landing pipeline.
+documents and attachments they point to, and hands every body to the lander (the item
+pipeline).
 
 Navigation only (habit 1): lists are read by the CMS families (:mod:`pipelines.families`,
 through :mod:`crawlers.families`), documents by
