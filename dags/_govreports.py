@@ -19,6 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pipelines.errors import Terminal
+
 log = logging.getLogger(__name__)
 
 CRAWL_POOL = "govreports_crawl"
@@ -90,9 +92,11 @@ def crawl_task_args() -> dict:
             "execution_timeout": timedelta(hours=6)}
 
 
-class Permanent(Exception):
-    """A failure a retry cannot fix (bad configuration, an anti-bot wall): the task fails at once
-    (the DAG files turn this into ``AirflowFailException``)."""
+class Permanent(Terminal):
+    """A failure of the DAG's own that a retry cannot fix (no portal selected, a refused
+    command, a shard whose portals are down for terminal reasons). Like every
+    :class:`~pipelines.errors.Terminal` error, it fails the task at once (:func:`airflow_call`
+    turns it into ``AirflowFailException``)."""
 
 
 def lake_url(params: dict | None = None) -> str:
@@ -167,17 +171,6 @@ def _govreports_process(params: dict, args: list[str], refused: str
     return done
 
 
-def _permanent_if_config(call, *args, **kwargs):
-    """Run a pipeline call; what retrying cannot mend (bad configuration or input, a damaged
-    partition file) is permanent; storage errors and a busy lake are transient."""
-    from pipelines.errors import Terminal
-
-    try:
-        return call(*args, **kwargs)
-    except Terminal as exc:
-        raise Permanent(str(exc)) from exc
-
-
 # -- crawl --------------------------------------------------------------------------------------
 
 def plan_shards(params: dict, batch: str | None = None) -> list[dict]:
@@ -188,7 +181,7 @@ def plan_shards(params: dict, batch: str | None = None) -> list[dict]:
     from crawlers.shards import shards
 
     wanted = list(params.get("portal_ids") or [])
-    portals = _permanent_if_config(lambda: select(load_portals(registry(params)), wanted))
+    portals = select(load_portals(registry(params)), wanted)
     provinces = {str(p) for p in params.get("provinces") or []}
     if provinces:
         portals = [p for p in portals if p.province in provinces]
@@ -283,8 +276,7 @@ def plan_batch(params: dict, batch: str, *, from_crawl: bool, scope: dict | None
 
     lake = _open_lake(params)
     manifests = crawl_manifests(params, batch) if from_crawl else None
-    return _permanent_if_config(stages.plan, lake, batch, crawl_manifests=manifests,
-                                scope=scope)
+    return stages.plan(lake, batch, crawl_manifests=manifests, scope=scope)
 
 
 def decode(params: dict, batch: str, unit: int | None = None) -> dict:
@@ -310,22 +302,22 @@ def _stage_process(params: dict, stage: str, batch: str, unit: int | None) -> di
     if done.returncode:
         raise RuntimeError(f"{stage} of batch {batch} unit {unit} exited {done.returncode}: "
                            f"{done.stderr.strip()[-500:]}")
-    return _permanent_if_config(stages.unit_counts, _open_lake(params), batch, stage, unit)
+    return stages.unit_counts(_open_lake(params), batch, stage, unit)
 
 
 def load(params: dict, batch: str) -> dict:
     from pipelines import stages
 
-    return _permanent_if_config(stages.load, _open_lake(params), batch, run_id=batch)
+    return stages.load(_open_lake(params), batch, run_id=batch)
 
 
 def scope(params: dict) -> dict:
     from pipelines import stages
 
-    checked = _permanent_if_config(
-        stages.scope_of, provinces=params.get("provinces") or (),
-        years=params.get("years") or (), portals=params.get("portal_ids") or (),
-        published_from=params.get("published_from"), published_to=params.get("published_to"))
+    checked = stages.scope_of(
+        provinces=params.get("provinces") or (), years=params.get("years") or (),
+        portals=params.get("portal_ids") or (), published_from=params.get("published_from"),
+        published_to=params.get("published_to"))
     return checked.to_json()  # an XCom carries JSON
 
 
@@ -376,7 +368,7 @@ def report(params: dict, day: str) -> list[str]:
     and ``_reports/latest/index.html``); returns their keys."""
     from pipelines import quality_page as stage
 
-    return _permanent_if_config(stage.publish, _open_lake(params), day)
+    return stage.publish(_open_lake(params), day)
 
 
 def report_day(run_after) -> str:
@@ -402,14 +394,15 @@ def table_assets() -> dict:
 
 
 def airflow_call(call, *args, **kwargs):
-    """Run a task body, its settings checked first; a :class:`Permanent` failure (a bad
-    setting among them) is not retried."""
+    """Run a task body, its settings checked first. A :class:`~pipelines.errors.Terminal`
+    failure (a bad setting, bad input or configuration, a damaged file, :class:`Permanent`)
+    fails the task without retry; a transient one (storage, a busy lake) is retried."""
     from airflow.sdk.exceptions import AirflowFailException
 
     try:
         settings()
         return call(*args, **kwargs)
-    except Permanent as exc:
+    except Terminal as exc:
         raise AirflowFailException(str(exc)) from exc
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.errors import ConfigError, LakeBusy, LakeDamaged, StoreError
 from pipelines.lake import Lake
 from tests.portal_sites import write_registry
 
@@ -63,6 +64,25 @@ def test_a_bad_setting_fails_a_task_at_once_in_one_line_and_the_dags_still_parse
         tasks.airflow_call(tasks.plan_shards, params)
     assert str(failed.value) == ("GOVREPORTS_CRAWL_SHARDS='many' must be an integer ≥ 1: unset it "
                                  "for the default (4)")
+
+
+@pytest.mark.parametrize("error,retried", [
+    (lambda: LakeBusy("lake busy since …"), True),
+    (lambda: StoreError("S3 answered 503"), True),
+    (lambda: ConfigError("bad lake URL"), False),
+    (lambda: LakeDamaged("cut file"), False),
+    (lambda: tasks.Permanent("no portal"), False),
+], ids=["busy-lake", "storage", "configuration", "damaged-file", "dag-own"])
+def test_a_task_is_retried_after_a_transient_error_and_failed_after_a_terminal_one(error,
+                                                                                   retried):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    def body():
+        raise error()
+
+    with pytest.raises(Exception) as raised:
+        tasks.airflow_call(body)
+    assert isinstance(raised.value, AirflowFailException) is not retried, raised.value
 
 
 # -- the aws_default connection, through Airflow's Amazon provider -------------------------------
