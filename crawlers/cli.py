@@ -52,10 +52,10 @@ def _crawl(portals_file, portal_ids, lake_url, settings, revalidate, verbose, ru
                  log_level="INFO" if verbose else "WARNING")
 
 
-def _crawl_summary(outcome) -> None:
+def _print_crawl(crawled) -> None:
     from pipelines.records import portal_outcomes
 
-    manifest = outcome.manifest
+    manifest = crawled.manifest
     table = Table(title=f"crawl {manifest['run_id']}", title_justify="left")
     columns = ("portal", "status", "family", "lists", "listed", "documents", "attachments",
                "new", "known", "304", "failed", "blocked")
@@ -86,11 +86,11 @@ def _crawl_summary(outcome) -> None:
             out.print(f"[red]anti-bot[/] {escape(portal_id)} {escape(block['url'])}: "
                       f"{block['kind']} (HTTP {block['status']}); not retried",
                       highlight=False, soft_wrap=True)
-    out.print(f"lake {manifest['lake']} · manifest {outcome.manifest_key}", highlight=False)
+    out.print(f"lake {manifest['lake']} · manifest {crawled.manifest_key}", highlight=False)
 
 
-def _exit_if_down(outcome) -> None:
-    down = outcome.down
+def _exit_if_down(crawled) -> None:
+    down = crawled.down
     if down:
         for portal_id, why in down.items():
             err.print(f"govreports: portal {portal_id!r} could not be crawled ({why}): check "
@@ -125,10 +125,10 @@ def crawl(portals_file, portal_ids, lake_url, revalidate, settings, run_id, verb
     """Crawl portals of the registry into the lake's raw zone (incremental: what the lake
     already holds is not fetched again). Exit 1 when a portal could not be crawled at all."""
     with command_errors():
-        outcome = _crawl(portals_file, portal_ids, lake_url, settings, revalidate, verbose,
+        crawled = _crawl(portals_file, portal_ids, lake_url, settings, revalidate, verbose,
                          run_id)
-    _crawl_summary(outcome)
-    _exit_if_down(outcome)
+    _print_crawl(crawled)
+    _exit_if_down(crawled)
 
 
 @main.command()
@@ -142,15 +142,15 @@ def run(portals_file, portal_ids, lake_url, revalidate, settings, run_id, verbos
     from pipelines.stages import crawled_documents
 
     with command_errors():
-        outcome = _crawl(portals_file, portal_ids, lake_url, settings, revalidate, verbose,
+        crawled = _crawl(portals_file, portal_ids, lake_url, settings, revalidate, verbose,
                          run_id)
-        _crawl_summary(outcome)
+        _print_crawl(crawled)
         lake = Lake.open(lake_url, writable=True)
-        docs = crawled_documents(lake, outcome.manifest)
+        docs = crawled_documents(lake, crawled.manifest)
         result = process.new_run("run", lake)
         batch.run(lake, docs, result)
-    print_run_summary(result, allow_rejects or bool(outcome.down))
-    _exit_if_down(outcome)
+    print_run_summary(result, allow_rejects or bool(crawled.down))
+    _exit_if_down(crawled)
 
 
 @main.command("serve-samples", context_settings={"ignore_unknown_options": True})

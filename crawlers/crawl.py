@@ -15,7 +15,9 @@ from pipelines.records import portal_outcomes
 
 
 @dataclass
-class CrawlOutcome:
+class CrawlRun:
+    """A finished crawl: its crawl manifest (the one record of it) and the manifest's key."""
+
     manifest: dict
     manifest_key: str
 
@@ -29,7 +31,7 @@ class CrawlOutcome:
 
 def crawl(portals: list[Portal], lake_url: str | None, *, registry: str | None = None,
           settings: dict | None = None, revalidate: bool = False, run_id: str | None = None,
-          log_level: str = "WARNING") -> CrawlOutcome:
+          log_level: str = "WARNING") -> CrawlRun:
     """Crawl the portals into the lake in this process; returns the run manifest."""
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
@@ -52,4 +54,4 @@ def crawl(portals: list[Portal], lake_url: str | None, *, registry: str | None =
                   run_id=run_id)
     process.start()
     writer = crawler.get_extension(CrawlManifestWriter)
-    return CrawlOutcome(writer.as_json("finished"), writer.manifest_key)
+    return CrawlRun(writer.as_json("finished"), writer.manifest_key)
