@@ -26,7 +26,9 @@ $(STAMP): setup.cfg pyproject.toml
 	fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,airflow,celery,samples]'
+	# --no-compile: pip would byte-compile every file of every package (Airflow's thousands:
+	# half the install's time); Python compiles what is imported, when it is first imported.
+	$(BIN)/python -m pip install --quiet --no-compile -e '.[dev,airflow,celery,samples]'
 	touch $@
 
 # The main job: the nightly DAG, once, through Airflow itself (SQLite in build/airflow): crawl
