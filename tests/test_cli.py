@@ -404,10 +404,16 @@ ENDLESS = {
 }
 
 
+#: One lake with a seed, per test worker: the statements below only read it.
+_SEEDED: list[str] = []
+
+
 def _seeded_lake(cli_process, tmp_path) -> str:
-    lake = str(tmp_path / "lake")
-    assert cli_process("ingest", "--lake", lake, next(SEEDS.glob("000_*"))).returncode == 0
-    return lake
+    if not _SEEDED:
+        lake = str(tmp_path / "lake")
+        assert cli_process("ingest", "--lake", lake, next(SEEDS.glob("000_*"))).returncode == 0
+        _SEEDED.append(lake)
+    return _SEEDED[0]
 
 
 @pytest.mark.parametrize("sql", list(ENDLESS.values()), ids=list(ENDLESS))
