@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -347,6 +348,16 @@ def _debug_pause(seconds: float) -> None:
     # Fault injection for the race tests (tests/test_concurrency.py): widens the windows where
     # concurrent runs used to lose rows, between reading a partition and swapping it
     # (GOVREPORTS_DEBUG_LOAD_PAUSE) and between listing the raw zone and loading
-    # (GOVREPORTS_DEBUG_LEASE_PAUSE). Zero in normal use.
-    if seconds:
+    # (GOVREPORTS_DEBUG_LEASE_PAUSE). Zero in normal use. With GOVREPORTS_DEBUG_RELEASE (a file),
+    # a pause says it has begun (<file>.paused) and ends as soon as the file exists: a test
+    # releases the run once its race is set up instead of waiting out the seconds.
+    if not seconds:
+        return
+    release = current().debug_release
+    if not release:
         time.sleep(seconds)
+        return
+    Path(f"{release}.paused").touch()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not Path(release).exists():
+        time.sleep(0.02)

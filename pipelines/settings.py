@@ -73,8 +73,10 @@ class Settings:
                                          "(default: the machine's name)")
     debug_load_pause: float = _setting(float, 0.0, "Testing only: seconds a load pauses "
                                                    "between its read and its write", minimum=0)
-    debug_lease_pause: float = _setting(float, 0.0, "Testing only: seconds a load pauses after "
-                                                    "taking its lease", minimum=0)
+    debug_lease_pause: float = _setting(float, 0.0, "Testing only: seconds a load pauses before "
+                                                    "it takes its lease", minimum=0)
+    debug_release: str = _setting(str, "", "Testing only: a file whose creation ends those "
+                                           "pauses early (a pause writes <file>.paused)")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -60,6 +60,20 @@ def _ingest_args(folder: Path) -> list[str]:
     return ["ingest", str(folder), "--province", "530502"]
 
 
+def _paused(release: Path, **pauses: str) -> dict:
+    """A run's environment with debug pauses of at most the given seconds, each ended as soon
+    as ``release`` exists (pipelines.load._debug_pause)."""
+    return {"GOVREPORTS_DEBUG_RELEASE": str(release), **pauses}
+
+
+def _when_paused(release: Path, run: subprocess.Popen) -> None:
+    """Wait until ``run`` is in one of its debug pauses."""
+    deadline = time.monotonic() + 90
+    while not Path(f"{release}.paused").exists():
+        assert time.monotonic() < deadline and run.poll() is None, run.communicate()
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("trial", range(TRIALS), ids=lambda n: f"trial-{n}")
 def test_two_ingests_at_once_lose_no_rows(lake_url, tmp_path, trial):
     first = _documents(tmp_path / "a", "a", 6)
@@ -78,13 +92,15 @@ def test_a_full_process_keeps_rows_an_ingest_landed_meanwhile(lake_url, tmp_path
     assert cli("ingest", *_ingest_args(base)[1:], "--lake", lake_url).returncode == 0
     # process lists the raw zone, then waits before loading; the ingest lands in between.
     # --force: every document read again (a process of an unchanged lake reads none).
+    release = tmp_path / "release"
     process = _start(lake_url, "process", "--force",
-                     env={"GOVREPORTS_DEBUG_LEASE_PAUSE": "10"})
-    time.sleep(2.5)
+                     env=_paused(release, GOVREPORTS_DEBUG_LEASE_PAUSE="90"))
+    _when_paused(release, process)
     late = _documents(tmp_path / "late", "late", 2)
     code, output = _finish(_start(lake_url, *_ingest_args(late)))
     assert code == 0, output
     assert process.poll() is None, "process finished before the ingest: the race was not run"
+    release.touch()
     code, output = _finish(process)
     assert code == 0, output
     manifest = _latest_manifest(lake_url, "process")
@@ -111,13 +127,16 @@ def _latest_manifest(lake_url: str, command: str) -> dict:
 
 
 def test_a_busy_lake_is_named_and_the_waiter_can_retry(lake_url, tmp_path):
+    release = tmp_path / "release"
     holder = _start(lake_url, *_ingest_args(_documents(tmp_path / "a", "a", 2)),
-                    env={"GOVREPORTS_DEBUG_LOAD_PAUSE": "4"})
+                    env=_paused(release, GOVREPORTS_DEBUG_LOAD_PAUSE="90"))
     _when_holding_the_lease(lake_url, holder)
     code, output = _finish(_start(lake_url, *_ingest_args(_documents(tmp_path / "b", "b", 2)),
                                   env={"GOVREPORTS_LEASE_WAIT": "0.5"}))
     assert code == 3, output
     assert "busy since" in output and "held by run" in output and "Traceback" not in output
+    assert holder.poll() is None, "the holder finished before the waiter gave up"
+    release.touch()
     assert _finish(holder)[0] == 0
     # The documents of the refused run are in raw/: a later process lands them.
     code, output = _finish(_start(lake_url, "process"))
@@ -218,15 +237,17 @@ def test_a_newer_version_landed_during_a_process_is_neither_lost_nor_reverted(
     # The document first lands in 520000 (its first path said so) ...
     first = _one(tmp_path / "p1")
     assert cli("ingest", first, "--province", "520102", "--lake", lake_url).returncode == 0
+    release = tmp_path / "release"
     process = _start(lake_url, "process", "--force", *scope,
-                     env={"GOVREPORTS_DEBUG_LEASE_PAUSE": "10"})
-    time.sleep(2.5)
+                     env=_paused(release, GOVREPORTS_DEBUG_LEASE_PAUSE="90"))
+    _when_paused(release, process)
     # ... and while process works on what it listed, the same bytes arrive from a new path
     # that says 530502: a newer version, which must win.
     second = _one(tmp_path / "p2")
     code, output = _finish(_start(lake_url, *_ingest_args(second)))
     assert code == 0, output
     assert process.poll() is None, "process finished before the ingest: the race was not run"
+    release.touch()
     code, output = _finish(process)
     assert code == 0, output
     where = _placements(lake_url)
@@ -315,12 +336,16 @@ def test_a_lease_no_one_renews_is_taken_over_whatever_it_says(lake_url, tmp_path
 
 def test_a_lease_its_holder_renews_is_not_taken_over(lake_url, tmp_path, cli):
     """The other side: a holder that keeps renewing keeps the lake, however long it holds it."""
+    release = tmp_path / "release"
     holder = _start(lake_url, *_ingest_args(_documents(tmp_path / "a", "a", 1)),
-                    env={"GOVREPORTS_DEBUG_LOAD_PAUSE": "5", "GOVREPORTS_LEASE_TTL": "1.5"})
+                    env=_paused(release, GOVREPORTS_DEBUG_LOAD_PAUSE="90",
+                                GOVREPORTS_LEASE_TTL="1.5"))
     _when_holding_the_lease(lake_url, holder)
     ran = cli("ingest", SEED, "--lake", lake_url, "--province", "530502",
               env={"GOVREPORTS_LEASE_TTL": "1.5", "GOVREPORTS_LEASE_WAIT": "3"})
     assert ran.returncode == 3 and "busy since" in ran.stderr, ran.stdout + ran.stderr
+    assert holder.poll() is None, "the holder finished before the waiter gave up"
+    release.touch()
     assert _finish(holder)[0] == 0
 
 
