@@ -33,8 +33,9 @@ class CrawlManifestWriter:
         self.portals = spider.portals
         self.revalidate = spider.revalidate
         self.lake = Lake.open(spider.lake_url or settings.get("GOVREPORTS_LAKE"), writable=True)
-        self.run_id = batch_id(spider.run_id) if spider.run_id else new_run_id()
-        self.started_at = datetime.now(UTC).isoformat()
+        started = datetime.now(UTC)
+        self.run_id = batch_id(spider.run_id) if spider.run_id else new_run_id(started)
+        self.started_at = started.isoformat()
         self.outcomes = {pid: PortalOutcomeBuilder(pid, crawler.stats) for pid in self.portals}
         #: portal → URL → what the lake's crawl state holds of it (updated as bytes land).
         self.known: dict[str, dict[str, CrawlEntry]] = {}
@@ -71,7 +72,7 @@ class CrawlManifestWriter:
         self.write_manifest("finished", finish_reason=reason)
 
     def as_json(self, status: str, **extra) -> dict:
-        portals = {pid: t.build().to_json() for pid, t in self.outcomes.items()}
+        portals = {pid: built.build().to_json() for pid, built in self.outcomes.items()}
         totals: dict[str, int] = {}
         for data in portals.values():
             for key, value in data["counts"].items():
@@ -94,12 +95,12 @@ class CrawlManifestWriter:
         if outcome is None:
             return
         reason, message = failure_reason(failure)
-        if reason == "offsite" and request.meta.get("redirect_urls"):
+        if reason == CrawlFailure.OFFSITE and request.meta.get("redirect_urls"):
             # A hub's body whose redirect left the hosts documents are taken from.
             self._record_redirect(request, reason, "redirects off the portal, not followed")
             return
         url = listed_url(request)
-        if reason == "anti_bot":
+        if reason == CrawlFailure.ANTI_BOT:
             outcome.block(url, failure.value.kind, failure.value.status)
         else:
             outcome.fail(url, reason, message)

@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipelines.errors import Terminal
+from pipelines.errors import CrawlFailure, Terminal
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +214,6 @@ def crawl_shard(shard: dict, batch: str, params: dict, *, revalidate: bool = Fal
     key = lake.manifest_key(f"{batch}-crawl-{shard['shard']}")
     if done.returncode not in (0, 1):
         raise RuntimeError(f"crawl of shard {shard['shard']} exited {done.returncode}")
-    from pipelines.errors import CrawlFailure
     from pipelines.records import RunManifest
 
     try:

@@ -181,8 +181,7 @@ class Plan:
         keeps, heal = self.scope.keeps, self.heal
         if not heal:
             return keeps
-        return lambda report: keeps(report) or Partition(
-            report.province_code, report.metadata.report_year) in heal
+        return lambda report: keeps(report) or Partition.of(report) in heal
 
     def rebuilds(self) -> Callable[[Partition], bool] | None:
         return self.scope.partitions() if self.rebuild else None

@@ -183,14 +183,14 @@ class CrawlFailure(StrEnum):
         """Whether another crawl in a few minutes may land what failed with ``key``: a timeout,
         a lost connection or a server error may pass; a 404, robots.txt or an anti-bot wall
         will not. An unknown key counts as transient (a retry costs little)."""
-        match = _HTTP_KEY.fullmatch(key)
-        if match:
-            status = int(match[1])
-            return status >= 500 or status in (408, 425, 429)
         try:
-            return CrawlFailure(key) not in _TERMINAL_CRAWL_FAILURES
+            reason = CrawlFailure.of(key)
         except ValueError:
             return True
+        if reason is CrawlFailure.HTTP:
+            status = int(key.removeprefix("http_"))
+            return status >= 500 or status in (408, 425, 429)
+        return reason not in _TERMINAL_CRAWL_FAILURES
 
 
 _HTTP_KEY = re.compile(r"http_(\d{3})")

@@ -43,6 +43,7 @@ from pipelines.records import (
     CrawlEntry,
     RawDocument,
     Reject,
+    Report,
     RunManifest,
     Source,
     source_id_of,
@@ -99,6 +100,11 @@ class Partition:
 
     def label(self) -> str:
         return f"province={self.province or 'NULL'} year={self.year or 'NULL'}"
+
+    @classmethod
+    def of(cls, report: Report) -> Partition:
+        """The partition a report lands in: its province and report year."""
+        return cls(report.province_code, report.metadata.report_year)
 
 
 class Lake:

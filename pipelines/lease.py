@@ -41,8 +41,9 @@ class Lease:
                  wait: float | None = None, ttl: float | None = None):
         self.store, self.key, self.run_id, self.command = store, key, run_id, command
         # The TTL (GOVREPORTS_LEASE_TTL): the holder renews the lease every third of it.
-        self.wait = current().lease_wait if wait is None else wait
-        self.ttl = current().lease_ttl if ttl is None else ttl
+        settings = current()
+        self.wait = settings.lease_wait if wait is None else wait
+        self.ttl = settings.lease_ttl if ttl is None else ttl
         self._version: str | None = None
         self._lost = threading.Event()
         self._stop = threading.Event()

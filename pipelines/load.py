@@ -58,10 +58,10 @@ class LoadResult:
 
 
 def load(lake: Lake, spool: Spool, *,
-                 rebuild: Callable[[Partition], bool] | None = None,
-                 listed: Iterable[tuple[str, str, str]] | None = None,
-                 unchanged: Iterable[tuple[str, str]] = (), absorbed: Iterable[str] = (),
-                 run_id: str = "", command: str = "load") -> LoadResult:
+         rebuild: Callable[[Partition], bool] | None = None,
+         listed: Iterable[tuple[str, str, str]] | None = None,
+         unchanged: Iterable[tuple[str, str]] = (), absorbed: Iterable[str] = (),
+         run_id: str = "", command: str = "load") -> LoadResult:
     """Write the reports and cells a run spooled (:mod:`pipelines.spool`) into the lake's
     partitions, one partition's rows in memory at a time.
 
@@ -89,7 +89,7 @@ def load(lake: Lake, spool: Spool, *,
       intent does not name."""
     versions = spool.versions
     result = LoadResult()
-    _debug_pause(current().debug_lease_pause)
+    _debug_pause("debug_lease_pause")
     with lake.load_lease(run_id or "unnamed", command) as lease:
         result.lease_taken_over = lease.took_over
         _finish_interrupted(lake, lease, result)
@@ -261,7 +261,7 @@ class _Merge:
                 return "unchanged"
             if old is None and version is None and rows.num_rows == 0:
                 return "unchanged"
-            _debug_pause(current().debug_load_pause)
+            _debug_pause("debug_load_pause")
             self.lease.check()  # still ours: a run paused past its lease must not write
             try:
                 if rows.num_rows == 0:
@@ -344,16 +344,17 @@ class _Merge:
         return self._sources_of[sha256]
 
 
-def _debug_pause(seconds: float) -> None:
+def _debug_pause(setting: str) -> None:
     # Fault injection for the race tests (tests/test_concurrency.py): widens the windows where
     # concurrent runs used to lose rows, between reading a partition and swapping it
     # (GOVREPORTS_DEBUG_LOAD_PAUSE) and between listing the raw zone and loading
     # (GOVREPORTS_DEBUG_LEASE_PAUSE). Zero in normal use. With GOVREPORTS_DEBUG_RELEASE (a file),
     # a pause says it has begun (<file>.paused) and ends as soon as the file exists: a test
     # releases the run once its race is set up instead of waiting out the seconds.
+    settings = current()
+    seconds, release = getattr(settings, setting), settings.debug_release
     if not seconds:
         return
-    release = current().debug_release
     if not release:
         time.sleep(seconds)
         return

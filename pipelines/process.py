@@ -409,9 +409,9 @@ class RunResult:
 
 
 def new_run(command: str, lake: Lake) -> RunResult:
-    run_id = new_run_id()
-    return RunResult(run_id=run_id, command=command, lake=lake.url,
-                     started_at=datetime.now(UTC).isoformat())
+    started = datetime.now(UTC)
+    return RunResult(run_id=new_run_id(started), command=command, lake=lake.url,
+                     started_at=started.isoformat())
 
 
 #: Reject reasons that say the raw zone lost or damaged a document's bytes, not that the

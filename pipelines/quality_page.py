@@ -172,20 +172,6 @@ def publish(lake: Lake, day: str) -> list[str]:
 
 # -- the page ------------------------------------------------------------------------------------
 
-_STYLE = """
-body { font-family: "WenQuanYi Micro Hei", "Noto Sans CJK SC", sans-serif; margin: 2em auto;
-       max-width: 72em; padding: 0 1em; color: #222; }
-h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; }
-.totals { display: flex; gap: 2em; flex-wrap: wrap; } .totals div { font-size: 1.1em; }
-.totals b { display: block; font-size: 1.8em; }
-figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; }
-table { border-collapse: collapse; margin: .5em 0; font-size: .9em; }
-td, th { border: 1px solid #ddd; padding: .2em .5em; text-align: left; }
-th { background: #f4f4f4; } td.n { text-align: right; }
-details { margin: .5em 0; } pre { background: #f7f7f7; padding: .5em; overflow-x: auto; }
-.empty { font-size: 1.1em; background: #fff7e0; padding: 1em; border: 1px solid #e8d28a; }
-.bad { color: #b00; } .warn { color: #a60; }
-"""
 
 
 def _province_label(code: str | None) -> str:
@@ -222,6 +208,13 @@ def _table(columns: list[str], rows: list[list], attrs: list[list[dict]] | None 
     return {"columns": columns, "rows": cells}
 
 
+def _svg(figure: str):
+    """A figure for the template: matplotlib's own SVG (ids prefixed by plots), not escaped."""
+    from markupsafe import Markup
+
+    return Markup(figure)
+
+
 @functools.cache
 def _template():
     """The page's template (``pipelines/templates/quality_page.html``), autoescaped: every
@@ -236,12 +229,7 @@ def _template():
 
 def _page(lake_url: str, generated: str, results: dict[str, Result],
           portals: list[PortalHealth]) -> str:
-    from markupsafe import Markup
-
     from pipelines import plots
-
-    def svg(figure: str) -> Markup:
-        return Markup(figure)  # matplotlib's own SVG (ids prefixed by plots): not escaped
 
     totals = results["totals"].dicts()[0]
     coverage = results["coverage"].dicts()
@@ -249,19 +237,19 @@ def _page(lake_url: str, generated: str, results: dict[str, Result],
     sections = {}
     if totals["copies"]:
         sections = {
-            "coverage": _coverage_section(plots, svg, coverage),
-            "completeness": _completeness_section(plots, svg, results["completeness"]),
-            "templates": _templates_section(plots, svg, results["templates"],
+            "coverage": _coverage_section(plots, coverage),
+            "completeness": _completeness_section(plots, results["completeness"]),
+            "templates": _templates_section(plots, results["templates"],
                                             results["consistency"]),
-            "repairs": _repairs_section(plots, svg, results["repairs"], results["encodings"])}
+            "repairs": _repairs_section(plots, results["repairs"], results["encodings"])}
     return _template().render(
-        style=_STYLE, lake_url=lake_url, generated=generated, totals=totals,
+        lake_url=lake_url, generated=generated, totals=totals,
         provinces_covered=len(provinces_covered), provinces_total=len(MAINLAND_PROVINCES),
-        rejects=_rejects_section(plots, svg, results["rejects"]),
-        portals=_portals_section(plots, svg, portals), **sections)
+        rejects=_rejects_section(plots, results["rejects"]),
+        portals=_portals_section(plots, portals), **sections)
 
 
-def _coverage_section(plots, svg, coverage: list[dict]) -> dict:
+def _coverage_section(plots, coverage: list[dict]) -> dict:
     counts = {(r["province_code"], r["report_year"]): r["reports"] for r in coverage}
     provinces = list(MAINLAND_PROVINCES) + sorted(
         {p for p, _ in counts if p is not None and p not in MAINLAND_PROVINCES})
@@ -280,11 +268,11 @@ def _coverage_section(plots, svg, coverage: list[dict]) -> dict:
              sum(counts.get((p, y), 0) for y in years)] for p in provinces]
     attrs = [[{}, *[{"data-province": p or UNKNOWN, "data-year": _year_label(y)}
                     for y in years], {}] for p in provinces]
-    return {"svg": svg(figure), "sql": _sql("coverage"),
+    return {"svg": _svg(figure), "sql": _sql("coverage"),
             "table": _table(["province", *map(_year_label, years), "all years"], rows, attrs)}
 
 
-def _completeness_section(plots, svg, completeness: Result) -> dict:
+def _completeness_section(plots, completeness: Result) -> dict:
     rows = completeness.dicts()
     names = [name for name, _ in FIELDS]
     labels = ["all" if r["all_provinces"] else _province_label(r["province_code"])
@@ -298,11 +286,11 @@ def _completeness_section(plots, svg, completeness: Result) -> dict:
     keys = ["all" if r["all_provinces"] else (r["province_code"] or UNKNOWN) for r in rows]
     attrs = [[{}, {}, *[{"data-province": key, "data-field": name} for name in names]]
              for key in keys]
-    return {"svg": svg(figure), "sql": _sql("completeness"),
+    return {"svg": _svg(figure), "sql": _sql("completeness"),
             "table": _table(["province", "rows", *names], table_rows, attrs)}
 
 
-def _templates_section(plots, svg, templates: Result, consistency: Result) -> dict:
+def _templates_section(plots, templates: Result, consistency: Result) -> dict:
     by_year: dict[int | None, dict[str, int]] = {}
     for r in templates.dicts():
         by_year.setdefault(r["report_year"], {})[r["template"] or UNKNOWN] = r["copies"]
@@ -320,11 +308,11 @@ def _templates_section(plots, svg, templates: Result, consistency: Result) -> di
              rates[y]["consistent"],
              "" if rates[y]["consistent_pct"] is None else rates[y]["consistent_pct"]]
             for y in years]
-    return {"svg": svg(figure), "sql": _sql("templates", "consistency"),
+    return {"svg": _svg(figure), "sql": _sql("templates", "consistency"),
             "table": _table(["year", *kinds, "checked", "consistent", "consistent %"], rows)}
 
 
-def _repairs_section(plots, svg, repairs: Result, encodings: Result) -> dict:
+def _repairs_section(plots, repairs: Result, encodings: Result) -> dict:
     enc_rows = encodings.dicts()
     detected = Counter()
     for r in enc_rows:
@@ -337,7 +325,7 @@ def _repairs_section(plots, svg, repairs: Result, encodings: Result) -> dict:
     mismatched = sum(r["copies"] for r in enc_rows if r["encoding_declared"]
                      and r["encoding_detected"]
                      and codec_for(r["encoding_declared"]) != codec_for(r["encoding_detected"]))
-    return {"svg": svg(figure), "sql": _sql("repairs", "encodings"), "mismatched": mismatched,
+    return {"svg": _svg(figure), "sql": _sql("repairs", "encodings"), "mismatched": mismatched,
             "repairs": _table(["repair", "rows"], [list(r) for r in repairs.rows]),
             "encodings": _table(["detected", "declared", "rows"],
                                 [[r["encoding_detected"] or UNKNOWN,
@@ -345,7 +333,7 @@ def _repairs_section(plots, svg, repairs: Result, encodings: Result) -> dict:
                                  for r in enc_rows])}
 
 
-def _rejects_section(plots, svg, rejects: Result) -> dict | None:
+def _rejects_section(plots, rejects: Result) -> dict | None:
     rows = rejects.dicts()
     if not rows:
         return None
@@ -355,18 +343,18 @@ def _rejects_section(plots, svg, rejects: Result) -> dict | None:
     figure = plots.bars_side_by_side(("Rejected documents by reason", by_reason.most_common()))
     attrs = [[{}, {"data-reason": r["reason"]}, {"data-reason-count": r["reason"]}]
              for r in rows]
-    return {"svg": svg(figure), "sql": _sql("rejects"),
+    return {"svg": _svg(figure), "sql": _sql("rejects"),
             "table": _table(["stage", "reason", "documents"],
                             [[r["stage"], r["reason"], r["documents"]] for r in rows], attrs)}
 
 
-def _portals_section(plots, svg, portals: list[PortalHealth]) -> dict | None:
+def _portals_section(plots, portals: list[PortalHealth]) -> dict | None:
     if not portals:
         return None
     reasons = sorted({r for p in portals for r in p.failures})
     series = {reason: [p.failures.get(reason, 0) for p in portals] for reason in reasons}
     # anti-bot walls are failures too (reason anti_bot); their kinds are in the table
-    figure = svg(plots.stacked_barh([p.portal_id for p in portals], series,
+    figure = _svg(plots.stacked_barh([p.portal_id for p in portals], series,
                                     title="Failed URLs by reason in each portal's latest crawl")
                  ) if reasons else None
     rows, attrs = [], []

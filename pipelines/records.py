@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import operator
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TypedDict
 
@@ -40,9 +41,9 @@ class Metadata:
     raw: dict[str, str] = field(default_factory=dict)
 
 
-def new_run_id() -> str:
+def new_run_id(started: datetime) -> str:
     """A run's id: its UTC start time and a random suffix (``_runs/<run_id>.json``)."""
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    return f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
@@ -209,12 +210,19 @@ class Report:
                 yield _META_COLUMN.get(m.name, m.name), operator.attrgetter(f"metadata.{m.name}")
 
 
-def reports_table(reports: list[Report]) -> pa.Table:
-    """Reports as rows of ``reports``, built column by column (no dictionary per row)."""
+@functools.cache
+def _report_getters() -> dict:
+    """Column → getter of a report; TypeError when a field has no column, or the reverse."""
     getters = dict(Report._flat())
-    if set(getters) != set(REPORTS_SCHEMA.names):  # a field without its column, or the reverse
+    if set(getters) != set(REPORTS_SCHEMA.names):
         differ = sorted(set(getters) ^ set(REPORTS_SCHEMA.names))
         raise TypeError(f"Report and REPORTS_SCHEMA disagree on {differ}")
+    return getters
+
+
+def reports_table(reports: list[Report]) -> pa.Table:
+    """Reports as rows of ``reports``, built column by column (no dictionary per row)."""
+    getters = _report_getters()
     columns = []
     for column in REPORTS_SCHEMA:
         if column.name == "metadata_raw":

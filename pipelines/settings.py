@@ -119,7 +119,7 @@ def _parse(spec, raw: str) -> Any:
     if kind is str:
         return raw
     if kind is bool:
-        if raw.lower() in _TRUE or raw.lower() in _FALSE:
+        if raw.lower() in _TRUE + _FALSE:
             return raw.lower() in _TRUE
         raise BadSetting(f"{name}={raw!r} must be one of {', '.join(_TRUE + _FALSE)}: "
                          f"{_unset(spec)}")

@@ -61,8 +61,7 @@ def test_a_partition_written_before_report_key_is_upgraded_when_rewritten(tmp_pa
         ["report_key"])
     buffer = pa.BufferOutputStream()
     pq.write_table(version_1, buffer)  # as a version-1 writer left it
-    part = Partition(old.province_code, old.metadata.report_year)
-    lake.store.write(part.key("reports"), buffer.getvalue().to_pybytes())
+    lake.store.write(Partition.of(old).key("reports"), buffer.getvalue().to_pybytes())
     _, rows = run_query(lake, "select report_key from reports")
     assert rows == [(None,)]  # read as NULL
     load_rows(lake, [_copy("http://www.qingshui.gov.cn/new.html", "2021-01-25", n=2)], [])
