@@ -336,6 +336,57 @@ def report_year(title: str | None, text: str, published: date | None) -> tuple[i
     return None, None
 
 
+#: What a document in a report column may be. Only a ``report`` is a report: the others keep
+#: their rows (nothing is dropped for a judgement) but the views of reports leave them out.
+DOCUMENT_KINDS = ("report", "letter", "notice", "news", "other")
+#: The sections of a disclosure report (every template since 2008 has most of them).
+_SECTIONS = {
+    "总体情况": re.compile(r"总体情况|概述|基本情况"),
+    "主动公开": re.compile(r"主动公开"),
+    "依申请公开": re.compile(r"依申请公开|公开申请"),
+    "复议诉讼": re.compile(r"行政复议|行政诉讼|申诉"),
+    "收费": re.compile(r"收[取费]|费用|减免"),
+    "问题改进": re.compile(r"存在的(?:主要)?问题|改进|不足"),
+}
+#: A letter's title and its closing words.
+_LETTER_TITLE = re.compile(r"(?:的|之)?函$|^关于报送|[复回]函")
+_LETTER_CLOSING = re.compile(r"特此函[告复达]|此函|函告如下")
+_NOTICE_TITLE = re.compile(r"(?:通知|通告|公告|公示|启事)$")
+_NEWS_TEXT = re.compile(r"记者|通讯员|讯[）)]|近日|日前|召开|举办|开展了|专题培训|培训会|调研")
+
+
+def document_kind(title: str | None, text: str) -> tuple[str, str]:
+    """(kind, evidence): whether a document is a disclosure report, a letter (函, such as one
+    sending a report on), a notice, a news item or something else. The report's own sections
+    decide first: a report under a cover letter or a notice is a report."""
+    head = _CITED.sub("《》", (title or "").strip().strip("《》“”\""))
+    sections = [name for name, pattern in _SECTIONS.items() if pattern.search(text[:60000])]
+    if len(sections) >= 4:
+        lead = [head] + [_CITED.sub("《》", line.strip()) for line in text.split("\n", 6)[:6]]
+        wrapped = ("; under a cover letter" if any(map(_LETTER_TITLE.search, lead)) else
+                   "; with a notice" if _NOTICE_TITLE.search(head) else "")
+        return "report", f"text has the report's sections: {'、'.join(sections)}{wrapped}"
+    if _LETTER_TITLE.search(head) or _LETTER_CLOSING.search(text[-400:]):
+        return "letter", f"title: {head}" if _LETTER_TITLE.search(head) else \
+            "text closes as a letter (特此函告)"
+    if _NOTICE_TITLE.search(head):
+        return "notice", f"title: {head}"
+    if is_report_title(head) and _names_itself(head) and _DISCLOSURE.search(head):
+        return "report", f"title names a disclosure report: {head}"
+    opening = _CITED.sub("《》", text[:1500])
+    if _REPORTS_BELOW.search(opening) or _ANNOUNCED.search(opening):
+        return "report", "the opening announces a disclosure report (现将…报告如下)"
+    if _NEWS_TEXT.search(text[:600]):
+        return "news", "text reads as news (近日, 召开, 记者…), no report's sections"
+    return "other", (f"neither a report's title nor its sections ({len(sections)} of "
+                     f"{len(_SECTIONS)} found)")
+
+
+_DISCLOSURE = re.compile(r"公开|年报")
+#: "现将我局2019年政府信息公开工作情况报告如下", "特向社会公布本年度报告"
+_REPORTS_BELOW = re.compile(r"公开[^。\n]{0,40}?(?:报告如下|年度报告如下|特向社会公布|现予公布)")
+
+
 def extract_metadata(text: str, *, title: str | None = None, meta: dict[str, str] | None = None,
                      metadata_lines: list[str] | None = None) -> Metadata:
     """Metadata of a report from its text and, for a web page, its title, meta tags and
@@ -353,27 +404,20 @@ def extract_metadata(text: str, *, title: str | None = None, meta: dict[str, str
     for name in ("index_no", "category", "doc_no"):
         setattr(result, name, fields.get(name) or None)
 
+    result.document_kind, result.document_kind_evidence = document_kind(result.title, text)
+    # A report under a cover letter: the lines under the title, and the page's 成文日期, are
+    # the letter's; the report's own date is its signature's at the end.
+    covered = result.document_kind_evidence.endswith("under a cover letter")
     signed_by, signed_on = signature(lines)
-    headed_by, headed_on = heading(lines)
-    agency_sources = [("label", fields.get("issuing_agency")),
-                      ("meta ContentSource", meta.get("ContentSource")),
-                      ("label 信息来源", fields.get("source")),
-                      ("signature", signed_by),
-                      ("heading", headed_by),
-                      ("title", agency_from_title(result.title)),
-                      ("opening", _opening_agency(text))]
-    for where, value in agency_sources:
-        name = _SPACES.sub("", value or "")
-        if not name or not _AGENCY_LINE.match(name) or SPAM.search(name):
-            continue
-        if not where.startswith(("label", "meta")) and (_NOT_A_NAME.search(name) or (
-                _BARE.match(name) and not _starts_with_place(name)) or _joint(name)):
-            continue  # a sentence cut short ("本办认真贯彻落实政府"), or no body named
-        result.issuing_agency = mainland_terms(name)
-        result.raw["issuing_agency"] = f"{value} ({where})"
-        break
+    headed_by, headed_on = heading(lines) if not covered else (None, None)
+    _choose_agency(result, text, lines, site=meta.get("SiteName"), page=[
+        ("label", fields.get("issuing_agency")), ("meta ContentSource", meta.get("ContentSource")),
+        ("label 信息来源", fields.get("source"))], own=[
+        ("signature", signed_by), ("heading", headed_by),
+        ("title", agency_from_title(result.title)), ("opening", _opening_agency(text))])
 
-    written_raw = fields.get("written_date") or signed_on or headed_on
+    written_raw = signed_on if covered else \
+        fields.get("written_date") or signed_on or headed_on
     result.written_date = parse_date(written_raw)
     if written_raw:
         result.raw["written_date"] = written_raw
@@ -387,6 +431,122 @@ def extract_metadata(text: str, *, title: str | None = None, meta: dict[str, str
     result.report_year_evidence = _against_publication(
         result.report_year, result.report_year_evidence, result.published_date)
     return result
+
+
+def _choose_agency(result: Metadata, text: str, lines: list[str], *, site: str | None,
+                   page: list[tuple[str, str | None]], own: list[tuple[str, str | None]]) -> None:
+    """The issuing agency, with where it was found in ``raw``.
+
+    The document's own words (``own``: its signature, the name under its title, its title, its
+    opening) name the body. What the page around it says (``page``: the label block, the
+    ContentSource meta tag, a 来源 line) may be the site template's default (来源：XX县人民政府
+    on every page of a county site, whoever wrote the document): it is taken when it agrees with
+    the body the document names (one name inside the other: the label's is the fuller), or,
+    when the document names none, when the document's own lines name it. A 发布机构 label (a
+    field each document fills) is also taken when the body the text calls itself (我局, 本镇)
+    is of its kind and it is not the site's own name. Otherwise it is set aside, and ``raw``
+    says so."""
+    named = next(((where, value, name) for where, value in own
+                  if (name := _own_name(value, where, text))), None)
+    aside = []
+    for where, value in page:
+        name = _own_name(value, where, text)
+        if not name:
+            continue
+        if named is None and not _named_in(name, result.title, lines):
+            why = _unconfirmed(name, where, text, site)
+            if why:
+                aside.append(f"{value} ({where}) set aside: {why}")
+                continue
+        if named is not None and not (name in named[2] or named[2] in name):
+            aside.append(f"{value} ({where}) set aside: the document names {named[2]}")
+            continue
+        if named is None or len(name) > len(named[2]):
+            named = (where, value, name)
+        break
+    if named is not None:
+        result.issuing_agency = named[2]
+        result.raw["issuing_agency"] = "; ".join([f"{named[1]} ({named[0]})", *aside])
+    elif aside:
+        result.raw["issuing_agency"] = "; ".join(aside)
+
+
+#: How a report calls its own body: 我局, 本委, 我镇, 本街道.
+_SELF = re.compile(r"[我本](局|委|厅|院|署|中心|办|街道|苏木|乡|镇|县|区|市|旗)")
+
+
+def _unconfirmed(name: str, where: str, text: str, site: str | None) -> str | None:
+    """Why a page's value that the document does not write is not taken as its body (None: it
+    is): only a 发布机构 label may be, when it is not the site's name and the body the text
+    calls itself (我局, 本镇) is of its kind."""
+    if where != "label":
+        return "the document itself does not name it (a site template's default?)"
+    if site and name == _SPACES.sub("", site):
+        return "it is the site's name, and the document itself does not name it"
+    selves = {m for m in _SELF.findall(text[:3000])}
+    if selves and not any(_of_kind(name, kind) for kind in selves):
+        return f"the document calls itself 我{'/'.join(sorted(selves))}, and names no such body"
+    return None
+
+
+def _of_kind(name: str, kind: str) -> bool:
+    """Whether a body's name is of the kind a pronoun names (我局: …局; 我县: …县人民政府)."""
+    if kind in ("局", "委", "厅", "院", "署", "中心"):
+        return bool(re.search(rf"{kind}(?:办公室)?$|{kind}员会$", name))
+    if kind == "办":
+        return bool(re.search(r"办(?:公室|事处)?$", name))
+    return bool(re.search(rf"{kind}(?:人民政府|办事处)?(?:办公室)?$", name))
+
+
+def _own_name(value: str | None, where: str, text: str) -> str | None:
+    """``value`` as a body's name (mainland terms), or None when it is none: not shaped like a
+    body's name, spam, a cut sentence, a pronoun or a bare level (an abbreviation such as
+    市政府办 becomes the full name the text writes, else None), or two bodies run together."""
+    name = _SPACES.sub("", value or "")
+    if not name or not _AGENCY_LINE.match(name) or SPAM.search(name):
+        return None
+    if _ABBREVIATED.match(name):
+        return _spelled_out(name, text)
+    if _BARE.match(name) and not _starts_with_place(name):
+        return None
+    if not where.startswith(("label", "meta")) and (_NOT_A_NAME.search(name) or _joint(name)):
+        return None  # a sentence cut short ("本办认真贯彻落实政府"), or two bodies
+    return mainland_terms(name)
+
+
+#: Abbreviated bodies (市政府办, 县府办, 区政府办公室, 县政府): stored only as the full name the
+#: document writes out.
+_ABBREVIATED = re.compile(r"^(?P<level>[省市县区旗])(?:人民)?政?府(?P<office>办(?:公室)?)?$")
+
+
+def _spelled_out(abbreviation: str, text: str) -> str | None:
+    """The full name the text writes for an abbreviation (县府办 → 清水县人民政府办公室), when it
+    writes exactly one."""
+    match = _ABBREVIATED.match(abbreviation)
+    ending = "人民政府办公室" if match["office"] else "人民政府"
+    from pipelines.regions import find_places
+
+    full = set()
+    for found in re.finditer(rf"[\u4e00-\u9fff]{{1,12}}?{match['level']}{ending}", text):
+        if match["office"] is None and text.startswith("办公室", found.end()):
+            continue
+        places = find_places(found[0])
+        if places:  # the name from its first place on: 与武山县人民政府 → 武山县人民政府
+            full.add(found[0][found[0].find(places[0][0]):])
+    return mainland_terms(full.pop()) if len(full) == 1 else None
+
+
+def _named_in(name: str, title: str | None, lines: list[str]) -> bool:
+    """Whether the document's own lines (its title, its text but for label lines) write
+    ``name``, or the name without its leading place (天水市清水县教育局: 清水县教育局)."""
+    from pipelines.regions import find_places
+
+    forms = {name}
+    found = find_places(name)
+    if found and name.startswith(found[0][0]) and len(name) > len(found[0][0]) + 1:
+        forms.add(name[len(found[0][0]):])
+    own_lines = [title or ""] + [line for line in lines if not _is_label_line(line)]
+    return any(form in line for form in forms for line in own_lines)
 
 
 def _against_publication(year: int | None, evidence: str | None,

@@ -27,7 +27,13 @@ from pipelines.extract import Extracted, extract, needs_decoding
 from pipelines.files import is_attachment_url
 from pipelines.lake import Lake, Partition
 from pipelines.load import LoadResult
-from pipelines.metadata import extract_metadata, parse_date, report_key, report_year
+from pipelines.metadata import (
+    document_kind,
+    extract_metadata,
+    parse_date,
+    report_key,
+    report_year,
+)
 from pipelines.records import (
     Attachment,
     ListContext,
@@ -109,15 +115,18 @@ def build_report(raw: RawDocument, extracted: Extracted,
                 f"unrepresentable: {cell.table} {cell.row_key} {cell.column_key} "
                 f"{cell.raw!r} (more than {VALUE_SCALE} decimals or {VALUE_DIGITS} digits)")
             cell.value = None
+    # A local file's region is the user's word (ingest --province); a portal's is a hint.
+    given = {"override" if source.portal_id is None else "configured": source.region}
     region = resolve_region(
-        configured=source.region, site_id_code=extracted.meta.get("SiteIDCode"),
-        index_no=meta.index_no, agency=meta.issuing_agency,
-        context=f"{meta.title or ''}\n{text[:2000]}", year=meta.report_year)
+        **given, site_id_code=extracted.meta.get("SiteIDCode"), index_no=meta.index_no,
+        agency=meta.issuing_agency, title=meta.title, opening=text[:2000],
+        year=meta.report_year)
     if region is not None:
+        report.region_evidence = region.evidence
+    if region is not None and region.code is not None:
         province, city, county = split_region(region.code)
         report.province_code, report.city_code, report.county_code = province, city, county
         report.province_name = PROVINCES[province]
-        report.region_evidence = region.evidence
     report.report_key = report_key(meta.issuing_agency, meta.report_year,
                                    report.county_code or report.city_code or report.province_code)
     report.input_fingerprint = input_fingerprint(raw.sha256, source)
@@ -186,6 +195,8 @@ def _fill_from_list_page(meta, context: ListContext, text: str) -> None:
     if meta.report_year is None and (meta.title or meta.published_date):
         meta.report_year, meta.report_year_evidence = report_year(
             meta.title, text, meta.published_date)
+    if "title" in meta.raw and meta.raw["title"].endswith("(list page)"):
+        meta.document_kind, meta.document_kind_evidence = document_kind(meta.title, text)
 
 
 @dataclass

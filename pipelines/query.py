@@ -59,6 +59,8 @@ READ_ONLY = {"enable_external_access": False, "autoinstall_known_extensions": Fa
 #: One row per report (``report_key``; a row without a key is its own report): the best copy,
 #: with the URLs of the others. Best: a copy on a government (.gov.cn) host over one elsewhere
 #: (a mirror) over an ingested file; then the newest (published, then fetched); then doc_id.
+#: Only reports: a letter, notice or news item in a report column keeps its row in ``reports``
+#: (a row written before schema 5 has no kind, and counts as a report until reprocessed).
 REPORT_LATEST = """
 CREATE VIEW report_latest AS
 WITH copies AS (
@@ -66,6 +68,7 @@ WITH copies AS (
          CASE WHEN regexp_matches(url, '^https?://([^/:]+[.])?gov[.]cn([:/]|$)') THEN 0
               WHEN url LIKE 'http%' THEN 1 ELSE 2 END AS _origin
   FROM reports
+  WHERE coalesce(document_kind, 'report') = 'report'
 ), ranked AS (
   SELECT *, row_number() OVER (PARTITION BY _report ORDER BY _origin, published_date DESC NULLS
            LAST, fetched_at DESC NULLS LAST, doc_id) AS _rank,

@@ -38,6 +38,9 @@ class Metadata:
     published_date: date | None = None
     report_year: int | None = None
     report_year_evidence: str | None = None
+    #: report | letter | notice | news | other (:data:`pipelines.metadata.DOCUMENT_KINDS`)
+    document_kind: str | None = None
+    document_kind_evidence: str | None = None
     raw: dict[str, str] = field(default_factory=dict)
 
 

@@ -158,25 +158,33 @@ def _valid(place: Place, year: int | None) -> bool:
     return place.valid_to is None or place.valid_to >= FIRST_REPORT_YEAR
 
 
-#: How ``region_evidence`` says that the configured region stands against the document's own
-#: place names (the run's summary lists such reports: :func:`contradicted`).
+#: How ``region_evidence`` says that a region given for the document (``ingest --province``, a
+#: portal's region, the site's identifier) stands against the document's own place names (the
+#: run's summary lists such reports: :func:`contradicted`).
 KEPT_ALTHOUGH = "kept although the document names"
+SET_ASIDE = "set aside: the document names"
 
 
 def contradicted(evidence: str | None) -> bool:
-    """Whether a report's ``region_evidence`` says its configured region contradicts the
+    """Whether a report's ``region_evidence`` says a region given for it contradicts the
     document's own place names."""
-    return KEPT_ALTHOUGH in (evidence or "")
+    return KEPT_ALTHOUGH in (evidence or "") or SET_ASIDE in (evidence or "")
 
 
 @dataclass(frozen=True)
 class Resolution:
-    code: str
+    """A region and the evidence for it; ``code`` None when the signals disagree (the
+    evidence says which)."""
+
+    code: str | None
     evidence: str
+    #: Which string named it: the agency (a body's name), the title, the text, or a given code.
+    source: str = "text"
 
 
 def resolve_names(primary: str | None, context: str | None = None, *,
-                  year: int | None = None, within: str | None = None) -> Resolution | None:
+                  year: int | None = None, within: str | None = None,
+                  primary_is: str = "agency") -> Resolution | None:
     """The region that the place names in ``primary`` (an agency name) identify, else those in
     ``context`` (title and opening of the text).
 
@@ -195,10 +203,11 @@ def resolve_names(primary: str | None, context: str | None = None, *,
         context_found = [(n, [p for p in c if p.code.startswith(inside)])
                          for n, c in context_found]
     named = {p.code for _, cands in primary_found + context_found for p in cands}
-    for source, found in (("agency", primary_found), ("text", context_found)):
+    for source, found in ((primary_is, primary_found), ("text", context_found)):
         place, names = _refine(found, named)
         if place is not None:
-            return Resolution(place.code, f"{source} names {' '.join(names)} → {place.code}")
+            return Resolution(place.code, f"{source} names {' '.join(names)} → {place.code}",
+                              source)
     return None
 
 
@@ -226,6 +235,11 @@ def _inside(code: str, parent: str) -> bool:
     return code != parent and code.startswith(_prefix(parent))
 
 
+def _agree(one: str, other: str) -> bool:
+    """Whether two codes can name the same body's region: equal, or one inside the other."""
+    return one == other or _inside(one, other) or _inside(other, one)
+
+
 def _parents(code: str) -> set[str]:
     return {code[:4] + "00", code[:2] + "0000"} - {code}
 
@@ -235,43 +249,118 @@ _USCC = re.compile(r"(?<![0-9A-Z])[0-9A-HJ-NP-RTUWXY]{2}(\d{6})[0-9A-HJ-NP-RTUWX
                    r"(?![0-9A-Z])")
 
 
-def resolve_region(*, configured: str | None, site_id_code: str | None, index_no: str | None,
-                   agency: str | None, context: str, year: int | None) -> Resolution | None:
-    """The region of a report from its signals in order of trust: the region configured for
-    its portal (refined by the agency's place names when it is coarser), the site's
-    SiteIDCode, a 统一社会信用代码 in the 索引号, the agency's place names, then place names in
-    the title and text. The evidence says which signal decided."""
-    if is_region_code(configured):
-        finer = resolve_names(agency, context, year=year, within=configured)
-        if finer and _inside(finer.code, configured):
-            return Resolution(finer.code, f"configured region {configured}, refined: "
-                                          f"{finer.evidence}")
-        own = resolve_names(agency, context, year=year)
-        if own and not (own.code == configured or _inside(own.code, configured)
-                        or _inside(configured, own.code)):
-            return Resolution(configured, f"configured region {configured}, {KEPT_ALTHOUGH} "
-                                          f"{own.code} ({own.evidence})")
-        return Resolution(configured, f"configured region {configured}")
-    if site_id_code and re.fullmatch(r"\d{10}", site_id_code.strip()):
-        code = site_id_code.strip()[:6]
-        if is_region_code(code) and code in known_codes():
-            return Resolution(code, f"SiteIDCode {site_id_code.strip()} → {code}")
+def in_use(code: str, year: int | None) -> str | None:
+    """``code`` if GB/T 2260 had it in ``year``, else the finest level above it that it had
+    (a county renamed since keeps its city; 359000, used 1986–1989, keeps its province);
+    None when not even the province was."""
+    for candidate in dict.fromkeys((code, code[:4] + "00", code[:2] + "0000")):
+        if candidate[2:] == "0000" and candidate in PROVINCES:
+            return candidate
+        if any(_valid(p, year) for p in _by_code().get(candidate, ())):
+            return candidate
+    return None
+
+
+def given_regions(*, configured: str | None, site_id_code: str | None, index_no: str | None,
+                  year: int | None) -> list[tuple[str, str]]:
+    """(label, code) of the codes a document comes with, the document's own identifiers first
+    (a 统一社会信用代码 in its 索引号, a 索引号 that starts with a region code), then what is
+    known of its site (the portal's configured region, the site's SiteIDCode). Each is a code
+    in use in the report's year, or the finest level above it that was (the label says so)."""
+    found: list[tuple[str, str]] = []
+
+    def add(label: str, code: str | None) -> None:
+        if not code or not is_region_code(code) or code not in known_codes():
+            return
+        kept = in_use(code, year)
+        if kept is None:
+            return
+        if kept != code:
+            label += f" ({code} was not in use in {year}: {kept} kept)"
+        found.append((label, kept))
+
     match = _USCC.search(index_no or "")
-    if match and is_region_code(match[1]) and match[1] in known_codes():
+    if match:
         from stdnum.cn import uscc
 
         checked = "valid" if uscc.is_valid(match[0]) else "check digit wrong"
-        return Resolution(match[1], f"统一社会信用代码 {match[0]} ({checked}) in 索引号 → "
-                                    f"{match[1]}")
-    by_agency = resolve_names(agency, year=year)
-    if by_agency is not None:
-        return by_agency
+        add(f"统一社会信用代码 {match[0]} ({checked}) in 索引号 → {match[1]}", match[1])
     match = _INDEX_REGION.match((index_no or "").strip())
-    if match and is_region_code(match[1]) and any(
-            _valid(p, year) for p in _by_code().get(match[1], ())):
-        return Resolution(match[1], f"索引号 {index_no.strip()} starts with region code "
-                                    f"{match[1]}")
-    return resolve_names(agency, context, year=year)
+    if match and not _USCC.search(index_no or ""):
+        add(f"索引号 {index_no.strip()} starts with region code {match[1]}", match[1])
+    if configured:
+        add(f"configured region {configured}", configured)
+    if site_id_code and re.fullmatch(r"\d{10}", site_id_code.strip()):
+        add(f"SiteIDCode {site_id_code.strip()} → {site_id_code.strip()[:6]}",
+            site_id_code.strip()[:6])
+    return found
+
+
+def resolve_region(*, configured: str | None = None, override: str | None = None,
+                   site_id_code: str | None = None, index_no: str | None = None,
+                   agency: str | None = None, title: str | None = None, opening: str = "",
+                   year: int | None = None) -> Resolution | None:
+    """The region of a report, with the evidence.
+
+    The document's own names decide: the place names of its agency, then of its title (a
+    body's name: ``平潭县人民政府2019年…``), then of its opening. What comes with the document
+    (its 索引号's codes, the portal's configured region, the site's SiteIDCode: who runs the
+    *site*, not whose report this is) refines what the document names when it lies inside it
+    and the names came from the text, and stands in when the document names no place. A given
+    code that disagrees with the body the document names is set aside (the evidence says so);
+    one that disagrees with places the text only mentions leaves the region NULL. Every code is
+    one in use in the report's year. ``override`` (``ingest --province``) is the user's word:
+    kept, refined by the names inside it, and the evidence says when the document disagrees."""
+    context = f"{title or ''}\n{opening}"
+    own = resolve_names(agency, context, year=year)
+    by_title = resolve_names(title, opening, year=year, primary_is="title") if title else None
+    if own is not None and own.source == "agency" and by_title is not None and \
+            by_title.source == "title" and not _agree(own.code, by_title.code):
+        return Resolution(None, f"{own.evidence}, but the {by_title.evidence}: they disagree, "
+                                "no region stored", "agency")
+    if own is None or own.source == "text":
+        own = by_title if by_title is not None and by_title.source == "title" else own
+    if override:
+        return _overridden(override, own, agency, context, year)
+    given = given_regions(configured=configured, site_id_code=site_id_code,
+                          index_no=index_no, year=year)
+    if own is None:
+        for label, code in given:
+            within = resolve_names(agency, context, year=year, within=code)
+            if within is not None and _agree(within.code, code):
+                finer = within.code if _inside(within.code, code) else code
+                return Resolution(finer, f"{label}, refined: {within.evidence}", "given")
+        if given:
+            label, code = given[0]
+            return Resolution(code, f"{label} (the document names no place)", "given")
+        return None
+    notes = []
+    for label, code in given:
+        if not _agree(code, own.code):
+            if own.source == "text":
+                return Resolution(None, f"{own.evidence}, but {label}: they disagree, no "
+                                        "region stored", "text")
+            notes.append(f"{label} {SET_ASIDE} {own.code}")
+        elif _inside(code, own.code) and own.source == "text":
+            return Resolution(code, f"{label}, inside what the {own.evidence}", "given")
+        elif _inside(code, own.code):
+            notes.append(f"{label} not used: the body the document names is of {own.code}")
+        else:
+            notes.append(f"agrees: {label}")
+    return Resolution(own.code, "; ".join([own.evidence, *notes]), own.source)
+
+
+def _overridden(override: str, own: Resolution | None, agency: str | None, context: str,
+                year: int | None) -> Resolution:
+    """The user's region (``ingest --province``), refined by the document's names inside it."""
+    finer = resolve_names(agency, context, year=year, within=override)
+    if finer and _inside(finer.code, override):
+        return Resolution(finer.code, f"configured region {override}, refined: "
+                                      f"{finer.evidence}", "given")
+    if own and not _agree(own.code, override):
+        return Resolution(override, f"configured region {override}, {KEPT_ALTHOUGH} "
+                                    f"{own.code} ({own.evidence})", "given")
+    return Resolution(override, f"configured region {override}", "given")
 
 
 #: A 索引号 that starts with a six-digit region code and a separator (330212/2019-00031); an

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-#: 2: reports.report_key, processing_version, input_fingerprint; 3: linked_files; 4: stats_cells
-SCHEMA_VERSION = 4
+#: 2: reports.report_key, processing_version, input_fingerprint; 3: linked_files; 4: stats_cells;
+#: 5: document_kind, document_kind_evidence
+SCHEMA_VERSION = 5
 #: The version of what processing makes of the same bytes: bump it whenever a change to the
 #: pipeline changes the rows it produces, so that ``process`` re-extracts what it skipped.
-#: 2: a local file is its path (doc_id), pages record linked_files; 3: rows count their cells
-PROCESSING_VERSION = 3
+#: 2: a local file is its path (doc_id), pages record linked_files; 3: rows count their cells;
+#: 4: document kinds, no site-level value taken for the document's own (region, agency)
+PROCESSING_VERSION = 4
 
 #: Hive's name for the partition of NULL values; DuckDB, pyarrow and Athena read it as NULL.
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
@@ -44,6 +46,8 @@ REPORTS_SCHEMA = pa.schema(
         ("published_date", pa.date32()),  # 发布日期
         ("report_year", pa.int32()),  # the year the report covers
         ("report_year_evidence", pa.string()),
+        ("document_kind", pa.string()),  # report | letter | notice | news | other
+        ("document_kind_evidence", pa.string()),
         ("province_code", pa.string()),  # GB/T 2260, 6 digits
         ("province_name", pa.string()),
         ("city_code", pa.string()),
@@ -101,7 +105,8 @@ def upgraded(table: str, rows: pa.Table) -> pa.Table:
 #: Columns a partition file may lack: added to the contract since it began (``upgraded`` gives
 #: them NULL). Every other column must be in the file, with the contract's type.
 ADDED_COLUMNS = {"reports": frozenset({"report_key", "processing_version", "input_fingerprint",
-                                       "linked_files", "stats_cells"}),
+                                       "linked_files", "stats_cells", "document_kind",
+                                       "document_kind_evidence"}),
                  "report_stats": frozenset()}
 
 

@@ -556,7 +556,7 @@ def test_ingested_golden_texts_get_their_stated_metadata(cli, lake_url, tmp_path
             k: (str(v) if k.endswith("_code") and v else v) for k, v in case["expect"].items()}
     evidence = {r["url"].rsplit("/", 1)[-1]: r for r in rows}
     assert evidence["region-from-a-code-in-the-index-number.txt"]["region_evidence"] == (
-        "索引号 330212/2019-00031 starts with region code 330212")
+        "索引号 330212/2019-00031 starts with region code 330212 (the document names no place)")
     assert "before the year ended" in evidence["published-before-the-year-ended.txt"][
         "report_year_evidence"]
 

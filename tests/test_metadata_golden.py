@@ -49,14 +49,15 @@ def test_two_character_place_names_only_where_a_name_is_expected(text, names):
     ("330212/2019-00031", 2018, "330212"),
     ("620521-001/2020-00012", 2019, "620521"),
     ("01525767-7-/2020-0131001", 2019, None),  # an organisation code, not a region
-    ("510124/2017-00001", 2017, None),  # 郫县's code, no longer in use in 2017
+    ("510124/2017-00001", 2017, "510100"),  # 郫县's code, no longer in use: its city kept
     ("202001-00012", 2020, None),  # no province starts with 20
 ], ids=["region-code", "region-code-dash", "org-code", "code-not-valid-that-year",
         "not-a-province"])
 def test_a_region_code_at_the_start_of_the_index_number(index_no, year, code):
-    found = resolve_region(configured=None, site_id_code=None, index_no=index_no, agency=None,
-                           context="", year=year)
+    found = resolve_region(index_no=index_no, year=year)
     assert (found.code if found else None) == code
+    if code is not None and not index_no.startswith(code):
+        assert f"was not in use in {year}: {code} kept" in found.evidence
 
 
 @pytest.mark.parametrize("published,note", [

@@ -29,6 +29,8 @@ locals {
       { name = "published_date", type = "date" },
       { name = "report_year", type = "int" },
       { name = "report_year_evidence", type = "string" },
+      { name = "document_kind", type = "string" },
+      { name = "document_kind_evidence", type = "string" },
       { name = "province_code", type = "string" },
       { name = "province_name", type = "string" },
       { name = "city_code", type = "string" },

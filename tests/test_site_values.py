@@ -1,0 +1,134 @@
+"""No value taken from a site's template for the document's own: the region a site's identifier
+or a portal's configuration gives, the agency a template's default 来源 line prints, and what
+kind of document a report column holds (pipelines.regions, pipelines.metadata)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from pipelines.metadata import document_kind, extract_metadata
+from pipelines.regions import contradicted, resolve_region
+
+REPORT = ("{title}\n一、总体情况\n全年主动公开信息一千条。\n二、主动公开政府信息情况\n"
+          "三、收到和处理政府信息公开申请情况\n四、政府信息公开行政复议、行政诉讼情况\n"
+          "五、存在的主要问题及改进情况\n无。\n")
+#: The rest of a report's title.
+T19 = "2019年政府信息公开工作年度报告"
+
+
+@pytest.mark.parametrize("given,title,opening,year,code,evidence", [
+    # 359000 named 省直辖县级行政单位 in 1986–1989 only: a site's identifier, not a region
+    ({"site_id_code": "3590000001"}, "平潭县人民政府2019年政府信息公开工作年度报告", "", 2019,
+     "350128", "names 平潭县 → 350128; agrees: SiteIDCode 3590000001 → 359000 "
+               "(359000 was not in use in 2019: 350000 kept)"),
+    ({"site_id_code": "3590000001"}, "我局2019年政府信息公开工作年度报告", "", 2019,
+     "350000", "(359000 was not in use in 2019: 350000 kept) (the document names no place)"),
+    ({"site_id_code": "3501280001"}, "永泰县人民政府2019年政府信息公开工作年度报告", "", 2019,
+     "350125", "SiteIDCode 3501280001 → 350128 set aside: the document names 350125"),
+    ({"configured": "350128"}, "福建省人民政府2019年政府信息公开工作年度报告", "", 2019,
+     "350000", "configured region 350128 not used: the body the document names is of 350000"),
+    ({"configured": "220203"}, None, "2019年，在吉林省委的领导下……", 2019,
+     "220203", "configured region 220203, inside what the text names 吉林省 → 220000"),
+    ({"configured": "220203"}, None, "学习借鉴永泰县的经验……", 2019,
+     None, "but configured region 220203: they disagree, no region stored"),
+    ({"configured": "510117"}, "我局2014年政府信息公开工作年度报告", "", 2014,
+     "510100", "configured region 510117 (510117 was not in use in 2014: 510100 kept)"),
+    ({"override": "530000"}, "永泰县人民政府2019年政府信息公开工作年度报告", "", 2019,
+     "530000", "configured region 530000, kept although the document names 350125"),
+    ({"override": "530000"}, "隆阳区人民政府2019年政府信息公开工作年度报告", "", 2019,
+     "530502", "configured region 530000, refined: agency names 隆阳区 → 530502"),
+], ids=["site-id-invalid-that-year-title-decides", "site-id-invalid-that-year-alone",
+        "site-id-of-another-county", "configured-county-province-report",
+        "configured-refines-the-opening", "configured-against-a-mentioned-place",
+        "configured-renamed-since", "override-kept-with-warning", "override-refined"])
+def test_a_sites_region_is_a_hint_the_documents_names_decide(given, title, opening, year, code,
+                                                              evidence):
+    from pipelines.metadata import agency_from_title
+
+    found = resolve_region(**given, agency=agency_from_title(title), title=title,
+                           opening=opening, year=year)
+    assert found.code == code
+    assert evidence in found.evidence
+    assert contradicted(found.evidence) == ("set aside" in evidence or "kept although" in evidence)
+
+
+def test_agency_and_title_placing_the_body_apart_leave_the_region_null():
+    found = resolve_region(agency="永泰县教育局", title=f"平潭县人民政府{T19}", year=2019)
+    assert found.code is None
+    assert "they disagree, no region stored" in found.evidence
+
+
+@pytest.mark.parametrize("text,meta,agency,raw", [
+    # a template prints the county's default 来源 on a township's report
+    ("来源：平潭县人民政府\n" + REPORT.format(title=f"流水镇人民政府{T19}"), {}, "流水镇人民政府",
+     "平潭县人民政府 (label 信息来源) set aside: the document names 流水镇人民政府"),
+    ("来源：平潭县人民政府\n" + REPORT.format(title="我局2019年政府信息公开工作年度报告"),
+     {}, None, "set aside: the document itself does not name it"),
+    (REPORT.format(title="2019年政府信息公开工作年度报告"), {"ContentSource": "平潭县人民政府"},
+     None, "(meta ContentSource) set aside"),
+    ("发布机构：平潭县人民政府\n" + REPORT.format(title="2019年政府信息公开工作年度报告"),
+     {"SiteName": "平潭县人民政府"}, None, "it is the site's name"),
+    ("发布机构：平潭县人民政府\n" + REPORT.format(title="2019年政府信息公开工作年度报告")
+     + "我局认真落实条例。\n", {}, None, "the document calls itself 我局"),
+    ("发布机构：平潭县教育局\n" + REPORT.format(title="2019年政府信息公开工作年度报告")
+     + "我局认真落实条例。\n", {}, "平潭县教育局", "平潭县教育局 (label)"),
+    # a label value that agrees with the body the document names: the fuller name
+    ("发布机构：平潭县人民政府办公室\n" + REPORT.format(title=f"平潭县人民政府{T19}"),
+     {}, "平潭县人民政府办公室", "平潭县人民政府办公室 (label)"),
+    # the template's default, confirmed by the document's own lines
+    ("来源：平潭县人民政府\n" + REPORT.format(title="2019年政府信息公开工作年度报告")
+     + "平潭县人民政府\n2020年1月20日\n", {}, "平潭县人民政府", "(signature)"),
+], ids=["default-source-on-a-township-report", "default-source-document-names-nothing",
+        "content-source-meta-unconfirmed", "label-is-the-site-name", "label-not-of-the-kind",
+        "label-of-the-kind", "label-fuller-than-the-title", "source-confirmed-by-signature"])
+def test_a_pages_agency_must_be_the_documents_own(text, meta, agency, raw):
+    found = extract_metadata(text, meta=meta)
+    assert found.issuing_agency == agency
+    assert raw in found.raw["issuing_agency"]
+
+
+@pytest.mark.parametrize("label,text,agency", [
+    ("市政府办", "天水市人民政府办公室负责编制本报告。", "天水市人民政府办公室"),
+    ("县府办", "本报告由清水县人民政府办公室编制，县府办负责解释。", "清水县人民政府办公室"),
+    ("市政府办", "本报告由市政府办负责编制。", None),
+    ("县府办", "清水县人民政府办公室与武山县人民政府办公室联合编制。", None),  # two: which?
+], ids=["spelled-out-in-the-text", "county-office-spelled-out", "never-spelled-out",
+        "two-spelled-out"])
+def test_an_abbreviated_agency_is_stored_only_as_its_full_name(label, text, agency):
+    found = extract_metadata(f"发布机构：{label}\n" + REPORT.format(title=T19) + text)
+    assert found.issuing_agency == agency
+
+
+@pytest.mark.parametrize("title,text,kind,evidence", [
+    ("平潭县2019年政府信息公开工作年度报告", REPORT.format(title=""), "report", "sections"),
+    ("平潭县2019年政府信息公开工作年度报告", "详见附件。", "report", "title names"),
+    ("关于报送《平潭县2014年政府信息公开工作年度报告》的函",
+     "省政府办公厅：\n现将我县年度报告报送你们。\n特此函告。", "letter", "title: 关于报送《》的函"),
+    ("关于报送《平潭县2014年政府信息公开工作年度报告》的函",
+     "省政府办公厅：\n现将年度报告报送你们。\n" + REPORT.format(title=""), "report",
+     "under a cover letter"),
+    ("关于做好2019年政府信息公开工作年度报告编制工作的通知", "各乡镇：\n请于1月31日前报送。",
+     "notice", "title:"),
+    ("我县召开政务公开工作推进会", "近日，我县召开政务公开工作推进会，部署年度报告编制。",
+     "news", "news"),
+    ("政务公开工作制度", "第一条 为规范政务公开工作，制定本制度。", "other", "neither"),
+    (None, "现将我局2019年政府信息公开工作情况报告如下：\n一、组织保障", "report",
+     "opening announces"),
+], ids=["report-sections", "report-title-only", "letter", "report-under-a-cover-letter",
+        "notice", "news", "other", "report-opening-announces"])
+def test_what_kind_of_document_a_report_column_holds(title, text, kind, evidence):
+    found_kind, why = document_kind(title, text)
+    assert found_kind == kind
+    assert evidence in why
+
+
+def test_a_report_under_a_cover_letter_takes_its_own_signatures_date():
+    text = ("成文日期：2015-01-20\n关于报送《平潭县2014年政府信息公开工作年度报告》的函\n"
+            "平潭县人民政府办公室\n2015年1月20日\n省政府办公厅：现将年度报告报送你们。\n"
+            + REPORT.format(title="平潭县2014年政府信息公开工作年度报告")
+            + "平潭县人民政府\n2015年1月12日\n")
+    found = extract_metadata(text)
+    assert found.document_kind == "report"
+    assert found.written_date == date(2015, 1, 12)
