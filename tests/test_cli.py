@@ -517,6 +517,32 @@ def test_copies_of_one_report_are_one_row_of_report_latest(cli, lake_url, tmp_pa
     assert total == [{"n": 4}]  # every copy is still a row of reports
 
 
+def test_a_letter_and_news_in_a_report_column_keep_their_rows_but_are_no_reports(
+        cli, lake_url, tmp_path):
+    """A column holding the report, the letter that sent it on and a news item: three rows of
+    reports, each with its kind, and one report in report_latest and report_panel."""
+    folder = tmp_path / "column"
+    folder.mkdir()
+    report = next(SEEDS.glob("003_*.txt"))
+    (folder / "report.txt").write_bytes(report.read_bytes())
+    (folder / "letter.txt").write_text(
+        "关于报送《隆阳区西邑乡2019年政府信息公开工作年度报告》的函\n区政府办公室：\n"
+        "现将我乡2019年度报告报送你们，请审阅。\n特此函告。\n隆阳区西邑乡人民政府\n2020年1月20日\n",
+        encoding="utf-8")
+    (folder / "news.txt").write_text(
+        "西邑乡召开政务公开工作推进会\n近日，西邑乡召开政务公开工作推进会，部署年度报告编制工作。\n",
+        encoding="utf-8")
+    assert cli("ingest", "--lake", lake_url, folder).returncode == 0
+    kinds = _rows(cli, lake_url, "select regexp_extract(url, '[a-z]+[.]txt$') as name, "
+                                 "document_kind, document_kind_evidence from reports order by 1")
+    assert [(r["name"], r["document_kind"]) for r in kinds] == [
+        ("letter.txt", "letter"), ("news.txt", "news"), ("report.txt", "report")]
+    assert all(r["document_kind_evidence"] for r in kinds)
+    for view in ("report_latest", "report_panel"):
+        latest = _rows(cli, lake_url, f"select url from {view}")
+        assert [r["url"].rsplit("/", 1)[-1] for r in latest] == ["report.txt"], view
+
+
 def test_a_reports_tables_read_as_rows_of_cells(cli, lake_url, tmp_path):
     page = tmp_path / "pages" / "report.html"
     page.parent.mkdir()
