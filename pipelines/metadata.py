@@ -13,6 +13,7 @@ import unicodedata
 from datetime import date, datetime, timedelta, timezone
 
 from pipelines.records import Metadata
+from pipelines.repair import repair_title
 from pipelines.rows import CELL, row_cells
 
 # Label variants seen on portals → field name. Labels are compared with all whitespace removed.
@@ -50,8 +51,9 @@ _CN_DATE = re.compile(r"([〇○零一二三四五六七八九]{4})年([一二�
 _YEAR_IN_TITLE = re.compile(r"((?:19|20)\d{2})\s*年度?")
 _ANY_YEAR = r"(?:(?:19|20)\d{2}|[〇○零一二三四五六七八九]{4})"
 _CN_YEAR = re.compile(r"([〇○零一二三四五六七八九]{4})\s*年")
-_ORG = (r"(?:人民政府|人民政府办公室|办事处|委员会|管理委员会|街道|乡|镇|局|委|办|厅|院|署|所|中心"
-        r"|政府|办公室|分局|支队|大队|队|站|馆|社|会)")
+_ORG = (r"(?:人民政府|人民政府办公室|办事处|委员会|管理委员会|街道|乡|镇|苏木|局|委|办|厅|院|署"
+        r"|所|中心|政府|办公室|分局|支队|大队|队|站|馆|社|会"
+        r"|开发区|高新区|工业园区|示范区|实验区|管理区)")
 _AGENCY_LINE = re.compile(rf"^[\u4e00-\u9fff（）()]{{2,40}}{_ORG}$")
 _OPENING_AGENCY = (
     # "2019年，XX县信访局认真……", "本年度XX局政府信息……"
@@ -358,28 +360,78 @@ _NEWS_TEXT = re.compile(r"记者|通讯员|讯[）)]|近日|日前|召开|举办
 def document_kind(title: str | None, text: str) -> tuple[str, str]:
     """(kind, evidence): whether a document is a disclosure report, a letter (函, such as one
     sending a report on), a notice, a news item or something else. The report's own sections
-    decide first: a report under a cover letter or a notice is a report."""
+    decide first; under a cover letter or a notice, the report's own title must follow too
+    (a letter on the year's disclosure work has the same sections, and is no report)."""
     head = _CITED.sub("《》", (title or "").strip().strip("《》“”\""))
+    lead = [head] + [_CITED.sub("《》", line.strip()) for line in text.split("\n", 6)[:6]]
+    letter = any(map(_LETTER_TITLE.search, lead))
+    notice = bool(_NOTICE_TITLE.search(head))
     sections = [name for name, pattern in _SECTIONS.items() if pattern.search(text[:60000])]
-    if len(sections) >= 4:
-        lead = [head] + [_CITED.sub("《》", line.strip()) for line in text.split("\n", 6)[:6]]
-        wrapped = ("; under a cover letter" if any(map(_LETTER_TITLE.search, lead)) else
-                   "; with a notice" if _NOTICE_TITLE.search(head) else "")
-        return "report", f"text has the report's sections: {'、'.join(sections)}{wrapped}"
-    if _LETTER_TITLE.search(head) or _LETTER_CLOSING.search(text[-400:]):
-        return "letter", f"title: {head}" if _LETTER_TITLE.search(head) else \
-            "text closes as a letter (特此函告)"
-    if _NOTICE_TITLE.search(head):
+    found = f"text has the report's sections: {'、'.join(sections)}"
+    if len(sections) >= 4 and not (letter or notice):
+        return "report", found
+    if letter or notice:
+        inner = _inner_report_title(text)
+        if inner and len(sections) >= 4:
+            wrapper = "a cover letter" if letter else "a notice"
+            return "report", f"{found}; under {wrapper}, the report's own title: {inner}"
+        # 关于公布2018年政府信息公开工作年度报告的公告, the report following it
+        if notice and _ANNUAL.search(title or "") and _report_follows(text):
+            return "report", f"a notice publishing the report, the report below it: {head}"
+        if letter:
+            return "letter", f"title: {head}" if _LETTER_TITLE.search(head) else \
+                "a letter's title (关于报送…的函)"
         return "notice", f"title: {head}"
-    if is_report_title(head) and _names_itself(head) and _DISCLOSURE.search(head):
+    if _LETTER_CLOSING.search(text[-400:]):
+        return "letter", "text closes as a letter (特此函告)"
+    if _annual_report_title(head):
         return "report", f"title names a disclosure report: {head}"
-    opening = _CITED.sub("《》", text[:1500])
-    if _REPORTS_BELOW.search(opening) or _ANNOUNCED.search(opening):
-        return "report", "the opening announces a disclosure report (现将…报告如下)"
+    if _report_follows(text):
+        return "report", f"the text opens as a disclosure report ({_report_follows(text)})"
     if _NEWS_TEXT.search(text[:600]):
         return "news", "text reads as news (近日, 召开, 记者…), no report's sections"
     return "other", (f"neither a report's title nor its sections ({len(sections)} of "
                      f"{len(_SECTIONS)} found)")
+
+
+#: The first section of a disclosure report: 一、总体情况, 一、概述, 一、政府信息公开工作开展情况.
+_FIRST_SECTION = re.compile(r"^\s*一\s*[、.．]\s*(?:总体情况|概述|基本情况|[^\n]{0,16}公开)", re.M)
+
+
+def _report_follows(text: str) -> str | None:
+    """How the text opens as a disclosure report (the opening announces it, states its
+    statistics period, or opens its first section and speaks of disclosure), or None."""
+    opening = _CITED.sub("《》", text[:1500])
+    if _REPORTS_BELOW.search(opening) or _ANNOUNCED.search(opening):
+        return "现将…报告如下"
+    if _PERIOD.search(opening) or _AS_OF.search(opening):
+        return "its statistics period"
+    if _FIRST_SECTION.search(opening) and "公开" in opening:
+        return "一、总体情况"
+    return None
+
+
+def _annual_report_title(line: str) -> bool:
+    """Whether a line is the title of a year's disclosure report."""
+    return is_report_title(line) and _names_itself(line) and bool(_DISCLOSURE.search(line)) \
+        and bool(_YEAR_IN_TITLE.search(line) or _CN_YEAR.search(line))
+
+
+def _inner_report_title(text: str) -> str | None:
+    """The report's own title on a line of its own below a cover letter or notice."""
+    for line in text.split("\n")[1:400]:
+        line = tidy_title(_ATTACHMENT_MARK.sub("", line.strip()).strip("《》“”\""))
+        if line and _annual_report_title(line):
+            return line
+    return None
+
+
+def not_a_report(result: Metadata) -> None:
+    """A letter, notice or news item covers no report year: its year is NULL, and says why
+    (a letter about the 2014 report is not the 2014 report)."""
+    if result.document_kind not in (None, "report") and result.report_year is not None:
+        result.report_year = None
+        result.report_year_evidence = f"none: a {result.document_kind}, not a report"
 
 
 _DISCLOSURE = re.compile(r"公开|年报")
@@ -396,18 +448,22 @@ def extract_metadata(text: str, *, title: str | None = None, meta: dict[str, str
     block = metadata_lines if metadata_lines else lines[:80]
     fields = labelled_fields(block)
     result = Metadata(raw={k: v for k, v in fields.items() if v})
-    labelled_title = fields.get("title") if is_report_title(fields.get("title")) else None
+    # Each title repaired as a title is (every pinyin annotation removed, 繁→简): a label
+    # block or a text's first line is too short for the text's thresholds.
+    labelled_title = repair_title(fields.get("title") or "")
+    labelled_title = labelled_title if is_report_title(labelled_title) else None
+    text_title = title_from_text([repair_title(line) for line in lines[:12]])
     # A page's own title first, unless it is a site's name or a column's ("政府信息公开") and
     # the label block or the text's first lines state the report's.
     result.title = (title if is_report_title(title) else None) or tidy_title(labelled_title) \
-        or title_from_text(lines) or title
+        or text_title or title
     for name in ("index_no", "category", "doc_no"):
         setattr(result, name, fields.get(name) or None)
 
     result.document_kind, result.document_kind_evidence = document_kind(result.title, text)
     # A report under a cover letter: the lines under the title, and the page's 成文日期, are
     # the letter's; the report's own date is its signature's at the end.
-    covered = result.document_kind_evidence.endswith("under a cover letter")
+    covered = "under a cover letter" in result.document_kind_evidence
     signed_by, signed_on = signature(lines)
     headed_by, headed_on = heading(lines) if not covered else (None, None)
     _choose_agency(result, text, lines, site=meta.get("SiteName"), page=[
@@ -430,6 +486,7 @@ def extract_metadata(text: str, *, title: str | None = None, meta: dict[str, str
         result.title, text, result.published_date)
     result.report_year_evidence = _against_publication(
         result.report_year, result.report_year_evidence, result.published_date)
+    not_a_report(result)
     return result
 
 

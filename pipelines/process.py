@@ -30,6 +30,7 @@ from pipelines.load import LoadResult
 from pipelines.metadata import (
     document_kind,
     extract_metadata,
+    not_a_report,
     parse_date,
     report_key,
     report_year,
@@ -197,6 +198,7 @@ def _fill_from_list_page(meta, context: ListContext, text: str) -> None:
             meta.title, text, meta.published_date)
     if "title" in meta.raw and meta.raw["title"].endswith("(list page)"):
         meta.document_kind, meta.document_kind_evidence = document_kind(meta.title, text)
+    not_a_report(meta)
 
 
 @dataclass

@@ -107,17 +107,23 @@ def test_an_abbreviated_agency_is_stored_only_as_its_full_name(label, text, agen
     ("关于报送《平潭县2014年政府信息公开工作年度报告》的函",
      "省政府办公厅：\n现将我县年度报告报送你们。\n特此函告。", "letter", "title: 关于报送《》的函"),
     ("关于报送《平潭县2014年政府信息公开工作年度报告》的函",
-     "省政府办公厅：\n现将年度报告报送你们。\n" + REPORT.format(title=""), "report",
-     "under a cover letter"),
+     "省政府办公厅：\n现将年度报告报送你们。\n"
+     + REPORT.format(title="平潭县2014年政府信息公开工作年度报告"),
+     "report", "under a cover letter, the report's own title: 平潭县2014年"),
+    # a letter on the year's disclosure work has a report's sections, but no report follows
+    ("关于2014年政府信息公开工作要点落实情况的函", "省政府办公厅：\n" + REPORT.format(title=""),
+     "letter", "title: 关于2014年"),
+    ("政府信息公开年报", "", "other", "neither"),  # a column's name: no year, no report
     ("关于做好2019年政府信息公开工作年度报告编制工作的通知", "各乡镇：\n请于1月31日前报送。",
      "notice", "title:"),
     ("我县召开政务公开工作推进会", "近日，我县召开政务公开工作推进会，部署年度报告编制。",
      "news", "news"),
     ("政务公开工作制度", "第一条 为规范政务公开工作，制定本制度。", "other", "neither"),
     (None, "现将我局2019年政府信息公开工作情况报告如下：\n一、组织保障", "report",
-     "opening announces"),
+     "现将…报告如下"),
 ], ids=["report-sections", "report-title-only", "letter", "report-under-a-cover-letter",
-        "notice", "news", "other", "report-opening-announces"])
+        "letter-with-sections", "column-name", "notice", "news", "other",
+        "report-opening-announces"])
 def test_what_kind_of_document_a_report_column_holds(title, text, kind, evidence):
     found_kind, why = document_kind(title, text)
     assert found_kind == kind

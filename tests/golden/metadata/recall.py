@@ -46,18 +46,20 @@ def found(report) -> dict:
     return {name: row[name] for name in FIELDS}
 
 
-def judge(case: dict, values: dict) -> dict[str, str]:
+def judge(case: dict, values: dict, fields=FIELDS) -> dict[str, str]:
     """Field → right | wrong | missed | null (stated nothing, stored nothing)."""
-    verdict = {}
-    for name in FIELDS:
-        expected, got = case["expect"].get(name), values[name]
-        if expected is not None and str(got) == str(expected):
-            verdict[name] = "right"
-        elif got is not None:
-            verdict[name] = "wrong"
-        else:
-            verdict[name] = "missed" if expected is not None else "null"
-    return verdict
+    return {name: verdict(case["expect"].get(name), values[name]) for name in fields}
+
+
+def verdict(expected, got) -> str:
+    """right | wrong | missed | null. ``expected`` is one value or a list of the acceptable
+    ones; None (or None in the list) means NULL is acceptable."""
+    accepted = expected if isinstance(expected, list) else [expected]
+    if got is not None and str(got) in {str(v) for v in accepted if v is not None}:
+        return "right"
+    if got is not None:
+        return "wrong"
+    return "null" if None in accepted else "missed"
 
 
 def measure(files=FILES) -> dict[str, Counter]:
@@ -75,15 +77,23 @@ def main() -> None:
 
 
 def _print(files) -> None:
-    totals = measure(files)
-    print(f"{' + '.join(p.name for p in files)}: {len(load_cases(files))} texts")
+    print_totals(f"{' + '.join(p.name for p in files)}: {len(load_cases(files))} texts",
+                 measure(files))
+
+
+def recall(counts: Counter) -> float:
+    """right / stated (right + missed); 1.0 when nothing was stated."""
+    stated = counts["right"] + counts["missed"]
+    return counts["right"] / stated if stated else 1.0
+
+
+def print_totals(heading: str, totals: dict[str, Counter]) -> None:
+    print(heading)
     for name, c in totals.items():
-        stated = c["right"] + c["missed"]
         given = c["right"] + c["wrong"]
-        recall = c["right"] / stated if stated else 1.0
         precision = c["right"] / given if given else 1.0
-        print(f"  {name:15s} recall {recall:6.1%} ({c['right']}/{stated})  precision "
-              f"{precision:6.1%}  wrong {c['wrong']}  missed {c['missed']}")
+        print(f"  {name:15s} recall {recall(c):6.1%} ({c['right']}/{c['right'] + c['missed']})"
+              f"  precision {precision:6.1%}  wrong {c['wrong']}  missed {c['missed']}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,40 @@
+"""The recall ratchet: per field, the share of stated values the pipeline finds on the metadata
+goldens and on the real portal pages may not fall below what it was when the floor was set,
+and no value may be wrong. A change that lowers one must lower its floor here, and say why in
+its commit. Figures: ``python -m tests.golden.metadata.recall``, ``python -m
+tests.realpages.measure``."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.golden.metadata import recall as goldens
+from tests.realpages import measure as realpages
+
+#: (corpus, part) → field → the lowest recall allowed. Set from the measured figures.
+FLOORS = {
+    ("goldens", "cases.yaml"): dict.fromkeys(goldens.FIELDS, 1.0),
+    ("goldens", "holdout.yaml"): dict.fromkeys(goldens.FIELDS, 1.0),
+    ("goldens", "holdout_messy.yaml"): dict.fromkeys(goldens.FIELDS, 1.0),
+    ("realpages", "bare"): {**dict.fromkeys(realpages.FIELDS, 1.0), "issuing_agency": 0.83},
+    ("realpages", "registered"): {**dict.fromkeys(realpages.FIELDS, 1.0),
+                                  "issuing_agency": 0.83},
+}
+
+
+def _totals(corpus: str, part: str):
+    if corpus == "goldens":
+        return goldens.measure([goldens.FILES[0].with_name(part)])
+    pages = [p for p in realpages.load_pages() if not p.get("holdout")]
+    return realpages.measure(pages, part)
+
+
+@pytest.mark.parametrize("corpus,part", FLOORS, ids=[f"{c}-{p}" for c, p in FLOORS])
+def test_recall_stays_above_its_floor_and_nothing_is_wrong(corpus, part):
+    totals = _totals(corpus, part)
+    assert set(totals) == set(FLOORS[(corpus, part)])
+    wrong = {name: c["wrong"] for name, c in totals.items() if c["wrong"]}
+    assert not wrong, "wrong values"
+    below = {name: f"{goldens.recall(c):.3f} < {FLOORS[(corpus, part)][name]}"
+             for name, c in totals.items() if goldens.recall(c) < FLOORS[(corpus, part)][name]}
+    assert not below, "recall fell below its floor"
