@@ -401,6 +401,7 @@ def _densest(root):
     which does this and more, costs several times the rest of the text stage on a portal page;
     it stays the fallback when no block holds ``DENSE_MIN_SHARE`` of the text."""
     scores: dict = {}
+    compact: dict = {}  # cell → whether it is a data cell
     total = 0
     for node in root.iter():
         if not isinstance(node.tag, str) or node.tag == "a":
@@ -420,6 +421,7 @@ def _densest(root):
             continue
         holder = block.getparent() if block.tag == "p" and block.getparent() is not None \
             else block
+        holder = _table_holder(holder, compact)
         scores[holder] = scores.get(holder, 0) + hanzi
     if not scores:
         return None
@@ -429,6 +431,22 @@ def _densest(root):
     if best.tag in ("body", "html"):
         return None  # the whole page: trafilatura separates it better
     return best
+
+
+def _table_holder(holder, compact: dict):
+    """The block a data cell's text counts for: the one holding its table (a report's tables,
+    hundreds of cells in a 2021 report, are part of the text around them); any other holder
+    stays itself."""
+    cell = holder if holder.tag in _TABLE_CELLS else next(holder.iterancestors("td", "th"), None)
+    if cell is None:
+        return holder
+    if cell not in compact:
+        compact[cell] = _compact_cell(cell)
+    if not compact[cell]:
+        return holder
+    table = next(cell.iterancestors("table"), None)
+    return table.getparent() if table is not None and table.getparent() is not None \
+        else holder
 
 
 _INLINE = frozenset({"span", "font", "b", "strong", "em", "i", "u", "sup", "sub", "label",

@@ -11,6 +11,7 @@ from pipelines.decode import declared_charset, decode
 from pipelines.errors import DocumentRejected
 from pipelines.extract import extract, sniff_kind
 from pipelines.metadata import extract_metadata, parse_date
+from tests import word_pages
 from tests.conftest import SEEDS
 
 TEXT = "龙潭区人民政府2013年政府信息公开工作年度报告"
@@ -161,3 +162,21 @@ def test_a_list_page_title_fills_a_report_that_states_none():
     report, _ = build_report(raw, extract_document(raw, seed.read_bytes()))
     assert report.metadata.title == "牟定县信访局2019年政府信息公开工作年度报告"
     assert report.metadata.raw["title"].endswith("(list page)")
+
+
+# -- pages pasted from Word into an old editor -------------------------------------------------
+
+@pytest.mark.parametrize("shell", word_pages.SHELLS)
+@pytest.mark.parametrize("paragraphs,page_breaks", [(0, False), (1, True), (6, True)],
+                         ids=["tables-only", "few-lines-page-breaks", "paragraphs-page-breaks"])
+def test_a_word_pasted_table_report_is_read_whole(shell, paragraphs, page_breaks):
+    """A 2021 report that is mostly its tables, pasted from Word (IE markup, <o:p>, xml
+    namespace PIs, years split across spans), in a shell whose content block has no known
+    name: its text is the report's, not the portal's menus (char F1 ≥ 0.9)."""
+    from tests.bench.bench_text import f1
+
+    data, gold = word_pages.word_page(len(shell) + paragraphs, shell, paragraphs=paragraphs,
+                                      page_breaks=page_breaks)
+    found = extract(data, filename="report.html")
+    assert f1(found.text, gold) >= 0.9, found.text[:400]
+    assert "栏目" not in found.text and "首页" not in found.text
