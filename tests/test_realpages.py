@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.golden.metadata.recall import verdict
 from tests.realpages.measure import HERE, MODES, judge, load_pages, report_of
 
 PAGES = load_pages()
@@ -37,3 +38,77 @@ def test_a_real_page_is_its_sources_copy(page):
 def test_every_saved_page_is_in_the_corpus():
     assert sorted(p.stem for p in (HERE / "pages").glob("*.html")) == \
         sorted(p["id"] for p in PAGES)
+
+
+# -- other documents on the real templates -----------------------------------------------------
+
+SECTIONS = ["一、总体情况", "本年度认真贯彻落实《中华人民共和国政府信息公开条例》。",
+            "二、主动公开政府信息情况", "三、收到和处理政府信息公开申请情况",
+            "四、政府信息公开行政复议、行政诉讼情况", "五、存在的主要问题及改进情况", "无。"]
+#: (template, title, lines, the template's 来源/发布机构, expected values: a list holds every
+#: acceptable one, None in it NULL too).
+TEMPLATED = {
+    "township-report-under-the-sites-default-source": (
+        "trs-fujian", "流水镇人民政府2019年政府信息公开工作年度报告",
+        ["2019年，流水镇认真落实政务公开工作。", *SECTIONS], None,
+        {"document_kind": "report", "report_year": 2019, "issuing_agency": "流水镇人民政府",
+         "province_code": "350000", "city_code": [None, "350100"],
+         "county_code": [None, "350128"]}),
+    "province-report-reposted-on-a-zone-site": (
+        "trs-fujian", "福建省人民政府办公厅2019年政府信息公开工作年度报告", SECTIONS, None,
+        {"document_kind": "report", "report_year": 2019, "issuing_agency": "福建省人民政府办公厅",
+         "province_code": "350000", "city_code": None, "county_code": None}),
+    "another-countys-report-reposted": (
+        "trs-fujian", "永泰县人民政府2019年政府信息公开工作年度报告", SECTIONS, None,
+        {"document_kind": "report", "report_year": 2019, "issuing_agency": "永泰县人民政府",
+         "province_code": "350000", "city_code": "350100", "county_code": "350125"}),
+    "report-under-its-cover-letter": (
+        "trs-fujian", "关于报送《平潭县2014年政府信息公开工作年度报告》的函",
+        ["省政府办公厅：", "现将我县2014年政府信息公开工作年度报告报送你们，请审阅。", "特此函告。",
+         "平潭县人民政府办公室", "2015年1月20日", "平潭县2014年政府信息公开工作年度报告",
+         *SECTIONS, "平潭县人民政府", "2015年1月12日"], None,
+        {"document_kind": "report", "report_year": 2014, "written_date": "2015-01-12",
+         "province_code": "350000", "county_code": [None, "350128"]}),
+    "a-letter-sending-the-report": (
+        "trs-fujian", "关于报送《平潭县2014年政府信息公开工作年度报告》的函",
+        ["省政府办公厅：", "现将我县2014年政府信息公开工作年度报告报送你们，请审阅。", "特此函告。",
+         "平潭县人民政府办公室", "2015年1月20日"], None,
+        {"document_kind": "letter", "report_year": None}),
+    "a-notice-on-preparing-reports": (
+        "trs-fujian", "关于做好2019年政府信息公开工作年度报告编制发布工作的通知",
+        ["各乡镇、各部门：", "请于2020年1月31日前报送本单位年度报告。"], None,
+        {"document_kind": "notice", "report_year": None}),
+    "department-report-naming-no-place": (
+        "trs-fujian", "2019年政府信息公开工作年度报告",
+        ["2019年，我局认真落实政务公开工作。", *SECTIONS], None,
+        {"document_kind": "report", "report_year": 2019, "issuing_agency": None,
+         "province_code": "350000", "city_code": [None, "350100"],
+         "county_code": [None, "350128"]}),
+    "township-report-under-the-countys-label": (
+        "ucap-jiangsu", "沭阳县沭城街道办事处2023年政府信息公开工作年度报告",
+        ["2023年，沭城街道认真落实政务公开工作。", *SECTIONS], "沭阳县人民政府",
+        {"document_kind": "report", "report_year": 2023,
+         "issuing_agency": "沭阳县沭城街道办事处", "province_code": "320000",
+         "city_code": "321300", "county_code": "321322"}),
+    "bureau-report-under-the-governments-label": (
+        "ucap-jiangsu", "2023年政府信息公开工作年度报告",
+        ["2023年，我局认真落实政务公开工作。", *SECTIONS], "沭阳县人民政府",
+        {"document_kind": "report", "report_year": 2023, "issuing_agency": None,
+         "province_code": "320000", "city_code": [None, "321300"],
+         "county_code": [None, "321322"]}),
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("case", TEMPLATED)
+def test_no_value_of_a_document_on_a_real_template_is_taken_from_the_site(case, mode):
+    from tests.realpages.measure import crawled_report
+    from tests.realpages.templated import TEMPLATES, build
+
+    template, title, lines, agency, expected = TEMPLATED[case]
+    data = build(template, title=title, lines=lines, agency=agency)
+    region = TEMPLATES[template].site_region if mode == "registered" else None
+    row = crawled_report(data, f"https://example.gov.cn/{case}.htm", region).to_row()
+    found = {name: row[name] for name in expected}
+    assert {name: verdict(expected[name], found[name]) for name in expected} == \
+        {name: "null" if found[name] is None else "right" for name in expected}, found

@@ -40,7 +40,10 @@ class Trs(Family):
     links = LinkShapes("/t{yyyymmdd}_{id}.{html}")
     containers = (Container(10, tag="div", class_token="TRS_Editor"),
                   Container(11, class_token="trs_editor_view"),
-                  Container(12, class_token="Custom_UnionStyle"))
+                  Container(12, class_token="Custom_UnionStyle"),
+                  # Fujian's shared government-site platform: the article's box, around a
+                  # TRS_Editor on newer pages, the pasted text itself on older ones.
+                  Container(13, tag="div", class_token="article_content"))
 
     def detect(self, page):
         text = page.text

@@ -2,7 +2,7 @@
 (``tests/realpages/corpus.yaml``: saved pages no one here wrote, with gold values read off them)
 and of real report texts (``tests/realpages/texts.yaml``: the openings of real pages).
 
-    python -m tests.realpages.measure
+    python -m tests.realpages.measure [--held-out]
 
 Each page is processed as a crawled page twice: *bare* (nothing known of its portal) and
 *registered* (its portal's region configured, as a registry entry would): a site's region is a
@@ -35,13 +35,19 @@ def load_pages(path: Path = CORPUS) -> list[dict]:
 
 def report_of(page: dict, mode: str):
     """The record of a saved page, processed as the crawler's page of its URL."""
+    data = (HERE / "pages" / f"{page['id']}.html").read_bytes()
+    return crawled_report(data, page["source"]["page_url"],
+                          page["site_region"] if mode == "registered" else None)
+
+
+def crawled_report(data: bytes, url: str, region: str | None):
+    """The record of a page's bytes as a portal's crawl lands them (``region``: the portal's
+    configured region)."""
     from pipelines.process import build_report, extract_document
     from pipelines.records import RawDocument, Source
 
-    data = (HERE / "pages" / f"{page['id']}.html").read_bytes()
-    source = Source(url=page["source"]["page_url"], kind="http", fetched_at="",
-                    media_type="text/html", http_status=200, portal_id="realpages",
-                    region=page["site_region"] if mode == "registered" else None)
+    source = Source(url=url, kind="http", fetched_at="", media_type="text/html",
+                    http_status=200, portal_id="realpages", region=region)
     raw = RawDocument("0" * 64, len(data), source)
     report, _ = build_report(raw, extract_document(raw, data))
     return report
@@ -102,8 +108,11 @@ def measure(pages: list[dict], mode: str) -> dict[str, Counter]:
 
 
 def main() -> None:
+    """The pages and texts in the tests; with ``--held-out``, those kept aside instead."""
+    import sys
+
     pages, texts = load_pages(), load_pages(TEXTS)
-    for held_out in (False, True):
+    for held_out in (("--held-out" in sys.argv[1:]),):
         for items, modes, what in ((pages, MODES, "pages"), (texts, ("text",), "texts")):
             part = [p for p in items if bool(p.get("holdout")) is held_out]
             for mode in modes if part else ():
