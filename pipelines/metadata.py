@@ -284,7 +284,9 @@ def agency_from_title(title: str | None) -> str | None:
         # year first: "2019年清水县人民政府政府信息公开工作年度报告"
         or re.match(rf"^{_ANY_YEAR}\s*年度?\s*{body}{disclosure}", title)
         # year after: "清水县教育局政府信息公开工作年度报告（2019年度）"
-        or re.match(rf"^{body}{disclosure}.*{_ANY_YEAR}\s*年", title))
+        or re.match(rf"^{body}{disclosure}.*{_ANY_YEAR}\s*年", title)
+        # a document's title names its issuer before 关于: "平潭县人民政府 关于…的通告"
+        or re.match(rf"^{body}\s*关于", title))
     if not match or _took_disclosures_word(match.group(1), title[match.end(1):]):
         return None
     return match.group(1)

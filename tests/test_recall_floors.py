@@ -16,9 +16,8 @@ FLOORS = {
     ("goldens", "cases.yaml"): dict.fromkeys(goldens.FIELDS, 1.0),
     ("goldens", "holdout.yaml"): dict.fromkeys(goldens.FIELDS, 1.0),
     ("goldens", "holdout_messy.yaml"): dict.fromkeys(goldens.FIELDS, 1.0),
-    ("realpages", "bare"): {**dict.fromkeys(realpages.FIELDS, 1.0), "issuing_agency": 0.83},
-    ("realpages", "registered"): {**dict.fromkeys(realpages.FIELDS, 1.0),
-                                  "issuing_agency": 0.83},
+    ("realpages", "bare"): dict.fromkeys(realpages.FIELDS, 1.0),
+    ("realpages", "registered"): dict.fromkeys(realpages.FIELDS, 1.0),
 }
 
 
