@@ -198,8 +198,12 @@ def tidy_title(title: str | None) -> str | None:
 
 
 def is_report_title(value: str | None) -> bool:
-    return bool(value) and bool(re.search(r"报告|年报", value)) and len(value) <= 80 and \
-        not re.search(r"[，,。；]", value)
+    return _title_like(value) and bool(re.search(r"报告|年报", value))
+
+
+def _title_like(value: str | None) -> bool:
+    """Whether a line may be a title: short, and no sentence's punctuation."""
+    return bool(value) and len(value) <= 80 and not re.search(r"[，,。；]", value)
 
 
 def title_from_text(lines: list[str]) -> str | None:
@@ -353,7 +357,9 @@ _SECTIONS = {
     "问题改进": re.compile(r"存在的(?:主要)?问题|改进|不足"),
 }
 #: A letter's title and its closing words.
-_LETTER_TITLE = re.compile(r"(?:的|之)?函$|^关于报送|[复回]函")
+_LETTER_TITLE = re.compile(r"函$|^关于报送")
+#: A letter's title as a line of the text: 关于报送…的函.
+_LETTER_LINE = re.compile(r"^关于.*函$|^关于报送")
 _LETTER_CLOSING = re.compile(r"特此函[告复达]|此函|函告如下")
 _NOTICE_TITLE = re.compile(r"(?:通知|通告|公告|公示|启事)$")
 _NEWS_TEXT = re.compile(r"记者|通讯员|讯[）)]|近日|日前|召开|举办|开展了|专题培训|培训会|调研")
@@ -366,7 +372,9 @@ def document_kind(title: str | None, text: str) -> tuple[str, str]:
     (a letter on the year's disclosure work has the same sections, and is no report)."""
     head = _CITED.sub("《》", (title or "").strip().strip("《》“”\""))
     lead = [head] + [_CITED.sub("《》", line.strip()) for line in text.split("\n", 6)[:6]]
-    letter = any(map(_LETTER_TITLE.search, lead))
+    # the letter's title: the document's, or a short line of its own at the top of the text
+    letter = bool(_LETTER_TITLE.search(head)) or any(
+        _LETTER_LINE.search(line) and _title_like(line) for line in lead[1:])
     notice = bool(_NOTICE_TITLE.search(head))
     sections = [name for name, pattern in _SECTIONS.items() if pattern.search(text[:60000])]
     found = f"text has the report's sections: {'、'.join(sections)}"

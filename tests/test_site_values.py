@@ -114,6 +114,9 @@ def test_an_abbreviated_agency_is_stored_only_as_its_full_name(label, text, agen
     ("关于2014年政府信息公开工作要点落实情况的函", "省政府办公厅：\n" + REPORT.format(title=""),
      "letter", "title: 关于2014年"),
     ("政府信息公开年报", "", "other", "neither"),  # a column's name: no year, no report
+    # a report's line that ends in 函 is no letter's title
+    ("平潭县2019年政府信息公开工作年度报告", "全年出具答复函12件\n" + REPORT.format(title=""),
+     "report", "sections"),
     ("关于做好2019年政府信息公开工作年度报告编制工作的通知", "各乡镇：\n请于1月31日前报送。",
      "notice", "title:"),
     ("我县召开政务公开工作推进会", "近日，我县召开政务公开工作推进会，部署年度报告编制。",
@@ -122,7 +125,7 @@ def test_an_abbreviated_agency_is_stored_only_as_its_full_name(label, text, agen
     (None, "现将我局2019年政府信息公开工作情况报告如下：\n一、组织保障", "report",
      "现将…报告如下"),
 ], ids=["report-sections", "report-title-only", "letter", "report-under-a-cover-letter",
-        "letter-with-sections", "column-name", "notice", "news", "other",
+        "letter-with-sections", "column-name", "a-line-ending-in-han", "notice", "news", "other",
         "report-opening-announces"])
 def test_what_kind_of_document_a_report_column_holds(title, text, kind, evidence):
     found_kind, why = document_kind(title, text)
