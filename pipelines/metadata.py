@@ -362,6 +362,8 @@ _LETTER_TITLE = re.compile(r"函$|^关于报送")
 _LETTER_LINE = re.compile(r"^关于.*函$|^关于报送")
 _LETTER_CLOSING = re.compile(r"特此函[告复达]|此函|函告如下")
 _NOTICE_TITLE = re.compile(r"(?:通知|通告|公告|公示|启事)$")
+#: A news item's closing attribution: "（德清县发改局）", "（通讯员 张三）".
+_NEWS_SIGNED = re.compile(r"[（(](?:通讯员|记者|来源[:：])?\s*[\u4e00-\u9fff]{2,20}[）)]\s*$")
 _NEWS_TEXT = re.compile(r"记者|通讯员|讯[）)]|近日|日前|召开|举办|开展了|专题培训|培训会|调研")
 
 
@@ -398,8 +400,9 @@ def document_kind(title: str | None, text: str) -> tuple[str, str]:
         return "report", f"title names a disclosure report: {head}"
     if _report_follows(text):
         return "report", f"the text opens as a disclosure report ({_report_follows(text)})"
-    if _NEWS_TEXT.search(text[:600]):
-        return "news", "text reads as news (近日, 召开, 记者…), no report's sections"
+    if _NEWS_TEXT.search(text[:600]) or _NEWS_SIGNED.search(text[-60:]):
+        return "news", "text reads as news (近日, 召开, 记者…, or signed （XX局） at its end), " \
+                       "no report's sections"
     return "other", (f"neither a report's title nor its sections ({len(sections)} of "
                      f"{len(_SECTIONS)} found)")
 
@@ -487,8 +490,7 @@ def extract_metadata(text: str, *, title: str | None = None, meta: dict[str, str
     result.written_date = parse_date(written_raw)
     if written_raw:
         result.raw["written_date"] = written_raw
-    published_raw = (fields.get("published_date") or meta.get("PubDate")
-                     or meta.get("publishdate") or meta.get("Maketime"))
+    published_raw = fields.get("published_date") or _page_date(meta, result.raw)
     result.published_date = parse_date(published_raw)
     if published_raw:
         result.raw["published_date"] = published_raw
@@ -614,6 +616,21 @@ def _named_in(name: str, title: str | None, lines: list[str]) -> bool:
         forms.add(name[len(found[0][0]):])
     own_lines = [title or ""] + [line for line in lines if not _is_label_line(line)]
     return any(form in line for form in forms for line in own_lines)
+
+
+def _page_date(meta: dict[str, str], raw: dict[str, str]) -> str | None:
+    """The publication date a page's meta tags give, unless it is the time the page was
+    generated (``<meta name="others" content="页面生成时间 2023-08-16 10:33:59">`` beside a
+    PubDate of the same instant: a template's render time, not the document's date)."""
+    generated = " ".join(v for v in meta.values() if "生成时间" in v)
+    for name in ("PubDate", "publishdate", "Maketime"):
+        value = (meta.get(name) or "").strip()
+        if value and value in generated:
+            raw["published_date"] = f"{value} (meta {name}) set aside: the page's generation time"
+            return None
+        if value:
+            return value
+    return None
 
 
 def _against_publication(year: int | None, evidence: str | None,

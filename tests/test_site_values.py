@@ -141,3 +141,22 @@ def test_a_report_under_a_cover_letter_takes_its_own_signatures_date():
     found = extract_metadata(text)
     assert found.document_kind == "report"
     assert found.written_date == date(2015, 1, 12)
+
+
+@pytest.mark.parametrize("meta,published,raw", [
+    ({"PubDate": "2023-08-16 10:33:59", "others": "页面生成时间 2023-08-16 10:33:59"}, None,
+     "set aside: the page's generation time"),
+    ({"PubDate": "2023-05-11 09:00", "others": "页面生成时间 2023-08-16 10:33:59"},
+     date(2023, 5, 11), "2023-05-11 09:00"),
+    ({"PubDate": "2023-05-11 09:00"}, date(2023, 5, 11), "2023-05-11 09:00"),
+], ids=["pubdate-is-the-render-time", "pubdate-before-the-render", "pubdate-alone"])
+def test_a_pages_render_time_is_no_publication_date(meta, published, raw):
+    found = extract_metadata(REPORT.format(title=f"平潭县{T19}"), meta=meta)
+    assert found.published_date == published
+    assert raw in found.raw["published_date"]
+
+
+def test_a_news_item_signed_by_a_bureau_is_news():
+    kind, why = document_kind("1-10月德清县固定资产投资结构趋稳趋优",
+                              "1-10月，全县固定资产投资完成246.79亿元，同比增长15.3%。（德清县发改局）")
+    assert (kind, "signed") == ("news", why[why.index("signed"):][:6])
