@@ -215,7 +215,8 @@ def title_from_text(lines: list[str]) -> str | None:
     for line in lines[:12]:
         line = _ATTACHMENT_MARK.sub("", line.strip()).strip("《》“”\"")
         if line and not _is_label_line(line) and not _HEAD_NOISE.match(line):
-            head.append(line)
+            # repaired as a title is: a line is too short for the text's thresholds
+            head.append(repair_title(line))
         if len(head) == 3:
             break
     if not head or len(head[0]) > 60:
@@ -461,11 +462,11 @@ def extract_metadata(text: str, *, title: str | None = None, meta: dict[str, str
     block = metadata_lines if metadata_lines else lines[:80]
     fields = labelled_fields(block)
     result = Metadata(raw={k: v for k, v in fields.items() if v})
-    # Each title repaired as a title is (every pinyin annotation removed, 繁→简): a label
-    # block or a text's first line is too short for the text's thresholds.
+    # A label's title repaired as a title is (every pinyin annotation removed, 繁→简): a
+    # label block is too short for the text's thresholds.
     labelled_title = repair_title(fields.get("title") or "")
     labelled_title = labelled_title if is_report_title(labelled_title) else None
-    text_title = title_from_text([repair_title(line) for line in lines[:12]])
+    text_title = title_from_text(lines)
     # A page's own title first, unless it is a site's name or a column's ("政府信息公开") and
     # the label block or the text's first lines state the report's.
     result.title = (title if is_report_title(title) else None) or tidy_title(labelled_title) \
