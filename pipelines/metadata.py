@@ -53,8 +53,8 @@ _ANY_YEAR = r"(?:(?:19|20)\d{2}|[〇○零一二三四五六七八九]{4})"
 _CN_YEAR = re.compile(r"([〇○零一二三四五六七八九]{4})\s*年")
 _ORG = (r"(?:人民政府|人民政府办公室|办事处|委员会|管理委员会|街道|乡|镇|苏木|局|委|办|厅|院|署"
         r"|所|中心|政府|办公室|分局|支队|大队|队|站|馆|社|会"
-        r"|开发区|高新区|工业园区|示范区|实验区|管理区)")
-_AGENCY_LINE = re.compile(rf"^[\u4e00-\u9fff（）()]{{2,40}}{_ORG}$")
+        r"|开发区|高新区|工业园区|产业园|示范区|实验区|管理区)")
+_AGENCY_LINE = re.compile(rf"^(?:[\u4e00-\u9fff（）()]{{2,40}}{_ORG}|[\u4e00-\u9fff]{{1,2}}苏木)$")
 _OPENING_AGENCY = (
     # "2019年，XX县信访局认真……", "本年度XX局政府信息……"
     re.compile(rf"(?:年以来|年度|年)[,，]?\s*(?P<agency>[\u4e00-\u9fff]{{2,30}}?{_ORG})"
@@ -65,6 +65,10 @@ _OPENING_AGENCY = (
     # "本报告……由XX县人民政府办公室编制", "由XX局根据……编制"
     re.compile(rf"由(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?{_ORG})"
                r"(?:根据|按照|依据|依照|负责|组织)?编制"),
+    # "现公布连州市人民政府机关事务管理局2019年信息公开工作年度报告",
+    # "特编制高科技电子产业园2018年度政府信息公开工作年度报告"
+    re.compile(rf"(?:现(?:予以?)?公[布开]|特编制|现发布)(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?"
+               rf"{_ORG})(?:政府信息公开|信息公开)?\s*(?:19|20)\d{{2}}\s*年"),
 )
 #: Words no body's name holds: a verb means a sentence was cut, not a name.
 _NOT_A_NAME = re.compile(r"认真|贯彻|落实|根据|按照|开展|推进|做好|进一步")
@@ -230,6 +234,12 @@ def title_from_text(lines: list[str]) -> str | None:
     for title in candidates:
         if _names_itself(title) and not re.search(r"[，,。；]", title):
             return tidy_title(title)
+    # A copied page's menus and clock above the title: a line of its own further down that
+    # is a year's disclosure report's title.
+    for line in lines[:15]:
+        line = repair_title(_ATTACHMENT_MARK.sub("", line.strip()).strip("《》“”\""))
+        if _annual_report_title(line):
+            return tidy_title(line)
     return None
 
 
@@ -247,10 +257,14 @@ _HEAD_NOISE = re.compile(r"^(?:当前位置|您的位置|您现在的位置|位�
                          r"|【?字[体号]|打印|关闭|分享到?|浏览次数|点击[数量率]|阅读[数量次])")
 
 
+#: A page's clock in its header (2019年12月3日星期二): today's date, no document's.
+_CLOCK = re.compile(r"星期|周[一二三四五六日天]")
+
+
 def signature(lines: list[str]) -> tuple[str | None, str | None]:
     """(agency, date) of the signature block at the end of a report: a short organisation
     name followed by a date, within the last few lines."""
-    tail = [line.strip() for line in lines[-6:] if line.strip()]
+    tail = [line.strip() for line in lines[-6:] if line.strip() and not _CLOCK.search(line)]
     for i in range(len(tail) - 1, -1, -1):
         # "清水县人民政府办公室    2020年1月10日" on one line
         same_line = re.fullmatch(r"(\S{2,40}?)[\s\u3000]+(\S.{4,18})", tail[i])
@@ -269,6 +283,8 @@ def heading(lines: list[str]) -> tuple[str | None, str | None]:
     the date there): an organisation name line followed by a date line, in the first lines."""
     head = [line.strip() for line in lines[:6] if line.strip()]
     for name, when in zip(head, head[1:], strict=False):
+        if _CLOCK.search(when):
+            continue  # a site's name over the page's clock
         if _AGENCY_LINE.match(name) and len(when) <= 20 and parse_date(when):
             return name, when
     return None, None
@@ -279,7 +295,7 @@ def agency_from_title(title: str | None) -> str | None:
     if not title:
         return None
     title = title.strip("《》“”\"")
-    body = rf"([\u4e00-\u9fff（）()]{{2,40}}?{_ORG})"
+    body = rf"([\u4e00-\u9fff（）()]{{2,40}}?{_ORG}|[\u4e00-\u9fff]{{1,2}}苏木)"
     disclosure = r"(?:政府信息公开|政务公开|信息公开|政府信息)"
     match = (
         # "龙潭区人民政府2013年…", "XX县人民政府关于公布2018年…",
@@ -363,6 +379,12 @@ _LETTER_TITLE = re.compile(r"函$|^关于报送")
 _LETTER_LINE = re.compile(r"^关于.*函$|^关于报送")
 _LETTER_CLOSING = re.compile(r"特此函[告复达]|此函|函告如下")
 _NOTICE_TITLE = re.compile(r"(?:通知|通告|公告|公示|启事)$")
+#: A notice's title as a line of the text: …关于印发…的通知.
+_NOTICE_LINE = re.compile(r"关于.*的(?:通知|通告|公告)$")
+#: Documents about reports that are no body's report: a model text, an evaluation.
+_NOT_A_REPORT = re.compile(r"范文|模板|样本|参考格式|评估报告|测评报告|考核")
+#: A regulation's articles at the start of its lines.
+_ARTICLES = re.compile(r"^\s*第([一二三四五六七八九十]{1,3})条(?!第)", re.M)
 #: A news item's closing attribution: "（德清县发改局）", "（通讯员 张三）".
 _NEWS_SIGNED = re.compile(r"[（(](?:通讯员|记者|来源[:：])?\s*[\u4e00-\u9fff]{2,20}[）)]\s*$")
 _NEWS_TEXT = re.compile(r"记者|通讯员|讯[）)]|近日|日前|召开|举办|开展了|专题培训|培训会|调研")
@@ -378,7 +400,13 @@ def document_kind(title: str | None, text: str) -> tuple[str, str]:
     # the letter's title: the document's, or a short line of its own at the top of the text
     letter = bool(_LETTER_TITLE.search(head)) or any(
         _LETTER_LINE.search(line) and _title_like(line) for line in lead[1:])
-    notice = bool(_NOTICE_TITLE.search(head))
+    notice = bool(_NOTICE_TITLE.search(head)) or any(
+        _NOTICE_LINE.search(line) and _title_like(line) for line in lead[1:])
+    if _NOT_A_REPORT.search(head) or any(_NOT_A_REPORT.search(line) and _title_like(line)
+                                         for line in lead[1:]):
+        return "other", f"a template or an evaluation, no body's report: {head or lead[1]}"
+    if {"一", "二", "三"} <= set(_ARTICLES.findall(text[:3000])):
+        return "other", "a regulation's articles (第一条, 第二条…), no report"
     sections = [name for name, pattern in _SECTIONS.items() if pattern.search(text[:60000])]
     found = f"text has the report's sections: {'、'.join(sections)}"
     if len(sections) >= 4 and not (letter or notice):
@@ -393,8 +421,9 @@ def document_kind(title: str | None, text: str) -> tuple[str, str]:
             return "report", f"a notice publishing the report, the report below it: {head}"
         if letter:
             return "letter", f"title: {head}" if _LETTER_TITLE.search(head) else \
-                "a letter's title (关于报送…的函)"
-        return "notice", f"title: {head}"
+                f"a letter's title: {next(filter(_LETTER_LINE.search, lead[1:]))}"
+        return "notice", f"title: {head}" if _NOTICE_TITLE.search(head) else \
+            f"a notice's title: {next(filter(_NOTICE_LINE.search, lead[1:]))}"
     if _LETTER_CLOSING.search(text[-400:]):
         return "letter", "text closes as a letter (特此函告)"
     if _annual_report_title(head):
@@ -577,6 +606,9 @@ def _own_name(value: str | None, where: str, text: str) -> str | None:
         return None
     if _ABBREVIATED.match(name):
         return _spelled_out(name, text)
+    if "管委会" in name:  # 管理委员会, abbreviated: only as the document writes it in full
+        full = name.replace("管委会", "管理委员会")
+        return mainland_terms(full) if full in text else None
     if _BARE.match(name) and not _starts_with_place(name):
         return None
     if not where.startswith(("label", "meta")) and (_NOT_A_NAME.search(name) or _joint(name)):
@@ -584,8 +616,8 @@ def _own_name(value: str | None, where: str, text: str) -> str | None:
     return mainland_terms(name)
 
 
-#: Abbreviated bodies (市政府办, 县府办, 区政府办公室, 县政府): stored only as the full name the
-#: document writes out.
+#: Abbreviated bodies (市政府办, 县府办, 区政府办公室, 县政府; …管委会 below): stored only as
+#: the full name the document writes out.
 _ABBREVIATED = re.compile(r"^(?P<level>[省市县区旗])(?:人民)?政?府(?P<office>办(?:公室)?)?$")
 
 
@@ -613,8 +645,8 @@ def _named_in(name: str, title: str | None, lines: list[str]) -> bool:
 
     forms = {name}
     found = find_places(name)
-    if found and name.startswith(found[0][0]) and len(name) > len(found[0][0]) + 1:
-        forms.add(name[len(found[0][0]):])
+    if found and name.startswith(found[0][0]) and _starts_with_place(name[len(found[0][0]):]):
+        forms.add(name[len(found[0][0]):])  # still a place's body, not a bare 人民政府
     own_lines = [title or ""] + [line for line in lines if not _is_label_line(line)]
     return any(form in line for form in forms for line in own_lines)
 
@@ -687,10 +719,16 @@ def _starts_with_place(name: str) -> bool:
 
 
 def _opening_agency(text: str) -> str | None:
+    from pipelines.regions import find_places
+
     for pattern in _OPENING_AGENCY:
         match = pattern.search(text[:300])
         if match:
             agency = match.group("agency")
+            places = find_places(agency)
+            if places and not agency.startswith(places[0][0]):
+                # words of the sentence before the name: "并向社会公布安溪县人民政府"
+                agency = agency[agency.find(places[0][0]):]
             if not _took_disclosures_word(agency, text[match.end("agency"):]):
                 return agency
     return None

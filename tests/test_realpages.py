@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 
 from tests.golden.metadata.recall import verdict
+from tests.realpages import measure
 from tests.realpages.measure import HERE, MODES, judge, load_pages, report_of
 
 PAGES = load_pages()
+#: The real report texts in the tests (the others are kept aside).
+TEXTS = [t for t in load_pages(measure.TEXTS) if not t.get("holdout")]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -21,6 +24,13 @@ def test_no_value_of_a_real_page_is_wrong(page, mode):
     verdicts = judge(page, report_of(page, mode))
     wrong = {name: value for name, (outcome, value) in verdicts.items() if outcome == "wrong"}
     assert not wrong, f"wrong values (gold: {page['gold']})"
+
+
+@pytest.mark.parametrize("item", TEXTS, ids=[t["id"] for t in TEXTS])
+def test_no_value_of_a_real_report_text_is_wrong(item):
+    verdicts = judge(item, measure.text_report_of(item))
+    wrong = {name: value for name, (outcome, value) in verdicts.items() if outcome == "wrong"}
+    assert not wrong, f"wrong values (gold: {item['gold']})"
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p["id"] for p in PAGES])

@@ -16,15 +16,21 @@ FLOORS = {
     ("goldens", "cases.yaml"): dict.fromkeys(goldens.FIELDS, 1.0),
     ("goldens", "holdout.yaml"): dict.fromkeys(goldens.FIELDS, 1.0),
     ("goldens", "holdout_messy.yaml"): dict.fromkeys(goldens.FIELDS, 1.0),
-    ("realpages", "bare"): dict.fromkeys(realpages.FIELDS, 1.0),
-    ("realpages", "registered"): dict.fromkeys(realpages.FIELDS, 1.0),
+    # issuing_agency 0.92: the 2014 letter signs as 平潭综合实验区管委会办公室 and never writes
+    # 管理委员会: an abbreviation is stored only as the full name the document writes
+    ("realpages", "bare"): {**dict.fromkeys(realpages.FIELDS, 1.0), "issuing_agency": 0.92},
+    ("realpages", "registered"): {**dict.fromkeys(realpages.FIELDS, 1.0),
+                                  "issuing_agency": 0.92},
+    ("realtexts", "text"): {"document_kind": 1.0, "report_year": 1.0, "province_code": 0.93,
+                            "city_code": 0.85, "county_code": 0.83, "issuing_agency": 0.86},
 }
 
 
 def _totals(corpus: str, part: str):
     if corpus == "goldens":
         return goldens.measure([goldens.FILES[0].with_name(part)])
-    pages = [p for p in realpages.load_pages() if not p.get("holdout")]
+    source = realpages.TEXTS if corpus == "realtexts" else realpages.CORPUS
+    pages = [p for p in realpages.load_pages(source) if not p.get("holdout")]
     return realpages.measure(pages, part)
 
 

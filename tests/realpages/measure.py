@@ -8,7 +8,8 @@ Each page is processed as a crawled page twice: *bare* (nothing known of its por
 *registered* (its portal's region configured, as a registry entry would): a site's region is a
 hint, so neither may make a value wrong. A text is ingested as a plain-text file. Held-out
 pages and texts are reported apart. An agency is right when it names the gold's body: the same
-name once leading place names and a final 人民政府 are set aside (东至县青山乡 = 青山乡人民政府).
+name once leading place names and a final 人民政府 are set aside, in simplified characters
+(东至县青山乡 = 青山乡人民政府, 下管鎮 = 下管镇).
 """
 
 from __future__ import annotations
@@ -89,7 +90,9 @@ def same_body(one: str, other: str | None) -> bool:
 
 def _core(name: str) -> str:
     from pipelines.regions import find_places
+    from pipelines.repair import normalize_title
 
+    name = normalize_title(name)  # a gold read off a 繁體 page is written in 繁體
     for place, _ in find_places(name):
         if not name.startswith(place) or len(name) == len(place):
             break
