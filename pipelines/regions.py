@@ -68,7 +68,8 @@ def split_region(code: str) -> tuple[str, str | None, str | None]:
 @functools.cache
 def places() -> dict[str, list[Place]]:
     """Name → every place that has borne it (provinces, prefectures, counties), from loc.dat.
-    Autonomous prefectures are also indexed by their short form (楚雄彝族自治州 → 楚雄州)."""
+    Autonomous prefectures and counties are also indexed by their short forms (楚雄彝族自治州 →
+    楚雄州, 关岭布依族苗族自治县 → 关岭自治县)."""
     import stdnum
 
     path = Path(stdnum.__file__).parent / "cn" / "loc.dat"
@@ -99,6 +100,9 @@ def places() -> dict[str, list[Place]]:
             add(years[3], place)
             if years[3].endswith("自治州"):
                 add(years[3][:2] + "州", place)
+            elif years[3].endswith(("自治县", "自治旗")) and len(years[3]) > 5:
+                # 关岭布依族苗族自治县 is written 关岭自治县 (and 关岭县) as often as in full
+                add(years[3][:2] + years[3][-3:], place)
     return index
 
 

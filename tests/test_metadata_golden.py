@@ -124,3 +124,14 @@ def test_two_bodies_run_together_are_no_name(name, joint):
     from pipelines.metadata import _joint
 
     assert _joint(name) is joint
+
+
+@pytest.mark.parametrize("name,code", [
+    ("关岭自治县永宁镇人民政府", "520424"),  # 关岭布依族苗族自治县
+    ("石柱自治县人民政府", "500240"),  # 石柱土家族自治县
+    ("关岭布依族苗族自治县人民政府", "520424"),
+], ids=["guanling-short", "shizhu-short", "guanling-full"])
+def test_an_autonomous_county_is_known_by_its_short_form(name, code):
+    from pipelines.regions import resolve_names
+
+    assert resolve_names(name, year=2020).code == code
