@@ -135,3 +135,13 @@ def test_an_autonomous_county_is_known_by_its_short_form(name, code):
     from pipelines.regions import resolve_names
 
     assert resolve_names(name, year=2020).code == code
+
+
+@pytest.mark.parametrize("text", [
+    "标题：牟定县2019年政务(wù)公开工作年度报(bào)告\n正文。",
+    "牟定县2019年政务(wù)公开工作年度报(bào)告\n正文。",
+    "首页\n政务公开\n无障碍\n简体 繁體\n牟定县2019年政务(wù)公开工作年度报(bào)告\n正文。",
+], ids=["label-cell", "first-line", "below-a-pages-menus"])
+def test_a_mirrors_title_is_repaired_like_its_text(text):
+    found = extract_metadata(text)
+    assert (found.title, found.report_year) == ("牟定县2019年政务公开工作年度报告", 2019)
