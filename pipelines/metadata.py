@@ -428,8 +428,9 @@ def document_kind(title: str | None, text: str) -> tuple[str, str]:
         return "letter", "text closes as a letter (特此函告)"
     if _annual_report_title(head):
         return "report", f"title names a disclosure report: {head}"
-    if _report_follows(text):
-        return "report", f"the text opens as a disclosure report ({_report_follows(text)})"
+    opens = _report_follows(text)
+    if opens:
+        return "report", f"the text opens as a disclosure report ({opens})"
     if _NEWS_TEXT.search(text[:600]) or _NEWS_SIGNED.search(text[-60:]):
         return "news", "text reads as news (近日, 召开, 记者…, or signed （XX局） at its end), " \
                        "no report's sections"

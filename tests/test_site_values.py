@@ -160,3 +160,13 @@ def test_a_news_item_signed_by_a_bureau_is_news():
     kind, why = document_kind("1-10月德清县固定资产投资结构趋稳趋优",
                               "1-10月，全县固定资产投资完成246.79亿元，同比增长15.3%。（德清县发改局）")
     assert (kind, "signed") == ("news", why[why.index("signed"):][:6])
+
+
+def test_the_lake_contract_names_every_document_kind():
+    from pathlib import Path
+
+    from pipelines.metadata import DOCUMENT_KINDS
+
+    docs = Path(__file__).parents[1].joinpath("docs", "lake.md").read_text(encoding="utf-8")
+    section = docs[docs.index("### Document kinds"):]
+    assert all(f"- `{kind}`" in section for kind in DOCUMENT_KINDS)
