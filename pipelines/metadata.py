@@ -64,14 +64,14 @@ _OPENING_AGENCY = (
                r"(?:根据|按照|依据|依照|认真|坚持|严格|深入|现将|特?向社会)"),
     # "本报告……由XX县人民政府办公室编制", "由XX局根据……编制"
     re.compile(rf"由(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?{_ORG})"
-               r"(?:根据|按照|依据|依照|负责|组织)?编制"),
+               r"(?:(?:根据|按照|依据|依照|负责|组织)?编制|根据|按照|依据|依照)"),
     # "现公布连州市人民政府机关事务管理局2019年信息公开工作年度报告",
     # "特编制高科技电子产业园2018年度政府信息公开工作年度报告"
     re.compile(rf"(?:现(?:予以?)?公[布开]|特编制|现发布)(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?"
                rf"{_ORG})(?:政府信息公开|信息公开)?\s*(?:19|20)\d{{2}}\s*年"),
 )
 #: Words no body's name holds: a verb means a sentence was cut, not a name.
-_NOT_A_NAME = re.compile(r"认真|贯彻|落实|根据|按照|开展|推进|做好|进一步")
+_NOT_A_NAME = re.compile(r"认真|贯彻|落实|根据|按照|开展|推进|做好|进一步|报告|公开")
 #: A name starting with a pronoun or a bare level (我局, 本办, 县人民政府, 镇人民政府) names no
 #: body, unless a place's name starts that way (全椒县, 镇江市, 乡宁县).
 _BARE = re.compile(r"^[我本该贵全各省市县区镇乡街]")
@@ -218,7 +218,11 @@ def title_from_text(lines: list[str]) -> str | None:
     head = []
     for line in lines[:12]:
         line = _ATTACHMENT_MARK.sub("", line.strip()).strip("《》“”\"")
-        if line and not _is_label_line(line) and not _HEAD_NOISE.match(line):
+        if len(head) == 0 and len(line) > 60:
+            # a flattened page: the title and the first section on one line
+            line = (_TITLE_THEN_BODY.match(line) or [line])[0]
+        if line and _HANZI.search(line) and not _is_label_line(line) \
+                and not _HEAD_NOISE.match(line):  # not "EN", not a URL
             # repaired as a title is: a line is too short for the text's thresholds
             head.append(repair_title(line))
         if len(head) == 3:
@@ -236,8 +240,8 @@ def title_from_text(lines: list[str]) -> str | None:
             return tidy_title(title)
     # A copied page's menus and clock above the title: a line of its own further down that
     # is a year's disclosure report's title.
-    for line in lines[:15]:
-        line = repair_title(_ATTACHMENT_MARK.sub("", line.strip()).strip("《》“”\""))
+    for line in lines[:40]:
+        line = repair_title(_ATTACHMENT_MARK.sub("", line.strip()).strip("《》“”\"•· "))
         if _annual_report_title(line):
             return tidy_title(line)
     return None
@@ -250,6 +254,9 @@ def _names_itself(title: str) -> bool:
         core.endswith("的公告") and "报告" in core)  # 关于公布…年度报告的公告
 
 
+_HANZI = re.compile(r"[\u4e00-\u9fff]")
+#: "清水县人民政府2019年 政府信息公开工作年度报告 一、总体情况 2019年,…" on one line.
+_TITLE_THEN_BODY = re.compile(r"^(.{6,60}?(?:年度报告|年报))(?=\s*一\s*[、.．]|\1)")
 #: "附件1：" before a title (a report attached to a notice).
 _ATTACHMENT_MARK = re.compile(r"^附\s*件\s*\d*\s*[:：]?\s*")
 #: Lines a copied page carries above its title: breadcrumbs, font and print buttons, counters.
@@ -310,7 +317,18 @@ def agency_from_title(title: str | None) -> str | None:
         or re.match(rf"^{body}\s*关于", title))
     if not match or _took_disclosures_word(match.group(1), title[match.end(1):]):
         return None
-    return match.group(1)
+    return _from_its_place(match.group(1))
+
+
+def _from_its_place(name: str) -> str:
+    """A name from its first place on, without what stands before it (a label's 标题, a
+    breadcrumb's 文件类信息公开, a sentence's 并向社会公布)."""
+    from pipelines.regions import find_places
+
+    places = find_places(name)
+    if places and not name.startswith(places[0][0]):
+        return name[name.find(places[0][0]):]
+    return name
 
 
 def _took_disclosures_word(agency: str, rest: str) -> bool:
@@ -380,11 +398,13 @@ _LETTER_LINE = re.compile(r"^关于.*函$|^关于报送")
 _LETTER_CLOSING = re.compile(r"特此函[告复达]|此函|函告如下")
 _NOTICE_TITLE = re.compile(r"(?:通知|通告|公告|公示|启事)$")
 #: A notice's title as a line of the text: …关于印发…的通知.
-_NOTICE_LINE = re.compile(r"关于.*的(?:通知|通告|公告)$")
+_NOTICE_LINE = re.compile(r"关于.*的(?:通知|通告|公告)$|(?:通\s*知|通\s*告)$")
 #: Documents about reports that are no body's report: a model text, an evaluation.
 _NOT_A_REPORT = re.compile(r"范文|模板|样本|参考格式|评估报告|测评报告|考核")
 #: A regulation's articles at the start of its lines.
 _ARTICLES = re.compile(r"^\s*第([一二三四五六七八九十]{1,3})条(?!第)", re.M)
+#: A news headline about reports: 贵州省发布2016年政府信息公开工作年度报告, …优秀年度报告出炉.
+_HEADLINE = re.compile(r"^[^关]{2,20}?(?:发布|公布|晒出)了?(?:19|20)\d{2}\s*年|报告(?:出炉|揭晓)$")
 #: A news item's closing attribution: "（德清县发改局）", "（通讯员 张三）".
 _NEWS_SIGNED = re.compile(r"[（(](?:通讯员|记者|来源[:：])?\s*[\u4e00-\u9fff]{2,20}[）)]\s*$")
 _NEWS_TEXT = re.compile(r"记者|通讯员|讯[）)]|近日|日前|召开|举办|开展了|专题培训|培训会|调研")
@@ -406,7 +426,8 @@ def document_kind(title: str | None, text: str) -> tuple[str, str]:
                                          for line in lead[1:]):
         return "other", f"a template or an evaluation, no body's report: {head or lead[1]}"
     if {"一", "二", "三"} <= set(_ARTICLES.findall(text[:3000])):
-        return "other", "a regulation's articles (第一条, 第二条…), no report"
+        return ("notice", "a notice's title over a regulation's articles") if notice else \
+            ("other", "a regulation's articles (第一条, 第二条…), no report")
     sections = [name for name, pattern in _SECTIONS.items() if pattern.search(text[:60000])]
     found = f"text has the report's sections: {'、'.join(sections)}"
     if len(sections) >= 4 and not (letter or notice):
@@ -426,6 +447,10 @@ def document_kind(title: str | None, text: str) -> tuple[str, str]:
             f"a notice's title: {next(filter(_NOTICE_LINE.search, lead[1:]))}"
     if _LETTER_CLOSING.search(text[-400:]):
         return "letter", "text closes as a letter (特此函告)"
+    headline = next((line for line in lead if _HEADLINE.search(line) and _title_like(line)),
+                    None)
+    if headline:
+        return "news", f"a headline: {headline}"
     if _annual_report_title(head):
         return "report", f"title names a disclosure report: {head}"
     opens = _report_follows(text)
@@ -439,18 +464,26 @@ def document_kind(title: str | None, text: str) -> tuple[str, str]:
 
 
 #: The first section of a disclosure report: 一、总体情况, 一、概述, 一、政府信息公开工作开展情况.
-_FIRST_SECTION = re.compile(r"^\s*一\s*[、.．]\s*(?:总体情况|概述|基本情况|[^\n]{0,16}公开)", re.M)
+_FIRST_SECTION = re.compile(
+    r"(?:^|[。：:])\s*一\s*[、.．]\s*(?:总体情况|概述|基本情况|[^\n]{0,16}公开)", re.M)
+#: "本报告根据《条例》…", "本年度报告依据…": the text calls itself a report as it opens.
+_SELF_REPORT = re.compile(r"本(?:年度)?报告(?:是)?(?:根据|依据|依照|按照)")
 
 
 def _report_follows(text: str) -> str | None:
     """How the text opens as a disclosure report (the opening announces it, states its
     statistics period, or opens its first section and speaks of disclosure), or None."""
     opening = _CITED.sub("《》", text[:1500])
-    if _REPORTS_BELOW.search(opening) or _ANNOUNCED.search(opening):
+    announced = _ANNOUNCED.search(opening)
+    if _REPORTS_BELOW.search(opening) or (announced and re.search(
+            r"现|特|予以", opening[max(0, announced.start() - 30):announced.start()])):
         return "现将…报告如下"
+    if _SELF_REPORT.search(opening[:300]):
+        return "本报告根据《条例》…"
     if _PERIOD.search(opening) or _AS_OF.search(opening):
         return "its statistics period"
-    if _FIRST_SECTION.search(opening) and "公开" in opening:
+    if (_FIRST_SECTION.search(opening) or _TITLE_THEN_BODY.search(opening)) \
+            and "公开" in opening:
         return "一、总体情况"
     return None
 
@@ -459,6 +492,14 @@ def _annual_report_title(line: str) -> bool:
     """Whether a line is the title of a year's disclosure report."""
     return is_report_title(line) and _names_itself(line) and bool(_DISCLOSURE.search(line)) \
         and bool(_YEAR_IN_TITLE.search(line) or _CN_YEAR.search(line))
+
+
+def _lead_title(lines: list[str]) -> str | None:
+    """A letter's or a notice's title on a line of its own at the top of its text."""
+    return next((line.strip() for line in lines[:6]
+                 if _title_like(line.strip()) and not _is_label_line(line) and (
+                     _LETTER_LINE.search(line.strip()) or _NOTICE_LINE.search(line.strip()))),
+                None)
 
 
 def _inner_report_title(text: str) -> str | None:
@@ -505,6 +546,8 @@ def extract_metadata(text: str, *, title: str | None = None, meta: dict[str, str
         setattr(result, name, fields.get(name) or None)
 
     result.document_kind, result.document_kind_evidence = document_kind(result.title, text)
+    if result.title is None and result.document_kind in ("letter", "notice"):
+        result.title = _lead_title(lines)  # a letter's or a notice's own title line
     # A report under a cover letter: the lines under the title, and the page's 成文日期, are
     # the letter's; the report's own date is its signature's at the end.
     covered = "under a cover letter" in result.document_kind_evidence
@@ -607,9 +650,11 @@ def _own_name(value: str | None, where: str, text: str) -> str | None:
         return None
     if _ABBREVIATED.match(name):
         return _spelled_out(name, text)
-    if "管委会" in name:  # 管理委员会, abbreviated: only as the document writes it in full
-        full = name.replace("管委会", "管理委员会")
-        return mainland_terms(full) if full in text else None
+    for short, whole in (("管委会", "管理委员会"), ("政府", "人民政府")):
+        # 管理委员会 and 人民政府, abbreviated: only as the document writes them in full
+        if short in name and whole not in name:
+            full = name.replace(short, whole)
+            return mainland_terms(full) if full in text else None
     if _BARE.match(name) and not _starts_with_place(name):
         return None
     if not where.startswith(("label", "meta")) and (_NOT_A_NAME.search(name) or _joint(name)):
@@ -720,16 +765,10 @@ def _starts_with_place(name: str) -> bool:
 
 
 def _opening_agency(text: str) -> str | None:
-    from pipelines.regions import find_places
-
     for pattern in _OPENING_AGENCY:
         match = pattern.search(text[:300])
         if match:
-            agency = match.group("agency")
-            places = find_places(agency)
-            if places and not agency.startswith(places[0][0]):
-                # words of the sentence before the name: "并向社会公布安溪县人民政府"
-                agency = agency[agency.find(places[0][0]):]
+            agency = _from_its_place(match.group("agency"))
             if not _took_disclosures_word(agency, text[match.end("agency"):]):
                 return agency
     return None

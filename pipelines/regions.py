@@ -208,17 +208,38 @@ def resolve_names(primary: str | None, context: str | None = None, *,
                          for n, c in context_found]
     named = {p.code for _, cands in primary_found + context_found for p in cands}
     for source, found in ((primary_is, primary_found), ("text", context_found)):
-        place, names = _refine(found, named)
+        # A body's name is one chain of places (天水市公安局清水县分局); running text names
+        # many, and a later one refines only when it follows on (哈尔滨市松北区, not 哈尔滨市…
+        # 松北区: a district the city's report speaks of).
+        place, names = _refine(found, named, text=context if source == "text" else None)
         if place is not None:
             return Resolution(place.code, f"{source} names {' '.join(names)} → {place.code}",
                               source)
     return None
 
 
-def _refine(found: list[tuple[str, list[Place]]], named: set[str]) -> tuple[Place | None, list]:
+#: A body's name after a place's: the place is that body's.
+_BODY_AFTER = re.compile(r"人民政府|政府|[\u4e00-\u9fff]{0,8}?(?:局|委员会|办公室|办事处|中心)")
+#: An address (地址：哈尔滨市松北区世纪大道1号): where an office sits, not whose report it is.
+ADDRESS = re.compile(r"(?:地址|通讯地址|联系地址|办公地址)\s*[:：][^，,。;；)）\n]{0,60}")
+
+
+def _refine(found: list[tuple[str, list[Place]]], named: set[str], *,
+            text: str | None = None) -> tuple[Place | None, list]:
+    """The place the names identify, left to right (see :func:`resolve_names`); with ``text``,
+    a name refines the place only where it follows right after the names before it."""
     current: Place | None = None
     names: list[str] = []
+    position = end = 0  # where the names taken so far end, in text
     for name, candidates in found:
+        if text is not None:
+            position = text.find(name, position)
+            end_here = position + len(name)
+            # on from the names before it, or the place of a body (东城区人民政府, 平潭县地税局)
+            follows = position == end or bool(_BODY_AFTER.match(text, end_here))
+            position = end_here
+            if current is not None and not follows:
+                continue
         if current is not None:
             candidates = [p for p in candidates if _inside(p.code, current.code)]
         note = ""
@@ -228,6 +249,8 @@ def _refine(found: list[tuple[str, list[Place]]], named: set[str]) -> tuple[Plac
         if len(candidates) == 1:
             current = candidates[0]
             names.append(name + note)
+            if text is not None:
+                end = end_here
     return current, names
 
 
@@ -315,7 +338,7 @@ def resolve_region(*, configured: str | None = None, override: str | None = None
     one that disagrees with places the text only mentions leaves the region NULL. Every code is
     one in use in the report's year. ``override`` (``ingest --province``) is the user's word:
     kept, refined by the names inside it, and the evidence says when the document disagrees."""
-    context = f"{title or ''}\n{opening}"
+    context = f"{title or ''}\n{ADDRESS.sub('', opening)}"
     own = resolve_names(agency, context, year=year)
     by_title = resolve_names(title, opening, year=year, primary_is="title") if title else None
     if own is not None and own.source == "agency" and by_title is not None and \

@@ -23,6 +23,10 @@ FLOORS = {
                                   "issuing_agency": 0.92},
     ("realtexts", "text"): {"document_kind": 1.0, "report_year": 1.0, "province_code": 0.93,
                             "city_code": 0.88, "county_code": 0.87, "issuing_agency": 0.86},
+    # the texts kept aside, after their one measurement (see the corpus's header)
+    ("realtexts", "text held-out"): {"document_kind": 1.0, "report_year": 0.97,
+                                     "province_code": 0.95, "city_code": 0.91,
+                                     "county_code": 0.89, "issuing_agency": 0.71},
 }
 
 
@@ -30,8 +34,9 @@ def _totals(corpus: str, part: str):
     if corpus == "goldens":
         return goldens.measure([goldens.FILES[0].with_name(part)])
     source = realpages.TEXTS if corpus == "realtexts" else realpages.CORPUS
-    pages = [p for p in realpages.load_pages(source) if not p.get("holdout")]
-    return realpages.measure(pages, part)
+    held_out = part.endswith("held-out")
+    pages = [p for p in realpages.load_pages(source) if bool(p.get("holdout")) is held_out]
+    return realpages.measure(pages, part.removesuffix(" held-out"))
 
 
 @pytest.mark.parametrize("corpus,part", FLOORS, ids=[f"{c}-{p}" for c, p in FLOORS])
