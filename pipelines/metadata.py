@@ -71,7 +71,10 @@ _OPENING_AGENCY = (
                rf"{_ORG})(?:政府信息公开|信息公开)?\s*(?:19|20)\d{{2}}\s*年"),
 )
 #: Words no body's name holds: a verb means a sentence was cut, not a name.
-_NOT_A_NAME = re.compile(r"认真|贯彻|落实|根据|按照|开展|推进|做好|进一步|报告|公开")
+_NOT_A_NAME = re.compile(r"认真|贯彻|落实|根据|按照|开展|推进|做好|进一步|报告")
+#: An opening's office of disclosure (政务公开办公室 compiles, 信息公开办 answers): no body
+#: whose report it is; a title's issuer may hold the word (…政府信息与政务公开办公室).
+_DISCLOSURE_OFFICE = re.compile(r"公开")
 #: A name starting with a pronoun or a bare level (我局, 本办, 县人民政府, 镇人民政府) names no
 #: body, unless a place's name starts that way (全椒县, 镇江市, 乡宁县).
 _BARE = re.compile(r"^[我本该贵全各省市县区镇乡街]")
@@ -650,12 +653,15 @@ def _own_name(value: str | None, where: str, text: str) -> str | None:
         return None
     if _ABBREVIATED.match(name):
         return _spelled_out(name, text)
-    for short, whole in (("管委会", "管理委员会"), ("政府", "人民政府")):
-        # 管理委员会 and 人民政府, abbreviated: only as the document writes them in full
-        if short in name and whole not in name:
-            full = name.replace(short, whole)
-            return mainland_terms(full) if full in text else None
+    # 管理委员会 and 人民政府 abbreviated (…管委会办公室, 中河乡政府; not 政府信息公开办公室):
+    # only as the document writes them in full
+    full = name.replace("管委会", "管理委员会") if "管委会" in name else \
+        name[:-2] + "人民政府" if name.endswith("政府") and not name.endswith("人民政府") else None
+    if full is not None:
+        return mainland_terms(full) if full in text else None
     if _BARE.match(name) and not _starts_with_place(name):
+        return None
+    if where == "opening" and _DISCLOSURE_OFFICE.search(name):
         return None
     if not where.startswith(("label", "meta")) and (_NOT_A_NAME.search(name) or _joint(name)):
         return None  # a sentence cut short ("本办认真贯彻落实政府"), or two bodies
