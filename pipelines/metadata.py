@@ -69,6 +69,9 @@ _OPENING_AGENCY = (
     # "特编制高科技电子产业园2018年度政府信息公开工作年度报告"
     re.compile(rf"(?:现(?:予以?)?公[布开]|特编制|现发布)(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?"
                rf"{_ORG})(?:政府信息公开|信息公开)?\s*(?:19|20)\d{{2}}\s*年"),
+    # "特向社会公布2019年度青龙镇政府(机关)信息公开年度报告": the year first
+    re.compile(rf"公[布开](?:19|20)\d{{2}}\s*年度?(?P<agency>[\u4e00-\u9fff]{{2,30}}?{_ORG})"
+               r"(?:[(（][^)）]{0,6}[)）])?(?:政府信息公开|政务公开|信息公开)"),
 )
 #: Words no body's name holds: a verb means a sentence was cut, not a name.
 _NOT_A_NAME = re.compile(r"认真|贯彻|落实|根据|按照|开展|推进|做好|进一步|报告")
@@ -771,11 +774,14 @@ def _starts_with_place(name: str) -> bool:
 
 
 def _opening_agency(text: str) -> str | None:
+    """The first body an opening's sentence names (each pattern in turn: a match that is no
+    body's name, such as 本报告由…, gives way to the next)."""
     for pattern in _OPENING_AGENCY:
         match = pattern.search(text[:300])
         if match:
             agency = _from_its_place(match.group("agency"))
-            if not _took_disclosures_word(agency, text[match.end("agency"):]):
+            if not _took_disclosures_word(agency, text[match.end("agency"):]) and \
+                    _own_name(agency, "opening", text):
                 return agency
     return None
 

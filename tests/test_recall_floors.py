@@ -26,7 +26,7 @@ FLOORS = {
     # the texts kept aside, after their one measurement (see the corpus's header)
     ("realtexts", "text held-out"): {"document_kind": 1.0, "report_year": 0.97,
                                      "province_code": 0.95, "city_code": 0.91,
-                                     "county_code": 0.89, "issuing_agency": 0.71},
+                                     "county_code": 0.89, "issuing_agency": 0.77},
 }
 
 

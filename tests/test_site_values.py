@@ -170,3 +170,20 @@ def test_the_lake_contract_names_every_document_kind():
     docs = Path(__file__).parents[1].joinpath("docs", "lake.md").read_text(encoding="utf-8")
     section = docs[docs.index("### Document kinds"):]
     assert all(f"- `{kind}`" in section for kind in DOCUMENT_KINDS)
+
+
+@pytest.mark.parametrize("opening,agency", [
+    ("现公布连州市人民政府机关事务管理局2019年信息公开工作年度报告。",
+     "连州市人民政府机关事务管理局"),
+    ("特编制高科技电子产业园2018年度政府信息公开工作年度报告。", "高科技电子产业园"),
+    ("本报告由重庆解放碑中央商务区管理委员会根据《条例》要求编制。",
+     "重庆解放碑中央商务区管理委员会"),
+    ("特向社会公布2019年度青龙镇政府(机关)信息公开年度报告。青龙镇人民政府联系电话。",
+     "青龙镇人民政府"),
+    ("特向社会公布2019年度青龙镇政府(机关)信息公开年度报告。", None),  # 政府, never in full
+    ("由政务公开办公室编制本报告。", None),  # an office of disclosure, no body
+], ids=["announces-the-body", "compiles-the-body", "by-the-body-according-to",
+        "year-first-abbreviation-spelled-out", "year-first-abbreviation-not-spelled-out",
+        "disclosure-office"])
+def test_the_body_an_opening_names(opening, agency):
+    assert extract_metadata(opening + "\n" + REPORT.format(title="")).issuing_agency == agency
