@@ -563,7 +563,8 @@ def extract_metadata(text: str, *, title: str | None = None, meta: dict[str, str
         ("label", fields.get("issuing_agency")), ("meta ContentSource", meta.get("ContentSource")),
         ("label 信息来源", fields.get("source"))], own=[
         ("signature", signed_by), ("heading", headed_by),
-        ("title", agency_from_title(result.title)), ("opening", _opening_agency(text))])
+        ("title", agency_from_title(result.title)), ("opening", _opening_agency(text)),
+        ("contact line", _contact_agency(text))])
 
     written_raw = signed_on if covered else \
         fields.get("written_date") or signed_on or headed_on
@@ -644,7 +645,7 @@ def _of_kind(name: str, kind: str) -> bool:
         return bool(re.search(rf"{kind}(?:办公室)?$|{kind}员会$", name))
     if kind == "办":
         return bool(re.search(r"办(?:公室|事处)?$", name))
-    return bool(re.search(rf"{kind}(?:人民政府|办事处)?(?:办公室)?$", name))
+    return bool(re.search(rf"{kind}(?:人民政府|政府|办事处)?(?:办公室)?$", name))
 
 
 def _own_name(value: str | None, where: str, text: str) -> str | None:
@@ -771,6 +772,26 @@ def _starts_with_place(name: str) -> bool:
 
     found = find_places(name[:12])
     return bool(found) and name.startswith(found[0][0])
+
+
+#: "如对本报告有疑问，请与闽侯县土地储备发展中心办公室联系": the unit that answers for the report.
+_CONTACT = re.compile(r"请与(?P<unit>[\u4e00-\u9fff]{4,40}?)联系")
+#: The office inside a body that answers questions: the body is the name before it.
+_ANSWERING_OFFICE = re.compile(r"(?:综合|信息公开|政务公开|党政)?(?:办公室|办)$")
+
+
+def _contact_agency(text: str) -> str | None:
+    """The body whose office the report names for questions (请与X办公室联系), when the
+    report calls itself a body of that kind (我中心, 我区): a county's office answering for a
+    township's report is no township's name."""
+    match = _CONTACT.search(text[:6000])
+    if not match:
+        return None
+    body = _ANSWERING_OFFICE.sub("", match["unit"])  # 东城区政府信息公开办公室: 东城区政府
+    selves = set(_SELF.findall(text[:6000]))
+    if not body or not selves or not any(_of_kind(body, kind) for kind in selves):
+        return None
+    return body
 
 
 def _opening_agency(text: str) -> str | None:

@@ -187,3 +187,17 @@ def test_the_lake_contract_names_every_document_kind():
         "disclosure-office"])
 def test_the_body_an_opening_names(opening, agency):
     assert extract_metadata(opening + "\n" + REPORT.format(title="")).issuing_agency == agency
+
+
+@pytest.mark.parametrize("text,agency", [
+    ("我中心认真落实条例。\n如对本报告有疑问，请与闽侯县土地储备发展中心办公室联系。",
+     "闽侯县土地储备发展中心"),
+    ("我区认真落实条例。\n如有疑问，请与东城区政府信息公开办公室联系。东城区人民政府。",
+     "东城区人民政府"),
+    # a township's report answered by the county's office: no township's name
+    ("我镇认真落实条例。\n如有疑问，请与平潭县人民政府办公室联系。", None),
+    ("全年认真落实条例。\n如有疑问，请与平潭县人民政府办公室联系。", None),  # calls itself nothing
+], ids=["centre-answers-for-itself", "district-government-spelled-out",
+        "county-office-answers-for-a-township", "no-self-reference"])
+def test_the_body_a_contact_line_answers_for(text, agency):
+    assert extract_metadata(REPORT.format(title="") + text).issuing_agency == agency
