@@ -303,7 +303,8 @@ def given_regions(*, configured: str | None, site_id_code: str | None, index_no:
         if kept is None:
             return
         if kept != code:
-            label += f" ({code} was not in use in {year}: {kept} kept)"
+            when = year if year is not None else f"any year since {FIRST_REPORT_YEAR}"
+            label += f" ({code} was not in use in {when}: {kept} kept)"
         found.append((label, kept))
 
     match = _USCC.search(index_no or "")

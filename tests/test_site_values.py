@@ -201,3 +201,9 @@ def test_the_body_an_opening_names(opening, agency):
         "county-office-answers-for-a-township", "no-self-reference"])
 def test_the_body_a_contact_line_answers_for(text, agency):
     assert extract_metadata(REPORT.format(title="") + text).issuing_agency == agency
+
+
+def test_a_code_not_in_use_says_so_when_the_year_is_unknown():
+    found = resolve_region(site_id_code="3590000001", year=None)
+    assert found.code == "350000"
+    assert "(359000 was not in use in any year since 2008: 350000 kept)" in found.evidence
