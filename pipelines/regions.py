@@ -103,7 +103,15 @@ def places() -> dict[str, list[Place]]:
             elif years[3].endswith(("自治县", "自治旗")) and len(years[3]) > 5:
                 # 关岭布依族苗族自治县 is written 关岭自治县 (and 关岭县) as often as in full
                 add(years[3][:2] + years[3][-3:], place)
+            if len(years[3]) == 3 and years[3][-1] in _SHORT_SUFFIXES and match[1][2:] != "00":
+                # 来凤县 names its zone 来凤经济开发区: the short name, read only before a
+                # zone's name (ZONE_AFTER); a county never holds a town's or a city's name
+                add(years[3][:2], place)
     return index
+
+
+#: The zones a county names with its short name (来凤经济开发区, 番禺经济技术开发区).
+ZONE_AFTER = re.compile(r"经济(?:技术)?开发区|经开区|高新(?:技术产业开发)?区|工业园区|产业园")
 
 
 #: Annual reports exist since the regulations took effect (2008): a report of unknown year is
@@ -133,9 +141,13 @@ def find_places(text: str, *, year: int | None = None) -> list[tuple[str, list[P
             continue
         after_place = i == 0 or i == taken_to and bool(found) or text[i - 1] == "\n"
         for name in sorted(starts[i], key=len, reverse=True):
-            if len(name) == 2 and not (after_place and name[1] in _SHORT_SUFFIXES):
-                continue
             candidates = [p for p in index[name] if _valid(p, year)]
+            if len(name) == 2 and name[1] not in _SHORT_SUFFIXES:
+                # a county's short name (来凤), and only before a zone's name
+                candidates = [p for p in candidates if p.name[:2] == name
+                              and len(p.name) == 3] if ZONE_AFTER.match(text, i + 2) else []
+            elif len(name) == 2 and not after_place:
+                continue
             if candidates:
                 found.append((name, candidates))
                 taken_to = i + len(name)

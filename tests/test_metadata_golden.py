@@ -145,3 +145,18 @@ def test_an_autonomous_county_is_known_by_its_short_form(name, code):
 def test_a_mirrors_title_is_repaired_like_its_text(text):
     found = extract_metadata(text)
     assert (found.title, found.report_year) == ("牟定县2019年政务公开工作年度报告", 2019)
+
+
+@pytest.mark.parametrize("name,code", [
+    ("来凤经济开发区", "422827"),  # 来凤县
+    ("浙江省东阳经济开发区管理委员会", "330783"),  # 东阳市
+    ("番禺经济技术开发区管委会", "440113"),  # 番禺区
+    ("东阳镇人民政府", None),  # a town may share a county's short name: not before a town
+    ("和平街道办事处", None),
+], ids=["county-zone", "city-zone-after-its-province", "district-zone", "a-town-of-that-name",
+        "a-street-of-that-name"])
+def test_a_countys_short_name_places_only_its_zone(name, code):
+    from pipelines.regions import resolve_names
+
+    found = resolve_names(name, year=2020)
+    assert (found.code if found else None) == code
