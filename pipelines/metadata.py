@@ -508,6 +508,15 @@ def _lead_title(lines: list[str]) -> str | None:
                 None)
 
 
+def _issuer_line(lines: list[str]) -> str | None:
+    """A notice's or letter's issuer on a line of its own above its 关于… title (新野县人民政府
+    电子政务办公室 / 关于做好…的 / 通知)."""
+    for name, title in zip(lines[:6], lines[1:7], strict=False):
+        if _AGENCY_LINE.match(name.strip()) and title.strip().startswith("关于"):
+            return name.strip()
+    return None
+
+
 def _inner_report_title(text: str) -> str | None:
     """The report's own title on a line of its own below a cover letter or notice."""
     for line in text.split("\n")[1:400]:
@@ -564,7 +573,9 @@ def extract_metadata(text: str, *, title: str | None = None, meta: dict[str, str
         ("label 信息来源", fields.get("source"))], own=[
         ("signature", signed_by), ("heading", headed_by),
         ("title", agency_from_title(result.title)), ("opening", _opening_agency(text)),
-        ("contact line", _contact_agency(text))])
+        ("contact line", _contact_agency(text)),
+        ("issuer line", _issuer_line(lines) if result.document_kind in ("letter", "notice")
+         else None)])
 
     written_raw = signed_on if covered else \
         fields.get("written_date") or signed_on or headed_on
@@ -774,8 +785,10 @@ def _starts_with_place(name: str) -> bool:
     return bool(found) and name.startswith(found[0][0])
 
 
-#: "如对本报告有疑问，请与闽侯县土地储备发展中心办公室联系": the unit that answers for the report.
-_CONTACT = re.compile(r"请与(?P<unit>[\u4e00-\u9fff]{4,40}?)联系")
+#: "如对本报告有疑问，请与闽侯县土地储备发展中心办公室联系", "…请通过泉州市统计局门户网站…反映":
+#: the unit that answers for the report.
+_CONTACT = re.compile(r"请(?:与|向|通过)(?P<unit>[\u4e00-\u9fff]{4,40}?)"
+                      r"(?:联系|咨询|反映|门户网站|网站)")
 #: The office inside a body that answers questions: the body is the name before it.
 _ANSWERING_OFFICE = re.compile(r"(?:综合|信息公开|政务公开|党政)?(?:办公室|办)$")
 

@@ -26,7 +26,7 @@ FLOORS = {
     # the texts kept aside, after their one measurement (see the corpus's header)
     ("realtexts", "text held-out"): {"document_kind": 1.0, "report_year": 0.97,
                                      "province_code": 0.97, "city_code": 0.94,
-                                     "county_code": 0.92, "issuing_agency": 0.8},
+                                     "county_code": 0.92, "issuing_agency": 0.85},
 }
 
 

@@ -207,3 +207,20 @@ def test_a_code_not_in_use_says_so_when_the_year_is_unknown():
     found = resolve_region(site_id_code="3590000001", year=None)
     assert found.code == "350000"
     assert "(359000 was not in use in any year since 2008: 350000 kept)" in found.evidence
+
+
+def test_a_report_answered_through_its_bureaus_site_is_the_bureaus():
+    text = REPORT.format(title="") + ("本局认真落实条例。如有疑问，请通过泉州市统计局门户网站的"
+                                      "领导信箱反映。")
+    assert extract_metadata(text).issuing_agency == "泉州市统计局"
+
+
+@pytest.mark.parametrize("text,agency", [
+    ("2018年政府信息公开工作年度报告报送通知\n新野县人民政府电子政务办公室\n"
+     "关于做好2018年政府信息公开工作年度报告编制公布工作的\n通 知\n各乡镇人民政府：\n请按时报送。",
+     "新野县人民政府电子政务办公室"),
+    ("一、总体情况\n新野县人民政府电子政务办公室\n关于本报告的说明\n" + REPORT.format(title=""),
+     None),
+], ids=["notice-issuer-above-its-title", "no-issuer-line-in-a-report"])
+def test_a_notices_issuer_line(text, agency):
+    assert extract_metadata(text).issuing_agency == agency
