@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 
 from pipelines.records import Metadata
@@ -75,9 +76,6 @@ _OPENING_AGENCY = (
 )
 #: Words no body's name holds: a verb means a sentence was cut, not a name.
 _NOT_A_NAME = re.compile(r"认真|贯彻|落实|根据|按照|开展|推进|做好|进一步|报告")
-#: An opening's office of disclosure (政务公开办公室 compiles, 信息公开办 answers): no body
-#: whose report it is; a title's issuer may hold the word (…政府信息与政务公开办公室).
-_DISCLOSURE_OFFICE = re.compile(r"公开")
 #: A name starting with a pronoun or a bare level (我局, 本办, 县人民政府, 镇人民政府) names no
 #: body, unless a place's name starts that way (全椒县, 镇江市, 乡宁县).
 _BARE = re.compile(r"^[我本该贵全各省市县区镇乡街]")
@@ -247,6 +245,8 @@ def title_from_text(lines: list[str]) -> str | None:
     # A copied page's menus and clock above the title: a line of its own further down that
     # is a year's disclosure report's title.
     for line in lines[:40]:
+        if "报" not in line and "報" not in line:
+            continue  # no title of a report (报告, 報告, 报(bào)告): not repaired for nothing
         line = repair_title(_ATTACHMENT_MARK.sub("", line.strip()).strip("《》“”\"•· "))
         if _annual_report_title(line):
             return tidy_title(line)
@@ -568,14 +568,14 @@ def extract_metadata(text: str, *, title: str | None = None, meta: dict[str, str
     covered = "under a cover letter" in result.document_kind_evidence
     signed_by, signed_on = signature(lines)
     headed_by, headed_on = heading(lines) if not covered else (None, None)
+    notice = result.document_kind in ("letter", "notice")
     _choose_agency(result, text, lines, site=meta.get("SiteName"), page=[
         ("label", fields.get("issuing_agency")), ("meta ContentSource", meta.get("ContentSource")),
         ("label 信息来源", fields.get("source"))], own=[
-        ("signature", signed_by), ("heading", headed_by),
-        ("title", agency_from_title(result.title)), ("opening", _opening_agency(text)),
-        ("contact line", _contact_agency(text)),
-        ("issuer line", _issuer_line(lines) if result.document_kind in ("letter", "notice")
-         else None)])
+        ("signature", lambda: signed_by), ("heading", lambda: headed_by),
+        ("title", lambda: agency_from_title(result.title)),
+        ("opening", lambda: _opening_agency(text)), ("contact line", lambda: _contact_agency(text)),
+        ("issuer line", lambda: _issuer_line(lines) if notice else None)])
 
     written_raw = signed_on if covered else \
         fields.get("written_date") or signed_on or headed_on
@@ -595,11 +595,12 @@ def extract_metadata(text: str, *, title: str | None = None, meta: dict[str, str
 
 
 def _choose_agency(result: Metadata, text: str, lines: list[str], *, site: str | None,
-                   page: list[tuple[str, str | None]], own: list[tuple[str, str | None]]) -> None:
+                   page: list[tuple[str, str | None]], own: list[tuple[str, Callable]]) -> None:
     """The issuing agency, with where it was found in ``raw``.
 
     The document's own words (``own``: its signature, the name under its title, its title, its
-    opening) name the body. What the page around it says (``page``: the label block, the
+    opening…; each found only when those before it name none) name the body. What the page
+    around it says (``page``: the label block, the
     ContentSource meta tag, a 来源 line) may be the site template's default (来源：XX县人民政府
     on every page of a county site, whoever wrote the document): it is taken when it agrees with
     the body the document names (one name inside the other: the label's is the fuller), or,
@@ -607,8 +608,8 @@ def _choose_agency(result: Metadata, text: str, lines: list[str], *, site: str |
     field each document fills) is also taken when the body the text calls itself (我局, 本镇)
     is of its kind and it is not the site's own name. Otherwise it is set aside, and ``raw``
     says so."""
-    named = next(((where, value, name) for where, value in own
-                  if (name := _own_name(value, where, text))), None)
+    named = next(((where, value, name) for where, find in own
+                  if (name := _own_name(value := find(), where, text))), None)
     aside = []
     for where, value in page:
         name = _own_name(value, where, text)
@@ -676,7 +677,9 @@ def _own_name(value: str | None, where: str, text: str) -> str | None:
         return mainland_terms(full) if full in text else None
     if _BARE.match(name) and not _starts_with_place(name):
         return None
-    if where == "opening" and _DISCLOSURE_OFFICE.search(name):
+    if where == "opening" and "公开" in name:
+        # an office of disclosure (政务公开办公室 compiles, 信息公开办 answers) is no body
+        # whose report it is; a title's issuer may hold the word (…政府信息与政务公开办公室)
         return None
     if not where.startswith(("label", "meta")) and (_NOT_A_NAME.search(name) or _joint(name)):
         return None  # a sentence cut short ("本办认真贯彻落实政府"), or two bodies
@@ -693,15 +696,13 @@ def _spelled_out(abbreviation: str, text: str) -> str | None:
     writes exactly one."""
     match = _ABBREVIATED.match(abbreviation)
     ending = "人民政府办公室" if match["office"] else "人民政府"
-    from pipelines.regions import find_places
-
     full = set()
     for found in re.finditer(rf"[\u4e00-\u9fff]{{1,12}}?{match['level']}{ending}", text):
         if match["office"] is None and text.startswith("办公室", found.end()):
             continue
-        places = find_places(found[0])
-        if places:  # the name from its first place on: 与武山县人民政府 → 武山县人民政府
-            full.add(found[0][found[0].find(places[0][0]):])
+        name = _from_its_place(found[0])  # 与武山县人民政府 → 武山县人民政府
+        if _starts_with_place(name):
+            full.add(name)
     return mainland_terms(full.pop()) if len(full) == 1 else None
 
 

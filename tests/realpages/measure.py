@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.golden.metadata.recall import print_totals, verdict
+from tests.golden.metadata.recall import ingested_report, print_totals, verdict
 
 HERE = Path(__file__).parent
 CORPUS = HERE / "corpus.yaml"
@@ -56,15 +56,8 @@ def crawled_report(data: bytes, url: str, region: str | None):
 
 def text_report_of(item: dict):
     """The record of a real report text, ingested as a plain-text file (no portal, no region)."""
-    from pipelines.process import build_report, extract_document
-    from pipelines.records import RawDocument, Source
-
-    data = (HERE / "texts" / f"{item['id']}.txt").read_bytes()
-    source = Source(url=f"file:///realtexts/{item['id']}.txt", kind="file", fetched_at="",
-                    filename=f"{item['id']}.txt")
-    raw = RawDocument("0" * 64, len(data), source)
-    report, _ = build_report(raw, extract_document(raw, data))
-    return report
+    return ingested_report((HERE / "texts" / f"{item['id']}.txt").read_bytes(),
+                           f"file:///realtexts/{item['id']}.txt")
 
 
 def judge(page: dict, report) -> dict[str, tuple[str, object]]:

@@ -30,12 +30,16 @@ def load_cases(files=FILES) -> list[dict]:
 
 def report_of(case: dict):
     """The record of a golden text, ingested as a plain-text file (no portal, no region)."""
+    return ingested_report(case["text"].encode(case.get("encoding", "utf-8")),
+                           f"file:///golden/{case['id']}.txt")
+
+
+def ingested_report(data: bytes, url: str):
+    """The record of a plain-text file's bytes as ``ingest`` makes it (no portal, no region)."""
     from pipelines.process import build_report, extract_document
     from pipelines.records import RawDocument, Source
 
-    data = case["text"].encode(case.get("encoding", "utf-8"))
-    source = Source(url=f"file:///golden/{case['id']}.txt", kind="file", fetched_at="",
-                    filename=f"{case['id']}.txt")
+    source = Source(url=url, kind="file", fetched_at="", filename=url.rsplit("/", 1)[-1])
     raw = RawDocument("0" * 64, len(data), source)
     report, _ = build_report(raw, extract_document(raw, data))
     return report
