@@ -406,7 +406,7 @@ _NOTICE_TITLE = re.compile(r"(?:通知|通告|公告|公示|启事)$")
 #: A notice's title as a line of the text: …关于印发…的通知.
 _NOTICE_LINE = re.compile(r"关于.*的(?:通知|通告|公告)$|(?:通\s*知|通\s*告)$")
 #: Documents about reports that are no body's report: a model text, an evaluation.
-_NOT_A_REPORT = re.compile(r"范文|模板|样本|参考格式|评估报告|测评报告|考核")
+_NOT_A_REPORT = re.compile(r"(?:报告|年报)(?:范文|模板|样本|参考格式)|范文|评估报告|测评报告")
 #: A regulation's articles at the start of its lines.
 _ARTICLES = re.compile(r"^\s*第([一二三四五六七八九十]{1,3})条(?!第)", re.M)
 #: A news headline about reports: 贵州省发布2016年政府信息公开工作年度报告, …优秀年度报告出炉.
@@ -428,7 +428,8 @@ def document_kind(title: str | None, text: str) -> tuple[str, str]:
         _LETTER_LINE.search(line) and _title_like(line) for line in lead[1:])
     notice = bool(_NOTICE_TITLE.search(head)) or any(
         _NOTICE_LINE.search(line) and _title_like(line) for line in lead[1:])
-    if _NOT_A_REPORT.search(head) or any(_NOT_A_REPORT.search(line) and _title_like(line)
+    # the title, or a title's line of its own (a report's heading 强化考核 is neither)
+    if _NOT_A_REPORT.search(head) or any(_NOT_A_REPORT.search(line) and is_report_title(line)
                                          for line in lead[1:]):
         return "other", f"a template or an evaluation, no body's report: {head or lead[1]}"
     if {"一", "二", "三"} <= set(_ARTICLES.findall(text[:3000])):

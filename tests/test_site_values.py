@@ -114,6 +114,11 @@ def test_an_abbreviated_agency_is_stored_only_as_its_full_name(label, text, agen
     ("关于2014年政府信息公开工作要点落实情况的函", "省政府办公厅：\n" + REPORT.format(title=""),
      "letter", "title: 关于2014年"),
     ("政府信息公开年报", "", "other", "neither"),  # a column's name: no year, no report
+    # a report's short heading near its top is no model text's or evaluation's title
+    ("平潭县2019年政府信息公开工作年度报告",
+     "一、总体情况\n（一）强化监督考核\n（二）规范样本管理\n" + REPORT.format(title=""),
+     "report", "sections"),
+    ("2015年度政府信息公开工作年度报告范文", REPORT.format(title=""), "other", "template"),
     # a report's line that ends in 函 is no letter's title
     ("平潭县2019年政府信息公开工作年度报告", "全年出具答复函12件\n" + REPORT.format(title=""),
      "report", "sections"),
@@ -125,7 +130,8 @@ def test_an_abbreviated_agency_is_stored_only_as_its_full_name(label, text, agen
     (None, "现将我局2019年政府信息公开工作情况报告如下：\n一、组织保障", "report",
      "现将…报告如下"),
 ], ids=["report-sections", "report-title-only", "letter", "report-under-a-cover-letter",
-        "letter-with-sections", "column-name", "a-line-ending-in-han", "notice", "news", "other",
+        "letter-with-sections", "column-name", "a-heading-naming-an-assessment",
+        "a-model-text", "a-line-ending-in-han", "notice", "news", "other",
         "report-opening-announces"])
 def test_what_kind_of_document_a_report_column_holds(title, text, kind, evidence):
     found_kind, why = document_kind(title, text)
