@@ -492,7 +492,8 @@ def decode_batch(lake: Lake, docs: list[RawDocument], result: RunResult,
     by_id = {doc.doc_id: doc for doc in docs}
     with Workers() as workers:
         inputs = ((doc.doc_id, _with_bytes(lake, doc)) for doc in docs)
-        for doc_id, outcome in workers.run("decode", _decode_one, inputs):
+        for doc_id, outcome in workers.run("decode", _decode_one, inputs,
+                                            count=len(docs)):
             if isinstance(outcome, DocumentRejected):
                 _reject(lake, by_id[doc_id], outcome, result, known_rejects)
             else:
@@ -534,7 +535,8 @@ def extract_batch(lake: Lake, docs: list[RawDocument],
             inputs = ((doc.doc_id, _with_bytes(lake, doc, None if decoded is None
                                                else decoded.get(doc.doc_id)))
                       for doc in todo)
-            for doc_id, outcome in workers.run("extract", extract_or_build, inputs):
+            for doc_id, outcome in workers.run("extract", extract_or_build, inputs,
+                                                count=len(todo)):
                 if isinstance(outcome, DocumentRejected):
                     _reject(lake, by_id[doc_id], outcome, result, known_rejects)
                     failed.add(doc_id)

@@ -175,21 +175,28 @@ class Workers:
     def __enter__(self) -> Workers:
         return self
 
-    def _started(self):
+    @property
+    def started(self) -> int:
+        """Worker processes this pool has started so far (replacements included)."""
+        return self._spawned
+
+    def _started(self, tasks: int | None = None):
         """The pool, started on the first document (a batch with nothing to do starts no
-        process)."""
+        process), with no more workers than the ``tasks`` its first run has (when it knows):
+        a one-file ingest forks one worker, not one per core."""
         if self._pool is not None:
             self._drain_started(0)  # the signals of replaced workers: the pipe never fills up
             return self._pool
         from pebble import ProcessPool
 
         context = _context()
+        size = min(self.jobs, tasks or self.jobs)
         # Each worker, and each replacement, gets its own copy of the sending end.
         self._started_signals = context.Pipe(duplex=False)
-        self._pool = ProcessPool(max_workers=self.jobs, initializer=_start_worker,
+        self._pool = ProcessPool(max_workers=size, initializer=_start_worker,
                                  initargs=(self.memory_mb, self._started_signals[1]),
                                  context=context)
-        self._spawned = self.jobs
+        self._spawned = size
         return self._pool
 
     def __exit__(self, *exc) -> None:
@@ -223,34 +230,39 @@ class Workers:
             received = True
         return received
 
-    def run(self, stage: str, fn: Callable[..., Any],
-            items: Iterable[tuple[K, tuple]]) -> Iterator[tuple[K, Any]]:
+    def run(self, stage: str, fn: Callable[..., Any], items: Iterable[tuple[K, tuple]],
+            count: int | None = None) -> Iterator[tuple[K, Any]]:
         """``fn(*args)`` for each ``(key, args)`` in a worker: ``(key, result)``, or
         ``(key, DocumentRejected)`` when the document failed (``args`` may already be the
         reject, for a document that failed before it could be sent).
 
         Documents travel in chunks of up to :data:`TASK_DOCS` (one task each: a task's round trip
-        costs about as much as extracting a small page). A chunk that overruns the time budget
+        costs about as much as extracting a small page). When the caller says how many items
+        there are (``count``), a small batch is cut into one chunk per worker instead, and the
+        pool starts only the workers those chunks need. A chunk that overruns the time budget
         or whose worker dies is run again one document per task, so that only the document
         at fault is rejected."""
         window: deque = deque()  # chunks in flight, in input order
         limit = 2 * self.jobs
+        size = TASK_DOCS if not count else max(1, min(TASK_DOCS, -(-count // self.jobs)))
+        tasks = -(-count // size) if count else None
         chunk: list[tuple[K, Any]] = []
         for key, args in items:
             chunk.append((key, args))
-            if len(chunk) == TASK_DOCS:
-                window.append(self._schedule(stage, fn, chunk))
+            if len(chunk) == size:
+                window.append(self._schedule(stage, fn, chunk, tasks))
                 chunk = []
             while len(window) >= limit:
                 yield from self._outcomes(stage, fn, *window.popleft())
         if chunk:
-            window.append(self._schedule(stage, fn, chunk))
+            window.append(self._schedule(stage, fn, chunk, tasks))
         while window:
             yield from self._outcomes(stage, fn, *window.popleft())
 
-    def _schedule(self, stage: str, fn, chunk: list[tuple[K, Any]]) -> tuple[list, Any]:
+    def _schedule(self, stage: str, fn, chunk: list[tuple[K, Any]],
+                  tasks: int | None = None) -> tuple[list, Any]:
         sendable = [args for _, args in chunk if not isinstance(args, DocumentRejected)]
-        future = self._started().schedule(
+        future = self._started(tasks).schedule(
             guarded_each, args=(stage, fn, sendable), timeout=self.timeout) if sendable else None
         return chunk, future
 
