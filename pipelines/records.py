@@ -12,16 +12,12 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
-import pyarrow as pa
+from pipelines.versions import PROCESSING_VERSION, SCHEMA_VERSION
 
-from pipelines.schema import (
-    PROCESSING_VERSION,
-    REPORT_STATS_SCHEMA,
-    REPORTS_SCHEMA,
-    SCHEMA_VERSION,
-)
+if TYPE_CHECKING:  # Arrow is imported where tables are built: the workers never build one
+    import pyarrow as pa
 
 
 @dataclass
@@ -74,7 +70,7 @@ class ListContext(TypedDict, total=False):
     """What the crawl knew of a document when it fetched it: the sidecar's and the crawl
     state's ``context``. A list page (or list API) gives the document's ``title`` and ``date``
     as listed and its own URL (``list_url``); a gkmlpt list also its ``index_no`` (索引号),
-    ``issuing_agency``, ``doc_no`` (文号) and ``category`` (pipelines.process.LIST_FIELDS says
+    ``issuing_agency``, ``doc_no`` (文号) and ``category`` (pipelines.document.LIST_FIELDS says
     which metadata each stands in for). An attachment names the ``page`` that links to it; a
     hub's document the ``body_host`` it lives on."""
 
@@ -216,6 +212,8 @@ class Report:
 @functools.cache
 def _report_getters() -> dict:
     """Column → getter of a report; TypeError when a field has no column, or the reverse."""
+    from pipelines.schema import REPORTS_SCHEMA
+
     getters = dict(Report._flat())
     if set(getters) != set(REPORTS_SCHEMA.names):
         differ = sorted(set(getters) ^ set(REPORTS_SCHEMA.names))
@@ -225,6 +223,10 @@ def _report_getters() -> dict:
 
 def reports_table(reports: list[Report]) -> pa.Table:
     """Reports as rows of ``reports``, built column by column (no dictionary per row)."""
+    import pyarrow as pa
+
+    from pipelines.schema import REPORTS_SCHEMA
+
     getters = _report_getters()
     columns = []
     for column in REPORTS_SCHEMA:
@@ -241,6 +243,10 @@ def reports_table(reports: list[Report]) -> pa.Table:
 
 def stats_table(cells: list[StatCell]) -> pa.Table:
     """Statistical cells as rows of ``report_stats``, column by column."""
+    import pyarrow as pa
+
+    from pipelines.schema import REPORT_STATS_SCHEMA
+
     return pa.Table.from_arrays(
         [pa.array([getattr(c, column.name) for c in cells], type=column.type)
          for column in REPORT_STATS_SCHEMA], schema=REPORT_STATS_SCHEMA)

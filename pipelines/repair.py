@@ -148,13 +148,16 @@ def strip_markup_residue(text: str) -> str:
 def strip_pinyin(text: str, minimum: int = PINYIN_MIN) -> str:
     """Remove parenthesised pinyin right after a hanzi (``務(wù)`` → ``務``), when the text
     carries at least ``minimum`` of them. ``(试行)``, ``(2023)``, ``（一）`` survive."""
+    candidates = list(_PINYIN.finditer(text))
+    if len(candidates) < minimum:  # most texts: no syllable table needed
+        return text
     syllables = pinyin_syllables()
 
     def is_pinyin(match: re.Match) -> bool:
         word = match.group(1)
         return word.islower() and unicodedata.normalize("NFC", word) in syllables
 
-    if sum(1 for m in _PINYIN.finditer(text) if is_pinyin(m)) < minimum:
+    if sum(1 for m in candidates if is_pinyin(m)) < minimum:
         return text
     return _PINYIN.sub(lambda m: "" if is_pinyin(m) else m.group(0), text)
 

@@ -9,14 +9,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-#: 2: reports.report_key, processing_version, input_fingerprint; 3: linked_files; 4: stats_cells;
-#: 5: document_kind, document_kind_evidence
-SCHEMA_VERSION = 5
-#: The version of what processing makes of the same bytes: bump it whenever a change to the
-#: pipeline changes the rows it produces, so that ``process`` re-extracts what it skipped.
-#: 2: a local file is its path (doc_id), pages record linked_files; 3: rows count their cells;
-#: 4: document kinds, no site-level value taken for the document's own (region, agency)
-PROCESSING_VERSION = 4
+from pipelines.versions import PROCESSING_VERSION as PROCESSING_VERSION
+from pipelines.versions import SCHEMA_VERSION as SCHEMA_VERSION
+from pipelines.versions import VALUE_DIGITS, VALUE_SCALE
 
 #: Hive's name for the partition of NULL values; DuckDB, pyarrow and Athena read it as NULL.
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
@@ -82,7 +77,7 @@ REPORT_STATS_SCHEMA = pa.schema(
         ("row_key", pa.string()),
         ("row_label", pa.string()),  # the row's label as printed
         ("column_key", pa.string()),
-        ("value", pa.decimal128(20, 4)),
+        ("value", pa.decimal128(VALUE_DIGITS, VALUE_SCALE)),
         ("raw", pa.string()),  # the cell text as found
         ("unit", pa.string()),
         ("schema_version", pa.int32()),

@@ -701,8 +701,8 @@ def test_a_title_printing_markup_literally_is_stored_without_it(cli, tmp_path, n
 
 
 def test_a_list_page_title_is_repaired_like_the_documents_own():
+    from pipelines.document import _fill_from_list_page
     from pipelines.metadata import Metadata
-    from pipelines.process import _fill_from_list_page
 
     meta = Metadata()
     _fill_from_list_page(meta, {"title": "政務(wù)公開2019年度報(bào)告</table>",

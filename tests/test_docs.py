@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.document import build_report, extract_document
 from pipelines.lake import Lake
-from pipelines.process import build_report, extract_document
 from pipelines.query import PANEL_IDENTITY, PANEL_INDICATORS
 from pipelines.records import RawDocument, Source, StatCell
 from pipelines.schema import REPORT_STATS_SCHEMA, REPORTS_SCHEMA

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.process import build_report, extract_document
+from pipelines.document import build_report, extract_document
 from pipelines.records import RawDocument, Source
 
 CASES = sorted(p for p in (Path(__file__).parent / "golden" / "extract").iterdir() if p.is_dir())

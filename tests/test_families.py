@@ -17,11 +17,11 @@ from crawlers.samples import server
 from crawlers.samples.sites import sample_portals
 from pipelines import families
 from pipelines.decode import decode
+from pipelines.document import build_report
 from pipelines.extract import extract
 from pipelines.families import CONTAINERS, FAMILIES, MARKERS, Listed, ListPage, NextPage
 from pipelines.families.base import attachment_links, markup_tree
 from pipelines.files import is_attachment_url
-from pipelines.process import build_report
 from pipelines.records import RawDocument, Source
 
 ROOT = Path(__file__).parent.parent
@@ -150,7 +150,7 @@ def test_the_crawler_and_the_extractor_agree_on_dates_and_attachments(name):
         compared += 1
     assert compared >= 1, "the sample lists a document page"
     # The generic sample prints its date inside the text block, where the metadata stage does
-    # not look; the list's date fills its row (pipelines.process.LIST_FIELDS).
+    # not look; the list's date fills its row (pipelines.document.LIST_FIELDS).
     assert dated >= 1 or name == "generic", "the sample lists a document that states its date"
 
 
@@ -226,8 +226,8 @@ def test_what_a_list_says_is_written_under_the_list_contexts_keys():
     """The crawl context's keys are one list (pipelines.records.ListContext): what a family
     puts there, what the spider watches and what the processing reads are among them."""
     from crawlers.spider import WATCHED_CONTEXT
+    from pipelines.document import LIST_FIELDS
     from pipelines.families.gkmlpt import FIELDS, list_context
-    from pipelines.process import LIST_FIELDS
     from pipelines.records import ListContext
 
     keys = set(ListContext.__annotations__)

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipelines.document import build_report, extract_document
 from pipelines.errors import DocumentRejected
 from pipelines.extract import extract
-from pipelines.process import build_report, extract_document
 from pipelines.records import RawDocument, Source
 from pipelines.workers import Workers, guarded
 from tests import attachment_files as files
@@ -263,7 +263,7 @@ def test_an_internal_error_names_the_stage_and_line_that_raised_it(monkeypatch):
     with pytest.raises(DocumentRejected) as caught:
         guarded("report", build_report, raw, extracted)
     assert caught.value.reason == "internal_error"
-    assert str(caught.value).startswith("ValueError: a bug in a parser (at pipelines/process.py:")
+    assert str(caught.value).startswith("ValueError: a bug in a parser (at pipelines/document.py:")
 
 
 # -- property: the per-document path never raises anything but a reject ----------------------
@@ -531,25 +531,44 @@ SURROGATES = {
 
 @pytest.mark.parametrize("item", SURROGATES.values(), ids=SURROGATES.keys())
 def test_lone_surrogates_become_replacement_characters_and_the_row_loads(item, tmp_path):
-    from pipelines.process import build_checked
+    from pipelines.process import loadable
 
     data = json.dumps(item).encode()  # \ud800 escapes, as an API writes them
     raw = _raw(data, "item.json")
-    report, _ = build_checked(raw, extract_document(raw, data))
+    built = build_report(raw, extract_document(raw, data))
+    [(_, checked)] = loadable([(raw.doc_id, built)])
+    report, _ = checked
     assert LAST_LINE in report.text and "\ud800" not in report.text + (report.metadata.title or "")
     assert report.unrecoverable_chars >= (1 if "\ud800" in item.get("content", "") else 0)
 
 
 def test_statistics_values_the_lake_cannot_hold_are_null_with_a_note():
-    from pipelines.process import build_checked
+    from pipelines.process import loadable
 
     seed = next(SEEDS.glob("000_*.txt")).read_text(encoding="utf-8")
     text = seed + "\n统计表\n统计指标\n统计数\n1.主动公开政府信息数\n0.123456\n"
     raw = _raw(text.encode(), "report.txt")
-    report, cells = build_checked(raw, extract_document(raw, text.encode()))
+    [(_, (report, cells))] = loadable([(raw.doc_id, build_report(
+        raw, extract_document(raw, text.encode())))])
     assert any(check.startswith("unrepresentable:") and "0.123456" in check
                for check in report.stats_failed_checks)
     assert all(cell.value is None for cell in cells if cell.raw == "0.123456")
+
+
+def test_a_record_the_lake_cannot_hold_rejects_its_document_only():
+    from pipelines.process import loadable
+
+    seeds = sorted(SEEDS.glob("*.txt"))[:3]
+    outcomes = []
+    for path in seeds:
+        raw = _raw(path.read_bytes(), path.name)
+        outcomes.append((raw.doc_id, build_report(raw, extract_document(raw, path.read_bytes()))))
+    outcomes[1][1][0].stats_cells = 2**40  # beyond the column's int32
+    checked = dict(loadable(outcomes))
+    bad = checked[outcomes[1][0]]
+    assert isinstance(bad, DocumentRejected) and bad.reason == "internal_error"
+    assert bad.stage == "report" and "too large" in str(bad), str(bad)
+    assert all(isinstance(checked[key], tuple) for key, _ in (outcomes[0], outcomes[2]))
 
 
 def test_two_pages_that_link_to_each_other_are_two_reports(cli, tmp_path):

@@ -4,8 +4,10 @@ tests pin the behaviour the times rest on."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -60,8 +62,6 @@ def test_pinyin_syllables_are_those_of_pypinyins_dictionary():
 
 
 def _pid(_value: int) -> int:
-    import os
-
     return os.getpid()
 
 
@@ -81,3 +81,62 @@ def test_the_pool_starts_only_the_workers_the_work_needs(jobs, documents, starte
         assert workers.started == started
     assert sorted(answers) == list(range(documents))
     assert len(set(answers.values())) <= started
+
+
+def test_the_workers_fork_server_loads_no_arrow_and_no_duckdb():
+    # What every worker starts with (pipelines.workers._PRELOAD): Arrow alone was 0.1 s of each
+    # run's start and 44 MB in each of the fork server and its workers.
+    from pipelines.workers import _PRELOAD
+
+    loaded = _modules_after("\n".join(f"import {name}" for name in _PRELOAD
+                                      if name != "__main__"))
+    assert "pipelines.document" in loaded
+    assert not loaded & {"pyarrow", "duckdb", "pipelines.lake", "pipelines.process"}
+
+
+GOVREPORTS = str(Path(sys.executable).with_name("govreports"))
+
+
+def test_a_one_file_ingest_ends_with_its_output_flushed_and_no_temporary_folder(tmp_path):
+    # The console script skips the interpreter's teardown (crawlers.entry.exit_now): the
+    # summary must still be printed whole, and multiprocessing's folders removed.
+    from tests.conftest import SEEDS
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    done = subprocess.run([GOVREPORTS, "ingest", "--lake", str(tmp_path / "lake"),
+                           str(next(SEEDS.glob("000_*.txt")))], capture_output=True, text=True,
+                          env={**os.environ, "TMPDIR": str(temp)})
+    assert done.returncode == 0, done.stderr
+    assert "manifest" in done.stdout.splitlines()[-1]
+    assert list(temp.iterdir()) == []
+
+
+EXITS = {  # command → exit code, text expected on stderr
+    "unknown-command": (["no-such-command"], 2, "No such command"),
+    "bad-setting": (["settings"], 2, "GOVREPORTS_JOBS"),
+    "version": (["--version"], 0, ""),
+}
+
+
+@pytest.mark.parametrize("args, code, message", EXITS.values(), ids=EXITS.keys())
+def test_the_console_script_exits_with_the_commands_code(args, code, message):
+    env = {**os.environ, "GOVREPORTS_JOBS": "0" if "settings" in args else "1"}
+    done = subprocess.run([GOVREPORTS, *args], capture_output=True, text=True, env=env)
+    assert done.returncode == code, done.stderr
+    assert message in done.stderr
+    assert done.stdout or code != 0
+
+
+def test_a_running_thread_that_is_not_a_daemon_is_waited_for(tmp_path):
+    marker = tmp_path / "written"
+    code = ("import threading, time\n"
+            "from crawlers.entry import exit_now\n"
+            "def late():\n"
+            "    time.sleep(0.3)\n"
+            f"    open({str(marker)!r}, 'w').write('done')\n"
+            "threading.Thread(target=late).start()\n"
+            "exit_now(0)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert marker.read_text() == "done"

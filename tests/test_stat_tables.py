@@ -325,7 +325,7 @@ def test_a_page_laid_out_in_a_table_keeps_its_paragraphs_on_their_lines():
      ["表三 not_handled_repeated", "表三 carried_forward"]),
 ], ids=["one-label-lost", "two-labels-lost"])
 def test_a_row_that_cannot_be_read_is_said_missing(garble, missing):
-    from pipelines.process import build_report, extract_document
+    from pipelines.document import build_report, extract_document
     from pipelines.records import RawDocument, Source
 
     rows = consistent_rows([4, 0, 1, 0, 0, 0], [[2, 0, 0, 0, 0, 0], [1, 0, 1, 0, 0, 0]]

@@ -151,7 +151,7 @@ def test_report_year_from_the_publication_date_only_for_an_annual_report():
 
 
 def test_a_list_page_title_fills_a_report_that_states_none():
-    from pipelines.process import build_report, extract_document
+    from pipelines.document import build_report, extract_document
     from pipelines.records import RawDocument, Source
 
     [seed] = SEEDS.glob("001_*.txt")

@@ -54,7 +54,7 @@ def item_fields(item: dict) -> list[tuple[str, str]]:
 
 def list_context(item: dict) -> ListContext:
     """What a list item says about its document beyond title and date, under the sidecar
-    context's keys (pipelines.process.LIST_FIELDS): the first value of each field."""
+    context's keys (pipelines.document.LIST_FIELDS): the first value of each field."""
     context: ListContext = {}
     for label, value in item_fields(item):
         name = LABELS[label]

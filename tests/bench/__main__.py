@@ -16,7 +16,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--only", choices=sorted(BENCHES), action="append")
+    parser.add_argument("--runs", type=int, default=bench_layouts.RUNS,
+                        help="runs of each side-by-side figure of the layouts benchmark")
     args = parser.parse_args()
+    bench_layouts.RUNS = args.runs
     results = {name: bench() for name, bench in BENCHES.items()
                if not args.only or name in args.only}
     if args.json:

@@ -1,123 +1,243 @@
-"""``govreports ingest`` beside bare ``trafilatura.extract`` on the same pages, in one run: pages
-of eight layouts the project wrote (:mod:`tests.bench.layouts`; four with no content container
-the extractor knows), throughput, text F1 against each page's gold text, and the command's peak
-memory at two batch sizes.
+"""``govreports ingest`` beside bare ``trafilatura.extract`` on the same pages, and beside the
+previous release (:mod:`tests.bench.sides`), in one run, :data:`RUNS` times: start-up, speed
+on varied layouts, text F1, and peak memory at two batch sizes.
 
-The ratio is bare trafilatura's time (one process, extraction only) over the whole ingest
-command's wall time (start-up, decode, repair, extraction, metadata, statistics, the lake's
-writes and the Parquet load, on the machine's cores). Target ≥ 3 at equal or better F1.
-Peak memory is the largest sum of PSS (resident memory, pages shared between processes
-counted once) over the command's process tree, sampled every 20 ms; target: under 500 MB, and
-the larger batch within 20% of the smaller.
+- **Start-up**: a one-file ingest against ``python -c "import pyarrow, trafilatura, duckdb"``,
+  each the median of :data:`REPEATS` alternating runs. Target: at most 2×.
+- **Layouts**: 400 pages of the layouts of :mod:`tests.bench.layouts` (written apart from the
+  extraction code; several with no content container the extractor knows). The ratio is bare
+  trafilatura's time (one process, extraction only, after a warm-up) over the whole ingest
+  command's wall time: start-up, decode, repair, extraction, metadata, statistics, the lake's
+  writes and the Parquet load, on the machine's cores. Target ≥ 3 at equal or better F1. The
+  cost per page without start-up is the 400-page wall minus the one-file wall, over 399.
+- **Memory**: the peaks of the command's process tree at 1,000 and 10,000 pages, as PSS
+  (pages shared between processes counted once) and as summed RSS, sampled every 20 ms.
+  Target: under 500 MB, and the larger batch within 1.2× of the smaller.
+
+Every figure is printed as the median of the runs with its spread (min–max).
 """
 
 from __future__ import annotations
 
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import psutil
 import trafilatura
 
 from tests.bench.bench_text import f1
 from tests.bench.layouts import FALLBACK, LAYOUTS, write
+from tests.bench.sides import Side, measure, previous_release, this_tree
 
 PAGES = 400
 BATCHES = (1_000, 10_000)
-GOVREPORTS = str(Path(sys.executable).with_name("govreports"))
+RUNS = 3
+REPEATS = 5
+IMPORTS = [sys.executable, "-c", "import pyarrow, trafilatura, duckdb"]
 
 
-def _peak_rss(command: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
-    """Run ``command``; (wall seconds, peak MiB (PSS) of its process tree, the completed
-    process)."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        root = psutil.Process(proc.pid)
-        while not done.is_set():
-            try:
-                tree = [root, *root.children(recursive=True)]
-                peak = max(peak, sum(p.memory_full_info().pss for p in tree
-                                     if p.is_running()))
-            except psutil.Error:
-                pass
-            time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, err = proc.communicate()
-    wall = time.perf_counter() - started
-    done.set()
-    sampler.join()
-    return wall, peak / 2**20, subprocess.CompletedProcess(command, proc.returncode, out, err)
+def _ingest(side: Side, folder: Path, lake: Path, *, sample_memory: bool = False):
+    done = measure(side.command("ingest", "--lake", str(lake), str(folder)), side.env,
+                   sample_memory=sample_memory)
+    if done.returncode != 0:
+        raise RuntimeError(f"{side.name}: ingest of {folder} failed: {done.stderr[-2000:]}")
+    return done
 
 
 def _texts(lake: Path) -> dict[str, str]:
-    done = subprocess.run([GOVREPORTS, "query", "--lake", str(lake), "--format", "json",
-                           "select url, text from reports"], capture_output=True, text=True,
-                          check=True)
+    done = measure(this_tree().command("query", "--lake", str(lake), "--format", "json",
+                                       "select url, text from reports"), sample_memory=False)
     return {row["url"].rsplit("/", 1)[-1]: row["text"] for row in json.loads(done.stdout)}
 
 
-def run() -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "pages"
-        golds = write(folder, PAGES)
-        files = sorted(folder.iterdir())
-        for path in files[:len(LAYOUTS)]:  # warm up: imports, tables
-            trafilatura.extract(path.read_bytes())
-        started = time.perf_counter()
-        bare = {path.name: trafilatura.extract(path.read_bytes()) or "" for path in files}
-        bare_s = time.perf_counter() - started
-        ours_s, ours_mib, done = _peak_rss([GOVREPORTS, "ingest", "--lake",
-                                            str(Path(tmp) / "lake"), str(folder)])
-        if done.returncode != 0:
-            raise RuntimeError(f"ingest failed: {done.stderr[-2000:]}")
-        ours = _texts(Path(tmp) / "lake")
-    by_layout = {}
-    for layout in LAYOUTS:
-        names = [n for n in golds if n.startswith(layout + "-")]
-        by_layout[layout] = {
-            "ours": round(statistics.mean(f1(ours.get(n, ""), golds[n]) for n in names), 4),
-            "trafilatura": round(statistics.mean(f1(bare[n], golds[n]) for n in names), 4)}
-    mean = {side: round(statistics.mean(v[side] for v in by_layout.values()), 4)
-            for side in ("ours", "trafilatura")}
-    ratio = bare_s / ours_s
-    print(f"layouts: {PAGES} pages of {len(LAYOUTS)} layouts ({len(FALLBACK)} without a known "
-          "content container)")
-    print(f"  trafilatura.extract {bare_s:6.2f} s   govreports ingest {ours_s:6.2f} s   "
-          f"ratio {ratio:.2f} (target >= 3)")
-    print(f"  mean char-F1: ours {mean['ours']:.3f}, trafilatura {mean['trafilatura']:.3f}")
-    for layout, scores in by_layout.items():
-        mark = "*" if layout in FALLBACK else " "
-        print(f"   {mark}{layout:<20} F1 ours {scores['ours']:.3f}  trafilatura "
-              f"{scores['trafilatura']:.3f}")
-    memory: dict[int, dict] = {}
+def _startup(sides: list[Side], one_file: Path, tmp: Path) -> dict[str, float]:
+    """Median wall of ``python -c "import pyarrow, trafilatura, duckdb"`` and of each side's
+    one-file ingest (into a new lake each time), in alternating runs."""
+    walls: dict[str, list[float]] = {"imports": [], **{s.name: [] for s in sides}}
+    for n in range(REPEATS):
+        walls["imports"].append(measure(IMPORTS, sample_memory=False).wall_s)
+        for side in sides:
+            walls[side.name].append(
+                _ingest(side, one_file, tmp / f"one-{side.name}-{n}".replace(" ", "_")).wall_s)
+    return {name: statistics.median(values) for name, values in walls.items()}
+
+
+def _one_run(sides: list[Side], folder: Path, golds: dict[str, str], one_file: Path,
+             tmp: Path, run: int) -> dict:
+    figures: dict = {}
+    start = _startup(sides, one_file, tmp / f"run{run}")
+    figures["imports_s"] = {"": start["imports"]}
+    files = sorted(folder.iterdir())
+    for path in files[:len(LAYOUTS)]:  # warm up: imports, tables
+        trafilatura.extract(path.read_bytes())
+    started = time.perf_counter()
+    bare = {path.name: trafilatura.extract(path.read_bytes()) or "" for path in files}
+    bare_s = time.perf_counter() - started
+    figures["trafilatura_s"] = {"": bare_s}
+    for side in sides:
+        lake = tmp / f"run{run}-{side.name}".replace(" ", "_")
+        wall = _ingest(side, folder, lake).wall_s
+        texts = _texts(lake)
+        one = start[side.name]
+        figures.setdefault("one_file_s", {})[side.name] = one
+        figures.setdefault("startup_ratio", {})[side.name] = one / start["imports"]
+        figures.setdefault("ingest_s", {})[side.name] = wall
+        figures.setdefault("ratio", {})[side.name] = bare_s / wall
+        figures.setdefault("ms_per_page", {})[side.name] = (wall - one) / (PAGES - 1) * 1000
+        by_layout = {layout: statistics.mean(f1(texts.get(n, ""), golds[n]) for n in golds
+                                             if n.startswith(layout + "-"))
+                     for layout in LAYOUTS}
+        figures.setdefault("f1", {})[side.name] = statistics.mean(by_layout.values())
+        figures.setdefault("f1_by_layout", {})[side.name] = by_layout
+    figures["ms_per_page"]["trafilatura"] = bare_s / PAGES * 1000
+    figures["f1"]["trafilatura"] = statistics.mean(
+        statistics.mean(f1(bare[n], golds[n]) for n in golds if n.startswith(layout + "-"))
+        for layout in LAYOUTS)
+    return figures
+
+
+#: Where the time of the per-document work goes: cProfile's own time per area.
+AREAS = (("trafilatura", ("/trafilatura/", "/justext/", "/courlan/", "/htmldate/")),
+         ("lxml", ("lxml",)), ("regular expressions", ("re.Pattern", "/re/", "'re.", "_sre")),
+         ("pyarrow", ("pyarrow",)), ("opencc", ("opencc",)), ("chardet", ("chardet",)))
+
+
+def _area(where: tuple[str, int, str]) -> str:
+    filename, _line, function = where
+    text = f"{filename} {function}"
+    if "/pipelines/" in filename:
+        return "pipelines/" + filename.split("/pipelines/", 1)[1].removesuffix(".py")
+    for area, needles in AREAS:
+        if any(needle in text for needle in needles):
+            return area
+    return "other (stdlib, builtins)"
+
+
+def _profile(folder: Path) -> dict[str, float]:
+    """The per-document work of the 400 pages (what the workers run: decode, extraction,
+    repair, metadata, statistics, the record's Arrow check) in this process under cProfile:
+    seconds of own time per area, largest first."""
+    import cProfile
+    import hashlib
+    import pstats
+
+    from pipelines.process import extract_or_build
+    from pipelines.records import RawDocument, Source
+
+    docs = []
+    for path in sorted(folder.iterdir()):
+        data = path.read_bytes()
+        source = Source(url=path.as_uri(), kind="file", fetched_at="2026-01-01T00:00:00",
+                        filename=path.name)
+        docs.append((RawDocument(hashlib.sha256(data).hexdigest(), len(data), source), data))
+    extract_or_build(*docs[0])  # warm: tables, compiled patterns
+    profile = cProfile.Profile()
+    profile.enable()
+    for raw, data in docs:
+        extract_or_build(raw, data)
+    profile.disable()
+    areas: dict[str, float] = {}
+    for where, (_calls, _prim, own, _cum, _callers) in pstats.Stats(profile).stats.items():
+        area = _area(where)
+        areas[area] = areas.get(area, 0.0) + own
+    return dict(sorted(areas.items(), key=lambda kv: -kv[1]))
+
+
+def _memory(sides: list[Side], tmp: Path, run: int) -> dict:
+    figures: dict = {}
     for count in BATCHES:
-        with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp) / "pages"
+        folder = tmp / f"pages-{count}"
+        if not folder.exists():
             write(folder, count)
-            wall, mib, done = _peak_rss([GOVREPORTS, "ingest", "--lake",
-                                         str(Path(tmp) / "lake"), str(folder)])
-            if done.returncode != 0:
-                raise RuntimeError(f"ingest of {count} failed: {done.stderr[-2000:]}")
-        memory[count] = {"wall_s": round(wall, 1), "peak_pss_mib": round(mib, 1)}
-        print(f"  ingest of {count:>6} pages: {wall:6.1f} s, peak PSS {mib:6.1f} MiB")
-    small, large = (memory[c]["peak_pss_mib"] for c in BATCHES)
-    growth = large / small - 1
-    print(f"  peak PSS growth {BATCHES[0]} → {BATCHES[1]}: {growth:+.1%} (target < 20%, "
-          "both < 500 MiB)")
-    return {"pages": PAGES, "trafilatura_s": round(bare_s, 2), "ingest_s": round(ours_s, 2),
-            "ratio": round(ratio, 2), "ingest_peak_pss_mib": round(ours_mib, 1),
-            "mean_f1": mean, "f1_by_layout": by_layout, "memory": memory,
-            "rss_growth": round(growth, 3)}
+        for side in sides:
+            lake = tmp / f"mem{run}-{count}-{side.name}".replace(" ", "_")
+            done = _ingest(side, folder, lake, sample_memory=True)
+            figures.setdefault(f"wall_{count}_s", {})[side.name] = done.wall_s
+            figures.setdefault(f"pss_{count}_mib", {})[side.name] = done.peak_pss_mib
+            figures.setdefault(f"rss_{count}_mib", {})[side.name] = done.peak_rss_mib
+    small, large = BATCHES
+    for side in sides:
+        for kind in ("pss", "rss"):
+            peak = {count: figures[f"{kind}_{count}_mib"][side.name] for count in BATCHES}
+            figures.setdefault(f"{kind}_growth", {})[side.name] = peak[large] / peak[small]
+    return figures
+
+
+TARGETS = {"startup_ratio": "<= 2", "ratio": ">= 3", "f1": ">= trafilatura's",
+           "pss_growth": "<= 1.2", "rss_growth": "<= 1.2",
+           f"pss_{BATCHES[1]}_mib": "< 500"}
+FORMATS = {"imports_s": "{:.2f} s", "one_file_s": "{:.2f} s", "startup_ratio": "{:.2f}×",
+           "trafilatura_s": "{:.2f} s", "ingest_s": "{:.2f} s", "ratio": "{:.2f}×",
+           "ms_per_page": "{:.2f} ms", "f1": "{:.3f}"}
+
+
+def _fmt(name: str, values: list[float]) -> str:
+    form = FORMATS.get(name) or ("{:.2f}×" if "growth" in name else
+                                 "{:.0f} MiB" if name.endswith("mib") else "{:.1f} s")
+    middle = form.format(statistics.median(values))
+    if len(values) == 1:
+        return middle
+    return f"{middle} ({form.format(min(values))}–{form.format(max(values))})"
+
+
+def _table(runs: list[dict], columns: list[str]) -> dict:
+    """Print each figure's median (spread) per side; return the medians."""
+    medians: dict = {}
+    width = 30
+    print("  " + " " * 22 + "".join(f"{c:<{width}}" for c in columns) + "target")
+    for name in runs[0]:
+        if name == "f1_by_layout":
+            continue
+        cells = []
+        for column in columns:
+            values = [run[name][column] for run in runs if column in run[name]]
+            if not values and "" in runs[0][name] and column == columns[0]:
+                values = [run[name][""] for run in runs]
+            cells.append(_fmt(name, values) if values else "")
+            if values:
+                medians.setdefault(name, {})[column or "all"] = round(
+                    statistics.median(values), 4)
+        print(f"  {name:<22}" + "".join(f"{c:<{width}}" for c in cells) + TARGETS.get(name, ""))
+    return medians
+
+
+def run() -> dict:
+    sides = [this_tree()]
+    baseline = previous_release()
+    if baseline is not None:
+        sides.append(baseline)
+    columns = [s.name for s in sides]
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        folder = tmp / "pages"
+        golds = write(folder, PAGES)
+        one_file = tmp / "one" / sorted(golds)[0]
+        one_file.parent.mkdir()
+        one_file.write_bytes((folder / one_file.name).read_bytes())
+        speed = [_one_run(sides, folder, golds, one_file, tmp, n) for n in range(RUNS)]
+        print(f"layouts: {PAGES} pages of {len(LAYOUTS)} layouts ({len(FALLBACK)} without a "
+              f"known content container), {RUNS} runs side by side: median (min–max)")
+        medians = _table(speed, [*columns, "trafilatura"])
+        profile = _profile(folder)
+        total = sum(profile.values())
+        print(f"profile: the per-document work of the {PAGES} pages in one process under "
+              f"cProfile ({total:.2f} s with the profiler's overhead), own time by area:")
+        for area, seconds in list(profile.items())[:12]:
+            print(f"  {area:<30} {seconds:6.2f} s  {seconds / total:6.1%}")
+        memory = [_memory(sides, tmp, n) for n in range(RUNS)]
+        print(f"memory: ingest of {BATCHES[0]} and {BATCHES[1]} pages, peaks of the process "
+              f"tree, {RUNS} runs")
+        medians.update(_table(memory, columns))
+    by_layout = {side: {layout: round(statistics.median(r["f1_by_layout"][side][layout]
+                                                        for r in speed), 4)
+                        for layout in LAYOUTS} for side in columns}
+    for layout in LAYOUTS:
+        mark = "*" if layout in FALLBACK else " "
+        print(f"   {mark}{layout:<20} F1 " + "  ".join(
+            f"{side} {by_layout[side][layout]:.3f}" for side in columns))
+    return {"pages": PAGES, "runs": RUNS, "sides": columns, "medians": medians,
+            "f1_by_layout": by_layout, "profile_s": {k: round(v, 3) for k, v in profile.items()},
+            "speed_runs": speed, "memory_runs": memory}

@@ -44,7 +44,7 @@ def report_of(page: dict, mode: str):
 def crawled_report(data: bytes, url: str, region: str | None):
     """The record of a page's bytes as a portal's crawl lands them (``region``: the portal's
     configured region)."""
-    from pipelines.process import build_report, extract_document
+    from pipelines.document import build_report, extract_document
     from pipelines.records import RawDocument, Source
 
     source = Source(url=url, kind="http", fetched_at="", media_type="text/html",

@@ -36,7 +36,7 @@ def report_of(case: dict):
 
 def ingested_report(data: bytes, url: str):
     """The record of a plain-text file's bytes as ``ingest`` makes it (no portal, no region)."""
-    from pipelines.process import build_report, extract_document
+    from pipelines.document import build_report, extract_document
     from pipelines.records import RawDocument, Source
 
     source = Source(url=url, kind="file", fetched_at="", filename=url.rsplit("/", 1)[-1])
