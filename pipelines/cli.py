@@ -141,9 +141,11 @@ def ingest(paths, lake_url, province, encoding, allow_rejects, jobs):
         if encoding is not None and codec_for(encoding) is None:
             raise ConfigError(f"--encoding {encoding!r} is not a charset Python knows: use a "
                               "label such as utf-8, gbk, gb18030 or big5")
-        files, _ = collect_inputs(paths)  # fail on a missing path before touching the lake
+        # Fail on a missing path before touching the lake (the paths are not kept: a run of
+        # ten thousand files would hold them all while it works).
+        count = len(collect_inputs(paths)[0])
         lake = Lake.open(lake_url, writable=True)
-        with _progress("ingest", len(files)) as advance:
+        with _progress("ingest", count) as advance:
             result = run_ingest(lake, paths, region=province, encoding=encoding,
                                 progress=advance, jobs=jobs)
     print_run_summary(result, allow_rejects)

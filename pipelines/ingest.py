@@ -138,18 +138,12 @@ def file_rows(lake: Lake) -> dict[str, str]:
     return found
 
 
-def ingest(lake: Lake, paths: Iterable[str | Path], *, region: str | None = None,
-           encoding: str | None = None,
-           progress: process.Progress | None = None,
-           jobs: int | None = None) -> process.RunResult:
-    """Ingest local files into the lake; returns the run's result (manifest already written)."""
-    files, skipped = collect_inputs(paths)
-    if files:
-        workers.prestart()  # ready by the time the files are stored
-    result = process.new_run("ingest", lake)
-    result.skipped = skipped
+def _store(lake: Lake, files: list[Path], result: process.RunResult, *, region: str | None,
+           encoding: str | None, progress: process.Progress | None) -> list[str]:
+    """Store the readable ``files`` in the raw zone (the others are skipped, with why);
+    the sha256 of each content stored, in order, once. (Only those: what a batch of ten
+    thousand files holds while it is processed is its documents, not its paths.)"""
     fetched_at = datetime.now(UTC).isoformat()
-    stored: dict[str, RawDocument] = {}
     readable = []
     for path in files:
         try:
@@ -163,16 +157,32 @@ def ingest(lake: Lake, paths: Iterable[str | Path], *, region: str | None = None
             continue
         readable.append(path)
     rows = file_rows(lake) if readable else {}
+    stored: dict[str, None] = {}
     # Storing is reading, hashing and a durable write per file: threads overlap the waits.
     with ThreadPoolExecutor(max_workers=STORE_THREADS) as pool:
         for doc in pool.map(lambda path: store_file(lake, path, region=region,
                                                     fetched_at=fetched_at, encoding=encoding,
                                                     rows=rows),
                             readable):
-            stored[doc.sha256] = doc
+            stored[doc.sha256] = None
             if progress:
                 progress(1)
+    return list(stored)
+
+
+def ingest(lake: Lake, paths: Iterable[str | Path], *, region: str | None = None,
+           encoding: str | None = None,
+           progress: process.Progress | None = None,
+           jobs: int | None = None) -> process.RunResult:
+    """Ingest local files into the lake; returns the run's result (manifest already written)."""
+    files, skipped = collect_inputs(paths)
+    if files:
+        workers.prestart()  # ready by the time the files are stored
+    result = process.new_run("ingest", lake)
+    result.skipped = skipped
     # The same bytes may have been ingested before from another path: consider every source
     # of each stored content so that ingest and a full process pick the same version.
-    docs = [known for sha in stored for known in lake.sources_of(sha)]
+    shas = _store(lake, files, result, region=region, encoding=encoding, progress=progress)
+    del files
+    docs = [known for sha in shas for known in lake.sources_of(sha)]
     return batch.run(lake, docs, result, jobs=jobs)

@@ -85,7 +85,7 @@ class ListContext(TypedDict, total=False):
     body_host: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a run holds one per document
 class Source:
     """Where a raw object came from: one fetch of a URL, or one read of a local file.
 
@@ -132,7 +132,7 @@ def input_fingerprint(sha256: str, source: Source) -> str:
     return hashlib.sha256(data.encode()).hexdigest()[:32]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RawDocument:
     """One stored version of one document: its bytes' address and where they came from."""
 

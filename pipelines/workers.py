@@ -125,8 +125,8 @@ def _start_worker(megabytes: int, started) -> None:
 
 #: What the fork server imports once, so that each worker starts with the parsers loaded (and
 #: with the caller's main script already run, which multiprocessing would otherwise run again
-#: in every worker: ``airflow`` imports all of Airflow).
-_PRELOAD = ["__main__", "pipelines.document", "pipelines.preload"]
+#: in every worker: ``airflow`` imports all of Airflow); last, how the server itself exits.
+_PRELOAD = ["__main__", "pipelines.document", "pipelines.preload", "pipelines.server_exit"]
 
 
 def _context():

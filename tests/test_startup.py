@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -89,7 +90,7 @@ def test_the_workers_fork_server_loads_no_arrow_and_no_duckdb():
     from pipelines.workers import _PRELOAD
 
     loaded = _modules_after("\n".join(f"import {name}" for name in _PRELOAD
-                                      if name != "__main__"))
+                                      if name not in ("__main__", "pipelines.server_exit")))
     assert "pipelines.document" in loaded
     assert not loaded & {"pyarrow", "duckdb", "pipelines.lake", "pipelines.process"}
 
@@ -102,14 +103,15 @@ def test_a_one_file_ingest_ends_with_its_output_flushed_and_no_temporary_folder(
     # summary must still be printed whole, and multiprocessing's folders removed.
     from tests.conftest import SEEDS
 
-    temp = tmp_path / "tmp"
-    temp.mkdir()
-    done = subprocess.run([GOVREPORTS, "ingest", "--lake", str(tmp_path / "lake"),
-                           str(next(SEEDS.glob("000_*.txt")))], capture_output=True, text=True,
-                          env={**os.environ, "TMPDIR": str(temp)})
-    assert done.returncode == 0, done.stderr
-    assert "manifest" in done.stdout.splitlines()[-1]
-    assert list(temp.iterdir()) == []
+    # A short folder: the fork server's socket lives in it, and a socket's path may not be
+    # longer than 107 bytes (pytest's own folders under xdist can be).
+    with tempfile.TemporaryDirectory(dir="/tmp") as temp:
+        done = subprocess.run([GOVREPORTS, "ingest", "--lake", str(tmp_path / "lake"),
+                               str(next(SEEDS.glob("000_*.txt")))], capture_output=True,
+                              text=True, env={**os.environ, "TMPDIR": temp})
+        assert done.returncode == 0, done.stderr
+        assert "manifest" in done.stdout.splitlines()[-1]
+        assert list(Path(temp).iterdir()) == []
 
 
 EXITS = {  # command → exit code, text expected on stderr
@@ -140,3 +142,14 @@ def test_a_running_thread_that_is_not_a_daemon_is_waited_for(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert marker.read_text() == "done"
+
+
+def test_the_fork_server_ends_at_once_whatever_it_was_asked_to_exit_with():
+    # Imported by the fork server only, last: its exit skips the teardown of what it preloaded
+    # (and so lets go of the command's output pipes at once).
+    from pipelines.workers import _PRELOAD
+
+    assert _PRELOAD[-1] == "pipelines.server_exit"
+    done = subprocess.run([sys.executable, "-c", "import pipelines.server_exit, sys\n"
+                           "sys.exit(3)"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
