@@ -402,6 +402,7 @@ def _densest(root):
     it stays the fallback when no block holds ``DENSE_MIN_SHARE`` of the text."""
     scores: dict = {}
     compact: dict = {}  # cell → whether it is a data cell
+    paragraphs: dict = {}  # element → how many paragraph blocks it holds
     total = 0
     for node in root.iter():
         if not isinstance(node.tag, str) or node.tag == "a":
@@ -419,8 +420,7 @@ def _densest(root):
         if block.tag == "a" or any(a.tag == "a" for a in block.iterancestors("a")):
             total -= hanzi  # a link's words are not running text
             continue
-        holder = block.getparent() if block.tag == "p" and block.getparent() is not None \
-            else block
+        holder = block.getparent() if _one_paragraph_of_several(block, paragraphs) else block
         holder = _table_holder(holder, compact)
         scores[holder] = scores.get(holder, 0) + hanzi
     if not scores:
@@ -431,6 +431,29 @@ def _densest(root):
     if best.tag in ("body", "html"):
         return None  # the whole page: trafilatura separates it better
     return best
+
+
+#: Elements that make a ``<div>`` more than one paragraph when it holds one of them.
+_NESTING = frozenset(_BLOCKS) - {"br"}
+
+
+def _one_paragraph_of_several(block, paragraphs: dict) -> bool:
+    """Whether a block's text is one paragraph of its parent's: a ``<p>``, or a ``<div>`` with
+    no block inside, next to at least two more such blocks (pages whose paragraphs are
+    ``<div style="text-indent:2em">``). A lone ``<div>`` of text is a block of its own: its
+    parent may hold a title, a source line and links around it."""
+    parent = block.getparent()
+    if parent is None or block.tag not in ("p", "div"):
+        return False
+    if block.tag == "p":
+        return True
+    if any(child.tag in _NESTING for child in block):
+        return False
+    if parent not in paragraphs:
+        paragraphs[parent] = sum(
+            1 for child in parent if child.tag in ("p", "div")
+            and not any(grandchild.tag in _NESTING for grandchild in child))
+    return paragraphs[parent] >= 3
 
 
 def _table_holder(holder, compact: dict):

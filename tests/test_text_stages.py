@@ -180,3 +180,32 @@ def test_a_word_pasted_table_report_is_read_whole(shell, paragraphs, page_breaks
     found = extract(data, filename="report.html")
     assert f1(found.text, gold) >= 0.9, found.text[:400]
     assert "栏目" not in found.text and "首页" not in found.text
+
+
+_LINES = ["一、总体情况", "本机关认真贯彻落实《中华人民共和国政府信息公开条例》。",
+          "全年主动公开政府信息二千一百三十一条，其中规范性文件二十九件。",
+          "二、收到和处理政府信息公开申请情况", "全年共收到政府信息公开申请二十二件，均按时答复。",
+          "三、存在的主要问题及改进情况", "存在的主要问题是公开内容的针对性和时效性有待提高。",
+          "下一步将进一步完善工作机制，加强政策解读和回应关切，推动政务公开工作提质增效。",
+          "四、其他需要报告的事项", "本年度未收取信息处理费，落实上级政务公开工作要点情况良好。",
+          "依托政府门户网站、政务新媒体和政务公开专栏，及时发布财政预决算等重点领域信息。"]
+_RELATED = "".join(f"<li><a href='/a/{n}.html'>某县{n}局二〇一九年政府信息公开工作年度报告</a>"
+                   f"<span>2020-01-1{n}</span></li>" for n in range(8))
+DIV_PARAGRAPHS = {  # pages whose paragraphs are <div> blocks, beside lists of related reports
+    "indented-divs": "".join(f"<div style='text-indent:2em'>{line}</div>" for line in _LINES),
+    "plain-divs-in-a-section": "<section>" + "".join(f"<div>{line}</div>" for line in _LINES)
+                               + "</section>",
+    "divs-with-line-breaks": "".join(f"<div>{line}<br/></div>" for line in _LINES),
+}
+
+
+@pytest.mark.parametrize("body", DIV_PARAGRAPHS.values(), ids=DIV_PARAGRAPHS.keys())
+def test_paragraphs_in_div_blocks_are_the_text_without_the_page_around_them(body):
+    page = (f"<html><body><div class='logo'>某县人民政府门户网站</div><div class='main'>"
+            f"<div class='left'><h3>某县2019年政府信息公开工作年度报告</h3>"
+            f"<p class='info'>来源：某县人民政府　浏览次数：650</p><div class='con'>{body}</div>"
+            f"<div class='prev'><a href='/p.html'>上一篇：关于开展培训的通知</a></div></div>"
+            f"<div class='right'><h4>相关文章</h4><ul>{_RELATED}</ul></div></div>"
+            f"<div class='footer'>主办单位：某县人民政府办公室</div></body></html>")
+    text = extract(page.encode(), filename="page.html").text
+    assert text.split("\n") == _LINES

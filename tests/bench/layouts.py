@@ -1,11 +1,13 @@
 """A corpus of report pages in varied layouts, written by the project (no page is copied from a
 portal), each with its gold text: the report's own words as authored, for text F1.
 
-Eight layouts, four of which have no content container the extractor knows (so trafilatura's
-fallback decides): TRS (GBK), Hanweb, Ucap with a Word-pasted table, a 2019-template table
+Ten layouts, six of which have no content container the extractor knows (so its generic rules
+or trafilatura decide): TRS (GBK), Hanweb, Ucap with a Word-pasted table, a 2019-template table
 page, a traditional-character mirror with pinyin noise, a sidebar portal page, an old page laid
-out in tables, an HTML5 ``<article>`` page. Pages differ by a seed: body, paragraph count,
-navigation, table values.
+out in tables, an HTML5 ``<article>`` page, a grid-framework page whose paragraphs are
+``<div>`` blocks beside a column of related and popular links, and an old GBK page whose text
+is ``<font>`` lines cut by ``<br>`` in one table cell. Pages differ by a seed: body, paragraph
+count, navigation, table values.
 """
 
 from __future__ import annotations
@@ -35,9 +37,11 @@ HEADINGS = ["一、总体情况", "二、主动公开政府信息情况", "三�
 NAV = ["首页", "政务公开", "政务服务", "互动交流", "走进本地", "专题专栏", "信息公开指南",
        "信息公开制度", "法定主动公开内容", "政府信息公开年报", "依申请公开", "联系我们"]
 LAYOUTS = ("trs", "hanweb", "ucap-word", "table-2019", "mirror-traditional", "sidebar",
-           "table-layout", "article")
-#: Layouts with no content container the extractor knows: trafilatura decides.
-FALLBACK = frozenset({"mirror-traditional", "sidebar", "table-layout", "article"})
+           "table-layout", "article", "grid", "font-br")
+#: Layouts with no content container the extractor knows: its generic rules, or trafilatura,
+#: decide.
+FALLBACK = frozenset({"mirror-traditional", "sidebar", "table-layout", "article", "grid",
+                      "font-br"})
 
 
 @dataclass
@@ -175,6 +179,35 @@ def page(layout: str, seed: int) -> Page:
                 + f"</table></td><td valign='top'><table width='100%'><tr><td align='center'>"
                 f"<b>{title}</b></td></tr><tr><td>{text_html}</td></tr></table></td></tr>"
                 f"<tr><td colspan='2'>{footer}</td></tr></table>")
+    elif layout == "grid":
+        text_html, gold = _paragraphs(sections)
+        text_html = text_html.replace("<p>", "<div style='text-indent:2em'>").replace(
+            "</p>", "</div>")
+        related = "".join(f"<li><a href='/a/{i}.html'>{b}{year}年政府信息公开工作年度报告</a>"
+                          f"<span>{year + 1}-01-1{i}</span></li>"
+                          for i, b in enumerate(rng.sample(BODIES, 6)))
+        main = (f"{header}<div class='container'><ol class='breadcrumb'><li>首页</li>"
+                f"<li>信息公开</li><li>年报</li></ol><div class='row'><div class='col-md-9'>"
+                f"<div class='art-head'><h3>{title}</h3><p class='info'>来源：{body}　"
+                f"浏览次数：{rng.randint(10, 999)}　【字体：大 中 小】</p></div>"
+                f"<div class='art-con'>{text_html}</div><div class='prev-next'>"
+                f"<a href='/a/prev.html'>上一篇：关于开展政务公开培训的通知</a>"
+                f"<a href='/a/next.html'>下一篇：政府信息公开指南</a></div></div>"
+                f"<div class='col-md-3'><h4>相关文章</h4><ul>{related}</ul><h4>热门排行</h4>"
+                f"<ul>{related}</ul></div></div></div>{footer}")
+    elif layout == "font-br":
+        encoding = "gbk"
+        gold = [heading if i == 0 else text for heading, paragraphs in sections
+                for i, text in enumerate([heading, *paragraphs])]
+        lines = "".join(f"<br>&nbsp;&nbsp;&nbsp;&nbsp;{line}<br>" for line in gold)
+        main = (f"<center><table width='778' border='0'><tr><td>{header}</td></tr>"
+                f"<tr><td height='30' bgcolor='#E8F0F8'><font color='#CC0000'>您现在的位置："
+                f"首页 &gt;&gt; 政务公开</font></td></tr><tr><td align='center'><font size='4'>"
+                f"<b>{title}</b></font><br><font size='2'>发布日期：{year + 1}年2月1日　"
+                f"点击数：{rng.randint(10, 999)}</font></td></tr><tr><td><font size='3'>"
+                f"{lines}</font></td></tr><tr><td align='center'>【<a href='javascript:"
+                f"window.print()'>打印本页</a>】【<a href='javascript:window.close()'>关闭窗口</a>"
+                f"】</td></tr><tr><td>{footer}</td></tr></table></center>")
     else:  # article
         text_html, gold = _paragraphs(sections)
         main = (f"<header>{header}</header><main><article><h1>{title}</h1>"
