@@ -427,7 +427,17 @@ def _densest(root):
         return None
     best = max(scores, key=scores.get)
     if scores[best] < DENSE_MIN_HANZI or scores[best] < DENSE_MIN_SHARE * total:
-        return None
+        # The text may be split between sibling blocks (a Word paste's WordSection1, 2, 3: its
+        # landscape tables are sections of their own): their parent, with its own text.
+        sections: dict = {}
+        for holder, score in scores.items():
+            parent = holder.getparent()
+            if parent is not None:
+                sections[parent] = sections.get(parent, scores.get(parent, 0)) + score
+        best = max(sections, key=sections.get, default=None)
+        if best is None or sections[best] < DENSE_MIN_HANZI or \
+                sections[best] < DENSE_MIN_SHARE * total:
+            return None
     if best.tag in ("body", "html"):
         return None  # the whole page: trafilatura separates it better
     return best

@@ -209,3 +209,37 @@ def test_paragraphs_in_div_blocks_are_the_text_without_the_page_around_them(body
             f"<div class='footer'>主办单位：某县人民政府办公室</div></body></html>")
     text = extract(page.encode(), filename="page.html").text
     assert text.split("\n") == _LINES
+
+
+_TABLE = [["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"], ["规章", "0", "0", "3"],
+          ["行政规范性文件", "12", "1", "45"]]
+_WORD_TABLE = "<table border=1>" + "".join(
+    "<tr>" + "".join(f"<td style='border:solid windowtext 1.0pt'><p class=MsoNormal><span>{cell}"
+                     "</span></p></td>" for cell in row) + "</tr>" for row in _TABLE) + "</table>"
+
+
+def _word(lines: list[str]) -> str:
+    return "".join(f"<p class=MsoNormal style='text-indent:32pt'><span>{line}</span></p>"
+                   for line in lines)
+
+
+WORD_SECTIONS = {  # a Word paste cut into sections (a landscape table is a section of its own)
+    "text-table-text": (
+        f"<div class=WordSection1>{_word(_LINES[:6])}</div>"
+        f"<div class=WordSection2>{_WORD_TABLE}</div><div class=WordSection3>{_word(_LINES[6:])}"
+        "</div>", [*_LINES[:6], *("\t".join(row) for row in _TABLE), *_LINES[6:]]),
+    "two-text-sections": (
+        f"<div class=Section1>{_word(_LINES[:5])}</div><div class=Section2>{_word(_LINES[5:])}"
+        "</div>", _LINES),
+}
+
+
+@pytest.mark.parametrize("body, lines", WORD_SECTIONS.values(), ids=WORD_SECTIONS.keys())
+def test_a_report_cut_into_sections_is_read_whole_by_the_density_rule(body, lines):
+    page = (f"<html><body><div class='logo'>某县人民政府门户网站</div><div class='art'>"
+            f"<h2>某县2020年政府信息公开工作年度报告</h2><div class='desc'>来源：某县</div>"
+            f"<div class='text'>{body}</div></div><div class='right'><ul>{_RELATED}</ul></div>"
+            f"</body></html>")
+    extracted = extract(page.encode(), filename="page.html")
+    assert extracted.container == "densest"
+    assert extracted.text.split("\n") == lines
