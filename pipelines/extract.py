@@ -33,11 +33,12 @@ _DROP_TAGS = ("script", "style", "noscript", "template", "iframe")
 # Controls that hold no report text, unless a page left one unclosed: then the rest of the
 # page is inside it, and only the control's own options and labels go.
 _CONTROLS = ("object", "select", "button")
-_BLOCKS = ("p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol",
-           "dl", "section", "article", "header", "footer", "blockquote", "pre", "center")
-_CELLS = ("td", "th")
+_BLOCKS = frozenset({"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table",
+                     "ul", "ol", "dl", "section", "article", "header", "footer", "blockquote",
+                     "pre", "center"})
+_CELLS = frozenset({"td", "th"})
 # In metadata lines inline boxes are cells too: <li><span>索引号</span><span>…</span></li>.
-_META_CELLS = ("td", "th", "span", "label", "dt", "dd", "em", "strong", "b", "font")
+_META_CELLS = frozenset({"td", "th", "span", "label", "dt", "dd", "em", "strong", "b", "font"})
 
 #: One pass finds every candidate of the families' content containers (cheap ``contains``;
 #: the class token is checked exactly after): an XPath per container scanned the whole page
@@ -500,27 +501,28 @@ def _render(node, *, cells, skip=()) -> str:
     in_cell = 0  # compact cells around the walk: their paragraphs stay on their row
     walk = etree.iterwalk(node, events=("start", "end"))
     for event, element in walk:
+        tag = element.tag  # lxml makes a new string at each access
         if event == "start":
             if element in skip:
                 walk.skip_subtree()
                 continue
-            if element.tag in _ROW_BLOCKS or (element.tag in _BLOCKS and not in_cell):
+            if tag in _ROW_BLOCKS or (tag in _BLOCKS and not in_cell):
                 parts.append(_BREAK)
-            elif element.tag in _BLOCKS:
+            elif tag in _BLOCKS:
                 parts.append(" ")
-            if element.tag in _TABLE_CELLS and _compact_cell(element):
+            if tag in _TABLE_CELLS and _compact_cell(element):
                 in_cell += 1
                 compact.add(element)
             if element.text:
                 parts.append(element.text)
         else:
-            if element in compact:
+            if in_cell and element in compact:
                 in_cell -= 1
-            if element.tag in _ROW_BLOCKS or (element.tag in _BLOCKS and not in_cell):
+            if tag in _ROW_BLOCKS or (tag in _BLOCKS and not in_cell):
                 parts.append(_BREAK)
-            elif element.tag in _BLOCKS:
+            elif tag in _BLOCKS:
                 parts.append(" ")
-            elif element.tag in cells:
+            elif tag in cells:
                 parts.append("\t")
             if element is not node and element.tail:
                 parts.append(element.tail)

@@ -41,7 +41,7 @@ IMPORTS = [sys.executable, "-c", "import pyarrow, trafilatura, duckdb"]
 
 def _ingest(side: Side, folder: Path, lake: Path, *, sample_memory: bool = False):
     done = measure(side.command("ingest", "--lake", str(lake), str(folder)), side.env,
-                   sample_memory=sample_memory)
+                   sample_memory=sample_memory, cwd=side.cwd)
     if done.returncode != 0:
         raise RuntimeError(f"{side.name}: ingest of {folder} failed: {done.stderr[-2000:]}")
     return done

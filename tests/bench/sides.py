@@ -31,6 +31,10 @@ class Side:
     name: str
     argv: list[str]  # the command, up to its arguments
     env: dict[str, str] = field(default_factory=dict)
+    #: Where it runs. The release runs in its own folder: its workers' fork server puts the
+    #: working folder first on its path, and from this tree's root it imported this tree's
+    #: modules into the release's workers.
+    cwd: Path | None = None
 
     def command(self, *args: str) -> list[str]:
         return [*self.argv, *args]
@@ -64,7 +68,7 @@ def previous_release() -> Side | None:
                           f"if __name__ == '__main__':\n    sys.exit({function}())\n",
                           encoding="utf-8")
     return Side(f"release {commit}", [sys.executable, str(script)],
-                {"PYTHONPATH": str(folder)})
+                {"PYTHONPATH": str(folder)}, folder)
 
 
 @dataclass
@@ -78,7 +82,7 @@ class Measured:
 
 
 def measure(command: list[str], env: dict[str, str] | None = None, *,
-            sample_memory: bool = True) -> Measured:
+            sample_memory: bool = True, cwd: Path | None = None) -> Measured:
     """Run ``command``: its wall time and the peaks of its process tree's memory, sampled
     every 20 ms (PSS and summed RSS)."""
     import threading
@@ -86,7 +90,7 @@ def measure(command: list[str], env: dict[str, str] | None = None, *,
     full_env = {**os.environ, **(env or {})}
     started = time.perf_counter()
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=full_env)
+                            env=full_env, cwd=cwd)
     peaks = [0, 0]
     done = threading.Event()
 
