@@ -84,15 +84,17 @@ def test_the_pool_starts_only_the_workers_the_work_needs(jobs, documents, starte
     assert len(set(answers.values())) <= started
 
 
-def test_the_workers_fork_server_loads_no_arrow_and_no_duckdb():
+def test_the_workers_fork_server_loads_no_arrow_duckdb_or_trafilatura():
     # What every worker starts with (pipelines.workers._PRELOAD): Arrow alone was 0.1 s of each
-    # run's start and 44 MB in each of the fork server and its workers.
+    # run's start and 44 MB in each of the fork server and its workers; trafilatura, 0.1 s and
+    # 20 MB, is loaded by the workers that meet a page only it can read.
     from pipelines.workers import _PRELOAD
 
     loaded = _modules_after("\n".join(f"import {name}" for name in _PRELOAD
                                       if name not in ("__main__", "pipelines.server_exit")))
     assert "pipelines.document" in loaded
-    assert not loaded & {"pyarrow", "duckdb", "pipelines.lake", "pipelines.process"}
+    assert not loaded & {"pyarrow", "duckdb", "pipelines.lake", "pipelines.process",
+                         "trafilatura"}
 
 
 GOVREPORTS = str(Path(sys.executable).with_name("govreports"))
