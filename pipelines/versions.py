@@ -8,8 +8,10 @@ SCHEMA_VERSION = 5
 #: The version of what processing makes of the same bytes: bump it whenever a change to the
 #: pipeline changes the rows it produces, so that ``process`` re-extracts what it skipped.
 #: 2: a local file is its path (doc_id), pages record linked_files; 3: rows count their cells;
-#: 4: document kinds, no site-level value taken for the document's own (region, agency)
-PROCESSING_VERSION = 4
+#: 4: document kinds, no site-level value taken for the document's own (region, agency);
+#: 5: paragraphs written as <div> blocks, and a report cut into sections (WordSection1, 2, …),
+#: read by the density rule
+PROCESSING_VERSION = 5
 
 #: ``report_stats.value`` is decimal(VALUE_DIGITS, VALUE_SCALE).
 VALUE_DIGITS, VALUE_SCALE = 20, 4
