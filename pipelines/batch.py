@@ -23,11 +23,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
+import pyarrow as pa
+
 from pipelines import load as loading
 from pipelines import process
 from pipelines.errors import ConfigError
 from pipelines.lake import Lake, Partition
-from pipelines.records import RawDocument, Reject, Report, Source, StatCell
+from pipelines.records import RawDocument, Reject, Report, Source
 from pipelines.settings import current
 from pipelines.spool import Spool
 
@@ -264,7 +266,7 @@ class Staging(Protocol):
     """Where a unit's rows go, a chunk at a time: a :class:`~pipelines.spool.Spool` in one
     process, staged files in the lake for a scheduler's tasks."""
 
-    def add(self, reports: list[Report], cells: list[StatCell]) -> None: ...
+    def add_tables(self, reports: pa.Table, cells: pa.Table) -> None: ...
 
 
 def extract_unit(lake: Lake, plan: Plan, unit: int, staging: Staging, *,
@@ -280,9 +282,9 @@ def extract_unit(lake: Lake, plan: Plan, unit: int, staging: Staging, *,
     for chunk_reports, chunk_cells in process.extract_chunks(
             lake, mine, result, decoded_for=decoded_for, keep=plan.keep(), progress=progress,
             held_back=others, jobs=jobs):
-        staging.add(chunk_reports, chunk_cells)
-        reports += len(chunk_reports)
-        cells += len(chunk_cells)
+        staging.add_tables(chunk_reports, chunk_cells)
+        reports += chunk_reports.num_rows
+        cells += chunk_cells.num_rows
     return UnitDone(unit, "extract", {"reports": reports, "cells": cells,
                                       "rejected": len(result.rejects)},
                     result.rejects, sorted(d.doc_id for d in result.read),

@@ -445,7 +445,7 @@ def _densest(root):
 
 
 #: Elements that make a ``<div>`` more than one paragraph when it holds one of them.
-_NESTING = frozenset(_BLOCKS) - {"br"}
+_NESTING = _BLOCKS - {"br"}
 
 
 def _one_paragraph_of_several(block, paragraphs: dict) -> bool:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines import attachments
@@ -142,18 +143,19 @@ def extract_chunks(lake: Lake, docs: list[RawDocument], result: RunResult, *,
                    decoded_for: Callable[[list[RawDocument]], dict] | None = None,
                    keep: Callable[[Report], bool] | None = None,
                    progress: Progress | None = None, held_back: Iterable[RawDocument] = (),
-                   jobs: int | None = None) -> Iterator[tuple[list[Report], list[StatCell]]]:
-    """:func:`extract_batch` over :func:`chunks` of ``docs``: each chunk's reports and cells,
-    to be stored and let go before the next. A document a page pulled in from a later chunk
-    (or from ``held_back``) is read once; ``decoded_for(chunk)`` gives a chunk's decoded
-    texts when a decode stage ran. Once exhausted, ``result.read`` holds every document read."""
+                   jobs: int | None = None) -> Iterator[tuple[pa.Table, pa.Table]]:
+    """:func:`extract_batch` over :func:`chunks` of ``docs``: each chunk's rows of ``reports``
+    and of ``report_stats``, to be stored and let go before the next. A document a page pulled
+    in from a later chunk (or from ``held_back``) is read once; ``decoded_for(chunk)`` gives a
+    chunk's decoded texts when a decode stage ran. Once exhausted, ``result.read`` holds every
+    document read."""
     waiting = {doc.doc_id: doc for doc in held_back}
     read: list[RawDocument] = []
     taken: set[str] = set()
     for chunk, later in chunks(docs):
         chunk = [d for d in chunk if d.doc_id not in taken]
-        result.reports, result.read = [], []
-        cells = extract_batch(
+        result.read = []
+        rows = extract_batch(
             lake, chunk, decoded_for(chunk) if decoded_for else None, result, keep=keep,
             progress=progress, jobs=jobs,
             held_back=[*waiting.values(), *(d for d in later if d.doc_id not in taken)])
@@ -161,8 +163,8 @@ def extract_chunks(lake: Lake, docs: list[RawDocument], result: RunResult, *,
             taken.add(doc.doc_id)
             waiting.pop(doc.doc_id, None)
         read.extend(result.read)
-        yield result.reports, cells
-    result.reports, result.read = [], read
+        yield rows
+    result.read = read
 
 def latest_versions(docs: Iterable[RawDocument]) -> list[RawDocument]:
     """One version per document: the most recently fetched bytes; among equal fetch times the
@@ -202,7 +204,6 @@ class RunResult:
     command: str
     lake: str
     inputs: list[RawDocument] = field(default_factory=list)
-    reports: list[Report] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (input, why) never stored
     #: Reports whose configured region (``ingest --province``, a portal's region) stands
@@ -334,11 +335,11 @@ def extract_batch(lake: Lake, docs: list[RawDocument],
                   keep: Callable[[Report], bool] | None = None,
                   progress: Progress | None = None,
                   held_back: Iterable[RawDocument] = (),
-                  jobs: int | None = None) -> list[StatCell]:
+                  jobs: int | None = None) -> tuple[pa.Table, pa.Table]:
     """Extraction: text, metadata, attachments and statistics of the documents, decoded by
     :func:`decode_batch` (``decoded``) or, when it is None, here as each is read. Files a page
-    of the batch links to become its attachments; every other document a report (those
-    ``keep`` accepts), appended to ``result.reports``. Returns their statistical cells.
+    of the batch links to become its attachments; every other document a report. Returns the
+    rows of ``reports`` and ``report_stats`` of the reports ``keep`` accepts.
 
     Each document's steps run in a worker (:mod:`pipelines.workers`): whatever goes wrong with
     one document rejects that document only.
@@ -397,9 +398,12 @@ def extract_batch(lake: Lake, docs: list[RawDocument],
                                [(a, extracted[a.doc_id]) for a in attached_to.get(doc.doc_id, [])]))
                  for doc in docs
                  if extracted[doc.doc_id] is not None and doc.doc_id not in attachment_ids)
-        stats: list[StatCell] = []
-        for doc_id, outcome in loadable(itertools.chain(
-                built.items(), workers.run("report", build_report, pages))):
+        outcomes, report_rows, cell_rows = loadable(itertools.chain(
+            built.items(), workers.run("report", build_report, pages)))
+        kept: list[int] = []  # rows of report_rows, and of cell_rows, to load
+        kept_cells: list[int] = []
+        row = cell_row = 0
+        for doc_id, outcome in outcomes:
             if isinstance(outcome, DocumentRejected):
                 _reject(lake, by_id[doc_id], outcome, result, known_rejects)
                 failed.add(doc_id)
@@ -408,15 +412,18 @@ def extract_batch(lake: Lake, docs: list[RawDocument],
             if keep is None or keep(report):
                 if contradicted(report.region_evidence):
                     result.warnings.append(f"{report.url}: {report.region_evidence}")
-                result.reports.append(report)
                 result.built[(report.province_code, report.province_name,
                               report.metadata.report_year)] += 1
-                stats.extend(cells)
+                kept.append(row)
+                kept_cells.extend(range(cell_row, cell_row + len(cells)))
+            row += 1
+            cell_row += len(cells)
     for doc in docs:
         if doc.doc_id not in failed and doc.doc_id in known_rejects:
             lake.delete_reject(doc.doc_id)
     result.read = docs
-    return stats
+    return (report_rows.take(pa.array(kept, type=pa.int64())),
+            cell_rows.take(pa.array(kept_cells, type=pa.int64())))
 
 
 def _as_tables(report: Report, cells: list[StatCell]) -> None:
@@ -424,17 +431,23 @@ def _as_tables(report: Report, cells: list[StatCell]) -> None:
     stats_table(cells)
 
 
-def loadable(outcomes: Iterable[tuple[str, object]]) -> list[tuple[str, object]]:
-    """The workers' records, each converted to the tables' Arrow types as the spool will
-    convert them: a value the lake cannot hold rejects its document here, not the whole
-    batch at load time. The records are converted together (a tenth of the cost of one by
-    one); only when that fails is each tried alone, to reject the one at fault."""
-    outcomes = list(outcomes)
+def _tables(outcomes: list[tuple[str, object]]) -> tuple[pa.Table, pa.Table]:
+    """The rows of the records among ``outcomes`` (rejects left out), in their order."""
     built = [outcome for _, outcome in outcomes if not isinstance(outcome, DocumentRejected)]
+    return (reports_table([report for report, _ in built]),
+            stats_table([cell for _, cells in built for cell in cells]))
+
+
+def loadable(outcomes: Iterable[tuple[str, object]]
+             ) -> tuple[list[tuple[str, object]], pa.Table, pa.Table]:
+    """The workers' records converted to the tables' Arrow types, once, here (the staging
+    stores these rows): a value the lake cannot hold rejects its document, not the whole
+    batch at load time. Returns the outcomes (a record that does not convert becomes its
+    reject) and the rows of their records. The records are converted together (a tenth of the
+    cost of one by one); only when that fails is each tried alone, to find the one at fault."""
+    outcomes = list(outcomes)
     try:
-        reports_table([report for report, _ in built])
-        stats_table([cell for _, cells in built for cell in cells])
-        return outcomes
+        return outcomes, *_tables(outcomes)
     except Exception:  # noqa: BLE001 - which document, and why, is found one by one below
         pass
     checked = []
@@ -445,7 +458,7 @@ def loadable(outcomes: Iterable[tuple[str, object]]) -> list[tuple[str, object]]
             except DocumentRejected as exc:
                 outcome = exc
         checked.append((doc_id, outcome))
-    return checked
+    return checked, *_tables(checked)
 
 
 def _reject(lake: Lake, doc: RawDocument, exc: DocumentRejected, result: RunResult,

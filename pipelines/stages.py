@@ -36,12 +36,8 @@ from pipelines.errors import ConfigError
 from pipelines.lake import Lake
 from pipelines.records import (
     RawDocument,
-    Report,
     RunManifest,
-    StatCell,
     batch_id,
-    reports_table,
-    stats_table,
 )
 from pipelines.settings import current
 from pipelines.spool import Spool
@@ -191,11 +187,10 @@ class StagedFiles:
     def __init__(self, lake: Lake, prefix: str):
         self.lake, self.prefix, self.chunks = lake, prefix, 0
 
-    def add(self, reports: list[Report], cells: list[StatCell]) -> None:
+    def add_tables(self, reports: pa.Table, cells: pa.Table) -> None:
         n = self.chunks
-        _write_arrow(self.lake, f"{self.prefix}reports-{n:05d}.parquet", reports_table(reports))
-        _write_arrow(self.lake, f"{self.prefix}report_stats-{n:05d}.parquet",
-                     stats_table(cells))
+        _write_arrow(self.lake, f"{self.prefix}reports-{n:05d}.parquet", reports)
+        _write_arrow(self.lake, f"{self.prefix}report_stats-{n:05d}.parquet", cells)
         self.chunks += 1
 
     def into(self, spool: Spool) -> None:

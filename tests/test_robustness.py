@@ -536,7 +536,7 @@ def test_lone_surrogates_become_replacement_characters_and_the_row_loads(item, t
     data = json.dumps(item).encode()  # \ud800 escapes, as an API writes them
     raw = _raw(data, "item.json")
     built = build_report(raw, extract_document(raw, data))
-    [(_, checked)] = loadable([(raw.doc_id, built)])
+    [(_, checked)], _, _ = loadable([(raw.doc_id, built)])
     report, _ = checked
     assert LAST_LINE in report.text and "\ud800" not in report.text + (report.metadata.title or "")
     assert report.unrecoverable_chars >= (1 if "\ud800" in item.get("content", "") else 0)
@@ -548,7 +548,7 @@ def test_statistics_values_the_lake_cannot_hold_are_null_with_a_note():
     seed = next(SEEDS.glob("000_*.txt")).read_text(encoding="utf-8")
     text = seed + "\n统计表\n统计指标\n统计数\n1.主动公开政府信息数\n0.123456\n"
     raw = _raw(text.encode(), "report.txt")
-    [(_, (report, cells))] = loadable([(raw.doc_id, build_report(
+    [(_, (report, cells))], _, _ = loadable([(raw.doc_id, build_report(
         raw, extract_document(raw, text.encode())))])
     assert any(check.startswith("unrepresentable:") and "0.123456" in check
                for check in report.stats_failed_checks)
@@ -564,7 +564,7 @@ def test_a_record_the_lake_cannot_hold_rejects_its_document_only():
         raw = _raw(path.read_bytes(), path.name)
         outcomes.append((raw.doc_id, build_report(raw, extract_document(raw, path.read_bytes()))))
     outcomes[1][1][0].stats_cells = 2**40  # beyond the column's int32
-    checked = dict(loadable(outcomes))
+    checked = dict(loadable(outcomes)[0])
     bad = checked[outcomes[1][0]]
     assert isinstance(bad, DocumentRejected) and bad.reason == "internal_error"
     assert bad.stage == "report" and "too large" in str(bad), str(bad)

@@ -67,17 +67,23 @@ def _startup(sides: list[Side], one_file: Path, tmp: Path) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in walls.items()}
 
 
+def _bare(folder: Path, *, warm: int) -> tuple[float, dict[str, str]]:
+    """Bare ``trafilatura.extract`` over the folder's files in this process, after ``warm``
+    of them (imports, tables): seconds, and each file's text by name."""
+    files = sorted(folder.iterdir())
+    for path in files[:warm]:
+        trafilatura.extract(path.read_bytes())
+    started = time.perf_counter()
+    texts = {path.name: trafilatura.extract(path.read_bytes()) or "" for path in files}
+    return time.perf_counter() - started, texts
+
+
 def _one_run(sides: list[Side], folder: Path, golds: dict[str, str], one_file: Path,
              tmp: Path, run: int) -> dict:
     figures: dict = {}
     start = _startup(sides, one_file, tmp / f"run{run}")
     figures["imports_s"] = {"": start["imports"]}
-    files = sorted(folder.iterdir())
-    for path in files[:len(LAYOUTS)]:  # warm up: imports, tables
-        trafilatura.extract(path.read_bytes())
-    started = time.perf_counter()
-    bare = {path.name: trafilatura.extract(path.read_bytes()) or "" for path in files}
-    bare_s = time.perf_counter() - started
+    bare_s, bare = _bare(folder, warm=len(LAYOUTS))
     figures["trafilatura_s"] = {"": bare_s}
     for side in sides:
         lake = tmp / f"run{run}-{side.name}".replace(" ", "_")
@@ -165,13 +171,7 @@ def _real_pages(folder: Path) -> list[Path]:
 
 def _real_run(sides: list[Side], folder: Path, tmp: Path, run: int) -> dict:
     """The real pages: whole ingest against bare trafilatura (no gold text: speed only)."""
-    files = sorted(folder.iterdir())
-    for path in files[:25]:
-        trafilatura.extract(path.read_bytes())
-    started = time.perf_counter()
-    for path in files:
-        trafilatura.extract(path.read_bytes())
-    figures: dict = {"real_trafilatura_s": {"": time.perf_counter() - started}}
+    figures: dict = {"real_trafilatura_s": {"": _bare(folder, warm=25)[0]}}
     for side in sides:
         lake = tmp / f"real{run}-{side.name}".replace(" ", "_")
         wall = _ingest(side, folder, lake).wall_s
