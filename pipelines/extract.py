@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pipelines import attachments
 from pipelines.decode import IMPLAUSIBLE, Decoded, decode, plausibility
 from pipelines.errors import DocumentRejected
-from pipelines.families import CONTAINERS, MARKERS, attachment_links, gkmlpt
+from pipelines.families import CONTAINERS, MARKERS, attachment_links, gkmlpt, html_parser
 from pipelines.files import FILE_KINDS
 from pipelines.repair import repair_text, repair_title
 from pipelines.truncation import cut_short
@@ -232,7 +232,7 @@ def parse_page(html: str):
     for attempt in (html, None):
         if attempt is None:
             attempt = _INLINE_TAGS.sub("", html)
-        parser = lxml.html.HTMLParser(huge_tree=True)
+        parser = html_parser()
         try:
             root = lxml.html.document_fromstring(attempt, parser=parser)
         except Exception as exc:  # lxml raises several unrelated types on hopeless markup
@@ -393,7 +393,7 @@ COMPACT_CELL_CHARS = 200
 
 
 def _compact_cell(cell) -> bool:
-    if cell.find(".//td") is not None or cell.find(".//th") is not None:
+    if next(cell.iterdescendants("td", "th"), None) is not None:  # in C, unlike find()
         return False
     size = 0
     for text in cell.itertext():

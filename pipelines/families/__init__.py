@@ -26,6 +26,7 @@ from pipelines.families.base import (
     Markers,
     NextPage,
     attachment_links,
+    html_parser,
     links_beyond_cap,
     page_links,
 )
@@ -66,5 +67,5 @@ def detect(page: ListPage, *, report_pattern: str | None = None) -> Family:
 
 __all__ = ["CONTAINERS", "FAMILIES", "MARKERS", "MAX_PAGE_LINKS", "Container", "Family",
            "LinkShapes", "ListPage", "Listed", "Markers", "NextPage", "announced",
-           "attachment_links", "detect", "family", "judge_report_link", "links_beyond_cap",
-           "navigation", "page_links"]
+           "attachment_links", "detect", "family", "html_parser", "judge_report_link",
+           "links_beyond_cap", "navigation", "page_links"]
