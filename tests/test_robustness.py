@@ -662,3 +662,32 @@ def test_word_soft_line_breaks_are_line_breaks_not_binary():
     data = REPORT.replace("\n", "\x0b").encode()
     text = extract(data, filename="report.txt").text
     assert LAST_LINE in text.split("\n")
+
+
+def test_storing_keeps_the_input_order_with_a_bounded_window_of_calls_ahead():
+    """``ingest`` stores files through threads: results come back in input order, and no more
+    than the window of calls is submitted ahead (ten thousand futures held memory)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipelines import ingest
+
+    lock = threading.Lock()
+    started: list[int] = []
+    seen_ahead: list[int] = []
+    yielded = 0
+
+    def slow_square(n: int) -> int:
+        with lock:
+            started.append(n)
+            seen_ahead.append(len(started) - yielded)
+        return n * n
+
+    results = []
+    with ThreadPoolExecutor(max_workers=ingest.STORE_THREADS) as pool:
+        for value in ingest._in_order(pool, slow_square, list(range(500))):
+            results.append(value)
+            with lock:
+                yielded += 1
+    assert results == [n * n for n in range(500)]
+    assert max(seen_ahead) <= 4 * ingest.STORE_THREADS
