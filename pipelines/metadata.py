@@ -130,8 +130,12 @@ def _cn_number(text: str) -> int:
     return digits.get(tens, 1) * 10 + digits.get(ones, 0)
 
 
+#: List bullets a page's label block puts before each label (``• 索引号：…``).
+_BULLETS = "•·●◆■▪□◇○"
+
+
 def _label_of(cell: str) -> str:
-    return _SPACES.sub("", cell).rstrip(":：")
+    return _SPACES.sub("", cell).lstrip(_BULLETS).rstrip(":：")
 
 
 def _is_label(cell: str) -> bool:
@@ -235,12 +239,14 @@ def title_from_text(lines: list[str]) -> str | None:
         return None
     # One line, or a title wrapped over two or three short ones.
     candidates = [head[0]]
-    if len(head) > 1 and len(head[1]) <= 30 and not _names_itself(head[0]):
+    if len(head) > 1 and _wraps(head[0], head[1]):
         candidates.insert(0, head[0] + head[1])
-        if len(head) > 2 and len(head[2]) <= 30 and not _names_itself(head[0] + head[1]):
+        if len(head) > 2 and _wraps(head[0] + head[1], head[2]):
             candidates.insert(0, head[0] + head[1] + head[2])
     for title in candidates:
         if _names_itself(title) and not re.search(r"[，,。；]", title):
+            if not _annual_report_title(title) and any(map(_annual_report_title, head[1:])):
+                break  # a column's name (部门年报) over the year's report title: found below
             return tidy_title(title)
     # A copied page's menus and clock above the title: a line of its own further down that
     # is a year's disclosure report's title.
@@ -251,6 +257,15 @@ def title_from_text(lines: list[str]) -> str | None:
         if _annual_report_title(line):
             return tidy_title(line)
     return None
+
+
+def _wraps(above: str, line: str) -> bool:
+    """Whether a short ``line`` may be the rest of a title begun on the line ``above``: not when
+    that line is a title already, or ``line`` is a year's report's title of its own (a column's
+    name above it, 乡镇(街道办), is not the start of the title), unless ``above`` is a body's
+    name (清水县人民政府 / 2019年政府信息公开工作年度报告)."""
+    return len(line) <= 30 and not _names_itself(above) and (
+        not _annual_report_title(line) or bool(_AGENCY_LINE.match(above)))
 
 
 def _names_itself(title: str) -> bool:

@@ -10,8 +10,9 @@ SCHEMA_VERSION = 5
 #: 2: a local file is its path (doc_id), pages record linked_files; 3: rows count their cells;
 #: 4: document kinds, no site-level value taken for the document's own (region, agency);
 #: 5: paragraphs written as <div> blocks, and a report cut into sections (WordSection1, 2, …),
-#: read by the density rule
-PROCESSING_VERSION = 5
+#: read by the density rule; 6: a text's title found below a bulleted label block or a
+#: column's name (乡镇(街道办), 部门年报), not joined with them
+PROCESSING_VERSION = 6
 
 #: ``report_stats.value`` is decimal(VALUE_DIGITS, VALUE_SCALE).
 VALUE_DIGITS, VALUE_SCALE = 20, 4

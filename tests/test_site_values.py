@@ -230,3 +230,22 @@ def test_a_report_answered_through_its_bureaus_site_is_the_bureaus():
 ], ids=["notice-issuer-above-its-title", "no-issuer-line-in-a-report"])
 def test_a_notices_issuer_line(text, agency):
     assert extract_metadata(text).issuing_agency == agency
+
+
+@pytest.mark.parametrize("head,title,agency", [
+    # a bulleted label block above the title (real: a Yunnan county portal, texts.yaml)
+    ("  • 索引号: 15253908T/2020-01119\n  • 发布机构:\n鹤庆县人民政府关于" + T19 + "\n",
+     "鹤庆县人民政府关于" + T19, "鹤庆县人民政府"),
+    ("· 索引号：000000/2020-00001\n· 来源：县政府办\n鹤庆县人民政府关于" + T19 + "\n",
+     "鹤庆县人民政府关于" + T19, "鹤庆县人民政府"),
+    # a column's name above the title (real: a Jiangsu township page, texts.yaml)
+    ("乡镇(街道办)\n昌荣镇" + T19 + "\n", "昌荣镇" + T19, "昌荣镇"),
+    ("部门年报\n兴化市统计局" + T19 + "\n", "兴化市统计局" + T19, "兴化市统计局"),
+    # a title wrapped after the body's name stays one title
+    ("清水县人民政府\n" + T19 + "\n", "清水县人民政府" + T19, "清水县人民政府"),
+    ("清水县人民政府2019年政府信息公开\n工作年度报告\n", "清水县人民政府" + T19, "清水县人民政府"),
+], ids=["bulleted-labels-above", "dotted-labels-above", "column-name-above-township",
+        "column-name-above-bureau", "wrapped-after-the-body", "wrapped-mid-title"])
+def test_the_title_at_the_top_of_a_text_is_the_reports_own(head, title, agency):
+    found = extract_metadata(head + REPORT.format(title=""))
+    assert (found.title, found.issuing_agency) == (title, agency)
