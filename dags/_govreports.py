@@ -380,7 +380,7 @@ def report_day(run_after) -> str:
 
 # -- Airflow wiring shared by the DAGs ----------------------------------------------------------
 
-TABLES = ("reports", "report_stats")
+TABLES = ("reports", "report_stats", "report_versions")
 
 
 def table_assets() -> dict:
@@ -464,8 +464,8 @@ def processing_chain(after=None, *, from_crawl: bool | None, scoped: bool):
         for table, asset in assets.items():
             context["outlet_events"][asset].extra = {
                 "lake": lake_url(dict(context["params"])),
-                "partitions_written": [k for k in loaded["written"] if k.startswith(table)],
-                "partitions_deleted": [k for k in loaded["deleted"] if k.startswith(table)],
+                "partitions_written": [k for k in loaded["written"] if k.startswith(f"{table}/")],
+                "partitions_deleted": [k for k in loaded["deleted"] if k.startswith(f"{table}/")],
                 "manifest": loaded["manifest"]}
         return loaded
 

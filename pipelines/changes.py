@@ -28,8 +28,11 @@ _TEMPLATE_LINE = re.compile(
     r"|^\d{4}[-/年.]\d{1,2}[-/月.]\d{1,2}日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?$"
     r"|^(?:今天是)?\d{4}年\d{1,2}月\d{1,2}日\s*(?:星期|周)[一二三四五六日天]$")
 _SPACE = re.compile(r"\s+")
-#: A section of a report: 一、总体情况 … 六、其他需要报告的事项 (the 2019 and 2021 templates).
-_SECTION = re.compile(r"^([一二三四五六七八九十]{1,2})[、.．]\s*(\S{0,20})")
+#: A section of a report: 一、总体情况 … 六、其他需要报告的事项 (2019 and 2021 templates),
+#: 一、概述 … (earlier ones); not the rows of its tables numbered the same way
+#: (一、本年新收…申请数量).
+_SECTION = re.compile(r"^([一二三四五六七八九十]{1,2})[、.．]"
+                      r"(\S{0,36}?(?:情况|事项|措施|问题|概述|概况))$")
 
 CellKey = tuple[str, str, str]  # table, row_key, column_key
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from pipelines import attachments, stat_tables
+from pipelines.changes import content_digest
 from pipelines.decode import Decoded, decode
 from pipelines.errors import DocumentRejected
 from pipelines.extract import Extracted, extract, needs_decoding
@@ -123,6 +124,8 @@ def build_report(raw: RawDocument, extracted: Extracted,
     report.report_key = report_key(meta.issuing_agency, meta.report_year,
                                    report.county_code or report.city_code or report.province_code)
     report.input_fingerprint = input_fingerprint(raw.sha256, source)
+    report.content_digest = content_digest(report.text, (
+        ((c.table, c.row_key, c.column_key), c.value) for c in stats.cells))
     return report, stats.cells
 
 

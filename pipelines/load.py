@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.errors import LakeConflict, LakeDamaged
+from pipelines.history import dated_rows, record_versions
 from pipelines.lake import Lake, Partition
 from pipelines.records import source_id_of
 from pipelines.schema import TABLES, upgraded
@@ -28,9 +29,14 @@ from pipelines.spool import Spool
 
 SORT_KEYS = {
     "reports": [("doc_id", "ascending")],
+    "report_versions": [("doc_id", "ascending"), ("version", "ascending")],
     "report_stats": [("doc_id", "ascending"), ("table", "ascending"),
                      ("row_key", "ascending"), ("column_key", "ascending")],
 }
+
+
+#: The tables in the order a load writes them: a document's ``reports`` row last.
+LOAD_ORDER = ("report_stats", "report_versions", "reports")
 
 
 @dataclass
@@ -106,8 +112,10 @@ def load(lake: Lake, spool: Spool, *,
         lake.write_load_intent({"run_id": run_id, "targets": {
             doc_id: [part.province, part.year] for doc_id, part in sorted(where.items())},
             "absorbed": sorted(set(absorbed))})
-        # Statistics first: a load cut short leaves no report without its cells.
-        for table in ("report_stats", "reports"):
+        # Each document's versions, found from its rows in the lake (pipelines.history).
+        dated = record_versions(lake, spool, stale)
+        # Statistics and versions first: a load cut short leaves no report without its cells.
+        for table in LOAD_ORDER:
             receiving = spool.partitions(table)
             existing = set(lake.partitions(table))
             # Partitions that receive rows before those that only lose some (see above).
@@ -115,6 +123,8 @@ def load(lake: Lake, spool: Spool, *,
                            key=lambda p: (p not in receiving, Partition.sort_key(p)))
             for part in order:
                 rows = spool.rows(table, part, leave_out=stale) if part in receiving else None
+                if table == "reports" and rows is not None:
+                    rows = dated_rows(rows, dated)
                 _count(result, table, part, merge.partition(table, part, rows))
         lease.check()
         lake.clear_load_intent()
@@ -204,7 +214,7 @@ def _finish_interrupted(lake: Lake, lease, result: LoadResult) -> None:
                     if targets[d] == part}
     gone = absorbed if arrived == set(targets) else set()
     merge = _Merge(lake, lease, produced=set(), listed=set(), rebuild=None)
-    for table in ("report_stats", "reports"):
+    for table in LOAD_ORDER:
         for part in lake.partitions(table):
             misplaced = {d for d in arrived if targets[d] != part} | gone
             if misplaced:

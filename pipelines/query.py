@@ -1,7 +1,8 @@
-"""DuckDB over the lake: views ``reports`` and ``report_stats`` with partition columns,
-``report_latest`` (one row per report however many copies were collected), ``report_panel``
-(that row with the key figures of its statistical tables as named columns) and ``rejects``
-(the documents set aside, one row each).
+"""DuckDB over the lake: views ``reports``, ``report_stats`` and ``report_versions`` with
+partition columns, ``report_latest`` (one row per report however many copies were collected),
+``report_panel`` (that row with the key figures of its statistical tables as named columns),
+``report_changes`` (each change of a document's content) and ``rejects`` (the documents set
+aside, one row each).
 
 The tables are registered as pyarrow datasets on the store's own filesystem (local or S3 with
 the credentials boto3 resolved), so querying an ``s3://`` lake needs no DuckDB extension and no
@@ -188,8 +189,20 @@ REPORT_PANEL = _panel_sql()
 #: ``rejects/<doc_id>.json`` as rows: the fields of :class:`pipelines.records.Reject`.
 REJECTS_SCHEMA = pa.schema([(f.name, pa.string()) for f in dataclasses.fields(Reject)])
 
+#: One row per change of a document's content: each version after the first, against the one
+#: before it (``report_versions`` holds every version).
+REPORT_CHANGES = """
+CREATE VIEW report_changes AS
+SELECT doc_id, url, version - 1 AS from_version, version AS to_version,
+       previous_sha256 AS from_sha256, previous_fetched_at AS from_fetched_at,
+       content_sha256 AS to_sha256, fetched_at AS to_fetched_at,
+       chars_added, chars_removed, sections_changed, cells_changed,
+       year_changed, agency_changed, template_changed, province, year
+FROM report_versions WHERE version > 1
+"""
+
 #: The views beyond the tables.
-VIEWS = ("report_latest", "report_panel", "rejects")
+VIEWS = ("report_latest", "report_panel", "report_changes", "rejects")
 
 
 def rejects_table(lake: Lake) -> pa.Table:
@@ -213,6 +226,7 @@ def connect(lake: Lake, *, rejects: bool = True, whole: bool = False
     con.register("rejects", rejects_table(lake) if rejects else REJECTS_SCHEMA.empty_table())
     con.execute(REPORT_LATEST)
     con.execute(REPORT_PANEL)
+    con.execute(REPORT_CHANGES)
     con.execute("SET lock_configuration = true")
     return con
 

@@ -193,6 +193,12 @@ class Report:
     schema_version: int = SCHEMA_VERSION
     processing_version: int = PROCESSING_VERSION
     input_fingerprint: str | None = None
+    #: Its text and statistics normalised (pipelines.changes): equal for one version's fetches.
+    content_digest: str | None = None
+    #: Set by the load from the document's earlier rows (pipelines.history).
+    version: int | None = None
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
 
     def to_row(self) -> dict:
         """The report's row of ``reports`` as Python values (see :func:`reports_table`)."""

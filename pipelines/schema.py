@@ -67,6 +67,11 @@ REPORTS_SCHEMA = pa.schema(
         ("schema_version", pa.int32()),
         ("processing_version", pa.int32()),  # PROCESSING_VERSION of the code that built it
         ("input_fingerprint", pa.string()),  # the raw bytes and their sidecar it was built from
+        # Its versions (report_versions): the text and statistics normalised (pipelines.changes)
+        ("content_digest", pa.string()),
+        ("version", pa.int32()),  # 1, 2, …: contents this document has had
+        ("first_seen", pa.timestamp("us", tz="UTC")),  # its first fetch, of any version
+        ("last_seen", pa.timestamp("us", tz="UTC")),  # its latest fetch of this content
     ]
 )
 
@@ -84,7 +89,45 @@ REPORT_STATS_SCHEMA = pa.schema(
     ]
 )
 
-TABLES: dict[str, pa.Schema] = {"reports": REPORTS_SCHEMA, "report_stats": REPORT_STATS_SCHEMA}
+VALUE_TYPE = pa.decimal128(VALUE_DIGITS, VALUE_SCALE)
+
+#: One row per version of each document: its first version, then each fetch whose report text
+#: or statistics (normalised: pipelines.changes) differ from the version before; with what
+#: changed against that one. The current version is also the document's row of ``reports``.
+REPORT_VERSIONS_SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.string()),
+        ("version", pa.int32()),
+        ("url", pa.string()),
+        ("content_sha256", pa.string()),  # the raw bytes this version was first read from
+        ("content_digest", pa.string()),
+        ("fetched_at", pa.timestamp("us", tz="UTC")),  # its first fetch
+        ("last_seen", pa.timestamp("us", tz="UTC")),  # its latest fetch with this content
+        ("title", pa.string()),
+        ("report_year", pa.int32()),
+        ("issuing_agency", pa.string()),
+        ("province_code", pa.string()),
+        ("template", pa.string()),
+        ("text_chars", pa.int32()),
+        ("stats_cells", pa.int32()),
+        ("stats_consistent", pa.bool_()),
+        # against the version before (NULL for version 1)
+        ("previous_sha256", pa.string()),
+        ("previous_fetched_at", pa.timestamp("us", tz="UTC")),
+        ("chars_added", pa.int32()),
+        ("chars_removed", pa.int32()),
+        ("sections_changed", pa.list_(pa.string())),
+        ("cells_changed", pa.list_(pa.struct([("cell", pa.string()), ("old", VALUE_TYPE),
+                                              ("new", VALUE_TYPE)]))),
+        ("year_changed", pa.bool_()),
+        ("agency_changed", pa.bool_()),
+        ("template_changed", pa.bool_()),
+        ("schema_version", pa.int32()),
+    ]
+)
+
+TABLES: dict[str, pa.Schema] = {"reports": REPORTS_SCHEMA, "report_stats": REPORT_STATS_SCHEMA,
+                                "report_versions": REPORT_VERSIONS_SCHEMA}
 
 
 def upgraded(table: str, rows: pa.Table) -> pa.Table:
@@ -101,8 +144,9 @@ def upgraded(table: str, rows: pa.Table) -> pa.Table:
 #: them NULL). Every other column must be in the file, with the contract's type.
 ADDED_COLUMNS = {"reports": frozenset({"report_key", "processing_version", "input_fingerprint",
                                        "linked_files", "stats_cells", "document_kind",
-                                       "document_kind_evidence"}),
-                 "report_stats": frozenset()}
+                                       "document_kind_evidence", "content_digest", "version",
+                                       "first_seen", "last_seen"}),
+                 "report_stats": frozenset(), "report_versions": frozenset()}
 
 
 def schema_problem(table: str, schema: pa.Schema) -> str | None:

@@ -73,6 +73,11 @@ class Spool:
             for part, indices in rows_of.items():
                 self._put(table, part, rows.take(indices))
 
+    def add_rows(self, table: str, part: Partition, rows: pa.Table) -> None:
+        """Rows of another table for one partition (the load's ``report_versions``)."""
+        if rows.num_rows:
+            self._put(table, part, rows)
+
     def _put(self, table: str, part: Partition, rows: pa.Table) -> None:
         pieces = self._pieces[(table, part)]
         if self.folder is None:

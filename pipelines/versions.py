@@ -3,16 +3,17 @@
 importing pyarrow there cost each worker's fork server 0.1 s and 44 MB."""
 
 #: 2: reports.report_key, processing_version, input_fingerprint; 3: linked_files; 4: stats_cells;
-#: 5: document_kind, document_kind_evidence
-SCHEMA_VERSION = 5
+#: 5: document_kind, document_kind_evidence; 6: report_versions, and reports.content_digest,
+#: version, first_seen, last_seen
+SCHEMA_VERSION = 6
 #: The version of what processing makes of the same bytes: bump it whenever a change to the
 #: pipeline changes the rows it produces, so that ``process`` re-extracts what it skipped.
 #: 2: a local file is its path (doc_id), pages record linked_files; 3: rows count their cells;
 #: 4: document kinds, no site-level value taken for the document's own (region, agency);
 #: 5: paragraphs written as <div> blocks, and a report cut into sections (WordSection1, 2, …),
 #: read by the density rule; 6: a text's title found below a bulleted label block or a
-#: column's name (乡镇(街道办), 部门年报), not joined with them
-PROCESSING_VERSION = 6
+#: column's name (乡镇(街道办), 部门年报), not joined with them; 7: content_digest
+PROCESSING_VERSION = 7
 
 #: ``report_stats.value`` is decimal(VALUE_DIGITS, VALUE_SCALE).
 VALUE_DIGITS, VALUE_SCALE = 20, 4

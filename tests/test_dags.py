@@ -335,7 +335,8 @@ def test_nightly_lands_the_sample_reports_on_s3_and_a_backfilled_rerun_adds_noth
     for name, extra in events:  # (other tests' runs may share this Airflow: other lakes)
         if json.loads(extra)["lake"] == lake_url:
             first.setdefault(name, json.loads(extra))
-    assert set(first) == {"govreports.reports", "govreports.report_stats"}
+    assert set(first) == {"govreports.reports", "govreports.report_stats",
+                          "govreports.report_versions"}
     assert len(first["govreports.reports"]["partitions_written"]) == 4
 
     # After the load, the run filed its report page in the lake: under its date and as latest.

@@ -16,7 +16,7 @@ from pipelines.document import build_report, extract_document
 from pipelines.lake import Lake
 from pipelines.query import PANEL_IDENTITY, PANEL_INDICATORS
 from pipelines.records import RawDocument, Source, StatCell
-from pipelines.schema import REPORT_STATS_SCHEMA, REPORTS_SCHEMA
+from pipelines.schema import REPORT_STATS_SCHEMA, REPORT_VERSIONS_SCHEMA, REPORTS_SCHEMA
 from tests.conftest import SEEDS, load_rows
 
 DOC = (Path(__file__).parent.parent / "docs" / "lake.md").read_text(encoding="utf-8")
@@ -44,6 +44,15 @@ def lake_dir(tmp_path_factory):
         reports.append(build_report(doc, extract_document(doc, path.read_bytes()))[0])
     cell = StatCell(reports[3].doc_id, "三", "received_new", "total", Decimal("0"), "")
     load_rows(lake, reports, [cell])
+    # The note's second version, a month later: a sentence added and a count given
+    # (report_changes).
+    note.write_text(note.read_text(encoding="utf-8") + "\n本年新收申请3件。", encoding="utf-8")
+    source = Source(url=note.as_uri(), kind="file", fetched_at="2026-02-01T00:00:00+00:00",
+                    filename=note.name)
+    doc, _ = lake.put_raw(note.read_bytes(), source)
+    revised = build_report(doc, extract_document(doc, note.read_bytes()))[0]
+    load_rows(lake, [revised], [StatCell(revised.doc_id, "三", "received_new", "total",
+                                         Decimal("3"), "3")])
     return folder
 
 
@@ -81,8 +90,9 @@ def _documented_columns(heading: str) -> list[str]:
 
 @pytest.mark.parametrize(
     ("heading", "schema"),
-    [("## `reports` columns", REPORTS_SCHEMA), ("## `report_stats` columns", REPORT_STATS_SCHEMA)],
-    ids=["reports", "report_stats"],
+    [("## `reports` columns", REPORTS_SCHEMA), ("## `report_stats` columns", REPORT_STATS_SCHEMA),
+     ("## `report_versions`", REPORT_VERSIONS_SCHEMA)],
+    ids=["reports", "report_stats", "report_versions"],
 )
 def test_documented_columns_match_the_schema(heading, schema):
     assert _documented_columns(heading) == schema.names

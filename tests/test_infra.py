@@ -20,6 +20,7 @@ from pipelines.regions import PROVINCES
 from pipelines.schema import (
     NULL_PARTITION,
     REPORT_STATS_SCHEMA,
+    REPORT_VERSIONS_SCHEMA,
     REPORTS_SCHEMA,
     athena_columns,
 )
@@ -29,7 +30,8 @@ INFRA = ROOT / "infra"
 sys.path.insert(0, str(ROOT / "dags"))  # as Airflow does for its DAGS_FOLDER
 from _govreports import CRAWL_POOL, CRAWL_QUEUE, LOAD_POOL  # noqa: E402
 
-SCHEMAS = {"reports": REPORTS_SCHEMA, "report_stats": REPORT_STATS_SCHEMA}
+SCHEMAS = {"reports": REPORTS_SCHEMA, "report_stats": REPORT_STATS_SCHEMA,
+           "report_versions": REPORT_VERSIONS_SCHEMA}
 
 
 # -- compose ------------------------------------------------------------------------------------

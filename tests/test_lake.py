@@ -131,13 +131,19 @@ def _snapshot(lake):
     return {k: lake.store.read(k) for k in lake.store.list("reports/")}
 
 
+def _versioned(part: Partition) -> list[str]:
+    """A partition's files of a document's rows: its versions, then its report."""
+    return [part.key("report_versions"), part.key("reports")]
+
+
 def test_loading_the_same_reports_twice_writes_nothing(lake):
     reports = [_report("a"), _report("b", year=2020), _report("c", province=None, year=None)]
     first = load_rows(lake, reports, [])
-    assert len(first.written) == 3
+    parts = [Partition("220000", 2019), Partition("220000", 2020), Partition(None, None)]
+    assert sorted(first.written) == sorted(k for p in parts for k in _versioned(p))
     before = _snapshot(lake)
     second = load_rows(lake, reports, [])
-    assert second.written == [] and second.unchanged == 3
+    assert second.written == [] and second.unchanged == 6
     assert _snapshot(lake) == before
 
 
@@ -147,13 +153,13 @@ def test_a_document_that_changes_partition_moves_without_duplicate(lake):
     null_part, new_part = Partition("220000", None), Partition("220000", 2019)
     assert lake.read_partition("reports", null_part)["doc_id"].to_pylist() == ["b"]
     assert lake.read_partition("reports", new_part)["doc_id"].to_pylist() == ["a"]
-    assert set(result.written) == {null_part.key("reports"), new_part.key("reports")}
+    assert set(result.written) == {*_versioned(null_part), *_versioned(new_part)}
 
 
 def test_a_partition_left_empty_is_removed(lake):
     load_rows(lake, [_report("a", year=None)], [])
     result = load_rows(lake, [_report("a", year=2019)], [])
-    assert result.deleted == [Partition("220000", None).key("reports")]
+    assert result.deleted == _versioned(Partition("220000", None))
     assert lake.partitions("reports") == [Partition("220000", 2019)]
 
 
@@ -169,7 +175,7 @@ def test_rebuild_replaces_exactly_the_scoped_partition(lake):
     assert rows["title"].to_pylist() == ["new", "t"]
     assert [(d, reason) for d, _sha, _url, reason in result.kept_unsourced] == [
         ("b", "sidecar_missing")]
-    assert result.written == [scope.key("reports")]
+    assert result.written == _versioned(scope)  # the version's row: its title
     assert lake.store.read(other) == untouched
 
 

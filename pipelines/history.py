@@ -1,0 +1,199 @@
+"""Each document's versions (``report_versions``), kept by the load.
+
+A document (a URL, or a local file's path) has a new version when a fetch brings bytes whose
+report text or statistics differ, once normalised (:mod:`pipelines.changes`), from those of
+its latest version; other bytes that only change its page's template, a visit counter or a
+timestamp are the same version seen again (its ``last_seen`` moves). Going back to an earlier
+content (v1 → v2 → v1) is a new version too: each version is compared with the one before it.
+
+The load calls :func:`record_versions` before it merges: the version rows of the documents it
+loads are spooled with their reports (all of a document's versions go where its ``reports`` row
+goes, as its ``report_stats`` rows do, so the load's upsert and move guarantees hold for them),
+and each report row gets its ``version``, ``first_seen`` and ``last_seen``. Reprocessing the same
+bytes (a new processing version) makes no new version.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipelines.changes import compare
+from pipelines.errors import LakeDamaged
+from pipelines.lake import Lake, Partition
+from pipelines.schema import REPORT_VERSIONS_SCHEMA, SCHEMA_VERSION
+from pipelines.spool import Spool
+
+#: What a report row says of its version (the text is read only for a changed document).
+_ROW = ["doc_id", "url", "content_sha256", "content_digest", "fetched_at", "version",
+        "first_seen", "last_seen", "title", "report_year", "issuing_agency", "province_code",
+        "template", "stats_cells", "stats_consistent"]
+#: Which of its fields make a version's row (the rest is what changed).
+_DESCRIBED = ("url", "title", "report_year", "issuing_agency", "province_code", "template",
+              "text_chars", "stats_cells", "stats_consistent")
+
+
+@dataclass(frozen=True)
+class Dated:
+    """A report row's ``version``, ``first_seen`` and ``last_seen``, as the load writes them."""
+
+    version: int
+    first_seen: object
+    last_seen: object
+
+
+def record_versions(lake: Lake, spool: Spool, leave_out: set[str]) -> dict[str, Dated]:
+    """Spool the version rows of every document the spool holds a report of (but those left
+    out); return each one's :class:`Dated` for its report row."""
+    produced = {doc_id: part for doc_id, part in spool.where.items() if doc_id not in leave_out}
+    if not produced:
+        return {}
+    ids = pa.array(sorted(produced), type=pa.string())
+    current = {row["doc_id"]: (row, part) for part, row in _rows(lake, "reports", ids, _ROW)}
+    earlier: dict[str, list[dict]] = defaultdict(list)
+    for _part, row in _rows(lake, "report_versions", ids, None):
+        earlier[row["doc_id"]].append(row)
+    dated: dict[str, Dated] = {}
+    changed: dict[str, tuple[dict, Partition | None]] = {}  # new version → the one before
+    by_part: dict[Partition, list[dict]] = defaultdict(list)
+    for part in spool.partitions("reports"):
+        rows = spool.rows("reports", part, leave_out=leave_out)
+        rows = rows.select(_ROW).append_column(
+            "text_chars", pc.utf8_length(rows["text"]).cast(pa.int32()))
+        for new in rows.to_pylist():
+            doc_id = new["doc_id"]
+            old, old_part = current.get(doc_id, (None, None))
+            versions = sorted(earlier.pop(doc_id, []), key=lambda v: v["version"])
+            if not versions and old is not None:
+                versions = [_first_of(old)]  # a row from before versions were kept
+            last = versions[-1] if versions else None
+            if last is None:
+                versions.append(_version(new, 1))
+            elif new["content_sha256"] == last["content_sha256"] or (
+                    new["content_digest"] is not None
+                    and new["content_digest"] == last["content_digest"]):
+                _seen_again(last, new)
+            else:
+                following = _version(new, last["version"] + 1, previous=last)
+                versions.append(following)
+                changed[doc_id] = (following, old_part)
+            first = versions[0]
+            dated[doc_id] = Dated(versions[-1]["version"], first["fetched_at"],
+                                  versions[-1]["last_seen"])
+            by_part[part].extend(versions)
+    _what_changed(lake, spool, changed, leave_out)
+    for part, versions in by_part.items():
+        spool.add_rows("report_versions", part,
+                       pa.Table.from_pylist(versions, schema=REPORT_VERSIONS_SCHEMA))
+    return dated
+
+
+def dated_rows(rows: pa.Table, dated: dict[str, Dated]) -> pa.Table:
+    """Report rows with the ``version``, ``first_seen`` and ``last_seen`` the load found."""
+    found = [dated.get(doc_id) for doc_id in rows["doc_id"].to_pylist()]
+    for name in ("version", "first_seen", "last_seen"):
+        values = [getattr(d, name) if d else None for d in found]
+        index = rows.schema.get_field_index(name)
+        rows = rows.set_column(index, rows.schema.field(index),
+                               pa.array(values, type=rows.schema.field(index).type))
+    return rows
+
+
+def _rows(lake: Lake, table: str, ids: pa.Array, columns: list[str] | None):
+    """(partition, row) of the lake's rows of ``table`` whose document is among ``ids``."""
+    for part in lake.partitions(table):
+        try:
+            rows = lake.read_partition(table, part, columns=columns)
+        except LakeDamaged:  # set aside and rebuilt by this load: its versions are lost
+            continue
+        if rows is None:
+            continue
+        rows = rows.filter(pc.is_in(rows["doc_id"], value_set=ids))
+        for row in rows.to_pylist():
+            yield part, row
+
+
+def _version(row: dict, number: int, *, previous: dict | None = None) -> dict:
+    version = {name: row.get(name) for name in _DESCRIBED}
+    version.update(doc_id=row["doc_id"], version=number, content_sha256=row["content_sha256"],
+                   content_digest=row["content_digest"], fetched_at=row["fetched_at"],
+                   last_seen=row["fetched_at"], schema_version=SCHEMA_VERSION)
+    if previous is not None:
+        version.update(previous_sha256=previous["content_sha256"],
+                       previous_fetched_at=previous["fetched_at"],
+                       year_changed=row["report_year"] != previous["report_year"],
+                       agency_changed=row["issuing_agency"] != previous["issuing_agency"],
+                       template_changed=row["template"] != previous["template"])
+    return version
+
+
+def _first_of(old: dict) -> dict:
+    """The version a report row stood for before versions were kept: its first."""
+    version = _version(old, 1)
+    version.update(fetched_at=old["first_seen"] or old["fetched_at"],
+                   last_seen=old["last_seen"] or old["fetched_at"])
+    return version
+
+
+def _seen_again(last: dict, new: dict) -> None:
+    """The same content fetched again: the version was seen then; the same bytes reprocessed
+    describe it as this processing reads it."""
+    if new["fetched_at"] is not None and (last["last_seen"] is None
+                                          or new["fetched_at"] > last["last_seen"]):
+        last["last_seen"] = new["fetched_at"]
+    if new["content_sha256"] == last["content_sha256"]:
+        last.update({name: new.get(name) for name in _DESCRIBED},
+                    content_digest=new["content_digest"])
+
+
+def _what_changed(lake: Lake, spool: Spool, changed: dict[str, tuple[dict, Partition | None]],
+                  leave_out: set[str]) -> None:
+    """Fill each new version's differences with the version before it (the document's row in
+    the lake, with its cells), one partition of earlier rows at a time: only changed documents'
+    texts are read."""
+    by_old: dict[Partition | None, list[str]] = defaultdict(list)
+    for doc_id, (_version_row, old_part) in changed.items():
+        by_old[old_part].append(doc_id)
+    for old_part, doc_ids in by_old.items():
+        ids = pa.array(sorted(doc_ids), type=pa.string())
+        old_texts = _texts(lake.read_partition("reports", old_part, columns=["doc_id", "text"])
+                           if old_part is not None else None, ids)
+        old_cells = _cells(lake.read_partition("report_stats", old_part)
+                           if old_part is not None else None, ids)
+        new_texts: dict[str, str | None] = {}
+        new_cells: dict[str, list] = defaultdict(list)
+        for part in {spool.where[d] for d in doc_ids}:
+            new_texts.update(_texts(spool.rows("reports", part, leave_out=leave_out), ids))
+            for doc_id, cells in _cells(spool.rows("report_stats", part,
+                                                   leave_out=leave_out), ids).items():
+                new_cells[doc_id].extend(cells)
+        for doc_id in doc_ids:
+            version = changed[doc_id][0]
+            change = compare(old_texts.get(doc_id), new_texts.get(doc_id),
+                             old_cells.get(doc_id, []), new_cells.get(doc_id, []))
+            version.update(chars_added=change.chars_added, chars_removed=change.chars_removed,
+                           sections_changed=change.sections_changed,
+                           cells_changed=[{"cell": cell, "old": old, "new": new}
+                                          for cell, old, new in change.cells_changed])
+
+
+def _texts(rows: pa.Table | None, ids: pa.Array) -> dict[str, str | None]:
+    if rows is None:
+        return {}
+    rows = rows.filter(pc.is_in(rows["doc_id"], value_set=ids))
+    return dict(zip(rows["doc_id"].to_pylist(), rows["text"].to_pylist(), strict=True))
+
+
+def _cells(rows: pa.Table | None, ids: pa.Array) -> dict[str, list]:
+    found: dict[str, list] = defaultdict(list)
+    if rows is None:
+        return found
+    rows = rows.filter(pc.is_in(rows["doc_id"], value_set=ids))
+    for doc_id, table, row_key, column_key, value in zip(
+            *(rows[c].to_pylist() for c in ("doc_id", "table", "row_key", "column_key",
+                                            "value")), strict=True):
+        found[doc_id].append(((table, row_key, column_key), value))
+    return found
