@@ -24,6 +24,8 @@ class Fetched:
     filename: str | None = None
     media_type: str | None = None
     listed_url: str | None = None  # the URL the list gave, when a redirect led elsewhere
+    #: A re-check of a known URL (``spider.recheck_due``): the bytes it held before.
+    rechecked_sha256: str | None = None
 
 
 @dataclass

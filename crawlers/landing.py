@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -68,16 +69,22 @@ class Lander:
         for url in {item.url, item.listed_url or item.url}:
             known[url] = entry
         outcome.land(item.url, entry.sha256, item.role, new=wrote)
+        if item.rechecked_sha256 is not None:
+            outcome.count("recheck_unchanged" if entry.sha256 == item.rechecked_sha256
+                          else "recheck_changed")
         return item
 
     @staticmethod
     def revalidated(item: Revalidated, lake, known: dict[str, CrawlEntry], run_id: str) -> None:
+        """A 304: the stored bytes stand, checked now (the rolling re-check goes by that),
+        with what the list says of them now."""
         entry = known.get(item.url)
-        if entry is None or entry.context == item.context:
+        if entry is None:
             return
-        changed = replace(entry, context=dict(item.context), run=run_id)
-        lake.put_crawl_entry(item.portal_id, changed)
-        known[item.url] = changed
+        checked = replace(entry, context=dict(item.context), run=run_id,
+                          checked_at=datetime.now(UTC).isoformat())
+        lake.put_crawl_entry(item.portal_id, checked)
+        known[item.url] = checked
 
     @staticmethod
     def land(item: Fetched, lake, run_id: str | None = None
@@ -98,7 +105,7 @@ class Lander:
         entry = CrawlEntry(url=item.url, sha256=doc.sha256, role=item.role,
                            etag=headers.get("etag"), last_modified=headers.get("last-modified"),
                            fetched_at=doc.source.fetched_at, context=dict(item.context),
-                           links=tuple(item.links), run=run_id)
+                           links=tuple(item.links), run=run_id, checked_at=item.fetched_at)
         if item.role != "list" and cut is None:
             lake.put_crawl_entry(item.portal_id, entry)
             if item.listed_url and item.listed_url != item.url:

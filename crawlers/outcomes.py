@@ -99,7 +99,8 @@ class PortalOutcomeBuilder:
             **{name: self.get(name) for name in (
                 "list_pages", "listed", "documents", "attachments", "new_bytes",
                 "not_modified", "known_skipped", "failed", "blocked", "announced_pages",
-                "announced_entries", "robots_truncated", "links_capped")},
+                "announced_entries", "robots_truncated", "links_capped", "rechecked",
+                "recheck_unchanged", "recheck_changed")},
             "list_pages_capped": bool(self.get("list_pages_capped", False)),
         }
         counts["status"], counts["status_note"] = PortalOutcome.judge(counts)

@@ -13,8 +13,9 @@ killed mid-way) are fetched on the next run.
 from __future__ import annotations
 
 import itertools
+import math
 import mimetypes
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import Message
 from email.utils import collapse_rfc2231_value
 from urllib.parse import unquote, urlsplit
@@ -30,6 +31,7 @@ from pipelines import families
 from pipelines.families.base import attachment_links, links_beyond_cap, markup_tree
 from pipelines.files import is_attachment_url
 from pipelines.records import CrawlEntry, ListContext
+from pipelines.settings import current
 
 #: Sidecar context keys that, when a list shows a different value, mean the document changed.
 WATCHED_CONTEXT = ("title", "date")
@@ -96,6 +98,31 @@ class PortalSpider(scrapy.Spider):
         for portal in self.portals.values():
             for url in portal.start_urls:
                 yield self._list_request(scrapy.Request(url), portal, family=portal.cms, n=1)
+        if self.revalidate:
+            return  # every known document is asked for again as its list names it
+        settings = current()
+        now = datetime.now(UTC)
+        for portal in self.portals.values():
+            known = self.writer.known.get(portal.id, {})
+            for entry in recheck_due(known, now=now, days=settings.recheck_days,
+                                     cap=settings.recheck_max):
+                yield self._recheck(portal, entry)
+                # A page's files with it: a file replaced under its URL lands the same night
+                # as its page is read again, and joins its report.
+                for link in entry.links:
+                    if link in known and known[link].role == "attachment":
+                        yield self._recheck(portal, known[link])
+
+    def _recheck(self, portal: Portal, entry: CrawlEntry) -> scrapy.Request:
+        """A conditional request for a known page or file, after the night's lists and new
+        documents (lower priority), under the same per-host floor."""
+        _policy, headers = fetch_policy(entry, entry.context, revalidate=True)
+        return scrapy.Request(entry.url, headers=headers, callback=self.parse_document,
+                              errback=self.failed, priority=-1, meta={
+                                  "portal": portal.id, "role": entry.role,
+                                  "context": dict(entry.context), "recheck": entry.sha256,
+                                  "handle_httpstatus_list": [304],
+                                  "allow_offsite": not portal.serves(entry.url)})
 
     def _list_request(self, request: scrapy.Request, portal: Portal, *, family: str, n: int):
         self.list_requests.setdefault(portal.id, set()).add(_list_key(request))
@@ -160,9 +187,14 @@ class PortalSpider(scrapy.Spider):
 
     def parse_document(self, response: Response):
         portal = self.portals[response.meta["portal"]]
+        outcome = self.writer.outcomes[portal.id]
+        if response.meta.get("recheck"):
+            outcome.count("rechecked")
         if response.status == 304:
             url = listed_url(response.request)
-            self.writer.outcomes[portal.id].revalidate(url)
+            outcome.revalidate(url)
+            if response.meta.get("recheck"):
+                outcome.count("recheck_unchanged")
             yield Revalidated(portal.id, url, dict(response.meta["context"]))
             return
         role, context = response.meta["role"], response.meta["context"]
@@ -178,7 +210,9 @@ class PortalSpider(scrapy.Spider):
                 self._count_links_capped(response.url, portal, beyond=len(links) - MAX_ATTACHMENTS,
                                          what="attachments", cap=MAX_ATTACHMENTS)
             links = links[:MAX_ATTACHMENTS]
-        yield self._fetched(response, portal, role=role, context=context, links=links)
+        fetched = self._fetched(response, portal, role=role, context=context, links=links)
+        fetched.rechecked_sha256 = response.meta.get("recheck")
+        yield fetched
         for url in links:
             yield from self._follow(portal, url, role="attachment",
                                     context={"page": response.url})
@@ -250,6 +284,19 @@ def fetch_policy(entry: CrawlEntry | None, context: ListContext, *,
     if entry.last_modified:
         headers["If-Modified-Since"] = entry.last_modified
     return "conditional", headers
+
+
+def recheck_due(known: dict[str, CrawlEntry], *, now: datetime, days: float,
+                cap: int) -> list[CrawlEntry]:
+    """The known pages a night re-checks (each with its files): the longest-unchecked first,
+    as many as it takes for each to be checked within ``days`` nights (a ``1/days`` share, and
+    at least every one whose last check is older than that), at most ``cap``. Lists are read
+    every night anyway; an alias (a listed URL that redirects) is checked as its target."""
+    entries = {e.url: e for e in known.values() if e.role == "document" and not e.alias_of}
+    ordered = sorted(entries.values(), key=lambda e: (e.last_checked, e.url))
+    horizon = (now - timedelta(days=days)).isoformat()
+    overdue = sum(1 for e in ordered if e.last_checked < horizon)
+    return ordered[:min(cap, max(math.ceil(len(ordered) / days), overdue))]
 
 
 def _list_key(request: scrapy.Request) -> tuple:

@@ -30,7 +30,7 @@ from pipelines.spool import Spool
 #: What a report row says of its version (the text is read only for a changed document).
 _ROW = ["doc_id", "url", "content_sha256", "content_digest", "fetched_at", "version",
         "first_seen", "last_seen", "title", "report_year", "issuing_agency", "province_code",
-        "template", "stats_cells", "stats_consistent"]
+        "template", "stats_cells", "stats_consistent", "attachments"]
 #: Which of its fields make a version's row (the rest is what changed).
 _DESCRIBED = ("url", "title", "report_year", "issuing_agency", "province_code", "template",
               "text_chars", "stats_cells", "stats_consistent")
@@ -72,7 +72,7 @@ def record_versions(lake: Lake, spool: Spool, leave_out: set[str]) -> dict[str, 
             last = versions[-1] if versions else None
             if last is None:
                 versions.append(_version(new, 1))
-            elif new["content_sha256"] == last["content_sha256"] or (
+            elif _bytes(new) == _bytes(last) or (
                     new["content_digest"] is not None
                     and new["content_digest"] == last["content_digest"]):
                 _seen_again(last, new)
@@ -116,9 +116,19 @@ def _rows(lake: Lake, table: str, ids: pa.Array, columns: list[str] | None):
             yield part, row
 
 
+def _bytes(row: dict) -> tuple:
+    """The raw bytes a version was read from: its own and its attachments' (a report that is
+    its page's PDF changes when the PDF does, the page's bytes unchanged)."""
+    if "attachments_sha256" in row:  # a version's row
+        return row["content_sha256"], tuple(sorted(row["attachments_sha256"] or ()))
+    return row["content_sha256"], tuple(sorted(a["sha256"] or "" for a in
+                                               row.get("attachments") or ()))
+
+
 def _version(row: dict, number: int, *, previous: dict | None = None) -> dict:
     version = {name: row.get(name) for name in _DESCRIBED}
     version.update(doc_id=row["doc_id"], version=number, content_sha256=row["content_sha256"],
+                   attachments_sha256=list(_bytes(row)[1]),
                    content_digest=row["content_digest"], fetched_at=row["fetched_at"],
                    last_seen=row["fetched_at"], schema_version=SCHEMA_VERSION)
     if previous is not None:
@@ -144,7 +154,7 @@ def _seen_again(last: dict, new: dict) -> None:
     if new["fetched_at"] is not None and (last["last_seen"] is None
                                           or new["fetched_at"] > last["last_seen"]):
         last["last_seen"] = new["fetched_at"]
-    if new["content_sha256"] == last["content_sha256"]:
+    if _bytes(new) == _bytes(last):
         last.update({name: new.get(name) for name in _DESCRIBED},
                     content_digest=new["content_digest"])
 

@@ -312,6 +312,13 @@ class CrawlEntry:
     links: tuple[str, ...] = ()
     run: str | None = None
     alias_of: str | None = None
+    #: When a fetch last found what it holds (a landing, or a 304 answer); ISO 8601, UTC.
+    checked_at: str | None = None
+
+    @property
+    def last_checked(self) -> str:
+        """When it was last checked (its fetch, for an entry from before ``checked_at``)."""
+        return self.checked_at or self.fetched_at or ""
 
     def to_json(self) -> dict:
         data = dataclasses.asdict(self)

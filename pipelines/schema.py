@@ -100,6 +100,7 @@ REPORT_VERSIONS_SCHEMA = pa.schema(
         ("version", pa.int32()),
         ("url", pa.string()),
         ("content_sha256", pa.string()),  # the raw bytes this version was first read from
+        ("attachments_sha256", pa.list_(pa.string())),  # and its attachments' (a page's PDF)
         ("content_digest", pa.string()),
         ("fetched_at", pa.timestamp("us", tz="UTC")),  # its first fetch
         ("last_seen", pa.timestamp("us", tz="UTC")),  # its latest fetch with this content

@@ -60,6 +60,12 @@ class Settings:
                                 "The URL the crawler's User-Agent names for site operators")
     allow_loopback: bool = _setting(bool, False, "Let the crawler fetch from 127.0.0.0/8 (the "
                                                  "sample portals, the tests); never in production")
+    recheck_days: float = _setting(float, 30.0, "Days within which a nightly crawl re-checks "
+                                                "every known page (and its files) with a "
+                                                "conditional request, the longest-unchecked first",
+                                   minimum=1)
+    recheck_max: int = _setting(int, 500, "Known pages one portal's crawl re-checks at most "
+                                          "a night, with their files (0: none)", minimum=0)
     crawl_shards: int = _setting(int, 4, "A DAG run's crawl processes at most (a host is only "
                                          "ever in one)", minimum=1)
     crawl_settings: str = _setting(str, "", "Scrapy settings for the DAGs' crawls, as "

@@ -41,6 +41,9 @@ from tests.portal_sites import (
 )
 
 pytestmark = pytest.mark.e2e  # real processes: crawls, races, Airflow
+#: Nights without the rolling re-check of known pages (tested in tests/test_recheck.py), for the
+#: tests of what a night fetches on its own account.
+NO_RECHECK = {"GOVREPORTS_RECHECK_MAX": "0"}
 
 FAULT_SETTINGS = [*FAST, "--set", "DOWNLOAD_TIMEOUT=1", "--set", "RETRY_TIMES=2",
                   "--set", "DOWNLOAD_MAXSIZE=100000", "--set", "REDIRECT_MAX_TIMES=4"]
@@ -166,7 +169,7 @@ def test_a_crawl_killed_mid_way_completes_on_the_next_run_without_duplicates(tmp
             "id": "big", "name": "大", "cms": "trs", "start_urls": [site.url("/ndbg/index.html")]}])
         lake_dir = tmp_path / "lake"
         args = [*GOVREPORTS, "crawl", "--portals", str(registry), "--lake", str(lake_dir), *FAST]
-        env = {**os.environ, "GOVREPORTS_LAKE": ""}
+        env = {**os.environ, "GOVREPORTS_LAKE": "", **NO_RECHECK}
         victim = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL, start_new_session=True)
         journal = lake_dir / "_crawl" / "big" / "journal"
@@ -298,7 +301,8 @@ def test_a_listed_url_that_redirects_is_not_fetched_again_next_night(tmp_path, c
             "id": "moved", "name": "搬家", "cms": "trs",
             "start_urls": [site.url("/ndbg/index.html")]}])
         for _ in range(2):
-            result = cli_process("run", "--portals", registry, "--lake", tmp_path / "lake", *FAST)
+            result = cli_process("run", "--portals", registry, "--lake", tmp_path / "lake", *FAST,
+                                 env=NO_RECHECK)
             assert result.returncode == 0, result.stderr
         fetched = [h.path for h in server.hits if "/t2020" in h.path]
     assert fetched == [old, new]  # the second night asks for neither
@@ -340,15 +344,15 @@ def test_a_304_records_the_new_list_entry_so_the_check_is_not_repeated(tmp_path,
             "id": "redated", "name": "改日期", "cms": "trs",
             "start_urls": [site.url("/ndbg/index.html")]}])
         args = ("crawl", "--portals", registry, "--lake", tmp_path / "lake", *FAST)
-        assert cli_process(*args).returncode == 0
+        assert cli_process(*args, env=NO_RECHECK).returncode == 0
         listing = site.routes["/ndbg/index.html"]
         listing.body = listing.body.replace(b"2020-01-15", b"2020-01-20")  # same document
         since = len(server.hits)
-        assert cli_process(*args).returncode == 0
+        assert cli_process(*args, env=NO_RECHECK).returncode == 0
         second = [h for h in server.hits[since:] if "/t2020" in h.path]
         revalidated = crawl_manifest(tmp_path / "lake")["portals"]["redated"]["revalidated"]
         since = len(server.hits)
-        assert cli_process(*args).returncode == 0
+        assert cli_process(*args, env=NO_RECHECK).returncode == 0
         third = [h for h in server.hits[since:] if "/t2020" in h.path]
     assert [(h.conditional, h.status) for h in second] == [(True, 304)]
     assert len(revalidated) == 1 and third == []

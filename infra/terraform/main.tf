@@ -76,6 +76,7 @@ locals {
       { name = "version", type = "int" },
       { name = "url", type = "string" },
       { name = "content_sha256", type = "string" },
+      { name = "attachments_sha256", type = "array<string>" },
       { name = "content_digest", type = "string" },
       { name = "fetched_at", type = "timestamp" },
       { name = "last_seen", type = "timestamp" },
