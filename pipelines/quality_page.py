@@ -41,6 +41,9 @@ _COMPLETENESS = ",\n       ".join(
     f"round(100.0 * count(*) FILTER (WHERE {condition}) / count(*), 1) AS {name}_pct"
     for name, condition in FIELDS)
 
+#: The numeric changes the page lists, largest first.
+LARGEST_CHANGES = 20
+
 #: Every number of the page: one statement each over the views of ``govreports query``.
 QUERIES = {
     "totals": """SELECT (SELECT count(*) FROM report_latest) AS reports,
@@ -74,6 +77,16 @@ GROUP BY ALL ORDER BY copies DESC, encoding_detected NULLS LAST, encoding_declar
     "rejects": """SELECT stage, reason, count(*) AS documents
 FROM rejects
 GROUP BY ALL ORDER BY documents DESC, stage, reason""",
+    "changed": """SELECT province, year, count(DISTINCT doc_id) AS reports, count(*) AS changes,
+       sum(len(cells_changed)) AS cells_changed
+FROM report_changes
+GROUP BY ALL ORDER BY ALL""",
+    "largest_changes": f"""SELECT url, from_version, to_version, from_fetched_at, to_fetched_at,
+       from_sha256, to_sha256, c.cell, c.old, c.new,
+       abs(coalesce(c.new, 0) - coalesce(c.old, 0)) AS change
+FROM report_changes, unnest(cells_changed) AS t(c)
+ORDER BY change DESC, url, to_version, c.cell
+LIMIT {LARGEST_CHANGES}""",
 }
 
 #: What the page calls a NULL province or year.
@@ -241,7 +254,9 @@ def _page(lake_url: str, generated: str, results: dict[str, Result],
             "completeness": _completeness_section(plots, results["completeness"]),
             "templates": _templates_section(plots, results["templates"],
                                             results["consistency"]),
-            "repairs": _repairs_section(plots, results["repairs"], results["encodings"])}
+            "repairs": _repairs_section(plots, results["repairs"], results["encodings"]),
+            "changed": _changed_section(lake_url, results["changed"],
+                                        results["largest_changes"])}
     return _template().render(
         lake_url=lake_url, generated=generated, totals=totals,
         provinces_covered=len(provinces_covered), provinces_total=len(MAINLAND_PROVINCES),
@@ -331,6 +346,39 @@ def _repairs_section(plots, repairs: Result, encodings: Result) -> dict:
                                 [[r["encoding_detected"] or UNKNOWN,
                                   r["encoding_declared"] or "—", r["copies"]]
                                  for r in enc_rows])}
+
+
+def _changed_section(lake_url: str, changed: Result, largest: Result) -> dict | None:
+    """Reports whose content changed after it was first fetched (``report_changes``): counts by
+    province and year, and the largest numeric changes, each with both versions' fetch times
+    and raw bytes."""
+    rows = changed.dicts()
+    if not rows:
+        return None
+    by_part = _table(["province", "year", "reports changed", "changes", "cells changed"],
+                     [[_province_label(r["province"]), _year_label(r["year"]), r["reports"],
+                       r["changes"], r["cells_changed"] or 0] for r in rows],
+                     [[{"data-changed-province": r["province"] or UNKNOWN},
+                       {"data-changed-year": r["year"] or UNKNOWN},
+                       {"data-changed-reports": f"{r['province']}/{r['year']}"}, {}, {}]
+                      for r in rows])
+
+    def raw(sha: str) -> str:
+        return f"{lake_url.rstrip('/')}/raw/{sha[:2]}/{sha}"
+
+    cells = [[{"href": r["url"], "text": r["url"]},
+              f"v{r['from_version']} {_when(_text(r['from_fetched_at']))}",
+              f"v{r['to_version']} {_when(_text(r['to_fetched_at']))}",
+              r["cell"], _number(r["old"]), _number(r["new"]),
+              {"href": raw(r["from_sha256"]), "text": "before"},
+              {"href": raw(r["to_sha256"]), "text": "after"}]
+             for r in largest.dicts()]
+    return {"sql": _sql("changed", "largest_changes"), "table": by_part,
+            "reports": sum(r["reports"] for r in rows), "largest": cells}
+
+
+def _number(value) -> str:
+    return "—" if value is None else f"{value.normalize():f}"
 
 
 def _rejects_section(plots, rejects: Result) -> dict | None:

@@ -219,3 +219,30 @@ def test_what_the_lake_says_is_text_on_the_page_never_markup(cli, tmp_path):
     assert not tree.xpath("//img | //i | //body//b[normalize-space()='lake']")
     assert "&lt;i&gt;now&lt;/i&gt;" in page
     assert note in tree.text_content()
+
+
+def test_reports_changed_after_publication_are_counted_and_their_largest_changes_listed(
+        cli, lake_url, tmp_path):
+    from tests.test_versions import SEED, _edited
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for text in (SEED.read_text(encoding="utf-8"), _edited(SEED.read_text(encoding="utf-8"))):
+        (folder / "report.txt").write_text(text, encoding="utf-8")
+        assert cli("ingest", "--lake", lake_url, folder).returncode == 0
+    out = tmp_path / "page"
+    assert cli("report", "--lake", lake_url, "--out", out).returncode == 0
+    page = lxml.html.fromstring((out / "index.html").read_text(encoding="utf-8"))
+    [counted] = _query(cli, lake_url, "select province, year, count(*) as changes "
+                                      "from report_changes group by all")
+    cell = page.xpath(f'//td[@data-changed-reports="{counted["province"]}/{counted["year"]}"]')
+    assert cell and cell[0].text_content() == "1"
+    rows = [[td.text_content() for td in tr.xpath("td")]
+            for tr in page.xpath('//table[@id="largest-changes"]/tr[td]')]
+    assert {(r[3], r[4], r[5]) for r in rows} == {("三/received_new/natural_person", "0", "2"),
+                                                  ("三/received_new/total", "0", "2")}
+    assert all(r[1].startswith("v1 ") and r[2].startswith("v2 ") for r in rows)
+    [shas] = _query(cli, lake_url, "select from_sha256, to_sha256 from report_changes")
+    links = page.xpath('//table[@id="largest-changes"]//a/@href')
+    assert f"/raw/{shas['from_sha256'][:2]}/{shas['from_sha256']}" in " ".join(links)
+    assert f"/raw/{shas['to_sha256'][:2]}/{shas['to_sha256']}" in " ".join(links)
