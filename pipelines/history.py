@@ -57,12 +57,13 @@ def record_versions(lake: Lake, spool: Spool, leave_out: set[str]) -> dict[str, 
     for _part, row in _rows(lake, "report_versions", ids, None):
         earlier[row["doc_id"]].append(row)
     dated: dict[str, Dated] = {}
-    changed: dict[str, tuple[dict, Partition | None]] = {}  # new version → the one before
-    by_part: dict[Partition, list[dict]] = defaultdict(list)
+    # One partition's rows at a time: a batch's version rows are spooled, not held.
     for part in spool.partitions("reports"):
         rows = spool.rows("reports", part, leave_out=leave_out)
         rows = rows.select(_ROW).append_column(
             "text_chars", pc.utf8_length(rows["text"]).cast(pa.int32()))
+        changed: dict[str, tuple[dict, Partition | None]] = {}  # new version → the one before
+        here: list[dict] = []
         for new in rows.to_pylist():
             doc_id = new["doc_id"]
             old, old_part = current.get(doc_id, (None, None))
@@ -83,11 +84,11 @@ def record_versions(lake: Lake, spool: Spool, leave_out: set[str]) -> dict[str, 
             first = versions[0]
             dated[doc_id] = Dated(versions[-1]["version"], first["fetched_at"],
                                   versions[-1]["last_seen"])
-            by_part[part].extend(versions)
-    _what_changed(lake, spool, changed, leave_out)
-    for part, versions in by_part.items():
+            here.extend(versions)
+        del rows
+        _what_changed(lake, spool, changed, leave_out)
         spool.add_rows("report_versions", part,
-                       pa.Table.from_pylist(versions, schema=REPORT_VERSIONS_SCHEMA))
+                       pa.Table.from_pylist(here, schema=REPORT_VERSIONS_SCHEMA))
     return dated
 
 
