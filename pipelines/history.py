@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -79,6 +80,10 @@ def record_versions(lake: Lake, spool: Spool, leave_out: set[str]) -> dict[str, 
                 _seen_again(last, new)
             else:
                 following = _version(new, last["version"] + 1, previous=last)
+                if new["content_sha256"] == last["content_sha256"]:
+                    # Only its files changed (a page's PDF replaced): it arrived with them.
+                    following["fetched_at"] = following["last_seen"] = \
+                        _arrived(lake, new, last) or new["fetched_at"]
                 versions.append(following)
                 changed[doc_id] = (following, old_part)
             first = versions[0]
@@ -124,6 +129,15 @@ def _bytes(row: dict) -> tuple:
         return row["content_sha256"], tuple(sorted(row["attachments_sha256"] or ()))
     return row["content_sha256"], tuple(sorted(a["sha256"] or "" for a in
                                                row.get("attachments") or ()))
+
+
+def _arrived(lake: Lake, new: dict, last: dict):
+    """When the attachments a version has and the one before had not were first fetched (the
+    latest of them), from their sidecars."""
+    fresh = set(_bytes(new)[1]) - set(_bytes(last)[1])
+    times = [datetime.fromisoformat(doc.source.fetched_at) for sha in fresh
+             for doc in lake.sources_of(sha) if doc.source.fetched_at]
+    return max(times, default=None)
 
 
 def _version(row: dict, number: int, *, previous: dict | None = None) -> dict:

@@ -82,7 +82,8 @@ GROUP BY ALL ORDER BY documents DESC, stage, reason""",
 FROM report_changes
 GROUP BY ALL ORDER BY ALL""",
     "largest_changes": f"""SELECT url, from_version, to_version, from_fetched_at, to_fetched_at,
-       from_sha256, to_sha256, c.cell, c.old, c.new,
+       from_sha256, to_sha256, from_attachments_sha256, to_attachments_sha256,
+       c.cell, c.old, c.new,
        abs(coalesce(c.new, 0) - coalesce(c.old, 0)) AS change
 FROM report_changes, unnest(cells_changed) AS t(c)
 ORDER BY change DESC, url, to_version, c.cell
@@ -366,13 +367,25 @@ def _changed_section(lake_url: str, changed: Result, largest: Result) -> dict | 
     def raw(sha: str) -> str:
         return f"{lake_url.rstrip('/')}/raw/{sha[:2]}/{sha}"
 
-    cells = [[{"href": r["url"], "text": r["url"]},
-              f"v{r['from_version']} {_when(_text(r['from_fetched_at']))}",
-              f"v{r['to_version']} {_when(_text(r['to_fetched_at']))}",
-              r["cell"], _number(r["old"]), _number(r["new"]),
-              {"href": raw(r["from_sha256"]), "text": "before"},
-              {"href": raw(r["to_sha256"]), "text": "after"}]
-             for r in largest.dicts()]
+    def changed_bytes(r: dict) -> tuple[str, str]:
+        """The raw objects that differ: the page's, or (its bytes unchanged) its file's."""
+        if r["from_sha256"] != r["to_sha256"]:
+            return r["from_sha256"], r["to_sha256"]
+        before = sorted(set(r["from_attachments_sha256"] or ()) -
+                        set(r["to_attachments_sha256"] or ()))
+        after = sorted(set(r["to_attachments_sha256"] or ()) -
+                       set(r["from_attachments_sha256"] or ()))
+        return (before or [r["from_sha256"]])[0], (after or [r["to_sha256"]])[0]
+
+    cells = []
+    for r in largest.dicts():
+        before, after = changed_bytes(r)
+        cells.append([{"href": r["url"], "text": r["url"]},
+                      f"v{r['from_version']} {_when(_text(r['from_fetched_at']))}",
+                      f"v{r['to_version']} {_when(_text(r['to_fetched_at']))}",
+                      r["cell"], _number(r["old"]), _number(r["new"]),
+                      {"href": raw(before), "text": "before"},
+                      {"href": raw(after), "text": "after"}])
     return {"sql": _sql("changed", "largest_changes"), "table": by_part,
             "reports": sum(r["reports"] for r in rows), "largest": cells}
 

@@ -193,12 +193,16 @@ REJECTS_SCHEMA = pa.schema([(f.name, pa.string()) for f in dataclasses.fields(Re
 #: before it (``report_versions`` holds every version).
 REPORT_CHANGES = """
 CREATE VIEW report_changes AS
-SELECT doc_id, url, version - 1 AS from_version, version AS to_version,
-       previous_sha256 AS from_sha256, previous_fetched_at AS from_fetched_at,
-       content_sha256 AS to_sha256, fetched_at AS to_fetched_at,
-       chars_added, chars_removed, sections_changed, cells_changed,
-       year_changed, agency_changed, template_changed, province, year
-FROM report_versions WHERE version > 1
+SELECT v.doc_id, v.url, v.version - 1 AS from_version, v.version AS to_version,
+       v.previous_sha256 AS from_sha256, p.attachments_sha256 AS from_attachments_sha256,
+       v.previous_fetched_at AS from_fetched_at,
+       v.content_sha256 AS to_sha256, v.attachments_sha256 AS to_attachments_sha256,
+       v.fetched_at AS to_fetched_at,
+       v.chars_added, v.chars_removed, v.sections_changed, v.cells_changed,
+       v.year_changed, v.agency_changed, v.template_changed, v.province, v.year
+FROM report_versions AS v
+LEFT JOIN report_versions AS p ON p.doc_id = v.doc_id AND p.version = v.version - 1
+WHERE v.version > 1
 """
 
 #: The views beyond the tables.

@@ -24,10 +24,10 @@ HOST = "127.0.0.71"
 FLOOR = 0.25  # seconds between two requests to the host (DOWNLOAD_DELAY)
 
 
-def _page(title: str, body: str) -> Page:
+def _page(title: str, body: str, menu: str = '<a href="/">首页</a>') -> Page:
     paragraphs = "".join(f"<p>{line}</p>" for line in body.split("\n") if line.strip())
     return Page((f'<html><head><meta charset="utf-8"><title>{title}</title></head><body>'
-                 f'<div class="menu"><a href="/">首页</a></div>'
+                 f'<div class="menu">{menu}</div>'
                  f'<div class="TRS_Editor">{paragraphs}</div></body></html>').encode())
 
 
@@ -96,10 +96,12 @@ def test_nightly_rechecks_find_edits_and_ignore_re_rendering(cli_process, tmp_pa
         first = _night(cli_process, registry, lake, env)
         assert (first["documents"], first["attachments"], first["rechecked"]) == (3, 1, 0)
         # Between the nights, silently (the list shows nothing new): a number edited and a
-        # paragraph removed; a footer's stamp and counter moved; the PDF replaced.
+        # paragraph removed; a page re-rendered in a new template (its menu, its footer's
+        # stamp and counter); the PDF replaced.
         site.routes["/ndbg/2020/t20200131_1.html"] = _page("西邑乡", _edited(original))
         site.routes["/ndbg/2020/t20200201_2.html"] = _page(
-            "某乡", COUNTED + "更新时间：2020-03-09 16:41:02\n浏览次数：97")
+            "某乡", COUNTED + "更新时间：2020-03-09 16:41:02\n浏览次数：97",
+            menu='<a href="/">首页</a> | <a href="/xw/">新闻</a> | <a href="/gg/">公告</a>')
         site.routes["/ndbg/files/report.pdf"] = Page(
             _pdf(pdf_text.replace("12件", "15件")), content_type="application/pdf")
         since = len(server.hits)
@@ -125,8 +127,9 @@ def test_nightly_rechecks_find_edits_and_ignore_re_rendering(cli_process, tmp_pa
     assert min(gaps([h.at for h in hits if h.path != "/robots.txt"])) >= FLOOR * 0.95
 
     changes = {row["url"].rsplit("/", 1)[-1]: row for row in _rows(lake, (
-        "select url, to_version, chars_added, chars_removed, sections_changed, cells_changed "
-        "from report_changes"))}
+        "select url, to_version, chars_added, chars_removed, sections_changed, cells_changed, "
+        "from_sha256, to_sha256, from_attachments_sha256, to_attachments_sha256, "
+        "from_fetched_at, to_fetched_at from report_changes"))}
     assert set(changes) == {"t20200131_1.html", "t20200202_3.html"}  # not the re-rendered one
     table = changes["t20200131_1.html"]
     assert table["sections_changed"] == ["三、收到和处理政府信息公开申请情况",
@@ -135,7 +138,12 @@ def test_nightly_rechecks_find_edits_and_ignore_re_rendering(cli_process, tmp_pa
         ("三/received_new/natural_person", Decimal(0), Decimal(2)),
         ("三/received_new/total", Decimal(0), Decimal(2))}
     assert table["chars_removed"] > len(REMOVED)
-    assert changes["t20200202_3.html"]["sections_changed"] == ["二、主动公开政府信息情况"]
+    replaced = changes["t20200202_3.html"]
+    assert replaced["sections_changed"] == ["二、主动公开政府信息情况"]
+    # The page's bytes stand; its PDF's changed, and the version is as late as the new PDF.
+    assert replaced["from_sha256"] == replaced["to_sha256"]
+    assert replaced["from_attachments_sha256"] != replaced["to_attachments_sha256"]
+    assert replaced["to_fetched_at"] > replaced["from_fetched_at"]
     footer = _rows(lake, "select version, first_seen, last_seen from reports "
                          "where url like '%t20200201_2.html'")
     assert [row["version"] for row in footer] == [1]
