@@ -82,8 +82,9 @@ def record_versions(lake: Lake, spool: Spool, leave_out: set[str]) -> dict[str, 
                 following = _version(new, last["version"] + 1, previous=last)
                 if new["content_sha256"] == last["content_sha256"]:
                     # Only its files changed (a page's PDF replaced): it arrived with them.
-                    following["fetched_at"] = following["last_seen"] = \
-                        _arrived(lake, new, last) or new["fetched_at"]
+                    following["fetched_at"] = following["last_seen"] = max(
+                        filter(None, (_arrived(lake, new, last), new["fetched_at"])),
+                        default=None)
                 versions.append(following)
                 changed[doc_id] = (following, old_part)
             first = versions[0]
