@@ -4,6 +4,8 @@ delay per host, AutoThrottle on, robots.txt fetched first). A host that answers 
 politely needs at least ``n − 1`` seconds between its first and its last, so the bound for the
 whole crawl is ``hosts × 1 page/s``; the ratio is what the crawl achieved against it, in one
 process. Target ≥ 0.9. Peak memory is the crawl process's maximum RSS.
+
+Also what the nightly re-check of known pages adds to a night (:func:`_recheck_nights`).
 """
 
 from __future__ import annotations
@@ -55,6 +57,46 @@ def _crawl(hosts: int, reports: int, *extra: str) -> dict:
     }
 
 
+#: The rolling re-check (issue 32): one portal of this many known reports, at this delay.
+KNOWN, RECHECK_DELAY = 300, 0.2
+
+
+def _recheck_nights() -> dict:
+    """What the nightly re-check of known pages adds to a night: a portal of :data:`KNOWN`
+    reports crawled once, then later nights with the re-check off and on (twice, alternating),
+    each night's wall time, requests and conditional requests."""
+    site = many_reports_site("known", "127.0.1.250", reports=KNOWN, per_page=50)
+    nights: dict[str, list[dict]] = {"off": [], "on": []}
+    with tempfile.TemporaryDirectory() as tmp, SampleServer([site]) as server:
+        registry = write_registry(Path(tmp) / "portals.yaml", [
+            {"id": "bench-known", "name": "known", "cms": "trs",
+             "start_urls": [site.url("/ndbg/index.html")]}])
+        command = [str(Path(sys.executable).with_name("govreports")), "crawl",
+                   "--portals", str(registry), "--lake", str(Path(tmp) / "lake"),
+                   "--set", f"DOWNLOAD_DELAY={RECHECK_DELAY}", "--set",
+                   "AUTOTHROTTLE_ENABLED=False"]
+        env = {**os.environ, "GOVREPORTS_LAKE": "", "GOVREPORTS_ALLOW_LOOPBACK": "1"}
+        for night in ("first", "off", "on", "off", "on"):
+            since = len(server.hits)
+            started = time.monotonic()
+            subprocess.run(command, check=True, capture_output=True, env={
+                **env, **({"GOVREPORTS_RECHECK_MAX": "0"} if night == "off" else {})})
+            hits = server.hits[since:]
+            figures = {"wall_s": round(time.monotonic() - started, 2), "requests": len(hits),
+                       "conditional": sum(1 for h in hits if h.conditional)}
+            if night == "first":
+                first = figures
+            else:
+                nights[night].append(figures)
+    off, on = nights["off"], nights["on"]
+    return {"known": KNOWN, "delay_s": RECHECK_DELAY, "first_night": first,
+            "off": off, "on": on,
+            "added_requests": [b["requests"] - a["requests"] for a, b in zip(off, on,
+                                                                            strict=True)],
+            "added_wall_s": [round(b["wall_s"] - a["wall_s"], 2) for a, b in zip(off, on,
+                                                                               strict=True)]}
+
+
 def run() -> dict:
     # Side by side: one host (the delay alone) and many hosts (the crawl's own overhead shows
     # as a ratio falling below the single host's).
@@ -72,6 +114,14 @@ def run() -> dict:
               f"on a host {r['min_gap_same_host_s']:.3f} s; peak RSS {r['peak_rss_mib']} MiB")
     print(f"crawl many/single ratio: {result['ratio_many_vs_single']:.3f} (target: ratio to "
           "bound ≥ 0.9)")
+    recheck = result["recheck"] = _recheck_nights()
+    print(f"crawl recheck: {recheck['known']} known reports at {recheck['delay_s']} s a request; "
+          f"first night {recheck['first_night']['requests']} requests in "
+          f"{recheck['first_night']['wall_s']} s; later nights "
+          + ", ".join(f"off {a['requests']} requests {a['wall_s']} s / on {b['requests']} "
+                      f"requests ({b['conditional']} conditional) {b['wall_s']} s"
+                      for a, b in zip(recheck["off"], recheck["on"], strict=True))
+          + f"; added {recheck['added_requests']} requests, {recheck['added_wall_s']} s")
     return result
 
 
