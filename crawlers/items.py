@@ -36,3 +36,5 @@ class Revalidated:
     portal_id: str
     url: str
     context: ListContext
+    #: The night's re-check of a known URL (its context is the state's own, not a list's).
+    recheck: bool = False

@@ -53,6 +53,10 @@ class Lander:
                 await maybe_deferred_to_future(deferToThread(
                     self.revalidated, item, writer.lake, known, writer.run_id))
                 return item
+            if item.rechecked_sha256 is not None and item.url in known:
+                # A re-check carries the state's context, which a list may have renewed
+                # tonight (that request and this one may land in either order).
+                item.context = dict(known[item.url].context)
             entry, wrote, cut = await maybe_deferred_to_future(deferToThread(
                 self.land, item, writer.lake, writer.run_id))
         except Exception as exc:  # a storage failure: recorded, never a silent loss
@@ -81,7 +85,8 @@ class Lander:
         entry = known.get(item.url)
         if entry is None:
             return
-        checked = replace(entry, context=dict(item.context), run=run_id,
+        context = entry.context if item.recheck else dict(item.context)
+        checked = replace(entry, context=context, run=run_id,
                           checked_at=datetime.now(UTC).isoformat())
         lake.put_crawl_entry(item.portal_id, checked)
         known[item.url] = checked

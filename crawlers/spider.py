@@ -117,8 +117,11 @@ class PortalSpider(scrapy.Spider):
         """A conditional request for a known page or file, after the night's lists and new
         documents (lower priority), under the same per-host floor."""
         _policy, headers = fetch_policy(entry, entry.context, revalidate=True)
+        # Not in the duplicate filter: a list that names the page with a new title or date
+        # tonight asks for it too, and that request must not be dropped as a duplicate of
+        # this one (the list's context would wait a night).
         return scrapy.Request(entry.url, headers=headers, callback=self.parse_document,
-                              errback=self.failed, priority=-1, meta={
+                              errback=self.failed, priority=-1, dont_filter=True, meta={
                                   "portal": portal.id, "role": entry.role,
                                   "context": dict(entry.context), "recheck": entry.sha256,
                                   "handle_httpstatus_list": [304],
@@ -195,7 +198,8 @@ class PortalSpider(scrapy.Spider):
             outcome.revalidate(url)
             if response.meta.get("recheck"):
                 outcome.count("recheck_unchanged")
-            yield Revalidated(portal.id, url, dict(response.meta["context"]))
+            yield Revalidated(portal.id, url, dict(response.meta["context"]),
+                              recheck=bool(response.meta.get("recheck")))
             return
         role, context = response.meta["role"], response.meta["context"]
         links = []

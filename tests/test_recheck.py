@@ -16,7 +16,7 @@ from pipelines.lake import Lake
 from pipelines.query import run_query
 from pipelines.records import CrawlEntry
 from tests.conftest import SEEDS
-from tests.portal_sites import FAST, gaps, trs_list, write_registry
+from tests.portal_sites import FAST, gaps, many_reports_site, trs_list, write_registry
 from tests.test_versions import REMOVED, _edited
 
 SEED = SEEDS / "003_6f0460d6ccc8a243.txt"
@@ -176,3 +176,27 @@ def _ago(days: float) -> str:
 def test_which_known_documents_a_night_rechecks(entries, days, cap, due):
     known = {e.url: e for e in entries}
     assert [e.url for e in recheck_due(known, now=NOW, days=days, cap=cap)] == due
+
+
+@pytest.mark.e2e
+def test_a_list_entry_changed_on_a_recheck_night_is_recorded_that_night(cli_process, tmp_path):
+    site = many_reports_site("relisted", "127.0.0.72", reports=1)
+    lake = tmp_path / "lake"
+    with SampleServer([site]) as server:
+        registry = write_registry(tmp_path / "p.yaml", [{
+            "id": "relisted", "name": "重列", "cms": "trs",
+            "start_urls": [site.url("/ndbg/index.html")]}])
+
+        def night(**env) -> list:
+            since = len(server.hits)
+            done = cli_process("crawl", "--portals", registry, "--lake", lake, *FAST, env=env)
+            assert done.returncode == 0, done.stderr
+            return [h for h in server.hits[since:] if "/t2020" in h.path]
+
+        night()
+        listing = site.routes["/ndbg/index.html"]
+        listing.body = listing.body.replace(b"2020-01-15", b"2020-01-20")  # a new date listed
+        both = night(GOVREPORTS_RECHECK_DAYS="1")  # the page is due for its re-check too
+        after = night(GOVREPORTS_RECHECK_MAX="0")
+    assert [(h.conditional, h.status) for h in both] == [(True, 304), (True, 304)]
+    assert after == []  # the list's new date was recorded on the night it appeared
