@@ -8,6 +8,8 @@ crawl's other hosts keep downloading meanwhile.
 from __future__ import annotations
 
 import logging
+import threading
+from collections import defaultdict
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -36,6 +38,9 @@ class Lander:
 
     def __init__(self, writer: CrawlManifestWriter):
         self.writer = writer
+        #: One lock per URL: its crawl-state entry is read and written by one landing at a
+        #: time (a list's request and the night's re-check of one page may land together).
+        self._url_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -48,17 +53,14 @@ class Lander:
         writer = self.writer
         outcome = writer.outcomes[item.portal_id]
         known = writer.known.setdefault(item.portal_id, {})
+        lock = self._url_locks[item.url]
         try:
             if isinstance(item, Revalidated):
                 await maybe_deferred_to_future(deferToThread(
-                    self.revalidated, item, writer.lake, known, writer.run_id))
+                    _under, lock, self.revalidated, item, writer.lake, known, writer.run_id))
                 return item
-            if item.rechecked_sha256 is not None and item.url in known:
-                # A re-check carries the state's context, which a list may have renewed
-                # tonight (that request and this one may land in either order).
-                item.context = dict(known[item.url].context)
             entry, wrote, cut = await maybe_deferred_to_future(deferToThread(
-                self.land, item, writer.lake, writer.run_id))
+                _under, lock, self._land_known, item, writer.lake, writer.run_id, known))
         except Exception as exc:  # a storage failure: recorded, never a silent loss
             outcome.fail(item.url, CrawlFailure.LANDING_FAILED, f"{type(exc).__name__}: {exc}")
             log.error("%s: could not be stored in the lake: %s", item.url, exc)
@@ -70,13 +72,24 @@ class Lander:
                        f"{cut} (kept in raw/, fetched again next run)")
             log.warning("%s: %s", item.url, cut)
             return item
-        for url in {item.url, item.listed_url or item.url}:
-            known[url] = entry
         outcome.land(item.url, entry.sha256, item.role, new=wrote)
         if item.rechecked_sha256 is not None:
             outcome.count("recheck_unchanged" if entry.sha256 == item.rechecked_sha256
                           else "recheck_changed")
         return item
+
+    @classmethod
+    def _land_known(cls, item: Fetched, lake, run_id: str | None,
+                    known: dict[str, CrawlEntry]) -> tuple[CrawlEntry, bool, str | None]:
+        """:meth:`land`, and the state the crawl knows updated with it. A re-check carries the
+        state's context, which a list may have renewed tonight."""
+        if item.rechecked_sha256 is not None and item.url in known:
+            item.context = dict(known[item.url].context)
+        entry, wrote, cut = cls.land(item, lake, run_id)
+        if not cut:
+            for url in {item.url, item.listed_url or item.url}:
+                known[url] = entry
+        return entry, wrote, cut
 
     @staticmethod
     def revalidated(item: Revalidated, lake, known: dict[str, CrawlEntry], run_id: str) -> None:
@@ -118,3 +131,8 @@ class Lander:
                 alias = replace(entry, url=item.listed_url, alias_of=item.url)
                 lake.put_crawl_entry(item.portal_id, alias)
         return entry, wrote, cut
+
+
+def _under(lock: threading.Lock, call, *args):
+    with lock:
+        return call(*args)
