@@ -58,6 +58,8 @@ class Lander:
             if isinstance(item, Revalidated):
                 await maybe_deferred_to_future(deferToThread(
                     _under, lock, self.revalidated, item, writer.lake, known, writer.run_id))
+                if item.recheck:
+                    outcome.count("recheck_unchanged")
                 return item
             entry, wrote, cut = await maybe_deferred_to_future(deferToThread(
                 _under, lock, self._land_known, item, writer.lake, writer.run_id, known))
@@ -73,7 +75,7 @@ class Lander:
             log.warning("%s: %s", item.url, cut)
             return item
         outcome.land(item.url, entry.sha256, item.role, new=wrote)
-        if item.rechecked_sha256 is not None:
+        if item.rechecked_sha256 is not None:  # the night's re-check: what it found
             outcome.count("recheck_unchanged" if entry.sha256 == item.rechecked_sha256
                           else "recheck_changed")
         return item

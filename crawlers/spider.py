@@ -196,8 +196,6 @@ class PortalSpider(scrapy.Spider):
         if response.status == 304:
             url = listed_url(response.request)
             outcome.revalidate(url)
-            if response.meta.get("recheck"):
-                outcome.count("recheck_unchanged")
             yield Revalidated(portal.id, url, dict(response.meta["context"]),
                               recheck=bool(response.meta.get("recheck")))
             return

@@ -357,10 +357,6 @@ def _has_implausible_run(text: str) -> bool:
     return next(_odd_runs(text), None) is not None
 
 
-def _is_break(char: str) -> bool:
-    return char <= "\x7f" or char.isspace() or char in _RUN_BREAKS
-
-
 def _odd_runs(text: str) -> Iterator[tuple[int, int]]:
     """Start and end of each mojibake candidate (a run of non-ASCII characters between
     :data:`_RUN_BREAK`, at least two) that has an :func:`_odd_span`. Found from the text's
@@ -372,7 +368,7 @@ def _odd_runs(text: str) -> Iterator[tuple[int, int]]:
         if at < end:
             continue  # in the run just tried
         start = at
-        while start and not _is_break(text[start - 1]):
+        while start and not _RUN_BREAK.match(text, start - 1):
             start -= 1
         after = _RUN_BREAK.search(text, at)
         end = after.start() if after else len(text)

@@ -46,31 +46,29 @@ class Dated:
     last_seen: object
 
 
-def record_versions(lake: Lake, spool: Spool, leave_out: set[str]) -> dict[str, Dated]:
+def record_versions(lake: Lake, spool: Spool, leave_out: set[str],
+                    where_now: dict[str, Partition]) -> dict[str, Dated]:
     """Spool the version rows of every document the spool holds a report of (but those left
-    out); return each one's :class:`Dated` for its report row."""
-    produced = {doc_id: part for doc_id, part in spool.where.items() if doc_id not in leave_out}
+    out); return each one's :class:`Dated` for its report row. ``where_now``: the partition
+    each one's row is in now (the load's scan of the lake): its versions are there too, so only
+    those partitions are read."""
+    produced = {doc_id for doc_id in spool.where if doc_id not in leave_out}
     if not produced:
         return {}
-    ids = pa.array(sorted(produced), type=pa.string())
-    current = {row["doc_id"]: (row, part) for part, row in _rows(lake, "reports", ids, _ROW)}
-    earlier: dict[str, list[dict]] = defaultdict(list)
-    for _part, row in _rows(lake, "report_versions", ids, None):
-        earlier[row["doc_id"]].append(row)
+    earlier, current = _earlier(lake, {d: p for d, p in where_now.items() if d in produced})
     dated: dict[str, Dated] = {}
     # One partition's rows at a time: a batch's version rows are spooled, not held.
     for part in spool.partitions("reports"):
         rows = spool.rows("reports", part, leave_out=leave_out)
-        rows = rows.select(_ROW).append_column(
+        described = rows.select(_ROW).append_column(
             "text_chars", pc.utf8_length(rows["text"]).cast(pa.int32()))
         changed: dict[str, tuple[dict, Partition | None]] = {}  # new version → the one before
         here: list[dict] = []
-        for new in rows.to_pylist():
+        for new in described.to_pylist():
             doc_id = new["doc_id"]
-            old, old_part = current.get(doc_id, (None, None))
             versions = sorted(earlier.pop(doc_id, []), key=lambda v: v["version"])
-            if not versions and old is not None:
-                versions = [_first_of(old)]  # a row from before versions were kept
+            if not versions and doc_id in current:
+                versions = [_first_of(current[doc_id])]  # a row from before versions were kept
             last = versions[-1] if versions else None
             if last is None:
                 versions.append(_version(new, 1))
@@ -86,16 +84,38 @@ def record_versions(lake: Lake, spool: Spool, leave_out: set[str]) -> dict[str, 
                         filter(None, (_arrived(lake, new, last), new["fetched_at"])),
                         default=None)
                 versions.append(following)
-                changed[doc_id] = (following, old_part)
+                changed[doc_id] = (following, where_now.get(doc_id))
             first = versions[0]
             dated[doc_id] = Dated(versions[-1]["version"], first["fetched_at"],
                                   versions[-1]["last_seen"])
             here.extend(versions)
-        del rows
-        _what_changed(lake, spool, changed, leave_out)
+        # The new texts of the changed documents, from the rows read above.
+        new_texts = _texts(rows, pa.array(sorted(changed), type=pa.string()))
+        del rows, described
+        _what_changed(lake, spool, changed, new_texts, leave_out)
         spool.add_rows("report_versions", part,
                        pa.Table.from_pylist(here, schema=REPORT_VERSIONS_SCHEMA))
     return dated
+
+
+def _earlier(lake: Lake, where_now: dict[str, Partition]
+             ) -> tuple[dict[str, list[dict]], dict[str, dict]]:
+    """The version rows of these documents, and the report row of those that have none (a
+    row from before versions were kept), from the partitions their rows are in."""
+    earlier: dict[str, list[dict]] = defaultdict(list)
+    current: dict[str, dict] = {}
+    by_part: dict[Partition, list[str]] = defaultdict(list)
+    for doc_id, part in where_now.items():
+        by_part[part].append(doc_id)
+    for part, doc_ids in by_part.items():
+        ids = pa.array(sorted(doc_ids), type=pa.string())
+        for row in _rows(lake, "report_versions", part, ids, None):
+            earlier[row["doc_id"]].append(row)
+        unversioned = [d for d in doc_ids if d not in earlier]
+        if unversioned:
+            current.update((row["doc_id"], row) for row in _rows(
+                lake, "reports", part, pa.array(unversioned, type=pa.string()), _ROW))
+    return earlier, current
 
 
 def dated_rows(rows: pa.Table, dated: dict[str, Dated]) -> pa.Table:
@@ -109,18 +129,15 @@ def dated_rows(rows: pa.Table, dated: dict[str, Dated]) -> pa.Table:
     return rows
 
 
-def _rows(lake: Lake, table: str, ids: pa.Array, columns: list[str] | None):
-    """(partition, row) of the lake's rows of ``table`` whose document is among ``ids``."""
-    for part in lake.partitions(table):
-        try:
-            rows = lake.read_partition(table, part, columns=columns)
-        except LakeDamaged:  # set aside and rebuilt by this load: its versions are lost
-            continue
-        if rows is None:
-            continue
-        rows = rows.filter(pc.is_in(rows["doc_id"], value_set=ids))
-        for row in rows.to_pylist():
-            yield part, row
+def _rows(lake: Lake, table: str, part: Partition, ids: pa.Array, columns: list[str] | None):
+    """The rows of ``table`` in ``part`` whose document is among ``ids``."""
+    try:
+        rows = lake.read_partition(table, part, columns=columns)
+    except LakeDamaged:  # set aside and rebuilt by this load: its versions are lost
+        return []
+    if rows is None:
+        return []
+    return rows.filter(pc.is_in(rows["doc_id"], value_set=ids)).to_pylist()
 
 
 def _bytes(row: dict) -> tuple:
@@ -176,7 +193,7 @@ def _seen_again(last: dict, new: dict) -> None:
 
 
 def _what_changed(lake: Lake, spool: Spool, changed: dict[str, tuple[dict, Partition | None]],
-                  leave_out: set[str]) -> None:
+                  new_texts: dict[str, str | None], leave_out: set[str]) -> None:
     """Fill each new version's differences with the version before it (the document's row in
     the lake, with its cells), one partition of earlier rows at a time: only changed documents'
     texts are read."""
@@ -189,10 +206,8 @@ def _what_changed(lake: Lake, spool: Spool, changed: dict[str, tuple[dict, Parti
                            if old_part is not None else None, ids)
         old_cells = _cells(lake.read_partition("report_stats", old_part)
                            if old_part is not None else None, ids)
-        new_texts: dict[str, str | None] = {}
         new_cells: dict[str, list] = defaultdict(list)
         for part in {spool.where[d] for d in doc_ids}:
-            new_texts.update(_texts(spool.rows("reports", part, leave_out=leave_out), ids))
             for doc_id, cells in _cells(spool.rows("report_stats", part,
                                                    leave_out=leave_out), ids).items():
                 new_cells[doc_id].extend(cells)

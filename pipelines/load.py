@@ -99,7 +99,8 @@ def load(lake: Lake, spool: Spool, *,
     with lake.load_lease(run_id or "unnamed", command) as lease:
         result.lease_taken_over = lease.took_over
         _finish_interrupted(lake, lease, result)
-        stale = _stale(lake, versions) | set(absorbed)
+        stale, where_now = _stale(lake, versions)
+        stale |= set(absorbed)
         where = {d: part for d, part in spool.where.items() if d not in stale}
         produced = set(where)
         read = {tuple(v) for v in listed or ()} | {
@@ -113,7 +114,7 @@ def load(lake: Lake, spool: Spool, *,
             doc_id: [part.province, part.year] for doc_id, part in sorted(where.items())},
             "absorbed": sorted(set(absorbed))})
         # Each document's versions, found from its rows in the lake (pipelines.history).
-        dated = record_versions(lake, spool, stale)
+        dated = record_versions(lake, spool, stale, where_now)
         # Statistics and versions first: a load cut short leaves no report without its cells.
         for table in LOAD_ORDER:
             receiving = spool.partitions(table)
@@ -144,12 +145,15 @@ def _count(result: LoadResult, table: str, part: Partition, outcome: str) -> Non
         result.unchanged += 1
 
 
-def _stale(lake: Lake, versions: dict[str, tuple]) -> set[str]:
+def _stale(lake: Lake, versions: dict[str, tuple]) -> tuple[set[str], dict[str, Partition]]:
     """Documents whose row in the lake comes from a newer fetch than the version processed;
     and local files whose bytes another path, ingested later, now stands for (identical bytes
-    under two paths are one row: :func:`pipelines.process.current_versions`)."""
+    under two paths are one row: :func:`pipelines.process.current_versions`). Also the
+    partition each processed document's row is in now (read in the same pass, for
+    :func:`~pipelines.history.record_versions`)."""
+    where_now: dict[str, Partition] = {}
     if not versions:
-        return set()
+        return set(), where_now
     ids = pa.array(sorted(versions), type=pa.string())
     files_by_sha: dict[str, list[str]] = {}
     for doc_id, (_fetched, sha, url) in versions.items():
@@ -169,13 +173,15 @@ def _stale(lake: Lake, versions: dict[str, tuple]) -> set[str]:
                                   pc.is_in(rows["content_sha256"], value_set=shas)))
         for doc_id, fetched, sha, url in zip(*(rows[c].to_pylist() for c in rows.column_names),
                                              strict=True):
+            if doc_id in versions:
+                where_now[doc_id] = part
             if fetched is None:
                 continue
             ours = [doc_id] if doc_id in versions else \
                 files_by_sha.get(sha, []) if (url or "").startswith("file:") else []
             stale.update(d for d in ours
                          if versions[d][0] is None or _utc(fetched) > _utc(versions[d][0]))
-    return stale
+    return stale, where_now
 
 
 def _utc(moment):

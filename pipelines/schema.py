@@ -28,6 +28,9 @@ ATTACHMENT_TYPE = pa.struct(
     ]
 )
 
+#: ``report_stats.value``, and the old and new values of a changed cell.
+VALUE_TYPE = pa.decimal128(VALUE_DIGITS, VALUE_SCALE)
+
 REPORTS_SCHEMA = pa.schema(
     [
         ("doc_id", pa.string()),  # stable id: a web document's URL, a local file's path
@@ -82,14 +85,12 @@ REPORT_STATS_SCHEMA = pa.schema(
         ("row_key", pa.string()),
         ("row_label", pa.string()),  # the row's label as printed
         ("column_key", pa.string()),
-        ("value", pa.decimal128(VALUE_DIGITS, VALUE_SCALE)),
+        ("value", VALUE_TYPE),
         ("raw", pa.string()),  # the cell text as found
         ("unit", pa.string()),
         ("schema_version", pa.int32()),
     ]
 )
-
-VALUE_TYPE = pa.decimal128(VALUE_DIGITS, VALUE_SCALE)
 
 #: One row per version of each document: its first version, then each fetch whose report text
 #: or statistics (normalised: pipelines.changes) differ from the version before; with what

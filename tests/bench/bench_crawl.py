@@ -26,6 +26,17 @@ WIDE = 120  # beyond one shard's usual size: where a 2-core machine starts to fa
 REPORTS = 8  # per host: robots.txt + 1 list page + 8 reports = 10 requests, ≥ 9 s
 
 
+def _run_crawl(registry: Path, lake: Path, *extra: str, env: dict | None = None) -> float:
+    """Seconds a ``govreports crawl`` of the registry into the lake took."""
+    command = [str(Path(sys.executable).with_name("govreports")), "crawl",
+               "--portals", str(registry), "--lake", str(lake), *extra]
+    started = time.monotonic()
+    subprocess.run(command, check=True, capture_output=True,
+                   env={**os.environ, "GOVREPORTS_LAKE": "",
+                        "GOVREPORTS_ALLOW_LOOPBACK": "1", **(env or {})})  # loopback hosts
+    return time.monotonic() - started
+
+
 def _crawl(hosts: int, reports: int, *extra: str) -> dict:
     sites = [many_reports_site(f"h{i}", f"127.0.1.{i + 1}", reports=reports)
              for i in range(hosts)]
@@ -33,13 +44,7 @@ def _crawl(hosts: int, reports: int, *extra: str) -> dict:
         registry = write_registry(Path(tmp) / "portals.yaml", [
             {"id": f"bench-{site.name}", "name": site.name, "cms": "trs",
              "start_urls": [site.url("/ndbg/index.html")]} for site in sites])
-        command = [str(Path(sys.executable).with_name("govreports")), "crawl",
-                   "--portals", str(registry), "--lake", str(Path(tmp) / "lake"), *extra]
-        started = time.monotonic()
-        subprocess.run(command, check=True, capture_output=True,
-                       env={**os.environ, "GOVREPORTS_LAKE": "",
-                            "GOVREPORTS_ALLOW_LOOPBACK": "1"})  # the hosts are loopback
-        wall = time.monotonic() - started
+        wall = _run_crawl(registry, Path(tmp) / "lake", *extra)
         # The largest child so far: run() measures the smaller crawl first.
         peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         hits = list(server.hits)
@@ -71,18 +76,14 @@ def _recheck_nights() -> dict:
         registry = write_registry(Path(tmp) / "portals.yaml", [
             {"id": "bench-known", "name": "known", "cms": "trs",
              "start_urls": [site.url("/ndbg/index.html")]}])
-        command = [str(Path(sys.executable).with_name("govreports")), "crawl",
-                   "--portals", str(registry), "--lake", str(Path(tmp) / "lake"),
-                   "--set", f"DOWNLOAD_DELAY={RECHECK_DELAY}", "--set",
-                   "AUTOTHROTTLE_ENABLED=False"]
-        env = {**os.environ, "GOVREPORTS_LAKE": "", "GOVREPORTS_ALLOW_LOOPBACK": "1"}
         for night in ("first", "off", "on", "off", "on"):
             since = len(server.hits)
-            started = time.monotonic()
-            subprocess.run(command, check=True, capture_output=True, env={
-                **env, **({"GOVREPORTS_RECHECK_MAX": "0"} if night == "off" else {})})
+            wall = _run_crawl(registry, Path(tmp) / "lake",
+                              "--set", f"DOWNLOAD_DELAY={RECHECK_DELAY}",
+                              "--set", "AUTOTHROTTLE_ENABLED=False",
+                              env={"GOVREPORTS_RECHECK_MAX": "0"} if night == "off" else None)
             hits = server.hits[since:]
-            figures = {"wall_s": round(time.monotonic() - started, 2), "requests": len(hits),
+            figures = {"wall_s": round(wall, 2), "requests": len(hits),
                        "conditional": sum(1 for h in hits if h.conditional)}
             if night == "first":
                 first = figures
