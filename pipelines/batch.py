@@ -28,6 +28,7 @@ import pyarrow as pa
 from pipelines import load as loading
 from pipelines import process
 from pipelines.errors import ConfigError
+from pipelines.history import Sighting, sightings
 from pipelines.lake import Lake, Partition
 from pipelines.records import RawDocument, Reject, Report, Source
 from pipelines.settings import current
@@ -163,6 +164,8 @@ class Plan:
     heal: set[Partition] = field(default_factory=set)
     rebuild: bool = False
     crawl_manifests: list[str] | None = None
+    #: What the crawl state says of the documents now: their rows' ``last_seen`` moves there.
+    seen: dict[str, Sighting] = field(default_factory=dict)
 
     def unit_documents(self, unit: int) -> tuple[list[RawDocument], list[RawDocument]]:
         """A unit's documents, and the batch's others (which its pages may link to)."""
@@ -199,7 +202,8 @@ class Plan:
                 "held": sorted(self.held), "copies": sorted(self.copies),
                 "heal": [[p.province, p.year] for p in sorted(self.heal,
                                                               key=Partition.sort_key)],
-                "units": self.units}
+                "units": self.units,
+                "seen": {doc_id: s.to_json() for doc_id, s in sorted(self.seen.items())}}
 
     @classmethod
     def from_json(cls, body: dict, lake: Lake) -> Plan:
@@ -212,7 +216,8 @@ class Plan:
                    body.get("units") or [list(range(len(documents)))],  # planned before units
                    set(body.get("held", ())), set(body.get("copies", ())),
                    {Partition(p, y) for p, y in body.get("heal", ())},
-                   body.get("rebuild", crawl_manifests is None), crawl_manifests)
+                   body.get("rebuild", crawl_manifests is None), crawl_manifests,
+                   {doc_id: Sighting.from_json(s) for doc_id, s in body.get("seen", {}).items()})
 
 
 @dataclass
@@ -259,7 +264,7 @@ def plan(lake: Lake, docs: Iterable[RawDocument], *, batch: str, scope: Scope | 
     units = [[to_read[i] for i in unit]
              for unit in work_units([versions[i] for i in to_read], size)]
     return Plan(batch, scope or Scope(), versions, units, held, copies, state.damaged, rebuild,
-                crawl_manifests)
+                crawl_manifests, sightings(lake, versions))
 
 
 class Staging(Protocol):
@@ -314,7 +319,7 @@ def load(lake: Lake, plan: Plan, spool: Spool, done: list[UnitDone],
         lake, spool, rebuild=plan.rebuilds(),
         listed=[(d.doc_id, d.sha256, d.source.url) for d in listed],
         unchanged=[(d.doc_id, d.sha256) for d in plan.documents if d.doc_id not in listed_ids],
-        absorbed=absorbed, run_id=result.run_id, command=result.command)
+        absorbed=absorbed, seen=plan.seen, run_id=result.run_id, command=result.command)
     process.record_load(lake, result)
     result.timings["load"] = time.perf_counter() - started
     manifest = result.manifest()

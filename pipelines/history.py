@@ -11,13 +11,20 @@ loads are spooled with their reports (all of a document's versions go where its 
 goes, as its ``report_stats`` rows do, so the load's upsert and move guarantees hold for them),
 and each report row gets its ``version``, ``first_seen`` and ``last_seen``. Reprocessing the same
 bytes (a new processing version) makes no new version.
+
+A re-check that finds a document's bytes unchanged (a 304, or the same bytes again) lands
+nothing new, and its row is not read again: the crawl state's ``checked_at`` says when the page
+(and each file it links to) was last found as it is. Every load moves ``last_seen`` to that
+moment in the rows of the documents it was given (:func:`sightings`, :func:`sighted`), when the
+row was built from those very bytes, its attachments' included.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -25,6 +32,7 @@ import pyarrow.compute as pc
 from pipelines.changes import compare
 from pipelines.errors import LakeDamaged
 from pipelines.lake import Lake, Partition
+from pipelines.records import RawDocument
 from pipelines.schema import REPORT_VERSIONS_SCHEMA, SCHEMA_VERSION
 from pipelines.spool import Spool
 
@@ -44,6 +52,90 @@ class Dated:
     version: int
     first_seen: object
     last_seen: object
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """What the crawl state says of a document now: the sha256 its URL holds and when that was
+    last found (a landing, or a 304), and the same of each file its page links to."""
+
+    sha256: str
+    at: str  # ISO 8601
+    files: dict[str, str] = field(default_factory=dict)  # a linked file's sha256 → when
+
+    def when(self, sha256: str | None, attachments: Iterable[str]) -> datetime | None:
+        """When the crawl last found the bytes a row was built from (``sha256`` and its
+        attachments' sha256), all of them; None when the page or a file holds others now."""
+        attachments = list(attachments)
+        if sha256 != self.sha256 or any(sha not in self.files for sha in attachments):
+            return None
+        return min(as_utc(datetime.fromisoformat(moment))
+                   for moment in (self.at, *(self.files[sha] for sha in attachments)))
+
+    def to_json(self) -> dict:
+        return {"sha256": self.sha256, "at": self.at, "files": self.files}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Sighting:
+        return cls(data["sha256"], data["at"], dict(data.get("files") or {}))
+
+
+def sightings(lake: Lake, docs: Iterable[RawDocument]) -> dict[str, Sighting]:
+    """The crawl state's :class:`Sighting` of each crawled document among ``docs`` whose URL
+    still holds these bytes, by ``doc_id``."""
+    by_portal: dict[str, list[RawDocument]] = defaultdict(list)
+    for doc in docs:
+        if doc.source.kind == "http" and doc.source.portal_id:
+            by_portal[doc.source.portal_id].append(doc)
+    found: dict[str, Sighting] = {}
+    for portal_id, mine in sorted(by_portal.items()):
+        state = lake.crawl_state(portal_id)
+        for doc in mine:
+            entry = state.get(doc.source.url)
+            if entry is None or entry.sha256 != doc.sha256 or not entry.last_checked:
+                continue
+            files: dict[str, str] = {}
+            for link in entry.links:
+                linked = state.get(link)
+                if linked is not None and linked.last_checked:
+                    # The same file under two links: the earlier check is what both show.
+                    files[linked.sha256] = min(files.get(linked.sha256, linked.last_checked),
+                                               linked.last_checked)
+            found[doc.doc_id] = Sighting(entry.sha256, entry.last_checked, files)
+    return found
+
+
+def sighted(table: str, rows: pa.Table, seen: dict[str, Sighting]) -> pa.Table:
+    """``rows`` of ``reports`` or ``report_versions`` (sorted by document and version), with
+    ``last_seen`` moved to the :class:`Sighting` of their document where it is later and the
+    row (a document's latest version) was built from the bytes sighted."""
+    if not seen or not rows.num_rows or table not in ("reports", "report_versions"):
+        return rows
+    ids = pa.array(sorted(seen), type=pa.string())
+    hits = pc.indices_nonzero(pc.is_in(rows["doc_id"], value_set=ids)).to_pylist()
+    if not hits:
+        return rows
+    doc_ids = rows["doc_id"].to_pylist()
+    if table == "report_versions":  # a document's latest version is its last row
+        hits = [i for i in hits if i + 1 == rows.num_rows or doc_ids[i + 1] != doc_ids[i]]
+    last_seen = rows["last_seen"].to_pylist()
+    files = "attachments" if table == "reports" else "attachments_sha256"
+    moved = False
+    for i, row in zip(hits, rows.select(["content_sha256", files]).take(hits).to_pylist(),
+                      strict=True):
+        at = seen[doc_ids[i]].when(row["content_sha256"], _bytes(row)[1])
+        if at is not None and (last_seen[i] is None or at > as_utc(last_seen[i])):
+            last_seen[i], moved = at, True
+    if not moved:
+        return rows
+    index = rows.schema.get_field_index("last_seen")
+    return rows.set_column(index, rows.schema.field(index),
+                           pa.array(last_seen, type=rows.schema.field(index).type))
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A timestamp read back without its zone (an older file's), as the UTC it was written in."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def record_versions(lake: Lake, spool: Spool, leave_out: set[str],

@@ -13,14 +13,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.errors import LakeConflict, LakeDamaged
-from pipelines.history import dated_rows, record_versions
+from pipelines.history import Sighting, as_utc, dated_rows, record_versions, sighted
 from pipelines.lake import Lake, Partition
 from pipelines.records import source_id_of
 from pipelines.schema import TABLES, upgraded
@@ -67,7 +66,8 @@ def load(lake: Lake, spool: Spool, *,
          rebuild: Callable[[Partition], bool] | None = None,
          listed: Iterable[tuple[str, str, str]] | None = None,
          unchanged: Iterable[tuple[str, str]] = (), absorbed: Iterable[str] = (),
-         run_id: str = "", command: str = "load") -> LoadResult:
+         seen: dict[str, Sighting] | None = None, run_id: str = "",
+         command: str = "load") -> LoadResult:
     """Write the reports and cells a run spooled (:mod:`pipelines.spool`) into the lake's
     partitions, one partition's rows in memory at a time.
 
@@ -79,7 +79,9 @@ def load(lake: Lake, spool: Spool, *,
     keeps its rows except those of the spooled documents. ``unchanged``: ``(doc_id, sha256)``
     of documents the run found up to date (their rows stay; a raw document stands behind
     them: no need to look it up). ``absorbed``: documents that are now a page's attachment:
-    a row they had as reports of their own goes.
+    a row they had as reports of their own goes. ``seen``: what the crawl state says of the
+    given documents now (:func:`pipelines.history.sightings`): a row built from the bytes it
+    found has its ``last_seen`` moved there, read again or not.
 
     Concurrent runs never lose or duplicate each other's rows:
 
@@ -107,7 +109,7 @@ def load(lake: Lake, spool: Spool, *,
             (d, versions[d][1], versions[d][2]) for d in produced}
         # An absorbed document's own row goes wherever it is (it has no new one).
         merge = _Merge(lake, lease, produced=produced | set(absorbed), listed=read,
-                       rebuild=rebuild)
+                       rebuild=rebuild, seen=seen)
         merge.backed(unchanged)
         lease.check()  # every write of a load is made by the lease's holder only
         lake.write_load_intent({"run_id": run_id, "targets": {
@@ -180,12 +182,8 @@ def _stale(lake: Lake, versions: dict[str, tuple]) -> tuple[set[str], dict[str, 
             ours = [doc_id] if doc_id in versions else \
                 files_by_sha.get(sha, []) if (url or "").startswith("file:") else []
             stale.update(d for d in ours
-                         if versions[d][0] is None or _utc(fetched) > _utc(versions[d][0]))
+                         if versions[d][0] is None or as_utc(fetched) > as_utc(versions[d][0]))
     return stale, where_now
-
-
-def _utc(moment):
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _finish_interrupted(lake: Lake, lease, result: LoadResult) -> None:
@@ -240,12 +238,14 @@ class _Merge:
 
     def __init__(self, lake: Lake, lease, *, produced: set[str],
                  listed: set[tuple[str, str, str]],
-                 rebuild: Callable[[Partition], bool] | None):
+                 rebuild: Callable[[Partition], bool] | None,
+                 seen: dict[str, Sighting] | None = None):
         self.lake = lake
         self.lease = lease
         self.produced = pa.array(sorted(produced), type=pa.string())
         self.listed = listed
         self.rebuild = rebuild
+        self.seen = seen or {}
         self._kept_ids: dict[Partition, pa.Array] = {}  # rebuilt partitions: report ids kept
         self._backed: dict[tuple[str, str], bool] = {}
         self._sources_of: dict[str, list] = {}
@@ -272,7 +272,7 @@ class _Merge:
             if old is not None:
                 old = upgraded(table, old)
                 rows = pa.concat_tables([self._kept(table, part, old, in_scope), rows_in])
-            rows = rows.sort_by(SORT_KEYS[table])
+            rows = sighted(table, rows.sort_by(SORT_KEYS[table]), self.seen)
             if old is not None and old.sort_by(SORT_KEYS[table]).equals(rows):
                 return "unchanged"
             if old is None and version is None and rows.num_rows == 0:

@@ -74,7 +74,7 @@ REPORTS_SCHEMA = pa.schema(
         ("content_digest", pa.string()),
         ("version", pa.int32()),  # 1, 2, …: contents this document has had
         ("first_seen", pa.timestamp("us", tz="UTC")),  # its first fetch, of any version
-        ("last_seen", pa.timestamp("us", tz="UTC")),  # its latest fetch of this content
+        ("last_seen", pa.timestamp("us", tz="UTC")),  # when the crawl last found it
     ]
 )
 
@@ -104,7 +104,7 @@ REPORT_VERSIONS_SCHEMA = pa.schema(
         ("attachments_sha256", pa.list_(pa.string())),  # and its attachments' (a page's PDF)
         ("content_digest", pa.string()),
         ("fetched_at", pa.timestamp("us", tz="UTC")),  # its first fetch
-        ("last_seen", pa.timestamp("us", tz="UTC")),  # its latest fetch with this content
+        ("last_seen", pa.timestamp("us", tz="UTC")),  # when the crawl last found it
         ("title", pa.string()),
         ("report_year", pa.int32()),
         ("issuing_agency", pa.string()),

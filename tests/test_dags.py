@@ -75,6 +75,14 @@ def query(lake: Lake, sql: str) -> list[dict]:
     return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
+def seen_apart(lake: Lake) -> tuple[list[dict], dict[str, object]]:
+    """The reports' rows but their ``last_seen``, and each one's ``last_seen`` by URL: a night
+    that finds the same bytes (its re-checks' 304s) moves only that."""
+    rows = query(lake, "select * exclude (last_seen) from reports order by doc_id")
+    return rows, {r["url"]: r["last_seen"] for r in query(lake, "select url, last_seen "
+                                                                 "from reports")}
+
+
 def summary_of(log: str) -> str:
     match = re.search(r"^govreports batch .*?(?=^\S)", log + "\nend", re.M | re.S)
     return match[0] if match else ""
@@ -297,14 +305,22 @@ def test_a_recrawl_backfill_revalidates_known_documents_and_changes_nothing(craw
     lake_url, env, *_ = crawled_lake
     _, server = samples
     lake = Lake.open(lake_url)
-    before = {k: lake.store.read(k) for k in lake.store.list("reports/")}
+    before, seen_before = seen_apart(lake)
+    stats_before = {k: lake.store.read(k) for k in lake.store.list("report_stats/")}
     since = len(server.hits)
     status, log, states = dag_test(env, "govreports_backfill", {
         "mode": "recrawl", "portal_ids": ["sample-ucap-qixingguan"], "crawl_settings": FAST})
     assert status == 0 and set(states.values()) == {"success", "skipped"}, states
     detail = [h for h in server.hits[since:] if "/t2021" in h.path]
     assert detail and all(h.conditional and h.status == 304 for h in detail)
-    assert {k: lake.store.read(k) for k in lake.store.list("reports/")} == before
+    # The same bytes: the same rows and cells, those documents seen again now.
+    after, seen_after = seen_apart(lake)
+    assert after == before
+    assert {k: lake.store.read(k) for k in lake.store.list("report_stats/")} == stats_before
+    moved = {url for url, moment in seen_after.items() if moment != seen_before[url]}
+    assert moved == {url for url in seen_after
+                     if any(url.endswith(h.path) for h in detail)}, moved
+    assert all(seen_after[url] > seen_before[url] for url in moved)
 
 
 def test_nightly_lands_the_sample_reports_on_s3_and_a_backfilled_rerun_adds_nothing(
@@ -351,17 +367,21 @@ def test_nightly_lands_the_sample_reports_on_s3_and_a_backfilled_rerun_adds_noth
     assert f'data-province="530000" data-year="2019">{n}</td>' in page
 
     # A run at a past logical date (what a backfill makes) crawls and processes like any
-    # night: the list pages are unchanged, so no new bytes and no partition rewritten (its
-    # share of re-checks is answered 304: those pages are read again, to the same rows).
+    # night: the list pages are unchanged, so no new bytes and no new rows (its share of
+    # re-checks is answered 304: those documents were seen again, their last_seen moves).
     raw_before = sorted(lake.store.list("raw/"))
-    parts_before = {k: lake.store.read(k) for k in lake.store.list("reports/")}
+    rows_before, seen_before = seen_apart(lake)
+    stats_before = {k: lake.store.read(k) for k in lake.store.list("report_stats/")}
     status, log, states = dag_test(env, "govreports_nightly", {"crawl_settings": FAST},
                                    logical_date="2026-11-01T18:30:00+00:00")
     assert status == 0 and set(states.values()) == {"success", "skipped"}, states
-    assert re.search(r"processed \d+ documents → \d+ reports, 0 rejects; partitions written 0,",
+    assert re.search(r"processed \d+ documents → \d+ reports, 0 rejects;",
                      summary_of(log)), summary_of(log)
     assert sorted(lake.store.list("raw/")) == raw_before
-    assert {k: lake.store.read(k) for k in lake.store.list("reports/")} == parts_before
+    rows_after, seen_after = seen_apart(lake)
+    assert rows_after == rows_before
+    assert {k: lake.store.read(k) for k in lake.store.list("report_stats/")} == stats_before
+    assert all(seen_after[url] >= moment for url, moment in seen_before.items())
 
 
 def test_a_backfill_of_the_nightly_dag_plans_one_run_per_day(airflow_home):

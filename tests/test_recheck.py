@@ -148,6 +148,23 @@ def test_nightly_rechecks_find_edits_and_ignore_re_rendering(cli_process, tmp_pa
                          "where url like '%t20200201_2.html'")
     assert [row["version"] for row in footer] == [1]
     assert footer[0]["last_seen"] > footer[0]["first_seen"]  # seen again, re-rendered
+    # A 304 is a sighting too (the page checked on both nights had one on the second): each
+    # report was last seen when its page (and its PDF, checked with it) were last found as
+    # they are, or when the new PDF was fetched, in reports and in its latest version alike.
+    state = Lake.open(str(lake)).crawl_state("recheck")
+    seen = _rows(lake, "select r.url, r.last_seen, v.last_seen as version_last_seen "
+                       "from reports r join report_versions v "
+                       "on v.doc_id = r.doc_id and v.version = r.version")
+    assert len(seen) == 3
+    for row in seen:
+        entry = state[row["url"]]
+        checked = min(datetime.fromisoformat(state[url].checked_at)
+                      for url in (row["url"], *entry.links))
+        assert row["last_seen"] == row["version_last_seen"], row["url"]
+        if entry.links:
+            assert row["last_seen"] == max(checked, replaced["to_fetched_at"])
+        else:
+            assert row["last_seen"] == checked, row["url"]
 
 
 def _entry(url: str, checked: str, role: str = "document", **extra) -> CrawlEntry:
