@@ -195,7 +195,9 @@ def process(lake_url, province, year, allow_rejects, force, jobs):
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
               show_default=True, help="Output format.")
 def query(sql, lake_url, fmt):
-    """Run DuckDB SQL over the lake's views `reports` and `report_stats`."""
+    """Run DuckDB SQL over the lake's tables (`reports`, `report_stats`, `report_versions`)
+    and views (`report_latest`, `report_panel`, `report_changes`, `report_version_stats`,
+    `rejects`): see docs/lake.md."""
     import duckdb
 
     from pipelines.query import run_query

@@ -1,7 +1,8 @@
 """DuckDB over the lake: views ``reports``, ``report_stats`` and ``report_versions`` with
 partition columns, ``report_latest`` (one row per report however many copies were collected),
 ``report_panel`` (that row with the key figures of its statistical tables as named columns),
-``report_changes`` (each change of a document's content) and ``rejects`` (the documents set
+``report_changes`` (each change of a document's content), ``report_version_stats`` (every
+version's statistics cells) and ``rejects`` (the documents set
 aside, one row each).
 
 The tables are registered as pyarrow datasets on the store's own filesystem (local or S3 with
@@ -205,8 +206,42 @@ LEFT JOIN report_versions AS p ON p.doc_id = v.doc_id AND p.version = v.version 
 WHERE v.version > 1
 """
 
+#: Every version's statistics, one row per cell (``table/row_key/column_key``, as in
+#: ``cells_changed``): not stored twice but read back from what the lake keeps. The current
+#: version's cells are ``report_stats``; an earlier version's cell holds the old value of the
+#: first change to it after that version, or, if none came, the current value (a cell a
+#: version did not have is absent: its old or its current value is NULL).
+REPORT_VERSION_STATS = """
+CREATE VIEW report_version_stats AS
+WITH current AS (
+  SELECT doc_id, "table" || '/' || row_key || '/' || column_key AS cell, value
+  FROM report_stats
+), changed AS (
+  SELECT v.doc_id, v.version, c.cell, c.old
+  FROM report_versions AS v, unnest(v.cells_changed) AS t(c)
+), cells AS (
+  SELECT doc_id, cell FROM current UNION SELECT doc_id, cell FROM changed
+), later AS (
+  SELECT v.doc_id, v.version, c.cell, v.province, v.year,
+         min({'version': ch.version, 'old': ch.old})
+           FILTER (WHERE ch.version IS NOT NULL) AS first_change
+  FROM report_versions AS v
+  JOIN cells AS c ON c.doc_id = v.doc_id
+  LEFT JOIN changed AS ch ON ch.doc_id = v.doc_id AND ch.cell = c.cell
+                          AND ch.version > v.version
+  GROUP BY ALL
+)
+SELECT l.doc_id, l.version, l.cell,
+       CASE WHEN l.first_change IS NULL THEN cur.value ELSE l.first_change.old END AS value,
+       l.province, l.year
+FROM later AS l
+LEFT JOIN current AS cur ON cur.doc_id = l.doc_id AND cur.cell = l.cell
+WHERE (CASE WHEN l.first_change IS NULL THEN cur.value ELSE l.first_change.old END) IS NOT NULL
+"""
+
 #: The views beyond the tables.
-VIEWS = ("report_latest", "report_panel", "report_changes", "rejects")
+VIEWS = ("report_latest", "report_panel", "report_changes", "report_version_stats",
+         "rejects")
 
 
 def rejects_table(lake: Lake) -> pa.Table:
@@ -231,6 +266,7 @@ def connect(lake: Lake, *, rejects: bool = True, whole: bool = False
     con.execute(REPORT_LATEST)
     con.execute(REPORT_PANEL)
     con.execute(REPORT_CHANGES)
+    con.execute(REPORT_VERSION_STATS)
     con.execute("SET lock_configuration = true")
     return con
 
