@@ -200,7 +200,8 @@ class Resolution:
 
 def resolve_names(primary: str | None, context: str | None = None, *,
                   year: int | None = None, within: str | None = None,
-                  primary_is: str = "agency") -> Resolution | None:
+                  primary_is: str = "agency", postcode: str | None = None
+                  ) -> Resolution | None:
     """The region that the place names in ``primary`` (an agency name) identify, else those in
     ``context`` (title and opening of the text).
 
@@ -208,8 +209,9 @@ def resolve_names(primary: str | None, context: str | None = None, *,
     name that identifies one place is kept, and later names refine it only when they lie
     inside it (吉林市 then 龙潭区 → 220203). A name borne by several places (西湖区) decides
     only if exactly one of them lies inside what is already known or has a parent named in
-    either string; otherwise it is passed over. ``within`` (a known region code) keeps only
-    places inside it."""
+    either string, or (``postcode``: the document's own 邮编) lies in the province the
+    postcode belongs to; otherwise it is passed over. ``within`` (a known region code) keeps
+    only places inside it."""
     primary_found = find_places(primary or "", year=year)
     context_found = find_places(context or "", year=year)
     if within:
@@ -223,11 +225,40 @@ def resolve_names(primary: str | None, context: str | None = None, *,
         # A body's name is one chain of places (天水市公安局清水县分局); running text names
         # many, and a later one refines only when it follows on (哈尔滨市松北区, not 哈尔滨市…
         # 松北区: a district the city's report speaks of).
-        place, names = _refine(found, named, text=context if source == "text" else None)
+        place, names = _refine(found, named, text=context if source == "text" else None,
+                               postcode=postcode)
         if place is not None:
             return Resolution(place.code, f"{source} names {' '.join(names)} → {place.code}",
                               source)
     return None
+
+
+#: A postcode's first two digits → the provinces (their codes' first two digits) whose places
+#: have them (China Post's zones). Three zones reach into 内蒙古: 兴安盟 (137), 额济纳旗 and
+#: 阿拉善右旗 (73), 阿拉善左旗 (75). Written here: no maintained library maps postcodes.
+_POSTCODE_PROVINCES: dict[str, tuple[str, ...]] = {
+    "10": ("11",), "20": ("31",), "30": ("12",), "40": ("50",),
+    "01": ("15",), "02": ("15",), "03": ("14",), "04": ("14",),
+    "05": ("13",), "06": ("13",), "07": ("13",), "11": ("21",), "12": ("21",),
+    "13": ("22", "15"), "15": ("23",), "16": ("23",), "21": ("32",), "22": ("32",),
+    "23": ("34",), "24": ("34",), "25": ("37",), "26": ("37",), "27": ("37",),
+    "31": ("33",), "32": ("33",), "33": ("36",), "34": ("36",), "35": ("35",), "36": ("35",),
+    "41": ("43",), "42": ("43",), "43": ("42",), "44": ("42",),
+    "45": ("41",), "46": ("41",), "47": ("41",), "51": ("44",), "52": ("44",),
+    "53": ("45",), "54": ("45",), "55": ("52",), "56": ("52",), "57": ("46",),
+    "61": ("51",), "62": ("51",), "63": ("51",), "64": ("51",),
+    "65": ("53",), "66": ("53",), "67": ("53",), "71": ("61",), "72": ("61",),
+    "73": ("62", "15"), "74": ("62",), "75": ("64", "15"), "81": ("63",),
+    "83": ("65",), "84": ("65",), "85": ("54",), "86": ("54",),
+}
+#: The document's postcode (邮编：136200), where it says how to reach the body.
+POSTCODE = re.compile(r"(?:邮编|邮政编码)\s*[:：]?\s*(\d{6})(?!\d)")
+
+
+def postcode_of(text: str) -> str | None:
+    """The one postcode a text gives (None when it gives none, or several that differ)."""
+    found = set(POSTCODE.findall(text))
+    return found.pop() if len(found) == 1 else None
 
 
 #: A body's name after a place's: the place is that body's.
@@ -237,7 +268,8 @@ ADDRESS = re.compile(r"(?:地址|通讯地址|联系地址|办公地址)\s*[:：
 
 
 def _refine(found: list[tuple[str, list[Place]]], named: set[str], *,
-            text: str | None = None) -> tuple[Place | None, list]:
+            text: str | None = None, postcode: str | None = None
+            ) -> tuple[Place | None, list]:
     """The place the names identify, left to right (see :func:`resolve_names`); with ``text``,
     a name refines the place only where it follows right after the names before it."""
     current: Place | None = None
@@ -256,8 +288,20 @@ def _refine(found: list[tuple[str, list[Place]]], named: set[str], *,
             candidates = [p for p in candidates if _inside(p.code, current.code)]
         note = ""
         if len(candidates) > 1:
-            note = f" (1 of {len(candidates)} so named; its parent is named too)"
-            candidates = [p for p in candidates if _parents(p.code) & named]
+            parented = [p for p in candidates if _parents(p.code) & named]
+            posted = [p for p in candidates if p.code[:2] in _POSTCODE_PROVINCES.get(
+                (postcode or "")[:2], ())]
+            by_parent = parented if len(parented) == 1 else None
+            by_postcode = posted if len(posted) == 1 else None
+            if by_postcode and parented and by_postcode[0] not in parented:
+                candidates = []  # the names and the postcode disagree: passed over
+            elif by_postcode and not by_parent:
+                note = (f" (1 of {len(candidates)} so named; the only one in the province of "
+                        f"its postcode {postcode})")
+                candidates = by_postcode
+            else:
+                note = f" (1 of {len(candidates)} so named; its parent is named too)"
+                candidates = parented
         if len(candidates) == 1:
             current = candidates[0]
             names.append(name + note)
@@ -328,6 +372,10 @@ def given_regions(*, configured: str | None, site_id_code: str | None, index_no:
     match = _INDEX_REGION.match((index_no or "").strip())
     if match and not _USCC.search(index_no or ""):
         add(f"索引号 {index_no.strip()} starts with region code {match[1]}", match[1])
+    match = _INDEX_TOWNSHIP.match((index_no or "").strip())
+    if match and not _is_organization_code(match[0][:9]):
+        add(f"索引号 {index_no.strip()} starts with region code {match[1]} and a body's "
+            "number", match[1])
     if configured:
         add(f"configured region {configured}", configured)
     if site_id_code and re.fullmatch(r"\d{10}", site_id_code.strip()):
@@ -352,8 +400,10 @@ def resolve_region(*, configured: str | None = None, override: str | None = None
     one in use in the report's year. ``override`` (``ingest --province``) is the user's word:
     kept, refined by the names inside it, and the evidence says when the document disagrees."""
     context = f"{title or ''}\n{ADDRESS.sub('', opening)}"
-    own = resolve_names(agency, context, year=year)
-    by_title = resolve_names(title, opening, year=year, primary_is="title") if title else None
+    postcode = postcode_of(opening)
+    own = resolve_names(agency, context, year=year, postcode=postcode)
+    by_title = resolve_names(title, opening, year=year, primary_is="title",
+                             postcode=postcode) if title else None
     if own is not None and own.source == "agency" and by_title is not None and \
             by_title.source == "title" and not _agree(own.code, by_title.code):
         return Resolution(None, f"{own.evidence}, but the {by_title.evidence}: they disagree, "
@@ -406,6 +456,23 @@ def _overridden(override: str, own: Resolution | None, agency: str | None, conte
 #: A 索引号 that starts with a six-digit region code and a separator (330212/2019-00031); an
 #: organisation code (01525767-7) or a 统一社会信用代码 is longer.
 _INDEX_REGION = re.compile(r"(\d{6})(?:[-/—_－／]|\s)")
+#: One that starts with a region code and a body's three-digit number on its platform
+#: (620702077/2022-00002 and 620702081/2026-00007: two 街道 of 甘州区, on gsgz.gov.cn); nine
+#: digits that are an organisation code (000014349/2017-00049, the State Council's) are not.
+_INDEX_TOWNSHIP = re.compile(r"(\d{6})\d{3}(?:[-/—_－／]|\s)")
+
+#: GB 11714 organisation codes: the weights of the eight digits before the check character.
+_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def _is_organization_code(code: str) -> bool:
+    """Whether nine digits are a GB 11714 organisation code (eight, and their check digit;
+    one whose check character is X is not all digits). Written here: python-stdnum checks
+    the 统一社会信用代码 that embeds one, not the code alone."""
+    total = sum(int(digit) * weight for digit, weight in zip(code[:8], _ORG_WEIGHTS,
+                                                             strict=True))
+    check = (11 - total % 11) % 11
+    return check != 10 and code[8] == str(check)
 
 
 @functools.cache

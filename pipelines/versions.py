@@ -12,8 +12,10 @@ SCHEMA_VERSION = 6
 #: 4: document kinds, no site-level value taken for the document's own (region, agency);
 #: 5: paragraphs written as <div> blocks, and a report cut into sections (WordSection1, 2, …),
 #: read by the density rule; 6: a text's title found below a bulleted label block or a
-#: column's name (乡镇(街道办), 部门年报), not joined with them; 7: content_digest
-PROCESSING_VERSION = 7
+#: column's name (乡镇(街道办), 部门年报), not joined with them; 7: content_digest; 8: a region
+#: code and a body's number at the start of the 索引号, a postcode telling apart places of one
+#: name
+PROCESSING_VERSION = 8
 
 #: ``report_stats.value`` is decimal(VALUE_DIGITS, VALUE_SCALE).
 VALUE_DIGITS, VALUE_SCALE = 20, 4

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from pipelines.metadata import extract_metadata
-from pipelines.regions import find_places, resolve_region
+from pipelines.regions import find_places, resolve_names, resolve_region
 from tests.golden.metadata.recall import found, judge, load_cases, report_of
 
 CASES = load_cases()
@@ -51,13 +51,50 @@ def test_two_character_place_names_only_where_a_name_is_expected(text, names):
     ("01525767-7-/2020-0131001", 2019, None),  # an organisation code, not a region
     ("510124/2017-00001", 2017, "510100"),  # 郫县's code, no longer in use: its city kept
     ("202001-00012", 2020, None),  # no province starts with 20
+    ("620702081/2026-00007", 2025, "620702"),  # 甘州区's 街道
+    ("000014349/2017-00049", 2016, None),  # the State Council's organisation code
+    ("000014348/2010-00012", 2009, None),  # not an organisation code, nor a region
+    ("530102001/2020-00001", 2019, "530102"),
+    ("530102004/2020-00001", 2019, None),  # 53010200-4: an organisation code
 ], ids=["region-code", "region-code-dash", "org-code", "code-not-valid-that-year",
-        "not-a-province"])
+        "not-a-province", "township-code", "nine-digit-org-code", "nine-digits-no-region",
+        "township-code-2", "township-code-that-is-an-org-code"])
 def test_a_region_code_at_the_start_of_the_index_number(index_no, year, code):
     found = resolve_region(index_no=index_no, year=year)
     assert (found.code if found else None) == code
     if code is not None and not index_no.startswith(code):
         assert f"was not in use in {year}: {code} kept" in found.evidence
+
+
+#: How reports of 2008–2018 end their opening (the shape of xinhuaqu.gov.cn's 2025 report:
+#: "请与新华区人民政府办公室联系(地址:建设路283号院,联系电话:0375-4938743,邮编:467000)").
+ASK = "如对本报告有疑问，请与{body}联系（地址：人民大街1077号，邮编：{postcode}）。"
+
+
+@pytest.mark.parametrize("body,postcode,code", [
+    ("新华区人民政府办公室", "467000", "410402"),  # 平顶山's, not 石家庄's nor 沧州's
+    ("新华区人民政府办公室", "050051", None),  # 石家庄's and 沧州's are both in 河北
+    ("西安区政务公开办公室", "136200", "220403"),  # 辽源's, not 牡丹江's
+    ("西安区政务公开办公室", "157000", "231005"),
+    ("西安区政务公开办公室", "710000", None),  # 陕西: neither 西安区 is there
+    ("西安区政务公开办公室", None, None),
+    ("牡丹江市西安区政务公开办公室", "136200", "231005"),  # a name the postcode cannot undo
+], ids=["xinhua-henan", "xinhua-two-in-hebei", "xian-jilin", "xian-heilongjiang",
+        "xian-postcode-elsewhere", "xian-no-postcode", "named-city-over-postcode"])
+def test_a_postcode_tells_apart_places_of_one_name(body, postcode, code):
+    opening = "本报告由政务公开办公室编制。" + (
+        ASK.format(body=body, postcode=postcode) if postcode else f"请与{body}联系。")
+    found = resolve_region(opening=opening, year=2010)
+    assert (found.code if found else None) == code
+    if code is not None and body.startswith(("西安区", "新华区")):
+        assert f"postcode {postcode}" in found.evidence
+
+
+def test_a_postcode_that_disagrees_with_a_named_parent_decides_nothing():
+    # 西安区 of the agency's name: 牡丹江's by the city the text names, 辽源's by the postcode.
+    found = resolve_names("西安区政务公开办公室", "牡丹江市", postcode="136200")
+    assert (found.code, found.source) == ("231000", "text")  # the agency's 西安区 passed over
+    assert resolve_names("西安区政务公开办公室", "牡丹江市", postcode="157000").code == "231005"
 
 
 @pytest.mark.parametrize("published,note", [

