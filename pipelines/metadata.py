@@ -19,14 +19,15 @@ from pipelines.rows import CELL, row_cells
 
 # Label variants seen on portals → field name. Labels are compared with all whitespace removed.
 LABELS = {
-    "索引号": "index_no", "索取号": "index_no",
+    "索引号": "index_no", "索取号": "index_no", "信息索取号": "index_no",
     "发文机构": "issuing_agency", "发布机构": "issuing_agency", "发文单位": "issuing_agency",
     "公开责任部门": "issuing_agency", "发文机关": "issuing_agency", "发布单位": "issuing_agency",
     "信息来源": "source", "来源": "source",
     "公开主体": "issuing_agency", "信息公开主体": "issuing_agency", "发布部门": "issuing_agency",
     "发文部门": "issuing_agency", "所属机构": "issuing_agency",
     "公开目录": "category", "主题分类": "category", "分类": "category", "组配分类": "category",
-    "信息分类": "category", "所属主题": "category", "主题词": "keywords",
+    "信息分类": "category", "信息类别": "category", "所属主题": "category",
+    "主题词": "keywords",
     "文号": "doc_no", "发文字号": "doc_no", "文件编号": "doc_no",
     "成文日期": "written_date", "生成日期": "written_date", "制发日期": "written_date",
     "发布日期": "published_date", "公开日期": "published_date", "发布时间": "published_date",
@@ -36,7 +37,8 @@ LABELS = {
 }
 # Labels that carry no field of ours but end another label's value (so 文号 stays empty when
 # the next cell is 浏览量).
-OTHER_LABELS = {"浏览量", "字体", "访问量", "浏览次数", "点击数"}
+OTHER_LABELS = {"浏览量", "字体", "访问量", "浏览次数", "点击数", "公开方式", "公开时限",
+                "公开范围", "公开形式"}
 
 _SPACES = re.compile(r"[\s\u3000\xa0]+")
 # Another label later on the same line ends a value: "2021-01-30 21:04 字体:[]".
@@ -53,7 +55,7 @@ _YEAR_IN_TITLE = re.compile(r"((?:19|20)\d{2})\s*年度?")
 _ANY_YEAR = r"(?:(?:19|20)\d{2}|[〇○零一二三四五六七八九]{4})"
 _CN_YEAR = re.compile(r"([〇○零一二三四五六七八九]{4})\s*年")
 _ORG = (r"(?:人民政府|人民政府办公室|办事处|委员会|管理委员会|街道|乡|镇|苏木|局|委|办|厅|院|署"
-        r"|所|中心|政府|办公室|分局|支队|大队|队|站|馆|社|会"
+        r"|所|中心|政府|办公室|参事室|研究室|领导小组|分局|支队|大队|队|站|馆|社|会"
         r"|开发区|高新区|工业园区|产业园|示范区|实验区|管理区)")
 _AGENCY_LINE = re.compile(rf"^(?:[\u4e00-\u9fff（）()]{{2,40}}{_ORG}|[\u4e00-\u9fff]{{1,2}}苏木)$")
 _OPENING_AGENCY = (
@@ -74,6 +76,12 @@ _OPENING_AGENCY = (
     re.compile(rf"公[布开](?:19|20)\d{{2}}\s*年度?(?P<agency>[\u4e00-\u9fff]{{2,30}}?{_ORG})"
                r"(?:[(（][^)）]{0,6}[)）])?(?:政府信息公开|政务公开|信息公开)"),
 )
+#: A paragraph that names the report it opens, body first, and says how it will call it:
+#: "黄石港区人民政府2025年政府信息公开年度报告(以下简称年报)根据…" (below a page's header, so
+#: further down than the sentences above are looked for).
+_NAMES_ITSELF = re.compile(rf"(?:^|\n)\s*(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?{_ORG})\s*"
+                           r"(?:19|20)\d{2}\s*年度?[^\n，,。]{0,24}?(?:年度报告|年报)\s*"
+                           r"[(（]以下简称")
 #: Words no body's name holds: a verb means a sentence was cut, not a name.
 _NOT_A_NAME = re.compile(r"认真|贯彻|落实|根据|按照|开展|推进|做好|进一步|报告")
 #: A name starting with a pronoun or a bare level (我局, 本办, 县人民政府, 镇人民政府) names no
@@ -131,7 +139,11 @@ def _cn_number(text: str) -> int:
 
 
 #: List bullets a page's label block puts before each label (``• 索引号：…``).
-_BULLETS = "•·●◆■▪□◇○"
+_BULLETS = "•·●◆■▪□◇○-*"  # and a list's "- " / "* " as a page copied to plain text has them
+
+
+#: The longest line read as the value of a label on the line above it.
+_VALUE_LINE = 80
 
 
 def _label_of(cell: str) -> str:
@@ -163,7 +175,10 @@ def labelled_fields(lines: list[str]) -> dict[str, str]:
                 nxt = cells[j + 1] if j + 1 < len(cells) else None
                 if nxt is None and len(cells) == 1:  # a label alone: its value is the next line
                     after = lines[i + 1].strip() if i + 1 < len(lines) else ""
-                    put(name, "" if _is_label(_cells(after)[0] if after else "") else after)
+                    # unless that line is a label, or a paragraph (文号 left empty, the
+                    # report's first paragraph under it)
+                    put(name, "" if _is_label(_cells(after)[0] if after else "")
+                        or len(after) > _VALUE_LINE or "。" in after else after)
                 elif nxt is not None and not _is_label(nxt):
                     put(name, nxt)
                     j += 1
@@ -322,7 +337,8 @@ def agency_from_title(title: str | None) -> str | None:
     """The body a title names before its year: ``龙潭区人民政府2013年…`` → 龙潭区人民政府."""
     if not title:
         return None
-    title = title.strip("《》“”\"")
+    # "桂政务发[2021]3号 广西…领导小组关于印发…": the document's number before its title
+    title = _LEADING_DOC_NO.sub("", title.strip("《》“”\""))
     body = rf"([\u4e00-\u9fff（）()]{{2,40}}?{_ORG}|[\u4e00-\u9fff]{{1,2}}苏木)"
     disclosure = r"(?:政府信息公开|政务公开|信息公开|政府信息)"
     match = (
@@ -418,17 +434,42 @@ _LETTER_TITLE = re.compile(r"函$|^关于报送")
 _LETTER_LINE = re.compile(r"^关于.*函$|^关于报送")
 _LETTER_CLOSING = re.compile(r"特此函[告复达]|此函|函告如下")
 _NOTICE_TITLE = re.compile(r"(?:通知|通告|公告|公示|启事)$")
+#: A document's number before its title: "桂政务发[2021]3号 广西壮族自治区…关于印发…".
+_LEADING_DOC_NO = re.compile(r"^[\u4e00-\u9fff]{1,8}[〔\[［(（]\s*(?:19|20)\d{2}\s*[〕\]］)）]"
+                             r"\s*\d{1,4}\s*号\s*")
+#: A title line's document number after it: "…的通知灞政办发〔2018〕7号".
+_TRAILING_DOC_NO = re.compile(r"(?<=[知告函])\s*[\u4e00-\u9fff]{1,8}[〔\[［(（]\s*(?:19|20)\d{2}"
+                              r"\s*[〕\]］)）]\s*\d{1,4}\s*号$")
 #: A notice's title as a line of the text: …关于印发…的通知.
 _NOTICE_LINE = re.compile(r"关于.*的(?:通知|通告|公告)$|(?:通\s*知|通\s*告)$")
 #: Documents about reports that are no body's report: a model text, an evaluation.
 _NOT_A_REPORT = re.compile(r"(?:报告|年报)(?:范文|模板|样本|参考格式)|范文|评估报告|测评报告")
 #: A regulation's articles at the start of its lines.
 _ARTICLES = re.compile(r"^\s*第([一二三四五六七八九十]{1,3})条(?!第)", re.M)
+
+
+def _articles_run(numbers: list[str]) -> bool:
+    """Whether three articles follow on (第一条, 第二条, 第三条; or 第二条… in an excerpt that
+    starts further down): a regulation's, not a report table's 第二十条 rows."""
+    found = {_chinese_number(n) for n in numbers}
+    return any({n, n + 1, n + 2} <= found for n in found)
+
+
+def _chinese_number(numeral: str) -> int:
+    """一 … 九十九 as a number."""
+    digits = "一二三四五六七八九"
+    tens, _, ones = numeral.rpartition("十")
+    if "十" not in numeral:
+        return digits.index(numeral) + 1
+    return (digits.index(tens) + 1 if tens else 1) * 10 + (digits.index(ones) + 1 if ones else 0)
 #: A news headline about reports: 贵州省发布2016年政府信息公开工作年度报告, …优秀年度报告出炉.
 _HEADLINE = re.compile(r"^[^关]{2,20}?(?:发布|公布|晒出)了?(?:19|20)\d{2}\s*年|报告(?:出炉|揭晓)$")
 #: A news item's closing attribution: "（德清县发改局）", "（通讯员 张三）".
 _NEWS_SIGNED = re.compile(r"[（(](?:通讯员|记者|来源[:：])?\s*[\u4e00-\u9fff]{2,20}[）)]\s*$")
 _NEWS_TEXT = re.compile(r"记者|通讯员|讯[）)]|近日|日前|召开|举办|开展了|专题培训|培训会|调研")
+#: A news item's headline on a meeting: "【工作推进】固镇县召开2023年度…年报编制和发布部署会"
+#: (the meeting goes through a report's sections, and is no report).
+_MEETING = re.compile(r"(?:召开|举办|举行)[^，,。]{2,40}?(?:会议?|培训班?)$")
 
 
 def document_kind(title: str | None, text: str) -> tuple[str, str]:
@@ -439,17 +480,23 @@ def document_kind(title: str | None, text: str) -> tuple[str, str]:
     head = _CITED.sub("《》", (title or "").strip().strip("《》“”\""))
     lead = [head] + [_CITED.sub("《》", line.strip()) for line in text.split("\n", 6)[:6]]
     # the letter's title: the document's, or a short line of its own at the top of the text
+    # (its document number after it set aside)
+    titles = [_TRAILING_DOC_NO.sub("", line) for line in lead[1:]]
     letter = bool(_LETTER_TITLE.search(head)) or any(
-        _LETTER_LINE.search(line) and _title_like(line) for line in lead[1:])
+        _LETTER_LINE.search(line) and _title_like(line) for line in titles)
     notice = bool(_NOTICE_TITLE.search(head)) or any(
-        _NOTICE_LINE.search(line) and _title_like(line) for line in lead[1:])
+        _NOTICE_LINE.search(line) and _title_like(line) for line in titles)
     # the title, or a title's line of its own (a report's heading 强化考核 is neither)
     if _NOT_A_REPORT.search(head) or any(_NOT_A_REPORT.search(line) and is_report_title(line)
                                          for line in lead[1:]):
         return "other", f"a template or an evaluation, no body's report: {head or lead[1]}"
-    if {"一", "二", "三"} <= set(_ARTICLES.findall(text[:3000])):
+    if _articles_run(_ARTICLES.findall(text[:3000])):
         return ("notice", "a notice's title over a regulation's articles") if notice else \
             ("other", "a regulation's articles (第一条, 第二条…), no report")
+    meeting = next((line for line in lead if _MEETING.search(line) and _title_like(line)),
+                   None)
+    if meeting and not any(map(_annual_report_title, lead)):
+        return "news", f"a meeting's headline: {meeting}"
     sections = [name for name, pattern in _SECTIONS.items() if pattern.search(text[:60000])]
     found = f"text has the report's sections: {'、'.join(sections)}"
     if len(sections) >= 4 and not (letter or notice):
@@ -464,9 +511,9 @@ def document_kind(title: str | None, text: str) -> tuple[str, str]:
             return "report", f"a notice publishing the report, the report below it: {head}"
         if letter:
             return "letter", f"title: {head}" if _LETTER_TITLE.search(head) else \
-                f"a letter's title: {next(filter(_LETTER_LINE.search, lead[1:]))}"
+                f"a letter's title: {next(filter(_LETTER_LINE.search, titles))}"
         return "notice", f"title: {head}" if _NOTICE_TITLE.search(head) else \
-            f"a notice's title: {next(filter(_NOTICE_LINE.search, lead[1:]))}"
+            f"a notice's title: {next(filter(_NOTICE_LINE.search, titles))}"
     if _LETTER_CLOSING.search(text[-400:]):
         return "letter", "text closes as a letter (特此函告)"
     headline = next((line for line in lead if _HEADLINE.search(line) and _title_like(line)),
@@ -688,7 +735,8 @@ def _own_name(value: str | None, where: str, text: str) -> str | None:
     # 管理委员会 and 人民政府 abbreviated (…管委会办公室, 中河乡政府; not 政府信息公开办公室):
     # only as the document writes them in full
     full = name.replace("管委会", "管理委员会") if "管委会" in name else \
-        name[:-2] + "人民政府" if name.endswith("政府") and not name.endswith("人民政府") else None
+        name[:-2] + "人民政府" if name.endswith("政府") and not name.endswith("人民政府") else \
+        _GOVERNMENT_OFFICE.sub("人民政府", name) if _GOVERNMENT_OFFICE.search(name) else None
     if full is not None:
         return mainland_terms(full) if full in text else None
     if _BARE.match(name) and not _starts_with_place(name):
@@ -704,6 +752,8 @@ def _own_name(value: str | None, where: str, text: str) -> str | None:
 
 #: Abbreviated bodies (市政府办, 县府办, 区政府办公室, 县政府; …管委会 below): stored only as
 #: the full name the document writes out.
+#: 政府 for 人民政府 in an office's name: 江苏省政府办公厅 is 江苏省人民政府办公厅.
+_GOVERNMENT_OFFICE = re.compile(r"(?<!人民)政府(?=办公[厅室])")
 _ABBREVIATED = re.compile(r"^(?P<level>[省市县区旗])(?:人民)?政?府(?P<office>办(?:公室)?)?$")
 
 
@@ -827,8 +877,8 @@ def _contact_agency(text: str) -> str | None:
 def _opening_agency(text: str) -> str | None:
     """The first body an opening's sentence names (each pattern in turn: a match that is no
     body's name, such as 本报告由…, gives way to the next)."""
-    for pattern in _OPENING_AGENCY:
-        match = pattern.search(text[:300])
+    for pattern, window in [*((p, 300) for p in _OPENING_AGENCY), (_NAMES_ITSELF, 1500)]:
+        match = pattern.search(text[:window])
         if match:
             agency = _from_its_place(match.group("agency"))
             if not _took_disclosures_word(agency, text[match.end("agency"):]) and \

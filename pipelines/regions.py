@@ -98,16 +98,32 @@ def places() -> dict[str, list[Place]]:
             place = Place(province + match[1], years[3],
                           int(years[1]) if years[1] else None, int(years[2]) if years[2] else None)
             add(years[3], place)
+            # 黔东南苗族侗族自治州 is written 黔东南州, 关岭布依族苗族自治县 关岭自治县: the name
+            # before its peoples' (the first two characters where those are not listed)
+            prefix = _PEOPLES.match(years[3])
+            short = {years[3][:2], prefix[1]} if prefix else {years[3][:2]}
             if years[3].endswith("自治州"):
-                add(years[3][:2] + "州", place)
+                for name in short:
+                    add(name + "州", place)
             elif years[3].endswith(("自治县", "自治旗")) and len(years[3]) > 5:
-                # 关岭布依族苗族自治县 is written 关岭自治县 (and 关岭县) as often as in full
-                add(years[3][:2] + years[3][-3:], place)
+                for name in short:
+                    add(name + years[3][-3:], place)
             if len(years[3]) == 3 and years[3][-1] in _SHORT_SUFFIXES and match[1][2:] != "00":
                 # 来凤县 names its zone 来凤经济开发区: the short name, read only before a
                 # zone's name (ZONE_AFTER); a county never holds a town's or a city's name
                 add(years[3][:2], place)
     return index
+
+
+#: The peoples an autonomous prefecture's or county's name holds after its place name.
+_PEOPLES = re.compile(
+    "^(.{2,6}?)(?:" + "|".join(sorted((
+        "蒙古", "回", "藏", "维吾尔", "苗", "彝", "壮", "布依", "朝鲜", "满", "侗", "瑶", "白",
+        "土家", "哈尼", "哈萨克", "傣", "黎", "傈僳", "佤", "畲", "高山", "拉祜", "水", "东乡",
+        "纳西", "景颇", "柯尔克孜", "土", "达斡尔", "仫佬", "羌", "布朗", "撒拉", "毛南", "仡佬",
+        "锡伯", "阿昌", "普米", "塔吉克", "怒", "乌孜别克", "俄罗斯", "鄂温克", "德昂", "保安",
+        "裕固", "京", "塔塔尔", "独龙", "鄂伦春", "赫哲", "门巴", "珞巴", "基诺", "各"),
+        key=len, reverse=True)) + ")族?")
 
 
 #: The zones a county names with its short name (来凤经济开发区, 番禺经济技术开发区).

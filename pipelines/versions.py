@@ -14,8 +14,9 @@ SCHEMA_VERSION = 6
 #: read by the density rule; 6: a text's title found below a bulleted label block or a
 #: column's name (乡镇(街道办), 部门年报), not joined with them; 7: content_digest; 8: a region
 #: code and a body's number at the start of the 索引号, a postcode telling apart places of one
-#: name
-PROCESSING_VERSION = 8
+#: name; 9: listed label blocks (- 信息类别:), an opening that names its report, autonomous
+#: prefectures' short names, a meeting's news, 政府办公厅 spelled out
+PROCESSING_VERSION = 9
 
 #: ``report_stats.value`` is decimal(VALUE_DIGITS, VALUE_SCALE).
 VALUE_DIGITS, VALUE_SCALE = 20, 4

@@ -45,6 +45,21 @@ def test_two_character_place_names_only_where_a_name_is_expected(text, names):
     assert [name for name, _ in find_places(text)] == names
 
 
+@pytest.mark.parametrize("text,code", [
+    ("黔东南州农业农村局", "522600"),  # 黔东南苗族侗族自治州 (qdn.gov.cn's 2022 report)
+    ("黔西南州人民政府", "522300"),
+    ("西双版纳州教育局", "532800"),
+    ("恩施州人民政府", "422800"),
+    ("海西州人民政府", "632800"),  # 海西蒙古族藏族自治州
+    ("楚雄州人民政府", "532300"),
+    ("积石山自治县人民政府", "622927"),  # 积石山保安族东乡族撒拉族自治县
+], ids=["qiandongnan", "qianxinan", "xishuangbanna", "enshi", "haixi", "chuxiong",
+        "jishishan-county"])
+def test_an_autonomous_prefecture_or_county_by_its_short_name(text, code):
+    [(_name, places)] = find_places(text, year=2022)
+    assert [p.code for p in places] == [code]
+
+
 @pytest.mark.parametrize("index_no,year,code", [
     ("330212/2019-00031", 2018, "330212"),
     ("620521-001/2020-00012", 2019, "620521"),

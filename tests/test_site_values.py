@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from pipelines.metadata import document_kind, extract_metadata
+from pipelines.metadata import agency_from_title, document_kind, extract_metadata
 from pipelines.regions import contradicted, resolve_region
 
 REPORT = ("{title}\n一、总体情况\n全年主动公开信息一千条。\n二、主动公开政府信息情况\n"
@@ -94,8 +94,13 @@ def test_a_pages_agency_must_be_the_documents_own(text, meta, agency, raw):
     ("县府办", "本报告由清水县人民政府办公室编制，县府办负责解释。", "清水县人民政府办公室"),
     ("市政府办", "本报告由市政府办负责编制。", None),
     ("县府办", "清水县人民政府办公室与武山县人民政府办公室联合编制。", None),  # two: which?
+    # 政府 for 人民政府 inside an office's name (the shape of jiangsu.gov.cn's 2013 report)
+    ("江苏省政府办公厅", "江苏省人民政府办公厅编制本报告。", "江苏省人民政府办公厅"),
+    ("江苏省政府办公厅", "本报告由省政府办公厅编制。", None),
+    ("平潭县政府办公室", "平潭县人民政府办公室编制本报告。", "平潭县人民政府办公室"),
 ], ids=["spelled-out-in-the-text", "county-office-spelled-out", "never-spelled-out",
-        "two-spelled-out"])
+        "two-spelled-out", "government-office-spelled-out", "government-office-never-in-full",
+        "county-government-office-spelled-out"])
 def test_an_abbreviated_agency_is_stored_only_as_its_full_name(label, text, agency):
     found = extract_metadata(f"发布机构：{label}\n" + REPORT.format(title=T19) + text)
     assert found.issuing_agency == agency
@@ -125,14 +130,33 @@ def test_an_abbreviated_agency_is_stored_only_as_its_full_name(label, text, agen
     ("关于做好2019年政府信息公开工作年度报告编制工作的通知", "各乡镇：\n请于1月31日前报送。",
      "notice", "title:"),
     ("我县召开政务公开工作推进会", "近日，我县召开政务公开工作推进会，部署年度报告编制。",
-     "news", "news"),
+     "news", "a meeting's headline"),
+    ("我县政务公开工作取得新进展", "近日，我县政务公开工作取得新进展。", "news", "reads as news"),
+    # the shape of guzhen.gov.cn's news of 2024-01-10: a meeting that went through a report's
+    # six sections, one by one
+    (None, "【工作推进】固镇县召开2023年度政府信息公开工作年报编制和发布部署会\n发布时间："
+           "2024-01-10\n会上针对总体情况、主动公开政府信息情况、收到和处理政府信息公开申请情况、"
+           "因政府信息公开被申请行政复议和提起行政诉讼情况、存在主要问题及改进情况六大板块的撰写"
+           "要求作了说明。", "news", "a meeting's headline: 【工作推进】固镇县召开"),
     ("政务公开工作制度", "第一条 为规范政务公开工作，制定本制度。", "other", "neither"),
+    # an excerpt of a rule that starts at its second article (xxgk-hj.cbs.gov.cn, 2017)
+    (None, "第二条 本制度由八道江区政务公开领导小组负责解释。\n第三条 各镇(街)负责编制本区域的"
+           "政府信息公开年度报告。\n第四条 年度报告主要包括：依申请公开政府信息的情况；行政复议"
+           "、行政诉讼的情况；收费及减免情况；存在的主要问题及改进措施；主动公开情况。",
+     "other", "a regulation's articles"),
+    # a notice's title with its document number on the same line (the shape of 灞桥区's 2018
+    # notice issuing six rules)
+    (None, "西安市灞桥区人民政府办公室关于印发政务公开有关工作制度的通知灞政办发〔2018〕7号\n"
+           "各街道办事处：\n现印发你们，请认真贯彻执行。\n第一条 为规范工作，制定本制度。\n"
+           "第二条 本制度适用于全区。\n第三条 本制度自印发之日起施行。",
+     "notice", "a notice's title over a regulation's articles"),
     (None, "现将我局2019年政府信息公开工作情况报告如下：\n一、组织保障", "report",
      "现将…报告如下"),
 ], ids=["report-sections", "report-title-only", "letter", "report-under-a-cover-letter",
         "letter-with-sections", "column-name", "a-heading-naming-an-assessment",
-        "a-model-text", "a-line-ending-in-han", "notice", "news", "other",
-        "report-opening-announces"])
+        "a-model-text", "a-line-ending-in-han", "notice", "news-meeting", "news",
+        "news-meeting-through-the-sections", "other", "rule-from-its-second-article",
+        "notice-title-with-its-number", "report-opening-announces"])
 def test_what_kind_of_document_a_report_column_holds(title, text, kind, evidence):
     found_kind, why = document_kind(title, text)
     assert found_kind == kind
@@ -188,9 +212,17 @@ def test_the_lake_contract_names_every_document_kind():
      "青龙镇人民政府"),
     ("特向社会公布2019年度青龙镇政府(机关)信息公开年度报告。", None),  # 政府, never in full
     ("由政务公开办公室编制本报告。", None),  # an office of disclosure, no body
+    # a paragraph below the page's header that names its report, and how it will call it
+    # (the shape of huangshi.gov.cn's 2025 report of 黄石港区)
+    ("当前栏目:县市区\n2025年黄石港区" + T19.removeprefix("2019年") + "\n来源:黄石港区政府\n"
+     "索引号000014349/2026-09781 分类县市区\n发布机构黄石港区政府 发文日期2026-01-29\n文号\n"
+     "黄石港区人民政府2025年政府信息公开年度报告(以下简称年报)根据《条例》编制。",
+     "黄石港区人民政府"),
+    ("当前栏目:县市区\n文号\n黄石港区人民政府2025年政府信息公开年度报告(以下简称年报)根据"
+     "《条例》编制。", "黄石港区人民政府"),
 ], ids=["announces-the-body", "compiles-the-body", "by-the-body-according-to",
         "year-first-abbreviation-spelled-out", "year-first-abbreviation-not-spelled-out",
-        "disclosure-office"])
+        "disclosure-office", "names-its-report-below-the-header", "names-its-report"])
 def test_the_body_an_opening_names(opening, agency):
     assert extract_metadata(opening + "\n" + REPORT.format(title="")).issuing_agency == agency
 
@@ -244,8 +276,46 @@ def test_a_notices_issuer_line(text, agency):
     # a title wrapped after the body's name stays one title
     ("清水县人民政府\n" + T19 + "\n", "清水县人民政府" + T19, "清水县人民政府"),
     ("清水县人民政府2019年政府信息公开\n工作年度报告\n", "清水县人民政府" + T19, "清水县人民政府"),
+    # a province's counsellors' office (css.hunan.gov.cn's 2010 report)
+    ("湖南省参事室" + T19 + "\n", "湖南省参事室" + T19, "湖南省参事室"),
 ], ids=["bulleted-labels-above", "dotted-labels-above", "column-name-above-township",
-        "column-name-above-bureau", "wrapped-after-the-body", "wrapped-mid-title"])
+        "column-name-above-bureau", "wrapped-after-the-body", "wrapped-mid-title",
+        "counsellors-office"])
 def test_the_title_at_the_top_of_a_text_is_the_reports_own(head, title, agency):
     found = extract_metadata(head + REPORT.format(title=""))
     assert (found.title, found.issuing_agency) == (title, agency)
+
+
+#: A label block as a page copied to plain text lists it (the shape of chaisang.gov.cn's 2016
+#: report of 九江县: the site's category, named after the district the county became, above
+#: the report's own title).
+LISTED = ("- 信息类别: 柴桑区政府信息公开工作年度报告\n- 公开方式: 主动公开\n"
+          "- 生成日期:2017-03-28\n- 信息索取号:000014349/2020-806659\n"
+          "九江县2016年政府信息公开工作年度报告\n")
+
+
+@pytest.mark.parametrize("head,field,value", [
+    (LISTED, "title", "九江县2016年政府信息公开工作年度报告"),
+    (LISTED, "category", "柴桑区政府信息公开工作年度报告"),
+    (LISTED, "index_no", "000014349/2020-806659"),
+    # a label left empty over the report's first paragraph: no value
+    ("文号\n黄石港区人民政府2025年政府信息公开年度报告(以下简称年报)根据《条例》编制。\n",
+     "doc_no", None),
+    ("文号\n黄政办发〔2026〕3号\n", "doc_no", "黄政办发〔2026〕3号"),
+], ids=["title-below-a-listed-category", "listed-category", "listed-index-number",
+        "empty-label-over-a-paragraph", "label-over-its-value"])
+def test_a_label_block_gives_its_values_and_no_title(head, field, value):
+    found = extract_metadata(head + REPORT.format(title=""))
+    assert getattr(found, field) == value
+
+
+@pytest.mark.parametrize("title,agency", [
+    # a repost's title keeps the document's number in front (shui5.cn's copy of a 2021 notice)
+    ("桂政务发[2021]3号 广西壮族自治区政务服务和政务公开工作领导小组关于印发广西壮族自治区"
+     "政府信息公开相关制度的通知", "广西壮族自治区政务服务和政务公开工作领导小组"),
+    ("平政办〔2019〕5号平潭县人民政府关于做好2019年政府信息公开工作年度报告的通知",
+     "平潭县人民政府"),
+    ("关于做好2017年政府信息公开工作年度报告的通知", None),  # no issuer in the title
+], ids=["number-then-a-leading-group", "number-then-a-government", "no-issuer"])
+def test_a_titles_issuer_after_its_document_number(title, agency):
+    assert agency_from_title(title) == agency
