@@ -1,8 +1,9 @@
-"""Text of attached files: PDF, DOCX, DOC/WPS, XLSX, XLS and OFD, with guards against hostile
-files. Each reader takes bytes and returns text, or raises :class:`DocumentRejected` with a
-reason (``too_large``, ``zip_bomb``, ``xml_entities``, ``encrypted_pdf``, ``corrupt_*``,
-``unsupported``). Readers never follow links, never resolve XML entities and never write
-anywhere but a private temporary file for the Debian tools that only read paths.
+"""Text of attached files: PDF, DOCX, DOC/WPS, XLSX, XLS, OFD and page images (scans, read by
+OCR: :mod:`pipelines.ocr`), with guards against hostile files. Each reader takes bytes and
+returns text, or raises :class:`DocumentRejected` with a reason (``too_large``, ``zip_bomb``,
+``xml_entities``, ``encrypted_pdf``, ``corrupt_*``, ``too_slow``, ``unsupported``). Readers
+never follow links, never resolve XML entities and never write anywhere but a private
+temporary file for the Debian tools that only read paths.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import zlib
 from collections.abc import Callable
 
 from pipelines.errors import DocumentRejected, RejectReason
+from pipelines.ocr import OcrRun, read_image, read_pdf_pages
 
 #: Documents (attachments and pages) above this size are refused before they are parsed: with
 #: the workers' address-space cap (pipelines.workers) it bounds one document's memory.
@@ -88,7 +90,13 @@ def zip_kind(data: bytes) -> str | None:
 
 
 def pdf_text(data: bytes) -> str:
-    """Text of a PDF, page by page (pypdfium2: PDFium's text layer, fast and robust)."""
+    """Text of a PDF, page by page (see :func:`pdf_read`)."""
+    return pdf_read(data)[0]
+
+
+def pdf_read(data: bytes) -> tuple[str, OcrRun | None]:
+    """Text of a PDF, page by page: PDFium's text layer (pypdfium2: fast and robust), and OCR
+    for the pages that are scans (:func:`pipelines.ocr.read_pdf_pages`), with what OCR did."""
     import pypdfium2 as pdfium
 
     check_size(data, "pdf")
@@ -99,15 +107,25 @@ def pdf_text(data: bytes) -> str:
         reason = RejectReason.ENCRYPTED_PDF if locked else RejectReason.CORRUPT_PDF
         raise _reject(reason, f"the PDF cannot be opened: {exc}") from exc
     try:
-        pages = []
-        for page in pdf:
-            textpage = page.get_textpage()
-            pages.append(textpage.get_text_range())
-            textpage.close()
-            page.close()
-        return "\n".join(pages).replace("\r\n", "\n")
+        pages, ocr = read_pdf_pages(pdf)
+        return "\n".join(pages).replace("\r\n", "\n"), ocr
     finally:
         pdf.close()
+
+
+def image_text(data: bytes) -> str:
+    """Text of a page image, by OCR (:func:`pipelines.ocr.read_image`)."""
+    return read_image(data)[0]
+
+
+def read_file(kind: str, data: bytes) -> tuple[str, OcrRun | None]:
+    """The text of a file of ``kind`` (a key of :data:`READERS`), and what OCR did for it."""
+    check_size(data, kind)
+    if kind == "pdf":
+        return pdf_read(data)
+    if kind == "image":
+        return read_image(data)
+    return READERS[kind](data), None
 
 
 def docx_text(data: bytes) -> str:
@@ -333,6 +351,6 @@ def _number(value: str | None) -> float:
 
 
 READERS: dict[str, Callable[[bytes], str]] = {
-    "pdf": pdf_text, "docx": docx_text, "doc": doc_text, "xlsx": xlsx_text, "xls": xls_text,
-    "ofd": ofd_text,
+    "pdf": pdf_text, "image": image_text, "docx": docx_text, "doc": doc_text, "xlsx": xlsx_text,
+    "xls": xls_text, "ofd": ofd_text,
 }

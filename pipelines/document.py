@@ -28,6 +28,7 @@ from pipelines.metadata import (
     report_key,
     report_year,
 )
+from pipelines.ocr import OcrRun
 from pipelines.records import (
     Attachment,
     ListContext,
@@ -73,7 +74,8 @@ def build_report(raw: RawDocument, extracted: Extracted,
                    sha256=doc.sha256, text=readable(ext.text) if ext else None)
         for doc, ext in attached]
     attachment_text = "\n".join(ext.text for _, ext in attached if ext and ext.text)
-    if attachment_text and len(_HANZI.findall(text)) < MIN_PAGE_HANZI:
+    from_attachments = bool(attachment_text) and len(_HANZI.findall(text)) < MIN_PAGE_HANZI
+    if from_attachments:
         text = attachment_text
     if not _HANZI.search(text):
         raise DocumentRejected("no_text", "no Chinese text: the page only points to files that "
@@ -123,10 +125,25 @@ def build_report(raw: RawDocument, extracted: Extracted,
         report.province_name = PROVINCES[province]
     report.report_key = report_key(meta.issuing_agency, meta.report_year,
                                    report.county_code or report.city_code or report.province_code)
+    _with_ocr(report, [extracted.ocr, *(ext.ocr for _, ext in attached if ext)]
+              if from_attachments else [extracted.ocr])
     report.input_fingerprint = input_fingerprint(raw.sha256, source)
     report.content_digest = content_digest(report.text, (
         ((c.table, c.row_key, c.column_key), c.value) for c in stats.cells))
     return report, stats.cells
+
+
+def _with_ocr(report: Report, runs: list[OcrRun | None]) -> None:
+    """The report's OCR columns: what OCR read of the documents its text came from."""
+    runs = [run for run in runs if run is not None and run.pages]
+    if not runs:
+        return
+    total = OcrRun(runs[0].engine, runs[0].version)
+    for run in runs:
+        total.add(run)
+    report.ocr_engine, report.ocr_engine_version = total.engine, total.version
+    report.ocr_pages, report.ocr_low_confidence_pages = total.pages, total.low_pages
+    report.ocr_confidence = round(total.confidence, 4) if total.confidence is not None else None
 
 
 def _representable(value) -> bool:

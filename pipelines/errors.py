@@ -112,6 +112,7 @@ class RejectReason(StrEnum):
     CORRUPT_XLSX = "corrupt_xlsx"
     CORRUPT_XLS = "corrupt_xls"
     CORRUPT_OFD = "corrupt_ofd"
+    CORRUPT_IMAGE = "corrupt_image"
     UNSUPPORTED_ZIP = "unsupported_zip"
     UNSUPPORTED = "unsupported"
     RAW_MISSING = "raw_missing"

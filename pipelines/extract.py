@@ -22,12 +22,14 @@ from pipelines import attachments
 from pipelines.decode import IMPLAUSIBLE, Decoded, decode, plausibility
 from pipelines.errors import DocumentRejected
 from pipelines.families import CONTAINERS, MARKERS, attachment_links, gkmlpt, html_parser
-from pipelines.files import FILE_KINDS
+from pipelines.files import FILE_KINDS, IMAGE_KINDS
+from pipelines.ocr import OcrRun, is_image
 from pipelines.repair import repair_text, repair_title
 from pipelines.truncation import cut_short
 
 #: Kinds the extract stage understands, by file extension (used by ``ingest`` to pick files).
 EXTENSIONS = {".html": "html", ".htm": "html", ".shtml": "html", ".txt": "text", **FILE_KINDS,
+              **IMAGE_KINDS,
               ".json": "json"}
 
 _DROP_TAGS = ("script", "style", "noscript", "template", "iframe")
@@ -93,7 +95,7 @@ _TABS = re.compile(r" *\t *")  # blank cells stay: in a statistics table a blank
 
 @dataclass
 class Extracted:
-    kind: str  # html | text | pdf | docx | doc | xlsx | xls | ofd | json
+    kind: str  # html | text | pdf | docx | doc | xlsx | xls | ofd | image | json
     text: str
     title: str | None = None
     meta: dict[str, str] = field(default_factory=dict)  # <meta name=… content=…> of a page
@@ -104,14 +106,17 @@ class Extracted:
     encoding_detected: str | None = None
     repairs: list[str] = field(default_factory=list)
     unrecoverable_chars: int = 0
+    ocr: OcrRun | None = None  # what OCR read of it (a scan's pages, an image)
 
 
 def sniff_kind(data: bytes, filename: str | None) -> str:
-    """What the bytes are: ``pdf``, ``docx``, ``xlsx``, ``ofd``, ``doc``, ``xls``, ``html``,
-    ``json`` or ``text``."""
+    """What the bytes are: ``pdf``, ``docx``, ``xlsx``, ``ofd``, ``doc``, ``xls``, ``image``,
+    ``html``, ``json`` or ``text``."""
     ext = "." + filename.rsplit(".", 1)[-1].lower() if filename and "." in filename else ""
     if data.startswith(b"%PDF-"):
         return "pdf"
+    if is_image(data):
+        return "image"
     if data.startswith(b"PK\x03\x04"):
         # A damaged archive has no readable table of parts: its name says which reader fails it.
         named = EXTENSIONS.get(ext)
@@ -149,7 +154,8 @@ def extract(data: bytes, *, filename: str | None = None, headers: dict[str, str]
     if why:
         raise DocumentRejected("truncated", why, stage="extract")
     if kind in attachments.READERS:
-        result = Extracted(kind, _readable(attachments.READERS[kind](data), kind))
+        text, ocr = attachments.read_file(kind, data)
+        result = Extracted(kind, _readable(text, kind), ocr=ocr)
     else:
         if decoded is None:
             decoded = decode(data, headers=headers, override=encoding)

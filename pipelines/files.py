@@ -9,6 +9,8 @@ import re
 #: Suffix → the reader's kind (pipelines.attachments). .wps/.et: Kingsoft WPS Office.
 FILE_KINDS = {".pdf": "pdf", ".docx": "docx", ".doc": "doc", ".wps": "doc", ".xlsx": "xlsx",
               ".xls": "xls", ".et": "xls", ".ofd": "ofd"}
+#: Page images (a scan sent as pictures, a folder of them): read by OCR (pipelines.ocr).
+IMAGE_KINDS = dict.fromkeys((".jpg", ".jpeg", ".png", ".gif", ".tif", ".tiff", ".bmp"), "image")
 #: Archives portals attach reports in. Fetched and kept as raw bytes, so that nothing a page
 #: attaches is lost, though no reader opens them (they are rejected with their reason).
 ARCHIVES = (".zip", ".rar")

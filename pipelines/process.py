@@ -26,6 +26,7 @@ from pipelines.extract import Extracted
 from pipelines.files import is_attachment_url
 from pipelines.lake import Lake, Partition
 from pipelines.load import LoadResult
+from pipelines.ocr import pages_hint
 from pipelines.records import (
     RawDocument,
     Reject,
@@ -363,7 +364,7 @@ def extract_batch(lake: Lake, docs: list[RawDocument],
                                                else decoded.get(doc.doc_id)))
                       for doc in todo)
             for doc_id, outcome in workers.run("extract", extract_or_build, inputs,
-                                                count=len(todo)):
+                                                count=len(todo), budget=_scan_budget):
                 if isinstance(outcome, DocumentRejected):
                     _reject(lake, by_id[doc_id], outcome, result, known_rejects)
                     failed.add(doc_id)
@@ -424,6 +425,14 @@ def extract_batch(lake: Lake, docs: list[RawDocument],
     result.read = docs
     return (report_rows.take(pa.array(kept, type=pa.int64())),
             cell_rows.take(pa.array(kept_cells, type=pa.int64())))
+
+
+def _scan_budget(args: tuple) -> float:
+    """The time a document may take to extract: a scan's pages each get
+    ``GOVREPORTS_OCR_PAGE_SECONDS`` on top of ``GOVREPORTS_DOC_TIMEOUT``
+    (:func:`pipelines.ocr.pages_hint`)."""
+    settings = current()
+    return settings.doc_timeout + settings.ocr_page_seconds * pages_hint(args[1])
 
 
 def _as_tables(report: Report, cells: list[StatCell]) -> None:

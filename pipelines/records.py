@@ -199,6 +199,11 @@ class Report:
     version: int | None = None
     first_seen: datetime | None = None
     last_seen: datetime | None = None
+    ocr_engine: str | None = None
+    ocr_engine_version: str | None = None
+    ocr_pages: int | None = None
+    ocr_confidence: float | None = None
+    ocr_low_confidence_pages: list[int] | None = None
 
     def to_row(self) -> dict:
         """The report's row of ``reports`` as Python values (see :func:`reports_table`)."""

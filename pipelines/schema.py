@@ -75,6 +75,12 @@ REPORTS_SCHEMA = pa.schema(
         ("version", pa.int32()),  # 1, 2, …: contents this document has had
         ("first_seen", pa.timestamp("us", tz="UTC")),  # its first fetch, of any version
         ("last_seen", pa.timestamp("us", tz="UTC")),  # when the crawl last found it
+        # OCR (pipelines.ocr): NULL for a document none of whose text came from page images
+        ("ocr_engine", pa.string()),
+        ("ocr_engine_version", pa.string()),
+        ("ocr_pages", pa.int32()),  # pages read by OCR, attachments' included
+        ("ocr_confidence", pa.float32()),  # their mean line confidence, 0–1
+        ("ocr_low_confidence_pages", pa.list_(pa.int32())),  # 1-based, in reading order
     ]
 )
 
@@ -147,7 +153,9 @@ def upgraded(table: str, rows: pa.Table) -> pa.Table:
 ADDED_COLUMNS = {"reports": frozenset({"report_key", "processing_version", "input_fingerprint",
                                        "linked_files", "stats_cells", "document_kind",
                                        "document_kind_evidence", "content_digest", "version",
-                                       "first_seen", "last_seen"}),
+                                       "first_seen", "last_seen", "ocr_engine",
+                                       "ocr_engine_version", "ocr_pages", "ocr_confidence",
+                                       "ocr_low_confidence_pages"}),
                  "report_stats": frozenset(), "report_versions": frozenset()}
 
 
@@ -187,6 +195,8 @@ def athena_type(arrow: pa.DataType) -> str:
         return "bigint"
     if pa.types.is_boolean(arrow):
         return "boolean"
+    if pa.types.is_float32(arrow):
+        return "float"
     if pa.types.is_date(arrow):
         return "date"
     if pa.types.is_timestamp(arrow):

@@ -44,6 +44,10 @@ class Settings:
                                            "(default: one per core)", minimum=1)
     doc_timeout: float = _setting(float, 120.0, "Seconds one step on one document may take "
                                                 "before it is a too_slow reject", minimum=0.001)
+    ocr_page_seconds: float = _setting(float, 30.0, "Seconds OCR may take a page of a scan (a "
+                                                     "scan's budget is this times its pages, on "
+                                                     "top of GOVREPORTS_DOC_TIMEOUT)",
+                                        minimum=0.001)
     doc_memory_mb: int = _setting(int, 2048, "MiB of address space a document worker may map "
                                              "beyond its start (too_large beyond)", minimum=256)
     chunk_docs: int = _setting(int, 500, "Documents a run extracts and spools at a time: its "

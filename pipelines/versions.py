@@ -4,8 +4,9 @@ importing pyarrow there cost each worker's fork server 0.1 s and 44 MB."""
 
 #: 2: reports.report_key, processing_version, input_fingerprint; 3: linked_files; 4: stats_cells;
 #: 5: document_kind, document_kind_evidence; 6: report_versions, and reports.content_digest,
-#: version, first_seen, last_seen
-SCHEMA_VERSION = 6
+#: version, first_seen, last_seen; 7: reports.ocr_engine, ocr_engine_version, ocr_pages,
+#: ocr_confidence, ocr_low_confidence_pages
+SCHEMA_VERSION = 7
 #: The version of what processing makes of the same bytes: bump it whenever a change to the
 #: pipeline changes the rows it produces, so that ``process`` re-extracts what it skipped.
 #: 2: a local file is its path (doc_id), pages record linked_files; 3: rows count their cells;
@@ -15,8 +16,8 @@ SCHEMA_VERSION = 6
 #: column's name (乡镇(街道办), 部门年报), not joined with them; 7: content_digest; 8: a region
 #: code and a body's number at the start of the 索引号, a postcode telling apart places of one
 #: name; 9: listed label blocks (- 信息类别:), an opening that names its report, autonomous
-#: prefectures' short names, a meeting's news, 政府办公厅 spelled out
-PROCESSING_VERSION = 9
+#: prefectures' short names, a meeting's news, 政府办公厅 spelled out; 10: scans read by OCR
+PROCESSING_VERSION = 10
 
 #: ``report_stats.value`` is decimal(VALUE_DIGITS, VALUE_SCALE).
 VALUE_DIGITS, VALUE_SCALE = 20, 4

@@ -173,6 +173,7 @@ class Workers:
         self._started_signals = None  # (receiving, sending): workers say they started
         self._spawned = 0  # workers the pool has started: the first ones and replacements
         self._ready = 0  # of those, how many said so
+        self._budget: Callable[[tuple], float] | None = None  # the current run's (see run)
 
     def __enter__(self) -> Workers:
         return self
@@ -238,7 +239,8 @@ class Workers:
         return received
 
     def run(self, stage: str, fn: Callable[..., Any], items: Iterable[tuple[K, tuple]],
-            count: int | None = None) -> Iterator[tuple[K, Any]]:
+            count: int | None = None,
+            budget: Callable[[tuple], float] | None = None) -> Iterator[tuple[K, Any]]:
         """``fn(*args)`` for each ``(key, args)`` in a worker: ``(key, result)``, or
         ``(key, DocumentRejected)`` when the document failed (``args`` may already be the
         reject, for a document that failed before it could be sent).
@@ -248,13 +250,21 @@ class Workers:
         there are (``count``), a small batch is cut into one chunk per worker instead, and the
         pool starts only the workers those chunks need. A chunk that overruns the time budget
         or whose worker dies is run again one document per task, so that only the document
-        at fault is rejected."""
+        at fault is rejected. ``budget`` gives a document more time than the pool's
+        (``args`` → seconds: a scan's pages, read by OCR): such a document is a task of its
+        own, with that time."""
         window: deque = deque()  # chunks in flight, in input order
         limit = 2 * self.jobs
         size = TASK_DOCS if not count else max(1, min(TASK_DOCS, -(-count // self.jobs)))
         tasks = -(-count // size) if count else None
         chunk: list[tuple[K, Any]] = []
+        self._budget = budget
         for key, args in items:
+            if self._time_for(args) > self.timeout:
+                window.append(self._schedule(stage, fn, [(key, args)], tasks))
+                while len(window) >= limit:
+                    yield from self._outcomes(stage, fn, *window.popleft())
+                continue
             chunk.append((key, args))
             if len(chunk) == size:
                 window.append(self._schedule(stage, fn, chunk, tasks))
@@ -266,11 +276,18 @@ class Workers:
         while window:
             yield from self._outcomes(stage, fn, *window.popleft())
 
+    def _time_for(self, args) -> float:
+        """The seconds one document may take: the pool's, or more when its budget says so."""
+        if self._budget is None or isinstance(args, DocumentRejected):
+            return self.timeout
+        return max(self.timeout, self._budget(args) or 0.0)
+
     def _schedule(self, stage: str, fn, chunk: list[tuple[K, Any]],
                   tasks: int | None = None) -> tuple[list, Any]:
         sendable = [args for _, args in chunk if not isinstance(args, DocumentRejected)]
+        timeout = max((self._time_for(args) for args in sendable), default=self.timeout)
         future = self._started(tasks).schedule(
-            guarded_each, args=(stage, fn, sendable), timeout=self.timeout) if sendable else None
+            guarded_each, args=(stage, fn, sendable), timeout=timeout) if sendable else None
         return chunk, future
 
     def _outcomes(self, stage: str, fn, chunk: list[tuple[K, Any]],
@@ -284,16 +301,17 @@ class Workers:
             # document did it. Each again alone, with its own budget.
             singles = [(key, args if isinstance(args, DocumentRejected) else
                         self._started().schedule(guarded, args=(stage, fn, *args),
-                                                 timeout=self.timeout))
+                                                 timeout=self._time_for(args)), args)
                        for key, args in chunk]
-            for key, single in singles:
-                yield self._outcome(stage, key, single)
+            for key, single, args in singles:
+                yield self._outcome(stage, key, single, self._time_for(args))
             return
         results = iter(outcome)
         for key, args in chunk:
             yield key, args if isinstance(args, DocumentRejected) else next(results)
 
-    def _outcome(self, stage: str, key, future) -> tuple[Any, Any]:
+    def _outcome(self, stage: str, key, future, timeout: float | None = None
+                 ) -> tuple[Any, Any]:
         from pebble import ProcessExpired
 
         if isinstance(future, DocumentRejected):
@@ -305,8 +323,9 @@ class Workers:
         except FutureTimeout:
             self._spawned += 1  # the pool kills the worker and starts another
             return key, DocumentRejected(
-                "too_slow", f"processing took longer than {self.timeout:g} s "
-                "(GOVREPORTS_DOC_TIMEOUT); the document is kept in raw/", stage=stage)
+                "too_slow", f"processing took longer than {timeout or self.timeout:g} s "
+                "(GOVREPORTS_DOC_TIMEOUT, and GOVREPORTS_OCR_PAGE_SECONDS a page of a scan); "
+                "the document is kept in raw/", stage=stage)
         except ProcessExpired as exc:
             self._spawned += 1  # the pool starts another in its place
             return key, DocumentRejected(

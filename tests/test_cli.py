@@ -146,15 +146,17 @@ def _bad_file(tmp_path, name, data):
     [
         ("empty.html", b"", "empty"),
         ("blank.txt", b"  \n\n ", "empty"),
-        ("picture.html", b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" * 64, "binary"),
+        # a picture under a page's name is read as the image it is: this one is corrupt
+        ("picture.html", b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" * 64, "corrupt_image"),
+        ("blob.html", b"\x00\x00\x00\rIHDR" * 64, "binary"),
         ("noise.txt", bytes(range(128, 256)) * 8, "implausible"),
         ("broken.pdf", b"%PDF-1.7\nnot really a pdf\n%%EOF\n", "corrupt_pdf"),
         ("broken.docx", b"PK\x03\x04 not a zip" + b"PK\x05\x06" + bytes(18), "unsupported_zip"),
         ("cut.pdf", b"%PDF-1.7\nnot really a pdf", "truncated"),
         ("cut.docx", b"PK\x03\x04 not a zip", "truncated"),
     ],
-    ids=["empty-file", "whitespace-only", "binary-as-html", "undecodable-bytes", "corrupt-pdf",
-         "partless-zip-named-docx", "cut-pdf", "cut-docx"],
+    ids=["empty-file", "whitespace-only", "image-as-html", "binary-as-html", "undecodable-bytes",
+         "corrupt-pdf", "partless-zip-named-docx", "cut-pdf", "cut-docx"],
 )
 def test_bad_documents_are_rejected_kept_and_do_not_stop_the_batch(
         cli, tmp_path, name, data, reason):

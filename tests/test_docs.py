@@ -116,8 +116,9 @@ def test_query_examples_run(lake_dir, cli, args):
 
 def test_athena_ddl_names_every_reports_column():
     [ddl] = [code for lang, code in BLOCKS if lang == "sql" and code.startswith("-- athena")]
-    declared = re.findall(r"(?:^|[(,])\s*(\w+) (?:string|date|int|boolean|timestamp|array|map)",
-                          ddl.split("PARTITIONED BY")[0], flags=re.M)
+    declared = re.findall(
+        r"(?:^|[(,])\s*(\w+) (?:string|date|int|float|boolean|timestamp|array|map)",
+        ddl.split("PARTITIONED BY")[0], flags=re.M)
     assert declared == REPORTS_SCHEMA.names
 
 

@@ -59,6 +59,11 @@ locals {
       { name = "version", type = "int" },
       { name = "first_seen", type = "timestamp" },
       { name = "last_seen", type = "timestamp" },
+      { name = "ocr_engine", type = "string" },
+      { name = "ocr_engine_version", type = "string" },
+      { name = "ocr_pages", type = "int" },
+      { name = "ocr_confidence", type = "float" },
+      { name = "ocr_low_confidence_pages", type = "array<int>" },
     ]
     report_stats = [
       { name = "doc_id", type = "string" },
