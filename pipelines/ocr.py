@@ -103,7 +103,10 @@ def _engine():
         raise DocumentRejected(
             "unsupported", "OCR is not installed: pip install rapidocr-onnxruntime "
             "(make install does)", stage="extract") from exc
-    return RapidOCR()
+    # One thread per model: the pool already runs a worker per core (ONNX Runtime's default, a
+    # thread per core in every worker, left each page slower under a full pool).
+    return RapidOCR(**{f"{model}intra_op_num_threads": 1 for model in ("", "det_", "cls_", "rec_")},
+                    **{f"{model}inter_op_num_threads": 1 for model in ("", "det_", "cls_", "rec_")})
 
 
 @functools.cache

@@ -81,6 +81,12 @@ GROUP BY ALL ORDER BY documents DESC, stage, reason""",
        sum(len(cells_changed)) AS cells_changed
 FROM report_changes
 GROUP BY ALL ORDER BY ALL""",
+    "ocr": """SELECT report_year, count(*) AS copies, sum(ocr_pages) AS pages,
+       sum(len(ocr_low_confidence_pages)) AS low_confidence_pages,
+       round(avg(ocr_confidence), 3) AS mean_confidence
+FROM reports
+WHERE ocr_engine IS NOT NULL
+GROUP BY ALL ORDER BY ALL""",
     "largest_changes": f"""SELECT url, from_version, to_version, from_fetched_at, to_fetched_at,
        from_sha256, to_sha256, from_attachments_sha256, to_attachments_sha256,
        c.cell, c.old, c.new,
@@ -257,7 +263,8 @@ def _page(lake_url: str, generated: str, results: dict[str, Result],
                                             results["consistency"]),
             "repairs": _repairs_section(plots, results["repairs"], results["encodings"]),
             "changed": _changed_section(lake_url, results["changed"],
-                                        results["largest_changes"])}
+                                        results["largest_changes"]),
+            "ocr": _ocr_section(results["ocr"])}
     return _template().render(
         lake_url=lake_url, generated=generated, totals=totals,
         provinces_covered=len(provinces_covered), provinces_total=len(MAINLAND_PROVINCES),
@@ -388,6 +395,21 @@ def _changed_section(lake_url: str, changed: Result, largest: Result) -> dict | 
                       {"href": raw(after), "text": "after"}])
     return {"sql": _sql("changed", "largest_changes"), "table": by_part,
             "reports": sum(r["reports"] for r in rows), "largest": cells}
+
+
+def _ocr_section(ocr: Result) -> dict | None:
+    """Reports whose text came from page images (``ocr_*``): rows, pages and the pages read
+    with low confidence, by year. None when there are none."""
+    rows = ocr.dicts()
+    if not rows:
+        return None
+    return {"copies": sum(r["copies"] for r in rows), "pages": sum(r["pages"] for r in rows),
+            "low": sum(r["low_confidence_pages"] for r in rows), "sql": _sql("ocr"),
+            "table": _table(["year", "rows", "pages", "low-confidence pages", "mean confidence"],
+                            [[_year_label(r["report_year"]), r["copies"], r["pages"],
+                              r["low_confidence_pages"], r["mean_confidence"]] for r in rows],
+                            [[{}, {}, {}, {"data-ocr-low": _year_label(r["report_year"])}, {}]
+                             for r in rows])}
 
 
 def _number(value) -> str:

@@ -246,3 +246,31 @@ def test_reports_changed_after_publication_are_counted_and_their_largest_changes
     links = page.xpath('//table[@id="largest-changes"]//a/@href')
     assert f"/raw/{shas['from_sha256'][:2]}/{shas['from_sha256']}" in " ".join(links)
     assert f"/raw/{shas['to_sha256'][:2]}/{shas['to_sha256']}" in " ".join(links)
+
+
+def test_reports_read_by_ocr_are_counted_with_their_low_confidence_pages(cli, cli_process,
+                                                                         tmp_path):
+    from tests.scans import draw_page, image_bytes, page_lines
+    from tests.test_ocr import AMPLE, STREET
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    # a clear page, and the same page blurred and faded: read with low confidence
+    lines = page_lines(STREET.read_text(encoding="utf-8"))
+    (folder / "clear.png").write_bytes(image_bytes(draw_page(lines)))
+    faded = draw_page(lines, dpi=80).point(lambda v: 150 + v * 105 // 255)
+    (folder / "faded.png").write_bytes(image_bytes(faded, "JPEG", quality=8))
+    lake = tmp_path / "lake"
+    assert cli_process("ingest", "--lake", lake, folder, env=AMPLE).returncode == 0
+    out = tmp_path / "page"
+    assert cli("report", "--lake", lake, "--out", out).returncode == 0
+    page = lxml.html.fromstring((out / "index.html").read_text(encoding="utf-8"))
+    counted = _query(cli, lake, "select report_year, sum(len(ocr_low_confidence_pages)) as low, "
+                                "sum(ocr_pages) as pages from reports "
+                                "where ocr_engine is not null group by all")
+    assert sum(c["pages"] for c in counted) == 2 and sum(c["low"] for c in counted) == 1
+    for row in counted:
+        year = str(row["report_year"]) if row["report_year"] is not None else "unknown"
+        [cell] = page.xpath(f'//td[@data-ocr-low="{year}"]')
+        assert int(cell.text_content()) == row["low"]
+    assert "read by OCR" in page.xpath('string(//h2[@id="ocr"]/following-sibling::p[1])')
