@@ -2,10 +2,12 @@
 
 The engine is RapidOCR (PP-OCR's detection, orientation and recognition models on ONNX
 Runtime, CPU only). Its models ship inside the ``rapidocr-onnxruntime`` wheel, so it runs
-offline. It was chosen by measurement over Tesseract 5 ``chi_sim`` (Debian's), on four seed
-reports drawn at 200 dpi with a red seal and 1.5° or 2° of skew, seal ink taken out first:
-mean character error 0.3 % and 1.0 % against 1.3 % and 3.2 %, at about 3 s a page for both on
-one core; it needs about 750 MiB of memory where Tesseract needs 130.
+offline. It was chosen by measurement over Tesseract 5 ``chi_sim`` (Debian's), on seed
+reports the project draws (``make bench``, "ocr"; seal ink taken out for both): with a red
+seal and 1.5° or −2° of skew at 200 dpi, mean character error 1.1 % and 0.5 % against 1.0 %
+and 3.1 %; a page in two columns 0.2 % against 86 % (Tesseract reads across the columns);
+clean pages 1.7 % against 0.8 %. It needs about 1.2 GiB of memory where Tesseract needs 130
+MiB, at about 5 s of CPU a page for both.
 
 The engine loads on the first page a worker process meets (about 0.5 s and 300 MiB): a run of
 text documents never pays for it. Seal ink is taken out before the engine reads a page (a red
@@ -13,7 +15,8 @@ seal's lettering over a title or a signature is not text of the report). The lin
 back together from the boxes the engine returns: boxes whose vertical middles lie within half
 a line of each other are one line, left to right, and a gap wider than about two characters
 between two of them is a cell boundary (a tab), so that a statistics table drawn in a scan
-reads as its rows (:mod:`pipelines.stat_tables` takes tab-separated cells).
+reads as its rows (:mod:`pipelines.stat_tables` takes tab-separated cells). A page set in two
+columns is read column by column.
 
 Each page has a time budget (``GOVREPORTS_OCR_PAGE_SECONDS``): a scan that overruns it is a
 ``too_slow`` reject that says how many pages were read.
@@ -248,9 +251,21 @@ def _lines(found: list) -> list[str]:
             row.append(box)
         else:
             rows.append([box])
-    lines = []
     for row in rows:
         row.sort(key=lambda box: box[0])
+    gutter = _gutter(rows)
+    if gutter is not None:  # a page set in two columns: the left one, then the right one
+        return [line for side in (lambda b: b[1] <= gutter, lambda b: b[0] >= gutter)
+                for line in _joined([[b for b in row if side(b)] for row in rows])]
+    return _joined(rows)
+
+
+def _joined(rows: list[list[tuple]]) -> list[str]:
+    """Each row's boxes as a line; a gap of more than two characters' width is a tab."""
+    lines = []
+    for row in rows:
+        if not row:
+            continue
         line = row[0][4]
         for before, box in zip(row, row[1:], strict=False):
             char = max(1.0, (before[1] - before[0]) / max(1, len(before[4])))
@@ -258,3 +273,26 @@ def _lines(found: list) -> list[str]:
             line += box[4]
         lines.append(line)
     return lines
+
+
+def _gutter(rows: list[list[tuple]]) -> float | None:
+    """Where a page set in two columns divides, or None: most of its rows are two boxes whose
+    typical width is running text's (a quarter of the text's width or more on both sides,
+    unlike a table's label and numbers), and no box crosses the line between them."""
+    boxes = [box for row in rows for box in row]
+    if len(rows) < 6 or not boxes:
+        return None
+    span = max(b[1] for b in boxes) - min(b[0] for b in boxes)
+    pairs = [row for row in rows if len(row) == 2]
+    if len(pairs) < 0.6 * len(rows):
+        return None
+    for side in (0, 1):
+        widths = sorted(row[side][1] - row[side][0] for row in pairs)
+        if widths[len(widths) // 2] < span / 4:
+            return None
+    ends = sorted(row[0][1] for row in pairs)
+    starts = sorted(row[1][0] for row in pairs)
+    middle = (ends[len(ends) // 2] + starts[len(starts) // 2]) / 2
+    if any(b[0] < middle < b[1] for b in boxes):
+        return None
+    return middle

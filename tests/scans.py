@@ -24,9 +24,11 @@ def page_lines(text: str, *, width: int = 34, lines: int = 40) -> list[str]:
 
 
 def draw_page(lines: list[str], *, dpi: int = 200, seal: str | None = None,
-              skew: float = 0.0, noise: bool = False):
+              skew: float = 0.0, noise: bool = False, columns: int = 1):
     """A white A4 page with ``lines`` in 12 pt black; ``seal``: a red seal bearing that name
-    stamped over the page's third line; ``skew``: degrees turned; ``noise``: scanner grain."""
+    stamped over the page's third line; ``skew``: degrees turned; ``noise``: scanner grain;
+    ``columns``: 2 sets the second half of the lines beside the first (read column by
+    column)."""
     import numpy as np
     from PIL import Image, ImageDraw, ImageFont
 
@@ -36,8 +38,11 @@ def draw_page(lines: list[str], *, dpi: int = 200, seal: str | None = None,
     size = int(12 / 72 * dpi)
     font = ImageFont.truetype(FONT, size)
     top = left = dpi
+    per_column = -(-len(lines) // columns)
     for i, line in enumerate(lines):
-        draw.text((left, top + int(i * size * 1.6)), line, font=font, fill="black")
+        column, row = divmod(i, per_column)
+        x = left + column * (width - 2 * dpi) // columns
+        draw.text((x, top + int(row * size * 1.6)), line, font=font, fill="black")
     if seal:
         radius = int(0.8 * dpi)
         cx, cy = int(width * 0.55), top + int(2 * size * 1.6)

@@ -164,6 +164,15 @@ def _box(left: float, top: float, width: float, text: str) -> list:
     ([_box(100, 100, 200, "（一）自然人"), _box(700, 104, 30, "2"), _box(900, 98, 30, "0"),
       _box(100, 160, 200, "（二）法人"), _box(700, 160, 30, "1"), _box(900, 161, 30, "3")],
      ["（一）自然人\t2\t0", "（二）法人\t1\t3"]),
-], ids=["two-lines", "one-line-cut-in-two", "table-rows-as-cells"])
+    # a page in two columns: the left one is read first, then the right one
+    ([box for i in range(6) for box in (_box(100, 100 + 60 * i, 500, f"左栏第{i}行文字内容"),
+                                        _box(800, 100 + 60 * i, 500, f"右栏第{i}行文字内容"))],
+     [f"左栏第{i}行文字内容" for i in range(6)] + [f"右栏第{i}行文字内容" for i in range(6)]),
+    # a table's rows are no columns: a label and short numbers
+    ([box for i in range(6) for box in (_box(100, 100 + 60 * i, 90, f"第{i}项"),
+                                        _box(800, 100 + 60 * i, 40, str(i)))],
+     [f"第{i}项\t{i}" for i in range(6)]),
+], ids=["two-lines", "one-line-cut-in-two", "table-rows-as-cells", "two-columns",
+        "table-not-columns"])
 def test_boxes_become_lines_and_cells(boxes, lines):
     assert _lines(boxes) == lines

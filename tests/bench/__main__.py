@@ -6,10 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
-from tests.bench import bench_crawl, bench_encoding, bench_layouts, bench_text
+from tests.bench import bench_crawl, bench_encoding, bench_layouts, bench_ocr, bench_text
 
 BENCHES = {"encoding": bench_encoding.run, "text": bench_text.run,
-           "layouts": bench_layouts.run, "crawl": bench_crawl.run}
+           "layouts": bench_layouts.run, "crawl": bench_crawl.run, "ocr": bench_ocr.run}
 
 
 def main() -> None:
