@@ -146,9 +146,10 @@ def run(portals_file, portal_ids, lake_url, revalidate, settings, run_id, verbos
                          run_id)
         _print_crawl(crawled)
         lake = Lake.open(lake_url, writable=True)
-        docs = crawled_documents(lake, crawled.manifest)
+        states: dict = {}  # each portal's crawl state read once
+        docs = crawled_documents(lake, crawled.manifest, states)
         result = process.new_run("run", lake)
-        batch.run(lake, docs, result)
+        batch.run(lake, docs, result, crawl_states=states)
     print_run_summary(result, allow_rejects or bool(crawled.down))
     _exit_if_down(crawled)
 

@@ -1,9 +1,9 @@
 """Text of attached files: PDF, DOCX, DOC/WPS, XLSX, XLS, OFD and page images (scans, read by
-OCR: :mod:`pipelines.ocr`), with guards against hostile files. Each reader takes bytes and
-returns text, or raises :class:`DocumentRejected` with a reason (``too_large``, ``zip_bomb``,
-``xml_entities``, ``encrypted_pdf``, ``corrupt_*``, ``too_slow``, ``unsupported``). Readers
-never follow links, never resolve XML entities and never write anywhere but a private
-temporary file for the Debian tools that only read paths.
+OCR: :mod:`pipelines.ocr`), with guards against hostile files. Each reader (:data:`READERS`)
+takes bytes and returns text and what OCR did, or raises :class:`DocumentRejected` with a
+reason (``too_large``, ``zip_bomb``, ``xml_entities``, ``encrypted_pdf``, ``corrupt_*``,
+``too_slow``, ``unsupported``). Readers never follow links, never resolve XML entities and
+never write anywhere but a private temporary file for the Debian tools that only read paths.
 """
 
 from __future__ import annotations
@@ -89,11 +89,6 @@ def zip_kind(data: bytes) -> str | None:
     return None
 
 
-def pdf_text(data: bytes) -> str:
-    """Text of a PDF, page by page (see :func:`pdf_read`)."""
-    return pdf_read(data)[0]
-
-
 def pdf_read(data: bytes) -> tuple[str, OcrRun | None]:
     """Text of a PDF, page by page: PDFium's text layer (pypdfium2: fast and robust), and OCR
     for the pages that are scans (:func:`pipelines.ocr.read_pdf_pages`), with what OCR did."""
@@ -111,21 +106,6 @@ def pdf_read(data: bytes) -> tuple[str, OcrRun | None]:
         return "\n".join(pages).replace("\r\n", "\n"), ocr
     finally:
         pdf.close()
-
-
-def image_text(data: bytes) -> str:
-    """Text of a page image, by OCR (:func:`pipelines.ocr.read_image`)."""
-    return read_image(data)[0]
-
-
-def read_file(kind: str, data: bytes) -> tuple[str, OcrRun | None]:
-    """The text of a file of ``kind`` (a key of :data:`READERS`), and what OCR did for it."""
-    check_size(data, kind)
-    if kind == "pdf":
-        return pdf_read(data)
-    if kind == "image":
-        return read_image(data)
-    return READERS[kind](data), None
 
 
 def docx_text(data: bytes) -> str:
@@ -350,7 +330,12 @@ def _number(value: str | None) -> float:
     return number if math.isfinite(number) else 0.0
 
 
-READERS: dict[str, Callable[[bytes], str]] = {
-    "pdf": pdf_text, "image": image_text, "docx": docx_text, "doc": doc_text, "xlsx": xlsx_text,
-    "xls": xls_text, "ofd": ofd_text,
+def _no_ocr(reader: Callable[[bytes], str]) -> Callable[[bytes], tuple[str, None]]:
+    return lambda data: (reader(data), None)
+
+
+#: Each file kind's reader: its text, and what OCR did for it (PDFs and images only).
+READERS: dict[str, Callable[[bytes], tuple[str, OcrRun | None]]] = {
+    "pdf": pdf_read, "image": read_image, "docx": _no_ocr(docx_text), "doc": _no_ocr(doc_text),
+    "xlsx": _no_ocr(xlsx_text), "xls": _no_ocr(xls_text), "ofd": _no_ocr(ofd_text),
 }

@@ -249,12 +249,14 @@ class UnitDone:
 
 def plan(lake: Lake, docs: Iterable[RawDocument], *, batch: str, scope: Scope | None = None,
          rebuild: bool = False, force: bool = True, unit_size: int | None = None,
-         crawl_manifests: list[str] | None = None) -> Plan:
+         crawl_manifests: list[str] | None = None,
+         crawl_states: dict[str, dict] | None = None) -> Plan:
     """Plan a batch over ``docs``: their current versions (and, when partitions are damaged,
     the documents that rebuild them whole: :func:`pipelines.process.healing`), split into
     work units of ``unit_size`` documents (one unit when None). Unless ``force``, documents
     whose rows are up to date are held, not read; a document set aside for lost or damaged
-    raw bytes or sidecar is read again, so that its reject goes once they are sound."""
+    raw bytes or sidecar is read again, so that its reject goes once they are sound.
+    ``crawl_states``: the crawl states the caller has read (:meth:`Lake.crawl_state`)."""
     versions, copies, state = process.versions_to_read(lake, docs)
     held = set() if force else state.up_to_date - {
         doc_id for doc_id, reject in lake.rejects().items()
@@ -264,7 +266,7 @@ def plan(lake: Lake, docs: Iterable[RawDocument], *, batch: str, scope: Scope | 
     units = [[to_read[i] for i in unit]
              for unit in work_units([versions[i] for i in to_read], size)]
     return Plan(batch, scope or Scope(), versions, units, held, copies, state.damaged, rebuild,
-                crawl_manifests, sightings(lake, versions))
+                crawl_manifests, sightings(lake, versions, crawl_states))
 
 
 class Staging(Protocol):
@@ -332,7 +334,8 @@ def load(lake: Lake, plan: Plan, spool: Spool, done: list[UnitDone],
 def run(lake: Lake, docs: Iterable[RawDocument], result: process.RunResult, *,
         scope: Scope | None = None, rebuild: bool = False,
         progress: process.Progress | None = None, force: bool = False,
-        jobs: int | None = None) -> process.RunResult:
+        jobs: int | None = None,
+        crawl_states: dict[str, dict] | None = None) -> process.RunResult:
     """Every stage of a batch in this process: the CLI's ``ingest``, ``process`` and ``run``.
 
     ``scope`` filters which built reports are loaded (``process --province``); with
@@ -342,7 +345,8 @@ def run(lake: Lake, docs: Iterable[RawDocument], result: process.RunResult, *,
     file of either table is rebuilt whole, whatever the scope, and the load sets the file's
     bytes aside under ``_quarantine/``."""
     started = time.perf_counter()
-    planned = plan(lake, docs, batch=result.run_id, scope=scope, rebuild=rebuild, force=force)
+    planned = plan(lake, docs, batch=result.run_id, scope=scope, rebuild=rebuild, force=force,
+                   crawl_states=crawl_states)
     if progress and planned.held:
         progress(len(planned.held))
     to_read = sum(len(unit) for unit in planned.units)

@@ -154,7 +154,7 @@ def extract(data: bytes, *, filename: str | None = None, headers: dict[str, str]
     if why:
         raise DocumentRejected("truncated", why, stage="extract")
     if kind in attachments.READERS:
-        text, ocr = attachments.read_file(kind, data)
+        text, ocr = attachments.READERS[kind](data)
         result = Extracted(kind, _readable(text, kind), ocr=ocr)
     else:
         if decoded is None:

@@ -80,16 +80,17 @@ class Sighting:
         return cls(data["sha256"], data["at"], dict(data.get("files") or {}))
 
 
-def sightings(lake: Lake, docs: Iterable[RawDocument]) -> dict[str, Sighting]:
+def sightings(lake: Lake, docs: Iterable[RawDocument],
+              states: dict[str, dict] | None = None) -> dict[str, Sighting]:
     """The crawl state's :class:`Sighting` of each crawled document among ``docs`` whose URL
-    still holds these bytes, by ``doc_id``."""
+    still holds these bytes, by ``doc_id`` (``states``: see :meth:`Lake.crawl_state`)."""
     by_portal: dict[str, list[RawDocument]] = defaultdict(list)
     for doc in docs:
         if doc.source.kind == "http" and doc.source.portal_id:
             by_portal[doc.source.portal_id].append(doc)
     found: dict[str, Sighting] = {}
     for portal_id, mine in sorted(by_portal.items()):
-        state = lake.crawl_state(portal_id)
+        state = lake.crawl_state(portal_id, states)
         for doc in mine:
             entry = state.get(doc.source.url)
             if entry is None or entry.sha256 != doc.sha256 or not entry.last_checked:

@@ -431,9 +431,17 @@ class Lake:
     # (a crawl killed mid-way loses nothing it stored) and folded into one state object when a
     # crawl ends, so that starting a crawl reads one object plus the few journalled since.
 
-    def crawl_state(self, portal_id: str) -> dict[str, CrawlEntry]:
-        """What earlier crawls of this portal recorded, by URL."""
-        return self.crawl_state_and_journal(portal_id)[0]
+    def crawl_state(self, portal_id: str, memo: dict[str, dict[str, CrawlEntry]] | None = None
+                    ) -> dict[str, CrawlEntry]:
+        """What earlier crawls of this portal recorded, by URL. ``memo``: the states a run has
+        read already, by portal (filled as they are read): a run that asks twice (the crawl's
+        documents, then their sightings) reads each portal's state once."""
+        if memo is not None and portal_id in memo:
+            return memo[portal_id]
+        state = self.crawl_state_and_journal(portal_id)[0]
+        if memo is not None:
+            memo[portal_id] = state
+        return state
 
     def crawl_state_and_journal(
             self, portal_id: str) -> tuple[dict[str, CrawlEntry], list[CrawlEntry]]:

@@ -82,6 +82,8 @@ _OPENING_AGENCY = (
 _NAMES_ITSELF = re.compile(rf"(?:^|\n)\s*(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?{_ORG})\s*"
                            r"(?:19|20)\d{2}\s*年度?[^\n，,。]{0,24}?(?:年度报告|年报)\s*"
                            r"[(（]以下简称")
+#: Each opening pattern and how far into the text it is looked for.
+_OPENING_SEARCHES = (*((pattern, 300) for pattern in _OPENING_AGENCY), (_NAMES_ITSELF, 1500))
 #: Words no body's name holds: a verb means a sentence was cut, not a name.
 _NOT_A_NAME = re.compile(r"认真|贯彻|落实|根据|按照|开展|推进|做好|进一步|报告")
 #: A name starting with a pronoun or a bare level (我局, 本办, 县人民政府, 镇人民政府) names no
@@ -130,7 +132,7 @@ def parse_date(value: str | None) -> date | None:
 
 
 def _cn_number(text: str) -> int:
-    """一 … 三十一 → 1 … 31."""
+    """一 … 九十九 → 1 … 99 (a day of the month, an article's number)."""
     digits = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
     if "十" not in text:
         return digits.get(text, 0)
@@ -451,17 +453,8 @@ _ARTICLES = re.compile(r"^\s*第([一二三四五六七八九十]{1,3})条(?!第
 def _articles_run(numbers: list[str]) -> bool:
     """Whether three articles follow on (第一条, 第二条, 第三条; or 第二条… in an excerpt that
     starts further down): a regulation's, not a report table's 第二十条 rows."""
-    found = {_chinese_number(n) for n in numbers}
+    found = {_cn_number(n) for n in numbers}
     return any({n, n + 1, n + 2} <= found for n in found)
-
-
-def _chinese_number(numeral: str) -> int:
-    """一 … 九十九 as a number."""
-    digits = "一二三四五六七八九"
-    tens, _, ones = numeral.rpartition("十")
-    if "十" not in numeral:
-        return digits.index(numeral) + 1
-    return (digits.index(tens) + 1 if tens else 1) * 10 + (digits.index(ones) + 1 if ones else 0)
 #: A news headline about reports: 贵州省发布2016年政府信息公开工作年度报告, …优秀年度报告出炉.
 _HEADLINE = re.compile(r"^[^关]{2,20}?(?:发布|公布|晒出)了?(?:19|20)\d{2}\s*年|报告(?:出炉|揭晓)$")
 #: A news item's closing attribution: "（德清县发改局）", "（通讯员 张三）".
@@ -877,7 +870,7 @@ def _contact_agency(text: str) -> str | None:
 def _opening_agency(text: str) -> str | None:
     """The first body an opening's sentence names (each pattern in turn: a match that is no
     body's name, such as 本报告由…, gives way to the next)."""
-    for pattern, window in [*((p, 300) for p in _OPENING_AGENCY), (_NAMES_ITSELF, 1500)]:
+    for pattern, window in _OPENING_SEARCHES:
         match = pattern.search(text[:window])
         if match:
             agency = _from_its_place(match.group("agency"))

@@ -47,8 +47,6 @@ MAX_PIXELS = 80_000_000
 #: What the image readers are given a file as (by its first bytes).
 IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"II*\x00",
                b"MM\x00*")
-#: The suffixes of page images ``ingest`` takes and a page's links name.
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".tif", ".tiff", ".bmp")
 
 
 @dataclass
@@ -93,7 +91,7 @@ def pages_hint(data: bytes) -> int:
     them (the caller's process must not open a hostile file): a PDF's page objects, 1 for an
     image, 0 for anything else."""
     if data.startswith(b"%PDF-"):
-        return min(MAX_PAGES_HINT, len(_PDF_PAGE.findall(data)))
+        return min(MAX_PAGES_HINT, sum(1 for _ in _PDF_PAGE.finditer(data)))
     return 1 if is_image(data) else 0
 
 
@@ -108,8 +106,8 @@ def _engine():
             "(make install does)", stage="extract") from exc
     # One thread per model: the pool already runs a worker per core (ONNX Runtime's default, a
     # thread per core in every worker, left each page slower under a full pool).
-    return RapidOCR(**{f"{model}intra_op_num_threads": 1 for model in ("", "det_", "cls_", "rec_")},
-                    **{f"{model}inter_op_num_threads": 1 for model in ("", "det_", "cls_", "rec_")})
+    return RapidOCR(**{f"{model}{op}_op_num_threads": 1 for model in ("", "det_", "cls_", "rec_")
+                       for op in ("intra", "inter")})
 
 
 @functools.cache

@@ -358,13 +358,14 @@ def extract_batch(lake: Lake, docs: list[RawDocument],
     failed.update(doc.doc_id for doc in docs if decoded is not None and doc.doc_id not in decoded)
     waiting = {doc.source.url: doc for doc in held_back}
     built: dict[str, tuple[Report, list[StatCell]]] = {}
+    scan_time = _scan_time(current().ocr_page_seconds)
     with Workers(jobs) as workers:
         while todo:
             inputs = ((doc.doc_id, _with_bytes(lake, doc, None if decoded is None
                                                else decoded.get(doc.doc_id)))
                       for doc in todo)
             for doc_id, outcome in workers.run("extract", extract_or_build, inputs,
-                                                count=len(todo), budget=_scan_budget):
+                                                count=len(todo), extra_time=scan_time):
                 if isinstance(outcome, DocumentRejected):
                     _reject(lake, by_id[doc_id], outcome, result, known_rejects)
                     failed.add(doc_id)
@@ -427,12 +428,11 @@ def extract_batch(lake: Lake, docs: list[RawDocument],
             cell_rows.take(pa.array(kept_cells, type=pa.int64())))
 
 
-def _scan_budget(args: tuple) -> float:
-    """The time a document may take to extract: a scan's pages each get
-    ``GOVREPORTS_OCR_PAGE_SECONDS`` on top of ``GOVREPORTS_DOC_TIMEOUT``
-    (:func:`pipelines.ocr.pages_hint`)."""
-    settings = current()
-    return settings.doc_timeout + settings.ocr_page_seconds * pages_hint(args[1])
+def _scan_time(per_page: float) -> Callable[[tuple], float]:
+    """A document's time to extract beyond ``GOVREPORTS_DOC_TIMEOUT``: ``per_page``
+    (``GOVREPORTS_OCR_PAGE_SECONDS``) for each page OCR may read (:func:`pipelines.ocr.pages_hint`;
+    ``args``: a worker's, the document and its bytes)."""
+    return lambda args: per_page * pages_hint(args[1])
 
 
 def _as_tables(report: Report, cells: list[StatCell]) -> None:

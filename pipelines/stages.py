@@ -43,17 +43,19 @@ from pipelines.settings import current
 from pipelines.spool import Spool
 
 
-def crawled_documents(lake: Lake, manifest: dict) -> list[RawDocument]:
+def crawled_documents(lake: Lake, manifest: dict,
+                      crawl_states: dict[str, dict] | None = None) -> list[RawDocument]:
     """The raw documents a crawl's landings touch: what landed (in this run, in an earlier try
     of it, or in an interrupted crawl it took on), what it revalidated, plus the page an
     attachment belongs to and the attachments of a page (so a page whose attachment landed in a
-    later, resumed crawl is processed with it)."""
+    later, resumed crawl is processed with it). ``crawl_states``: see
+    :meth:`~pipelines.lake.Lake.crawl_state`."""
     docs: list[RawDocument] = []
     manifest = RunManifest.of(manifest)
     for portal_id, outcome in sorted(manifest.portals.items()):
         landed = [d["url"] for d in outcome.landed if d["role"] != "list"]
         landed += outcome.revalidated  # confirmed unchanged: reprocessed all the same
-        state = lake.crawl_state(portal_id)
+        state = lake.crawl_state(portal_id, crawl_states)
         # What an earlier try of the same run landed (a retried task reuses its run id).
         landed += [url for url, entry in state.items()
                    if entry.run == manifest.run_id and not entry.alias_of]
@@ -90,15 +92,17 @@ def plan(lake: Lake, batch: str, *, crawl_manifests: list[str] | None = None,
     ``scope`` (its partitions rebuilt). Every document is read: a scheduler's batch is a
     reprocess or new landings."""
     scope = Scope.from_json(scope)
+    states: dict[str, dict] = {}  # each portal's crawl state read once
     if crawl_manifests is not None:
         docs = [d for key in crawl_manifests
-                for d in crawled_documents(lake, lake.read_json(key))]
+                for d in crawled_documents(lake, lake.read_json(key), states)]
     else:
         docs = [d for d in lake.raw_documents()
                 if not scope.portals or d.source.portal_id in scope.portals]
     planned = stages_of.plan(lake, docs, batch=batch, scope=scope,
                              rebuild=crawl_manifests is None, force=True,
-                             unit_size=current().unit_docs, crawl_manifests=crawl_manifests)
+                             unit_size=current().unit_docs, crawl_manifests=crawl_manifests,
+                             crawl_states=states)
     key = lake.work_key(batch, "plan.json")
     lake.write_json(key, planned.to_json())
     return {"batch": batch, "plan": key, "documents": len(planned.documents),

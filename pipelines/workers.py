@@ -173,7 +173,6 @@ class Workers:
         self._started_signals = None  # (receiving, sending): workers say they started
         self._spawned = 0  # workers the pool has started: the first ones and replacements
         self._ready = 0  # of those, how many said so
-        self._budget: Callable[[tuple], float] | None = None  # the current run's (see run)
 
     def __enter__(self) -> Workers:
         return self
@@ -240,7 +239,7 @@ class Workers:
 
     def run(self, stage: str, fn: Callable[..., Any], items: Iterable[tuple[K, tuple]],
             count: int | None = None,
-            budget: Callable[[tuple], float] | None = None) -> Iterator[tuple[K, Any]]:
+            extra_time: Callable[[tuple], float] | None = None) -> Iterator[tuple[K, Any]]:
         """``fn(*args)`` for each ``(key, args)`` in a worker: ``(key, result)``, or
         ``(key, DocumentRejected)`` when the document failed (``args`` may already be the
         reject, for a document that failed before it could be sent).
@@ -250,18 +249,20 @@ class Workers:
         there are (``count``), a small batch is cut into one chunk per worker instead, and the
         pool starts only the workers those chunks need. A chunk that overruns the time budget
         or whose worker dies is run again one document per task, so that only the document
-        at fault is rejected. ``budget`` gives a document more time than the pool's
-        (``args`` → seconds: a scan's pages, read by OCR): such a document is a task of its
-        own, with that time."""
+        at fault is rejected. ``extra_time`` gives a document seconds beyond the pool's
+        (``args`` → seconds, worked out once a document: a scan's pages, read by OCR): such a
+        document is a task of its own, with that time."""
         window: deque = deque()  # chunks in flight, in input order
         limit = 2 * self.jobs
         size = TASK_DOCS if not count else max(1, min(TASK_DOCS, -(-count // self.jobs)))
         tasks = -(-count // size) if count else None
         chunk: list[tuple[K, Any]] = []
-        self._budget = budget
         for key, args in items:
-            if self._time_for(args) > self.timeout:
-                window.append(self._schedule(stage, fn, [(key, args)], tasks))
+            extra = extra_time(args) if extra_time is not None and \
+                not isinstance(args, DocumentRejected) else 0.0
+            if extra > 0:
+                window.append(self._schedule(stage, fn, [(key, args)], tasks,
+                                             self.timeout + extra))
                 while len(window) >= limit:
                     yield from self._outcomes(stage, fn, *window.popleft())
                 continue
@@ -276,42 +277,36 @@ class Workers:
         while window:
             yield from self._outcomes(stage, fn, *window.popleft())
 
-    def _time_for(self, args) -> float:
-        """The seconds one document may take: the pool's, or more when its budget says so."""
-        if self._budget is None or isinstance(args, DocumentRejected):
-            return self.timeout
-        return max(self.timeout, self._budget(args) or 0.0)
-
-    def _schedule(self, stage: str, fn, chunk: list[tuple[K, Any]],
-                  tasks: int | None = None) -> tuple[list, Any]:
+    def _schedule(self, stage: str, fn, chunk: list[tuple[K, Any]], tasks: int | None = None,
+                  timeout: float | None = None) -> tuple[list, Any, float]:
+        """The chunk's task, with ``timeout`` (the pool's when None): (chunk, future, timeout)."""
+        timeout = timeout or self.timeout
         sendable = [args for _, args in chunk if not isinstance(args, DocumentRejected)]
-        timeout = max((self._time_for(args) for args in sendable), default=self.timeout)
         future = self._started(tasks).schedule(
             guarded_each, args=(stage, fn, sendable), timeout=timeout) if sendable else None
-        return chunk, future
+        return chunk, future, timeout
 
-    def _outcomes(self, stage: str, fn, chunk: list[tuple[K, Any]],
-                  future) -> Iterator[tuple[K, Any]]:
+    def _outcomes(self, stage: str, fn, chunk: list[tuple[K, Any]], future,
+                  timeout: float) -> Iterator[tuple[K, Any]]:
         if future is None:
             yield from chunk  # every document failed before it could be sent
             return
-        _, outcome = self._outcome(stage, None, future)
+        _, outcome = self._outcome(stage, None, future, timeout)
         if not isinstance(outcome, list):
             # The chunk overran, its worker died, or its answer could not travel back: one
             # document did it. Each again alone, with its own budget.
             singles = [(key, args if isinstance(args, DocumentRejected) else
                         self._started().schedule(guarded, args=(stage, fn, *args),
-                                                 timeout=self._time_for(args)), args)
+                                                 timeout=timeout))
                        for key, args in chunk]
-            for key, single, args in singles:
-                yield self._outcome(stage, key, single, self._time_for(args))
+            for key, single in singles:
+                yield self._outcome(stage, key, single, timeout)
             return
         results = iter(outcome)
         for key, args in chunk:
             yield key, args if isinstance(args, DocumentRejected) else next(results)
 
-    def _outcome(self, stage: str, key, future, timeout: float | None = None
-                 ) -> tuple[Any, Any]:
+    def _outcome(self, stage: str, key, future, timeout: float) -> tuple[Any, Any]:
         from pebble import ProcessExpired
 
         if isinstance(future, DocumentRejected):
@@ -323,7 +318,7 @@ class Workers:
         except FutureTimeout:
             self._spawned += 1  # the pool kills the worker and starts another
             return key, DocumentRejected(
-                "too_slow", f"processing took longer than {timeout or self.timeout:g} s "
+                "too_slow", f"processing took longer than {timeout:g} s "
                 "(GOVREPORTS_DOC_TIMEOUT, and GOVREPORTS_OCR_PAGE_SECONDS a page of a scan); "
                 "the document is kept in raw/", stage=stage)
         except ProcessExpired as exc:
