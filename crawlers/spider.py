@@ -28,7 +28,8 @@ from crawlers.items import Fetched, Revalidated
 from crawlers.manifest import CrawlManifestWriter, listed_url
 from crawlers.portals import Portal, load_portals, select
 from pipelines import families
-from pipelines.families.base import attachment_links, links_beyond_cap, markup_tree
+from pipelines.extract import page_files
+from pipelines.families.base import links_beyond_cap, markup_tree
 from pipelines.files import is_attachment_url
 from pipelines.records import CrawlEntry, ListContext
 from pipelines.settings import current
@@ -203,11 +204,11 @@ class PortalSpider(scrapy.Spider):
         links = []
         if role == "document" and isinstance(response, TextResponse) and \
                 not is_attachment_url(response.url):
-            # The links the extractor will join to this page (pipelines.families), on the
-            # portal's hosts or the page's own.
+            # The files the extractor will join to this page (its attachments, the pictures
+            # of a report published as images), on the portal's hosts or the page's own.
             hosts = {*portal.hosts, urlsplit(response.url).hostname or ""}
-            links = [url for url, _ in attachment_links(markup_tree(response.text), response.url)
-                     if (urlsplit(url).hostname or "") in hosts]
+            files, _pictures = page_files(markup_tree(response.text), response.text, response.url)
+            links = [url for url, _ in files if (urlsplit(url).hostname or "") in hosts]
             if len(links) > MAX_ATTACHMENTS:
                 self._count_links_capped(response.url, portal, beyond=len(links) - MAX_ATTACHMENTS,
                                          what="attachments", cap=MAX_ATTACHMENTS)

@@ -18,7 +18,7 @@ from pipelines import attachments, stat_tables
 from pipelines.changes import content_digest
 from pipelines.decode import Decoded, decode
 from pipelines.errors import DocumentRejected
-from pipelines.extract import Extracted, extract, needs_decoding
+from pipelines.extract import POINTER_HANZI, Extracted, extract, needs_decoding
 from pipelines.files import is_attachment_url
 from pipelines.metadata import (
     document_kind,
@@ -42,8 +42,6 @@ from pipelines.repair import repair_title
 from pipelines.rows import readable
 from pipelines.versions import VALUE_DIGITS, VALUE_SCALE
 
-#: A page with fewer hanzi than this is a pointer to its attachments, not the report itself.
-MIN_PAGE_HANZI = 200
 _HANZI = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -64,8 +62,8 @@ def build_report(raw: RawDocument, extracted: Extracted,
                  attached: list[tuple[RawDocument, Extracted | None]] = ()
                  ) -> tuple[Report, list[StatCell]]:
     """The report record (and its statistical cells) of one extracted document and the
-    attachments its page links to. A page whose own text is only a pointer to its attachments
-    takes their text as the report's."""
+    attachments its page links to. A page whose own text is only a pointer to its attachments,
+    or whose report was published as pictures, takes their text as the report's."""
     source = raw.source
     text = extracted.text
     attachment_rows = [
@@ -74,14 +72,15 @@ def build_report(raw: RawDocument, extracted: Extracted,
                    sha256=doc.sha256, text=readable(ext.text) if ext else None)
         for doc, ext in attached]
     attachment_text = "\n".join(ext.text for _, ext in attached if ext and ext.text)
-    from_attachments = bool(attachment_text) and len(_HANZI.findall(text)) < MIN_PAGE_HANZI
+    from_attachments = bool(attachment_text) and (
+        bool(extracted.pictures) or len(_HANZI.findall(text)) < POINTER_HANZI)
     if from_attachments:
         text = attachment_text
     if not _HANZI.search(text):
         raise DocumentRejected("no_text", "no Chinese text: the page only points to files that "
                                "were not fetched or could not be read", stage="report")
     meta = extract_metadata(text, title=extracted.title, meta=extracted.meta,
-                            metadata_lines=extracted.metadata_lines)
+                            metadata_lines=extracted.metadata_lines, from_files=from_attachments)
     _fill_from_list_page(meta, source.context or {}, text)
     report = Report(
         doc_id=raw.doc_id,

@@ -22,7 +22,8 @@ from pipelines import attachments
 from pipelines.decode import IMPLAUSIBLE, Decoded, decode, plausibility
 from pipelines.errors import DocumentRejected
 from pipelines.families import CONTAINERS, MARKERS, attachment_links, gkmlpt, html_parser
-from pipelines.files import FILE_KINDS, IMAGE_KINDS
+from pipelines.families.base import link_target
+from pipelines.files import FILE_KINDS, IMAGE, IMAGE_KINDS
 from pipelines.ocr import OcrRun, is_image
 from pipelines.repair import repair_text, repair_title
 from pipelines.truncation import cut_short
@@ -86,6 +87,9 @@ _FURNITURE = re.compile(
 FURNITURE_MAX = 80
 _SPACES = re.compile(r"[ \xa0\u3000\r]+")
 _HANZI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+#: A page with fewer hanzi than this is a pointer to its files (attachments, pictures), not the
+#: report itself.
+POINTER_HANZI = 200
 #: Table cells, and the blocks that break lines even inside one (a nested table's rows).
 _TABLE_CELLS = frozenset({"td", "th"})
 _ROW_BLOCKS = frozenset({"tr", "table"})
@@ -101,6 +105,9 @@ class Extracted:
     meta: dict[str, str] = field(default_factory=dict)  # <meta name=… content=…> of a page
     metadata_lines: list[str] = field(default_factory=list)  # the page, cell by cell
     links: list[tuple[str, str]] = field(default_factory=list)  # attachment (url, link text)
+    #: The page images its report is made of, when it was published as pictures (URLs, among
+    #: ``links``): their text is the report's, whatever else the page holds.
+    pictures: list[str] = field(default_factory=list)
     container: str | None = None  # CMS family whose container held the text; None: generic
     encoding_declared: str | None = None
     encoding_detected: str | None = None
@@ -265,8 +272,8 @@ def parse_html(html: str, *, url: str | None = None, whole_body: bool = False) -
     ucap_title = root.find(".//ucaptitle")
     title = (meta.get("ArticleTitle") or (ucap_title.text_content().strip()
              if ucap_title is not None else None) or clean_page_title(page_title))
-    # The links the crawler fetched with the page: read before anything is dropped.
-    links = attachment_links(root, url or "")
+    # The files the crawler fetched with the page: read before anything is dropped.
+    links, pictures = page_files(root, html, url or "")
     for bad in list(root.iter(*_DROP_TAGS)):
         bad.drop_tree()
     _drop_controls(root)
@@ -284,7 +291,130 @@ def parse_html(html: str, *, url: str | None = None, whole_body: bool = False) -
     text = _render(container, cells=_CELLS) if container is not None else _trafilatura(root)
     text = "\n".join(line for line in text.split("\n") if not _is_furniture(line))
     return Extracted("html", text, title=title or None, meta=meta, links=links,
-                     metadata_lines=metadata_lines, container=family)
+                     pictures=pictures, metadata_lines=metadata_lines, container=family)
+
+
+def page_files(root, html: str, url: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """The files a document page brings with it: ``(URL, label)`` of its attachments (links
+    to files, then the pictures of a report published as images), and the pictures' URLs.
+    What the crawler fetches with a page and what the extractor joins to it are this list."""
+    links = attachment_links(root, url)
+    pictures = picture_pages(root, html, url)
+    linked = {link for link, _ in links}
+    return links + [p for p in pictures if p[0] not in linked], [link for link, _ in pictures]
+
+
+#: The smallest side (declared, in CSS pixels) of an image that can be a page of a report:
+#: bullets, icons, rules and buttons are smaller.
+MIN_PICTURE_SIDE = 200
+#: Where an image's address is: lazy loaders keep the real one in a data attribute.
+_IMAGE_SOURCES = ("data-original", "data-src", "src")
+#: Parts of a page's template (by an ancestor's class or id token), whose images are no
+#: report's: a logo in ``div.logo`` of ``div.header``, badges in the footer.
+_TEMPLATE_PART = re.compile(r"^(?:header|head|top|topbar|logo|banner|nav|navbar|menu|footer|foot"
+                            r"|bottom|copyright|share|qrcode|ewm)(?:$|[-_\d])", re.I)
+#: Image file names of a template's furniture.
+_FURNITURE_IMAGE = re.compile(r"logo|banner|icon|btn|button|arrow|qrcode|erweima|ewm|_bg|bg_",
+                              re.I)
+_SIDE = re.compile(r"^\s*(\d+)(?:\.\d+)?\s*(?:px)?\s*$")
+_STYLE_SIDE = re.compile(r"(?<![-\w])(width|height)\s*:\s*(\d+)(?:\.\d+)?\s*px", re.I)
+#: Elements an image's block is looked for above: an image sits in a paragraph, a centred
+#: line or a link to itself, inside the block that holds the report's pages.
+_IMAGE_WRAPPERS = frozenset({"p", "center", "a", "figure", "span", "font",
+                              "strong", "b", "em", "i", "u", "o:p"})
+
+
+def picture_pages(root, html: str, base_url: str) -> list[tuple[str, str]]:
+    """``(URL, alt text)`` of the page images of a report published as pictures (图片版: a
+    column of scans where the text would be), or ``[]``.
+
+    The pictures are the images (by suffix) of the report's container (a family's; on a page
+    with none, the block holding most of the page's images) when that block holds fewer than
+    :data:`POINTER_HANZI` hanzi: a report with its own text keeps its illustrations unread.
+    An image that is a link to something else (a banner, a logo, a badge), that sits in a
+    menu or in the template's header or footer, that is named as furniture (``logo``, ``icon``)
+    or that declares a side under :data:`MIN_PICTURE_SIDE` pixels is never one; an image that
+    links to an image stands for that one (a thumbnail of the full scan). A page where one
+    block clearly holds running text (:func:`_densest`) is no picture report."""
+    menus = None
+    found = []
+    for image in root.iter("img"):
+        source = next((image.get(name) for name in _IMAGE_SOURCES
+                       if IMAGE.search(image.get(name) or "")), None)
+        if source is None or _declared_side(image) < MIN_PICTURE_SIDE or \
+                _FURNITURE_IMAGE.search(source.rsplit("/", 1)[-1]) or _in_template(image):
+            continue
+        link = next(image.iterancestors("a"), None)
+        if link is not None:
+            if not IMAGE.search(link.get("href") or ""):
+                continue
+            source = link.get("href")  # a thumbnail of the scan it links to
+        if menus is None:
+            menus = set(_link_lists(root))
+        if any(ancestor in menus for ancestor in image.iterancestors()):
+            continue
+        found.append((image, source))
+    if not found:
+        return []
+    holder = _pictures_holder(root, html, [image for image, _ in found])
+    if holder is None or len(_HANZI.findall(holder.text_content())) >= POINTER_HANZI or \
+            _densest(root) is not None:  # a block of the page holds a report's text
+        return []
+    inside = set(holder.iter("img"))
+    pictures: dict[str, str] = {}
+    for image, source in found:
+        url = link_target(base_url, source) if image in inside else None
+        if url is not None:
+            pictures.setdefault(url, (image.get("alt") or image.get("title") or "").strip())
+    return list(pictures.items())
+
+
+def _in_template(image) -> bool:
+    """Whether an image sits in a page's header, footer or navigation (by tag, or by a class or
+    id token such as ``header``, ``logo``, ``foot``)."""
+    for ancestor in image.iterancestors():
+        if ancestor.tag in ("header", "footer", "nav"):
+            return True
+        tokens = (ancestor.get("class") or "").split() + [ancestor.get("id") or ""]
+        if any(_TEMPLATE_PART.match(token) for token in tokens if token):
+            return True
+    return False
+
+
+def _declared_side(image) -> float:
+    """The smaller of an image's declared width and height in pixels (its attributes, or its
+    inline style's), or infinity when it declares neither (a percentage says nothing)."""
+    sides = {}
+    for name in ("width", "height"):
+        match = _SIDE.match(image.get(name) or "")
+        if match:
+            sides[name] = int(match.group(1))
+    for name, value in _STYLE_SIDE.findall(image.get("style") or ""):
+        sides[name.lower()] = int(value)
+    return min(sides.values(), default=float("inf"))
+
+
+def _pictures_holder(root, html: str, images: list):
+    """The block holding a page's pictures: the family container that holds any of them, else
+    the nearest block above the images, or, when they are spread over the page (a logo in the
+    header, scans in the middle), the block above most of them."""
+    mentioned = tuple(i for i, (_, container) in enumerate(CONTAINERS)
+                      if _mentioned(container, html))
+    for element in _candidates_path(mentioned)(root) if mentioned else []:
+        if any(container.holds(element) for _, container in CONTAINERS) and \
+                any(image in images for image in element.iter("img")):
+            return element
+    blocks: dict = {}
+    for image in images:
+        block = image.getparent()
+        while block is not None and block.tag in _IMAGE_WRAPPERS:
+            block = block.getparent()
+        if block is not None:
+            blocks[block] = blocks.get(block, 0) + 1
+    if not blocks:
+        return None
+    best = max(blocks, key=blocks.get)
+    return None if best.tag in ("body", "html") and len(blocks) > 1 else best
 
 
 def parse_gkmlpt_item(text: str, *, url: str | None = None) -> Extracted:

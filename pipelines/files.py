@@ -14,12 +14,23 @@ IMAGE_KINDS = dict.fromkeys((".jpg", ".jpeg", ".png", ".gif", ".tif", ".tiff", "
 #: Archives portals attach reports in. Fetched and kept as raw bytes, so that nothing a page
 #: attaches is lost, though no reader opens them (they are rejected with their reason).
 ARCHIVES = (".zip", ".rar")
-#: A URL (or href) naming an attachment: one of the suffixes above, before a query or fragment.
-ATTACHMENT = re.compile(r"\.(?:{})(?=$|[?#])".format(
-    "|".join(sorted((suffix[1:] for suffix in (*FILE_KINDS, *ARCHIVES)), key=len,
-                    reverse=True))), re.I)
+
+
+def _suffixes(suffixes) -> re.Pattern[str]:
+    """A URL (or href) ending in one of ``suffixes``, before a query or fragment."""
+    return re.compile(r"\.(?:{})(?=$|[?#])".format(
+        "|".join(sorted((suffix[1:] for suffix in suffixes), key=len, reverse=True))), re.I)
+
+
+#: A URL naming a document file (or an archive). Lists link reports as these; their images
+#: are thumbnails, never reports.
+ATTACHMENT = _suffixes((*FILE_KINDS, *ARCHIVES))
+#: A URL naming a page image: on a document page, a scan of the report (a link to it, or the
+#: pictures a report published as images is made of: pipelines.extract.picture_pages).
+IMAGE = _suffixes(IMAGE_KINDS)
 
 
 def is_attachment_url(url: str) -> bool:
-    """Whether a link points to a file a report can be attached as (PDF, Word, OFD, …)."""
-    return bool(ATTACHMENT.search(url))
+    """Whether a URL names a file a report can be attached as (PDF, Word, OFD, a scan's image,
+    …), not a page."""
+    return bool(ATTACHMENT.search(url) or IMAGE.search(url))

@@ -596,12 +596,15 @@ _REPORTS_BELOW = re.compile(r"公开[^。\n]{0,40}?(?:报告如下|年度报告�
 
 
 def extract_metadata(text: str, *, title: str | None = None, meta: dict[str, str] | None = None,
-                     metadata_lines: list[str] | None = None) -> Metadata:
+                     metadata_lines: list[str] | None = None,
+                     from_files: bool = False) -> Metadata:
     """Metadata of a report from its text and, for a web page, its title, meta tags and
-    metadata lines (the whole page cell by cell)."""
+    metadata lines (the whole page cell by cell). ``from_files``: the text is the page's files'
+    (attachments, pictures), whose own label block is read after the page's."""
     meta = meta or {}
     lines = [_unspaced(line) for line in text.splitlines() if line.strip()]
-    block = metadata_lines if metadata_lines else lines[:80]
+    block = (metadata_lines or []) + lines[:80] if from_files or not metadata_lines \
+        else metadata_lines
     fields = labelled_fields(block)
     result = Metadata(raw={k: v for k, v in fields.items() if v})
     # A label's title repaired as a title is (every pinyin annotation removed, 繁→简): a

@@ -7,19 +7,28 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import struct
 import subprocess
 import unicodedata
 import zlib
 from collections import Counter
+from decimal import Decimal
+from pathlib import Path
 
 import pytest
+import yaml
 
+from crawlers.samples.server import Page, SampleServer, Site
 from pipelines.ocr import _lines, pages_hint
+from pipelines.stat_tables import TABLE3_COLUMNS, expected_rows
 from tests.conftest import GOVREPORTS, SEEDS
-from tests.scans import draw_page, image_bytes, page_lines, scanned_pdf
+from tests.portal_sites import FAST, trs_list, write_registry
+from tests.scans import draw_page, draw_table, image_bytes, page_lines, scanned_pdf, table3_cells
+from tests.test_stat_tables import LEAVES_2021, consistent_rows
 
 SEAL = "某某县人民政府办公室"
+REALPAGES = Path(__file__).parent / "realpages"
 #: The seed reports drawn: the 2019-template township report (two pages) and a 街道's.
 TOWNSHIP = SEEDS / "003_6f0460d6ccc8a243.txt"
 STREET = SEEDS / "000_755e354edfb80570.txt"
@@ -59,6 +68,7 @@ def drawn(tmp_path_factory):
 #: A page's budget in these tests: they are about what OCR reads, not how fast (a test worker
 #: shares two cores with three others; the budget's own test sets it low).
 AMPLE = {"GOVREPORTS_LAKE": "", "GOVREPORTS_OCR_PAGE_SECONDS": "900"}
+NO_RECHECK = {"GOVREPORTS_RECHECK_MAX": "0"}
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +186,178 @@ def _box(left: float, top: float, width: float, text: str) -> list:
         "table-not-columns"])
 def test_boxes_become_lines_and_cells(boxes, lines):
     assert _lines(boxes) == lines
+
+
+# -- reports published as pictures: which images of a page are its pages ----------------------
+
+_HEADER = ('<div class="head"><a href="/"><img src="/images/logo.png"></a>'
+           '<img src="/images/banner_line.jpg" width="1000" height="4"></div>')
+_FOOTER = ('<div class="foot">主办单位：某某县人民政府办公室 <a href="http://bszs.conac.cn/sitename">'
+           '<img src="/images/red.png"></a><img src="/images/gongan.png" width="20"></div>')
+_MENU = "<ul>" + "".join(f'<li><a href="/c{i}/">栏目{i}</a><img src="/i{i}.jpg"></li>'
+                         for i in range(12)) + "</ul>"
+_TEXT = "<p>本机关认真贯彻落实《中华人民共和国政府信息公开条例》，主动公开政府信息。</p>" * 12
+
+
+def _page(content: str, title: str = "某某镇2020年政府信息公开工作年度报告") -> str:
+    return (f'<html><head><meta charset="utf-8"><title>{title}</title></head><body>'
+            f"{_HEADER}{_MENU}{content}{_FOOTER}</body></html>")
+
+
+@pytest.mark.parametrize("content,pictures", [
+    ('<div class="TRS_Editor"><p style="text-align:center"><img src="./W020210315_1.jpg" '
+     'width="600"></p><p><img src="./W020210315_2.jpg" style="width:600px"></p></div>',
+     ["W020210315_1.jpg", "W020210315_2.jpg"]),
+    # a lazy loader's placeholder in src, the scan in data-original
+    ('<div class="article"><img src="/images/loading.gif" data-original="/u/2021/p1.png">'
+     '<img src="/images/loading.gif" data-original="/u/2021/p2.png"></div>',
+     ["/u/2021/p1.png", "/u/2021/p2.png"]),
+    # thumbnails linking to the full scans: the scans
+    ('<div class="TRS_Editor"><a href="./big1.jpg"><img src="./small1.jpg"></a>'
+     '<a href="./big2.jpg"><img src="./small2.jpg"></a></div>',
+     ["big1.jpg", "big2.jpg"]),
+    # no family container: the block holding the images, with a caption
+    ('<div class="main"><div class="con"><p>某某镇2020年年报（图片版）</p>'
+     '<p><img src="/u/a.jpeg"></p><p><img src="/u/b.jpeg"></p></div></div>',
+     ["/u/a.jpeg", "/u/b.jpeg"]),
+    # a report with its own text keeps its illustration unread
+    (f'<div class="TRS_Editor">{_TEXT}<p><img src="./W0202103_chart.png"></p></div>', []),
+    (f'<div class="con">{_TEXT}<p><img src="/u/photo.jpg"></p></div>', []),
+    # icons and rules in the content are no pages; nor is an image that links to a page
+    ('<div class="TRS_Editor"><img src="./pdf_icon.gif" width="16" height="16">'
+     '<a href="./t2021_2.html"><img src="./next.jpg"></a></div>', []),
+    # only the template's images
+    ('<div class="TRS_Editor"><p>暂无内容</p></div>', []),
+], ids=["trs-column-of-scans", "lazy-loaded", "thumbnails-of-scans", "no-container",
+        "text-report-illustration", "news-photo", "icons-and-linked-images", "template-only"])
+def test_the_pictures_a_report_is_made_of(content, pictures):
+    from pipelines.extract import page_files, parse_page
+
+    base = "http://127.0.0.81/ndbg/202103/t20210315_1.html"
+    html = _page(content)
+    links, found = page_files(parse_page(html), html, base)
+    assert [url.removeprefix("http://127.0.0.81") for url in found] == [
+        picture if picture.startswith("/") else "/ndbg/202103/" + picture
+        for picture in pictures]
+    assert set(found) <= {url for url, _ in links}  # the crawler fetches what is read
+
+
+TOWNSHIP_TITLE = "西邑乡2019年政府信息公开年度报告"
+STREET_TITLE = "刘房子街道2019年度政务公开工作年度报告"
+
+
+def _picture_portal() -> Site:
+    """A TRS column on a loopback host listing two reports published as images: a page whose
+    content is a column of two scans (with a template's logo, menu and badges around it), and
+    a page that links its scan as an attachment."""
+    township = page_lines(TOWNSHIP.read_text(encoding="utf-8"), lines=80)
+    street = page_lines(STREET.read_text(encoding="utf-8"))
+    site = Site("pictures", "127.0.0.81")
+    site.routes["/ndbg/index.html"] = trs_list([
+        ("./202103/t20210315_1.html", TOWNSHIP_TITLE, "2020-01-31"),
+        ("./202103/t20210315_2.html", STREET_TITLE, "2020-01-20")], 0, 1)
+    site.routes["/ndbg/202103/t20210315_1.html"] = Page(_page(
+        '<div class="TRS_Editor"><p style="text-align:center"><img src="./W020210315_1.jpg" '
+        'width="600"></p><p style="text-align:center"><img src="./W020210315_2.jpg" '
+        'width="600"></p></div>', TOWNSHIP_TITLE).encode("utf-8"))
+    site.routes["/ndbg/202103/t20210315_2.html"] = Page(_page(
+        f'<div class="TRS_Editor"><p>附件：<a href="./P020210315_scan.png">{STREET_TITLE}'
+        "（扫描件）</a></p></div>", STREET_TITLE).encode("utf-8"))
+    for name, scan in (("W020210315_1.jpg", draw_page(township[:40], seal=SEAL, skew=1.0)),
+                       ("W020210315_2.jpg", draw_page(township[40:], skew=-1.0))):
+        site.routes[f"/ndbg/202103/{name}"] = Page(image_bytes(scan, "JPEG", quality=85),
+                                                   content_type="image/jpeg")
+    site.routes["/ndbg/202103/P020210315_scan.png"] = Page(
+        image_bytes(draw_page(street, noise=True)), content_type="image/png")
+    for path in ("/images/logo.png", "/images/red.png", "/images/gongan.png"):
+        site.routes[path] = Page(image_bytes(draw_page(["某某县人民政府门户网站"])),
+                                 content_type="image/png")
+    return site
+
+
+def test_reports_published_as_pictures_are_crawled_and_read(cli, cli_process, drawn, ingested,
+                                                           tmp_path):
+    """Through ``govreports run`` on a loopback portal: the scans a page is made of and the
+    scan a page links to are fetched with their pages (and none of the template's images),
+    kept with the report, and read as its text, with the text path's metadata."""
+    site = _picture_portal()
+    lake = tmp_path / "lake"
+    with SampleServer([site]) as server:
+        registry = write_registry(tmp_path / "p.yaml", [{
+            "id": "pictures", "name": "图片版", "cms": "trs",
+            "start_urls": [site.url("/ndbg/index.html")]}])
+        done = cli_process("run", "--portals", registry, "--lake", lake, *FAST,
+                           env={**AMPLE, **NO_RECHECK})
+        assert done.returncode == 0, done.stdout + done.stderr
+        fetched = sorted(h.path for h in server.hits if h.path.endswith((".jpg", ".png")))
+    assert fetched == ["/ndbg/202103/P020210315_scan.png", "/ndbg/202103/W020210315_1.jpg",
+                       "/ndbg/202103/W020210315_2.jpg"]  # no logo, no badge
+    fields = ", ".join(("report_year", "issuing_agency", "province_code", "document_kind"))
+    rows = {row["name"]: row for row in _rows(cli, lake, (
+        f"select case when url like '%_1.html' then 'township' else 'street' end as name, "
+        f"{fields}, text, ocr_pages, len(attachments) as files, "
+        f"len(list_filter(attachments, lambda f: f.sha256 is not null)) as kept from reports"))}
+    texts = {row["name"]: row for row in _rows(cli, ingested[1], (
+        f"select case when url like '%township%' then 'township' else 'street' end as name, "
+        f"{fields} from reports"))}
+    for name, pages in (("township", 2), ("street", 1)):
+        scan, text = rows.pop(name), texts[name]
+        assert (scan.pop("ocr_pages"), scan.pop("files"), scan.pop("kept")) == (
+            pages, pages, pages), name
+        gold = (drawn[1] / f"{name}.txt").read_text(encoding="utf-8")
+        found = scan.pop("text")
+        assert _f1(found, gold) >= 0.97, name
+        assert SEAL not in found and "门户网站" not in found, name
+        assert scan == text, name
+    assert rows == {}
+
+
+REAL_PICTURES = yaml.safe_load((REALPAGES / "pictures" / "sources.yaml").read_text("utf-8"))
+
+
+@pytest.mark.parametrize("name", sorted(REAL_PICTURES))
+def test_the_pictures_of_real_pages(name):
+    from pipelines.extract import page_files, parse_page
+
+    case = REAL_PICTURES[name]
+    html = (REALPAGES / "pictures" / f"{name}.html").read_text(encoding="utf-8")
+    links, found = page_files(parse_page(html), html, case["url"])
+    assert found == case["pictures"]
+    assert set(found) <= {url for url, _ in links}
+
+
+def _table3_rows(seed: int) -> list[list[int]]:
+    """表三's 25 rows of 7 numbers, consistent (勾稽关系 hold), two- to four-digit."""
+    rng = random.Random(seed)
+    return consistent_rows([rng.randint(0, 300) for _ in range(6)],
+                           [[rng.randint(0, 30) for _ in range(6)] for _ in range(21)])
+
+
+@pytest.mark.parametrize("ruled,skew", [(True, 1.5), (False, -1.0)],
+                         ids=["ruled-table-skewed", "unruled-table"])
+def test_a_statistics_table_in_a_scan_becomes_its_numbers(cli, tmp_path, ruled, skew):
+    """A 2021-template 表三 drawn as a Word table prints (wrapped labels, spanned groups),
+    scanned at 200 dpi, ingested as a PDF of page images: its cells are read by position."""
+    rows = _table3_rows(11)
+    page = draw_table(table3_cells(rows, LEAVES_2021), widths=[0.45, 1.0, 2.1] + [0.55] * 7,
+                      ruled=ruled, heading="三、收到和处理政府信息公开申请情况")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "table.pdf").write_bytes(scanned_pdf([page.rotate(skew, fillcolor="white")]))
+    lake = tmp_path / "lake"
+    done = subprocess.run([*GOVREPORTS, "ingest", "--lake", str(lake), str(folder)],
+                          capture_output=True, text=True, timeout=900,
+                          env={**os.environ, **AMPLE})
+    assert done.returncode == 0, done.stdout + done.stderr
+    [report] = _rows(cli, lake, "select template, stats_consistent, ocr_pages from reports")
+    assert (report["template"], report["ocr_pages"]) == ("2021", 1)
+    cells = {(c["row_key"], c["column_key"]): c["value"] for c in _rows(
+        cli, lake, "select row_key, column_key, value from report_stats where \"table\" = '三'")}
+    gold = {(row, column): value for row, values in zip(expected_rows("2021")["三"], rows,
+                                                          strict=True)
+            for column, value in zip(TABLE3_COLUMNS, values, strict=True)}
+    right = sum(1 for key, value in cells.items()
+                if value is not None and Decimal(str(value)) == gold.get(key))
+    assert right >= 0.9 * len(gold), (right, len(gold))
+    # A number misread is caught by the checks: the table is not called consistent.
+    assert report["stats_consistent"] is (right == len(cells) == len(gold))

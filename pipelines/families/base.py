@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urljoin
 
-from pipelines.files import ATTACHMENT
+from pipelines.files import ATTACHMENT, IMAGE
 from pipelines.metadata import parse_date
 
 if TYPE_CHECKING:
@@ -208,7 +208,7 @@ def links_beyond_cap(root) -> int:
     return max(0, int(root.xpath("count(//a[@href])")) - MAX_PAGE_LINKS)
 
 
-def _target(base_url: str, href: str) -> str | None:
+def link_target(base_url: str, href: str) -> str | None:
     href = href.strip()
     if not href or href.startswith(("#", "javascript:", "mailto:")):
         return None
@@ -220,7 +220,7 @@ def anchors(root, base_url: str) -> Iterator[Listed]:
     ``title``) and its row's date (the nearest ``li``/``tr``/``dd``/``p``)."""
     seen = set()
     for anchor in page_links(root):
-        url = _target(base_url, anchor.get("href"))
+        url = link_target(base_url, anchor.get("href"))
         if url is None or url in seen:
             continue
         seen.add(url)
@@ -240,16 +240,17 @@ def list_items(root, base_url: str, links: LinkShapes | None = None,
 
 
 def attachment_links(root, base_url: str) -> list[tuple[str, str]]:
-    """(URL, link text) of every attachment a page links to, once each, in page order: what
-    the crawler fetches with the page and what the extractor joins to it are this one list."""
+    """(URL, link text) of every attachment a page links to (a document file, or a scan's
+    image), once each, in page order (the pictures a report is made of are
+    :func:`pipelines.extract.picture_pages`)."""
     found: dict[str, str] = {}
     for anchor in page_links(root):
         href = anchor.get("href")
         # The suffix is read on the href as written: resolving every link of a page (menus
         # hold hundreds) would cost more than the rest of its extraction.
-        if not ATTACHMENT.search(href):
+        if not (ATTACHMENT.search(href) or IMAGE.search(href)):
             continue
-        url = _target(base_url, href)  # resolving keeps the href's file suffix
+        url = link_target(base_url, href)  # resolving keeps the href's file suffix
         if url is not None and url not in found:
             found[url] = anchor.text_content().strip()
     return list(found.items())
