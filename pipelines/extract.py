@@ -312,7 +312,8 @@ _IMAGE_SOURCES = ("data-original", "data-src", "src")
 #: Parts of a page's template (by an ancestor's class or id token), whose images are no
 #: report's: a logo in ``div.logo`` of ``div.header``, badges in the footer.
 _TEMPLATE_PART = re.compile(r"^(?:header|head|top|topbar|logo|banner|nav|navbar|menu|footer|foot"
-                            r"|bottom|copyright|share|qrcode|ewm)(?:$|[-_\d])", re.I)
+                            r"|bottom|copyright|share|qrcode|ewm|position|location|crumbs?"
+                            r"|breadcrumbs?|dqwz)(?:$|[-_\d])", re.I)
 #: Image file names of a template's furniture.
 _FURNITURE_IMAGE = re.compile(r"logo|banner|icon|btn|button|arrow|qrcode|erweima|ewm|_bg|bg_",
                               re.I)
@@ -358,7 +359,7 @@ def picture_pages(root, html: str, base_url: str) -> list[tuple[str, str]]:
         return []
     holder = _pictures_holder(root, html, [image for image, _ in found])
     if holder is None or len(_HANZI.findall(holder.text_content())) >= POINTER_HANZI or \
-            _densest(root) is not None:  # a block of the page holds a report's text
+            _holds_text(root, html):
         return []
     inside = set(holder.iter("img"))
     pictures: dict[str, str] = {}
@@ -369,11 +370,24 @@ def picture_pages(root, html: str, base_url: str) -> list[tuple[str, str]]:
     return list(pictures.items())
 
 
+def _holds_text(root, html: str) -> bool:
+    """Whether a block of the page holds a report's running text: its family's container, or
+    the block the density rule finds."""
+    _family, container = _container(root, html)
+    if container is not None and \
+            len(_HANZI.findall(container.text_content())) >= POINTER_HANZI:
+        return True
+    return _densest(root) is not None
+
+
 def _in_template(image) -> bool:
-    """Whether an image sits in a page's header, footer or navigation (by tag, or by a class or
-    id token such as ``header``, ``logo``, ``foot``)."""
+    """Whether an image sits in a page's header, footer, navigation or breadcrumb (by tag, or
+    by a class or id token such as ``header``, ``logo``, ``position``), or in a cell that
+    declares itself narrower than a page could be."""
     for ancestor in image.iterancestors():
         if ancestor.tag in ("header", "footer", "nav"):
+            return True
+        if ancestor.tag in ("td", "th", "div") and _declared_side(ancestor) < MIN_PICTURE_SIDE:
             return True
         tokens = (ancestor.get("class") or "").split() + [ancestor.get("id") or ""]
         if any(_TEMPLATE_PART.match(token) for token in tokens if token):
@@ -382,7 +396,7 @@ def _in_template(image) -> bool:
 
 
 def _declared_side(image) -> float:
-    """The smaller of an image's declared width and height in pixels (its attributes, or its
+    """The smaller of an element's declared width and height in pixels (its attributes, or its
     inline style's), or infinity when it declares neither (a percentage says nothing)."""
     sides = {}
     for name in ("width", "height"):

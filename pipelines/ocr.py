@@ -4,19 +4,22 @@ The engine is RapidOCR (PP-OCR's detection, orientation and recognition models o
 Runtime, CPU only). Its models ship inside the ``rapidocr-onnxruntime`` wheel, so it runs
 offline. It was chosen by measurement over Tesseract 5 ``chi_sim`` (Debian's), on seed
 reports the project draws (``make bench``, "ocr"; seal ink taken out for both): with a red
-seal and 1.5° or −2° of skew at 200 dpi, mean character error 1.1 % and 0.5 % against 1.0 %
+seal and 1.5° or −2° of skew at 200 dpi, mean character error 1.1 % and 0.2 % against 1.0 %
 and 3.1 %; a page in two columns 0.2 % against 86 % (Tesseract reads across the columns);
 clean pages 1.7 % against 0.8 %. It needs about 1.2 GiB of memory where Tesseract needs 130
 MiB, at about 5 s of CPU a page for both.
 
 The engine loads on the first page a worker process meets (about 0.5 s and 300 MiB): a run of
 text documents never pays for it. Seal ink is taken out before the engine reads a page (a red
-seal's lettering over a title or a signature is not text of the report). The lines are put
-back together from the boxes the engine returns: boxes whose vertical middles lie within half
-a line of each other are one line, left to right, and a gap wider than about two characters
-between two of them is a cell boundary (a tab), so that a statistics table drawn in a scan
-reads as its rows (:mod:`pipelines.stat_tables` takes tab-separated cells). A page set in two
-columns is read column by column.
+seal's lettering over a title or a signature is not text of the report), and so are a ruled
+table's lines. The lines are put back together from the boxes the engine returns, on the page
+turned straight: boxes whose vertical middles lie
+within half a line of each other are one line, left to right, and a gap wider than about two
+characters between two of them is a cell boundary (a tab). A table is read by position: each
+row of numbers is a row, and the lines of the labels wrapped in their cells beside it are its
+first cells, so that a statistics table drawn in a scan reads as its rows do in HTML
+(:mod:`pipelines.stat_tables` takes tab-separated cells). A page set in two columns is read
+column by column.
 
 Each page has a time budget (``GOVREPORTS_OCR_PAGE_SECONDS``): a scan that overruns it is a
 ``too_slow`` reject that says how many pages were read.

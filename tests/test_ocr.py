@@ -182,8 +182,19 @@ def _box(left: float, top: float, width: float, text: str) -> list:
     ([box for i in range(6) for box in (_box(100, 100 + 60 * i, 90, f"第{i}项"),
                                         _box(800, 100 + 60 * i, 40, str(i)))],
      [f"第{i}项\t{i}" for i in range(6)]),
+    # a table's rows: a label wrapped in its cell (two lines around the row's numbers) is one
+    # cell; a group's label spanning two rows goes, line by line, to the row it lies nearest,
+    # before the row's own label; a heading above the table is a line of its own
+    ([_box(100, 20, 400, "三、收到和处理政府信息公开申请情况"),
+      _box(100, 130, 120, "（三）不予公"), _box(100, 170, 30, "开"),
+      _box(300, 100, 300, "2.其他法律行政法规禁止公"), _box(300, 140, 30, "开"),
+      _box(700, 121, 30, "3"), _box(800, 119, 30, "9"), _box(900, 120, 45, "36"),
+      _box(300, 210, 300, "3.危及“三安全一稳定”"), _box(700, 211, 30, "0"),
+      _box(800, 209, 30, "3"), _box(900, 210, 45, "17")],
+     ["三、收到和处理政府信息公开申请情况", "（三）不予公\t2.其他法律行政法规禁止公开\t3\t9\t36",
+      "开\t3.危及“三安全一稳定”\t0\t3\t17"]),
 ], ids=["two-lines", "one-line-cut-in-two", "table-rows-as-cells", "two-columns",
-        "table-not-columns"])
+        "table-not-columns", "table-rows-with-wrapped-labels"])
 def test_boxes_become_lines_and_cells(boxes, lines):
     assert _lines(boxes) == lines
 
@@ -320,7 +331,7 @@ def test_the_pictures_of_real_pages(name):
     from pipelines.extract import page_files, parse_page
 
     case = REAL_PICTURES[name]
-    html = (REALPAGES / "pictures" / f"{name}.html").read_text(encoding="utf-8")
+    html = (REALPAGES / case["file"]).read_text(encoding="utf-8")
     links, found = page_files(parse_page(html), html, case["url"])
     assert found == case["pictures"]
     assert set(found) <= {url for url, _ in links}
@@ -361,3 +372,14 @@ def test_a_statistics_table_in_a_scan_becomes_its_numbers(cli, tmp_path, ruled, 
     assert right >= 0.9 * len(gold), (right, len(gold))
     # A number misread is caught by the checks: the table is not called consistent.
     assert report["stats_consistent"] is (right == len(cells) == len(gold))
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in (REALPAGES / "pages").glob("*.htm*")))
+def test_no_real_text_page_is_taken_for_pictures(page):
+    """The real-pages corpus (reports, letters, notices and news published as text, in their
+    portals' templates: breadcrumb icons, logos, badges, QR codes): none is a report made of
+    pictures, so none of their images is fetched or read."""
+    from pipelines.extract import page_files, parse_page
+
+    html = (REALPAGES / "pages" / page).read_text(encoding="utf-8", errors="replace")
+    assert page_files(parse_page(html), html, "https://www.example.gov.cn/a/b.html")[1] == []
