@@ -64,7 +64,10 @@ def _print_crawl(crawled) -> None:
     outcomes = portal_outcomes(manifest)
     for portal_id, portal in outcomes.items():
         c = portal.counts
-        table.add_row(portal_id, portal.status, c["family"] or "-", *(str(c[k]) for k in (
+        family = c["family"] or "-"
+        if (c.get("listed_by") or {}).get("generic") and family != "generic":
+            family += "+generic"  # reports the family's link shapes missed
+        table.add_row(portal_id, portal.status, family, *(str(c[k]) for k in (
             "list_pages", "listed", "documents", "attachments", "new_bytes", "known_skipped",
             "not_modified", "failed", "blocked")))
     out.print(table)

@@ -102,6 +102,11 @@ class PortalOutcomeBuilder:
                 "announced_entries", "robots_truncated", "links_capped", "rechecked",
                 "recheck_unchanged", "recheck_changed")},
             "list_pages_capped": bool(self.get("list_pages_capped", False)),
+            # Which rules found the listed documents: the family's, and the generic ones for
+            # the reports the family's link shapes missed.
+            "listed_by": {name.rsplit("listed_by_", 1)[1]: value for name, value in
+                          self.stats.get_stats().items()
+                          if name.startswith(self.prefix + "listed_by_")},
         }
         counts["status"], counts["status_note"] = PortalOutcome.judge(counts)
         return counts

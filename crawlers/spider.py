@@ -12,7 +12,6 @@ killed mid-way) are fetched on the next run.
 
 from __future__ import annotations
 
-import itertools
 import math
 import mimetypes
 from datetime import UTC, datetime, timedelta
@@ -147,9 +146,14 @@ class PortalSpider(scrapy.Spider):
         outcome.announced(**families.announced(page, family))
         outcome.detected(family.name)
         n = response.meta["list_page"]
-        # What the family announces, then what any list page may hold (a plain pager under a
-        # CMS's URL shapes, per-year sub-columns): each list URL once per run.
-        for found in itertools.chain(family.parse_list(page), families.navigation(page, family)):
+        # What the family announces and the reports the generic rules find beyond it, then
+        # what any list page may hold (a plain pager under a CMS's URL shapes, per-year
+        # sub-columns): each list URL once per run.
+        found_on_page, found_by = families.read_list(page, family,
+                                                     report_pattern=portal.report_pattern)
+        for rules, n in found_by.items():
+            outcome.count(f"listed_by_{rules}", n)
+        for found in found_on_page:
             if isinstance(found, families.Listed):
                 outcome.count("listed")
                 yield from self._follow(portal, found.url, role="document",

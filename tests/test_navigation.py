@@ -417,3 +417,67 @@ def test_a_response_names_its_file_from_its_disposition_else_its_url(disposition
 
     headers = {"content-disposition": disposition} if disposition else {}
     assert _filename(Response(url), headers) == expected
+
+
+#: Year sub-columns as real columns name them (issue 28): (link text, folder) from the column
+#: root, and below a year's folder, its bodies' columns.
+YEAR_SHAPES = {
+    "label-2020年": [("2020年", "./y2020/")],
+    "label-bare-2021": [("2021", "./a2021list/index.html")],
+    "folder-xxgknb2020": [("市人民政府", "./xxgknb2020/tjsrmzf/")],
+    "folder-bare-2024": [("本级", "./2024/")],
+    "folder-2018year": [("市政府年报", "./2018year/index.shtml")],
+    "folder-then-bodies-nb2022-bmnb2022": [("2022年度", "./nb2022/"),
+                                           ("市直部门", "./nb2022/bmnb2022/")],
+}
+
+
+@pytest.mark.parametrize("shape", list(YEAR_SHAPES))
+def test_a_column_root_finds_its_years_however_they_are_named(tmp_path, shape):
+    """A registry entry starts at the column root; each year's reports are found below it,
+    this year's and next year's alike, however the year sub-columns are labelled or named."""
+    site = Site("years", "127.0.0.56")
+    links = YEAR_SHAPES[shape]
+    root_links = links[:1]
+    site.routes["/gknb/index.html"] = page(
+        "<ul>" + "".join(f'<li><a href="{href}">{label}</a></li>' for label, href in root_links)
+        + '<li><a href="/zwgk/2020/">2020年政务动态</a></li></ul>')  # not below the column
+    for k, (_label, href) in enumerate(links):
+        folder = "/gknb/" + href[2:].rsplit("/", 1)[0] + "/"
+        listing = "/gknb/" + href[2:] if not href.endswith("/") else folder
+        if k + 1 < len(links):  # a year's folder split into its bodies' columns
+            below = links[k + 1][1][2:].removeprefix(href[2:])
+            site.routes[listing] = page(f'<ul><li><a href="./{below}">{links[k + 1][0]}</a>'
+                                        "</li></ul>")
+            continue
+        items = [(f"./202102/t20210215_{k}{i}.html", f"某某局{i}号2020年政府信息公开工作年度报告")
+                 for i in range(2)]
+        site.routes[listing] = page(rows(items))
+        for doc, title in items:
+            site.routes[folder + doc[2:]] = detail_page(title, "2021-02-15")
+    entry, paths, _ = crawl(tmp_path, site, "/gknb/index.html", cms="trs")
+    assert len(landed_titles(entry)) == 2, paths
+    assert "/zwgk/2020/" not in paths
+
+
+#: Real report link shapes no family's rules knew (issue 28, from stored copies of registry
+#: portals): TRS pages without a date, numeric ids, a Hanweb article with a 32-hex id.
+REAL_SHAPES = ["./zfxxgknb/t1078318.shtml", "./201106/t1266170.shtml", "./10269652.shtml",
+               "./art/2025/art_36b7055e0b8a4d5c9e2f1a3b4c5d6e7f.html"]
+
+
+@pytest.mark.parametrize("cms", ["hanweb", "trs", "ucap", "gkmlpt"])
+def test_a_wrong_cms_hint_falls_back_to_the_generic_rules(tmp_path, cms):
+    """A registry's ``cms`` is a hint: the reports its family's link shapes miss on a list page
+    are found by the generic rules, and the crawl record says which rules found what."""
+    site = Site("hint", "127.0.0.57")
+    items = [(href, f"某某局{i}号2020年政府信息公开工作年度报告")
+             for i, href in enumerate(REAL_SHAPES)]
+    site.routes["/xxgk/nb/index.html"] = page(rows(items))
+    for href, title in items:
+        site.routes["/xxgk/nb/" + href[2:]] = detail_page(title, "2021-02-15")
+    entry, _paths, output = crawl(tmp_path, site, "/xxgk/nb/index.html", cms=cms)
+    assert len(landed_titles(entry)) == len(REAL_SHAPES)
+    found_by = entry["counts"]["listed_by"]
+    assert sum(found_by.values()) == len(REAL_SHAPES) and found_by.get("generic"), found_by
+    assert f"{cms}+generic" in output

@@ -65,7 +65,27 @@ def detect(page: ListPage, *, report_pattern: str | None = None) -> Family:
     return Generic(report_pattern)
 
 
+def read_list(page: ListPage, found: Family, *,
+              report_pattern: str | None = None) -> tuple[list[Listed | NextPage], dict[str, int]]:
+    """What a list page holds, and how many of its documents each set of rules found: the
+    page's family's (the registry's ``cms``, or the detected one), and the generic rules'
+    (report titles judged on their words) for the reports the family's link shapes missed: a
+    family is a hint, and a site that changed its templates, or links reports in shapes the
+    family does not know (a TRS page without a date, a numeric id, a 32-hex Hanweb article),
+    is still read. Then what any list page may hold (:func:`navigation`)."""
+    items = list(found.parse_list(page))
+    seen = {item.url for item in items if isinstance(item, Listed)}
+    by = {found.name: len(seen)} if seen else {}
+    if found.name != "generic":
+        missed = [item for item in Generic(report_pattern).parse_list(page)
+                  if isinstance(item, Listed) and item.url not in seen]
+        if missed:
+            items += missed
+            by["generic"] = len(missed)
+    return items + list(navigation(page, found)), by
+
+
 __all__ = ["CONTAINERS", "FAMILIES", "MARKERS", "MAX_PAGE_LINKS", "Container", "Family",
            "LinkShapes", "ListPage", "Listed", "Markers", "NextPage", "announced",
            "attachment_links", "detect", "family", "html_parser", "judge_report_link",
-           "links_beyond_cap", "navigation", "page_links"]
+           "links_beyond_cap", "navigation", "page_links", "read_list"]

@@ -23,6 +23,11 @@ LOOSE_DOCUMENT_SHAPES = LinkShapes("/content_{id}*", "/art/*", "/{dated}/*")
 #: A link reading only a year ("2019年度", "2020年报"): a per-year sub-column, unless its URL
 #: has a document's shape.
 _YEAR_COLUMN = re.compile(r"((?:19|20)\d{2})年?度?(年报|年度报告)?")
+#: A folder named for a year below a column (``xxgknb2020/``, ``2024/``, ``nb2022/bmnb2022/``,
+#: ``2018year/``): a per-year sub-column, whatever its link reads ("市政府", "部门").
+_YEAR_FOLDER = re.compile(r"(?<!\d)(?:199\d|20[0-4]\d)(?!\d)")
+#: The path of a column (a folder, or its index page), as opposed to a document's.
+_COLUMN_PATH = re.compile(r"/(?:(?:index|default|list)(?:_\d+)?\.s?html?)?$", re.I)
 #: Points a candidate needs: the wording alone gives 2, each other signal 1.
 TAKE_SCORE = 3
 NO_WORDING = "no annual-report wording"
@@ -106,8 +111,10 @@ def pager_links(page: ListPage) -> Iterator[NextPage]:
 def navigation(page: ListPage, family: Family | None) -> Iterator[NextPage]:
     """The further list pages of any list page, whatever its family announces: its pager
     (:func:`pager_links`) and, given the page's ``family``, per-year sub-columns (a link
-    reading only "2019年度" or "2020年报" that is not a document). The crawler drops what it
-    requested already and bounds the rest by ``max_list_pages``."""
+    reading only "2019年度", "2020年" or "2021", or a folder below the page's that is named
+    for a year, ``xxgknb2020/``, ``nb2022/bmnb2022/``, whatever its link reads; never a
+    document). The crawler drops what it requested already and bounds the rest by
+    ``max_list_pages``."""
     column = urlsplit(page.url).path.rsplit("/", 1)[0]
     for item, label in _other_links(page):
         target = urlsplit(item.url)
@@ -115,9 +122,22 @@ def navigation(page: ListPage, family: Family | None) -> Iterator[NextPage]:
                                                           if target.query else "")))
         if _PAGER_LABEL.match(label) or (page_like and target.path.rsplit("/", 1)[0] == column):
             yield NextPage(item.url)
-        elif family is not None and _YEAR_COLUMN.fullmatch(label) and not (
-                is_document_url(item.url) or family.links.match(item.url)):
+        elif family is not None and not (is_document_url(item.url)
+                                         or family.links.match(item.url)) and (
+                _YEAR_COLUMN.fullmatch(label) or _year_folder(column, target.path)):
             yield NextPage(item.url)
+
+
+def _year_folder(column: str, path: str) -> bool:
+    """Whether ``path`` is a column below ``column`` (a list page's folder) and a year's: its
+    folders below ``column`` name a year (a per-year sub-column known only by its folder's
+    name), or ``column`` is a year's folder itself (``xxgknb2020/`` split by body:
+    ``xxgknb2020/tjsrmzf/``)."""
+    if not path.startswith(column + "/") or not _COLUMN_PATH.search(path):
+        return False
+    below = path[len(column) + 1:].rsplit("/", 1)[0]
+    return bool(below) and bool(_YEAR_FOLDER.search(below)
+                                or _YEAR_FOLDER.search(column.rsplit("/", 1)[-1]))
 
 
 #: What a pager says the whole column holds: "共5页", "1/5页", "共48条", "48条记录".
