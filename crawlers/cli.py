@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -266,17 +267,28 @@ def _coverage_lines(entries) -> list[str]:
 def portals_check(portals_file, portal_ids, timeout):
     """Probe each portal's start URLs (needs the network): status, CMS family, anti-bot."""
     from crawlers.portals import load_portals, select
-    from crawlers.probe import probe
+    from crawlers.probe import FLAGS, probe
 
     with command_errors():
         chosen = select(load_portals(portals_file), portal_ids)
-    table = Table("portal", "url", "status", "family", "note")
+    table = Table("portal", "url", "status", "family", "verdict")
     bad = 0
+    flagged: Counter = Counter()
     for portal in chosen:
         for url in portal.start_urls:
             result = probe(url, timeout=timeout)
-            bad += not result.ok
+            bad += not result.ok or bool(result.flags)
+            flagged.update(next((key for key in FLAGS if flag.startswith(key)), flag)
+                           for flag in result.flags)
+            if not result.ok:
+                flagged["unreachable or refused"] += 1
+            verdict = result.verdict
+            if portal.single_year and any(f.startswith("one-year") for f in result.flags):
+                verdict += f" (single_year: {portal.single_year_reason})"
             table.add_row(portal.id, url, str(result.status or "-"), result.family or "-",
-                          result.note)
+                          verdict)
     out.print(table)
+    checked = sum(len(portal.start_urls) for portal in chosen)
+    out.print(f"{checked} start URL(s): {checked - bad} ok" + "".join(
+        f", {n} {key}" for key, n in flagged.most_common()), highlight=False)
     sys.exit(1 if bad else 0)

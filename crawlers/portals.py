@@ -10,6 +10,10 @@ the registry file, the entry and the field, and says what to write instead::
         region: "530502"                # optional, the body's own region code
         cms: auto                       # auto | trs | hanweb | ucap | gkmlpt | generic
         start_urls: ["http://www.example.gov.cn/zwgk/zfxxgknb/"]
+
+A start URL is the column that lists every year (one inside a year's folder is refused unless
+the entry says ``single_year: true`` and its ``single_year_reason``); one body is one entry,
+its other addresses listed as ``mirrors``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pipelines import families as _families
 from pipelines.errors import ConfigError
+from pipelines.families.lists import year_folder
 from pipelines.regions import is_region_code, split_region
 from pipelines.settings import current
 
@@ -65,6 +70,13 @@ class Portal(BaseModel):
     source: str | None = None  # where the URL came from
     note: str | None = None
     kind: Literal["column", "hub"] = "column"  # see takes_document
+    #: An entry may start at one year's column only when the site has no column listing every
+    #: year (it opens a new column each year): ``single_year: true`` with the reason.
+    single_year: bool = False
+    single_year_reason: str | None = None
+    #: The same body's column published elsewhere (another host, an old address): listed, not
+    #: crawled (one body, one entry).
+    mirrors: tuple[str, ...] = ()
 
     @model_validator(mode="before")
     @classmethod
@@ -146,6 +158,22 @@ class Portal(BaseModel):
                              f"as {self.province[:2]}0000; put a county's code in 'region'")
         if self.province and self.region and split_region(self.region)[0] != self.province:
             raise ValueError(f"region {self.region} is not inside province {self.province}")
+        return self
+
+    @model_validator(mode="after")
+    def _every_year(self) -> Portal:
+        if self.single_year:
+            if not self.single_year_reason:
+                raise ValueError("single_year: true needs single_year_reason: why no column "
+                                 "of the site lists every year")
+            return self
+        for url in self.start_urls:
+            folder = year_folder(url)
+            if folder is not None:
+                raise ValueError(
+                    f"start URL {url!r} is one year's column ({folder}/): start at the column "
+                    "that lists every year (its parent) so that next year's report is found, "
+                    "or say single_year: true with a single_year_reason")
         return self
 
     @property

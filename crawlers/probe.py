@@ -3,10 +3,12 @@ operator whether a portal answers, which CMS family it looks like and whether a 
 
 from __future__ import annotations
 
+import re
 import socket
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from urllib.parse import urlsplit
 
 from crawlers.guards import ForbiddenAddress, check_address, detect_anti_bot
@@ -17,15 +19,70 @@ class Probe:
     status: int | None
     family: str | None
     note: str
+    #: What the first page says about the entry: each a short key, then its detail.
+    flags: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.status == 200 and not self.note.startswith(("anti-bot", "refused"))
 
+    @property
+    def verdict(self) -> str:
+        """One line: ``ok``, or what is wrong with the entry."""
+        if not self.ok:
+            return self.note
+        return "; ".join(self.flags) if self.flags else "ok"
+
+
+#: Flags of a start page, by key (the summary counts them).
+FLAGS = ("one-year column", "redirects off its host", "a single report, not a list",
+         "no report link", "newest report", "list filled by script")
+#: What a page whose list a script fills names (a data interface, a pager config).
+#: Its data interface when it names one, else the script call.
+_SCRIPTED = (re.compile(r"dataproxy\.jsp|module/xxgk/search\.jsp|\w+\.trsapi|countPage|jpaas"),
+             re.compile(r"\$\.(?:ajax|get|post|getJSON)\(|XMLHttpRequest|fetch\("))
+_TITLE_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+
+
+def list_flags(url: str, final: str, text: str, *, today: date | None = None) -> tuple[
+        str, list[str]]:
+    """The CMS family of a start page and what is wrong with it as a registry entry's start:
+    a one-year column, a redirect to another host, a single report instead of a list, no
+    report link (nor year sub-column) on it, a newest report more than two years old, a list
+    a script fills (its data interface named)."""
+    from pipelines import families
+    from pipelines.families.lists import year_folder
+    from pipelines.metadata import is_report_title
+
+    today = today or date.today()
+    page = families.ListPage.parse(final, text)
+    family = families.detect(page)
+    found, _by = families.read_list(page, family)
+    documents = [item for item in found if isinstance(item, families.Listed)]
+    flags = []
+    folder = year_folder(url)
+    if folder:
+        flags.append(f"one-year column ({folder}/)")
+    if (urlsplit(final).hostname or "") != (urlsplit(url).hostname or ""):
+        flags.append(f"redirects off its host (to {urlsplit(final).hostname})")
+    title = page.root.findtext(".//title") if page.root is not None else None
+    if not documents:
+        if is_report_title((title or "").strip()) and _TITLE_YEAR.search(title or ""):
+            flags.append("a single report, not a list")
+        elif not any(isinstance(item, families.NextPage) for item in found):
+            flags.append("no report link on the first page")
+        scripted = _SCRIPTED[0].search(text) or _SCRIPTED[1].search(text)
+        if scripted:
+            flags.append(f"list filled by script ({scripted[0]})")
+    years = [int(m[1]) for item in documents for m in [_TITLE_YEAR.search(item.title or "")]
+             if m] + [int(item.date[:4]) - 1 for item in documents if item.date]
+    if years and max(years) < today.year - 2:
+        flags.append(f"newest report {max(years)}, over two years old")
+    return family.name, flags
+
 
 def probe(url: str, *, timeout: float = 15.0) -> Probe:
     from crawlers import settings
-    from pipelines import families
     from pipelines.decode import decode
     from pipelines.errors import DocumentRejected
 
@@ -55,8 +112,8 @@ def probe(url: str, *, timeout: float = 15.0) -> Probe:
         text = decode(body, headers={"content-type": content_type}).text
     except DocumentRejected:  # no bytes, or bytes that are no text: nothing to detect on
         text = ""
-    family = families.detect(families.ListPage.parse(final, text)).name
+    family, flags = list_flags(url, final, text)
     note = "ok" if status == 200 else f"HTTP {status}"
     if final != url:
         note += f" (redirected to {final})"
-    return Probe(status, family, note)
+    return Probe(status, family, note, flags if status == 200 else [])

@@ -3,12 +3,18 @@ registries. The CMS families are tested in tests/test_families.py."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+from datetime import UTC, datetime
+
 import pytest
 import yaml
 
 from crawlers.portals import DEFAULT_REGISTRY, SAMPLE_REGISTRY, load_portals, select
+from crawlers.samples.server import Page, SampleServer, Site
 from crawlers.samples.sites import sample_portals
 from pipelines.errors import ConfigError
+from tests.conftest import GOVREPORTS
 
 GOOD = {"id": "yn-baoshan-longyang", "name": "保山市隆阳区人民政府",
         "start_urls": ["http://www.longyang.gov.cn/zwgk/zfxxgknb/"]}
@@ -40,6 +46,17 @@ BAD = [
     ("empty-start-urls", {**GOOD, "start_urls": []}, "'start_urls' is required"),
     ("domains-string", {**GOOD, "domains": "longyang.gov.cn"}, "domains: must be a list"),
     ("not-a-mapping", ["yn-baoshan-longyang"], "portal #1 must be a mapping"),
+    # an entry that starts at one year's column never sees next year's report
+    ("one-year-folder", {**GOOD, "start_urls": [
+        "https://www.tj.gov.cn/zwgk/zfxxgkzl/gknb/xxgknb2020/tjsrmzf/"]},
+     "is one year's column (xxgknb2020/): start at the column that lists every year"),
+    ("one-year-bare-folder", {**GOOD, "start_urls": ["http://www.qingdao.gov.cn/ndbg/2018/"]},
+     "is one year's column (2018/)"),
+    ("one-year-folder-with-index", {**GOOD, "start_urls": [
+        "https://ghx.gov.cn/ghx/zfxxgk/zfxxgknb/2024/xzf/index.html"]},
+     "is one year's column (2024/)"),
+    ("single-year-without-reason", {**GOOD, "single_year": True},
+     "single_year: true needs single_year_reason"),
 ]
 
 
@@ -182,6 +199,28 @@ def test_the_shipped_registry_covers_all_31_provincial_level_divisions(cli):
     assert _missing(result.stdout) == []
 
 
+@pytest.mark.parametrize("url", [
+    "http://www.shandong.gov.cn/col/col97672/index.html",  # single_year, with its reason
+    "https://www.wehdz.gov.cn/2022/zfxxgk/dfbm/bgs/zfxxgkndbg_43660/",  # a site's 2022 section
+    "https://www.gzlps.gov.cn/zwgk/bmxxgk/szfb/zfxxgknb_5751035/",  # a column's number
+], ids=["single-year-with-reason", "site-section-named-for-a-year", "column-number"])
+def test_an_entry_that_sees_every_year_or_says_why_not_is_taken(tmp_path, url):
+    entry = {**GOOD, "start_urls": [url]}
+    if "shandong" in url:
+        entry |= {"single_year": True, "single_year_reason": "a new column each year"}
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump({"portals": [entry]}, allow_unicode=True), encoding="utf-8")
+    assert load_portals(path)[0].start_urls == (url,)
+
+
+def test_the_shipped_registry_names_one_body_once_and_its_mirrors():
+    portals = load_portals(DEFAULT_REGISTRY)
+    starts = {url for p in portals for url in p.start_urls}
+    mirrors = [url for p in portals for url in p.mirrors]
+    assert mirrors and not starts & set(mirrors)
+    assert all(p.single_year_reason for p in portals if p.single_year)
+
+
 def test_the_shipped_registry_lists_each_start_url_once():
     urls = [url for p in load_portals(DEFAULT_REGISTRY) for url in p.start_urls]
     assert len(urls) == len(set(urls)), sorted({u for u in urls if urls.count(u) > 1})
@@ -216,3 +255,83 @@ def test_a_portal_id_too_long_for_the_lake_is_one_line_before_the_crawl(tmp_path
     assert done.returncode == 2, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "more than 80" in done.stderr
     assert not (tmp_path / "lake" / "_crawl").exists()
+
+
+# -- portals check on loopback portals of each kind --------------------------------------------
+
+def _html(title: str, body: str) -> Page:
+    return Page(f'<html><head><meta charset="utf-8"><title>{title}</title></head><body>{body}'
+                "</body></html>".encode())
+
+
+def _reports(*years: int) -> str:
+    return "<ul>" + "".join(
+        f'<li><a href="./{year + 1}02/t{year + 1}0210_{i}.html">'
+        f"某某局{year}年政府信息公开工作年度报告</a><span>{year + 1}-02-10</span></li>"
+        for i, year in enumerate(years)) + "</ul>"
+
+
+THIS_YEAR = datetime.now(UTC).year
+#: Entry → (path of its start page, the page, what its verdict must say).
+CHECKED = {
+    "ok": ("/ok/index.html", _html("政府信息公开年报", _reports(THIS_YEAR - 1, THIS_YEAR - 2)),
+           "ok"),
+    "one-year": ("/gknb/xxgknb2020/index.html", _html("2020年度", _reports(2020)),
+                 "one-year column (xxgknb2020/)"),
+    "single-report": ("/nb/202402/t20240201_1.html", _html(
+        "某某局2023年政府信息公开工作年度报告",
+        "<p>一、总体情况</p><p>本机关认真贯彻落实条例。</p>"),
+        "a single report, not a list"),
+    "no-report-link": ("/empty/index.html", _html("政务动态", '<ul><li><a href="./a.html">'
+                                                            "我局召开工作会议</a></li></ul>"),
+                       "no report link on the first page"),
+    "old": ("/old/index.html", _html("政府信息公开年报", _reports(2015, 2016)),
+            "newest report 2016, over two years old"),
+    "script-filled": ("/js/index.html", _html("政府信息公开年报", (
+        '<table id="list"></table><script>$.ajax({url: "/js/list2.trsapi", data: '
+        "{page: 1}, success: render});</script>")), "list filled by script (list2.trsapi)"),
+    "redirected": ("/moved/index.html", None, "redirects off its host (to 127.0.0.60)"),
+}
+
+
+@pytest.fixture(scope="module")
+def checked(tmp_path_factory):
+    """``govreports portals check`` over one loopback portal of each kind, its output."""
+    site, elsewhere = Site("chk", "127.0.0.59"), Site("elsewhere", "127.0.0.60")
+    elsewhere.routes["/ndbg/index.html"] = _html("政府信息公开年报", _reports(THIS_YEAR - 1))
+    for path, page, _ in CHECKED.values():
+        if page is not None:
+            site.routes[path] = page
+    tmp = tmp_path_factory.mktemp("check")
+    with SampleServer([site, elsewhere]):
+        site.routes["/moved/index.html"] = Page(b"", status=302, headers={
+            "Location": elsewhere.url("/ndbg/index.html")})
+        entries = [{"id": name, "name": "检查", "start_urls": [site.url(path)],
+                    **({"single_year": True, "single_year_reason": "a test of the flag"}
+                       if name == "one-year" else {})}
+                   for name, (path, _, _) in CHECKED.items()]
+        registry = tmp / "p.yaml"
+        registry.write_text(yaml.safe_dump({"portals": entries}, allow_unicode=True), "utf-8")
+        done = subprocess.run([*GOVREPORTS, "portals", "check", "--portals", str(registry)],
+                              capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "COLUMNS": "400"})
+    return done
+
+
+@pytest.mark.parametrize("name", list(CHECKED))
+def test_portals_check_gives_each_entry_a_verdict(checked, name):
+    [row] = [line for line in checked.stdout.splitlines() if line.startswith(f"│ {name} ")]
+    assert CHECKED[name][2] in row, row
+    if name == "one-year":
+        assert "(single_year: a test of the flag)" in row
+
+
+def test_portals_check_sums_up_and_fails_when_an_entry_is_flagged(checked):
+    assert checked.returncode == 1
+    summary = checked.stdout.strip().splitlines()[-1]
+    assert summary.startswith(f"{len(CHECKED)} start URL(s): 1 ok, "), summary
+    # the 2020 column is old too, and the script's empty table holds no report link either
+    counts = {"one-year column": 1, "redirects off its host": 1, "a single report, not a list": 1,
+              "no report link": 2, "newest report": 2, "list filled by script": 1}
+    for key, n in counts.items():
+        assert f", {n} {key}" in summary, (key, summary)

@@ -128,6 +128,15 @@ def navigation(page: ListPage, family: Family | None) -> Iterator[NextPage]:
             yield NextPage(item.url)
 
 
+def year_folder(url: str) -> str | None:
+    """The folder of a column URL that is named for one year (``xxgknb2020``, ``2018year``),
+    or None: a registry entry starting there never sees next year's reports. A site's first
+    folder is its section, not a column's year (``www.wehdz.gov.cn/2022/zfxxgk/…``, a site
+    rebuilt in 2022)."""
+    folders = urlsplit(url).path.split("/")[2:-1]
+    return next((folder for folder in folders if _YEAR_FOLDER.search(folder)), None)
+
+
 def _year_folder(column: str, path: str) -> bool:
     """Whether ``path`` is a column below ``column`` (a list page's folder) and a year's: its
     folders below ``column`` name a year (a per-year sub-column known only by its folder's
