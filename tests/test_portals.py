@@ -221,6 +221,11 @@ def test_the_shipped_registry_names_one_body_once_and_its_mirrors():
     assert all(p.single_year_reason for p in portals if p.single_year)
 
 
+def test_the_shipped_registry_has_hubs_each_with_its_source():
+    hubs = [p for p in load_portals(DEFAULT_REGISTRY) if p.kind == "hub"]
+    assert len(hubs) >= 10 and all(p.source for p in hubs)
+
+
 def test_the_shipped_registry_lists_each_start_url_once():
     urls = [url for p in load_portals(DEFAULT_REGISTRY) for url in p.start_urls]
     assert len(urls) == len(set(urls)), sorted({u for u in urls if urls.count(u) > 1})
