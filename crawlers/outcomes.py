@@ -100,7 +100,7 @@ class PortalOutcomeBuilder:
                 "list_pages", "listed", "documents", "attachments", "new_bytes",
                 "not_modified", "known_skipped", "failed", "blocked", "announced_pages",
                 "announced_entries", "robots_truncated", "links_capped", "rechecked",
-                "recheck_unchanged", "recheck_changed")},
+                "recheck_unchanged", "recheck_changed", "passed_over")},
             "list_pages_capped": bool(self.get("list_pages_capped", False)),
             # Which rules found the listed documents: the family's, and the generic ones for
             # the reports the family's link shapes missed.

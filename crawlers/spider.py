@@ -149,10 +149,13 @@ class PortalSpider(scrapy.Spider):
         # What the family announces and the reports the generic rules find beyond it, then
         # what any list page may hold (a plain pager under a CMS's URL shapes, per-year
         # sub-columns): each list URL once per run.
-        found_on_page, found_by = families.read_list(page, family,
-                                                     report_pattern=portal.report_pattern)
+        found_on_page, found_by, passed = families.read_list(
+            page, family, report_pattern=portal.report_pattern)
         for rules, n in found_by.items():
             outcome.count(f"listed_by_{rules}", n)
+        for item, why in passed:
+            self.logger.info("not taken as a report (%s): %r %s", why, item.title, item.url)
+            outcome.count("passed_over")
         for found in found_on_page:
             if isinstance(found, families.Listed):
                 outcome.count("listed")

@@ -481,3 +481,29 @@ def test_a_wrong_cms_hint_falls_back_to_the_generic_rules(tmp_path, cms):
     found_by = entry["counts"]["listed_by"]
     assert sum(found_by.values()) == len(REAL_SHAPES) and found_by.get("generic"), found_by
     assert f"{cms}+generic" in output
+
+
+#: A TRS report column as real ones are: reports, a body's name as the only title, and notices,
+#: readings and news filed beside them. Title → whether it is taken.
+MIXED = {
+    "某某县人民政府2023年政府信息公开工作年度报告": True,
+    "县教育局": True,  # a hub's row names the body only
+    "2022年度": True,
+    "关于做好2023年政府信息公开工作年度报告编制工作的通知": False,
+    "某某县2023年政府信息公开工作年度报告解读": False,
+    "我县召开政务公开工作推进会": False,
+}
+
+
+def test_a_report_column_that_mixes_in_notices_and_news_takes_the_reports(tmp_path):
+    site = Site("mixed", "127.0.0.58")
+    items = [(f"./202402/t20240201_{n}.html", title) for n, title in enumerate(MIXED)]
+    site.routes["/nb/index.html"] = page(rows(items))
+    for href, title in items:
+        site.routes["/nb/" + href[2:]] = detail_page(title, "2024-02-01")
+    entry, paths, log = crawl(tmp_path, site, "/nb/index.html", cms="trs", verbose=True)
+    taken = {f"t20240201_{n}.html" for n, title in enumerate(MIXED) if MIXED[title]}
+    assert landed_titles(entry) == taken
+    assert entry["counts"]["passed_over"] == 3
+    assert "not taken as a report (news, not a report (召开))" in log
+    assert not any(path.endswith(("_3.html", "_4.html", "_5.html")) for path in paths)

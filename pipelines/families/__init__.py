@@ -33,7 +33,7 @@ from pipelines.families.base import (
 from pipelines.families.generic import Generic
 from pipelines.families.gkmlpt import Gkmlpt
 from pipelines.families.hanweb import Hanweb
-from pipelines.families.lists import announced, judge_report_link, navigation
+from pipelines.families.lists import announced, judge_report_link, navigation, not_a_report
 from pipelines.families.trs import Trs
 from pipelines.families.ucap import Ucap
 
@@ -65,24 +65,35 @@ def detect(page: ListPage, *, report_pattern: str | None = None) -> Family:
     return Generic(report_pattern)
 
 
-def read_list(page: ListPage, found: Family, *,
-              report_pattern: str | None = None) -> tuple[list[Listed | NextPage], dict[str, int]]:
-    """What a list page holds, and how many of its documents each set of rules found: the
-    page's family's (the registry's ``cms``, or the detected one), and the generic rules'
-    (report titles judged on their words) for the reports the family's link shapes missed: a
-    family is a hint, and a site that changed its templates, or links reports in shapes the
-    family does not know (a TRS page without a date, a numeric id, a 32-hex Hanweb article),
-    is still read. Then what any list page may hold (:func:`navigation`)."""
-    items = list(found.parse_list(page))
+def read_list(page: ListPage, found: Family, *, report_pattern: str | None = None
+              ) -> tuple[list[Listed | NextPage], dict[str, int], list[tuple[Listed, str]]]:
+    """What a list page holds, how many of its documents each set of rules found, and the
+    links passed over with why.
+
+    The rules: the page's family's (the registry's ``cms``, or the detected one), whose link
+    shapes take a column's documents, less the ones whose titles say they are a notice or news
+    (:func:`~pipelines.families.lists.not_a_report`: a report column that mixes them in); and
+    the generic rules' (report titles judged on their words) for the reports the family's
+    shapes missed: a family is a hint, and a site that changed its templates, or links reports
+    in shapes the family does not know (a TRS page without a date, a numeric id, a 32-hex
+    Hanweb article), is still read. Then what any list page may hold (:func:`navigation`)."""
+    items: list[Listed | NextPage] = []
+    passed: list[tuple[Listed, str]] = []
+    for item in found.parse_list(page):
+        why = not_a_report(item) if isinstance(item, Listed) else None
+        if why is None:
+            items.append(item)
+        else:
+            passed.append((item, why))
     seen = {item.url for item in items if isinstance(item, Listed)}
-    by = {found.name: len(seen)} if seen else {}
+    seen |= {item.url for item, _ in passed}
+    by = {found.name: sum(isinstance(item, Listed) for item in items)}
     if found.name != "generic":
         missed = [item for item in Generic(report_pattern).parse_list(page)
                   if isinstance(item, Listed) and item.url not in seen]
-        if missed:
-            items += missed
-            by["generic"] = len(missed)
-    return items + list(navigation(page, found)), by
+        items += missed
+        by["generic"] = len(missed)
+    return items + list(navigation(page, found)), {k: n for k, n in by.items() if n}, passed
 
 
 __all__ = ["CONTAINERS", "FAMILIES", "MARKERS", "MAX_PAGE_LINKS", "Container", "Family",

@@ -48,6 +48,27 @@ def is_document_url(url: str) -> bool:
     return _document_shapes().match(url)
 
 
+#: A news item's verbs: a meeting held, work deployed, a visit.
+_NEWS = re.compile(r"召开|举办|举行|开展|部署|出席|调研|走访|座谈|动员|推进会|培训班|工作会")
+
+
+def not_a_report(item: Listed) -> str | None:
+    """Why a link a family's link shapes took is not a report, judged on its title alone
+    (None: it may be one). A report column also lists notices about reports (编制…的通知),
+    readings of them (解读, 图解) and news (召开政务公开工作会议); a title that reads as a report
+    (年度报告, 年报 at its end), a body's name or a bare year is never passed over."""
+    from pipelines.repair import normalize_title
+
+    title = normalize_title(item.title or "")
+    if not title or (REPORT_WORDING.search(title) and title.endswith(("报告", "年报"))):
+        return None
+    about = _ABOUT_REPORTS.search(title)
+    if about:
+        return f"about reports, not one ({about[0]})"
+    news = _NEWS.search(title) if not REPORT_WORDING.search(title) else None
+    return f"news, not a report ({news[0]})" if news else None
+
+
 @dataclass(frozen=True)
 class Judged:
     """Whether a list link is taken for an annual report, its score and why."""
