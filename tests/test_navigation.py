@@ -507,3 +507,22 @@ def test_a_report_column_that_mixes_in_notices_and_news_takes_the_reports(tmp_pa
     assert entry["counts"]["passed_over"] == 3
     assert "not taken as a report (news, not a report (召开))" in log
     assert not any(path.endswith(("_3.html", "_4.html", "_5.html")) for path in paths)
+
+
+@pytest.mark.parametrize("cms", ["auto", "generic", "hanweb"])
+def test_a_script_pager_with_no_static_link_is_read_whatever_the_cms_hint(tmp_path, cms):
+    """An inline ``countPage``/``currentPage`` script (a TRS pager, no next link in the
+    markup) names index_1 … index_N-1: read on any list page, under any ``cms``."""
+    site = Site("scripted", "127.0.0.61")
+    for n in range(3):
+        items = [(f"./202002/t20200226_{n}{i}.html",
+                  f"某某局{n}{i}号2019年政府信息公开工作年度报告") for i in range(2)]
+        script = (f"<script>var countPage = 3//共多少页\nvar currentPage = {n};//当前页\n"
+                  "</script>")
+        site.routes["/ndbg/index.html" if n == 0 else f"/ndbg/index_{n}.html"] = page(
+            rows(items) + script)
+        for href, title in items:
+            site.routes["/ndbg/" + href[2:]] = detail_page(title, "2020-02-26")
+    entry, _paths, _ = crawl(tmp_path, site, "/ndbg/index.html", cms=cms)
+    assert len(landed_titles(entry)) == 6
+    assert entry["counts"]["list_pages"] == 3

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from pipelines.families.base import Family, LinkShapes, Listed, ListPage, NextPage, anchors
 
@@ -137,6 +137,8 @@ def navigation(page: ListPage, family: Family | None) -> Iterator[NextPage]:
     document). The crawler drops what it requested already and bounds the rest by
     ``max_list_pages``."""
     column = urlsplit(page.url).path.rsplit("/", 1)[0]
+    if family is not None:  # a script pager (TRS's createPageHTML, countPage) on any page
+        yield from index_pages(page)
     for item, label in _other_links(page):
         target = urlsplit(item.url)
         page_like = bool(_PAGE_HREF.search(target.path + ("?" + target.query
@@ -201,3 +203,26 @@ def announced(page: ListPage, family: Family | None = None) -> dict[str, int | N
     found["pages"] = max(pages) if pages else None
     found["entries"] = max(counts) if counts else None
     return found
+
+
+_CURRENT_PAGE = re.compile(r"var\s+currentPage\s*=\s*(\d+)")
+
+
+def index_pages(page: ListPage) -> Iterator[NextPage]:
+    """TRS-style static pagination: ``index.html``, ``index_1.html``, … from the page's script.
+    Only the first page announces the others, so each is requested once."""
+    match = CREATE_PAGE.search(page.text)
+    if match:
+        count, current, prefix, ext = int(match[1]), int(match[2]), match[3], match[4]
+    else:
+        count_match = COUNT_PAGE.search(page.text)
+        if not count_match:
+            return
+        current_match = _CURRENT_PAGE.search(page.text)
+        count, current = int(count_match[1]), int(current_match[1]) if current_match else 0
+        tail = urlsplit(page.url).path.rsplit("/", 1)[-1]
+        prefix, ext = "index", (tail.rsplit(".", 1)[-1] if "." in tail else "html")
+    if current != 0:
+        return
+    for number in range(1, count):
+        yield NextPage(urljoin(page.url, f"{prefix}_{number}.{ext}"))

@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 
 from pipelines.families.base import Container, Family, LinkShapes
-from pipelines.families.lists import pager_links
-from pipelines.families.trs import index_pages
+from pipelines.families.lists import index_pages, pager_links
 
 _MARK = re.compile(r"ucap|UCAP-CONTENT", re.I)
 
