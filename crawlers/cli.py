@@ -73,7 +73,11 @@ def _print_crawl(crawled) -> None:
             "not_modified", "failed", "blocked")))
     out.print(table)
     for portal_id, portal in outcomes.items():
-        if portal.status == "suspect_empty":
+        if portal.status == "needs_browser":
+            out.print(f"[yellow]needs_browser[/] {escape(portal_id)}: " + ", ".join(
+                f"{escape(page['url'])} ({escape(page['script'])})"
+                for page in portal.needs_browser), highlight=False, soft_wrap=True)
+        elif portal.status == "suspect_empty":
             out.print(f"[yellow]suspect_empty[/] {escape(portal_id)}: "
                       f"{escape(portal.counts.get('status_note') or '')}; check its list "
                       "layout with `govreports crawl --verbose`", highlight=False,

@@ -50,6 +50,7 @@ class PortalOutcomeBuilder:
         self.failures: list[dict] = []  # {url, reason, message}
         self.blocked: list[dict] = []  # {url, kind, status}
         self.revalidated: list[str] = []  # URLs a 304 confirmed unchanged
+        self.browser_lists: list[dict] = []  # {url, script}: lists only a browser would read
 
     def count(self, name: str, n: int = 1) -> None:
         self.stats.inc_value(self.prefix + name, n)
@@ -68,6 +69,11 @@ class PortalOutcomeBuilder:
             self.stats.max_value(self.prefix + "announced_pages", pages)
         if entries:
             self.stats.max_value(self.prefix + "announced_entries", entries)
+
+    def needs_browser(self, url: str, script: str) -> None:
+        """A list page whose entries a script fills from an interface no family reads."""
+        self.browser_lists.append({"url": url, "script": script})
+        self.count("needs_browser")
 
     def land(self, url: str, sha256: str, role: str, *, new: bool, **extra) -> None:
         self.landed.append({"url": url, "sha256": sha256, "role": role, "new": new, **extra})
@@ -100,7 +106,7 @@ class PortalOutcomeBuilder:
                 "list_pages", "listed", "documents", "attachments", "new_bytes",
                 "not_modified", "known_skipped", "failed", "blocked", "announced_pages",
                 "announced_entries", "robots_truncated", "links_capped", "rechecked",
-                "recheck_unchanged", "recheck_changed", "passed_over")},
+                "recheck_unchanged", "recheck_changed", "passed_over", "needs_browser")},
             "list_pages_capped": bool(self.get("list_pages_capped", False)),
             # Which rules found the listed documents: the family's, and the generic ones for
             # the reports the family's link shapes missed.
@@ -114,7 +120,8 @@ class PortalOutcomeBuilder:
     def build(self) -> PortalOutcome:
         return PortalOutcome(self.portal_id, self.counts(),
                              tuple(d for d in self.landed if d["role"] != "list"),
-                             tuple(self.revalidated), tuple(self.failures), tuple(self.blocked))
+                             tuple(self.revalidated), tuple(self.failures), tuple(self.blocked),
+                             tuple(self.browser_lists))
 
 
 def failure_reason(failure) -> tuple[str, str]:

@@ -37,10 +37,6 @@ class Probe:
 #: Flags of a start page, by key (the summary counts them).
 FLAGS = ("one-year column", "redirects off its host", "a single report, not a list",
          "no report link", "newest report", "list filled by script")
-#: What a page whose list a script fills names (a data interface, a pager config).
-#: Its data interface when it names one, else the script call.
-_SCRIPTED = (re.compile(r"dataproxy\.jsp|module/xxgk/search\.jsp|\w+\.trsapi|countPage|jpaas"),
-             re.compile(r"\$\.(?:ajax|get|post|getJSON)\(|XMLHttpRequest|fetch\("))
 _TITLE_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 
 
@@ -51,7 +47,7 @@ def list_flags(url: str, final: str, text: str, *, today: date | None = None) ->
     report link (nor year sub-column) on it, a newest report more than two years old, a list
     a script fills (its data interface named)."""
     from pipelines import families
-    from pipelines.families.lists import year_folder
+    from pipelines.families.lists import list_script, year_folder
     from pipelines.metadata import is_report_title
 
     today = today or date.today()
@@ -71,9 +67,9 @@ def list_flags(url: str, final: str, text: str, *, today: date | None = None) ->
             flags.append("a single report, not a list")
         elif not any(isinstance(item, families.NextPage) for item in found):
             flags.append("no report link on the first page")
-        scripted = _SCRIPTED[0].search(text) or _SCRIPTED[1].search(text)
+        scripted = list_script(text)
         if scripted:
-            flags.append(f"list filled by script ({scripted[0]})")
+            flags.append(f"list filled by script ({scripted})")
     years = [int(m[1]) for item in documents for m in [_TITLE_YEAR.search(item.title or "")]
              if m] + [int(item.date[:4]) - 1 for item in documents if item.date]
     if years and max(years) < today.year - 2:

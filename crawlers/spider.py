@@ -29,6 +29,7 @@ from crawlers.portals import Portal, load_portals, select
 from pipelines import families
 from pipelines.extract import page_files
 from pipelines.families.base import links_beyond_cap, markup_tree
+from pipelines.families.lists import list_script
 from pipelines.files import is_attachment_url
 from pipelines.records import CrawlEntry, ListContext
 from pipelines.settings import current
@@ -156,6 +157,10 @@ class PortalSpider(scrapy.Spider):
         for item, why in passed:
             self.logger.info("not taken as a report (%s): %r %s", why, item.title, item.url)
             outcome.count("passed_over")
+        if not found_on_page:
+            script = list_script(page.text)
+            if script:  # a list a script fills from an interface no family reads
+                outcome.needs_browser(response.url, script)
         for found in found_on_page:
             if isinstance(found, families.Listed):
                 outcome.count("listed")

@@ -355,11 +355,14 @@ class PortalOutcome:
     revalidated: tuple[str, ...] = ()  # URLs a 304 confirmed unchanged
     failures: tuple[dict, ...] = ()  # {url, reason, message}
     blocked: tuple[dict, ...] = ()  # {url, kind, status}: anti-bot walls
+    needs_browser: tuple[dict, ...] = ()  # {url, script}: lists a script fills, unread
 
     @staticmethod
     def judge(counts: dict) -> tuple[str, str | None]:
-        """``down`` (no list page fetched), ``failing`` (the lists named reports, but none
-        landed and none was known already: every one failed or was refused), ``suspect_empty``
+        """``down`` (no list page fetched), ``needs_browser`` (no report listed, and list
+        pages a script fills from an interface no family reads), ``failing`` (the lists named
+        reports, but none landed and none was known already: every one failed or was refused),
+        ``suspect_empty``
         (lists fetched, but they pointed to no report, or to far fewer than their pagers
         announced, or the pager announced pages that were never read: a layout the crawler does
         not read) or ``ok``; and why."""
@@ -368,6 +371,10 @@ class PortalOutcome:
             return "down", "no list page could be fetched"
         if listed is None:  # a manifest older than the count
             return "ok", None
+        if listed == 0 and counts.get("needs_browser"):
+            return "needs_browser", (f"{counts['needs_browser']} list page(s) filled by a "
+                                     "script from an interface no family reads (see "
+                                     "needs_browser): a browser would be needed")
         if listed == 0:
             return "suspect_empty", f"{pages} list page(s) read, no report among their links"
         reached = sum(counts.get(name) or 0 for name in (
@@ -402,13 +409,14 @@ class PortalOutcome:
     def to_json(self) -> dict:
         return {"portal_id": self.portal_id, "counts": self.counts,
                 "landed": list(self.landed), "revalidated": list(self.revalidated),
-                "failures": list(self.failures), "blocked": list(self.blocked)}
+                "failures": list(self.failures), "blocked": list(self.blocked),
+                "needs_browser": list(self.needs_browser)}
 
     @classmethod
     def from_json(cls, portal_id: str, data: dict) -> PortalOutcome:
         return cls(portal_id, dict(data["counts"]), tuple(data.get("landed") or ()),
                    tuple(data.get("revalidated") or ()), tuple(data.get("failures") or ()),
-                   tuple(data.get("blocked") or ()))
+                   tuple(data.get("blocked") or ()), tuple(data.get("needs_browser") or ()))
 
 
 def portal_outcomes(manifest: dict) -> dict[str, PortalOutcome]:

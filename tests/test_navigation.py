@@ -526,3 +526,23 @@ def test_a_script_pager_with_no_static_link_is_read_whatever_the_cms_hint(tmp_pa
     entry, _paths, _ = crawl(tmp_path, site, "/ndbg/index.html", cms=cms)
     assert len(landed_titles(entry)) == 6
     assert entry["counts"]["list_pages"] == 3
+
+
+@pytest.mark.parametrize("script,named", [
+    ('$.ajax({url: "/js/list2.trsapi", data: {page: 1}, success: render});', "list2.trsapi"),
+    ('$.post("/module/xxgk/search.jsp", {infotypeId: "A0001", currpage: 1}, show);',
+     "module/xxgk/search.jsp"),
+    ('var x = new XMLHttpRequest(); x.open("GET", "/api/list?page=1");', "XMLHttpRequest"),
+], ids=["trs-trsapi", "hanweb-search-jsp", "plain-xhr"])
+def test_a_list_a_script_fills_from_an_unread_interface_needs_a_browser(tmp_path, script,
+                                                                        named):
+    """A list page whose table a script fills from an interface no family reads is recorded
+    as needing a browser, with the page's URL and what fills it: not ok, not a silent empty."""
+    site = Site("scripted-list", "127.0.0.62")
+    site.routes["/xxgk/nb/index.html"] = page(f'<table id="list"></table><script>{script}'
+                                              "</script>")
+    entry, _paths, output = crawl(tmp_path, site, "/xxgk/nb/index.html", cms="auto")
+    assert entry["counts"]["status"] == "needs_browser"
+    [browser] = entry["needs_browser"]
+    assert browser["url"].endswith("/xxgk/nb/index.html") and browser["script"] == named
+    assert "needs_browser p: " in output

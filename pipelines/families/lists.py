@@ -226,3 +226,16 @@ def index_pages(page: ListPage) -> Iterator[NextPage]:
         return
     for number in range(1, count):
         yield NextPage(urljoin(page.url, f"{prefix}_{number}.{ext}"))
+
+
+#: What a page whose list a script fills names: its data interface when it names one, else the
+#: script call. A family that reads the interface (Hanweb's dataproxy.jsp, jpaas) finds its
+#: documents through it; any other such page would need a browser.
+_LIST_SCRIPTS = (re.compile(r"dataproxy\.jsp|module/xxgk/search\.jsp|\w+\.trsapi|jpaas"),
+                 re.compile(r"\$\.(?:ajax|get|post|getJSON)\(|XMLHttpRequest|fetch\("))
+
+
+def list_script(text: str) -> str | None:
+    """The data interface (or script call) that fills a list page, or None."""
+    found = _LIST_SCRIPTS[0].search(text) or _LIST_SCRIPTS[1].search(text)
+    return found[0] if found else None
