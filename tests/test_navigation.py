@@ -546,3 +546,61 @@ def test_a_list_a_script_fills_from_an_unread_interface_needs_a_browser(tmp_path
     [browser] = entry["needs_browser"]
     assert browser["url"].endswith("/xxgk/nb/index.html") and browser["script"] == named
     assert "needs_browser p: " in output
+
+
+# -- Hanweb's 信息公开 module: a column page whose list search.jsp draws -----------------------
+
+#: The column page's shell as a public crawler's test quotes a Jilin tax bureau's page
+#: (https://jilin.chinatax.gov.cn/col/col13008/index.html): a tree iframe and the
+#: loadDynamic call that asks search.jsp for the list.
+XXGK_SHELL = (
+    '<iframe src="/module/xxgk/tree.jsp?standardXxgk=1&amp;area=11220100MB1507524C'
+    '&amp;divid=div4"></iframe><div id="div4"></div>'
+    "<script>function show(a, b, c) {"
+    "loadDynamic('/module/xxgk/search.jsp?standardXxgk=1&infotypeId='+a+"
+    "'&vc_title='+encodeURI(b)+'&vc_number='+encodeURI(c)+"
+    "'&area=11220100MB1507524C', 'div4', '0','0','950','1','','');}</script>")
+
+
+def _xxgk_rows(number: int, template: str) -> str:
+    """Page ``number`` of the search's answer, in the old (table rows) or new (list) template:
+    two reports, dated in the row."""
+    links = [(f"/art/2024/2/{number}/art_13008_{number}{i}.html",
+              f"某某局{number}{i}号2023年政府信息公开工作年度报告", f"2024-02-0{number}")
+             for i in range(2)]
+    if template == "rows":
+        rows = "".join(f'<tr class="tr_main_value_{"odd" if i % 2 else "even"}"><td>{i}</td>'
+                       f'<td><a href="{href}" title="{title}" target="_blank">{title[:8]}…'
+                       f"</a></td><td>{date}</td></tr>" for i, (href, title, date)
+                       in enumerate(links))
+        return (f'<table>{rows}</table><table class="tb_title"><tr><td>共2页</td>'
+                "</tr></table>")
+    items = "".join(f'<li><a href="{href}" title="{title}">{title}</a><b>{date}</b></li>'
+                    for href, title, date in links)
+    return f'<div class="zfxxgk_zdgkc"><ul>{items}</ul></div><span>共2页</span>'
+
+
+@pytest.mark.parametrize("template", ["rows", "list"], ids=["old-table-rows", "new-list"])
+def test_a_hanweb_xxgk_column_is_read_through_search_jsp(tmp_path, template):
+    site = Site("xxgk", "127.0.0.63")
+    asked: list[dict] = []
+
+    def search(request):
+        asked.append(request.form)
+        number = int(request.form.get("currpage") or 1)
+        return page(_xxgk_rows(number, template))
+
+    site.routes["/col/col13008/index.html"] = page(XXGK_SHELL)
+    site.routes["/module/xxgk/search.jsp"] = search
+    for number in (1, 2):
+        for i in range(2):
+            site.routes[f"/art/2024/2/{number}/art_13008_{number}{i}.html"] = detail_page(
+                f"某某局{number}{i}号2023年政府信息公开工作年度报告", f"2024-02-0{number}")
+    entry, _paths, _ = crawl(tmp_path, site, "/col/col13008/index.html", cms="auto")
+    assert len(landed_titles(entry)) == 4
+    assert entry["counts"]["family"] == "hanweb" and entry["counts"]["status"] == "ok"
+    assert [form["currpage"] for form in asked] == ["1", "2"]
+    assert {(f["area"], f["divid"], f["standardXxgk"], f["jdid"]) for f in asked} == {
+        ("11220100MB1507524C", "div4", "1", "1")}
+    listed = {d["url"]: d for d in entry["landed"] if d["role"] == "document"}
+    assert len(listed) == 4
