@@ -604,3 +604,48 @@ def test_a_hanweb_xxgk_column_is_read_through_search_jsp(tmp_path, template):
         ("11220100MB1507524C", "div4", "1", "1")}
     listed = {d["url"]: d for d in entry["landed"] if d["role"] == "document"}
     assert len(listed) == 4
+
+
+# -- TRS: a list from the WAS5 search server, a Pager({...}) config ---------------------------
+
+def _was5_answer(number: int) -> Page:
+    """A WAS5 answer as Fujian sites give it: JSON-like text with raw line breaks inside its
+    strings, ``docs`` and ``pagenum``."""
+    docs = ",".join(
+        f'{{"title":"某某厅{number}{i}号2023年政府信息公开\r\n工作年度报告",'
+        f'"url":"/zwgk/ndbg/202402/t20240201_{number}{i}.htm","pubtime":"2024-02-0{number}",'
+        f'"fileno":""}}' for i in range(2))
+    return Page(f'{{"pagenum":"2","docs":[{docs}]}}'.encode(),
+                content_type="text/html; charset=utf-8")
+
+
+def test_a_trs_column_filled_from_the_was5_search_server(tmp_path):
+    site = Site("was5", "127.0.0.64")
+    site.routes["/zwgk/ndbg/index.htm"] = page(
+        '<div id="list"></div><script>var url = "/was5/web/search?channelid=229105&amp;'
+        'templet=docs.jsp&amp;sortfield=-docreltime&amp;classsql=chnlid%3D18040&amp;prepage=2'
+        '&amp;page=1"; $.ajax({url: url, success: render});</script>')
+    site.routes["/was5/web/search"] = lambda request: _was5_answer(int(request.query["page"]))
+    for number in (1, 2):
+        for i in range(2):
+            site.routes[f"/zwgk/ndbg/202402/t20240201_{number}{i}.htm"] = detail_page(
+                f"某某厅{number}{i}号2023年政府信息公开工作年度报告", f"2024-02-0{number}")
+    entry, paths, _ = crawl(tmp_path, site, "/zwgk/ndbg/index.htm", cms="auto")
+    assert entry["counts"]["family"] == "trs" and entry["counts"]["status"] == "ok"
+    assert len(landed_titles(entry)) == 4
+    assert sum(path.startswith("/was5/web/search?") for path in paths) == 2
+
+
+def test_a_trs_pager_config_names_its_pages(tmp_path):
+    site = Site("pager", "127.0.0.67")
+    for n in range(3):
+        items = [(f"./202002/t20200226_{n}{i}.html",
+                  f"某某局{n}{i}号2019年政府信息公开工作年度报告") for i in range(2)]
+        config = (f"<script>new Pager({{ size: 3, current: {n}, prefix: 'index', "
+                  "suffix: 'html' }});</script>")
+        site.routes["/ndbg/index.html" if n == 0 else f"/ndbg/index_{n}.html"] = page(
+            rows(items) + config)
+        for href, title in items:
+            site.routes["/ndbg/" + href[2:]] = detail_page(title, "2020-02-26")
+    entry, _paths, _ = crawl(tmp_path, site, "/ndbg/index.html", cms="generic")
+    assert len(landed_titles(entry)) == 6

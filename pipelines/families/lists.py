@@ -206,14 +206,22 @@ def announced(page: ListPage, family: Family | None = None) -> dict[str, int | N
 
 
 _CURRENT_PAGE = re.compile(r"var\s+currentPage\s*=\s*(\d+)")
+#: A TRS pager configured as ``Pager({size: 5, current: 0, prefix: 'index', suffix: 'html'})``
+#: (Beijing's sites, as a public crawler follows them).
+_PAGER_CONFIG = re.compile(r"\bPager\(\s*\{([^{}]{0,300})\}")
 
 
 def index_pages(page: ListPage) -> Iterator[NextPage]:
     """TRS-style static pagination: ``index.html``, ``index_1.html``, … from the page's script.
     Only the first page announces the others, so each is requested once."""
     match = CREATE_PAGE.search(page.text)
+    pager = _PAGER_CONFIG.search(page.text)
     if match:
         count, current, prefix, ext = int(match[1]), int(match[2]), match[3], match[4]
+    elif pager:
+        config = dict(re.findall(r"(\w+)\s*:\s*['\"]?([\w.-]+)", pager[1]))
+        count, current = int(config.get("size") or 0), int(config.get("current") or 0)
+        prefix, ext = config.get("prefix", "index"), config.get("suffix", "html")
     else:
         count_match = COUNT_PAGE.search(page.text)
         if not count_match:
@@ -231,7 +239,8 @@ def index_pages(page: ListPage) -> Iterator[NextPage]:
 #: What a page whose list a script fills names: its data interface when it names one, else the
 #: script call. A family that reads the interface (Hanweb's dataproxy.jsp, jpaas) finds its
 #: documents through it; any other such page would need a browser.
-_LIST_SCRIPTS = (re.compile(r"dataproxy\.jsp|module/xxgk/search\.jsp|\w+\.trsapi|jpaas"),
+_LIST_SCRIPTS = (re.compile(r"dataproxy\.jsp|module/xxgk/search\.jsp|\w+\.trsapi|jpaas"
+                            r"|was5/web/search|irs/front/list"),
                  re.compile(r"\$\.(?:ajax|get|post|getJSON)\(|XMLHttpRequest|fetch\("))
 
 

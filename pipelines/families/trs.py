@@ -1,14 +1,33 @@
 """TRS WCM (拓尔思): detail pages ``…/YYYYMM/tYYYYMMDD_<id>.html``, lists ``index_N.html``
-announced by the first page's ``createPageHTML`` script, the report in ``div.TRS_Editor``."""
+announced by the first page's ``createPageHTML`` script, the report in ``div.TRS_Editor``.
+
+A column whose list a script fills from TRS's search server (WAS5, ``/was5/web/search?channelid=
+…&templet=docs.jsp&classsql=chnlid%3D…&prepage=N&page=N``, named in the page's script) is read
+through it: a GET per page, answered by JSON-like text whose strings may hold raw line breaks,
+``docs`` (``title``, ``url`` or ``chnldocurl``, ``pubdate``/``pubtime``/``time``) and
+``pagenum`` (as Fujian sites answer public crawlers)."""
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
-from pipelines.families.base import Container, Family, LinkShapes
+from pipelines.families.base import (
+    Container,
+    Family,
+    LinkShapes,
+    Listed,
+    ListPage,
+    NextPage,
+    list_date,
+)
 from pipelines.families.lists import COUNT_PAGE, CREATE_PAGE, index_pages
 
 _DETAIL = re.compile(r"/t\d{8}_\d+\.s?html")
+WAS5 = "/was5/web/search"
+_WAS5_URL = re.compile(r"(?:https?://[\w.:-]+)?/was5/web/search\?[^\s'\"<>\\]+")
 
 
 class Trs(Family):
@@ -25,8 +44,46 @@ class Trs(Family):
     def detect(self, page):
         text = page.text
         return bool(CREATE_PAGE.search(text) or COUNT_PAGE.search(text)
-                    or "TRS_Editor" in text or _DETAIL.search(text))
+                    or "TRS_Editor" in text or WAS5 in text or _DETAIL.search(text))
 
     def parse_list(self, page):
+        if WAS5 in page.url and "was5" in page.state:
+            yield from _was5_answer(page)
+            return
         yield from self.documents(page)
         yield from index_pages(page)
+        search = _WAS5_URL.search(page.text)
+        if search:
+            yield was5_request(urljoin(page.url, search[0].replace("&amp;", "&")), 1)
+
+
+def was5_request(url: str, number: int) -> NextPage:
+    """Page ``number`` of a WAS5 search the column's script names."""
+    parts = urlsplit(url)
+    query = {**dict(parse_qsl(parts.query, keep_blank_values=True)), "page": str(number)}
+    return NextPage(parts._replace(query=urlencode(query)).geturl(),
+                    state={"was5": url, "page": number})
+
+
+def _was5_answer(page: ListPage) -> Iterator[Listed | NextPage]:
+    try:
+        data = json.loads(page.text.replace("\r", "").replace("\n", ""))
+    except ValueError:
+        return
+    docs = data.get("docs") if isinstance(data, dict) else None
+    found = 0
+    for doc in docs if isinstance(docs, list) else []:
+        link = isinstance(doc, dict) and (doc.get("url") or doc.get("chnldocurl"))
+        if not link:
+            continue
+        found += 1
+        dated = doc.get("pubdate") or doc.get("pubtime") or doc.get("time")
+        yield Listed(urljoin(page.url, str(link)), str(doc.get("title") or "") or None,
+                     list_date(str(dated)) if dated else None)
+    number = page.state.get("page", 1)
+    try:
+        pages = int(data.get("pagenum") or 0)
+    except (TypeError, ValueError):
+        pages = 0
+    if found and number < pages:
+        yield was5_request(page.state["was5"], number + 1)
