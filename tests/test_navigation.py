@@ -649,3 +649,22 @@ def test_a_trs_pager_config_names_its_pages(tmp_path):
             site.routes["/ndbg/" + href[2:]] = detail_page(title, "2020-02-26")
     entry, _paths, _ = crawl(tmp_path, site, "/ndbg/index.html", cms="generic")
     assert len(landed_titles(entry)) == 6
+
+
+@pytest.mark.parametrize("row,date", [
+    ('<ul><li><a href="t20240201_1.html">年报</a><span>2024-02-01</span></li></ul>',
+     "2024-02-01"),
+    ('<table><tr><td><a href="t20240201_1.html">年报</a></td><td>2024/02/01</td></tr></table>',
+     "2024-02-01"),
+    ('<dl><dt><a href="t20240201_1.html">年报</a></dt><dd>2024-02-01</dd>'
+     '<dt><a href="t20230201_2.html">年报</a></dt><dd>2023-02-01</dd></dl>', "2024-02-01"),
+    ('<dl><dt><a href="t20240201_1.html">年报</a></dt><dt><a href="x.html">其他</a></dt>'
+     "<dd>2023-02-01</dd></dl>", None),
+], ids=["li-span", "table-cells", "dt-then-its-dd", "dt-without-its-own-dd"])
+def test_a_list_rows_date_is_its_own(row, date):
+    """The date of a list link is its row's, never a neighbour's: a ``<dd>`` right after its
+    ``<dt>`` is its row (real lists put the date there)."""
+    from pipelines.families.base import anchors, markup_tree
+
+    first = next(anchors(markup_tree(f"<html><body>{row}</body></html>"), "http://h/nb/"))
+    assert first.date == date
