@@ -77,8 +77,8 @@ def _print_crawl(crawled) -> None:
             out.print(f"[yellow]needs_browser[/] {escape(portal_id)}: " + ", ".join(
                 f"{escape(page['url'])} ({escape(page['script'])})"
                 for page in portal.needs_browser), highlight=False, soft_wrap=True)
-        elif portal.status == "suspect_empty":
-            out.print(f"[yellow]suspect_empty[/] {escape(portal_id)}: "
+        elif portal.status in ("suspect_empty", "partial"):
+            out.print(f"[yellow]{portal.status}[/] {escape(portal_id)}: "
                       f"{escape(portal.counts.get('status_note') or '')}; check its list "
                       "layout with `govreports crawl --verbose`", highlight=False,
                       soft_wrap=True)

@@ -157,10 +157,12 @@ class PortalSpider(scrapy.Spider):
         for item, why in passed:
             self.logger.info("not taken as a report (%s): %r %s", why, item.title, item.url)
             outcome.count("passed_over")
-        if not found_on_page:
-            script = list_script(page.text)
-            if script:  # a list a script fills from an interface no family reads
-                outcome.needs_browser(response.url, script)
+        asked = [item.url for item in found_on_page if isinstance(item, families.NextPage)]
+        script = list_script(page.text, interfaces_only=bool(found_on_page))
+        if script and not any(script in url for url in asked):
+            # a list a script fills (in part: a static first page) from an interface no
+            # family reads
+            outcome.needs_browser(response.url, script)
         for found in found_on_page:
             if isinstance(found, families.Listed):
                 outcome.count("listed")

@@ -333,10 +333,10 @@ def summary(params: dict, batch: str, crawls: list[str] | None) -> str:
         for portal_id, outcome in sorted(manifest.portals.items()):
             c = outcome.counts
             state = {"down": "DOWN", "suspect_empty": "EMPTY", "failing": "FAIL",
-                     "needs_browser": "JS"}.get(outcome.status, "ok")
+                     "needs_browser": "JS", "partial": "PART"}.get(outcome.status, "ok")
             if state == "DOWN":
                 down.append(portal_id)
-            elif state in ("EMPTY", "FAIL", "JS"):
+            elif state in ("EMPTY", "FAIL", "JS", "PART"):
                 note = c.get("status_note")
                 empty.append(f"{portal_id} ({note})" if note else portal_id)
             lines.append(f"  crawl {portal_id:28s} {state:4s} lists {c['list_pages']:3d} "
@@ -357,7 +357,8 @@ def summary(params: dict, batch: str, crawls: list[str] | None) -> str:
         lines.append(f"  portal(s) down: {', '.join(down)} (their crawl shard failed)")
     if empty:
         lines.append(f"  portal(s) whose lists pointed to no report or to far fewer than "
-                     f"announced (suspect_empty), whose lists a script fills (needs_browser), "
+                     f"announced (suspect_empty) or fewer (partial), whose lists a script "
+                     f"fills (needs_browser), "
                      f"or none of whose reports landed (failing): "
                      f"{', '.join(empty)}")
     return "\n".join(lines)

@@ -116,7 +116,7 @@ class PortalHealth:
     portal_id: str
     crawls: int = 0
     last_crawl: str | None = None  # when the latest crawl of it started
-    last_status: str | None = None  # ok | suspect_empty | needs_browser | failing | down
+    last_status: str | None = None  # ok | partial | suspect_empty | needs_browser | failing | down
     last_note: str | None = None
     last_ok: str | None = None  # when the latest crawl that found it ok started
     failures: Counter = field(default_factory=Counter)  # reason → URLs, latest crawl
@@ -443,7 +443,7 @@ def _portals_section(plots, portals: list[PortalHealth]) -> dict | None:
     rows, attrs = [], []
     for p in portals:
         cls = {"down": "bad", "failing": "bad", "suspect_empty": "warn",
-               "needs_browser": "warn"}.get(
+               "needs_browser": "warn", "partial": "warn"}.get(
             p.last_status or "", "")
         rows.append([p.portal_id, p.last_status, _when(p.last_crawl), _when(p.last_ok) or "never",
                      p.crawls,

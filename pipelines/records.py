@@ -362,7 +362,8 @@ class PortalOutcome:
         """``down`` (no list page fetched), ``needs_browser`` (no report listed, and list
         pages a script fills from an interface no family reads), ``failing`` (the lists named
         reports, but none landed and none was known already: every one failed or was refused),
-        ``suspect_empty``
+        ``suspect_empty``, ``partial`` (fewer entries read than the lists announced, more
+        than half, the rest behind a script's interface no family reads),
         (lists fetched, but they pointed to no report, or to far fewer than their pagers
         announced, or the pager announced pages that were never read: a layout the crawler does
         not read) or ``ok``; and why."""
@@ -390,6 +391,10 @@ class PortalOutcome:
         if announced_pages > pages and not counts.get("list_pages_capped"):
             return "suspect_empty", (f"the pager announced {announced_pages} pages, "
                                      f"{pages} read")
+        read = listed + (counts.get("passed_over") or 0)
+        if items > read and counts.get("needs_browser"):
+            return "partial", (f"the lists announced {items} entries, {read} read (the rest "
+                               "behind a script's interface: see needs_browser)")
         return "ok", None
 
     @property

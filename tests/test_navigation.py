@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -235,6 +237,7 @@ def test_a_list_read_far_short_of_what_its_pager_announced_is_suspect(tmp_path, 
     ({"list_pages": 2, "listed": 30, "announced_entries": 30, "announced_pages": 2}, "ok"),
     ({"list_pages": 2, "listed": 20, "announced_entries": 40}, "ok"),  # half: a mixed column
     ({"list_pages": 2, "listed": 19, "announced_entries": 40}, "suspect_empty"),
+    ({"list_pages": 1, "listed": 10, "announced_entries": 20, "needs_browser": 1}, "partial"),
     ({"list_pages": 2, "listed": 30, "announced_pages": 3}, "suspect_empty"),
     ({"list_pages": 2, "listed": 30, "announced_pages": 3, "list_pages_capped": True}, "ok"),
     ({"list_pages": 1}, "ok"),  # a manifest from before the listed count
@@ -244,7 +247,8 @@ def test_a_list_read_far_short_of_what_its_pager_announced_is_suspect(tmp_path, 
     ({"list_pages": 1, "listed": 3, "failed": 1, "attachments": 1}, "ok"),  # a file landed
     ({"list_pages": 1, "listed": 3, "failed": 3, "known_skipped": 3}, "ok"),  # known already
     ({"list_pages": 1, "listed": 3, "failed": 3, "not_modified": 1}, "ok"),  # a 304
-], ids=["down", "no-report", "all-read", "half-read", "under-half", "pages-unread",
+], ids=["down", "no-report", "all-read", "half-read", "under-half", "half-behind-a-script",
+         "pages-unread",
         "pages-capped", "old-manifest", "all-refused", "all-failed-or-walled", "one-landed",
         "a-file-landed", "all-known", "revalidated"])
 def test_a_portals_outcome_from_its_counts(counts, status):
@@ -668,3 +672,52 @@ def test_a_list_rows_date_is_its_own(row, date):
 
     first = next(anchors(markup_tree(f"<html><body>{row}</body></html>"), "http://h/nb/"))
     assert first.date == date
+
+
+# -- saved real list pages (tests/realpages/lists, sources in its sources.yaml) -----------------
+
+REAL_LISTS = Path(__file__).parent / "realpages" / "lists"
+#: Name → (the address it is read at, documents taken, of which reports, further list pages,
+#: entries its script announces). Taken: the family's links less the news its titles give away.
+REAL_LIST_READS = {
+    "fj-pingtan-zfxxgknb-list": ("https://www.pingtan.gov.cn/zwgk/zfxxgk/zfxxgknb/index.htm",
+                                 10, 10, 0, 20),
+    "nmg-ordos-engebei-xxgknb-list": ("http://www.ordos.gov.cn/xxgk/xxgknb/index.html",
+                                      7, 4, 1, None),
+    "jx-yichun-yuanzhou-zwyw-list": ("http://www.yzq.gov.cn/zwgk/zwdt/zwyw/index.html",
+                                     18, 0, 119, None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REAL_LIST_READS))
+def test_a_saved_real_list_page_is_read_as_its_family(name):
+    from pipelines.families import announced, detect, read_list
+
+    url, taken, reports, further, entries = REAL_LIST_READS[name]
+    listing = ListPage.parse(url, (REAL_LISTS / f"{name}.html").read_text(encoding="utf-8"))
+    family = detect(listing)
+    items, _by, _passed = read_list(listing, family)
+    documents = [item for item in items if isinstance(item, Listed)]
+    assert family.name == "trs"
+    assert len(documents) == taken and all(item.date for item in documents)
+    assert sum("年度报告" in (item.title or "") for item in documents) == reports
+    assert len({item.url for item in items if not isinstance(item, Listed)}) == further
+    assert announced(listing, family)["entries"] == entries
+
+
+def test_a_real_list_that_announces_more_than_it_shows_is_partial(tmp_path):
+    """The saved Pingtan 年报 column (10 rows shown, its TRS list model announcing 20, the rest
+    behind list2.trsapi), served on loopback: its reports land and the crawl says partial,
+    with the numbers, not ok."""
+    site = Site("real-list", "127.0.0.68")
+    html = (REAL_LISTS / "fj-pingtan-zfxxgknb-list.html").read_text(encoding="utf-8")
+    site.routes["/zwgk/zfxxgk/zfxxgknb/index.htm"] = Page(html.encode("utf-8"))
+    for href in re.findall(r'href="\./(\d{6}/t\d{8}_\d+\.htm)"', html):
+        site.routes[f"/zwgk/zfxxgk/zfxxgknb/{href}"] = detail_page(
+            "平潭综合实验区政府信息公开工作年度报告", "2024-03-08")
+    entry, _paths, output = crawl(tmp_path, site, "/zwgk/zfxxgk/zfxxgknb/index.htm", cms="auto")
+    assert len(landed_titles(entry)) == 10
+    assert entry["counts"]["status"] == "partial"
+    assert entry["counts"]["status_note"].startswith("the lists announced 20 entries, 10 read")
+    assert [page["script"] for page in entry["needs_browser"]] == ["list2.trsapi"]
+    assert "partial p: " in output

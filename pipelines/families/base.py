@@ -217,9 +217,9 @@ def link_target(base_url: str, href: str) -> str | None:
 
 def anchors(root, base_url: str) -> Iterator[Listed]:
     """Every link of a page once (by URL), up to :data:`MAX_PAGE_LINKS`, with its text (or
-    ``title``) and its row's date (the nearest ``li``/``tr``/``dd``/``p``; for a link in a
-    ``<dt>``, that term and the ``<dd>`` right after it: lists that put the date in a ``<dd>``
-    of its own)."""
+    ``title``) and its row's date (the nearest ``li``/``tr``/``p``; for a link in a ``<dt>``
+    or ``<dd>``, that one and the ``<dd>`` right after it: lists that put the date in a
+    ``<dd>`` of its own)."""
     seen = set()
     for anchor in page_links(root):
         url = link_target(base_url, anchor.get("href"))
@@ -228,9 +228,9 @@ def anchors(root, base_url: str) -> Iterator[Listed]:
         seen.add(url)
         title = (anchor.get("title") or " ".join(anchor.xpath(".//text()"))).strip()
         row = anchor.xpath("ancestor::*[self::li or self::tr or self::dd or self::p][1]")
-        if not row:
-            row = anchor.xpath("ancestor::dt[1] | ancestor::dt[1]/following-sibling::*[1]"
-                               "[self::dd]")
+        if not row or row[0].tag == "dd":  # a term or a cell of a dl row: its next dd too
+            row = anchor.xpath("ancestor::*[self::dt or self::dd][1] | ancestor::*[self::dt "
+                               "or self::dd][1]/following-sibling::*[1][self::dd]")
         row_text = " ".join(t for node in row[:2] for t in node.xpath(".//text()"))
         yield Listed(url, title or None, list_date(row_text))
 

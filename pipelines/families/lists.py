@@ -179,6 +179,8 @@ _ANNOUNCED_ENTRIES = re.compile(r"共\s*有?\s*(\d{1,6})\s*(?:条|篇|项)|(\d{1
 CREATE_PAGE = re.compile(r"createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*[\"'](\w+)[\"']\s*,"
                          r"\s*[\"'](\w+)[\"']")
 COUNT_PAGE = re.compile(r"var\s+countPage\s*=\s*(\d+)")
+#: A TRS list model's pager config: ``pagebar: {prepage: 10, recordCount: '20', …}``.
+RECORD_COUNT = re.compile(r"recordCount\s*:\s*['\"]?(\d{1,6})")
 
 
 def announced(page: ListPage, family: Family | None = None) -> dict[str, int | None]:
@@ -200,6 +202,7 @@ def announced(page: ListPage, family: Family | None = None) -> dict[str, int | N
     if script:
         pages.append(int(script[1]))
     counts = [int(a or b) for a, b in _ANNOUNCED_ENTRIES.findall(words)]
+    counts += [int(n) for n in RECORD_COUNT.findall(page.text)]
     found["pages"] = max(pages) if pages else None
     found["entries"] = max(counts) if counts else None
     return found
@@ -244,7 +247,9 @@ _LIST_SCRIPTS = (re.compile(r"dataproxy\.jsp|module/xxgk/search\.jsp|\w+\.trsapi
                  re.compile(r"\$\.(?:ajax|get|post|getJSON)\(|XMLHttpRequest|fetch\("))
 
 
-def list_script(text: str) -> str | None:
-    """The data interface (or script call) that fills a list page, or None."""
-    found = _LIST_SCRIPTS[0].search(text) or _LIST_SCRIPTS[1].search(text)
+def list_script(text: str, *, interfaces_only: bool = False) -> str | None:
+    """The data interface (or, unless ``interfaces_only``, the script call) that fills a list
+    page, or None."""
+    found = _LIST_SCRIPTS[0].search(text) or (
+        None if interfaces_only else _LIST_SCRIPTS[1].search(text))
     return found[0] if found else None

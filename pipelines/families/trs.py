@@ -25,7 +25,7 @@ from pipelines.families.base import (
 )
 from pipelines.families.lists import COUNT_PAGE, CREATE_PAGE, index_pages
 
-_DETAIL = re.compile(r"/t\d{8}_\d+\.s?html")
+_DETAIL = re.compile(r"/t\d{8}_\d+\.s?html?")
 WAS5 = "/was5/web/search"
 _WAS5_URL = re.compile(r"(?:https?://[\w.:-]+)?/was5/web/search\?[^\s'\"<>\\]+")
 
