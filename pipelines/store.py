@@ -294,12 +294,13 @@ class LocalStore(Store):
                 fh.flush()
                 os.fsync(fh.fileno())
             for attempt in range(10):
-                target.parent.mkdir(parents=True, exist_ok=True)
                 try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
                     os.replace(tmp, target)
                     break
-                except FileNotFoundError:
-                    # Another run's delete removed the folder, empty, after our mkdir.
+                except (FileNotFoundError, FileExistsError):
+                    # Another run's delete removed the folder, empty, after our mkdir, or while
+                    # mkdir ran (pathlib then raises EEXIST: the folder existed, then did not).
                     if attempt == 9 or not tmp.exists():
                         raise
         except OSError as exc:
