@@ -513,18 +513,27 @@ def test_a_report_column_that_mixes_in_notices_and_news_takes_the_reports(tmp_pa
     assert not any(path.endswith(("_3.html", "_4.html", "_5.html")) for path in paths)
 
 
+#: Script pagers with no static next link (page n of 3): TRS's inline countPage/currentPage
+#: and a Pager({...}) config (Beijing's sites).
+SCRIPT_PAGERS = {
+    "count-page": lambda n: (f"<script>var countPage = 3//共多少页\nvar currentPage = {n};"
+                             "//当前页\n</script>"),
+    "pager-config": lambda n: (f"<script>new Pager({{ size: 3, current: {n}, prefix: "
+                               "'index', suffix: 'html' }});</script>"),
+}
+
+
+@pytest.mark.parametrize("pager", list(SCRIPT_PAGERS))
 @pytest.mark.parametrize("cms", ["auto", "generic", "hanweb"])
-def test_a_script_pager_with_no_static_link_is_read_whatever_the_cms_hint(tmp_path, cms):
-    """An inline ``countPage``/``currentPage`` script (a TRS pager, no next link in the
-    markup) names index_1 … index_N-1: read on any list page, under any ``cms``."""
+def test_a_script_pager_with_no_static_link_is_read_whatever_the_cms_hint(tmp_path, cms, pager):
+    """A pager a script draws names index_1 … index_N-1: read on any list page, under any
+    ``cms``."""
     site = Site("scripted", "127.0.0.61")
     for n in range(3):
         items = [(f"./202002/t20200226_{n}{i}.html",
                   f"某某局{n}{i}号2019年政府信息公开工作年度报告") for i in range(2)]
-        script = (f"<script>var countPage = 3//共多少页\nvar currentPage = {n};//当前页\n"
-                  "</script>")
         site.routes["/ndbg/index.html" if n == 0 else f"/ndbg/index_{n}.html"] = page(
-            rows(items) + script)
+            rows(items) + SCRIPT_PAGERS[pager](n))
         for href, title in items:
             site.routes["/ndbg/" + href[2:]] = detail_page(title, "2020-02-26")
     entry, _paths, _ = crawl(tmp_path, site, "/ndbg/index.html", cms=cms)
@@ -610,7 +619,7 @@ def test_a_hanweb_xxgk_column_is_read_through_search_jsp(tmp_path, template):
     assert len(listed) == 4
 
 
-# -- TRS: a list from the WAS5 search server, a Pager({...}) config ---------------------------
+# -- TRS: a list from the WAS5 search server ----------------------------------------------------
 
 def _was5_answer(number: int) -> Page:
     """A WAS5 answer as Fujian sites give it: JSON-like text with raw line breaks inside its
@@ -638,21 +647,6 @@ def test_a_trs_column_filled_from_the_was5_search_server(tmp_path):
     assert entry["counts"]["family"] == "trs" and entry["counts"]["status"] == "ok"
     assert len(landed_titles(entry)) == 4
     assert sum(path.startswith("/was5/web/search?") for path in paths) == 2
-
-
-def test_a_trs_pager_config_names_its_pages(tmp_path):
-    site = Site("pager", "127.0.0.67")
-    for n in range(3):
-        items = [(f"./202002/t20200226_{n}{i}.html",
-                  f"某某局{n}{i}号2019年政府信息公开工作年度报告") for i in range(2)]
-        config = (f"<script>new Pager({{ size: 3, current: {n}, prefix: 'index', "
-                  "suffix: 'html' }});</script>")
-        site.routes["/ndbg/index.html" if n == 0 else f"/ndbg/index_{n}.html"] = page(
-            rows(items) + config)
-        for href, title in items:
-            site.routes["/ndbg/" + href[2:]] = detail_page(title, "2020-02-26")
-    entry, _paths, _ = crawl(tmp_path, site, "/ndbg/index.html", cms="generic")
-    assert len(landed_titles(entry)) == 6
 
 
 @pytest.mark.parametrize("row,date", [
