@@ -412,11 +412,8 @@ def _pictures_holder(root, html: str, images: list):
     """The block holding a page's pictures: the family container that holds any of them, else
     the nearest block above the images, or, when they are spread over the page (a logo in the
     header, scans in the middle), the block above most of them."""
-    mentioned = tuple(i for i, (_, container) in enumerate(CONTAINERS)
-                      if _mentioned(container, html))
-    for element in _candidates_path(mentioned)(root) if mentioned else []:
-        if any(container.holds(element) for _, container in CONTAINERS) and \
-                any(image in images for image in element.iter("img")):
+    for _family, _container_kind, element in _family_containers(root, html):
+        if any(image in images for image in element.iter("img")):
             return element
     blocks: dict = {}
     for image in images:
@@ -485,17 +482,27 @@ def clean_page_title(title: str | None) -> str | None:
     return parts[0] if parts else None
 
 
-def _container(root, html: str):
-    """(family, element) of the report's content container, or (None, None)."""
-
+def _family_containers(root, html: str):
+    """``(family, container, element)`` for each family container the page holds: by
+    container, narrowest first, then in page order."""
     # Most pages without a container name none of them anywhere: no scan of the tree then.
     mentioned = tuple(i for i, (_, container) in enumerate(CONTAINERS)
                       if _mentioned(container, html))
     candidates = _candidates_path(mentioned)(root) if mentioned else []
     for family, container in CONTAINERS:
-        first = next((c for c in candidates if container.holds(c)), None)
-        if first is not None and first.text_content().strip():
-            return family, first
+        for element in candidates:
+            if container.holds(element):
+                yield family, container, element
+
+
+def _container(root, html: str):
+    """(family, element) of the report's content container, or (None, None)."""
+    firsts: dict = {}  # each container's first element on the page, narrowest first
+    for family, container, element in _family_containers(root, html):
+        firsts.setdefault(container, (family, element))
+    for family, element in firsts.values():
+        if element.text_content().strip():
+            return family, element
     for family, markers in MARKERS:
         inner = markers.between(html)
         if inner is not None and inner.strip():

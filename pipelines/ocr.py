@@ -270,14 +270,6 @@ class _Box:
     height: float
     text: str
 
-    @property
-    def top(self) -> float:
-        return self.middle - self.height / 2
-
-    @property
-    def bottom(self) -> float:
-        return self.middle + self.height / 2
-
 
 #: A table's value as a box of its own: a number (with its unit), a dash or a slash.
 _VALUE = re.compile(r"^[+-]?\d+(?:[.,]\d+)?(?:万元|元|件|条|个|次|人次|人|项|%)?$|^[-—/／]{1,2}$")
@@ -361,8 +353,7 @@ def _row_of(box: _Box, rows: list[list[_Box]]) -> int | None:
     middles = [row[0].middle for row in rows]
     best = min(range(len(rows)), key=lambda i: abs(middles[i] - box.middle))
     if len(rows) == 1:
-        reach = 1.5 * rows[0][0].height
-        up = down = reach
+        up = down = 1.5 * rows[0][0].height
     else:
         up = (middles[best] - middles[best - 1]) / 2 if best else \
             (middles[1] - middles[0]) / 2

@@ -292,6 +292,13 @@ class Workers:
             yield from chunk  # every document failed before it could be sent
             return
         _, outcome = self._outcome(stage, None, future, timeout)
+        sent = sum(1 for _, args in chunk if not isinstance(args, DocumentRejected))
+        if not isinstance(outcome, list) and sent == 1:
+            # The one document sent did it: a second try alone would take as long, or die the
+            # same way (a scan's own task, with its pages' time, is one of these).
+            for key, args in chunk:
+                yield key, args if isinstance(args, DocumentRejected) else outcome
+            return
         if not isinstance(outcome, list):
             # The chunk overran, its worker died, or its answer could not travel back: one
             # document did it. Each again alone, with its own budget.

@@ -157,3 +157,26 @@ def draw_table(cells, *, widths: list[float], dpi: int = 200, ruled: bool = True
             drawn = draw.textlength(part, font=font)
             draw.text(((left + right - drawn) / 2, y + k * line), part, font=font, fill="black")
     return image
+
+
+def table3(seed: int):
+    """A 2021-template 表三 as a Word table prints it, alone on an A4 page at ``dpi`` (``ruled``
+    or not), with 25 rows of 7 consistent two- to four-digit numbers drawn from ``seed``:
+    ``(draw(ruled, dpi) → page image, gold values by (row key, column key))``."""
+    import random
+
+    from pipelines.stat_tables import TABLE3_COLUMNS, expected_rows
+    from tests.test_stat_tables import LEAVES_2021, consistent_rows
+
+    rng = random.Random(seed)
+    rows = consistent_rows([rng.randint(0, 300) for _ in range(6)],
+                           [[rng.randint(0, 30) for _ in range(6)] for _ in range(21)])
+
+    def draw(*, ruled: bool = True, dpi: int = 200):
+        return draw_table(table3_cells(rows, LEAVES_2021), widths=[0.45, 1.0, 2.1] + [0.55] * 7,
+                          ruled=ruled, dpi=dpi, heading="三、收到和处理政府信息公开申请情况")
+
+    gold = {(row, column): value for row, values in zip(expected_rows("2021")["三"], rows,
+                                                          strict=True)
+            for column, value in zip(TABLE3_COLUMNS, values, strict=True)}
+    return draw, gold

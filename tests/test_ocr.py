@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import struct
 import subprocess
 import unicodedata
@@ -21,11 +20,9 @@ import yaml
 
 from crawlers.samples.server import Page, SampleServer, Site
 from pipelines.ocr import _lines, pages_hint
-from pipelines.stat_tables import TABLE3_COLUMNS, expected_rows
 from tests.conftest import GOVREPORTS, SEEDS
 from tests.portal_sites import FAST, trs_list, write_registry
-from tests.scans import draw_page, draw_table, image_bytes, page_lines, scanned_pdf, table3_cells
-from tests.test_stat_tables import LEAVES_2021, consistent_rows
+from tests.scans import draw_page, image_bytes, page_lines, scanned_pdf, table3
 
 SEAL = "某某县人民政府办公室"
 REALPAGES = Path(__file__).parent / "realpages"
@@ -337,21 +334,13 @@ def test_the_pictures_of_real_pages(name):
     assert set(found) <= {url for url, _ in links}
 
 
-def _table3_rows(seed: int) -> list[list[int]]:
-    """表三's 25 rows of 7 numbers, consistent (勾稽关系 hold), two- to four-digit."""
-    rng = random.Random(seed)
-    return consistent_rows([rng.randint(0, 300) for _ in range(6)],
-                           [[rng.randint(0, 30) for _ in range(6)] for _ in range(21)])
-
-
 @pytest.mark.parametrize("ruled,skew", [(True, 1.5), (False, -1.0)],
                          ids=["ruled-table-skewed", "unruled-table"])
 def test_a_statistics_table_in_a_scan_becomes_its_numbers(cli, tmp_path, ruled, skew):
     """A 2021-template 表三 drawn as a Word table prints (wrapped labels, spanned groups),
     scanned at 200 dpi, ingested as a PDF of page images: its cells are read by position."""
-    rows = _table3_rows(11)
-    page = draw_table(table3_cells(rows, LEAVES_2021), widths=[0.45, 1.0, 2.1] + [0.55] * 7,
-                      ruled=ruled, heading="三、收到和处理政府信息公开申请情况")
+    draw, gold = table3(11)
+    page = draw(ruled=ruled)
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "table.pdf").write_bytes(scanned_pdf([page.rotate(skew, fillcolor="white")]))
@@ -364,9 +353,6 @@ def test_a_statistics_table_in_a_scan_becomes_its_numbers(cli, tmp_path, ruled, 
     assert (report["template"], report["ocr_pages"]) == ("2021", 1)
     cells = {(c["row_key"], c["column_key"]): c["value"] for c in _rows(
         cli, lake, "select row_key, column_key, value from report_stats where \"table\" = '三'")}
-    gold = {(row, column): value for row, values in zip(expected_rows("2021")["三"], rows,
-                                                          strict=True)
-            for column, value in zip(TABLE3_COLUMNS, values, strict=True)}
     right = sum(1 for key, value in cells.items()
                 if value is not None and Decimal(str(value)) == gold.get(key))
     assert right >= 0.9 * len(gold), (right, len(gold))

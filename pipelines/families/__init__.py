@@ -89,11 +89,18 @@ def read_list(page: ListPage, found: Family, *, report_pattern: str | None = Non
     seen |= {item.url for item, _ in passed}
     by = {found.name: sum(isinstance(item, Listed) for item in items)}
     if found.name != "generic":
-        missed = [item for item in Generic(report_pattern).parse_list(page)
-                  if isinstance(item, Listed) and item.url not in seen]
+        missed = [item for item in Generic(report_pattern).reports(page) if item.url not in seen]
         items += missed
         by["generic"] = len(missed)
-    return items + list(navigation(page, found)), {k: n for k, n in by.items() if n}, passed
+    # Further pages once each: a script pager is the family's paging and any page's.
+    asked = {(item.url, tuple(sorted((item.form or {}).items())))
+             for item in items if isinstance(item, NextPage)}
+    for further in navigation(page, found):
+        key = (further.url, tuple(sorted((further.form or {}).items())))
+        if key not in asked:
+            asked.add(key)
+            items.append(further)
+    return items, {k: n for k, n in by.items() if n}, passed
 
 
 __all__ = ["CONTAINERS", "FAMILIES", "MARKERS", "MAX_PAGE_LINKS", "Container", "Family",

@@ -8,6 +8,7 @@ Pure: text or an lxml tree in, records out. No Scrapy here, so that the crawler 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Iterator, Mapping
@@ -73,6 +74,12 @@ class ListPage:
     @property
     def is_xml(self) -> bool:
         return "xml" in self.content_type.lower()
+
+    @functools.cached_property
+    def anchors(self) -> list[Listed]:
+        """Every link of the page (:func:`anchors`), read once: the family's documents, the
+        generic rules' reports and the pager are all picked from them."""
+        return list(anchors(self.root, self.url))
 
 
 @dataclass(frozen=True)
@@ -287,7 +294,7 @@ class Family:
 
     def documents(self, page: ListPage) -> Iterator[Listed]:
         """The list's links that have this family's document shapes."""
-        yield from list_items(page.root, page.url, self.links)
+        yield from (item for item in page.anchors if self.links.match(item.url))
 
     def announced_entries(self, page: ListPage) -> int | None:
         """How many entries a data interface's answer says its column holds (None: the

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 
-from pipelines.families.base import Container, Family, anchors
+from pipelines.families.base import Container, Family, Listed
 from pipelines.families.lists import NO_WORDING, judge_report_link, pager_links
 
 log = logging.getLogger(__name__)
@@ -28,10 +29,14 @@ class Generic(Family):
         return True
 
     def parse_list(self, page):
-        for item in anchors(page.root, page.url):
+        yield from self.reports(page)
+        yield from pager_links(page)
+
+    def reports(self, page) -> Iterator[Listed]:
+        """The page's links judged to be reports on their titles."""
+        for item in page.anchors:
             judged = judge_report_link(item, self.pattern)
             if judged.taken:
                 yield item
             elif judged.why != NO_WORDING:  # a candidate, passed over: say why
                 log.info("not taken as a report (%s): %r %s", judged.why, item.title, item.url)
-        yield from pager_links(page)

@@ -29,6 +29,7 @@ from pipelines.families.base import (
     list_items,
     markup_tree,
 )
+from pipelines.families.lists import ANNOUNCED_PAGES
 
 _COLUMN_KEYS = ("col", "webid", "path", "columnid", "sourceContentType", "unitid", "webname",
                 "permissiontype")
@@ -48,7 +49,6 @@ XXGK_SEARCH = "/module/xxgk/search.jsp"
 _LOAD_DYNAMIC = re.compile(
     r"loadDynamic\(\s*('[^']*'(?:\s*\+\s*[^'+]+?\s*\+\s*'[^']*')*)\s*,\s*'([^']*)'"
     r"(?:\s*,\s*'([^']*)')?(?:\s*,\s*'([^']*)')?(?:\s*,\s*'([^']*)')?(?:\s*,\s*'([^']*)')?")
-_PAGES = re.compile(r"共\s*(\d{1,5})\s*页")
 #: The search form's fields a browser sends empty.
 _XXGK_BLANK = ("vc_title", "vc_number", "vc_filenumber", "vc_all", "texttype", "fbtime")
 
@@ -122,7 +122,8 @@ class Hanweb(Family):
             yield Listed(urljoin(page.url, link.get("href").strip()), title or None,
                          list_date(dated.strip()) if dated else None)
         number = page.state.get("page", 1)
-        total = int(pages[1]) if (pages := _PAGES.search(page.text)) else None
+        pages = ANNOUNCED_PAGES.search(page.text)
+        total = int(pages[1] or pages[2]) if pages else None
         if found and (total is None or number < total):
             yield NextPage(page.url, form={**page.state["xxgk"], "currpage": str(number + 1)},
                            state={"xxgk": page.state["xxgk"], "page": number + 1})

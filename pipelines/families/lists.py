@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 from urllib.parse import urljoin, urlsplit
 
-from pipelines.families.base import Family, LinkShapes, Listed, ListPage, NextPage, anchors
+from pipelines.families.base import Family, LinkShapes, Listed, ListPage, NextPage
 
 #: Annual-report wording, on a normalised title (pipelines.repair.normalize_title).
 REPORT_WORDING = re.compile(r"年度报告|年报|(信息公开|政务公开).{0,12}报告")
@@ -118,7 +118,7 @@ def _other_links(page: ListPage) -> Iterator[tuple[Listed, str]]:
     from pipelines.repair import normalize_title
 
     here = urlsplit(page.url)
-    for item in anchors(page.root, page.url):
+    for item in page.anchors:
         if urlsplit(item.url).netloc == here.netloc and item.url != page.url:
             yield item, normalize_title(item.title or "")
 
@@ -173,7 +173,7 @@ def _year_folder(column: str, path: str) -> bool:
 
 
 #: What a pager says the whole column holds: "共5页", "1/5页", "共48条", "48条记录".
-_ANNOUNCED_PAGES = re.compile(r"共\s*(\d{1,5})\s*页|\d{1,5}\s*/\s*(\d{1,5})\s*页")
+ANNOUNCED_PAGES = re.compile(r"共\s*(\d{1,5})\s*页|\d{1,5}\s*/\s*(\d{1,5})\s*页")
 _ANNOUNCED_ENTRIES = re.compile(r"共\s*有?\s*(\d{1,6})\s*(?:条|篇|项)|(\d{1,6})\s*条记录")
 # createPageHTML(count, current, "index", "html") or: var countPage = N//共多少页
 CREATE_PAGE = re.compile(r"createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*[\"'](\w+)[\"']\s*,"
@@ -198,7 +198,7 @@ def announced(page: ListPage, family: Family | None = None) -> dict[str, int | N
     words = "".join(page.root.xpath(
         "//body//text()[not(ancestor::script) and not(ancestor::style)]"))
     words = re.sub(r"\s+", "", words)
-    pages = [int(a or b) for a, b in _ANNOUNCED_PAGES.findall(words)]
+    pages = [int(a or b) for a, b in ANNOUNCED_PAGES.findall(words)]
     if script:
         pages.append(int(script[1]))
     counts = [int(a or b) for a, b in _ANNOUNCED_ENTRIES.findall(words)]

@@ -169,21 +169,13 @@ def run() -> dict:
 
 def _table_page(seed: int, condition: dict) -> tuple[bytes, dict]:
     """A 表三 page scanned under a condition, and its cells' values."""
-    import random
-
     from PIL import ImageDraw, ImageFont
 
-    from pipelines.stat_tables import TABLE3_COLUMNS, expected_rows
-    from tests.scans import FONT, draw_table, table3_cells
-    from tests.test_stat_tables import LEAVES_2021, consistent_rows
+    from tests.scans import FONT, table3
 
-    rng = random.Random(seed)
-    rows = consistent_rows([rng.randint(0, 300) for _ in range(6)],
-                           [[rng.randint(0, 30) for _ in range(6)] for _ in range(21)])
+    draw_page_of, gold = table3(seed)
     dpi = condition["dpi"]
-    page = draw_table(table3_cells(rows, LEAVES_2021), widths=[0.45, 1.0, 2.1] + [0.55] * 7,
-                      ruled=condition["ruled"], dpi=dpi,
-                      heading="三、收到和处理政府信息公开申请情况")
+    page = draw_page_of(ruled=condition["ruled"], dpi=dpi)
     if condition.get("seal"):  # over the table's upper right cells, as a stamp lands
         draw = ImageDraw.Draw(page)
         cx, cy, radius = int(page.width * 0.7), int(2.2 * dpi), int(0.8 * dpi)
@@ -195,9 +187,6 @@ def _table_page(seed: int, condition: dict) -> tuple[bytes, dict]:
         page = page.rotate(condition["skew"], fillcolor="white")
     data = image_bytes(page, "JPEG", quality=condition["jpeg"]) if condition.get("jpeg") \
         else image_bytes(page)
-    gold = {(row, column): value for row, values in zip(expected_rows("2021")["三"], rows,
-                                                          strict=True)
-            for column, value in zip(TABLE3_COLUMNS, values, strict=True)}
     return data, gold
 
 
