@@ -16,8 +16,10 @@ SCHEMA_VERSION = 7
 #: column's name (乡镇(街道办), 部门年报), not joined with them; 7: content_digest; 8: a region
 #: code and a body's number at the start of the 索引号, a postcode telling apart places of one
 #: name; 9: listed label blocks (- 信息类别:), an opening that names its report, autonomous
-#: prefectures' short names, a meeting's news, 政府办公厅 spelled out; 10: scans read by OCR
-PROCESSING_VERSION = 10
+#: prefectures' short names, a meeting's news, 政府办公厅 spelled out; 10: scans read by OCR;
+#: 11: a report read from its files reads their label block too, pages published as pictures,
+#: tables in scans read by position
+PROCESSING_VERSION = 11
 
 #: ``report_stats.value`` is decimal(VALUE_DIGITS, VALUE_SCALE).
 VALUE_DIGITS, VALUE_SCALE = 20, 4
