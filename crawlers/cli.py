@@ -168,8 +168,8 @@ def run(portals_file, portal_ids, lake_url, revalidate, settings, run_id, verbos
 @click.option("--registry", "registry_out", type=click.Path(dir_okay=False),
               help="Write the registry of the served portals to this file.")
 @click.option("--copies", type=int, default=1, show_default=True,
-              help="Serve every family this many times (copy k on 127.0.k.11…), for runs at "
-                   "scale.")
+              help="Serve every family this many times (copy k on 127.a.b.11…, k = 256a + b), "
+                   "for runs at scale.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def serve_samples(port, registry_out, copies, command):
     """Serve the fixture portals (one per CMS family, built from the seeds) on loopback

@@ -154,10 +154,10 @@ def test_the_local_celery_deployment_uses_the_shared_celery_settings(tmp_path):
     import importlib.util
     from importlib.machinery import SourceFileLoader
 
-    loader = SourceFileLoader("celery_e2e", str(INFRA / "local" / "celery-e2e"))
-    e2e = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
-    loader.exec_module(e2e)
-    env = e2e.airflow_env(tmp_path, "postgresql+psycopg2://airflow@127.0.0.1:1/airflow",
+    loader = SourceFileLoader("localdeploy", str(INFRA / "local" / "localdeploy.py"))
+    local = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    loader.exec_module(local)
+    env = local.airflow_env(tmp_path, "postgresql+psycopg2://airflow@127.0.0.1:1/airflow",
                           "redis://127.0.0.1:2/0", 3, tmp_path / "lake", tmp_path / "p.yaml", 10)
     assert {k: env[k] for k in celery_settings()} == celery_settings()
 

@@ -243,11 +243,34 @@ def test_copies_of_the_sample_portals_have_hosts_and_ids_of_their_own():
     assert {e["id"] for e in three[10:]} == {e["id"] + "-002" for e in one}
 
 
-@pytest.mark.parametrize("copies", [0, 201], ids=["none", "too-many"])
+def test_ten_thousand_sample_portals_are_ten_thousand_hosts_served_by_one_loop():
+    """``make scale``'s largest run: every copy on hosts of its own beyond 127.0.255.x, all
+    answered by one server's loop (one thread waiting on every socket, not one per site)."""
+    import threading
+    import urllib.request
+
+    from crawlers.samples.server import SampleServer
+    from crawlers.samples.sites import sample_portals
+
+    samples = sample_portals(0, copies=2000)
+    hosts = {s.site.host for s in samples}
+    assert len(samples) == len(hosts) == 10_000
+    assert {"127.0.0.11", "127.1.44.15", "127.7.207.15"} <= hosts  # copies 0, 300, 1999
+    picked = [samples[0], samples[1502], samples[-1]]
+    before = threading.active_count()
+    with SampleServer([s.site for s in picked]) as server:
+        assert threading.active_count() == before + 1
+        for sample in picked:
+            with urllib.request.urlopen(sample.site.url(sample.start_paths[0]), timeout=10) as r:
+                assert r.status == 200
+        assert [h.site for h in server.hits] == [s.site.name for s in picked]
+
+
+@pytest.mark.parametrize("copies", [0, 2001], ids=["none", "too-many"])
 def test_a_bad_number_of_copies_is_refused(copies):
     from crawlers.samples.sites import sample_portals
 
-    with pytest.raises(ConfigError, match="give 1 to 200 copies"):
+    with pytest.raises(ConfigError, match="give 1 to 2000 copies"):
         sample_portals(8780, copies=copies)
 
 

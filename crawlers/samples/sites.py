@@ -317,21 +317,23 @@ BUILDERS = (trs_jilin, hanweb_longyang, ucap_qixingguan, gkmlpt_mouding, mirror_
 FIRST_HOST = 11
 
 
-#: At most this many copies of the sample portals (copy k on 127.0.k.x).
-MAX_COPIES = 200
+#: At most this many copies of the sample portals (copy k on 127.a.b.x, k = 256a + b): 10,000
+#: portals, the largest run of ``make scale``.
+MAX_COPIES = 2000
 
 
 def sample_portals(port: int = DEFAULT_PORT, copies: int = 1) -> list[SamplePortal]:
     """The sample portals, each on its own 127.0.0.x address and the given port (0: free).
     ``copies`` > 1 serves every family again on more loopback hosts, for runs at scale: copy
-    ``k`` on 127.0.k.11…, its portal ids ending in ``-k`` (``sample-trs-jilin-007``)."""
+    ``k`` on 127.a.b.11… (k = 256a + b: copy 7 on 127.0.7.11…, copy 300 on 127.1.44.11…), its
+    portal ids ending in ``-k`` (``sample-trs-jilin-007``)."""
     if not 1 <= copies <= MAX_COPIES:
         raise ConfigError(f"--copies {copies}: give 1 to {MAX_COPIES} copies of the sample "
                           "portals")
     out = []
     for copy in range(copies):
         for offset, build in enumerate(BUILDERS):
-            sample = build(f"127.0.{copy}.{FIRST_HOST + offset}")
+            sample = build(f"127.{copy // 256}.{copy % 256}.{FIRST_HOST + offset}")
             if copy:
                 suffix = f"-{copy:03d}"
                 sample = replace(sample, site=replace(sample.site, name=sample.site.name + suffix),
