@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -252,6 +252,17 @@ class Lake:
         except ValueError as exc:
             self.note_damage(sidecar_key, "sidecar_damaged", f"not JSON ({_first_line(exc)})")
             return None
+        return self._sidecar_of(sidecar_key, meta)
+
+    def sidecar_documents(self, sidecar_keys: list[str]) -> list[RawDocument]:
+        """The documents of these sidecars, read a few at a time (on S3 one request each,
+        never one after the other: a night's plan reads thousands); a missing one is left out,
+        a damaged one left out and noted, as :meth:`sidecar_document` does."""
+        return [doc for key, meta in self.read_json_many(sidecar_keys, "sidecar_damaged",
+                                                         keyed=True)
+                if (doc := self._sidecar_of(key, meta)) is not None]
+
+    def _sidecar_of(self, sidecar_key: str, meta) -> RawDocument | None:
         problem = sidecar_problem(sidecar_key, meta)
         if problem is not None:
             self.note_damage(sidecar_key, "sidecar_damaged", problem)
@@ -442,6 +453,19 @@ class Lake:
         if memo is not None:
             memo[portal_id] = state
         return state
+
+    def crawl_states(self, portal_ids: Iterable[str],
+                     memo: dict[str, dict[str, CrawlEntry]]) -> None:
+        """Read the crawl states of these portals into ``memo`` (see :meth:`crawl_state`), a
+        few at a time: a night's plan reads one per portal, thousands, and one after the other
+        they were most of its time (``make scale``)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        wanted = sorted(set(portal_ids) - set(memo))
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            for portal_id, state in zip(wanted, pool.map(
+                    lambda p: self.crawl_state_and_journal(p)[0], wanted), strict=True):
+                memo[portal_id] = state
 
     def crawl_state_and_journal(
             self, portal_id: str) -> tuple[dict[str, CrawlEntry], list[CrawlEntry]]:

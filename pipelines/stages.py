@@ -38,19 +38,20 @@ from pipelines.records import (
     RawDocument,
     RunManifest,
     batch_id,
+    source_id_of,
 )
 from pipelines.settings import current
 from pipelines.spool import Spool
 
 
-def crawled_documents(lake: Lake, manifest: dict,
+def crawled_documents(lake: Lake, manifest: dict | RunManifest,
                       crawl_states: dict[str, dict] | None = None) -> list[RawDocument]:
     """The raw documents a crawl's landings touch: what landed (in this run, in an earlier try
     of it, or in an interrupted crawl it took on), what it revalidated, plus the page an
     attachment belongs to and the attachments of a page (so a page whose attachment landed in a
     later, resumed crawl is processed with it). ``crawl_states``: see
     :meth:`~pipelines.lake.Lake.crawl_state`."""
-    docs: list[RawDocument] = []
+    sidecars: list[str] = []
     manifest = RunManifest.of(manifest)
     for portal_id, outcome in sorted(manifest.portals.items()):
         landed = [d["url"] for d in outcome.landed if d["role"] != "list"]
@@ -71,10 +72,10 @@ def crawled_documents(lake: Lake, manifest: dict,
                 if member in state:
                     group.update(state[member].links)
             urls.update(group)
-        for url in sorted(u for u in urls if u in state):
-            docs.extend(d for d in lake.sources_of(state[url].sha256)
-                        if d.source.url == url and d.source.portal_id == portal_id)
-    return docs
+        # Each URL's bytes from this portal: the one sidecar of that sha256 and source.
+        sidecars += [lake.sidecar_key(state[url].sha256, source_id_of(portal_id, url))
+                     for url in sorted(u for u in urls if u in state)]
+    return lake.sidecar_documents(sidecars)
 
 
 def scope_of(provinces=(), years=(), published_from: str | None = None,
@@ -94,8 +95,9 @@ def plan(lake: Lake, batch: str, *, crawl_manifests: list[str] | None = None,
     scope = Scope.from_json(scope)
     states: dict[str, dict] = {}  # each portal's crawl state read once
     if crawl_manifests is not None:
-        docs = [d for key in crawl_manifests
-                for d in crawled_documents(lake, lake.read_json(key), states)]
+        manifests = [RunManifest.of(lake.read_json(key)) for key in crawl_manifests]
+        lake.crawl_states({p for m in manifests for p in m.portals}, states)
+        docs = [d for m in manifests for d in crawled_documents(lake, m, states)]
     else:
         docs = [d for d in lake.raw_documents()
                 if not scope.portals or d.source.portal_id in scope.portals]
