@@ -14,7 +14,10 @@ STAMP  := $(VENV)/.installed
 # this way, on a fresh clone).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install run test bench lint clean celery-e2e
+# The local deployments' scripts (Python without a .py name).
+LOCAL_SCRIPTS := infra/local/celery-e2e infra/local/scale
+
+.PHONY: install run test bench lint clean celery-e2e scale
 
 install: $(STAMP)
 
@@ -53,7 +56,7 @@ run: install
 # subprocesses, servers and Airflow, so more workers than cores pays.
 TEST_JOBS ?= 4
 test: install
-	$(BIN)/ruff check pipelines crawlers dags tests infra/local/celery-e2e
+	$(BIN)/ruff check pipelines crawlers dags tests infra/local $(LOCAL_SCRIPTS)
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -n $(TEST_JOBS) --dist loadgroup
 
@@ -68,12 +71,25 @@ celery-e2e: install
 	infra/local/celery-packages
 	$(BIN)/python infra/local/celery-e2e --workers $(CELERY_WORKERS) $(if $(filter s3,$(CELERY_LAKE)),--s3)
 
+# National scale, simulated (never part of `make test`; about 45 minutes here): the nightly DAG
+# on the local Celery deployment over SCALE_SIZES loopback portals (a first and a second night
+# each; the largest's first night extrapolated when the time left does not allow it), then the
+# lake grown to LAKE_REPORTS reports (local disk; LAKE_S3_REPORTS also on the loopback S3
+# endpoint). Tables on stdout, figures in build/scale/scale.json; infra/README.md reads them.
+SCALE_SIZES ?= 200,2000,10000
+LAKE_REPORTS ?= 20000,100000
+LAKE_S3_REPORTS ?= 100000
+scale: install
+	infra/local/celery-packages
+	$(BIN)/python infra/local/scale --sizes $(SCALE_SIZES) --lake-reports $(LAKE_REPORTS) \
+	  --lake-s3-reports $(LAKE_S3_REPORTS)
+
 # Speed and memory, each stage beside its baseline in one run (never part of `make test`).
 bench: install
 	$(BIN)/python -m tests.bench --json build/bench.json
 
 lint: install
-	$(BIN)/ruff check pipelines crawlers dags tests infra/local/celery-e2e
+	$(BIN)/ruff check pipelines crawlers dags tests infra/local $(LOCAL_SCRIPTS)
 	$(BIN)/lint-imports --no-cache
 
 clean:
