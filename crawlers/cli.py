@@ -22,6 +22,8 @@ from pipelines.cli import LAKE_HELP, command_errors, err, main, out, print_run_s
 from pipelines.errors import ConfigError
 from pipelines.settings import env_name
 
+#: serve-samples lists its portals in a table up to this many (10,000 are one line).
+SAMPLES_SHOWN = 50
 PORTALS_HELP = ("Portal registry YAML [env GOVREPORTS_PORTALS; default "
                 "crawlers/portals.yaml]")
 
@@ -170,8 +172,11 @@ def run(portals_file, portal_ids, lake_url, revalidate, settings, run_id, verbos
 @click.option("--copies", type=int, default=1, show_default=True,
               help="Serve every family this many times (copy k on 127.a.b.11…, k = 256a + b), "
                    "for runs at scale.")
+@click.option("--hits", "hits_log", type=click.Path(dir_okay=False),
+              help="Also write every request answered to this file, one JSON line each (site, "
+                   "method, path, status, at, conditional).")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
-def serve_samples(port, registry_out, copies, command):
+def serve_samples(port, registry_out, copies, hits_log, command):
     """Serve the fixture portals (one per CMS family, built from the seeds) on loopback
     addresses until interrupted, or only while COMMAND runs (after `--`; exits with its
     status). `crawlers/sample_portals.yaml` crawls the default port:
@@ -183,7 +188,7 @@ def serve_samples(port, registry_out, copies, command):
 
     with command_errors():
         samples = sample_portals(DEFAULT_PORT if port is None else port, copies)
-    server = SampleServer([s.site for s in samples])
+    server = SampleServer([s.site for s in samples], Path(hits_log) if hits_log else None)
     try:
         server.start()
     except OSError as exc:
@@ -191,14 +196,20 @@ def serve_samples(port, registry_out, copies, command):
             raise ConfigError(f"cannot listen on {samples[0].site.host}:{port or DEFAULT_PORT} "
                               f"({exc.strerror}): pass --port 0 or another free port") from exc
     entries = registry_entries(samples)
-    if registry_out:
-        Path(registry_out).write_text(dump_portals(entries), encoding="utf-8")
-    table = Table("portal", "family", "start URLs", "reports", title="sample portals",
-                  title_justify="left")
-    for sample, entry in zip(samples, entries, strict=True):
-        table.add_row(entry["id"], entry["cms"], "\n".join(entry["start_urls"]),
-                      str(sample.reports))
-    out.print(table)
+    if registry_out:  # whole or not at all: another process waits for it to appear
+        partial = Path(registry_out).with_name(Path(registry_out).name + ".partial")
+        partial.write_text(dump_portals(entries), encoding="utf-8")
+        partial.replace(registry_out)
+    if len(samples) <= SAMPLES_SHOWN:
+        table = Table("portal", "family", "start URLs", "reports", title="sample portals",
+                      title_justify="left")
+        for sample, entry in zip(samples, entries, strict=True):
+            table.add_row(entry["id"], entry["cms"], "\n".join(entry["start_urls"]),
+                          str(sample.reports))
+        out.print(table)
+    else:
+        out.print(f"{len(samples)} sample portals on {samples[0].site.host}…"
+                  f"{samples[-1].site.host}, port {samples[0].site.port}", highlight=False)
     if command:
         try:
             # The sample portals are on loopback, which the crawler refuses unless told.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import json
 import select
 import selectors
 import socket
@@ -22,9 +23,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 #: Last-Modified of every static fixture page (fixed, so that runs are reproducible).
@@ -114,9 +116,12 @@ class _QuietServer(ThreadingHTTPServer):
 class SampleServer:
     """Serve sites until :meth:`stop`; usable as a context manager."""
 
-    def __init__(self, sites: list[Site]):
+    def __init__(self, sites: list[Site], hits_log: Path | None = None):
         self.sites = sites
         self.hits: list[Hit] = []
+        #: Where each hit is also written, one JSON line each, as it is answered: for a
+        #: process that reads another's server (``make scale``).
+        self._hits_log = hits_log.open("a", encoding="utf-8") if hits_log else None
         self._answered: dict[str, list[tuple[float, float]]] = {}  # site → (start, end)
         self._lock = threading.Lock()
         self._servers: list[ThreadingHTTPServer] = []
@@ -152,6 +157,9 @@ class SampleServer:
         for server in self._servers:
             server.server_close()
         self._servers.clear()
+        if self._hits_log is not None:
+            self._hits_log.close()
+            self._hits_log = None
 
     def __enter__(self) -> SampleServer:
         return self.start()
@@ -162,6 +170,9 @@ class SampleServer:
     def record(self, hit: Hit) -> None:
         with self._lock:
             self.hits.append(hit)
+            if self._hits_log is not None:
+                self._hits_log.write(json.dumps(asdict(hit)) + "\n")
+                self._hits_log.flush()
 
     def answered(self, site: str, start: float, end: float) -> None:
         with self._lock:
