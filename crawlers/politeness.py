@@ -118,10 +118,15 @@ class PolitenessMiddleware:
         log.info("robots.txt of %s asks for Crawl-delay %ss", key, delay)
 
     def response_downloaded(self, response, request, spider=None):
-        # Runs after AutoThrottle's own handler of the same signal.
+        # Runs after AutoThrottle's own handler of the same signal, and before the downloader
+        # takes the slot's next request: the delay counts from this answer. (Set only in
+        # process_response, it came too late: the downloader had already sent the next
+        # request if this one took longer than the delay since it left the queue, and a crawl
+        # process busy with 250 hosts on two cores sent requests 0.2 s after an answer.)
         key, slot = self._slot(request)
         if slot is None:
             return
+        slot.lastseen = max(slot.lastseen, time.monotonic())
         if key in self.held and 200 <= response.status < 400:
             slot.delay = self.held.pop(key)  # the host is answering again
         slot.delay = max(slot.delay, self.floors.get(key, 0.0))

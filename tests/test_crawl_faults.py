@@ -3,6 +3,7 @@ address guard and the anti-bot detector are tested without sending any traffic."
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -439,6 +440,41 @@ def test_the_per_host_floor_holds_at_120_hosts_with_the_shipped_settings(tmp_pat
     smallest = {host: min(gaps(times)) for host, times in by_host.items()}
     assert min(smallest.values()) >= 1.0, sorted(smallest.items(), key=lambda kv: kv[1])[:3]
     assert smallest["f0"] >= 1.5
+
+
+def test_the_delay_counts_from_the_answer_of_a_host_slow_to_answer(tmp_path):
+    """Three reports queued from one list; the first one asked takes longer than the delay
+    to answer (1.3 s), the others are quick. The next request waits the whole delay after that
+    answer: counted from when the slow one left the queue, the delay was over when it was
+    answered, and the next went at once (as in a crawl process busy with 250 hosts on two
+    cores, whose requests left the queue long before they were sent: hosts saw two requests
+    0.2 s apart)."""
+    site = many_reports_site("slowfirst", "127.0.0.69", reports=3)
+    asked = itertools.count()
+
+    def first_slow(page):
+        def answer(request):
+            if next(asked) == 0:
+                time.sleep(1.3)
+            return page
+        return answer
+
+    for path, page in list(site.routes.items()):
+        if path.startswith("/ndbg/2020"):
+            site.routes[path] = first_slow(page)
+    with SampleServer([site]) as server:
+        registry = write_registry(tmp_path / "p.yaml", [{
+            "id": "slowfirst", "name": "慢", "cms": "trs",
+            "start_urls": [site.url("/ndbg/index.html")]}])
+        done = subprocess.run([*GOVREPORTS, "crawl", "--portals", str(registry), "--lake",
+                               str(tmp_path / "lake"), "--set", "AUTOTHROTTLE_ENABLED=False"],
+                              capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "GOVREPORTS_LAKE": "", **NO_RECHECK})
+        hits = list(server.hits)  # each recorded as it is answered
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(hits) == 5 and next(asked) == 3  # robots.txt, the list, three reports
+    answered = [h.at for h in hits]
+    assert min(gaps(answered)) >= 1.0, gaps(answered)
 
 
 def _padded_robots(size: int) -> bytes:
