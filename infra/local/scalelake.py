@@ -1,7 +1,7 @@
 """The lake at scale (``make scale``): the Parquet tables grown to 100k and 1M reports, and
 what a night and a reader pay for them, on local disk and on an S3 endpoint on loopback.
 
-The rows are made by the pipeline itself: the seed reports (``../shared/seeds``, real texts)
+The rows are made by the pipeline itself: the seed reports (``crawlers/samples/seeds``, real texts)
 are ingested into a small lake, and their ``reports`` and ``report_stats`` rows are the
 templates. Every grown report is a template's row with keys of its own (``doc_id``, ``url``,
 ``content_sha256``, ``portal_id``, ``report_key``), a province and year drawn with realistic
@@ -35,7 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-SEEDS = ROOT.parent / "shared" / "seeds"
+SEEDS = ROOT / "crawlers" / "samples" / "seeds"
 
 #: Province weights: roughly each province's number of county-level divisions (where its
 #: reports come from: counties, their departments and townships).
