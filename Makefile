@@ -81,8 +81,8 @@ LAKE_REPORTS ?= 20000,100000
 LAKE_S3_REPORTS ?= 100000
 scale: install
 	infra/local/celery-packages
-	$(BIN)/python infra/local/scale --sizes $(SCALE_SIZES) --lake-reports $(LAKE_REPORTS) \
-	  --lake-s3-reports $(LAKE_S3_REPORTS)
+	$(BIN)/python infra/local/scale --sizes "$(SCALE_SIZES)" --lake-reports "$(LAKE_REPORTS)" \
+	  --lake-s3-reports "$(LAKE_S3_REPORTS)"
 
 # Speed and memory, each stage beside its baseline in one run (never part of `make test`).
 bench: install
