@@ -123,10 +123,10 @@ class PolitenessMiddleware:
         # process_response, it came too late: the downloader had already sent the next
         # request if this one took longer than the delay since it left the queue, and a crawl
         # process busy with 250 hosts on two cores sent requests 0.2 s after an answer.)
+        self._answered(request)
         key, slot = self._slot(request)
         if slot is None:
             return
-        slot.lastseen = max(slot.lastseen, time.monotonic())
         if key in self.held and 200 <= response.status < 400:
             slot.delay = self.held.pop(key)  # the host is answering again
         slot.delay = max(slot.delay, self.floors.get(key, 0.0))
@@ -143,7 +143,9 @@ class PolitenessMiddleware:
         # Scrapy counts a host's delay from when a request leaves its queue, before the
         # connection is made: a slow connect followed by a quick one put two requests less than
         # the delay apart at the host. Counted from the answer, the host sees at least the delay
-        # between two requests (one at a time per host: nothing else is in flight).
+        # between two requests (one at a time per host: nothing else is in flight). A response
+        # is stamped by response_downloaded (before the downloader takes the next request), a
+        # failure here.
         _key, slot = self._slot(request)
         if slot is not None:
             slot.lastseen = max(slot.lastseen, time.monotonic())
@@ -152,7 +154,6 @@ class PolitenessMiddleware:
         self._answered(request)
 
     def process_response(self, request, response, spider=None):
-        self._answered(request)
         if response.status not in self.codes:
             return response
         wait = retry_after_seconds(response.headers.get("Retry-After"))

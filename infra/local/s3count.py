@@ -48,14 +48,12 @@ def operation(method: str, path: str, query: str, headers: dict[str, str]) -> st
 class Counts:
     def __init__(self):
         self.lock = threading.Lock()
-        self.reset()
+        self.data = self._empty()
 
-    def reset(self) -> dict:
-        with self.lock:
-            before = getattr(self, "data", None)
-            self.data = {"requests": Counter(), "bytes_in": Counter(), "bytes_out": Counter(),
-                         "status": Counter()}
-        return before or {}
+    @staticmethod
+    def _empty() -> dict[str, Counter]:
+        return {"requests": Counter(), "bytes_in": Counter(), "bytes_out": Counter(),
+                "status": Counter()}
 
     def add(self, op: str, status: int, bytes_in: int, bytes_out: int) -> None:
         with self.lock:
@@ -64,9 +62,14 @@ class Counts:
             self.data["bytes_out"][op] += bytes_out
             self.data["status"][str(status)] += 1
 
-    def snapshot(self) -> dict:
+    def snapshot(self, *, reset: bool = False) -> dict:
+        """The counts so far; with ``reset``, counting starts again from zero in the same
+        step (no request falls between the two)."""
         with self.lock:
-            return {name: dict(counter) for name, counter in self.data.items()}
+            data = {name: dict(counter) for name, counter in self.data.items()}
+            if reset:
+                self.data = self._empty()
+        return data
 
 
 class Counting:
@@ -79,9 +82,7 @@ class Counting:
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path in ("/_counts", "/_counts/reset"):
-            data = self.counts.snapshot()
-            if path.endswith("/reset"):
-                self.counts.reset()
+            data = self.counts.snapshot(reset=path.endswith("/reset"))
             body = json.dumps(data).encode()
             start_response("200 OK", [("Content-Type", "application/json"),
                                       ("Content-Length", str(len(body)))])
