@@ -75,7 +75,17 @@ _OPENING_AGENCY = (
     # "特向社会公布2019年度青龙镇政府(机关)信息公开年度报告": the year first
     re.compile(rf"公[布开](?:19|20)\d{{2}}\s*年度?(?P<agency>[\u4e00-\u9fff]{{2,30}}?{_ORG})"
                r"(?:[(（][^)）]{0,6}[)）])?(?:政府信息公开|政务公开|信息公开)"),
+    # "《盐池县2017年…年度报告》经盐池县人民政府同意，现予发布": the government that approves
+    # its publication (a report whose title names only its region)
+    re.compile(r"经(?P<agency>[\u4e00-\u9fff（）()]{2,30}?人民政府)(?:审定|批准)?同意[,，]?\s*"
+               r"(?:现予以?|予以|现|特)?(?:发布|公布|印发|公开)"),
 )
+#: The overview's first sentence, when a government is its subject: "一、总体情况 2020年，天津市
+#: 人民政府以…" (further down than the sentences above, below the report's preface).
+_OVERVIEW_SUBJECT = re.compile(
+    r"一\s*[、.．]\s*(?:总体情况|概述|基本情况)[。\s]*(?:19|20)\d{2}\s*年度?[,，]\s*"
+    r"(?P<agency>[\u4e00-\u9fff（）()]{2,30}?人民政府(?:办公[厅室])?)"
+    r"(?:以|坚持|认真|深入|全面|紧紧围绕|围绕|高度重视|积极|严格|按照|根据|进一步|持续|不断)")
 #: A paragraph that names the report it opens, body first, and says how it will call it:
 #: "黄石港区人民政府2025年政府信息公开年度报告(以下简称年报)根据…" (below a page's header, so
 #: further down than the sentences above are looked for).
@@ -83,7 +93,8 @@ _NAMES_ITSELF = re.compile(rf"(?:^|\n)\s*(?P<agency>[\u4e00-\u9fff（）()]{{2,3
                            r"(?:19|20)\d{2}\s*年度?[^\n，,。]{0,24}?(?:年度报告|年报)\s*"
                            r"[(（]以下简称")
 #: Each opening pattern and how far into the text it is looked for.
-_OPENING_SEARCHES = (*((pattern, 300) for pattern in _OPENING_AGENCY), (_NAMES_ITSELF, 1500))
+_OPENING_SEARCHES = (*((pattern, 300) for pattern in _OPENING_AGENCY), (_NAMES_ITSELF, 1500),
+                     (_OVERVIEW_SUBJECT, 2000))
 #: Words no body's name holds: a verb means a sentence was cut, not a name.
 _NOT_A_NAME = re.compile(r"认真|贯彻|落实|根据|按照|开展|推进|做好|进一步|报告")
 #: A name starting with a pronoun or a bare level (我局, 本办, 县人民政府, 镇人民政府) names no
@@ -96,6 +107,10 @@ _PERIOD = re.compile(r"(?:统计|数据)[^。\n]{0,20}?(?:自|从|为)?\s*((?:19
                      r"\s*0?1\s*日")
 #: "2019年以来，", "2019年度", "2020年，在区委……" at the start of one of the first lines.
 _OPENING_YEAR = re.compile(r"^[^。\n]{0,10}?((?:19|20)\d{2})\s*年(?:度|以来|[,，])", re.M)
+#: The overview's first sentence opens on the year it reports: "一、总体情况 2021年城中区政务公开
+#: 工作在…" (a date, 2008年5月1日, is no year's work).
+_OVERVIEW_YEAR = re.compile(r"一\s*[、.．]\s*(?:总体情况|概述|基本情况)[。\s]*[^。\n\d]{0,6}?"
+                            r"((?:19|20)\d{2})\s*年(?![\d０-９月])")
 #: "截至2023年12月31日": the end of the year reported on.
 _AS_OF = re.compile(r"截[至止]到?\s*((?:19|20)\d{2})\s*年\s*12\s*月\s*31\s*日")
 #: "现公布我局2022年政府信息公开工作年度报告", "现将我县2018年度政府信息公开工作情况报告如下"
@@ -352,6 +367,9 @@ def agency_from_title(title: str | None) -> str | None:
         or re.match(rf"^{_ANY_YEAR}\s*年度?\s*{body}{disclosure}", title)
         # year after: "清水县教育局政府信息公开工作年度报告（2019年度）"
         or re.match(rf"^{body}{disclosure}.*{_ANY_YEAR}\s*年", title)
+        # a body's rules for its reports: "两家满族乡人民政府信息公开工作年度报告制度"
+        or re.match(rf"^{body}{disclosure}[\u4e00-\u9fff]{{0,20}}"
+                    r"(?:制度|办法|规定|细则|规则)(?:[(（]试行[)）])?$", title)
         # a document's title names its issuer before 关于: "平潭县人民政府 关于…的通告"
         or re.match(rf"^{body}\s*关于", title))
     if not match or _took_disclosures_word(match.group(1), title[match.end(1):]):
@@ -412,6 +430,9 @@ def report_year(title: str | None, text: str, published: date | None) -> tuple[i
     match = _OPENING_YEAR.search(opening[:600])
     if match:
         return int(match[1]), f"text: opening {match[0].strip()[-8:]}"
+    match = _OVERVIEW_YEAR.search(opening)
+    if match:
+        return int(match[1]), f"text: the overview opens {match[1]}年"
     if published and (_ANNUAL.search(title or "") or _ANNUAL.search(opening)):
         return published.year - 1, (f"published {published.isoformat()} − 1 "
                                     "(an annual report appears the year after)")
@@ -556,11 +577,17 @@ def _annual_report_title(line: str) -> bool:
         and bool(_YEAR_IN_TITLE.search(line) or _CN_YEAR.search(line))
 
 
+#: A rule's title: "两家满族乡人民政府信息公开工作年度报告制度(试行)".
+_RULE_LINE = re.compile(r"(?:制度|办法|规定|细则|规则)(?:[(（]试行[)）])?$")
+
+
 def _lead_title(lines: list[str]) -> str | None:
-    """A letter's or a notice's title on a line of its own at the top of its text."""
+    """A letter's, a notice's or a rule's title on a line of its own at the top of its
+    text."""
     return next((line.strip() for line in lines[:6]
                  if _title_like(line.strip()) and not _is_label_line(line) and (
-                     _LETTER_LINE.search(line.strip()) or _NOTICE_LINE.search(line.strip()))),
+                     _LETTER_LINE.search(line.strip()) or _NOTICE_LINE.search(line.strip())
+                     or _RULE_LINE.search(line.strip()))),
                 None)
 
 
@@ -620,8 +647,13 @@ def extract_metadata(text: str, *, title: str | None = None, meta: dict[str, str
         setattr(result, name, fields.get(name) or None)
 
     result.document_kind, result.document_kind_evidence = document_kind(result.title, text)
-    if result.title is None and result.document_kind in ("letter", "notice"):
-        result.title = _lead_title(lines)  # a letter's or a notice's own title line
+    if result.document_kind in ("letter", "notice") and not (
+            _LETTER_TITLE.search(result.title or "") or _NOTICE_TITLE.search(result.title or "")):
+        # a letter's or a notice's own title line, over a line of its wrapped title that names
+        # the report it is about (关于做好2017年…年度报告 / 编制和公布工作的通知)
+        result.title = _lead_title(lines) or result.title
+    elif result.title is None and result.document_kind == "other":
+        result.title = _lead_title(lines)  # a rule's title line over its articles
     # A report under a cover letter: the lines under the title, and the page's 成文日期, are
     # the letter's; the report's own date is its signature's at the end.
     covered = "under a cover letter" in result.document_kind_evidence
@@ -662,7 +694,8 @@ def _choose_agency(result: Metadata, text: str, lines: list[str], *, site: str |
     around it says (``page``: the label block, the
     ContentSource meta tag, a 来源 line) may be the site template's default (来源：XX县人民政府
     on every page of a county site, whoever wrote the document): it is taken when it agrees with
-    the body the document names (one name inside the other: the label's is the fuller), or,
+    the body the document names (one name inside the other: the label's is the fuller, when it
+    is that body with its place before it, not an office within it), or,
     when the document names none, when the document's own lines name it. A 发布机构 label (a
     field each document fills) is also taken when the body the text calls itself (我局, 本镇)
     is of its kind and it is not the site's own name. Otherwise it is set aside, and ``raw``
@@ -681,6 +714,14 @@ def _choose_agency(result: Metadata, text: str, lines: list[str], *, site: str |
                 continue
         if named is not None and not (name in named[2] or named[2] in name):
             aside.append(f"{value} ({where}) set aside: the document names {named[2]}")
+            continue
+        if named is not None and named[2] in name and not name.endswith(named[2]) \
+                and where != "label":
+            # 来源：天津市人民政府办公厅 for 天津市人民政府: an office within the body, not the
+            # body more fully named (平潭县教育局 for 教育局); a 发布机构 label, the document's
+            # own field, may name the office that issued it (鄞州区人民政府办公室)
+            aside.append(f"{value} ({where}) set aside: a body within {named[2]}, "
+                         "which the document names")
             continue
         if named is None or len(name) > len(named[2]):
             named = (where, value, name)
@@ -734,7 +775,9 @@ def _own_name(value: str | None, where: str, text: str) -> str | None:
         name[:-2] + "人民政府" if name.endswith("政府") and not name.endswith("人民政府") else \
         _GOVERNMENT_OFFICE.sub("人民政府", name) if _GOVERNMENT_OFFICE.search(name) else None
     if full is not None:
-        return mainland_terms(full) if full in text else None
+        # a bare level spelled out (市政府办公厅 → 市人民政府办公厅) still names no place
+        bare = _BARE.match(full) and not _starts_with_place(full)
+        return mainland_terms(full) if full in text and not bare else None
     if _BARE.match(name) and not _starts_with_place(name):
         return None
     if where == "opening" and "公开" in name:

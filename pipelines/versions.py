@@ -18,8 +18,10 @@ SCHEMA_VERSION = 7
 #: name; 9: listed label blocks (- 信息类别:), an opening that names its report, autonomous
 #: prefectures' short names, a meeting's news, 政府办公厅 spelled out; 10: scans read by OCR;
 #: 11: a report read from its files reads their label block too, pages published as pictures,
-#: tables in scans read by position
-PROCESSING_VERSION = 11
+#: tables in scans read by position; 12: a region-titled report's body from its own words
+#: (经X人民政府同意…发布, the overview's subject), a site's 来源 naming an office within that body
+#: set aside, a notice's or a rule's own title, the year the overview opens on
+PROCESSING_VERSION = 12
 
 #: ``report_stats.value`` is decimal(VALUE_DIGITS, VALUE_SCALE).
 VALUE_DIGITS, VALUE_SCALE = 20, 4

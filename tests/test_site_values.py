@@ -319,3 +319,80 @@ def test_a_label_block_gives_its_values_and_no_title(head, field, value):
 ], ids=["number-then-a-leading-group", "number-then-a-government", "no-issuer"])
 def test_a_titles_issuer_after_its_document_number(title, agency):
     assert agency_from_title(title) == agency
+
+
+#: A report whose title names its region alone (the shapes of ningxia's 盐池县 2017 report and
+#: tianjin's 2020 report, texts.yaml): the title names no body.
+REGION_TITLE = "盐池县2017年政府信息公开工作年度报告\n"
+
+
+@pytest.mark.parametrize("opening,agency", [
+    ("《盐池县2017年政府信息公开工作年度报告》经盐池县人民政府同意,现予发布。\n",
+     "盐池县人民政府"),
+    ("一、总体情况\n2017年,盐池县人民政府以习近平新时代中国特色社会主义思想为指导,深化公开。\n",
+     "盐池县人民政府"),
+    ("一、概述\n2017年,盐池县人民政府办公室认真贯彻《条例》。\n", "盐池县人民政府办公室"),
+    # written only in a website's, a contact office's or a cited document's name: no body
+    ("本报告电子版可在盐池县人民政府网站下载。请与盐池县人民政府办公室联系。\n", None),
+    ("根据《盐池县人民政府关于推进政务公开的意见》编制。\n一、总体情况\n2017年,全县坚持公开。\n",
+     None),
+    # an abbreviation of a bare level spelled out is still no place's body
+    ("一、加强组织领导\n2017年度,市政府办公厅按照《昆明市人民政府办公厅关于…的通知》开展工作。\n",
+     None),
+    # a government that approves somebody else's document is no body of a report
+    ("经盐池县人民政府同意的实施方案已印发。\n", None),
+], ids=["approves-its-publication", "overview-subject", "overview-subject-an-office",
+        "website-and-contact-office-only", "cited-document-only", "bare-level-spelled-out",
+        "approves-something-else"])
+def test_a_region_titled_report_names_its_body_only_in_its_own_words(opening, agency):
+    assert extract_metadata(REGION_TITLE + opening + REPORT.format(title="")).issuing_agency \
+        == agency
+
+
+@pytest.mark.parametrize("label,agency,aside", [
+    # a 来源 line is a site's: an office within the body the document names is not the body
+    ("来源:天津市人民政府办公厅", "天津市人民政府", "a body within 天津市人民政府"),
+    # the same body with its place before it is the fuller name
+    ("来源:天津市人民政府", "天津市人民政府", None),
+    # a 发布机构 label is the document's own field: it may name the office that issued it
+    ("发布机构:天津市人民政府办公厅", "天津市人民政府办公厅", None),
+], ids=["source-line-an-office-within", "source-line-the-same-body", "issuer-label-its-office"])
+def test_a_pages_label_naming_an_office_within_the_documents_body(label, agency, aside):
+    text = (f"天津市2020年政府信息公开工作年度报告\n{label}\n一、总体情况\n"
+            "2020年,天津市人民政府以公开为常态。\n" + REPORT.format(title=""))
+    found = extract_metadata(text)
+    assert found.issuing_agency == agency
+    assert (aside in found.raw["issuing_agency"]) if aside else \
+        "set aside" not in found.raw["issuing_agency"]
+
+
+@pytest.mark.parametrize("text,kind,title,agency", [
+    # a notice's title wrapped over three lines under its one-line form (aba.gov.cn, 2018)
+    ("阿坝州人民政府办公室关于做好2017年政府信息公开工作年度报告编制和公布工作的通知\n"
+     "阿坝州人民政府办公室\n关于做好2017年政府信息公开工作年度报告\n编制和公布工作的通知\n"
+     "各县(市)人民政府:\n现就有关事项通知如下。\n", "notice",
+     "阿坝州人民政府办公室关于做好2017年政府信息公开工作年度报告编制和公布工作的通知",
+     "阿坝州人民政府办公室"),
+    # a body's rules for its reports, over their articles (a 2008 township's, texts.yaml)
+    ("首页 > 文件库\n两家满族乡人民政府信息公开工作年度报告制度\n(试行)\n第一条 为落实《条例》,"
+     "特制定本制度。\n第二条 乡政府应在每年年初制定计划。\n第三条 乡政府负责报告。\n", "other",
+     "两家满族乡人民政府信息公开工作年度报告制度", "两家满族乡人民政府"),
+    ("山西省人民政府办公厅政府信息公开年度报告制度(试行)\n第一条 为提高质量,制定本制度。\n"
+     "第二条 各市人民政府报送年度报告。\n第三条 年度报告包括下列内容。\n", "other",
+     "山西省人民政府办公厅政府信息公开年度报告制度(试行)", "山西省人民政府办公厅"),
+], ids=["notice-title-over-its-wrapped-lines", "township-rules", "province-office-rules"])
+def test_a_notices_or_rules_own_title_names_its_issuer(text, kind, title, agency):
+    found = extract_metadata(text)
+    assert (found.document_kind, found.title, found.issuing_agency) == (kind, title, agency)
+
+
+@pytest.mark.parametrize("overview,year", [
+    ("一、总体情况\n2021年城中区政务公开工作在区委区政府的正确领导下推进。\n", 2021),
+    ("一、概述\n2009年全区主动公开信息一千条。\n", 2009),
+    # a date is no year's work
+    ("一、概述\n2008年5月1日《条例》正式施行以来,全区主动公开信息。\n", None),
+], ids=["overview-opens-on-its-year", "overview-opens-on-its-year-short", "a-date-is-no-year"])
+def test_the_year_an_overview_opens_on(overview, year):
+    text = ("本年度报告由城中区人民政府办公室编制。\n" + overview
+            + "二、主动公开政府信息情况\n无。\n")
+    assert extract_metadata(text).report_year == year
