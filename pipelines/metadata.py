@@ -57,7 +57,10 @@ _CN_YEAR = re.compile(r"([〇○零一二三四五六七八九]{4})\s*年")
 _ORG = (r"(?:人民政府|人民政府办公室|办事处|委员会|管理委员会|街道|乡|镇|苏木|局|委|办|厅|院|署"
         r"|所|中心|政府|办公室|参事室|研究室|领导小组|分局|支队|大队|队|站|馆|社|会"
         r"|开发区|高新区|工业园区|产业园|示范区|实验区|管理区)")
-_AGENCY_LINE = re.compile(rf"^(?:[\u4e00-\u9fff（）()]{{2,40}}{_ORG}|[\u4e00-\u9fff]{{1,2}}苏木)$")
+#: A body's second name (一个机构两块牌子): 银川市民族事务委员会(宗教事务局).
+_SECOND_NAME = rf"(?:[(（][\u4e00-\u9fff]{{2,12}}?{_ORG}[)）])?"
+_AGENCY_LINE = re.compile(rf"^(?:[\u4e00-\u9fff（）()]{{2,40}}{_ORG}{_SECOND_NAME}"
+                          r"|[\u4e00-\u9fff]{1,2}苏木)$")
 _OPENING_AGENCY = (
     # "2019年，XX县信访局认真……", "本年度XX局政府信息……"
     re.compile(rf"(?:年以来|年度|年)[,，]?\s*(?P<agency>[\u4e00-\u9fff]{{2,30}}?{_ORG})"
@@ -67,11 +70,13 @@ _OPENING_AGENCY = (
                r"(?:根据|按照|依据|依照|认真|坚持|严格|深入|现将|特?向社会)"),
     # "本报告……由XX县人民政府办公室编制", "由XX局根据……编制"
     re.compile(rf"由(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?{_ORG})"
+               r"(?:[(（]以下简称[^)）]{1,12}[)）])?"
                r"(?:(?:根据|按照|依据|依照|负责|组织)?编制|根据|按照|依据|依照)"),
     # "现公布连州市人民政府机关事务管理局2019年信息公开工作年度报告",
     # "特编制高科技电子产业园2018年度政府信息公开工作年度报告"
-    re.compile(rf"(?:现(?:予以?)?公[布开]|特编制|现发布)(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?"
-               rf"{_ORG})(?:政府信息公开|信息公开)?\s*(?:19|20)\d{{2}}\s*年"),
+    # "现发布《银川市民族事务委员会(宗教事务局)2024年…》": a body of two names
+    re.compile(rf"(?:现(?:予以?)?公[布开]|特编制|现发布)《?(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?"
+               rf"{_ORG}{_SECOND_NAME})(?:政府信息公开|信息公开)?\s*(?:19|20)\d{{2}}\s*年"),
     # "特向社会公布2019年度青龙镇政府(机关)信息公开年度报告": the year first
     re.compile(rf"公[布开](?:19|20)\d{{2}}\s*年度?(?P<agency>[\u4e00-\u9fff]{{2,30}}?{_ORG})"
                r"(?:[(（][^)）]{0,6}[)）])?(?:政府信息公开|政务公开|信息公开)"),
@@ -106,7 +111,7 @@ SPAM = re.compile(r"娱乐城|娱乐场|赌|博彩|彩票|葡京|威尼斯人|�
 _PERIOD = re.compile(r"(?:统计|数据)[^。\n]{0,20}?(?:自|从|为)?\s*((?:19|20)\d{2})\s*年\s*0?1\s*月"
                      r"\s*0?1\s*日")
 #: "2019年以来，", "2019年度", "2020年，在区委……" at the start of one of the first lines.
-_OPENING_YEAR = re.compile(r"^[^。\n]{0,10}?((?:19|20)\d{2})\s*年(?:度|以来|[,，])", re.M)
+_OPENING_YEAR = re.compile(r"^[^。\n]{0,10}?((?:19|20)\d{2})\s*年(?:度|以来|[,，]|年报)", re.M)
 #: The overview's first sentence opens on the year it reports: "一、总体情况 2021年城中区政务公开
 #: 工作在…" (a date, 2008年5月1日, is no year's work).
 _OVERVIEW_YEAR = re.compile(r"一\s*[、.．]\s*(?:总体情况|概述|基本情况)[。\s]*[^。\n\d]{0,6}?"
@@ -480,10 +485,27 @@ def _articles_run(numbers: list[str]) -> bool:
 _HEADLINE = re.compile(r"^[^关]{2,20}?(?:发布|公布|晒出)了?(?:19|20)\d{2}\s*年|报告(?:出炉|揭晓)$")
 #: A news item's closing attribution: "（德清县发改局）", "（通讯员 张三）".
 _NEWS_SIGNED = re.compile(r"[（(](?:通讯员|记者|来源[:：])?\s*[\u4e00-\u9fff]{2,20}[）)]\s*$")
-_NEWS_TEXT = re.compile(r"记者|通讯员|讯[）)]|近日|日前|召开|举办|开展了|专题培训|培训会|调研")
+_NEWS_TEXT = re.compile(r"记者|通讯员|讯[）)]|近日|日前|召开|举办|举行|开展了|专题培训|培训会"
+                        r"|培训班|调研")
 #: A news item's headline on a meeting: "【工作推进】固镇县召开2023年度…年报编制和发布部署会"
 #: (the meeting goes through a report's sections, and is no report).
 _MEETING = re.compile(r"(?:召开|举办|举行)[^，,。]{2,40}?(?:会议?|培训班?)$")
+
+
+def _below_labels(text: str) -> list[str]:
+    """A text's first lines without its label block (索引号 / 530000… / 文号 / 云政办函〔2014〕6号
+    as a page's cells read flattened): a notice's title may stand below a dozen such lines."""
+    lines = [line.strip() for line in text.split("\n", 40)[:40]]
+    kept, value_next = [], False
+    for line in lines:
+        if value_next and line and len(line) <= _VALUE_LINE and "。" not in line \
+                and not _is_label(line):
+            value_next = False
+            continue  # a label's value on the line below it
+        value_next = _is_label(line)
+        if line and not value_next and not _is_label_line(line):
+            kept.append(line)
+    return kept
 
 
 def document_kind(title: str | None, text: str) -> tuple[str, str]:
@@ -492,7 +514,7 @@ def document_kind(title: str | None, text: str) -> tuple[str, str]:
     decide first; under a cover letter or a notice, the report's own title must follow too
     (a letter on the year's disclosure work has the same sections, and is no report)."""
     head = _CITED.sub("《》", (title or "").strip().strip("《》“”\""))
-    lead = [head] + [_CITED.sub("《》", line.strip()) for line in text.split("\n", 6)[:6]]
+    lead = [head] + [_CITED.sub("《》", line) for line in _below_labels(text)[:6]]
     # the letter's title: the document's, or a short line of its own at the top of the text
     # (its document number after it set aside)
     titles = [_TRAILING_DOC_NO.sub("", line) for line in lead[1:]]

@@ -396,3 +396,32 @@ def test_the_year_an_overview_opens_on(overview, year):
     text = ("本年度报告由城中区人民政府办公室编制。\n" + overview
             + "二、主动公开政府信息情况\n无。\n")
     assert extract_metadata(text).report_year == year
+
+
+@pytest.mark.parametrize("text,kind", [
+    # a notice's title wrapped below a flattened label block (yunnan.gov.cn's 2014 notice)
+    ("其他\n索引号\n53000000108201611057\n文号\n云政办函〔2014〕6号\n来源\n云南省人民政府办公厅\n"
+     "公开日期\n2014-01-15\n\n云南省人民政府办公厅关于做好2013年\n政府信息公开工作年度报告编制工作的通知\n"
+     "各州、市人民政府:\n现将有关事项通知如下:\n" + REPORT.format(title=""), "notice"),
+    # the same label block above a report stays a report
+    ("索引号\n53000000108201611057\n来源\n云南省人民政府办公厅\n"
+     + REPORT.format(title="云南省2013年政府信息公开工作年度报告"), "report"),
+    # a training course held: news (echinagov.com's 岳阳 item)
+    ("6月21日上午,岳阳市政府信息公开工作业务知识培训班在市政务中心举行,110余人参训。\n"
+     "责任编辑:admin\n", "news"),
+], ids=["notice-below-a-label-block", "report-below-a-label-block", "training-course-held"])
+def test_what_a_page_below_its_label_block_is(text, kind):
+    assert extract_metadata(text).document_kind == kind
+
+
+@pytest.mark.parametrize("opening,agency,year", [
+    ("本报告根据《条例》要求,由南宁经济技术开发区管理委员会(以下简称经开区管委会)编制。\n",
+     "南宁经济技术开发区管理委员会", None),
+    ("根据《条例》规定,现发布《银川市民族事务委员会(宗教事务局)2024年政府信息公开工作年度报告》,"
+     "本报告统计数据从2024年1月1日至12月31日。\n", "银川市民族事务委员会(宗教事务局)", 2024),
+    ("2009年年报根据《条例》编制,由概述等四部分组成。\n", None, 2009),
+], ids=["compiled-by-a-body-then-its-short-name", "published-a-body-of-two-names",
+        "a-years-report-opens-the-text"])
+def test_an_opening_that_names_its_body_or_year(opening, agency, year):
+    found = extract_metadata(opening + REPORT.format(title=""))
+    assert (found.issuing_agency, found.report_year) == (agency, year)

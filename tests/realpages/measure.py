@@ -8,8 +8,9 @@ Each page is processed as a crawled page twice: *bare* (nothing known of its por
 *registered* (its portal's region configured, as a registry entry would): a site's region is a
 hint, so neither may make a value wrong. A text is ingested as a plain-text file. Held-out
 pages and texts are reported apart. An agency is right when it names the gold's body: the same
-name once leading place names and a final 人民政府 are set aside, in simplified characters
-(东至县青山乡 = 青山乡人民政府, 下管鎮 = 下管镇).
+name once leading place names and a final 人民政府 (a 街道's 办事处) are set aside, in
+simplified characters (东至县青山乡 = 青山乡人民政府, 下管鎮 = 下管镇,
+桃园路街道 = 桃园路街道办事处).
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def judge(page: dict, report) -> dict[str, tuple[str, object]]:
 
 def same_body(one: str, other: str | None) -> bool:
     """Whether two names name one body: equal once leading place names and a final 人民政府
-    are set aside."""
+    (a 街道's final 办事处) are set aside."""
     return other is not None and _core(one) == _core(other)
 
 
@@ -90,7 +91,9 @@ def _core(name: str) -> str:
         if not name.startswith(place) or len(name) == len(place):
             break
         name = name[len(place):]
-    return name.removesuffix("人民政府")
+    name = name.removesuffix("人民政府")
+    # a 街道 is its 办事处: 桃园路街道 = 桃园路街道办事处
+    return name.removesuffix("办事处") if name.endswith("街道办事处") else name
 
 
 def measure(pages: list[dict], mode: str) -> dict[str, Counter]:
