@@ -101,7 +101,9 @@ _NAMES_ITSELF = re.compile(rf"(?:^|\n)\s*(?P<agency>[\u4e00-\u9fff（）()]{{2,3
 _OPENING_SEARCHES = (*((pattern, 300) for pattern in _OPENING_AGENCY), (_NAMES_ITSELF, 1500),
                      (_OVERVIEW_SUBJECT, 2000))
 #: Words no body's name holds: a verb means a sentence was cut, not a name.
-_NOT_A_NAME = re.compile(r"认真|贯彻|落实|根据|按照|开展|推进|做好|进一步|报告")
+_NOT_A_NAME = re.compile(r"认真|贯彻|落实|根据|按照|开展|推进|做好|进一步|报告|可在|下载|电子版")
+#: A website is no body, whoever runs it (江西省人民政府门户网站).
+_WEBSITE = re.compile(r"(?:网站|门户|网)$")
 #: A name starting with a pronoun or a bare level (我局, 本办, 县人民政府, 镇人民政府) names no
 #: body, unless a place's name starts that way (全椒县, 镇江市, 乡宁县).
 _BARE = re.compile(r"^[我本该贵全各省市县区镇乡街]")
@@ -487,6 +489,10 @@ _HEADLINE = re.compile(r"^[^关]{2,20}?(?:发布|公布|晒出)了?(?:19|20)\d{2
 _NEWS_SIGNED = re.compile(r"[（(](?:通讯员|记者|来源[:：])?\s*[\u4e00-\u9fff]{2,20}[）)]\s*$")
 _NEWS_TEXT = re.compile(r"记者|通讯员|讯[）)]|近日|日前|召开|举办|举行|开展了|专题培训|培训会"
                         r"|培训班|调研")
+#: A notice without its title line: "现就做好2013年…年度报告编写、报送及发布等有关事项通知如下".
+_NOTICE_OPENING = re.compile(r"通\s*知\s*如\s*下")
+#: A rule's opening: "根据《条例》,制定本制度。一、…" (its items numbered 一、二、 not 第一条).
+_RULE_OPENING = re.compile(r"制定本(?:制度|办法|规定|细则|规则)")
 #: A news item's headline on a meeting: "【工作推进】固镇县召开2023年度…年报编制和发布部署会"
 #: (the meeting goes through a report's sections, and is no report).
 _MEETING = re.compile(r"(?:召开|举办|举行)[^，,。]{2,40}?(?:会议?|培训班?)$")
@@ -529,12 +535,17 @@ def document_kind(title: str | None, text: str) -> tuple[str, str]:
     if _articles_run(_ARTICLES.findall(text[:3000])):
         return ("notice", "a notice's title over a regulation's articles") if notice else \
             ("other", "a regulation's articles (第一条, 第二条…), no report")
+    if not notice and _RULE_OPENING.search(text[:400]):
+        return "other", f"a rule's opening: {_RULE_OPENING.search(text[:400])[0]}"
+    noticed = not (letter or notice) and _NOTICE_OPENING.search(_CITED.sub("《》", text[:800]))
     meeting = next((line for line in lead if _MEETING.search(line) and _title_like(line)),
                    None)
     if meeting and not any(map(_annual_report_title, lead)):
         return "news", f"a meeting's headline: {meeting}"
     sections = [name for name, pattern in _SECTIONS.items() if pattern.search(text[:60000])]
     found = f"text has the report's sections: {'、'.join(sections)}"
+    if noticed and not _inner_report_title(text):
+        return "notice", "a notice's opening (…通知如下), no title line"
     if len(sections) >= 4 and not (letter or notice):
         return "report", found
     if letter or notice:
@@ -787,7 +798,7 @@ def _own_name(value: str | None, where: str, text: str) -> str | None:
     body's name, spam, a cut sentence, a pronoun or a bare level (an abbreviation such as
     市政府办 becomes the full name the text writes, else None), or two bodies run together."""
     name = _SPACES.sub("", value or "")
-    if not name or not _AGENCY_LINE.match(name) or SPAM.search(name):
+    if not name or not _AGENCY_LINE.match(name) or SPAM.search(name) or _WEBSITE.search(name):
         return None
     if _ABBREVIATED.match(name):
         return _spelled_out(name, text)

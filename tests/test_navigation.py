@@ -671,15 +671,24 @@ def test_a_list_rows_date_is_its_own(row, date):
 # -- saved real list pages (tests/realpages/lists, sources in its sources.yaml) -----------------
 
 REAL_LISTS = Path(__file__).parent / "realpages" / "lists"
-#: Name → (the address it is read at, documents taken, of which reports, further list pages,
-#: entries its script announces). Taken: the family's links less the news its titles give away.
+#: Name → (its file, the address it is read at, its family, documents taken, of which reports,
+#: passed over, further list pages, entries its script announces). Taken: the family's links
+#: less the notices and news its titles give away.
 REAL_LIST_READS = {
-    "fj-pingtan-zfxxgknb-list": ("https://www.pingtan.gov.cn/zwgk/zfxxgk/zfxxgknb/index.htm",
-                                 10, 10, 0, 20),
-    "nmg-ordos-engebei-xxgknb-list": ("http://www.ordos.gov.cn/xxgk/xxgknb/index.html",
-                                      7, 4, 1, None),
-    "jx-yichun-yuanzhou-zwyw-list": ("http://www.yzq.gov.cn/zwgk/zwdt/zwyw/index.html",
-                                     18, 0, 119, None),
+    "fj-pingtan-zfxxgknb-list": ("fj-pingtan-zfxxgknb-list.html",
+                                 "https://www.pingtan.gov.cn/zwgk/zfxxgk/zfxxgknb/index.htm",
+                                 "trs", 10, 10, 0, 0, 20),
+    "nmg-ordos-engebei-xxgknb-list": ("nmg-ordos-engebei-xxgknb-list.html",
+                                      "http://www.ordos.gov.cn/xxgk/xxgknb/index.html",
+                                      "trs", 7, 4, 3, 1, None),
+    "jx-yichun-yuanzhou-zwyw-list": ("jx-yichun-yuanzhou-zwyw-list.html",
+                                     "http://www.yzq.gov.cn/zwgk/zwdt/zwyw/index.html",
+                                     "trs", 18, 0, 7, 119, None),
+    # a dataproxy.jsp answer: 45 rows of notices and 公示, none a report, nothing announced
+    "gs-dingxi-dataproxy-recordset": (
+        "gs-dingxi-dataproxy-recordset.xml",
+        "http://zwgk.dingxi.gov.cn/module/web/jpage/dataproxy.jsp?startrecord=1&endrecord=45"
+        "&perpage=15", "hanweb", 12, 0, 33, 0, None),
 }
 
 
@@ -687,13 +696,14 @@ REAL_LIST_READS = {
 def test_a_saved_real_list_page_is_read_as_its_family(name):
     from pipelines.families import announced, detect, read_list
 
-    url, taken, reports, further, entries = REAL_LIST_READS[name]
-    listing = ListPage.parse(url, (REAL_LISTS / f"{name}.html").read_text(encoding="utf-8"))
+    file, url, name_, taken, reports, passed, further, entries = REAL_LIST_READS[name]
+    listing = ListPage.parse(url, (REAL_LISTS / file).read_text(encoding="utf-8"))
     family = detect(listing)
-    items, _by, _passed = read_list(listing, family)
+    items, _by, passed_over = read_list(listing, family)
     documents = [item for item in items if isinstance(item, Listed)]
-    assert family.name == "trs"
+    assert family.name == name_
     assert len(documents) == taken and all(item.date for item in documents)
+    assert len(passed_over) == passed and all(item.date for item, _why in passed_over)
     assert sum("年度报告" in (item.title or "") for item in documents) == reports
     assert len({item.url for item in items if not isinstance(item, Listed)}) == further
     assert announced(listing, family)["entries"] == entries
