@@ -102,6 +102,9 @@ _OPENING_SEARCHES = (*((pattern, 300) for pattern in _OPENING_AGENCY), (_NAMES_I
                      (_OVERVIEW_SUBJECT, 2000))
 #: Words no body's name holds: a verb means a sentence was cut, not a name.
 _NOT_A_NAME = re.compile(r"认真|贯彻|落实|根据|按照|开展|推进|做好|进一步|报告|可在|下载|电子版")
+#: A government's office of disclosure: 福州市晋安区人民政府信息公开办(公室).
+_DISCLOSURE_OFFICE = re.compile(r"^(?P<body>.+人民政府)(?:政府)?(?:信息公开|政务公开)(?:工作)?"
+                                r"(?:领导小组)?(?:办公室|办)$")
 #: A website is no body, whoever runs it (江西省人民政府门户网站).
 _WEBSITE = re.compile(r"(?:网站|门户|网)$")
 #: A name starting with a pronoun or a bare level (我局, 本办, 县人民政府, 镇人民政府) names no
@@ -815,8 +818,11 @@ def _own_name(value: str | None, where: str, text: str) -> str | None:
         return None
     if where == "opening" and "公开" in name:
         # an office of disclosure (政务公开办公室 compiles, 信息公开办 answers) is no body
-        # whose report it is; a title's issuer may hold the word (…政府信息与政务公开办公室)
-        return None
+        # whose report it is; a title's issuer may hold the word (…政府信息与政务公开办公室).
+        # A government's own (由福州市晋安区人民政府信息公开办编制) compiles the government's.
+        office = _DISCLOSURE_OFFICE.match(name)
+        return mainland_terms(office["body"]) if office and _starts_with_place(office["body"]) \
+            else None
     if not where.startswith(("label", "meta")) and (_NOT_A_NAME.search(name) or _joint(name)):
         return None  # a sentence cut short ("本办认真贯彻落实政府"), or two bodies
     return mainland_terms(name)

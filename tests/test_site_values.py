@@ -138,7 +138,7 @@ def test_an_abbreviated_agency_is_stored_only_as_its_full_name(label, text, agen
            "2024-01-10\n会上针对总体情况、主动公开政府信息情况、收到和处理政府信息公开申请情况、"
            "因政府信息公开被申请行政复议和提起行政诉讼情况、存在主要问题及改进情况六大板块的撰写"
            "要求作了说明。", "news", "a meeting's headline: 【工作推进】固镇县召开"),
-    ("政务公开工作制度", "第一条 为规范政务公开工作，制定本制度。", "other", "neither"),
+    ("政务公开工作制度", "第一条 为规范政务公开工作，制定本制度。", "other", "a rule's opening"),
     # an excerpt of a rule that starts at its second article (xxgk-hj.cbs.gov.cn, 2017)
     (None, "第二条 本制度由八道江区政务公开领导小组负责解释。\n第三条 各镇(街)负责编制本区域的"
            "政府信息公开年度报告。\n第四条 年度报告主要包括：依申请公开政府信息的情况；行政复议"
@@ -425,3 +425,40 @@ def test_what_a_page_below_its_label_block_is(text, kind):
 def test_an_opening_that_names_its_body_or_year(opening, agency, year):
     found = extract_metadata(opening + REPORT.format(title=""))
     assert (found.issuing_agency, found.report_year) == (agency, year)
+
+
+@pytest.mark.parametrize("text,kind", [
+    # a notice with no title line (朔州's 2014 notice on the 2013 reports)
+    ("朔政办函〔2014〕3号\n各县、区人民政府,市直各有关单位:\n为依法公布政府信息公开年度工作情况,"
+     "现就做好2013年政府信息公开年度报告编写、报送及发布等有关事项通知如下:\n"
+     + REPORT.format(title=""), "notice"),
+    # a rule numbered 一、二、 (辽宁's 2016 rules for its annual report)
+    ("为向社会公布政府信息公开工作情况,根据《条例》,制定本制度。\n一、政务公开工作年度报告起止时间为"
+     "本年度1月1日至12月31日。\n二、年度报告应于每年3月31日前向社会公布。\n", "other"),
+    # a report that says what a notice asked is still a report
+    ("本报告根据《条例》和市政府办公厅《关于做好2016年年度报告有关事项的通知》要求编制。\n"
+     + REPORT.format(title=""), "report"),
+], ids=["notice-without-its-title", "rule-numbered-by-items", "report-citing-a-notice"])
+def test_a_notice_or_rule_known_by_its_opening(text, kind):
+    assert extract_metadata(text).document_kind == kind
+
+
+@pytest.mark.parametrize("opening,agency", [
+    ("本报告根据《条例》要求,由福州市晋安区人民政府信息公开办编制。\n", "福州市晋安区人民政府"),
+    ("年报电子版可在江西省人民政府门户网站政府信息公开专栏下载。\n", None),
+], ids=["a-governments-disclosure-office-compiles", "a-website-is-no-body"])
+def test_an_opening_naming_an_office_or_a_website(opening, agency):
+    text = "晋安区2016年政府信息公开工作年度报告\n" + opening + REPORT.format(title="")
+    assert extract_metadata(text).issuing_agency == agency
+
+
+@pytest.mark.parametrize("name,code", [
+    ("连云港经济技术开发区管理委员会", "320700"),
+    ("乌鲁木齐高新技术产业开发区", "650100"),
+    ("连云港港口集团", None),  # a city's short name only before a zone's name
+], ids=["city-zone", "city-high-tech-zone", "short-name-elsewhere"])
+def test_a_zone_named_after_its_citys_short_name(name, code):
+    from pipelines.regions import resolve_names
+
+    found = resolve_names(name, year=2021)
+    assert (found.code if found else None) == code
