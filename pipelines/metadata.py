@@ -62,6 +62,10 @@ _SECOND_NAME = rf"(?:[(（][\u4e00-\u9fff]{{2,12}}?{_ORG}[)）])?"
 _AGENCY_LINE = re.compile(rf"^(?:[\u4e00-\u9fff（）()]{{2,40}}{_ORG}{_SECOND_NAME}"
                           r"|[\u4e00-\u9fff]{1,2}苏木)$")
 _OPENING_AGENCY = (
+    # "《盐池县2017年…年度报告》经盐池县人民政府同意，现予发布": the government that approves
+    # its publication (before the office that compiled it, 由…办公室汇总…编制)
+    re.compile(r"经(?P<agency>[\u4e00-\u9fff（）()]{2,30}?人民政府)(?:审定|批准)?同意[,，]?\s*"
+               r"(?:现予以?|予以|现|特)?(?:发布|公布|印发|公开)"),
     # "2019年，XX县信访局认真……", "本年度XX局政府信息……"
     re.compile(rf"(?:年以来|年度|年)[,，]?\s*(?P<agency>[\u4e00-\u9fff]{{2,30}}?{_ORG})"
                r"(?:政府信息|政务公开|信息公开|认真|深入|坚持|严格|按照|根据)"),
@@ -71,7 +75,10 @@ _OPENING_AGENCY = (
     # "本报告……由XX县人民政府办公室编制", "由XX局根据……编制"
     re.compile(rf"由(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?{_ORG})"
                r"(?:[(（]以下简称[^)）]{1,12}[)）])?"
-               r"(?:(?:根据|按照|依据|依照|负责|组织)?编制|根据|按照|依据|依照)"),
+               r"(?:(?:根据|按照|依据|依照|负责|组织)?编制|根据|按照|依据|依照|综合|汇总)"),
+    # "…,海口市人民政府编制了2018年政府信息公开工作年度报告"
+    re.compile(rf"[,，。]\s*(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?{_ORG})编制了?\s*"
+               r"(?:19|20)\d{2}\s*年"),
     # "现公布连州市人民政府机关事务管理局2019年信息公开工作年度报告",
     # "特编制高科技电子产业园2018年度政府信息公开工作年度报告"
     # "现发布《银川市民族事务委员会(宗教事务局)2024年…》": a body of two names
@@ -80,10 +87,6 @@ _OPENING_AGENCY = (
     # "特向社会公布2019年度青龙镇政府(机关)信息公开年度报告": the year first
     re.compile(rf"公[布开](?:19|20)\d{{2}}\s*年度?(?P<agency>[\u4e00-\u9fff]{{2,30}}?{_ORG})"
                r"(?:[(（][^)）]{0,6}[)）])?(?:政府信息公开|政务公开|信息公开)"),
-    # "《盐池县2017年…年度报告》经盐池县人民政府同意，现予发布": the government that approves
-    # its publication (a report whose title names only its region)
-    re.compile(r"经(?P<agency>[\u4e00-\u9fff（）()]{2,30}?人民政府)(?:审定|批准)?同意[,，]?\s*"
-               r"(?:现予以?|予以|现|特)?(?:发布|公布|印发|公开)"),
 )
 #: The overview's first sentence, when a government is its subject: "一、总体情况 2020年，天津市
 #: 人民政府以…" (further down than the sentences above, below the report's preface).
@@ -109,7 +112,7 @@ _DISCLOSURE_OFFICE = re.compile(r"^(?P<body>.+人民政府)(?:政府)?(?:信息�
 _WEBSITE = re.compile(r"(?:网站|门户|网)$")
 #: A name starting with a pronoun or a bare level (我局, 本办, 县人民政府, 镇人民政府) names no
 #: body, unless a place's name starts that way (全椒县, 镇江市, 乡宁县).
-_BARE = re.compile(r"^[我本该贵全各省市县区镇乡街]")
+_BARE = re.compile(r"^(?:[我本该贵全各省市县区镇乡街]|自治[区州县旗])")
 #: What mirrors splice into names (gambling and lottery spam): such a name is not stored.
 SPAM = re.compile(r"娱乐城|娱乐场|赌|博彩|彩票|葡京|威尼斯人|百家乐|老虎机|棋牌|真人|时时彩|六合彩"
                   r"|投注|开户|注册送|官网|体育平台|电子游艺|pk10|bet|casino", re.I)
@@ -126,7 +129,7 @@ _AS_OF = re.compile(r"截[至止]到?\s*((?:19|20)\d{2})\s*年\s*12\s*月\s*31\s
 #: "现公布我局2022年政府信息公开工作年度报告", "现将我县2018年度政府信息公开工作情况报告如下"
 #: (a disclosure report: 公开 in the words between, so not a 2019年政府工作报告).
 _ANNOUNCED = re.compile(r"((?:19|20)\d{2})\s*年度?(?=[\u4e00-\u9fff、]{0,24}?公开)"
-                        r"[\u4e00-\u9fff、]{0,24}?(?:年度报告|年报|工作报告|情况报告)")
+                        r"[\u4e00-\u9fff、]{0,24}?(?:年度报告|年报|工作报告|情况报告|公开报告)")
 #: Cited documents (《国务院办公厅关于做好2019年政府信息公开年度报告工作的通知》): their years
 #: are not the report's.
 _CITED = re.compile(r"《[^》\n]{0,80}》")
@@ -466,15 +469,15 @@ _LETTER_TITLE = re.compile(r"函$|^关于报送")
 #: A letter's title as a line of the text: 关于报送…的函.
 _LETTER_LINE = re.compile(r"^关于.*函$|^关于报送")
 _LETTER_CLOSING = re.compile(r"特此函[告复达]|此函|函告如下")
-_NOTICE_TITLE = re.compile(r"(?:通知|通告|公告|公示|启事)$")
+_NOTICE_TITLE = re.compile(r"(?:通知|通告|通报|公告|公示|启事)$")
 #: A document's number before its title: "桂政务发[2021]3号 广西壮族自治区…关于印发…".
 _LEADING_DOC_NO = re.compile(r"^[\u4e00-\u9fff]{1,8}[〔\[［(（]\s*(?:19|20)\d{2}\s*[〕\]］)）]"
                              r"\s*\d{1,4}\s*号\s*")
 #: A title line's document number after it: "…的通知灞政办发〔2018〕7号".
-_TRAILING_DOC_NO = re.compile(r"(?<=[知告函])\s*[\u4e00-\u9fff]{1,8}[〔\[［(（]\s*(?:19|20)\d{2}"
+_TRAILING_DOC_NO = re.compile(r"(?<=[知告函报])\s*[\u4e00-\u9fff]{1,8}[〔\[［(（]\s*(?:19|20)\d{2}"
                               r"\s*[〕\]］)）]\s*\d{1,4}\s*号$")
 #: A notice's title as a line of the text: …关于印发…的通知.
-_NOTICE_LINE = re.compile(r"关于.*的(?:通知|通告|公告)$|(?:通\s*知|通\s*告)$")
+_NOTICE_LINE = re.compile(r"关于.*的(?:通知|通告|通报|公告)$|(?:通\s*知|通\s*告)$")
 #: Documents about reports that are no body's report: a model text, an evaluation.
 _NOT_A_REPORT = re.compile(r"(?:报告|年报)(?:范文|模板|样本|参考格式)|范文|评估报告|测评报告")
 #: A regulation's articles at the start of its lines.
@@ -523,7 +526,7 @@ def document_kind(title: str | None, text: str) -> tuple[str, str]:
     decide first; under a cover letter or a notice, the report's own title must follow too
     (a letter on the year's disclosure work has the same sections, and is no report)."""
     head = _CITED.sub("《》", (title or "").strip().strip("《》“”\""))
-    lead = [head] + [_CITED.sub("《》", line) for line in _below_labels(text)[:6]]
+    lead = [head] + [_CITED.sub("《》", line) for line in _below_labels(text)[:10]]
     # the letter's title: the document's, or a short line of its own at the top of the text
     # (its document number after it set aside)
     titles = [_TRAILING_DOC_NO.sub("", line) for line in lead[1:]]
@@ -557,7 +560,8 @@ def document_kind(title: str | None, text: str) -> tuple[str, str]:
             wrapper = "a cover letter" if letter else "a notice"
             return "report", f"{found}; under {wrapper}, the report's own title: {inner}"
         # 关于公布2018年政府信息公开工作年度报告的公告, the report following it
-        if notice and _ANNUAL.search(title or "") and _report_follows(text):
+        if notice and _ANNUAL.search(title or "") and not _ASKS_FOR_REPORTS.search(head) \
+                and _report_follows(text):
             return "report", f"a notice publishing the report, the report below it: {head}"
         if letter:
             return "letter", f"title: {head}" if _LETTER_TITLE.search(head) else \
@@ -620,27 +624,41 @@ _RULE_LINE = re.compile(r"(?:制度|办法|规定|细则|规则)(?:[(（]试行[
 def _lead_title(lines: list[str]) -> str | None:
     """A letter's, a notice's or a rule's title on a line of its own at the top of its
     text."""
-    return next((line.strip() for line in lines[:6]
-                 if _title_like(line.strip()) and not _is_label_line(line) and (
-                     _LETTER_LINE.search(line.strip()) or _NOTICE_LINE.search(line.strip())
-                     or _RULE_LINE.search(line.strip()))),
-                None)
+    for line in lines[:10]:
+        line = _TRAILING_DOC_NO.sub("", line.strip())  # …的通报陕政办函〔2020〕141号
+        if _title_like(line) and not _is_label_line(line) and (
+                _LETTER_LINE.search(line) or _NOTICE_LINE.search(line) or _RULE_LINE.search(line)):
+            return line
+    return None
 
 
 def _issuer_line(lines: list[str]) -> str | None:
     """A notice's or letter's issuer on a line of its own above its 关于… title (新野县人民政府
-    电子政务办公室 / 关于做好…的 / 通知)."""
+    电子政务办公室 / 关于做好…的 / 通知), or named by its red header (…人民政府办公室文件)."""
     for name, title in zip(lines[:6], lines[1:7], strict=False):
         if _AGENCY_LINE.match(name.strip()) and title.strip().startswith("关于"):
             return name.strip()
+    for line in lines[:12]:
+        # a document's red header (版头): "天津市南开区人民政府办公室文件"
+        header = _SPACES.sub("", line).removesuffix("文件")
+        if header != _SPACES.sub("", line) and _AGENCY_LINE.match(header):
+            return header
     return None
+
+
+#: A notice that asks for reports (关于做好…年度报告编制工作的通知) states their statistics
+#: period too, and publishes none.
+_ASKS_FOR_REPORTS = re.compile(r"关于(?:认真|进一步)?(?:做好|报送|编制|开展)")
+#: A notice's subject, wrapped onto a line of its own, is no report's title: 关于做好2025年政府
+#: 信息公开工作年度报告 / 编制和发布工作的通知.
+_REPORT_TASK = re.compile(r"^关于(?:认真|进一步)?(?:做好|报送|编制|印发|开展)")
 
 
 def _inner_report_title(text: str) -> str | None:
     """The report's own title on a line of its own below a cover letter or notice."""
     for line in text.split("\n")[1:400]:
         line = tidy_title(_ATTACHMENT_MARK.sub("", line.strip()).strip("《》“”\""))
-        if line and _annual_report_title(line):
+        if line and _annual_report_title(line) and not _REPORT_TASK.search(line):
             return line
     return None
 

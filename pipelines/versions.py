@@ -21,7 +21,8 @@ SCHEMA_VERSION = 7
 #: tables in scans read by position; 12: a region-titled report's body from its own words
 #: (经X人民政府同意…发布, the overview's subject), a site's 来源 naming an office within that body
 #: set aside, a notice's or a rule's own title, the year the overview opens on, a notice or a
-#: rule known by its opening, a website no body, a city's short name before its zone's
+#: rule known by its opening, a website no body, a city's short name before its zone's, the
+#: office that sums up a government's report, a 通报, a notice's red header (…办公室文件)
 PROCESSING_VERSION = 12
 
 #: ``report_stats.value`` is decimal(VALUE_DIGITS, VALUE_SCALE).

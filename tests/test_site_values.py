@@ -462,3 +462,59 @@ def test_a_zone_named_after_its_citys_short_name(name, code):
 
     found = resolve_names(name, year=2021)
     assert (found.code if found else None) == code
+
+
+@pytest.mark.parametrize("text,agency", [
+    # an office that sums up the government's report compiles it (哈尔滨市's 2017 report)
+    ("本年度报告根据《条例》有关规定,由哈尔滨市人民政府政务公开办公室综合市政府、各区政府工作情况"
+     "编制而成。\n", "哈尔滨市人民政府"),
+    ("本年度报告根据《条例》要求,由青海省人民政府办公厅综合各市、州人民政府的年度报告编制而成。\n",
+     "青海省人民政府办公厅"),
+    # the government that approves it comes before the office that compiled it (盐池县 2017)
+    ("《盐池县2017年政府信息公开工作年度报告》经盐池县人民政府同意,现予发布。本报告由盐池县人民政府"
+     "办公室汇总各部门情况编制而成。\n", "盐池县人民政府"),
+    ("根据《条例》,海口市人民政府编制了2018年政府信息公开工作年度报告。\n", "海口市人民政府"),
+    # a level and no place (自治区北部湾办, 自治区人民政府办公厅) names no body; the opening does
+    ("自治区北部湾办2022年政府信息公开工作年度报告\n本年度报告由广西壮族自治区北部湾经济区规划建设"
+     "管理办公室(以下简称自治区北部湾办)编制。\n", "广西壮族自治区北部湾经济区规划建设管理办公室"),
+    ("发布机构:自治区人民政府办公厅\n本报告根据《条例》编制。\n", None),
+], ids=["disclosure-office-sums-up", "office-sums-up", "approver-before-compiler",
+        "government-compiled", "level-abbreviation-in-the-title", "level-alone-in-a-label"])
+def test_the_body_that_compiles_or_approves_a_report(text, agency):
+    assert extract_metadata(text + REPORT.format(title="")).issuing_agency == agency
+
+
+@pytest.mark.parametrize("text,kind,title", [
+    # a notice's subject wrapped onto a line of its own is no report's title (武威, 2025)
+    ("武威市人民政府办公室关于做好2025年政府信息公开工作年度报告编制和发布工作的通知\n"
+     "武威市人民政府办公室\n关于做好2025年政府信息公开工作年度报告\n编制和发布工作的通知\n"
+     "县、区人民政府,市政府各部门:\n统计期限为2025年1月1日至12月31日。\n" + REPORT.format(title=""),
+     "notice", "武威市人民政府办公室关于做好2025年政府信息公开工作年度报告编制和发布工作的通知"),
+    # a 通报 is a notice, its document number after it set aside (陕西, 2021)
+    ("政府公报\n陕西省人民政府办公厅关于2020年度全省政务公开工作第三方评估情况的通报陕政办函〔2020〕"
+     "141号\n各设区市人民政府:\n近日,召开评估会。\n", "notice",
+     "陕西省人民政府办公厅关于2020年度全省政务公开工作第三方评估情况的通报"),
+    # a notice's title below a site's six lines of menus (南开区, 2008)
+    ("南开区政府信息公开\n您当前的位置 :南开区政府信息公开 > 制度规定 正文\n"
+     "按单位分类\n按主题分类\n申请\n查询\n印发市政府办公厅关于天津市政府信息公开相关配套制度的通知\n"
+     "天津市南开区人民政府办公室文件\n"
+     "现将文件印发给你们,请遵照执行。\n", "notice",
+     "印发市政府办公厅关于天津市政府信息公开相关配套制度的通知"),
+], ids=["notice-subject-wrapped", "circular-with-its-number", "notice-below-menus"])
+def test_a_notice_among_its_pages_lines(text, kind, title):
+    found = extract_metadata(text)
+    assert (found.document_kind, found.title) == (kind, title)
+
+
+def test_a_year_announced_as_a_disclosure_report():
+    text = ("根据《条例》,编制本局2018年度政府信息公开报告,并向社会公开。\n"
+            + REPORT.format(title=""))
+    assert extract_metadata(text).report_year == 2018
+
+
+def test_a_notices_issuer_from_its_red_header():
+    text = ("印发市政府办公厅关于天津市政府信息公开相关配套制度的通知\n"
+            "  天津市南开区人民政府办公室文件\n南开政办发[2008] 20号\n"
+            "现将文件印发给你们,请遵照执行。\n")
+    found = extract_metadata(text)
+    assert (found.document_kind, found.issuing_agency) == ("notice", "天津市南开区人民政府办公室")
