@@ -68,7 +68,7 @@ _OPENING_AGENCY = (
                r"(?:现予以?|予以|现|特)?(?:发布|公布|印发|公开)"),
     # "2019年，XX县信访局认真……", "本年度XX局政府信息……"
     re.compile(rf"(?:年以来|年度|年)[,，]?\s*(?P<agency>[\u4e00-\u9fff]{{2,30}}?{_ORG})"
-               r"(?:政府信息|政务公开|信息公开|认真|深入|坚持|严格|按照|根据)"),
+               r"(?:政府信息|政务公开|信息公开|认真|深入|坚持|严格|按照|根据|共)"),
     # "XX县人民政府办公室根据《条例》……" at the very start
     re.compile(rf"^\s*(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?{_ORG})"
                r"(?:根据|按照|依据|依照|认真|坚持|严格|深入|现将|特?向社会)"),
@@ -76,13 +76,17 @@ _OPENING_AGENCY = (
     re.compile(rf"由(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?{_ORG})"
                r"(?:[(（]以下简称[^)）]{1,12}[)）])?"
                r"(?:(?:根据|按照|依据|依照|负责|组织)?编制|根据|按照|依据|依照|综合|汇总)"),
+    # a news lede: "3月31日,山东省人民政府办公厅对外公布了2018年…年度报告", "日前,贵州省人民政府
+    # 正式向社会发布2020年…": the body that publishes the year's report
+    re.compile(rf"(?:\d{{1,2}}日|日前|近日)[,，]\s*(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?{_ORG})"
+               r"(?:正式)?(?:向社会|对外)?(?:发布|公布)了?\s*(?:19|20)\d{2}\s*年"),
     # "…,海口市人民政府编制了2018年政府信息公开工作年度报告"
     re.compile(rf"[,，。]\s*(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?{_ORG})编制了?\s*"
                r"(?:19|20)\d{2}\s*年"),
     # "现公布连州市人民政府机关事务管理局2019年信息公开工作年度报告",
     # "特编制高科技电子产业园2018年度政府信息公开工作年度报告"
     # "现发布《银川市民族事务委员会(宗教事务局)2024年…》": a body of two names
-    re.compile(rf"(?:现(?:予以?)?公[布开]|特编制|现发布)《?(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?"
+    re.compile(rf"(?:现(?:予以?)?公[布开]|特编制|编制了|现发布)《?(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?"
                rf"{_ORG}{_SECOND_NAME})(?:政府信息公开|信息公开)?\s*(?:19|20)\d{{2}}\s*年"),
     # "特向社会公布2019年度青龙镇政府(机关)信息公开年度报告": the year first
     re.compile(rf"公[布开](?:19|20)\d{{2}}\s*年度?(?P<agency>[\u4e00-\u9fff]{{2,30}}?{_ORG})"
@@ -383,8 +387,9 @@ def agency_from_title(title: str | None) -> str | None:
         # a body's rules for its reports: "两家满族乡人民政府信息公开工作年度报告制度"
         or re.match(rf"^{body}{disclosure}[\u4e00-\u9fff]{{0,20}}"
                     r"(?:制度|办法|规定|细则|规则)(?:[(（]试行[)）])?$", title)
-        # a document's title names its issuer before 关于: "平潭县人民政府 关于…的通告"
-        or re.match(rf"^{body}\s*关于", title))
+        # a document's title names its issuer before 关于: "平潭县人民政府 关于…的通告",
+        # or before what it passes on: "陵水黎族自治县人民政府办公室转发…的通知"
+        or re.match(rf"^{body}\s*(?:关于|转发|印发)", title))
     if not match or _took_disclosures_word(match.group(1), title[match.end(1):]):
         return None
     return _from_its_place(match.group(1))
@@ -494,9 +499,11 @@ _HEADLINE = re.compile(r"^[^关]{2,20}?(?:发布|公布|晒出)了?(?:19|20)\d{2
 #: A news item's closing attribution: "（德清县发改局）", "（通讯员 张三）".
 _NEWS_SIGNED = re.compile(r"[（(](?:通讯员|记者|来源[:：])?\s*[\u4e00-\u9fff]{2,20}[）)]\s*$")
 _NEWS_TEXT = re.compile(r"记者|通讯员|讯[）)]|近日|日前|召开|举办|举行|开展了|专题培训|培训会"
-                        r"|培训班|调研")
-#: A notice without its title line: "现就做好2013年…年度报告编写、报送及发布等有关事项通知如下".
-_NOTICE_OPENING = re.compile(r"通\s*知\s*如\s*下")
+                        r"|培训班|调研|\d{1,2}月\d{1,2}日电|透露")
+#: A notice without its title line: "现就做好2013年…年度报告编写、报送及发布等有关事项通知如下",
+#: "现将《山西省2018年政务公开工作要点》印发给你们，请认真贯彻落实".
+_NOTICE_OPENING = re.compile(r"(?:通\s*知|通\s*报)\s*如\s*下|印发给你们"
+                             r"|请认真(?:贯彻)?(?:落实|执行)|请遵照执行")
 #: A rule's opening: "根据《条例》,制定本制度。一、…" (its items numbered 一、二、 not 第一条).
 _RULE_OPENING = re.compile(r"制定本(?:制度|办法|规定|细则|规则)")
 #: A news item's headline on a meeting: "【工作推进】固镇县召开2023年度…年报编制和发布部署会"
@@ -504,10 +511,14 @@ _RULE_OPENING = re.compile(r"制定本(?:制度|办法|规定|细则|规则)")
 _MEETING = re.compile(r"(?:召开|举办|举行)[^，,。]{2,40}?(?:会议?|培训班?)$")
 
 
+_FILE_SUFFIX = re.compile(r"\.(?:pdf|docx?|wps|ofd)$", re.I)
+
+
 def _below_labels(text: str) -> list[str]:
     """A text's first lines without its label block (索引号 / 530000… / 文号 / 云政办函〔2014〕6号
     as a page's cells read flattened): a notice's title may stand below a dozen such lines."""
-    lines = [line.strip() for line in text.split("\n", 40)[:40]]
+    # a document library's line names the file: "…的通知.pdf"
+    lines = [_FILE_SUFFIX.sub("", line.strip()) for line in text.split("\n", 40)[:40]]
     kept, value_next = [], False
     for line in lines:
         if value_next and line and len(line) <= _VALUE_LINE and "。" not in line \
@@ -701,11 +712,17 @@ def extract_metadata(text: str, *, title: str | None = None, meta: dict[str, str
         setattr(result, name, fields.get(name) or None)
 
     result.document_kind, result.document_kind_evidence = document_kind(result.title, text)
-    if result.document_kind in ("letter", "notice") and not (
-            _LETTER_TITLE.search(result.title or "") or _NOTICE_TITLE.search(result.title or "")):
-        # a letter's or a notice's own title line, over a line of its wrapped title that names
-        # the report it is about (关于做好2017年…年度报告 / 编制和公布工作的通知)
-        result.title = _lead_title(lines) or result.title
+    if result.document_kind in ("letter", "notice"):
+        # a letter's or a notice's own title: its label's (名称：…的通知, over the last line of
+        # the title wrapped below it), or its title line, over a line of its wrapped title that
+        # names the report it is about (关于做好2017年…年度报告 / 编制和公布工作的通知)
+        named = tidy_title(repair_title(fields.get("title") or ""))
+        if named and _title_like(named) and (_LETTER_TITLE.search(named)
+                                             or _NOTICE_TITLE.search(named)):
+            result.title = named
+        elif not (_LETTER_TITLE.search(result.title or "")
+                  or _NOTICE_TITLE.search(result.title or "")):
+            result.title = _lead_title(lines) or result.title
     elif result.title is None and result.document_kind == "other":
         result.title = _lead_title(lines)  # a rule's title line over its articles
     # A report under a cover letter: the lines under the title, and the page's 成文日期, are
@@ -951,7 +968,9 @@ def _starts_with_place(name: str) -> bool:
 #: "如对本报告有疑问，请与闽侯县土地储备发展中心办公室联系", "…请通过泉州市统计局门户网站…反映":
 #: the unit that answers for the report.
 _CONTACT = re.compile(r"请(?:与|向|通过)(?P<unit>[\u4e00-\u9fff]{4,40}?)"
-                      r"(?:联系|咨询|反映|门户网站|网站)")
+                      r"(?:联系|咨询|反映|门户网站|网站)"
+                      # "请联系曾都区府河镇人民政府(地址:…)"
+                      r"|请联系(?P<named>[\u4e00-\u9fff]{4,40}?)(?=[(（:：,，。])")
 #: The office inside a body that answers questions: the body is the name before it.
 _ANSWERING_OFFICE = re.compile(r"(?:综合|信息公开|政务公开|党政)?(?:办公室|办)$")
 
@@ -963,7 +982,8 @@ def _contact_agency(text: str) -> str | None:
     match = _CONTACT.search(text[:6000])
     if not match:
         return None
-    body = _ANSWERING_OFFICE.sub("", match["unit"])  # 东城区政府信息公开办公室: 东城区政府
+    # 东城区政府信息公开办公室: 东城区政府
+    body = _ANSWERING_OFFICE.sub("", match["unit"] or match["named"])
     selves = set(_SELF.findall(text[:6000]))
     if not body or not selves or not any(_of_kind(body, kind) for kind in selves):
         return None

@@ -301,8 +301,11 @@ def _refine(found: list[tuple[str, list[Place]]], named: set[str], *,
         if text is not None:
             position = text.find(name, position)
             end_here = position + len(name)
-            # on from the names before it, or the place of a body (东城区人民政府, 平潭县地税局)
-            follows = position == end or bool(_BODY_AFTER.match(text, end_here))
+            # on from the names before it, or the place of a body (东城区人民政府, 平潭县地税局),
+            # not one of a list (未央区、雁塔区、…、长安区政府: the places a city's text ranks)
+            listed = text[position - 1:position] in ("、", ",", "，") or \
+                text.startswith(("、", ",", "，"), end_here)
+            follows = position == end or (bool(_BODY_AFTER.match(text, end_here)) and not listed)
             position = end_here
             if current is not None and not follows:
                 continue

@@ -23,6 +23,8 @@ SCHEMA_VERSION = 7
 #: set aside, a notice's or a rule's own title, the year the overview opens on, a notice or a
 #: rule known by its opening, a website no body, a city's short name before its zone's, the
 #: office that sums up a government's report, a 通报, a notice's red header (…办公室文件)
+#: (and round 6's: a notice that passes a document on, a wire story, a list of districts no
+#: region, a notice's label title, a news lede's publisher, 请联系 the body itself)
 PROCESSING_VERSION = 12
 
 #: ``report_stats.value`` is decimal(VALUE_DIGITS, VALUE_SCALE).

@@ -518,3 +518,52 @@ def test_a_notices_issuer_from_its_red_header():
             "现将文件印发给你们,请遵照执行。\n")
     found = extract_metadata(text)
     assert (found.document_kind, found.issuing_agency) == ("notice", "天津市南开区人民政府办公室")
+
+
+@pytest.mark.parametrize("text,kind", [
+    # a notice with no title that passes a document on (山西, 2018)
+    ("各市、县人民政府,省人民政府各委、办、厅、局:\n现将《山西省2018年政务公开工作要点》印发给你们,"
+     "请认真贯彻落实。\n山西省人民政府办公厅\n2018年7月24日\n" + REPORT.format(title=""), "notice"),
+    # an evaluation's results sent round (西安, 2023)
+    ("各区、县人民政府:\n经市政府同意,现将有关情况通报如下。\n一、评估原则\n", "notice"),
+    # a wire story (人民网, 2009)
+    ("人民网福州7月6日电 福建省清理出近80万条政府信息。\n"
+     "据福建省2008年度政府信息公开工作年度报告透露,全省主动公开信息41万条。\n", "news"),
+    # a document library's page naming the file (…的通知.pdf)
+    ("PDF文库\n邹政办字〔2019〕33号:关于印发邹城市2019年政务公开工作任务分解表的通知.pdf\n16 页\n",
+     "notice"),
+], ids=["passes-a-document-on", "results-sent-round", "wire-story", "notice-as-a-pdf-file"])
+def test_what_a_page_without_its_title_line_is(text, kind):
+    assert extract_metadata(text).document_kind == kind
+
+
+@pytest.mark.parametrize("text,agency", [
+    ("根据通知要求,我乡编制了吉林市昌邑区两家子满族乡人民政府2020年政府信息公开工作年度报告。\n",
+     "吉林市昌邑区两家子满族乡人民政府"),
+    ("本报告根据《条例》编制。如对本报告存有异议,请联系曾都区府河镇人民政府(地址:府河镇滨河路1号)。"
+     "2020年,我镇坚持公开。\n", "曾都区府河镇人民政府"),
+    ("3月31日,山东省人民政府办公厅对外公布了2018年政府信息公开工作年度报告。\n",
+     "山东省人民政府办公厅"),
+    ("一、总体情况\n2022年,城中区市政公用服务中心共向区信息中心报送信息163篇。\n",
+     "城中区市政公用服务中心"),
+], ids=["compiled-by-its-full-name", "contact-is-itself", "news-lede-publisher",
+        "a-centre-in-its-overview"])
+def test_more_openings_that_name_their_body(text, agency):
+    assert extract_metadata(text + REPORT.format(title="")).issuing_agency == agency
+
+
+def test_a_notice_labelled_with_its_title_over_its_wrapped_lines():
+    text = ("名 称: 陵水黎族自治县人民政府办公室转发海南省人民政府办公厅印发政府信息公开配套制度的"
+            "通知\n"
+            "陵府办〔2011〕22号\n陵水黎族自治县人民政府办公室转发\n海南省人民政府办公厅印发政府信息公开\n"
+            "配套制度的通知\n各乡、镇人民政府:\n现将文件转发给你们,请认真贯彻执行。\n")
+    found = extract_metadata(text)
+    assert (found.document_kind, found.issuing_agency) == ("notice", "陵水黎族自治县人民政府办公室")
+    assert found.title.endswith("配套制度的通知") and found.title.startswith("陵水")
+
+
+def test_a_district_in_a_citys_list_is_not_its_region():
+    from pipelines.regions import resolve_names
+
+    text = "西安市\n达到优秀等次的是:未央区、雁塔区、新城区、碑林区、长安区政府;"
+    assert resolve_names(None, text, year=2023).code == "610100"

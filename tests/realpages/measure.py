@@ -15,6 +15,7 @@ simplified characters (东至县青山乡 = 青山乡人民政府, 下管鎮 = �
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from pathlib import Path
 
@@ -91,9 +92,25 @@ def _core(name: str) -> str:
         if not name.startswith(place) or len(name) == len(place):
             break
         name = name[len(place):]
+    while (short := next((s for s in _short_names() if name.startswith(s)
+                          and len(name) > len(s)), None)):
+        name = name[len(short):]  # 河北饶阳经济开发区, 泰州医药高新区: places' short names
+    # a street office of a district's government: 两江新区人民政府大石坝街道办事处
+    name = name.removeprefix("人民政府") if name != "人民政府" else name
     name = name.removesuffix("人民政府")
     # a 街道 is its 办事处: 桃园路街道 = 桃园路街道办事处
     return name.removesuffix("办事处") if name.endswith("街道办事处") else name
+
+
+@functools.cache
+def _short_names() -> list[str]:
+    """Places' names without their level (河北, 泰州, 饶阳), longest first: how a body's name may
+    begin where the text writes no level."""
+    from pipelines.regions import places
+
+    names = set(places()) | {name[:-1] for name in places() if len(name) >= 3
+                             and name[-1] in "省市县区"}
+    return sorted((name for name in names if len(name) >= 2), key=len, reverse=True)
 
 
 def measure(pages: list[dict], mode: str) -> dict[str, Counter]:
