@@ -122,3 +122,18 @@ def test_no_value_of_a_document_on_a_real_template_is_taken_from_the_site(case, 
     found = {name: row[name] for name in expected}
     assert {name: verdict(expected[name], found[name]) for name in expected} == \
         {name: "null" if found[name] is None else "right" for name in expected}, found
+
+
+def test_a_new_rounds_texts_are_measured_before_they_join(tmp_path, capsys):
+    """``measure --candidates DIR``: a round's entries and texts outside the corpus, each wrong
+    value named with its gold."""
+    (tmp_path / "texts").mkdir()
+    (tmp_path / "texts" / "one.txt").write_text(
+        "平潭县人民政府2019年政府信息公开工作年度报告\n一、总体情况\n", encoding="utf-8")
+    (tmp_path / "entries.yaml").write_text(
+        "- id: one\n  url: null\n  kind: report\n  gold:\n    document_kind: report\n"
+        "    report_year: 2019\n    issuing_agency: 平潭县教育局\n", encoding="utf-8")
+    measure.measure_candidates(tmp_path)
+    out = capsys.readouterr().out
+    assert "wrong  issuing_agency  one: gold '平潭县教育局', stored '平潭县人民政府'" in out
+    assert "1 candidate texts" in out and "report_year     recall 100.0% (1/1)" in out

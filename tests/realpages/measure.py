@@ -2,7 +2,7 @@
 (``tests/realpages/corpus.yaml``: saved pages no one here wrote, with gold values read off them)
 and of real report texts (``tests/realpages/texts.yaml``: the openings of real pages).
 
-    python -m tests.realpages.measure [--held-out]
+    python -m tests.realpages.measure [--held-out | --candidates DIR]
 
 Each page is processed as a crawled page twice: *bare* (nothing known of its portal) and
 *registered* (its portal's region configured, as a registry entry would): a site's region is a
@@ -56,10 +56,26 @@ def crawled_report(data: bytes, url: str, region: str | None):
     return report
 
 
-def text_report_of(item: dict):
+def text_report_of(item: dict, folder: Path = HERE / "texts"):
     """The record of a real report text, ingested as a plain-text file (no portal, no region)."""
-    return ingested_report((HERE / "texts" / f"{item['id']}.txt").read_bytes(),
+    return ingested_report((folder / f"{item['id']}.txt").read_bytes(),
                            f"file:///realtexts/{item['id']}.txt")
+
+
+def measure_candidates(folder: Path) -> None:
+    """A new round's texts before they join the tests (``folder``: its ``entries.yaml`` and
+    ``texts/``, labelled as texts.yaml's header says), measured once on the code as it stands:
+    the totals per field, and every wrong or missed value with its gold."""
+    items = load_pages(folder / "entries.yaml")
+    totals = {name: Counter() for name in FIELDS}
+    for item in items:
+        for name, (outcome, value) in judge(item, text_report_of(item, folder / "texts")).items():
+            totals[name][outcome] += 1
+            if outcome in ("wrong", "missed"):
+                print(f"  {outcome:6} {name:15} {item['id']}: gold {item['gold'][name]!r}, "
+                      f"stored {value!r}")
+    print_totals(f"{len(items)} candidate texts ({folder})",
+                 {name: counts for name, counts in totals.items() if counts})
 
 
 def judge(page: dict, report) -> dict[str, tuple[str, object]]:
@@ -124,9 +140,13 @@ def measure(pages: list[dict], mode: str) -> dict[str, Counter]:
 
 
 def main() -> None:
-    """The pages and texts in the tests; with ``--held-out``, those kept aside instead."""
+    """The pages and texts in the tests; with ``--held-out``, those kept aside instead; with
+    ``--candidates DIR``, a new round's texts before they join."""
     import sys
 
+    if "--candidates" in sys.argv[1:]:
+        measure_candidates(Path(sys.argv[sys.argv.index("--candidates") + 1]))
+        return
     pages, texts = load_pages(), load_pages(TEXTS)
     for held_out in (("--held-out" in sys.argv[1:]),):
         for items, modes, what in ((pages, MODES, "pages"), (texts, ("text",), "texts")):
