@@ -86,7 +86,7 @@ _OPENING_AGENCY = (
     # "现公布连州市人民政府机关事务管理局2019年信息公开工作年度报告",
     # "特编制高科技电子产业园2018年度政府信息公开工作年度报告"
     # "现发布《银川市民族事务委员会(宗教事务局)2024年…》": a body of two names
-    re.compile(rf"(?:现(?:予以?)?公[布开]|特编制|编制了|现发布)《?(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?"
+    re.compile(rf"(?:现(?:予以?|向社会)?公[布开]|特编制|编制了|现发布)《?(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?"
                rf"{_ORG}{_SECOND_NAME})(?:政府信息公开|信息公开)?\s*(?:19|20)\d{{2}}\s*年"),
     # "特向社会公布2019年度青龙镇政府(机关)信息公开年度报告": the year first
     re.compile(rf"公[布开](?:19|20)\d{{2}}\s*年度?(?P<agency>[\u4e00-\u9fff]{{2,30}}?{_ORG})"
@@ -508,8 +508,10 @@ _NEWS_TEXT = re.compile(r"记者|通讯员|讯[）)]|近日|(?<![\d一二三四�
 #: "现将《山西省2018年政务公开工作要点》印发给你们，请认真贯彻落实".
 _NOTICE_OPENING = re.compile(r"(?:通\s*知|通\s*报)\s*如\s*下|印发给你们"
                              r"|请认真(?:贯彻)?(?:落实|执行)|请遵照执行")
-#: A rule's opening: "根据《条例》,制定本制度。一、…" (its items numbered 一、二、 not 第一条).
-_RULE_OPENING = re.compile(r"制定本(?:制度|办法|规定|细则|规则)")
+#: A rule's or a plan's opening: "根据《条例》,制定本制度。一、…" (its items numbered 一、二、 not
+#: 第一条), "结合实际,制定本年度培训计划".
+_RULE_OPENING = re.compile(r"制定本(?:年度)?[\u4e00-\u9fff]{0,6}?"
+                           r"(?:制度|办法|规定|细则|规则|计划|方案)")
 #: A news item's headline on a meeting: "【工作推进】固镇县召开2023年度…年报编制和发布部署会"
 #: (the meeting goes through a report's sections, and is no report).
 _MEETING = re.compile(r"(?:召开|举办|举行)[^，,。]{2,40}?(?:会议?|培训班?)$")

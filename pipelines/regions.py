@@ -112,7 +112,7 @@ def places() -> dict[str, list[Place]]:
                 # 来凤县 names its zone 来凤经济开发区: the short name, read only before a
                 # zone's name (ZONE_AFTER); a county never holds a town's or a city's name
                 add(years[3][:2], place)
-            elif len(years[3]) >= 4 and years[3].endswith("市"):
+            elif len(years[3]) >= 3 and years[3].endswith("市"):
                 # 连云港市 names its zone 连云港经济技术开发区: read only before a zone's name
                 add(years[3][:-1], place)
     return index
@@ -130,7 +130,9 @@ _PEOPLES = re.compile(
 
 
 #: The zones a county names with its short name (来凤经济开发区, 番禺经济技术开发区).
-ZONE_AFTER = re.compile(r"经济(?:技术)?开发区|经开区|高新(?:技术产业开发)?区|工业园区|产业园")
+ZONE_AFTER = re.compile(r"经济(?:技术)?开发区|经开区|高新(?:技术产业开发)?区|工业园区|产业园"
+                        # a zone with a name of its own: 武汉东湖新技术开发区, 上海张江高新区
+                        r"|[\u4e00-\u9fff]{2,3}?(?:新技术(?:产业)?开发区|高新(?:技术产业开发)?区)")
 
 
 #: Annual reports exist since the regulations took effect (2008): a report of unknown year is
@@ -303,12 +305,11 @@ def _refine(found: list[tuple[str, list[Place]]], named: set[str], *,
             end_here = position + len(name)
             # on from the names before it, or the place of a body (东城区人民政府, 平潭县地税局),
             # not one of a list (未央区、雁塔区、…、长安区政府: the places a city's text ranks)
-            listed = text[position - 1:position] in ("、", ",", "，") or \
-                text.startswith(("、", ",", "，"), end_here)
+            listed = text[position - 1:position] == "、" or text.startswith("、", end_here)
             follows = position == end or (bool(_BODY_AFTER.match(text, end_here)) and not listed)
             position = end_here
-            if current is not None and not follows:
-                continue
+            if current is not None and not follows or current is None and listed:
+                continue  # (各行署、拉萨市人民政府: one of the bodies a region's report counts)
         if current is not None:
             candidates = [p for p in candidates if _inside(p.code, current.code)]
         note = ""
@@ -435,6 +436,10 @@ def resolve_region(*, configured: str | None = None, override: str | None = None
                                 "no region stored", "agency")
     if own is None or own.source == "text":
         own = by_title if by_title is not None and by_title.source == "title" else own
+    if own is not None and own.source == "text":
+        own = _at_its_own_level(own, opening)
+    if own is None and agency:
+        own = _township_placed(agency, opening, year)
     if override:
         return _overridden(override, own, agency, context, year)
     given = given_regions(configured=configured, site_id_code=site_id_code,
@@ -463,6 +468,59 @@ def resolve_region(*, configured: str | None = None, override: str | None = None
         else:
             notes.append(f"agrees: {label}")
     return Resolution(own.code, "; ".join([own.evidence, *notes]), own.source)
+
+
+#: A township's, town's or street's own name at the start of its body's (连生乡人民政府).
+_TOWNSHIP = re.compile(r"^([\u4e00-\u9fff]{2,8}?(?:乡|镇|街道|苏木))(?:人民政府|办事处)?$")
+
+
+def _township_placed(agency: str, opening: str, year: int | None) -> Resolution | None:
+    """The county a township's text writes its name under, anywhere (地址:绥滨县连生乡连生村:
+    an address, which says nothing of whose report it is, still says where the township lies),
+    when the body is that township and names no place of its own."""
+    own = _TOWNSHIP.match(agency)
+    if not own:
+        return None
+    counties = {code for name, found in find_places(opening, year=year)
+                if opening.find(name + own[1]) >= 0
+                for code in (p.code for p in found) if code[4:] != "00"}
+    if len(counties) != 1:
+        return None
+    code = counties.pop()
+    return Resolution(code, f"text writes {own[1]} under its county → {code}", "text")
+
+
+#: How a text calls its own place: 我市, 本省, 我县, 我区, 本镇.
+_SELF_PLACE = re.compile(r"[我本](省|市|县|区|旗|州|盟|镇|乡|街道|苏木)")
+
+
+def _at_its_own_level(found: Resolution, opening: str) -> Resolution:
+    """A region its running text gave, at the level the text calls itself: a city's text
+    (我市, and no 我县, 我区…) that names one of its districts (天宁区政府办公室介绍了…) is the
+    city's; a province's (我省) that names a city or county, the province's."""
+    selves = set(_SELF_PLACE.findall(opening[:1500]))
+    code = found.code
+    if selves == {"省"} and code[2:] != "0000":
+        return Resolution(code[:2] + "0000", f"{found.evidence}; the text calls itself 我省: "
+                                             f"its province", found.source)
+    if selves == {"市"} and code[4:] != "00" and \
+            not any(name.endswith("市") for name in _names_of(code)):
+        return Resolution(code[:4] + "00", f"{found.evidence}; the text calls itself 我市: "
+                                           f"its city", found.source)
+    return found
+
+
+@functools.cache
+def _names_by_code() -> dict[str, set[str]]:
+    by_code: dict[str, set[str]] = {}
+    for bearers in places().values():
+        for place in bearers:
+            by_code.setdefault(place.code, set()).add(place.name)
+    return by_code
+
+
+def _names_of(code: str) -> set[str]:
+    return _names_by_code().get(code, set())
 
 
 def _overridden(override: str, own: Resolution | None, agency: str | None, context: str,

@@ -25,7 +25,9 @@ SCHEMA_VERSION = 7
 #: office that sums up a government's report, a 通报, a notice's red header (…办公室文件)
 #: (and round 6's: a notice that passes a document on, a wire story, a list of districts no
 #: region, a notice's label title, a news lede's publisher, 请联系 the body itself; round 7's:
-#: a report title naming its body and no year, a deadline (5月30日前) no news)
+#: a report title naming its body and no year, a deadline (5月30日前) no news; round 8's: a
+#: place the text mentions read at its own level (我市), a township placed under its county,
+#: a city's short name before a named zone, a plan is other, 现向社会公布《X…》)
 PROCESSING_VERSION = 12
 
 #: ``report_stats.value`` is decimal(VALUE_DIGITS, VALUE_SCALE).

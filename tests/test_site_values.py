@@ -580,3 +580,43 @@ def test_a_deadline_is_no_news():
     text = ("各县市和各部门要按照《条例》的要求,于5月30日前将工作机构名称报州政府办公室信息科。\n"
             "二、认真编制政府信息公开指南\n")
     assert extract_metadata(text).document_kind != "news"
+
+
+@pytest.mark.parametrize("opening,code", [
+    # a city's news naming one of its districts' offices (常州's training day, on a mirror)
+    ("10月30日,我市召开全市政务公开工作培训会。会上,天宁区政府办公室介绍了目录编制"
+     "工作经验。\n", "320400"),
+    # a region's report counting its bodies (西藏 2011, page 2)
+    ("各政府机关主动公开政府信息。自治区直属机关主动公开16848条。各行署、拉萨市人民政府主动公开"
+     "36171条。\n", None),
+    # a district's own text keeps its district
+    ("2021年,我区召开政务公开工作会。天宁区政府办公室负责编制。\n", "320402"),
+], ids=["city-names-a-district", "one-of-the-bodies-counted", "district-names-itself"])
+def test_a_place_the_text_only_mentions_is_read_at_the_texts_own_level(opening, code):
+    from pipelines.regions import resolve_region
+
+    found = resolve_region(opening=opening, year=2020)
+    assert (found.code if found else None) == code
+
+
+def test_a_plan_is_other_and_a_published_reports_body_is_its_own():
+    plan = ("为提升全委政务公开工作水平,结合实际,制定本年度培训计划。\n一、指导思想\n坚持公开。\n"
+            "二、培训内容及方式\n(一)会议培训。积极参加省市组织的培训,及时召开会议传达。\n")
+    assert extract_metadata(plan).document_kind == "other"
+    report = ("2025年政府信息公开工作年度报告\n信息来源:平川区人民政府\n根据《条例》相关规定,"
+              "现向社会公布《白银市平川区发展和改革局2025年度政府信息公开工作年度报告》。\n"
+              + REPORT.format(title=""))
+    assert extract_metadata(report).issuing_agency == "白银市平川区发展和改革局"
+
+
+@pytest.mark.parametrize("name,text,code", [
+    # a zone with a name of its own after its city's short name
+    ("武汉东湖新技术开发区关东街道办事处", "", "420100"),
+    # a township's report writes its name under its county, if only in its address
+    ("连生乡人民政府", "请与连生乡人民政府联系(电话:0468-7910006,地址:绥滨县连生乡连生村)。",
+     "230422"),
+    ("连生乡人民政府", "请与连生乡人民政府联系。", None),
+], ids=["city-before-a-named-zone", "township-under-its-county", "township-alone"])
+def test_a_bodys_place_from_its_own_names(name, text, code):
+    found = resolve_region(agency=name, opening=text, year=2025)
+    assert (found.code if found else None) == code
