@@ -68,7 +68,7 @@ _OPENING_AGENCY = (
                r"(?:现予以?|予以|现|特)?(?:发布|公布|印发|公开)"),
     # "2019年，XX县信访局认真……", "本年度XX局政府信息……"
     re.compile(rf"(?:年以来|年度|年)[,，]?\s*(?P<agency>[\u4e00-\u9fff]{{2,30}}?{_ORG})"
-               r"(?:政府信息|政务公开|信息公开|认真|深入|坚持|严格|按照|根据|共)"),
+               r"(?:政府信息|政务公开|信息公开|认真|深入|坚持|严格|按照|根据|共|不断|持续)"),
     # "XX县人民政府办公室根据《条例》……" at the very start
     re.compile(rf"^\s*(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?{_ORG})"
                r"(?:根据|按照|依据|依照|认真|坚持|严格|深入|现将|特?向社会)"),
@@ -82,7 +82,7 @@ _OPENING_AGENCY = (
                r"(?:正式)?(?:向社会|对外)?(?:发布|公布)了?\s*(?:19|20)\d{2}\s*年"),
     # "…,海口市人民政府编制了2018年政府信息公开工作年度报告"
     re.compile(rf"[,，。]\s*(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?{_ORG})编制了?\s*"
-               r"(?:19|20)\d{2}\s*年"),
+               r"《?[\u4e00-\u9fff]{0,8}?(?:19|20)\d{2}\s*年"),
     # "现公布连州市人民政府机关事务管理局2019年信息公开工作年度报告",
     # "特编制高科技电子产业园2018年度政府信息公开工作年度报告"
     # "现发布《银川市民族事务委员会(宗教事务局)2024年…》": a body of two names
@@ -112,8 +112,8 @@ _NOT_A_NAME = re.compile(r"认真|贯彻|落实|根据|按照|开展|推进|做�
 #: A government's office of disclosure: 福州市晋安区人民政府信息公开办(公室).
 _DISCLOSURE_OFFICE = re.compile(r"^(?P<body>.+人民政府)(?:政府)?(?:信息公开|政务公开)(?:工作)?"
                                 r"(?:领导小组)?(?:办公室|办)$")
-#: A website is no body, whoever runs it (江西省人民政府门户网站).
-_WEBSITE = re.compile(r"(?:网站|门户|网)$")
+#: A website or a news outlet is no body, whoever runs it (江西省人民政府门户网站; 来源:新华社).
+_WEBSITE = re.compile(r"(?:网站|门户|网)$|^(?:新华社|中新社)$|(?:通讯社|报社|日报|晚报|电视台)$")
 #: A name starting with a pronoun or a bare level (我局, 本办, 县人民政府, 镇人民政府) names no
 #: body, unless a place's name starts that way (全椒县, 镇江市, 乡宁县).
 _BARE = re.compile(r"^(?:[我本该贵全各省市县区镇乡街]|自治[区州县旗])")
@@ -487,7 +487,9 @@ _TRAILING_DOC_NO = re.compile(r"(?<=[知告函报])\s*[\u4e00-\u9fff]{1,8}[〔\[
 #: A notice's title as a line of the text: …关于印发…的通知.
 _NOTICE_LINE = re.compile(r"关于.*的(?:通知|通告|通报|公告)$|(?:通\s*知|通\s*告)$")
 #: Documents about reports that are no body's report: a model text, an evaluation.
-_NOT_A_REPORT = re.compile(r"(?:报告|年报)(?:范文|模板|样本|参考格式)|范文|评估报告|测评报告")
+_NOT_A_REPORT = re.compile(r"(?:报告|年报)(?:范文|模板|样本|参考格式)|范文|评估报告|测评报告"
+                           # a report on the year's work points or a check, not the annual one
+                           r"|落实情况(?:的)?报告|自查(?:情况)?报告|整改(?:情况)?报告|督查(?:情况)?报告")
 #: A regulation's articles at the start of its lines.
 _ARTICLES = re.compile(r"^\s*第([一二三四五六七八九十]{1,3})条(?!第)", re.M)
 

@@ -620,3 +620,28 @@ def test_a_plan_is_other_and_a_published_reports_body_is_its_own():
 def test_a_bodys_place_from_its_own_names(name, text, code):
     found = resolve_region(agency=name, opening=text, year=2025)
     assert (found.code if found else None) == code
+
+
+@pytest.mark.parametrize("text,kind", [
+    # a report on carrying out the year's work points, filed in the 年报 column (楚雄州, 2018)
+    ("楚雄州2017年政务公开工作要点落实情况报告\n现将楚雄州2017年政务公开工作要点落实情况报告如下:\n"
+     + REPORT.format(title=""), "other"),
+    ("XX县2019年政府信息公开工作自查报告\n" + REPORT.format(title=""), "other"),
+], ids=["work-points-carried-out", "self-check"])
+def test_other_reports_on_disclosure_are_not_the_annual_one(text, kind):
+    assert extract_metadata(text).document_kind == kind
+
+
+def test_a_news_outlet_is_no_body():
+    text = ("河南新规:政府9方面信息必须公开\n来源:新华社\n"
+            "新华社郑州8月15日电(记者李丽静)记者从河南省人民政府获悉,该省于近日全面推进政府信息公开工作。\n")
+    assert extract_metadata(text).issuing_agency is None
+
+
+@pytest.mark.parametrize("text,agency", [
+    ("根据《条例》规定,玉林市人民政府办公室编制了《玉林市2016年政府信息公开工作年度报告》。\n",
+     "玉林市人民政府办公室"),
+    ("一、总体情况\n2020年,砖路镇不断完善制度建设,提升主动公开信息质量。\n", "砖路镇"),
+], ids=["compiled-the-cited-report", "a-town-as-the-overviews-subject"])
+def test_round_nine_openings(text, agency):
+    assert extract_metadata(text + REPORT.format(title="")).issuing_agency == agency
