@@ -314,7 +314,10 @@ def _refine(found: list[tuple[str, list[Place]]], named: set[str], *,
             candidates = [p for p in candidates if _inside(p.code, current.code)]
         note = ""
         if len(candidates) > 1:
-            parented = [p for p in candidates if _parents(p.code) & named]
+            # a parent named by another name than this one (广安 is 广安市 and its 广安区: the
+            # city does not name the district's parent)
+            others = named - {p.code for p in candidates}
+            parented = [p for p in candidates if _parents(p.code) & others]
             posted = [p for p in candidates if p.code[:2] in _POSTCODE_PROVINCES.get(
                 (postcode or "")[:2], ())]
             by_parent = parented if len(parented) == 1 else None

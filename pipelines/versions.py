@@ -28,7 +28,9 @@ SCHEMA_VERSION = 7
 #: a report title naming its body and no year, a deadline (5月30日前) no news; round 8's: a
 #: place the text mentions read at its own level (我市), a township placed under its county,
 #: a city's short name before a named zone, a plan is other, 现向社会公布《X…》; round 9's: a
-#: work points' 落实情况报告 is other, a news outlet no body, 编制了《X2016年…》, 2020年,X镇不断…)
+#: work points' 落实情况报告 is other, a news outlet no body, 编制了《X2016年…》, 2020年,X镇不断…;
+#: round 10's: a body and its office are no two-name body, a short name shared by a city and
+#: its district decides nothing)
 PROCESSING_VERSION = 12
 
 #: ``report_stats.value`` is decimal(VALUE_DIGITS, VALUE_SCALE).

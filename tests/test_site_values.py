@@ -645,3 +645,18 @@ def test_a_news_outlet_is_no_body():
 ], ids=["compiled-the-cited-report", "a-town-as-the-overviews-subject"])
 def test_round_nine_openings(text, agency):
     assert extract_metadata(text + REPORT.format(title="")).issuing_agency == agency
+
+
+def test_a_government_and_its_office_are_no_body_of_two_names():
+    # (贵阳市's 2021 report: the two bodies that wrote it, never one name)
+    text = ("根据《条例》要求,现公布《贵阳市人民政府(市人民政府办公厅)2021年政府信息公开工作"
+            "年度报告》。\n" + REPORT.format(title=""))
+    assert extract_metadata(text).issuing_agency in (None, "贵阳市人民政府")
+
+
+def test_a_short_name_shared_by_a_city_and_its_district_decides_nothing():
+    from pipelines.regions import resolve_region
+
+    found = resolve_region(opening="各区市县人民政府,广安经开区、枣山园区管委会,市政府各部门:\n",
+                           year=2020)
+    assert found is None or found.code[4:] == "00"
