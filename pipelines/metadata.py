@@ -389,8 +389,7 @@ def agency_from_title(title: str | None) -> str | None:
         # an opening that names another, copied from another body's report)
         or re.match(rf"^{body}{disclosure}[\u4e00-\u9fff]{{0,12}}(?:年度报告|年报)$", title)
         # a body's rules for its reports: "两家满族乡人民政府信息公开工作年度报告制度"
-        or re.match(rf"^{body}{disclosure}[\u4e00-\u9fff]{{0,20}}"
-                    r"(?:制度|办法|规定|细则|规则)(?:[(（]试行[)）])?$", title)
+        or re.match(rf"^{body}{disclosure}[\u4e00-\u9fff]{{0,20}}{_RULE_LINE.pattern}", title)
         # a document's title names its issuer before 关于: "平潭县人民政府 关于…的通告",
         # or before what it passes on: "陵水黎族自治县人民政府办公室转发…的通知"
         or re.match(rf"^{body}\s*(?:关于|转发|印发)", title))
@@ -561,8 +560,8 @@ def document_kind(title: str | None, text: str) -> tuple[str, str]:
     if _articles_run(_ARTICLES.findall(text[:3000])):
         return ("notice", "a notice's title over a regulation's articles") if notice else \
             ("other", "a regulation's articles (第一条, 第二条…), no report")
-    if not notice and _RULE_OPENING.search(text[:400]):
-        return "other", f"a rule's opening: {_RULE_OPENING.search(text[:400])[0]}"
+    if not notice and (rule := _RULE_OPENING.search(text[:400])):
+        return "other", f"a rule's opening: {rule[0]}"
     noticed = not (letter or notice) and _NOTICE_OPENING.search(_CITED.sub("《》", text[:800]))
     meeting = next((line for line in lead if _MEETING.search(line) and _title_like(line)),
                    None)
@@ -641,6 +640,10 @@ def _annual_report_title(line: str) -> bool:
 _RULE_LINE = re.compile(r"(?:制度|办法|规定|细则|规则)(?:[(（]试行[)）])?$")
 
 
+def _letter_or_notice_title(title: str) -> bool:
+    return bool(_LETTER_TITLE.search(title) or _NOTICE_TITLE.search(title))
+
+
 def _lead_title(lines: list[str]) -> str | None:
     """A letter's, a notice's or a rule's title on a line of its own at the top of its
     text."""
@@ -660,18 +663,20 @@ def _issuer_line(lines: list[str]) -> str | None:
             return name.strip()
     for line in lines[:12]:
         # a document's red header (版头): "天津市南开区人民政府办公室文件"
-        header = _SPACES.sub("", line).removesuffix("文件")
-        if header != _SPACES.sub("", line) and _AGENCY_LINE.match(header):
+        line = _SPACES.sub("", line)
+        if line.endswith("文件") and _AGENCY_LINE.match(header := line.removesuffix("文件")):
             return header
     return None
 
 
+#: What a notice asks of reports: 关于做好…, 关于报送….
+_TASKS = r"关于(?:认真|进一步)?(?:做好|报送|编制|开展{})"
 #: A notice that asks for reports (关于做好…年度报告编制工作的通知) states their statistics
 #: period too, and publishes none.
-_ASKS_FOR_REPORTS = re.compile(r"关于(?:认真|进一步)?(?:做好|报送|编制|开展)")
+_ASKS_FOR_REPORTS = re.compile(_TASKS.format(""))
 #: A notice's subject, wrapped onto a line of its own, is no report's title: 关于做好2025年政府
-#: 信息公开工作年度报告 / 编制和发布工作的通知.
-_REPORT_TASK = re.compile(r"^关于(?:认真|进一步)?(?:做好|报送|编制|印发|开展)")
+#: 信息公开工作年度报告 / 编制和发布工作的通知 (关于印发… too).
+_REPORT_TASK = re.compile("^" + _TASKS.format("|印发"))
 
 
 def _inner_report_title(text: str) -> str | None:
@@ -726,11 +731,9 @@ def extract_metadata(text: str, *, title: str | None = None, meta: dict[str, str
         # the title wrapped below it), or its title line, over a line of its wrapped title that
         # names the report it is about (关于做好2017年…年度报告 / 编制和公布工作的通知)
         named = tidy_title(repair_title(fields.get("title") or ""))
-        if named and _title_like(named) and (_LETTER_TITLE.search(named)
-                                             or _NOTICE_TITLE.search(named)):
+        if named and _title_like(named) and _letter_or_notice_title(named):
             result.title = named
-        elif not (_LETTER_TITLE.search(result.title or "")
-                  or _NOTICE_TITLE.search(result.title or "")):
+        elif not _letter_or_notice_title(result.title or ""):
             result.title = _lead_title(lines) or result.title
     elif result.title is None and result.document_kind == "other":
         result.title = _lead_title(lines)  # a rule's title line over its articles

@@ -170,7 +170,8 @@ def find_places(text: str, *, year: int | None = None) -> list[tuple[str, list[P
                               and len(p.name) == 3] if ZONE_AFTER.match(text, i + 2) else []
             elif len(name) == 2 and not after_place:
                 continue
-            elif not ZONE_AFTER.match(text, i + len(name)):
+            elif any(p.name == name + "市" for p in candidates) and \
+                    not ZONE_AFTER.match(text, i + len(name)):
                 # a city's short name (连云港), like a county's, only before a zone's name
                 candidates = [p for p in candidates if p.name != name + "市"]
             if candidates:
@@ -507,23 +508,10 @@ def _at_its_own_level(found: Resolution, opening: str) -> Resolution:
         return Resolution(code[:2] + "0000", f"{found.evidence}; the text calls itself 我省: "
                                              f"its province", found.source)
     if selves == {"市"} and code[4:] != "00" and \
-            not any(name.endswith("市") for name in _names_of(code)):
+            not any(place.name.endswith("市") for place in _by_code().get(code, ())):
         return Resolution(code[:4] + "00", f"{found.evidence}; the text calls itself 我市: "
                                            f"its city", found.source)
     return found
-
-
-@functools.cache
-def _names_by_code() -> dict[str, set[str]]:
-    by_code: dict[str, set[str]] = {}
-    for bearers in places().values():
-        for place in bearers:
-            by_code.setdefault(place.code, set()).add(place.name)
-    return by_code
-
-
-def _names_of(code: str) -> set[str]:
-    return _names_by_code().get(code, set())
 
 
 def _overridden(override: str, own: Resolution | None, agency: str | None, context: str,

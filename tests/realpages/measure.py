@@ -67,15 +67,8 @@ def measure_candidates(folder: Path) -> None:
     ``texts/``, labelled as texts.yaml's header says), measured once on the code as it stands:
     the totals per field, and every wrong or missed value with its gold."""
     items = load_pages(folder / "entries.yaml")
-    totals = {name: Counter() for name in FIELDS}
-    for item in items:
-        for name, (outcome, value) in judge(item, text_report_of(item, folder / "texts")).items():
-            totals[name][outcome] += 1
-            if outcome in ("wrong", "missed"):
-                print(f"  {outcome:6} {name:15} {item['id']}: gold {item['gold'][name]!r}, "
-                      f"stored {value!r}")
     print_totals(f"{len(items)} candidate texts ({folder})",
-                 {name: counts for name, counts in totals.items() if counts})
+                 measure(items, "text", texts=folder / "texts", show=True))
 
 
 def judge(page: dict, report) -> dict[str, tuple[str, object]]:
@@ -100,17 +93,14 @@ def same_body(one: str, other: str | None) -> bool:
 
 
 def _core(name: str) -> str:
-    from pipelines.regions import find_places
     from pipelines.repair import normalize_title
 
     name = normalize_title(name)  # a gold read off a 繁體 page is written in 繁體
-    for place, _ in find_places(name):
-        if not name.startswith(place) or len(name) == len(place):
-            break
-        name = name[len(place):]
-    while (short := next((s for s in _short_names() if name.startswith(s)
+    # leading places, named in full or without their level (东至县青山乡, 河北饶阳经济开发区,
+    # 泰州医药高新区)
+    while (place := next((s for s in _place_names() if name.startswith(s)
                           and len(name) > len(s)), None)):
-        name = name[len(short):]  # 河北饶阳经济开发区, 泰州医药高新区: places' short names
+        name = name[len(place):]
     # a street office of a district's government: 两江新区人民政府大石坝街道办事处, 宣武区政府…
     for government in ("人民政府", "政府"):
         name = name.removeprefix(government) if name != government else name
@@ -120,9 +110,9 @@ def _core(name: str) -> str:
 
 
 @functools.cache
-def _short_names() -> list[str]:
-    """Places' names without their level (河北, 泰州, 饶阳), longest first: how a body's name may
-    begin where the text writes no level."""
+def _place_names() -> list[str]:
+    """Places' names, also without their level (河北, 泰州, 饶阳), longest first: how a body's
+    name may begin."""
     from pipelines.regions import places
 
     names = set(places()) | {name[:-1] for name in places() if len(name) >= 3
@@ -130,13 +120,18 @@ def _short_names() -> list[str]:
     return sorted((name for name in names if len(name) >= 2), key=len, reverse=True)
 
 
-def measure(pages: list[dict], mode: str) -> dict[str, Counter]:
-    """Outcome counts per field over pages (mode: bare | registered) or texts (mode: text)."""
+def measure(pages: list[dict], mode: str, *, texts: Path = HERE / "texts",
+            show: bool = False) -> dict[str, Counter]:
+    """Outcome counts per field over pages (mode: bare | registered) or texts (mode: text,
+    read from ``texts``); with ``show``, every wrong or missed value printed with its gold."""
     totals = {name: Counter() for name in FIELDS}
     for page in pages:
-        report = text_report_of(page) if mode == "text" else report_of(page, mode)
-        for name, (outcome, _value) in judge(page, report).items():
+        report = text_report_of(page, texts) if mode == "text" else report_of(page, mode)
+        for name, (outcome, value) in judge(page, report).items():
             totals[name][outcome] += 1
+            if show and outcome in ("wrong", "missed"):
+                print(f"  {outcome:6} {name:15} {page['id']}: gold {page['gold'][name]!r}, "
+                      f"stored {value!r}")
     return {name: counts for name, counts in totals.items() if counts}
 
 
