@@ -1,16 +1,23 @@
 """Text of page images by OCR: scanned PDF pages with no usable text layer, and image files.
 
-The engine is RapidOCR (PP-OCR's detection, orientation and recognition models on ONNX
-Runtime, CPU only). Its models ship inside the ``rapidocr-onnxruntime`` wheel, so it runs
-offline. It was chosen by measurement over Tesseract 5 ``chi_sim`` (Debian's), on seed
-reports the project draws (``make bench``, "ocr"; seal ink taken out for both): with a red
-seal and 1.5° or −2° of skew at 200 dpi, mean character error 1.1 % and 0.2 % against 1.0 %
-and 3.1 %; a page in two columns 0.2 % against 86 % (Tesseract reads across the columns);
-clean pages 1.7 % against 0.8 %. It needs about 1.2 GiB of memory where Tesseract needs 130
-MiB, at about 5 s of CPU a page for both.
+The engine is RapidOCR (PP-OCR's detection, orientation and recognition models, CPU only),
+its models run by OpenVINO. The models and the steps around them ship inside the
+``rapidocr-onnxruntime`` wheel, so it runs offline. It was chosen by measurement over Tesseract
+5 ``chi_sim`` (Debian's), on seed reports the project draws (``make bench``, "ocr"; seal ink
+taken out for both): with a red seal and 1.5° or −2° of skew at 200 dpi, mean character error
+1.1 % and 0.2 % against 1.0 % and 3.1 %; a page in two columns 0.2 % against 86 % (Tesseract
+reads across the columns); clean pages 1.7 % against 0.8 %. On ONNX Runtime, the wheel's own
+runtime, a page took about 5 s of CPU (as Tesseract does); OpenVINO runs the same models in
+about 1.3 s, to the same text.
 
-The engine loads on the first page a worker process meets (about 0.5 s and 300 MiB): a run of
-text documents never pays for it. Seal ink is taken out before the engine reads a page (a red
+OpenVINO compiles kernels for each input shape it meets and keeps them: a worker reading pages
+of many sizes grew by about 30 MiB a page (2.1 GiB resident after 40 sizes). With that cache
+off (``CPU_RUNTIME_CACHE_CAPACITY`` 0) a worker stayed at 1.2 GiB resident and 3.4 GiB of
+address space over 100 page sizes, about a fifth slower. Its threads reserve address space they
+never use, so a worker that loads the engine may map ``GOVREPORTS_OCR_MEMORY_MB`` more.
+
+The engine loads on the first page a worker process meets (about 1 s): a run of text
+documents never pays for it. Seal ink is taken out before the engine reads a page (a red
 seal's lettering over a title or a signature is not text of the report), and so are a ruled
 table's lines. The lines are put back together from the boxes the engine returns, on the page
 turned straight: boxes whose vertical middles lie
@@ -36,7 +43,8 @@ from dataclasses import dataclass, field
 from pipelines.errors import DocumentRejected
 from pipelines.settings import current
 
-ENGINE = "rapidocr-onnxruntime"
+#: The engine as the ``ocr_engine`` column names it: RapidOCR's models and steps, run by OpenVINO.
+ENGINE = "rapidocr+openvino"
 #: Pages are drawn at this resolution for the engine (its models read 150–300 dpi alike; 200
 #: is the measured compromise of error and time).
 DPI = 200
@@ -102,22 +110,71 @@ def pages_hint(data: bytes) -> int:
 def _engine():
     """The engine, loaded once per process (a worker that meets no scan never loads it)."""
     try:
+        import openvino  # noqa: F401 - checked here, so that a missing one is one message
         from rapidocr_onnxruntime import RapidOCR
     except ImportError as exc:  # pragma: no cover - an install without the engine
         raise DocumentRejected(
-            "unsupported", "OCR is not installed: pip install rapidocr-onnxruntime "
-            "(make install does)", stage="extract") from exc
-    # One thread per model: the pool already runs a worker per core (ONNX Runtime's default, a
-    # thread per core in every worker, left each page slower under a full pool).
-    return RapidOCR(**{f"{model}{op}_op_num_threads": 1 for model in ("", "det_", "cls_", "rec_")
-                       for op in ("intra", "inter")})
+            "unsupported", "OCR is not installed: pip install 'rapidocr-onnxruntime>=1.4,<1.5' "
+            "'openvino>=2026.4,<2027' (make install does)", stage="extract") from exc
+    _allow_engine_memory()
+    # One thread per model: the pool already runs a worker per core.
+    engine = RapidOCR(**{f"{model}{op}_op_num_threads": 1 for model in ("", "det_", "cls_", "rec_")
+                         for op in ("intra", "inter")})
+    models = _model_paths()
+    # RapidOCR keeps each model's session in an attribute it calls with a batch and indexes
+    # the outputs of; the OpenVINO models take their places.
+    engine.text_det.infer = _OpenVinoModel(models["Det"])
+    engine.text_cls.infer = _OpenVinoModel(models["Cls"])
+    engine.text_rec.session = _OpenVinoModel(models["Rec"])
+    return engine
+
+
+def _model_paths() -> dict[str, str]:
+    """The paths of the models inside the wheel, as RapidOCR's own configuration names them."""
+    from rapidocr_onnxruntime.main import DEFAULT_CFG_PATH
+    from rapidocr_onnxruntime.utils import read_yaml, update_model_path
+
+    config = update_model_path(read_yaml(DEFAULT_CFG_PATH))
+    return {part: config[part]["model_path"] for part in ("Det", "Cls", "Rec")}
+
+
+class _OpenVinoModel:
+    """One ONNX model compiled by OpenVINO for the CPU, on one thread, with its cache of
+    shape-specific kernels off (see the module docstring)."""
+
+    def __init__(self, path: str):
+        import openvino
+
+        core = openvino.Core()
+        compiled = core.compile_model(core.read_model(path), "CPU", {
+            "INFERENCE_NUM_THREADS": 1, "CPU_RUNTIME_CACHE_CAPACITY": 0})
+        self._request = compiled.create_infer_request()
+
+    def __call__(self, batch):
+        self._request.infer([batch])
+        # The output tensor is the request's own memory, overwritten by its next run.
+        return [self._request.get_output_tensor().data.copy()]
+
+
+def _allow_engine_memory() -> None:
+    """Let this process map ``GOVREPORTS_OCR_MEMORY_MB`` more address space than its bound (a
+    worker's, set when it started), for the engine."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY:
+        return
+    more = soft + current().ocr_memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (more if hard == resource.RLIM_INFINITY
+                                            else min(more, hard), hard))
 
 
 @functools.cache
 def engine_version() -> str:
+    """RapidOCR's version and OpenVINO's (``1.4.4+openvino-2026.4.1``)."""
     from importlib.metadata import version
 
-    return version(ENGINE)
+    return f"{version('rapidocr-onnxruntime')}+openvino-{version('openvino')}"
 
 
 class _Budget:

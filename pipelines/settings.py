@@ -50,6 +50,8 @@ class Settings:
                                         minimum=0.001)
     doc_memory_mb: int = _setting(int, 2048, "MiB of address space a document worker may map "
                                              "beyond its start (too_large beyond)", minimum=256)
+    ocr_memory_mb: int = _setting(int, 3072, "MiB of address space more that a worker which "
+                                             "loads the OCR engine may map", minimum=0)
     chunk_docs: int = _setting(int, 500, "Documents a run extracts and spools at a time: its "
                                          "memory is bounded by what a chunk holds", minimum=1)
     unit_docs: int = _setting(int, 200, "Documents per work unit at most: what one Airflow "

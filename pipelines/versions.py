@@ -30,8 +30,8 @@ SCHEMA_VERSION = 7
 #: a city's short name before a named zone, a plan is other, 现向社会公布《X…》; round 9's: a
 #: work points' 落实情况报告 is other, a news outlet no body, 编制了《X2016年…》, 2020年,X镇不断…;
 #: round 10's: a body and its office are no two-name body, a short name shared by a city and
-#: its district decides nothing)
-PROCESSING_VERSION = 12
+#: its district decides nothing); 13: scans read by OpenVINO (ocr_engine rapidocr+openvino)
+PROCESSING_VERSION = 13
 
 #: ``report_stats.value`` is decimal(VALUE_DIGITS, VALUE_SCALE).
 VALUE_DIGITS, VALUE_SCALE = 20, 4

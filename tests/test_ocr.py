@@ -96,7 +96,7 @@ def test_a_scan_is_read_as_its_text_would_be(cli, drawn, ingested, name):
     gold = (drawn[1] / f"{name}.txt").read_text(encoding="utf-8")
     assert _f1(scan["text"], gold) >= 0.97
     assert (scan["ocr_engine"], scan["ocr_pages"]) == (
-        "rapidocr-onnxruntime", 2 if name == "township" else 1)
+        "rapidocr+openvino", 2 if name == "township" else 1)
     assert scan["ocr_engine_version"].startswith("1.4")
     assert scan["ocr_confidence"] > 0.9 and scan["ocr_low_confidence_pages"] == []
     assert text["ocr_engine"] is None  # the text path never runs OCR
