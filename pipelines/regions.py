@@ -237,7 +237,7 @@ def resolve_names(primary: str | None, context: str | None = None, *,
     either string, or (``postcode``: the document's own 邮编) lies in the province the
     postcode belongs to; otherwise it is passed over. ``within`` (a known region code) keeps
     only places inside it."""
-    primary_found = find_places(primary or "", year=year)
+    primary_found = find_places(_qualifier_spelt_out(primary or "", year), year=year)
     context_found = find_places(context or "", year=year)
     if within:
         inside = _prefix(within)
@@ -246,6 +246,7 @@ def resolve_names(primary: str | None, context: str | None = None, *,
         context_found = [(n, [p for p in c if p.code.startswith(inside)])
                          for n, c in context_found]
     named = {p.code for _, cands in primary_found + context_found for p in cands}
+    named |= _press_places(f"{primary or ''}\n{context or ''}", year)
     for source, found in ((primary_is, primary_found), ("text", context_found)):
         # A body's name is one chain of places (天水市公安局清水县分局); running text names
         # many, and a later one refines only when it follows on (哈尔滨市松北区, not 哈尔滨市…
@@ -256,6 +257,46 @@ def resolve_names(primary: str | None, context: str | None = None, *,
             return Resolution(place.code, f"{source} names {' '.join(names)} → {place.code}",
                               source)
     return None
+
+
+def _short_region(name: str, year: int | None) -> Place | None:
+    """The one province or prefecture-level city a short name (青海, 廊坊) stands for."""
+    found = [p for p in places().get(name, ()) if _valid(p, year) and (
+        p.code[2:] == "0000" or p.code[4:] == "00" and p.name == name + "市")]
+    return found[0] if len(found) == 1 else None
+
+
+#: A province's or city's short name in parentheses in a body's name: the place the body
+#: belongs to (北京大兴国际机场临空经济区(廊坊)管理委员会, 中国(河北)自由贸易试验区).
+_QUALIFIER = re.compile(r"[(（]([\u4e00-\u9fff]{2,3})[)）]")
+
+
+def _qualifier_spelt_out(name: str, year: int | None) -> str:
+    """A body's name with a place in parentheses written out in full (廊坊 → 廊坊市), so that
+    it is read as its place."""
+    def spelt(match: re.Match) -> str:
+        place = _short_region(match[1], year)
+        return place.name if place is not None else match[0]
+
+    return _QUALIFIER.sub(spelt, name)
+
+
+#: The name of a province's or city's own press (青海日报, 西宁晚报).
+_PRESS = re.compile(r"日报|晚报|都市报|广播电视台|电视台")
+
+
+def _press_places(text: str, year: int | None) -> set[str]:
+    """The provinces and cities whose press a text names (在青海日报、西宁晚报…刊登). They tell
+    apart places of one name (城中区: 西宁's or 柳州's) and decide nothing alone: a body
+    publishes in its own place's papers, but a news item may cite another's."""
+    codes = set()
+    for press in _PRESS.finditer(text):
+        for length in (3, 2):
+            place = _short_region(text[max(0, press.start() - length):press.start()], year)
+            if place is not None:
+                codes.add(place.code)
+                break
+    return codes
 
 
 #: A postcode's first two digits → the provinces (their codes' first two digits) whose places
@@ -338,6 +379,13 @@ def _refine(found: list[tuple[str, list[Place]]], named: set[str], *,
             if text is not None:
                 end = end_here
     return current, names
+
+
+def _shared(one: str, other: str) -> str | None:
+    """The province or city two region codes both lie in (None when they share no province)."""
+    if one[:4] == other[:4] and one[2:4] != "00" and one[:4] + "00" in known_codes():
+        return one[:4] + "00"
+    return one[:2] + "0000" if one[:2] == other[:2] else None
 
 
 def _prefix(code: str) -> str:
@@ -436,8 +484,11 @@ def resolve_region(*, configured: str | None = None, override: str | None = None
                              postcode=postcode) if title else None
     if own is not None and own.source == "agency" and by_title is not None and \
             by_title.source == "title" and not _agree(own.code, by_title.code):
-        return Resolution(None, f"{own.evidence}, but the {by_title.evidence}: they disagree, "
-                                "no region stored", "agency")
+        # Both are the document's own names: what they share stands (海东地区行署办公室 over
+        # a report titled 海东市…, the prefecture renamed a city that year: 青海 either way).
+        shared = _shared(own.code, by_title.code)
+        return Resolution(shared, f"{own.evidence}, but the {by_title.evidence}: they disagree"
+                          + (f", both in {shared}" if shared else ", no region stored"), "agency")
     if own is None or own.source == "text":
         own = by_title if by_title is not None and by_title.source == "title" else own
     if own is not None and own.source == "text":

@@ -30,7 +30,9 @@ SCHEMA_VERSION = 7
 #: a city's short name before a named zone, a plan is other, 现向社会公布《X…》; round 9's: a
 #: work points' 落实情况报告 is other, a news outlet no body, 编制了《X2016年…》, 2020年,X镇不断…;
 #: round 10's: a body and its office are no two-name body, a short name shared by a city and
-#: its district decides nothing); 13: scans read by OpenVINO (ocr_engine rapidocr+openvino)
+#: its district decides nothing); 13: scans read by OpenVINO (ocr_engine rapidocr+openvino);
+#: a place's press tells apart places of one name, a place in parentheses in a body's name,
+#: 由X结合…编制 and 在2024年,X坚决…, a body and a title that disagree keep what they share
 PROCESSING_VERSION = 13
 
 #: ``report_stats.value`` is decimal(VALUE_DIGITS, VALUE_SCALE).

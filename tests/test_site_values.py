@@ -54,10 +54,11 @@ def test_a_sites_region_is_a_hint_the_documents_names_decide(given, title, openi
     assert contradicted(found.evidence) == ("set aside" in evidence or "kept although" in evidence)
 
 
-def test_agency_and_title_placing_the_body_apart_leave_the_region_null():
+def test_agency_and_title_placing_the_body_apart_keep_only_what_they_share():
+    # 永泰县 and 平潭县 are both 福州's: the city stands, the county they disagree on does not
     found = resolve_region(agency="永泰县教育局", title=f"平潭县人民政府{T19}", year=2019)
-    assert found.code is None
-    assert "they disagree, no region stored" in found.evidence
+    assert found.code == "350100"
+    assert "they disagree, both in 350100" in found.evidence
 
 
 @pytest.mark.parametrize("text,meta,agency,raw", [
@@ -660,3 +661,65 @@ def test_a_short_name_shared_by_a_city_and_its_district_decides_nothing():
     found = resolve_region(opening="各区市县人民政府,广安经开区、枣山园区管委会,市政府各部门:\n",
                            year=2020)
     assert found is None or found.code[4:] == "00"
+
+
+@pytest.mark.parametrize("name,text,code", [
+    # 城中区 is 西宁's and 柳州's: the papers a body publishes in are its own place's
+    ("城中区市政公用服务中心", "在青海日报、西宁晚报等纸媒上刊登报道3篇。", "630103"),
+    ("城中区市政公用服务中心", "在柳州日报刊登报道2篇。", "450202"),
+    ("城中区市政公用服务中心", "在人民日报刊登报道3篇。", None),
+    # a paper decides nothing alone: a text naming no place of its own stays unplaced
+    (None, "辽宁日报讯 省政务公开办分期分批培训。", None),
+    # papers of both places named: still two
+    ("城中区市政公用服务中心", "在西宁晚报、柳州日报刊登。", None),
+], ids=["two-papers-of-one-place", "the-other-citys-paper", "a-national-paper",
+        "a-paper-alone", "papers-of-both"])
+def test_a_places_press_tells_apart_places_of_one_name(name, text, code):
+    from pipelines.regions import resolve_region
+
+    found = resolve_region(agency=name, opening=text, year=2022)
+    assert (found.code if found else None) == code
+
+
+@pytest.mark.parametrize("name,code", [
+    ("北京大兴国际机场临空经济区(廊坊)管理委员会", "131000"),
+    ("中国（河北）自由贸易试验区大兴机场片区（廊坊）管理委员会", "131000"),
+    ("中国(河北)自由贸易试验区管理委员会", "130000"),
+    # a parenthesised word that is no province's or city's short name
+    ("海南省农垦(集团)管理委员会", "460000"),
+    ("高新区(新区)管理委员会", None),
+], ids=["zone-qualified-by-its-city", "province-then-city", "free-trade-zone",
+        "not-a-place", "no-place-at-all"])
+def test_a_place_in_parentheses_in_a_bodys_name(name, code):
+    from pipelines.regions import resolve_region
+
+    found = resolve_region(agency=name, year=2022)
+    assert (found.code if found else None) == code
+
+
+@pytest.mark.parametrize("text,agency", [
+    ("本年度报告由靖安县人民政府办公室结合有关统计数据编制。\n", "靖安县人民政府办公室"),
+    ("本报告由德清县发展和改革局会同各科室编制。\n", "德清县发展和改革局"),
+    ("一、总体情况\n在2024年,长春市经济合作局坚决贯彻落实《条例》。\n", "长春市经济合作局"),
+    ("2023年,东风镇人民政府全面推进政务公开。\n", "东风镇人民政府"),
+], ids=["compiled-with-the-statistics", "compiled-with-its-sections",
+        "in-the-year-resolutely", "the-year-fully"])
+def test_more_verbs_after_a_bodys_name(text, agency):
+    assert extract_metadata(text + REPORT.format(title="")).issuing_agency == agency
+
+
+@pytest.mark.parametrize("agency,title,code", [
+    # the prefecture renamed a city that year: its office compiles the city's report
+    ("海东地区行署办公室", "海东市2013年度政府信息公开工作年度报告", "630000"),
+    # two districts of one city
+    ("玄武区人民政府", "秦淮区2020年政府信息公开工作年度报告", "320100"),
+    ("长沙县人民政府", "望城区2020年政府信息公开工作年度报告", "430100"),
+    # two provinces: nothing
+    ("长沙县人民政府", "海淀区2020年政府信息公开工作年度报告", None),
+], ids=["renamed-prefecture", "two-districts-of-a-city", "a-county-and-a-district-of-a-city",
+        "two-provinces"])
+def test_a_body_and_a_title_that_disagree_keep_what_they_share(agency, title, code):
+    from pipelines.regions import resolve_region
+
+    found = resolve_region(agency=agency, title=title, year=2013 if "海东" in title else 2020)
+    assert (found.code if found else None) == code
