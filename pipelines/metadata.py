@@ -83,13 +83,17 @@ _OPENING_AGENCY = (
     # 正式向社会发布2020年…": the body that publishes the year's report
     re.compile(rf"(?:\d{{1,2}}日|日前|近日)[,，]\s*(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?{_ORG})"
                r"(?:正式)?(?:向社会|对外)?(?:发布|公布)了?\s*(?:19|20)\d{2}\s*年"),
+    # "…,昌都市人民政府信息公开办公室汇总全市政府信息公开情况编制而成本报告"
+    re.compile(rf"[,，。]\s*(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?{_ORG})(?:汇总|综合)"
+               r"[^。，,；;\n]{0,20}?编制"),
     # "…,海口市人民政府编制了2018年政府信息公开工作年度报告"
     re.compile(rf"[,，。]\s*(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?{_ORG})编制了?\s*"
                r"《?[\u4e00-\u9fff]{0,8}?(?:19|20)\d{2}\s*年"),
     # "现公布连州市人民政府机关事务管理局2019年信息公开工作年度报告",
     # "特编制高科技电子产业园2018年度政府信息公开工作年度报告"
     # "现发布《银川市民族事务委员会(宗教事务局)2024年…》": a body of two names
-    re.compile(rf"(?:现(?:予以?|向社会)?公[布开]|特编制|编制了|现发布)《?(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?"
+    # "现将西安市人民政府2021年政府信息公开工作年度报告予以公开"
+    re.compile(rf"(?:现将|现(?:予以?|向社会)?公[布开]|特编制|编制了|现发布)《?(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?"
                rf"{_ORG}{_SECOND_NAME})(?:政府信息公开|信息公开)?\s*(?:19|20)\d{{2}}\s*年"),
     # "特向社会公布2019年度青龙镇政府(机关)信息公开年度报告": the year first
     re.compile(rf"公[布开](?:19|20)\d{{2}}\s*年度?(?P<agency>[\u4e00-\u9fff]{{2,30}}?{_ORG})"
@@ -322,7 +326,8 @@ def _wraps(above: str, line: str) -> bool:
 
 def _names_itself(title: str) -> bool:
     """Whether a line ends the way a report's title does."""
-    core = re.sub(r"[（(][^（）()]{1,12}[）)]$", "", title)  # "…年度报告（2022年度）"
+    # "…年度报告（2022年度）", "…年度报告 (2019年)"
+    core = re.sub(r"\s*[（(][^（）()]{1,12}[）)]$", "", title)
     return core.endswith(("报告", "年报")) or (
         core.endswith("的公告") and "报告" in core)  # 关于公布…年度报告的公告
 
@@ -657,9 +662,27 @@ def _lead_title(lines: list[str]) -> str | None:
     return None
 
 
+#: A notice that passes another document on: 现将《…》转发给你们, 予以转发.
+_FORWARDS = re.compile(r"转发给你们|予以转发|现转发|特转发|转发如下")
+
+
+def _forwarded_issuers(text: str) -> set[str]:
+    """The bodies whose documents a text passes on: X of 《X关于…》 in a sentence that forwards
+    it (现将《河南省人民政府办公厅关于印发…的通知》…转发给你们). Their names, signatures and red
+    headers follow in the text; they are not this document's."""
+    return {match["issuer"] for sentence in re.split(r"[。\n]{2,}|。", text[:2000])
+            if _FORWARDS.search(sentence) or "转发《" in sentence
+            for match in re.finditer(rf"《(?P<issuer>[\u4e00-\u9fff（）()]{{2,40}}?{_ORG})"
+                                     r"(?:关于|印发)", _SPACES.sub("", sentence))}
+
+
 def _issuer_line(lines: list[str]) -> str | None:
     """A notice's or letter's issuer on a line of its own above its 关于… title (新野县人民政府
-    电子政务办公室 / 关于做好…的 / 通知), or named by its red header (…人民政府办公室文件)."""
+    电子政务办公室 / 关于做好…的 / 通知), or named by its red header (…人民政府办公室文件).
+    Below a line that passes a document on (现将《…》转发给你们), such lines are that document's:
+    not this notice's issuer."""
+    passing = next((i for i, line in enumerate(lines[:12]) if _FORWARDS.search(line)), 12)
+    lines = lines[:passing]
     for name, title in zip(lines[:6], lines[1:7], strict=False):
         if _AGENCY_LINE.match(name.strip()) and title.strip().startswith("关于"):
             return name.strip()
@@ -797,6 +820,10 @@ def _choose_agency(result: Metadata, text: str, lines: list[str], *, site: str |
             if why:
                 aside.append(f"{value} ({where}) set aside: {why}")
                 continue
+        if named is not None and _zone_spelt_out(named[2], name):
+            # 鞍山高新区 in the title, 鞍山高新技术产业开发区管理委员会 on the page
+            named = (where, value, name)
+            break
         if named is not None and not (name in named[2] or named[2] in name):
             aside.append(f"{value} ({where}) set aside: the document names {named[2]}")
             continue
@@ -816,6 +843,23 @@ def _choose_agency(result: Metadata, text: str, lines: list[str], *, site: str |
         result.raw["issuing_agency"] = "; ".join([f"{named[1]} ({named[0]})", *aside])
     elif aside:
         result.raw["issuing_agency"] = "; ".join(aside)
+
+
+#: A zone's usual short names, and what they stand for.
+_ZONE_SHORT = (("高新技术产业开发区", "高新区"), ("经济技术开发区", "经开区"))
+
+
+def _zone_spelt_out(short: str, full: str) -> bool:
+    """Whether ``full`` is the zone ``short`` names in full: 鞍山高新区 (a title's) and
+    鞍山高新技术产业开发区管理委员会 (the page's 来源), with or without 管委会 after either."""
+    def core(name: str) -> str:
+        name = re.sub(r"(?:管理委员会|管委会)$", "", name)
+        for long, abbreviated in _ZONE_SHORT:
+            name = name.replace(long, abbreviated)
+        return name
+
+    return any(abbreviated in short for _, abbreviated in _ZONE_SHORT) and \
+        any(long in full for long, _ in _ZONE_SHORT) and core(full) == core(short)
 
 
 #: How a report calls its own body: 我局, 本委, 我镇, 本街道.
@@ -852,6 +896,8 @@ def _own_name(value: str | None, where: str, text: str) -> str | None:
     name = _SPACES.sub("", value or "")
     if not name or not _AGENCY_LINE.match(name) or SPAM.search(name) or _WEBSITE.search(name):
         return None
+    if name in _forwarded_issuers(text):
+        return None  # the issuer of a document this one passes on (现将《X关于…》转发给你们)
     if _ABBREVIATED.match(name):
         return _spelled_out(name, text)
     # 管理委员会 and 人民政府 abbreviated (…管委会办公室, 中河乡政府; not 政府信息公开办公室):

@@ -723,3 +723,57 @@ def test_a_body_and_a_title_that_disagree_keep_what_they_share(agency, title, co
 
     found = resolve_region(agency=agency, title=title, year=2013 if "海东" in title else 2020)
     assert (found.code if found else None) == code
+
+
+@pytest.mark.parametrize("text,year,agency", [
+    ("天津市宝坻区人民政府 2019年12月3日星期二\n\n宝坻区大钟庄镇政府信息公开工作年度报告 (2019年)\n"
+     "来源:天津市宝坻区大钟庄镇人民政府\n", 2019, "宝坻区大钟庄镇"),
+    ("清水县教育局政府信息公开工作年度报告（2021年度）\n", 2021, "清水县教育局"),
+], ids=["year-in-parentheses-after-a-space", "year-in-full-width-parentheses"])
+def test_a_titles_year_in_parentheses_at_its_end(text, year, agency):
+    found = extract_metadata(text + REPORT.format(title=""))
+    assert (found.report_year, found.issuing_agency) == (year, agency)
+
+
+@pytest.mark.parametrize("text,agency", [
+    ("根据《条例》要求,现将西安市人民政府2021年政府信息公开工作年度报告予以公开。\n",
+     "西安市人民政府"),
+    ("根据《条例》要求,昌都市人民政府信息公开办公室汇总全市政府信息公开情况编制而成本报告。\n",
+     "昌都市人民政府"),
+    ("根据《条例》要求,现将2021年政府信息公开工作年度报告公布如下。\n", None),
+], ids=["now-publishes-the-named-body", "a-governments-disclosure-office-sums-up",
+        "now-publishes-no-body"])
+def test_round_eleven_openings(text, agency):
+    assert extract_metadata(text + REPORT.format(title="")).issuing_agency == agency
+
+
+@pytest.mark.parametrize("text", [
+    # the district's notice forwards the province's, whose header and signature follow
+    "各街道办事处,区直各有关部门:\n现将《河南省人民政府办公厅关于印发2021年河南省政务公开工作要点"
+    "的通知》(豫政办〔2021〕26号)转发给你们,请认真贯彻落实。\n河南省人民政府办公厅\n"
+    "关于印发2021年河南省政务公开工作要点的\n通 知\n各省辖市人民政府:\n"
+    "现印发给你们,请认真贯彻落实。\n"
+    "河南省人民政府办公厅 2021年6月1日\n",
+    "各乡镇人民政府:\n现将《市人民政府办公室关于做好政务公开工作的通知》予以转发,请遵照执行。\n"
+    "附件:\n市人民政府办公室\n2021年3月2日\n",
+], ids=["forwarded-with-its-header-and-signature", "forwarded-bare-level"])
+def test_a_forwarded_documents_issuer_is_not_the_notices(text):
+    found = extract_metadata(text)
+    assert found.document_kind == "notice"
+    assert found.issuing_agency is None
+
+
+def test_a_forwarding_notice_keeps_its_own_signature():
+    text = ("各街道办事处:\n现将《河南省人民政府办公厅关于印发2021年河南省政务公开工作要点的通知》"
+            "转发给你们,请认真贯彻落实。\n中站区人民政府办公室\n2021年6月10日\n")
+    assert extract_metadata(text).issuing_agency == "中站区人民政府办公室"
+
+
+@pytest.mark.parametrize("source,agency", [
+    ("鞍山高新技术产业开发区管理委员会", "鞍山高新技术产业开发区管理委员会"),
+    ("鞍山市人民政府", "鞍山高新区"),
+], ids=["the-zone-in-full", "another-body"])
+def test_a_zones_short_name_spelt_out_by_its_page(source, agency):
+    text = (f"鞍山高新区2020年度政府信息公开工作报告\n信息来源:{source} 发布时间:2021-01-29\n"
+            "2020年,高新区深入贯彻落实《条例》。\n")
+    assert extract_metadata(text + REPORT.format(title="")).issuing_agency == agency
