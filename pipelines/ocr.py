@@ -5,10 +5,11 @@ its models run by OpenVINO. The models and the steps around them ship inside the
 ``rapidocr-onnxruntime`` wheel, so it runs offline. It was chosen by measurement over Tesseract
 5 ``chi_sim`` (Debian's), on seed reports the project draws (``make bench``, "ocr"; seal ink
 taken out for both): with a red seal and 1.5° or −2° of skew at 200 dpi, mean character error
-1.1 % and 0.2 % against 1.0 % and 3.1 %; a page in two columns 0.2 % against 86 % (Tesseract
-reads across the columns); clean pages 1.7 % against 0.8 %. On ONNX Runtime, the wheel's own
+1.9 % and 0.2 % against 1.0 % and 3.1 %; a page in two columns 0.1 % against 86 % (Tesseract
+reads across the columns); clean pages 0.9 % against 0.8 %. On ONNX Runtime, the wheel's own
 runtime, a page took about 5 s of CPU (as Tesseract does); OpenVINO runs the same models in
-about 1.3 s, to the same text.
+1.3–1.6 s (0.6–0.8 pages per CPU-second in the benchmark), their character error within a
+point of ONNX Runtime's on every drawn condition.
 
 OpenVINO compiles kernels for each input shape it meets and keeps them: a worker reading pages
 of many sizes grew by about 30 MiB a page (2.1 GiB resident after 40 sizes). With that cache
@@ -16,7 +17,7 @@ off (``CPU_RUNTIME_CACHE_CAPACITY`` 0) a worker stayed at 1.2 GiB resident and 3
 address space over 100 page sizes, about a fifth slower. Its threads reserve address space they
 never use, so a worker that loads the engine may map ``GOVREPORTS_OCR_MEMORY_MB`` more.
 
-The engine loads on the first page a worker process meets (about 1 s): a run of text
+The engine loads on the first page a worker process meets (0.8 s and 260 MiB here): a run of text
 documents never pays for it. Seal ink is taken out before the engine reads a page (a red
 seal's lettering over a title or a signature is not text of the report), and so are a ruled
 table's lines. The lines are put back together from the boxes the engine returns, on the page
