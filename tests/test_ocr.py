@@ -9,6 +9,7 @@ import json
 import os
 import struct
 import subprocess
+import sys
 import unicodedata
 import zlib
 from collections import Counter
@@ -100,6 +101,40 @@ def test_a_scan_is_read_as_its_text_would_be(cli, drawn, ingested, name):
     assert scan["ocr_engine_version"].startswith("1.4")
     assert scan["ocr_confidence"] > 0.9 and scan["ocr_low_confidence_pages"] == []
     assert text["ocr_engine"] is None  # the text path never runs OCR
+
+
+def _network_unreachable() -> list[str] | None:
+    """A command prefix that runs a process with no network at all (a network namespace of its
+    own, not even loopback up), or None where this machine does not allow one."""
+    import shutil
+
+    command = ["unshare", "--net", "--map-root-user"]
+    if shutil.which("unshare") is None or subprocess.run(
+            [*command, "true"], capture_output=True).returncode != 0:
+        return None
+    return command
+
+
+def test_ocr_runs_with_the_network_unreachable(cli, drawn, tmp_path):
+    """The engine and its models are on this machine: a scan is read in a process that can
+    reach no address, not even 127.0.0.1."""
+    offline = _network_unreachable()
+    if offline is None:
+        pytest.skip("this machine allows no network namespace (unshare --net)")
+    probe = subprocess.run([*offline, sys.executable, "-c",
+                            "import socket; socket.create_connection(('127.0.0.1', 9), 2)"],
+                           capture_output=True, text=True)
+    assert probe.returncode != 0  # the namespace really has no network
+    lake = tmp_path / "lake"
+    done = subprocess.run([*offline, *GOVREPORTS, "ingest", "--lake", str(lake),
+                           str(drawn[0] / "street.png")],
+                          capture_output=True, text=True, timeout=900,
+                          env={**os.environ, **AMPLE})
+    assert done.returncode == 0, done.stdout + done.stderr
+    [scan] = _rows(cli, lake, "select text, ocr_engine, ocr_pages from reports")
+    gold = (drawn[1] / "street.txt").read_text(encoding="utf-8")
+    assert (scan["ocr_engine"], scan["ocr_pages"]) == ("rapidocr+openvino", 1)
+    assert _f1(scan["text"], gold) >= 0.97
 
 
 def test_a_seals_lettering_is_no_text_of_the_report(cli, ingested):
