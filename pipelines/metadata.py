@@ -89,16 +89,17 @@ _OPENING_AGENCY = (
     # "…,海口市人民政府编制了2018年政府信息公开工作年度报告"
     re.compile(rf"[,，。]\s*(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?{_ORG})编制了?\s*"
                r"《?[\u4e00-\u9fff]{0,8}?(?:19|20)\d{2}\s*年"),
-    # "现公布连州市人民政府机关事务管理局2019年信息公开工作年度报告",
-    # "特编制高科技电子产业园2018年度政府信息公开工作年度报告"
-    # "现发布《银川市民族事务委员会(宗教事务局)2024年…》": a body of two names
-    # "现将西安市人民政府2021年政府信息公开工作年度报告予以公开"
-    re.compile(rf"(?:现将|现(?:予以?|向社会)?公[布开]|特编制|编制了|现发布)《?(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?"
-               rf"{_ORG}{_SECOND_NAME})(?:政府信息公开|信息公开)?\s*(?:19|20)\d{{2}}\s*年"),
     # "特向社会公布2019年度青龙镇政府(机关)信息公开年度报告": the year first
     re.compile(rf"公[布开](?:19|20)\d{{2}}\s*年度?(?P<agency>[\u4e00-\u9fff]{{2,30}}?{_ORG})"
                r"(?:[(（][^)）]{0,6}[)）])?(?:政府信息公开|政务公开|信息公开)"),
 )
+#: The sentence that publishes the body's own report, looked for as far down as a copied
+#: page's menus push it: "现公布连州市人民政府机关事务管理局2019年信息公开工作年度报告",
+#: "特编制高科技电子产业园2018年度…", "现发布《银川市民族事务委员会(宗教事务局)2024年…》" (a
+#: body of two names), "现将西安市人民政府2021年政府信息公开工作年度报告予以公开".
+_PUBLISHES_ITS_REPORT = re.compile(
+    rf"(?:现将|现(?:予以?|向社会)?公[布开]|特编制|编制了|现发布)《?(?P<agency>[\u4e00-\u9fff（）()]"
+    rf"{{2,30}}?{_ORG}{_SECOND_NAME})(?:政府信息公开|信息公开)?\s*(?:19|20)\d{{2}}\s*年")
 #: The overview's first sentence, when a government is its subject: "一、总体情况 2020年，天津市
 #: 人民政府以…" (further down than the sentences above, below the report's preface).
 _OVERVIEW_SUBJECT = re.compile(
@@ -113,7 +114,7 @@ _NAMES_ITSELF = re.compile(rf"(?:^|\n)\s*(?P<agency>[\u4e00-\u9fff（）()]{{2,3
                            r"[(（]以下简称")
 #: Each opening pattern and how far into the text it is looked for.
 _OPENING_SEARCHES = (*((pattern, 300) for pattern in _OPENING_AGENCY), (_NAMES_ITSELF, 1500),
-                     (_OVERVIEW_SUBJECT, 2000))
+                     (_PUBLISHES_ITS_REPORT, 1500), (_OVERVIEW_SUBJECT, 2000))
 #: Words no body's name holds: a verb means a sentence was cut, not a name.
 _NOT_A_NAME = re.compile(r"认真|贯彻|落实|根据|按照|开展|推进|做好|进一步|报告|可在|下载|电子版")
 #: A government's office of disclosure: 福州市晋安区人民政府信息公开办(公室).
@@ -1059,8 +1060,29 @@ def _opening_agency(text: str) -> str | None:
             agency = _from_its_place(match.group("agency"))
             if not _took_disclosures_word(agency, text[match.end("agency"):]) and \
                     _own_name(agency, "opening", text):
-                return agency
+                return _body_of_its_office(agency, text)
     return None
+
+
+#: What a body does as its report's subject: "2020年沈河区人民政府按照…".
+_AS_SUBJECT = r"(?:按照|根据|认真|坚持|深入|全面|积极|严格|紧紧围绕|高度重视|进一步|持续|不断|以)"
+
+
+def _body_of_its_office(agency: str, text: str) -> str:
+    """The body whose office compiled its report (由沈阳市沈河区人民政府办公室编制), when the
+    text names that body in full as its report's subject (2020年沈河区人民政府按照…): the
+    report is the body's; else the office, as found."""
+    if not agency.endswith("办公室") or len(agency) < 7:
+        return agency
+    body = agency.removesuffix("办公室")
+    # with or without its city before it (沈阳市沈河区人民政府, 沈河区人民政府)
+    names = {body, re.sub(r"^[\u4e00-\u9fff]{2,7}?[省市](?=[\u4e00-\u9fff]{2,}[区县市旗])", "",
+                          body)}
+    for name in sorted(names, key=len, reverse=True):
+        if len(name) >= 4 and re.search(rf"(?:年度?|^)[,，]?\s*{re.escape(name)}{_AS_SUBJECT}",
+                                        text[:3000], re.M):
+            return body
+    return agency
 
 
 def report_key(agency: str | None, year: int | None, region_code: str | None) -> str | None:

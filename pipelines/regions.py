@@ -329,6 +329,9 @@ def postcode_of(text: str) -> str | None:
 
 #: A body's name after a place's: the place is that body's.
 _BODY_AFTER = re.compile(r"人民政府|政府|[\u4e00-\u9fff]{0,8}?(?:局|委员会|办公室|办事处|中心)")
+#: A government after a place's government in a list: 南宁市人民政府、柳州市人民政府 (not
+#: 潢川县政务服务中心、付店镇: a body and a town its news names).
+_NEXT_GOVERNMENT = re.compile(r"(?<=政府)、[\u4e00-\u9fff]{1,8}?[省市县区旗州盟](?:人民)?政府")
 #: An address (地址：哈尔滨市松北区世纪大道1号): where an office sits, not whose report it is.
 ADDRESS = re.compile(r"(?:地址|通讯地址|联系地址|办公地址)\s*[:：][^，,。;；)）\n]{0,60}")
 
@@ -347,8 +350,10 @@ def _refine(found: list[tuple[str, list[Place]]], named: set[str], *,
             end_here = position + len(name)
             # on from the names before it, or the place of a body (东城区人民政府, 平潭县地税局),
             # not one of a list (未央区、雁塔区、…、长安区政府: the places a city's text ranks)
-            listed = text[position - 1:position] == "、" or text.startswith("、", end_here)
-            follows = position == end or (bool(_BODY_AFTER.match(text, end_here)) and not listed)
+            body = _BODY_AFTER.match(text, end_here)
+            listed = text[position - 1:position] == "、" or text.startswith("、", end_here) or (
+                body is not None and bool(_NEXT_GOVERNMENT.match(text, body.end())))
+            follows = position == end or (body is not None and not listed)
             position = end_here
             if current is not None and not follows or current is None and listed:
                 continue  # (各行署、拉萨市人民政府: one of the bodies a region's report counts)

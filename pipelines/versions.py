@@ -32,7 +32,9 @@ SCHEMA_VERSION = 7
 #: round 10's: a body and its office are no two-name body, a short name shared by a city and
 #: its district decides nothing); 13: scans read by OpenVINO (ocr_engine rapidocr+openvino);
 #: a place's press tells apart places of one name, a place in parentheses in a body's name,
-#: 由X结合…编制 and 在2024年,X坚决…, a body and a title that disagree keep what they share
+#: 由X结合…编制 and 在2024年,X坚决…, a body and a title that disagree keep what they share;
+#: round 11's and 12's: a zone's short name spelt out by its page, a forwarded document's
+#: issuer, a body whose office compiles its report, 现公布X… below menus, governments listed
 PROCESSING_VERSION = 13
 
 #: ``report_stats.value`` is decimal(VALUE_DIGITS, VALUE_SCALE).

@@ -777,3 +777,41 @@ def test_a_zones_short_name_spelt_out_by_its_page(source, agency):
     text = (f"鞍山高新区2020年度政府信息公开工作报告\n信息来源:{source} 发布时间:2021-01-29\n"
             "2020年,高新区深入贯彻落实《条例》。\n")
     assert extract_metadata(text + REPORT.format(title="")).issuing_agency == agency
+
+
+@pytest.mark.parametrize("opening,code", [
+    # an evaluation of a region's cities lists their governments (广西's five-year review)
+    ("本次评估对象覆盖广西壮族自治区14市人民政府:南宁市人民政府、柳州市人民政府、桂林市人民政府。\n",
+     "450000"),
+    ("南宁市人民政府、柳州市人民政府分列第一、二位。\n", None),
+    # one body, not a list
+    ("2020年,南宁市人民政府坚持公开。\n", "450100"),
+], ids=["a-list-of-governments-under-their-region", "a-list-alone", "one-government"])
+def test_governments_in_a_list_are_not_the_texts_region(opening, code):
+    from pipelines.regions import resolve_region
+
+    found = resolve_region(opening=opening, year=2020)
+    assert (found.code if found else None) == code
+
+
+@pytest.mark.parametrize("text,agency", [
+    ("本年度报告由沈阳市沈河区人民政府办公室编制而成。\n一、总体情况\n"
+     "2020年沈河区人民政府按照《要点》有关要求,扎实推进政务公开。\n", "沈河区人民政府"),
+    ("本报告由福州市大数据发展管理委员会办公室编制完成本报告。\n一、总体情况\n"
+     "2019年,福州市大数据发展管理委员会根据《条例》要求,推进公开。\n",
+     "福州市大数据发展管理委员会"),
+    # the office alone compiles, and its body is no subject: the office, as written
+    ("本年度报告由沈阳市沈河区人民政府办公室编制而成。\n一、总体情况\n2020年,我区推进公开。\n",
+     "沈阳市沈河区人民政府办公室"),
+], ids=["a-governments-office-compiles-its-report", "a-committees-office-compiles-its-report",
+        "the-office-alone"])
+def test_the_body_of_the_office_that_compiles_its_report(text, agency):
+    assert extract_metadata(text + REPORT.format(title="")).issuing_agency == agency
+
+
+def test_a_report_published_below_a_copied_pages_menus():
+    menus = "".join(f"栏目{i} | 首页 | 政务公开 | 政务服务 | 互动交流\n" for i in range(12))
+    text = (menus + "根据《条例》规定,现公布泰州市人民政府2017年政府信息公开工作年度报告。\n"
+            + REPORT.format(title=""))
+    assert len(menus) > 300
+    assert extract_metadata(text).issuing_agency == "泰州市人民政府"
