@@ -8,6 +8,7 @@ meta tags, the signature block, the title, the opening sentence), and its raw fo
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -100,12 +101,14 @@ _OPENING_AGENCY = (
 _PUBLISHES_ITS_REPORT = re.compile(
     rf"(?:现将|现(?:予以?|向社会)?公[布开]|特编制|编制了|现发布)《?(?P<agency>[\u4e00-\u9fff（）()]"
     rf"{{2,30}}?{_ORG}{_SECOND_NAME})(?:政府信息公开|信息公开)?\s*(?:19|20)\d{{2}}\s*年")
+#: What a body does as its report's subject: "2020年沈河区人民政府按照…".
+_AS_SUBJECT = r"(?:按照|根据|认真|坚持|深入|全面|积极|严格|紧紧围绕|高度重视|进一步|持续|不断|以)"
 #: The overview's first sentence, when a government is its subject: "一、总体情况 2020年，天津市
 #: 人民政府以…" (further down than the sentences above, below the report's preface).
 _OVERVIEW_SUBJECT = re.compile(
     r"一\s*[、.．]\s*(?:总体情况|概述|基本情况)[。\s]*(?:19|20)\d{2}\s*年度?[,，]\s*"
     r"(?P<agency>[\u4e00-\u9fff（）()]{2,30}?人民政府(?:办公[厅室])?)"
-    r"(?:以|坚持|认真|深入|全面|紧紧围绕|围绕|高度重视|积极|严格|按照|根据|进一步|持续|不断)")
+    rf"(?:{_AS_SUBJECT}|围绕)")
 #: A paragraph that names the report it opens, body first, and says how it will call it:
 #: "黄石港区人民政府2025年政府信息公开年度报告(以下简称年报)根据…" (below a page's header, so
 #: further down than the sentences above are looked for).
@@ -667,14 +670,19 @@ def _lead_title(lines: list[str]) -> str | None:
 _FORWARDS = re.compile(r"转发给你们|予以转发|现转发|特转发|转发如下")
 
 
-def _forwarded_issuers(text: str) -> set[str]:
+@functools.lru_cache(maxsize=8)
+def _forwarded_issuers(text: str) -> frozenset[str]:
     """The bodies whose documents a text passes on: X of 《X关于…》 in a sentence that forwards
     it (现将《河南省人民政府办公厅关于印发…的通知》…转发给你们). Their names, signatures and red
-    headers follow in the text; they are not this document's."""
-    return {match["issuer"] for sentence in re.split(r"[。\n]{2,}|。", text[:2000])
-            if _FORWARDS.search(sentence) or "转发《" in sentence
-            for match in re.finditer(rf"《(?P<issuer>[\u4e00-\u9fff（）()]{{2,40}}?{_ORG})"
-                                     r"(?:关于|印发)", _SPACES.sub("", sentence))}
+    headers follow in the text; they are not this document's. (Asked for each name a document
+    offers: read once a text.)"""
+    if "转发" not in text[:2000]:
+        return frozenset()
+    return frozenset(
+        match["issuer"] for sentence in re.split(r"[。\n]{2,}|。", text[:2000])
+        if _FORWARDS.search(sentence) or "转发《" in sentence
+        for match in re.finditer(rf"《(?P<issuer>[\u4e00-\u9fff（）()]{{2,40}}?{_ORG})"
+                                 r"(?:关于|印发)", _SPACES.sub("", sentence)))
 
 
 def _issuer_line(lines: list[str]) -> str | None:
@@ -1062,10 +1070,6 @@ def _opening_agency(text: str) -> str | None:
                     _own_name(agency, "opening", text):
                 return _body_of_its_office(agency, text)
     return None
-
-
-#: What a body does as its report's subject: "2020年沈河区人民政府按照…".
-_AS_SUBJECT = r"(?:按照|根据|认真|坚持|深入|全面|积极|严格|紧紧围绕|高度重视|进一步|持续|不断|以)"
 
 
 def _body_of_its_office(agency: str, text: str) -> str:

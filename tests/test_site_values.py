@@ -11,6 +11,13 @@ import pytest
 from pipelines.metadata import agency_from_title, document_kind, extract_metadata
 from pipelines.regions import contradicted, resolve_region
 
+
+def _region_code(**names) -> str | None:
+    """The region code :func:`resolve_region` gives for these names (None: no region)."""
+    found = resolve_region(**names)
+    return found.code if found else None
+
+
 REPORT = ("{title}\n一、总体情况\n全年主动公开信息一千条。\n二、主动公开政府信息情况\n"
           "三、收到和处理政府信息公开申请情况\n四、政府信息公开行政复议、行政诉讼情况\n"
           "五、存在的主要问题及改进情况\n无。\n")
@@ -594,10 +601,7 @@ def test_a_deadline_is_no_news():
     ("2021年,我区召开政务公开工作会。天宁区政府办公室负责编制。\n", "320402"),
 ], ids=["city-names-a-district", "one-of-the-bodies-counted", "district-names-itself"])
 def test_a_place_the_text_only_mentions_is_read_at_the_texts_own_level(opening, code):
-    from pipelines.regions import resolve_region
-
-    found = resolve_region(opening=opening, year=2020)
-    assert (found.code if found else None) == code
+    assert _region_code(opening=opening, year=2020) == code
 
 
 def test_a_plan_is_other_and_a_published_reports_body_is_its_own():
@@ -619,8 +623,7 @@ def test_a_plan_is_other_and_a_published_reports_body_is_its_own():
     ("连生乡人民政府", "请与连生乡人民政府联系。", None),
 ], ids=["city-before-a-named-zone", "township-under-its-county", "township-alone"])
 def test_a_bodys_place_from_its_own_names(name, text, code):
-    found = resolve_region(agency=name, opening=text, year=2025)
-    assert (found.code if found else None) == code
+    assert _region_code(agency=name, opening=text, year=2025) == code
 
 
 @pytest.mark.parametrize("text,kind", [
@@ -656,8 +659,6 @@ def test_a_government_and_its_office_are_no_body_of_two_names():
 
 
 def test_a_short_name_shared_by_a_city_and_its_district_decides_nothing():
-    from pipelines.regions import resolve_region
-
     found = resolve_region(opening="各区市县人民政府,广安经开区、枣山园区管委会,市政府各部门:\n",
                            year=2020)
     assert found is None or found.code[4:] == "00"
@@ -675,10 +676,7 @@ def test_a_short_name_shared_by_a_city_and_its_district_decides_nothing():
 ], ids=["two-papers-of-one-place", "the-other-citys-paper", "a-national-paper",
         "a-paper-alone", "papers-of-both"])
 def test_a_places_press_tells_apart_places_of_one_name(name, text, code):
-    from pipelines.regions import resolve_region
-
-    found = resolve_region(agency=name, opening=text, year=2022)
-    assert (found.code if found else None) == code
+    assert _region_code(agency=name, opening=text, year=2022) == code
 
 
 @pytest.mark.parametrize("name,code", [
@@ -691,10 +689,7 @@ def test_a_places_press_tells_apart_places_of_one_name(name, text, code):
 ], ids=["zone-qualified-by-its-city", "province-then-city", "free-trade-zone",
         "not-a-place", "no-place-at-all"])
 def test_a_place_in_parentheses_in_a_bodys_name(name, code):
-    from pipelines.regions import resolve_region
-
-    found = resolve_region(agency=name, year=2022)
-    assert (found.code if found else None) == code
+    assert _region_code(agency=name, year=2022) == code
 
 
 @pytest.mark.parametrize("text,agency", [
@@ -719,10 +714,7 @@ def test_more_verbs_after_a_bodys_name(text, agency):
 ], ids=["renamed-prefecture", "two-districts-of-a-city", "a-county-and-a-district-of-a-city",
         "two-provinces"])
 def test_a_body_and_a_title_that_disagree_keep_what_they_share(agency, title, code):
-    from pipelines.regions import resolve_region
-
-    found = resolve_region(agency=agency, title=title, year=2013 if "海东" in title else 2020)
-    assert (found.code if found else None) == code
+    assert _region_code(agency=agency, title=title, year=2013 if "海东" in title else 2020) == code
 
 
 @pytest.mark.parametrize("text,year,agency", [
@@ -788,10 +780,7 @@ def test_a_zones_short_name_spelt_out_by_its_page(source, agency):
     ("2020年,南宁市人民政府坚持公开。\n", "450100"),
 ], ids=["a-list-of-governments-under-their-region", "a-list-alone", "one-government"])
 def test_governments_in_a_list_are_not_the_texts_region(opening, code):
-    from pipelines.regions import resolve_region
-
-    found = resolve_region(opening=opening, year=2020)
-    assert (found.code if found else None) == code
+    assert _region_code(opening=opening, year=2020) == code
 
 
 @pytest.mark.parametrize("text,agency", [
