@@ -63,13 +63,17 @@ _ORG = (r"(?:人民政府|人民政府办公室|办事处|委员会|管理委员
 _SECOND_NAME = rf"(?:[(（](?![省市县区])[\u4e00-\u9fff]{{2,12}}?{_ORG}[)）])?"
 _AGENCY_LINE = re.compile(rf"^(?:[\u4e00-\u9fff（）()]{{2,40}}{_ORG}{_SECOND_NAME}"
                           r"|[\u4e00-\u9fff]{1,2}苏木)$")
+#: A township's or street's party committee before its own body, the two as one subject
+#: (2025年,新开河街道党工委、办事处按照…; XX镇党委、政府高度重视…): the body is the township's.
+_PARTY_AND_TOWNSHIP = r"(?:(?<=[乡镇道木])(?:党委|党工委)[、和及与]\s*(?:人民)?(?:政府|办事处))"
 _OPENING_AGENCY = (
     # "《盐池县2017年…年度报告》经盐池县人民政府同意，现予发布": the government that approves
     # its publication (before the office that compiled it, 由…办公室汇总…编制)
     re.compile(r"经(?P<agency>[\u4e00-\u9fff（）()]{2,30}?人民政府)(?:审定|批准)?同意[,，]?\s*"
                r"(?:现予以?|予以|现|特)?(?:发布|公布|印发|公开)"),
-    # "2019年，XX县信访局认真……", "本年度XX局政府信息……"
+    # "2019年，XX县信访局认真……", "本年度XX局政府信息……", "2020年,XX镇党委、政府高度重视…"
     re.compile(rf"(?:年以来|年度|年)[,，]?\s*(?P<agency>[\u4e00-\u9fff]{{2,30}}?{_ORG})"
+               rf"{_PARTY_AND_TOWNSHIP}?"
                r"(?:政府信息|政务公开|信息公开|认真|深入|坚持|坚决|严格|按照|根据|共|不断|持续"
                r"|全面|积极|高度重视|紧紧围绕)"),
     # "XX县人民政府办公室根据《条例》……" at the very start
@@ -107,7 +111,8 @@ _AS_SUBJECT = r"(?:按照|根据|认真|坚持|深入|全面|积极|严格|紧�
 #: 人民政府以…" (further down than the sentences above, below the report's preface).
 _OVERVIEW_SUBJECT = re.compile(
     r"一\s*[、.．]\s*(?:总体情况|概述|基本情况)[。\s]*(?:19|20)\d{2}\s*年度?[,，]\s*"
-    r"(?P<agency>[\u4e00-\u9fff（）()]{2,30}?人民政府(?:办公[厅室])?)"
+    r"(?P<agency>[\u4e00-\u9fff（）()]{2,30}?人民政府(?:办公[厅室])?"
+    rf"|[\u4e00-\u9fff]{{2,12}}?(?:乡|镇|街道|苏木)(?={_PARTY_AND_TOWNSHIP})){_PARTY_AND_TOWNSHIP}?"
     rf"(?:{_AS_SUBJECT}|围绕)")
 #: A paragraph that names the report it opens, body first, and says how it will call it:
 #: "黄石港区人民政府2025年政府信息公开年度报告(以下简称年报)根据…" (below a page's header, so
@@ -303,13 +308,20 @@ def title_from_text(lines: list[str]) -> str | None:
         candidates.insert(0, head[0] + head[1])
         if len(head) > 2 and _wraps(head[0] + head[1], head[2]):
             candidates.insert(0, head[0] + head[1] + head[2])
+    below = _title_below(lines)
     for title in candidates:
         if _names_itself(title) and not re.search(r"[，,。；]", title):
-            if not _annual_report_title(title) and any(map(_annual_report_title, head[1:])):
-                break  # a column's name (部门年报) over the year's report title: found below
+            if not _annual_report_title(title) and below:
+                # a column's name (部门年报) or a menu's row (信息公开指南 信息公开年报) over
+                # the year's report title
+                break
             return tidy_title(title)
-    # A copied page's menus and clock above the title: a line of its own further down that
-    # is a year's disclosure report's title.
+    return below
+
+
+def _title_below(lines: list[str]) -> str | None:
+    """A copied page's menus and clock above the title: a line of its own further down that
+    is a year's disclosure report's title."""
     for line in lines[:40]:
         if "报" not in line and "報" not in line:
             continue  # no title of a report (报告, 報告, 报(bào)告): not repaired for nothing
@@ -510,8 +522,9 @@ def _articles_run(numbers: list[str]) -> bool:
     starts further down): a regulation's, not a report table's 第二十条 rows."""
     found = {_cn_number(n) for n in numbers}
     return any({n, n + 1, n + 2} <= found for n in found)
-#: A news headline about reports: 贵州省发布2016年政府信息公开工作年度报告, …优秀年度报告出炉.
-_HEADLINE = re.compile(r"^[^关]{2,20}?(?:发布|公布|晒出)了?(?:19|20)\d{2}\s*年|报告(?:出炉|揭晓)$")
+#: A news headline about reports: 贵州省发布2016年政府信息公开工作年度报告, …优秀年度报告出炉,
+#: 山东政务公开第三方评估结果揭晓.
+_HEADLINE = re.compile(r"^[^关]{2,20}?(?:发布|公布|晒出)了?(?:19|20)\d{2}\s*年|(?:出炉|揭晓)$")
 #: A news item's closing attribution: "（德清县发改局）", "（通讯员 张三）".
 _NEWS_SIGNED = re.compile(r"[（(](?:通讯员|记者|来源[:：])?\s*[\u4e00-\u9fff]{2,20}[）)]\s*$")
 #: (日前 "a few days ago", not 5月30日前 "before 30 May": a deadline is no news)
@@ -836,11 +849,10 @@ def _choose_agency(result: Metadata, text: str, lines: list[str], *, site: str |
         if named is not None and not (name in named[2] or named[2] in name):
             aside.append(f"{value} ({where}) set aside: the document names {named[2]}")
             continue
-        if named is not None and named[2] in name and not name.endswith(named[2]) \
-                and where != "label":
+        if named is not None and named[2] in name and not name.endswith(named[2]):
             # 来源：天津市人民政府办公厅 for 天津市人民政府: an office within the body, not the
-            # body more fully named (平潭县教育局 for 教育局); a 发布机构 label, the document's
-            # own field, may name the office that issued it (鄞州区人民政府办公室)
+            # body more fully named (平潭县教育局 for 教育局). A 发布机构 label naming the office
+            # (市政府办) says who put the report out, not whose it is (现公布泰州市人民政府…)
             aside.append(f"{value} ({where}) set aside: a body within {named[2]}, "
                          "which the document names")
             continue
@@ -920,6 +932,8 @@ def _own_name(value: str | None, where: str, text: str) -> str | None:
         return mainland_terms(full) if full in text and not bare else None
     if _BARE.match(name) and not _starts_with_place(name):
         return None
+    if where == "opening" and re.search(r"党(?:工)?委$|党组$", name):
+        return None  # 2020年,青山镇党委高度重视…: a party committee, no body a report is of
     if where == "opening" and "公开" in name:
         # an office of disclosure (政务公开办公室 compiles, 信息公开办 answers) is no body
         # whose report it is; a title's issuer may hold the word (…政府信息与政务公开办公室).
@@ -998,10 +1012,12 @@ def _against_publication(year: int | None, evidence: str | None,
 
 
 def _unspaced(line: str) -> str:
-    """A line a PDF's text layer spaced out character by character (``饶 河 县 人 民 政 府``)
-    read as written; any other line as it is."""
+    """A line a PDF's text layer or a letter-spaced heading spaced out character by character
+    (``饶 河 县 人 民 政 府``; ``琼 海 市人 民 政 府``, a pair run together here and there) read
+    as written; any other line (a menu's row: 首页 走进高新 政务公开) as it is."""
     tokens = line.split()
-    if len(tokens) >= 4 and all(len(t) == 1 for t in tokens):
+    if len(tokens) >= 4 and all(len(t) <= 2 for t in tokens) \
+            and 3 * sum(len(t) == 1 for t in tokens) >= 2 * len(tokens):
         return "".join(tokens)
     return line
 

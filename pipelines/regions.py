@@ -332,6 +332,9 @@ _BODY_AFTER = re.compile(r"人民政府|政府|[\u4e00-\u9fff]{0,8}?(?:局|委�
 #: A government after a place's government in a list: 南宁市人民政府、柳州市人民政府 (not
 #: 潢川县政务服务中心、付店镇: a body and a town its news names).
 _NEXT_GOVERNMENT = re.compile(r"(?<=政府)、[\u4e00-\u9fff]{1,8}?[省市县区旗州盟](?:人民)?政府")
+#: A place an evaluation ranks (潍坊市名列第1位, 潍坊市政务公开名列16市首位, 济宁市分列第2位到第5位,
+#: 寿光市位居全省第一): one of the places a ranking names, not the text's own.
+_RANKED = re.compile(r"[\u4e00-\u9fff]{0,8}?(?:名列|位列|位居|排名第|排第|排在第|分列第|列第)")
 #: An address (地址：哈尔滨市松北区世纪大道1号): where an office sits, not whose report it is.
 ADDRESS = re.compile(r"(?:地址|通讯地址|联系地址|办公地址)\s*[:：][^，,。;；)）\n]{0,60}")
 
@@ -352,7 +355,8 @@ def _refine(found: list[tuple[str, list[Place]]], named: set[str], *,
             # not one of a list (未央区、雁塔区、…、长安区政府: the places a city's text ranks)
             body = _BODY_AFTER.match(text, end_here)
             listed = text[position - 1:position] == "、" or text.startswith("、", end_here) or (
-                body is not None and bool(_NEXT_GOVERNMENT.match(text, body.end())))
+                body is not None and bool(_NEXT_GOVERNMENT.match(text, body.end()))) or \
+                bool(_RANKED.match(text, end_here))
             follows = position == end or (body is not None and not listed)
             position = end_here
             if current is not None and not follows or current is None and listed:
@@ -498,8 +502,12 @@ def resolve_region(*, configured: str | None = None, override: str | None = None
         own = by_title if by_title is not None and by_title.source == "title" else own
     if own is not None and own.source == "text":
         own = _at_its_own_level(own, opening)
-    if own is None and agency:
-        own = _township_placed(agency, opening, year)
+    if agency and (own is None or own.source == "text" and own.code[4:] == "00"):
+        # a township's text that names its province or city (山西省 in a cited plan's title)
+        # and writes the township under its county (盂县东梁乡) places it in that county
+        placed = _township_placed(agency, opening, year)
+        if placed is not None and (own is None or _inside(placed.code, own.code)):
+            own = placed
     if override:
         return _overridden(override, own, agency, context, year)
     given = given_regions(configured=configured, site_id_code=site_id_code,
@@ -541,13 +549,21 @@ def _township_placed(agency: str, opening: str, year: int | None) -> Resolution 
     own = _TOWNSHIP.match(agency)
     if not own:
         return None
-    counties = {code for name, found in find_places(opening, year=year)
-                if opening.find(name + own[1]) >= 0
-                for code in (p.code for p in found) if code[4:] != "00"}
+    # the county's name right before the township's: a short one too (盂县东梁乡), which
+    # find_places takes only after another place, since a bare two characters match prose
+    counties = {place.code for at in _occurrences(opening, own[1])
+                for length in range(2, 8) if at >= length
+                for place in places().get(opening[at - length:at], ())
+                if place.code[4:] != "00" and _valid(place, year)}
     if len(counties) != 1:
         return None
     code = counties.pop()
     return Resolution(code, f"text writes {own[1]} under its county → {code}", "text")
+
+
+def _occurrences(text: str, name: str) -> list[int]:
+    """Where ``name`` starts in ``text``, each time."""
+    return [found.start() for found in re.finditer(re.escape(name), text)]
 
 
 #: How a text calls its own place: 我市, 本省, 我县, 我区, 本镇.

@@ -34,8 +34,12 @@ SCHEMA_VERSION = 7
 #: a place's press tells apart places of one name, a place in parentheses in a body's name,
 #: 由X结合…编制 and 在2024年,X坚决…, a body and a title that disagree keep what they share;
 #: round 11's and 12's: a zone's short name spelt out by its page, a forwarded document's
-#: issuer, a body whose office compiles its report, 现公布X… below menus, governments listed
-PROCESSING_VERSION = 13
+#: issuer, a body whose office compiles its report, 现公布X… below menus, governments listed;
+#: 14: a 发布机构 label naming an office of the body the text names is not the report's body;
+#: round 12's: places a ranking names, a results headline (…揭晓) is news, a menu's row over
+#: the title, a letter-spaced heading, a township's party committee and body as subject, a
+#: township under a county of two characters
+PROCESSING_VERSION = 14
 
 #: ``report_stats.value`` is decimal(VALUE_DIGITS, VALUE_SCALE).
 VALUE_DIGITS, VALUE_SCALE = 20, 4

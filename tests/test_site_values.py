@@ -83,8 +83,8 @@ def test_agency_and_title_placing_the_body_apart_keep_only_what_they_share():
     ("发布机构：平潭县教育局\n" + REPORT.format(title="2019年政府信息公开工作年度报告")
      + "我局认真落实条例。\n", {}, "平潭县教育局", "平潭县教育局 (label)"),
     # a label value that agrees with the body the document names: the fuller name
-    ("发布机构：平潭县人民政府办公室\n" + REPORT.format(title=f"平潭县人民政府{T19}"),
-     {}, "平潭县人民政府办公室", "平潭县人民政府办公室 (label)"),
+    ("发布机构：福建省平潭县人民政府\n" + REPORT.format(title=f"平潭县人民政府{T19}"),
+     {}, "福建省平潭县人民政府", "福建省平潭县人民政府 (label)"),
     # the template's default, confirmed by the document's own lines
     ("来源：平潭县人民政府\n" + REPORT.format(title="2019年政府信息公开工作年度报告")
      + "平潭县人民政府\n2020年1月20日\n", {}, "平潭县人民政府", "(signature)"),
@@ -160,11 +160,15 @@ def test_an_abbreviated_agency_is_stored_only_as_its_full_name(label, text, agen
      "notice", "a notice's title over a regulation's articles"),
     (None, "现将我局2019年政府信息公开工作情况报告如下：\n一、组织保障", "report",
      "现将…报告如下"),
+    # the shape of a newspaper's item on a province's evaluation (山东, round 12): the
+    # results announced (揭晓), no report's sections
+    (None, "山东政务公开第三方评估结果揭晓\n5月29日,省办公厅发布评估结果。", "news",
+     "a headline: 山东政务公开第三方评估结果揭晓"),
 ], ids=["report-sections", "report-title-only", "letter", "report-under-a-cover-letter",
         "letter-with-sections", "column-name", "a-heading-naming-an-assessment",
         "a-model-text", "a-line-ending-in-han", "notice", "news-meeting", "news",
         "news-meeting-through-the-sections", "other", "rule-from-its-second-article",
-        "notice-title-with-its-number", "report-opening-announces"])
+        "notice-title-with-its-number", "report-opening-announces", "news-results-announced"])
 def test_what_kind_of_document_a_report_column_holds(title, text, kind, evidence):
     found_kind, why = document_kind(title, text)
     assert found_kind == kind
@@ -362,9 +366,13 @@ def test_a_region_titled_report_names_its_body_only_in_its_own_words(opening, ag
     ("来源:天津市人民政府办公厅", "天津市人民政府", "a body within 天津市人民政府"),
     # the same body with its place before it is the fuller name
     ("来源:天津市人民政府", "天津市人民政府", None),
-    # a 发布机构 label is the document's own field: it may name the office that issued it
-    ("发布机构:天津市人民政府办公厅", "天津市人民政府办公厅", None),
-], ids=["source-line-an-office-within", "source-line-the-same-body", "issuer-label-its-office"])
+    # a 发布机构 label naming the office that put out the report its text calls the
+    # government's (泰州, 2017: 发布机构 市政府办 over 现公布泰州市人民政府2017年…报告)
+    ("发布机构:天津市人民政府办公厅", "天津市人民政府", "a body within 天津市人民政府"),
+    # a label naming the body itself, its office unnamed
+    ("发布机构:天津市人民政府", "天津市人民政府", None),
+], ids=["source-line-an-office-within", "source-line-the-same-body", "issuer-label-its-office",
+        "issuer-label-the-body"])
 def test_a_pages_label_naming_an_office_within_the_documents_body(label, agency, aside):
     text = (f"天津市2020年政府信息公开工作年度报告\n{label}\n一、总体情况\n"
             "2020年,天津市人民政府以公开为常态。\n" + REPORT.format(title=""))
@@ -621,9 +629,50 @@ def test_a_plan_is_other_and_a_published_reports_body_is_its_own():
     ("连生乡人民政府", "请与连生乡人民政府联系(电话:0468-7910006,地址:绥滨县连生乡连生村)。",
      "230422"),
     ("连生乡人民政府", "请与连生乡人民政府联系。", None),
-], ids=["city-before-a-named-zone", "township-under-its-county", "township-alone"])
+    # under a county of two characters, in a text that names its province in a cited plan
+    # (盂县's 东梁乡, 2023)
+    ("东梁乡", "《山西省政务公开工作考核办法》\n"
+     "2023年东梁乡通过盂县东梁乡政府信息公开平台发布信息。", "140322"),
+    # no county's name before the township's: its province only
+    ("东梁乡", "《山西省政务公开工作考核办法》\n2023年东梁乡通过县东梁乡政府信息公开平台发布信息。",
+     "140000"),
+], ids=["city-before-a-named-zone", "township-under-its-county", "township-alone",
+        "township-under-a-short-county-name", "township-under-no-county"])
 def test_a_bodys_place_from_its_own_names(name, text, code):
     assert _region_code(agency=name, opening=text, year=2025) == code
+
+
+@pytest.mark.parametrize("text,agency", [
+    # a street's party committee and its office as one subject (天津 河北区's 新开河街道, 2025)
+    ("本年度报告根据《条例》编制。\n一、总体情况\n2025年,新开河街道党工委、办事处按照区委统一部署,"
+     "认真贯彻落实《条例》。\n", "新开河街道"),
+    ("2020年,青山镇党委、政府高度重视政务公开工作。\n", "青山镇"),
+    # a party committee alone is no body a report is of
+    ("2020年,青山镇党委高度重视政务公开工作。\n", None),
+    # a county's committee and government: no township, no body
+    ("2020年,县委、县政府高度重视政务公开工作。\n", None),
+], ids=["street-committee-and-office", "town-committee-and-government",
+        "a-party-committee-alone", "a-countys-committee-and-government"])
+def test_a_townships_party_committee_and_body_as_one_subject(text, agency):
+    assert extract_metadata(text + REPORT.format(title="")).issuing_agency == agency
+
+
+@pytest.mark.parametrize("text,title,agency", [
+    # a heading letter-spaced, a pair run together (琼海市, 2011)
+    ("琼 海 市人 民 政 府\n2011年政府信息公开年度报告\n",
+     "琼海市人民政府2011年政府信息公开年度报告", "琼海市人民政府"),
+    # a menu's row that ends like a title (信息公开年报), over the year's report title
+    ("信息公开指南 信息公开年报\n信息公开月报 依申请公开\n信息公开目录\n组织机构 政府文件\n"
+     "首页 >> 市政府信息公开 >> 乡镇信息公开目录 >> 张楼\n"
+     "邓州市张楼乡2023年政府信息公开工作年度报告\n",
+     "邓州市张楼乡2023年政府信息公开工作年度报告", "邓州市张楼乡"),
+    # a menu's row of words of two characters is not letter-spaced
+    ("首页 走进 高新 新闻\n高新区2017年政府信息公开工作年度报告\n",
+     "高新区2017年政府信息公开工作年度报告", None),
+], ids=["letter-spaced-heading", "menu-row-over-the-title", "menu-of-two-character-words"])
+def test_a_title_under_a_pages_header(text, title, agency):
+    found = extract_metadata(text + REPORT.format(title=""))
+    assert (found.title, found.issuing_agency) == (title, agency)
 
 
 @pytest.mark.parametrize("text,kind", [
@@ -778,8 +827,15 @@ def test_a_zones_short_name_spelt_out_by_its_page(source, agency):
     ("南宁市人民政府、柳州市人民政府分列第一、二位。\n", None),
     # one body, not a list
     ("2020年,南宁市人民政府坚持公开。\n", "450100"),
-], ids=["a-list-of-governments-under-their-region", "a-list-alone", "one-government"])
-def test_governments_in_a_list_are_not_the_texts_region(opening, code):
+    # places an evaluation ranks (山东's results, round 12): none is the text's own
+    ("◆潍坊市政务公开名列16市首位\n在16家市中,潍坊市名列第1位,青岛市、济南市分列第2位到第3位。\n"
+     "山东省人民政府办公厅委托评估。\n", "370000"),
+    ("寿光市位居全省第一,诸城市排名第二。\n", None),
+    # a place that leads its own sentence is not ranked
+    ("潍坊市坚持以公开为常态,名列前茅。\n", "370700"),
+], ids=["a-list-of-governments-under-their-region", "a-list-alone", "one-government",
+        "ranked-places-then-the-province", "ranked-places-alone", "a-place-not-ranked"])
+def test_governments_in_a_list_or_a_ranking_are_not_the_texts_region(opening, code):
     assert _region_code(opening=opening, year=2020) == code
 
 
