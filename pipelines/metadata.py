@@ -57,7 +57,7 @@ _ANY_YEAR = r"(?:(?:19|20)\d{2}|[〇○零一二三四五六七八九]{4})"
 _CN_YEAR = re.compile(r"([〇○零一二三四五六七八九]{4})\s*年")
 _ORG = (r"(?:人民政府|人民政府办公室|办事处|委员会|管理委员会|街道|乡|镇|苏木|局|委|办|厅|院|署"
         r"|所|中心|政府|办公室|参事室|研究室|领导小组|分局|支队|大队|队|站|馆|社|会"
-        r"|开发区|高新区|工业园区|产业园|示范区|实验区|管理区)")
+        r"|开发区|高新区|工业园区|产业园|示范区|实验区|管理区|行政公署)")
 #: A body's second name (一个机构两块牌子): 银川市民族事务委员会(宗教事务局); not its office
 #: (贵阳市人民政府(市人民政府办公厅): two bodies).
 _SECOND_NAME = rf"(?:[(（](?![省市县区])[\u4e00-\u9fff]{{2,12}}?{_ORG}[)）])?"
@@ -101,10 +101,13 @@ _OPENING_AGENCY = (
 #: The sentence that publishes the body's own report, looked for as far down as a copied
 #: page's menus push it: "现公布连州市人民政府机关事务管理局2019年信息公开工作年度报告",
 #: "特编制高科技电子产业园2018年度…", "现发布《银川市民族事务委员会(宗教事务局)2024年…》" (a
-#: body of two names), "现将西安市人民政府2021年政府信息公开工作年度报告予以公开".
+#: body of two names), "现将西安市人民政府2021年政府信息公开工作年度报告予以公开", "…工作要求,
+#: 编制《北京市密云区大城子镇人民政府2025年…》".
 _PUBLISHES_ITS_REPORT = re.compile(
-    rf"(?:现将|现(?:予以?|向社会)?公[布开]|特编制|编制了|现发布)《?(?P<agency>[\u4e00-\u9fff（）()]"
-    rf"{{2,30}}?{_ORG}{_SECOND_NAME})(?:政府信息公开|信息公开)?\s*(?:19|20)\d{{2}}\s*年")
+    r"(?:现将|现就|现(?:予以?|向社会)?公[布开]|特编制|编制了|编制(?=《)|现发布)《?"
+    rf"(?P<agency>[\u4e00-\u9fff（）()]{{2,30}}?{_ORG}{_SECOND_NAME})"
+    # a body with its office (现就阿勒泰地区行政公署及办公室2016年度…): the body's report
+    r"(?:及其?办公[室厅])?(?:政府信息公开|信息公开)?\s*(?:19|20)\d{2}\s*年")
 #: What a body does as its report's subject: "2020年沈河区人民政府按照…".
 _AS_SUBJECT = r"(?:按照|根据|认真|坚持|深入|全面|积极|严格|紧紧围绕|高度重视|进一步|持续|不断|以)"
 #: The overview's first sentence, when a government is its subject: "一、总体情况 2020年，天津市
@@ -388,7 +391,13 @@ def heading(lines: list[str]) -> tuple[str | None, str | None]:
             continue  # a site's name over the page's clock
         if _AGENCY_LINE.match(name) and len(when) <= 20 and parse_date(when):
             return name, when
+        if _AGENCY_LINE.match(name) and _MONTH_LINE.match(when):
+            return name, None  # 襄阳市人民政府办公室 / (2018年2月): a month, no day
     return None, None
+
+
+#: A heading's date that names its month alone: "(2018年2月)".
+_MONTH_LINE = re.compile(r"^[(（]?\s*(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*[)）]?$")
 
 
 def agency_from_title(title: str | None) -> str | None:
@@ -506,7 +515,9 @@ _LEADING_DOC_NO = re.compile(r"^[\u4e00-\u9fff]{1,8}[〔\[［(（]\s*(?:19|20)\d
                              r"\s*\d{1,4}\s*号\s*")
 #: A title line's document number after it: "…的通知灞政办发〔2018〕7号".
 _TRAILING_DOC_NO = re.compile(r"(?<=[知告函报])\s*[\u4e00-\u9fff]{1,8}[〔\[［(（]\s*(?:19|20)\d{2}"
-                              r"\s*[〕\]］)）]\s*\d{1,4}\s*号$")
+                              r"\s*[〕\]］)）]\s*\d{1,4}\s*号"
+                              # its recipients run on (…1号各县市政府办,州政府各部门:)
+                              r"(?:\s*[^。\n]{2,60}?[:：])?$")
 #: A notice's title as a line of the text: …关于印发…的通知.
 _NOTICE_LINE = re.compile(r"关于.*的(?:通知|通告|通报|公告)$|(?:通\s*知|通\s*告)$")
 #: Documents about reports that are no body's report: a model text, an evaluation.
@@ -849,10 +860,12 @@ def _choose_agency(result: Metadata, text: str, lines: list[str], *, site: str |
         if named is not None and not (name in named[2] or named[2] in name):
             aside.append(f"{value} ({where}) set aside: the document names {named[2]}")
             continue
-        if named is not None and named[2] in name and not name.endswith(named[2]):
+        if named is not None and named[2] in name and \
+                name.split(named[2])[-1] not in ("", "人民政府", "办事处"):
             # 来源：天津市人民政府办公厅 for 天津市人民政府: an office within the body, not the
-            # body more fully named (平潭县教育局 for 教育局). A 发布机构 label naming the office
-            # (市政府办) says who put the report out, not whose it is (现公布泰州市人民政府…)
+            # body more fully named (平潭县教育局 for 教育局, 隆阳区西邑乡人民政府 for 西邑乡).
+            # A 发布机构 label naming the office (市政府办) says who put the report out, not
+            # whose it is (现公布泰州市人民政府…)
             aside.append(f"{value} ({where}) set aside: a body within {named[2]}, "
                          "which the document names")
             continue

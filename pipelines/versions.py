@@ -38,7 +38,9 @@ SCHEMA_VERSION = 7
 #: 14: a 发布机构 label naming an office of the body the text names is not the report's body;
 #: round 12's: places a ranking names, a results headline (…揭晓) is news, a menu's row over
 #: the title, a letter-spaced heading, a township's party committee and body as subject, a
-#: township under a county of two characters
+#: township under a county of two characters; round 13's: a township's 人民政府 after its name
+#: is the body more fully named, 编制《X2025年…》, X行政公署及办公室, a notice's number and
+#: recipients on its title's line, a body over a month under the title
 PROCESSING_VERSION = 14
 
 #: ``report_stats.value`` is decimal(VALUE_DIGITS, VALUE_SCALE).

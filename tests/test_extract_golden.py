@@ -69,7 +69,8 @@ def test_page_furniture_stays_out_of_the_text(case):
      ("ucap", {"index_no": "11220381MB0123456A/2020-00031", "issuing_agency": "刘房子街道办事处",
                "published_date": "2020-03-02", "report_year": 2019, "county_code": "220381",
                "container": "ucap"}),
-     ("gkmlpt", {"issuing_agency": "吉林市龙潭区人民政府办公室", "report_year": 2013,
+     # the item's publisher, the office of the body its title names: the body's report
+     ("gkmlpt", {"issuing_agency": "龙潭区人民政府", "report_year": 2013,
                       "county_code": "220203", "published_date": "2014-03-26"}),
      # No CMS container: the block holding most of the page's running text.
      ("generic", {"report_year": 2019, "published_date": "2020-02-10", "container": "densest",

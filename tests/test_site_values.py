@@ -657,6 +657,45 @@ def test_a_townships_party_committee_and_body_as_one_subject(text, agency):
     assert extract_metadata(text + REPORT.format(title="")).issuing_agency == agency
 
 
+@pytest.mark.parametrize("text,agency", [
+    # a report the opening says it compiles, named in 《》 (密云区's 大城子镇, 2025)
+    ("根据《条例》和北京市密云区政务服务局《关于做好密云区2025年政府信息公开年报编制和公布有关工作的"
+     "函》工作要求,编制《北京市密云区大城子镇人民政府2025年政府信息公开工作年度报告》。\n",
+     "北京市密云区大城子镇人民政府"),
+    # a prefecture's 行政公署 with its office (阿勒泰, 2016): the 行署's report
+    ("现就阿勒泰地区行政公署及办公室2016年度政府信息公开工作情况报告如下。\n",
+     "阿勒泰地区行政公署"),
+    # 编制 followed by a cited document that is no report of a body
+    ("按照要求,编制《政府信息公开指南》。\n", None),
+], ids=["compiles-the-report-it-names", "a-prefectures-office-and-itself",
+        "compiles-a-guide"])
+def test_an_opening_that_names_its_report(text, agency):
+    assert extract_metadata(text + REPORT.format(title="")).issuing_agency == agency
+
+
+def test_a_notices_title_with_its_number_and_recipients_on_one_line():
+    # the shape of a mirror's copy of 凉山州's 2014 notice (繁體 on the page)
+    text = ("凉山州人民政府信息公开办公室关于做好2013年政府信息公开工作年度报告编制和发布工作的通知"
+            "凉府公开办函〔2014〕1号各县市政府办,州政府各部门:\n"
+            "根据《条例》规定,各级行政机关应于每年3月31日前公布年度报告。现就有关事项通知如下:\n"
+            "一、编制公布年度报告\n")
+    found = extract_metadata(text)
+    assert (found.document_kind, found.issuing_agency) == ("notice", "凉山州人民政府信息公开办公室")
+    assert found.title == text.split("凉府")[0]
+
+
+@pytest.mark.parametrize("under,agency", [
+    # a body's name and a month under the title (襄阳, 2017)
+    ("襄阳市人民政府办公室\n(2018年2月)\n", "襄阳市人民政府办公室"),
+    ("襄阳市人民政府办公室\n2018年2月3日\n", "襄阳市人民政府办公室"),
+    # a site's name over a line that is no date
+    ("襄阳市人民政府办公室\n信息公开专栏\n", None),
+], ids=["a-month", "a-full-date", "no-date"])
+def test_a_body_and_its_date_under_the_title(under, agency):
+    text = "襄阳市2017年政府信息公开年度工作报告\n" + under + "本报告根据《条例》编制。\n"
+    assert extract_metadata(text + REPORT.format(title="")).issuing_agency == agency
+
+
 @pytest.mark.parametrize("text,title,agency", [
     # a heading letter-spaced, a pair run together (琼海市, 2011)
     ("琼 海 市人 民 政 府\n2011年政府信息公开年度报告\n",
@@ -767,8 +806,9 @@ def test_a_body_and_a_title_that_disagree_keep_what_they_share(agency, title, co
 
 
 @pytest.mark.parametrize("text,year,agency", [
+    # the 来源 line names the body the title names, more fully: taken
     ("天津市宝坻区人民政府 2019年12月3日星期二\n\n宝坻区大钟庄镇政府信息公开工作年度报告 (2019年)\n"
-     "来源:天津市宝坻区大钟庄镇人民政府\n", 2019, "宝坻区大钟庄镇"),
+     "来源:天津市宝坻区大钟庄镇人民政府\n", 2019, "天津市宝坻区大钟庄镇人民政府"),
     ("清水县教育局政府信息公开工作年度报告（2021年度）\n", 2021, "清水县教育局"),
 ], ids=["year-in-parentheses-after-a-space", "year-in-full-width-parentheses"])
 def test_a_titles_year_in_parentheses_at_its_end(text, year, agency):
