@@ -621,24 +621,30 @@ def test_a_hanweb_xxgk_column_is_read_through_search_jsp(tmp_path, template):
 
 # -- TRS: a list from the WAS5 search server ----------------------------------------------------
 
-def _was5_answer(number: int) -> Page:
-    """A WAS5 answer as Fujian sites give it: JSON-like text with raw line breaks inside its
-    strings, ``docs`` and ``pagenum``."""
+def _was5_answer(number: int, dialect: str) -> Page:
+    """A search server's answer as Fujian sites give it: JSON-like text with raw line breaks
+    inside its strings; WAS5's ``docs`` and ``pagenum``, or /fjdzapp/search's ``data`` and
+    ``pageCount`` (the keys public crawlers of Fujian's sites read)."""
+    keys = ("title", "url", "pubtime", "docs", "pagenum") if dialect == "was5" else \
+        ("doctitle", "docpuburl", "docreltime", "data", "pageCount")
     docs = ",".join(
-        f'{{"title":"某某厅{number}{i}号2023年政府信息公开\r\n工作年度报告",'
-        f'"url":"/zwgk/ndbg/202402/t20240201_{number}{i}.htm","pubtime":"2024-02-0{number}",'
-        f'"fileno":""}}' for i in range(2))
-    return Page(f'{{"pagenum":"2","docs":[{docs}]}}'.encode(),
+        f'{{"{keys[0]}":"某某厅{number}{i}号2023年政府信息公开\r\n工作年度报告",'
+        f'"{keys[1]}":"/zwgk/ndbg/202402/t20240201_{number}{i}.htm",'
+        f'"{keys[2]}":"2024-02-0{number} 10:00:00","fileno":""}}' for i in range(2))
+    return Page(f'{{"{keys[4]}":2,"{keys[3]}":[{docs}]}}'.encode(),
                 content_type="text/html; charset=utf-8")
 
 
-def test_a_trs_column_filled_from_the_was5_search_server(tmp_path):
+@pytest.mark.parametrize("path,dialect", [
+    ("/was5/web/search", "was5"), ("/fjdzapp/search", "fjdzapp"),
+], ids=["was5", "fjdzapp"])
+def test_a_trs_column_filled_from_the_search_server(tmp_path, path, dialect):
     site = Site("was5", "127.0.0.64")
     site.routes["/zwgk/ndbg/index.htm"] = page(
-        '<div id="list"></div><script>var url = "/was5/web/search?channelid=229105&amp;'
+        f'<div id="list"></div><script>var url = "{path}?channelid=229105&amp;'
         'templet=docs.jsp&amp;sortfield=-docreltime&amp;classsql=chnlid%3D18040&amp;prepage=2'
         '&amp;page=1"; $.ajax({url: url, success: render});</script>')
-    site.routes["/was5/web/search"] = lambda request: _was5_answer(int(request.query["page"]))
+    site.routes[path] = lambda request: _was5_answer(int(request.query["page"]), dialect)
     for number in (1, 2):
         for i in range(2):
             site.routes[f"/zwgk/ndbg/202402/t20240201_{number}{i}.htm"] = detail_page(
@@ -646,7 +652,21 @@ def test_a_trs_column_filled_from_the_was5_search_server(tmp_path):
     entry, paths, _ = crawl(tmp_path, site, "/zwgk/ndbg/index.htm", cms="auto")
     assert entry["counts"]["family"] == "trs" and entry["counts"]["status"] == "ok"
     assert len(landed_titles(entry)) == 4
-    assert sum(path.startswith("/was5/web/search?") for path in paths) == 2
+    assert sum(p.startswith(f"{path}?") for p in paths) == 2
+
+
+@pytest.mark.parametrize("dialect", ["was5", "fjdzapp"])
+def test_a_search_servers_answer_gives_each_row_its_title_and_date(dialect):
+    from pipelines.families.base import Listed, ListPage, NextPage
+    from pipelines.families.trs import Trs
+
+    url = "http://h/fjdzapp/search?channelid=229105&page=1"
+    found = list(Trs().parse_list(ListPage.parse(
+        url, _was5_answer(1, dialect).body.decode(), content_type="application/json",
+        state={"was5": url, "page": 1})))
+    rows = [(item.title, item.date) for item in found if isinstance(item, Listed)]
+    assert rows == [(f"某某厅1{i}号2023年政府信息公开工作年度报告", "2024-02-01") for i in range(2)]
+    assert [item.state["page"] for item in found if isinstance(item, NextPage)] == [2]
 
 
 @pytest.mark.parametrize("row,date", [

@@ -243,7 +243,7 @@ def index_pages(page: ListPage) -> Iterator[NextPage]:
 #: script call. A family that reads the interface (Hanweb's dataproxy.jsp, jpaas) finds its
 #: documents through it; any other such page would need a browser.
 _LIST_SCRIPTS = (re.compile(r"dataproxy\.jsp|module/xxgk/search\.jsp|\w+\.trsapi|jpaas"
-                            r"|was5/web/search|irs/front/list"),
+                            r"|was5/web/search|fjdzapp/search|irs/front/list"),
                  re.compile(r"\$\.(?:ajax|get|post|getJSON)\(|XMLHttpRequest|fetch\("))
 
 

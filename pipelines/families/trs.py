@@ -2,10 +2,12 @@
 announced by the first page's ``createPageHTML`` script, the report in ``div.TRS_Editor``.
 
 A column whose list a script fills from TRS's search server (WAS5, ``/was5/web/search?channelid=
-…&templet=docs.jsp&classsql=chnlid%3D…&prepage=N&page=N``, named in the page's script) is read
-through it: a GET per page, answered by JSON-like text whose strings may hold raw line breaks,
-``docs`` (``title``, ``url`` or ``chnldocurl``, ``pubdate``/``pubtime``/``time``) and
-``pagenum`` (as Fujian sites answer public crawlers)."""
+…&templet=docs.jsp&classsql=chnlid%3D…&prepage=N&page=N``, or Fujian's ``/fjdzapp/search`` with
+the same parameters, named in the page's script) is read through it: a GET per page, answered by
+JSON-like text whose strings may hold raw line breaks: ``docs`` (``title``, ``url`` or
+``chnldocurl``, ``pubdate``/``pubtime``/``time``) and ``pagenum``, or ``data`` (``doctitle``,
+``docpuburl`` or ``chnldocurl``, ``docreltime``) and ``pageCount``, as Fujian sites answer
+public crawlers (a GET, a form POST, and both answers are seen in their code)."""
 
 from __future__ import annotations
 
@@ -26,8 +28,8 @@ from pipelines.families.base import (
 from pipelines.families.lists import COUNT_PAGE, CREATE_PAGE, index_pages
 
 _DETAIL = re.compile(r"/t\d{8}_\d+\.s?html?")
-WAS5 = "/was5/web/search"
-_WAS5_URL = re.compile(r"(?:https?://[\w.:-]+)?/was5/web/search\?[^\s'\"<>\\]+")
+WAS5 = ("/was5/web/search", "/fjdzapp/search")
+_WAS5_URL = re.compile(r"(?:https?://[\w.:-]+)?/(?:was5/web|fjdzapp)/search\?[^\s'\"<>\\]+")
 
 
 class Trs(Family):
@@ -44,10 +46,11 @@ class Trs(Family):
     def detect(self, page):
         text = page.text
         return bool(CREATE_PAGE.search(text) or COUNT_PAGE.search(text)
-                    or "TRS_Editor" in text or WAS5 in text or _DETAIL.search(text))
+                    or "TRS_Editor" in text or any(path in text for path in WAS5)
+                    or _DETAIL.search(text))
 
     def parse_list(self, page):
-        if WAS5 in page.url and "was5" in page.state:
+        if "was5" in page.state:
             yield from _was5_answer(page)
             return
         yield from self.documents(page)
@@ -70,19 +73,25 @@ def _was5_answer(page: ListPage) -> Iterator[Listed | NextPage]:
         data = json.loads(page.text.replace("\r", "").replace("\n", ""))
     except ValueError:
         return
-    docs = data.get("docs") if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return
+    docs = data.get("docs") or data.get("data")
     found = 0
     for doc in docs if isinstance(docs, list) else []:
-        link = isinstance(doc, dict) and (doc.get("url") or doc.get("chnldocurl"))
+        if not isinstance(doc, dict):
+            continue
+        link = doc.get("url") or doc.get("docpuburl") or doc.get("chnldocurl")
         if not link:
             continue
         found += 1
-        dated = doc.get("pubdate") or doc.get("pubtime") or doc.get("time")
-        yield Listed(urljoin(page.url, str(link)), str(doc.get("title") or "") or None,
+        title = doc.get("title") or doc.get("doctitle")
+        dated = doc.get("pubdate") or doc.get("pubtime") or doc.get("time") \
+            or doc.get("docreltime")
+        yield Listed(urljoin(page.url, str(link)), str(title or "") or None,
                      list_date(str(dated)) if dated else None)
     number = page.state.get("page", 1)
     try:
-        pages = int(data.get("pagenum") or 0)
+        pages = int(data.get("pagenum") or data.get("pageCount") or 0)
     except (TypeError, ValueError):
         pages = 0
     if found and number < pages:
