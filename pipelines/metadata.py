@@ -300,7 +300,13 @@ def title_from_text(lines: list[str]) -> str | None:
         if line and _HANZI.search(line) and not _is_label_line(line) \
                 and not _HEAD_NOISE.match(line):  # not "EN", not a URL
             # repaired as a title is: a line is too short for the text's thresholds
-            head.append(repair_title(line))
+            line = repair_title(line)
+            if len(head) == 1 and line.startswith(head[0]):
+                # a site's name over a title that starts with it (左贡县人民政府 / 左贡县人民政府
+                # / 左贡县人民政府2021年度 / 信息公开年度报告): the title's lines follow
+                head[0] = line
+                continue
+            head.append(line)
         if len(head) == 3:
             break
     if not head or len(head[0]) > 60:
@@ -314,7 +320,7 @@ def title_from_text(lines: list[str]) -> str | None:
     below = _title_below(lines)
     for title in candidates:
         if _names_itself(title) and not re.search(r"[，,。；]", title):
-            if not _annual_report_title(title) and below:
+            if (not _annual_report_title(title) or _YEARS_COLUMN.match(title)) and below:
                 # a column's name (部门年报) or a menu's row (信息公开指南 信息公开年报) over
                 # the year's report title
                 break
@@ -324,14 +330,19 @@ def title_from_text(lines: list[str]) -> str | None:
 
 def _title_below(lines: list[str]) -> str | None:
     """A copied page's menus and clock above the title: a line of its own further down that
-    is a year's disclosure report's title."""
+    is a year's disclosure report's title (not a column's name: 2021年年报)."""
     for line in lines[:40]:
         if "报" not in line and "報" not in line:
             continue  # no title of a report (报告, 報告, 报(bào)告): not repaired for nothing
         line = repair_title(_ATTACHMENT_MARK.sub("", line.strip()).strip("《》“”\"•· "))
-        if _annual_report_title(line):
+        if _annual_report_title(line) and not _YEARS_COLUMN.match(line) \
+                and not _HEAD_NOISE.match(line):  # a breadcrumb (首页 >> … >> 2021年年报)
             return tidy_title(line)
     return None
+
+
+#: A column named for a year's reports, over the report's own title: "2021年年报", "2020年度报告".
+_YEARS_COLUMN = re.compile(r"^(?:19|20)\d{2}\s*年度?\s*(?:年报|年度报告|报告)$")
 
 
 def _wraps(above: str, line: str) -> bool:

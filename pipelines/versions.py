@@ -40,7 +40,8 @@ SCHEMA_VERSION = 7
 #: the title, a letter-spaced heading, a township's party committee and body as subject, a
 #: township under a county of two characters; round 13's: a township's 人民政府 after its name
 #: is the body more fully named, 编制《X2025年…》, X行政公署及办公室, a notice's number and
-#: recipients on its title's line, a body over a month under the title
+#: recipients on its title's line, a body over a month under the title; round 14's: a year's
+#: column (2021年年报) or a site's name over the report's title is not its title
 PROCESSING_VERSION = 14
 
 #: ``report_stats.value`` is decimal(VALUE_DIGITS, VALUE_SCALE).
