@@ -63,6 +63,8 @@ _ORG = (r"(?:人民政府|人民政府办公室|办事处|委员会|管理委员
 _SECOND_NAME = rf"(?:[(（](?![省市县区])[\u4e00-\u9fff]{{2,12}}?{_ORG}[)）])?"
 _AGENCY_LINE = re.compile(rf"^(?:[\u4e00-\u9fff（）()]{{2,40}}{_ORG}{_SECOND_NAME}"
                           r"|[\u4e00-\u9fff]{1,2}苏木)$")
+#: A party committee (青山镇党委, …党工委, …党组): no body a report is of.
+_PARTY_COMMITTEE = re.compile(r"党工?委$|党组$")
 #: A township's or street's party committee before its own body, the two as one subject
 #: (2025年,新开河街道党工委、办事处按照…; XX镇党委、政府高度重视…): the body is the township's.
 _PARTY_AND_TOWNSHIP = r"(?:(?<=[乡镇道木])(?:党委|党工委)[、和及与]\s*(?:人民)?(?:政府|办事处))"
@@ -317,15 +319,15 @@ def title_from_text(lines: list[str]) -> str | None:
         candidates.insert(0, head[0] + head[1])
         if len(head) > 2 and _wraps(head[0] + head[1], head[2]):
             candidates.insert(0, head[0] + head[1] + head[2])
-    below = _title_below(lines)
     for title in candidates:
         if _names_itself(title) and not re.search(r"[，,。；]", title):
-            if (not _annual_report_title(title) or _YEARS_COLUMN.match(title)) and below:
+            if (not _annual_report_title(title) or _YEARS_COLUMN.match(title)) and \
+                    (below := _title_below(lines)):
                 # a column's name (部门年报) or a menu's row (信息公开指南 信息公开年报) over
                 # the year's report title
-                break
+                return below
             return tidy_title(title)
-    return below
+    return _title_below(lines)
 
 
 def _title_below(lines: list[str]) -> str | None:
@@ -400,9 +402,11 @@ def heading(lines: list[str]) -> tuple[str | None, str | None]:
     for name, when in zip(head, head[1:], strict=False):
         if _CLOCK.search(when):
             continue  # a site's name over the page's clock
-        if _AGENCY_LINE.match(name) and len(when) <= 20 and parse_date(when):
+        if not _AGENCY_LINE.match(name):
+            continue
+        if len(when) <= 20 and parse_date(when):
             return name, when
-        if _AGENCY_LINE.match(name) and _MONTH_LINE.match(when):
+        if _MONTH_LINE.match(when):
             return name, None  # 襄阳市人民政府办公室 / (2018年2月): a month, no day
     return None, None
 
@@ -956,7 +960,7 @@ def _own_name(value: str | None, where: str, text: str) -> str | None:
         return mainland_terms(full) if full in text and not bare else None
     if _BARE.match(name) and not _starts_with_place(name):
         return None
-    if where == "opening" and re.search(r"党(?:工)?委$|党组$", name):
+    if where == "opening" and _PARTY_COMMITTEE.search(name):
         return None  # 2020年,青山镇党委高度重视…: a party committee, no body a report is of
     if where == "opening" and "公开" in name:
         # an office of disclosure (政务公开办公室 compiles, 信息公开办 answers) is no body

@@ -551,19 +551,14 @@ def _township_placed(agency: str, opening: str, year: int | None) -> Resolution 
         return None
     # the county's name right before the township's: a short one too (盂县东梁乡), which
     # find_places takes only after another place, since a bare two characters match prose
-    counties = {place.code for at in _occurrences(opening, own[1])
-                for length in range(2, 8) if at >= length
+    counties = {place.code for found in re.finditer(re.escape(own[1]), opening)
+                for length in range(2, 8) if (at := found.start()) >= length
                 for place in places().get(opening[at - length:at], ())
                 if place.code[4:] != "00" and _valid(place, year)}
     if len(counties) != 1:
         return None
     code = counties.pop()
     return Resolution(code, f"text writes {own[1]} under its county → {code}", "text")
-
-
-def _occurrences(text: str, name: str) -> list[int]:
-    """Where ``name`` starts in ``text``, each time."""
-    return [found.start() for found in re.finditer(re.escape(name), text)]
 
 
 #: How a text calls its own place: 我市, 本省, 我县, 我区, 本镇.

@@ -28,8 +28,10 @@ from pipelines.families.base import (
 from pipelines.families.lists import COUNT_PAGE, CREATE_PAGE, index_pages
 
 _DETAIL = re.compile(r"/t\d{8}_\d+\.s?html?")
-WAS5 = ("/was5/web/search", "/fjdzapp/search")
-_WAS5_URL = re.compile(r"(?:https?://[\w.:-]+)?/(?:was5/web|fjdzapp)/search\?[^\s'\"<>\\]+")
+#: TRS's search server (WAS5) and Fujian's copy of its interface: the paths a script names.
+_SEARCH_SERVERS = ("/was5/web/search", "/fjdzapp/search")
+_SEARCH_URL = re.compile(r"(?:https?://[\w.:-]+)?(?:" + "|".join(map(re.escape, _SEARCH_SERVERS))
+                         + r")\?[^\s'\"<>\\]+")
 
 
 class Trs(Family):
@@ -46,7 +48,7 @@ class Trs(Family):
     def detect(self, page):
         text = page.text
         return bool(CREATE_PAGE.search(text) or COUNT_PAGE.search(text)
-                    or "TRS_Editor" in text or any(path in text for path in WAS5)
+                    or "TRS_Editor" in text or any(path in text for path in _SEARCH_SERVERS)
                     or _DETAIL.search(text))
 
     def parse_list(self, page):
@@ -55,7 +57,7 @@ class Trs(Family):
             return
         yield from self.documents(page)
         yield from index_pages(page)
-        search = _WAS5_URL.search(page.text)
+        search = _SEARCH_URL.search(page.text)
         if search:
             yield was5_request(urljoin(page.url, search[0].replace("&amp;", "&")), 1)
 
